@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
+import type { Decision } from './rules/schema.ts';
+
+/**
+ * The one interface every connector implements. Connectors import this file (and the
+ * message schema); the HTTP layer and the runtimes adapt to it. Nothing here knows
+ * about Fastify, SQLite or Redis.
+ */
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+// ---------------------------------------------------------------- HTTP, framework-free
+
+export interface UploadedFile {
+  field: string;
+  filename: string;
+  mime: string;
+  data: Buffer;
+}
+
+export interface InboundRequest {
+  method: string;
+  /** Path relative to the route's mount point, with the query string. */
+  url: string;
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  /** The exact bytes received; signatures are computed over these. */
+  rawBody: Buffer;
+  /** Parsed body: JSON value, or a flat record for urlencoded and multipart fields. */
+  body: unknown;
+  files: UploadedFile[];
+  ip: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'OPTIONS';
+  /** Where it is mounted: `/webhooks/{channelId}` (default) or `/forms/{channelId}`. */
+  prefix?: 'webhooks' | 'forms';
+  /** Below the prefix: '' means exactly `/webhooks/{channelId}`; '/qr' means `/webhooks/{channelId}/qr`. */
+  path: string;
+  handler(req: InboundRequest): Promise<HttpResponse>;
+  /** Per-route body limit in bytes (web forms with files need more than the default). */
+  bodyLimit?: number;
+}
+
+// ---------------------------------------------------------------- shared services
+
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** Bytes that must outlive the request until delivery (uploaded form files). */
+export interface BlobStore {
+  put(data: Buffer): Promise<string>;
+  get(key: string): Promise<Buffer | undefined>;
+  delete(key: string): Promise<void>;
+}
+
+export interface AcceptOutcome {
+  id: string;
+  dedupeKey: string;
+  duplicate: boolean;
+}
+
+export interface FetchedFile {
+  name: string;
+  mime: string;
+  data: Buffer;
+}
+
+// ---------------------------------------------------------------- channels
+
+export interface ChannelContext {
+  channelId: string;
+  log: Logger;
+  /** Durable insert-if-absent of normalized messages; resolves only once stored. */
+  accept(drafts: InboundDraft[]): Promise<AcceptOutcome[]>;
+  kv: KeyValueStore;
+  blobs: BlobStore;
+  /** Where this gateway stores its files (sessions, caches). */
+  dataDir: string;
+  publicUrl?: string;
+}
+
+/** Where a reply goes: what the gateway remembers about the conversation. */
+export interface Conversation {
+  channelId: string;
+  externalId: string;
+  subject?: string;
+  threadRefs?: string[];
+  sender: Sender;
+  /** Channel-specific memory (last inbound message id, window opened at, …). */
+  meta?: Record<string, unknown>;
+}
+
+export interface ReplyToSend {
+  text: string;
+  html?: string;
+  files: FetchedFile[];
+  /** The helpdesk comment id: a stable id for the channel's own dedupe, if it has one. */
+  replyId: string;
+  automatic?: boolean;
+}
+
+export interface SendResult {
+  /** Channel message ids of what was sent. */
+  externalIds: string[];
+  /** What the customer did not get, said so the agent can act (becomes a private note). */
+  notes?: string[];
+}
+
+export interface ChannelInstance {
+  routes?: RouteSpec[];
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  send(to: Conversation, reply: ReplyToSend): Promise<SendResult>;
+  fetchAttachment(ref: AttachmentRef): Promise<FetchedFile>;
+  /** For /readyz: is the channel able to receive? */
+  status?(): { ready: boolean; detail?: string };
+  /** `switchboard check --online`: prove the credentials work. */
+  check?(): Promise<string>;
+}
+
+export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
+  kind: string;
+  /** Zod schema of this channel's options (without `kind`); becomes part of the config schema. */
+  options: O;
+  /** Option keys that hold secrets: never echoed in errors or logs. */
+  secrets?: string[];
+  create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+}
+
+export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {
+  return def;
+}
+
+// ---------------------------------------------------------------- helpdesks
+
+export interface AttemptContext {
+  /** 1 for the first try. */
+  attempt: number;
+  /** A previous attempt may have been applied without us seeing the answer: look before writing. */
+  reconcile: boolean;
+  /** Stable across retries of the same delivery; use as Idempotency-Key / correlation id. */
+  idempotencyKey: string;
+}
+
+export interface TicketInput {
+  message: NormalizedMessage;
+  /** More messages delivered together with `message` (an album). */
+  extra: NormalizedMessage[];
+  decision: Decision;
+  subject: string;
+  files: FetchedFile[];
+  /** Private note text: which rules fired, what could not be attached. */
+  notes: string[];
+  /** The gateway's conversation key; connectors may store it on the ticket for reconciliation. */
+  conversationKey: string;
+  /** A closed ticket this one follows up, if any. */
+  followUpOf?: string;
+}
+
+export interface RequesterRef {
+  id: string;
+}
+
+export interface TicketRef {
+  ticketId: string;
+  requesterId: string;
+  /** A ticket URL for humans (notices, logs). */
+  url?: string;
+}
+
+export interface AgentReply {
+  ticketId: string;
+  commentId: string;
+  text: string;
+  html?: string;
+  attachments: { name: string; mime: string; url: string; size?: number }[];
+  createdAt?: string;
+}
+
+export type AgentEventResult =
+  | { ok: true; ticketIds: string[]; response?: HttpResponse }
+  | { ok: false; status: number; error: string };
+
+export interface HelpdeskInstance {
+  readonly kind: string;
+  upsertRequester(sender: Sender, channel: { id: string; kind: string }, ctx: AttemptContext): Promise<RequesterRef>;
+  createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
+  /**
+   * Append a customer message to an existing ticket. May answer with another ticket id
+   * when the old one could not take it (closed): the caller relinks the conversation.
+   */
+  appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
+  addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
+  /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
+  verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
+  /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */
+  listAgentReplies(ticketId: string): Promise<AgentReply[]>;
+  fetchAttachment(url: string): Promise<FetchedFile>;
+  check?(): Promise<string>;
+}
+
+export interface HelpdeskContext {
+  log: Logger;
+  kv: KeyValueStore;
+  dataDir: string;
+}
+
+export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
+  kind: string;
+  /** Zod schema of the helpdesk's options (without `kind`); extend `HelpdeskCommonOptions`. */
+  options: O;
+  secrets?: string[];
+  create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
+}
+
+export function defineHelpdesk<O extends z.ZodObject>(def: HelpdeskDefinition<O>): HelpdeskDefinition<O> {
+  return def;
+}
+
+/** Options every helpdesk shares: how the rules' symbolic names map to this helpdesk's ids. */
+export const HelpdeskCommonOptions = z.object({
+  groups: z.record(z.string(), z.union([z.number(), z.string()])).default({})
+    .describe('symbolic group name (used by rules) → helpdesk group id'),
+  fields: z.record(z.string(), z.union([z.number(), z.string()])).default({})
+    .describe('symbolic custom field name (used by rules) → helpdesk field id or key'),
+  types: z.record(z.string(), z.string()).default({})
+    .describe('rule ticket type → helpdesk type, when the names differ'),
+  requestsPerMinute: z.number().int().positive().optional()
+    .describe("pace requests to the helpdesk; defaults to the plan's documented limit"),
+  timeoutMs: z.number().int().positive().default(15000).describe('per-request timeout'),
+});
+export type HelpdeskCommonOptions = z.infer<typeof HelpdeskCommonOptions>;

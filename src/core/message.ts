@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The normalized message: what every channel turns its payload into, and the only
+ * shape the rules engine, the queue and the helpdesk connectors ever see.
+ * Its JSON Schema is published (`switchboard schema --message`) for adapters written elsewhere.
+ */
+
+export const MessageKind = z.enum(['message', 'edit', 'call', 'voicemail', 'form', 'event']);
+export type MessageKind = z.infer<typeof MessageKind>;
+
+/** A reference the channel resolves at delivery time: bytes never travel through the queue. */
+export const AttachmentRef = z.object({
+  name: z.string().min(1),
+  mime: z.string().min(1),
+  size: z.number().int().nonnegative().optional(),
+  /** Opaque to everyone but the channel that produced it (a Telegram file_id, a stored upload key, a URL). */
+  source: z.string().min(1),
+  /** Set when the channel already knows it cannot fetch the file (e.g. over the Bot API's 20 MB). */
+  unavailable: z.string().optional(),
+});
+export type AttachmentRef = z.infer<typeof AttachmentRef>;
+
+export const Sender = z.object({
+  externalId: z.string().min(1),
+  displayName: z.string().optional(),
+  username: z.string().optional(),
+  phone: z.string().optional(),
+  email: z.string().optional(),
+  locale: z.string().optional(),
+  playerId: z.string().optional(),
+});
+export type Sender = z.infer<typeof Sender>;
+
+export const Call = z.object({
+  direction: z.enum(['inbound', 'outbound']),
+  from: z.string(),
+  to: z.string(),
+  status: z.string(),
+  durationSec: z.number().nonnegative().optional(),
+  agent: z.string().optional(),
+  recordingRef: z.string().optional(),
+  transcript: z.string().optional(),
+});
+
+export const NormalizedMessage = z.object({
+  /** ULID, assigned at accept time. */
+  id: z.string().min(1),
+  channel: z.object({ id: z.string().min(1), kind: z.string().min(1) }),
+  kind: MessageKind,
+  /** The channel's own id for this message. */
+  externalId: z.string().min(1),
+  /** The natural idempotency key: a redelivery with the same key is a no-op. */
+  dedupeKey: z.string().min(1),
+  conversation: z.object({
+    externalId: z.string().min(1),
+    threadRefs: z.array(z.string()).optional(),
+    subject: z.string().optional(),
+  }),
+  sender: Sender,
+  text: z.string(),
+  html: z.string().optional(),
+  attachments: z.array(AttachmentRef).default([]),
+  call: Call.optional(),
+  form: z.object({ formId: z.string(), fields: z.record(z.string(), z.string()) }).optional(),
+  occurredAt: z.string(),
+  receivedAt: z.string(),
+  /** The channel payload, redacted; kept so an admin can see what arrived. */
+  raw: z.unknown().optional(),
+  /** Channel extras; `batchKey` groups consecutive messages into one delivery (Telegram albums). */
+  meta: z.record(z.string(), z.unknown()).default({}),
+});
+export type NormalizedMessage = z.infer<typeof NormalizedMessage>;
+export type NormalizedMessageInput = z.input<typeof NormalizedMessage>;
+
+/** A message before the gateway gave it an id and a receive time. */
+export type InboundDraft = Omit<NormalizedMessageInput, 'id' | 'receivedAt' | 'channel'>;
+
+export function messageJsonSchema(): unknown {
+  return z.toJSONSchema(NormalizedMessage, { io: 'input' });
+}
+
+/** An agent's answer on its way back to a customer. */
+export const OutboundReply = z.object({
+  ticketId: z.string(),
+  commentId: z.string(),
+  text: z.string(),
+  html: z.string().optional(),
+  attachments: z
+    .array(z.object({ name: z.string(), mime: z.string(), url: z.string(), size: z.number().optional() }))
+    .default([]),
+  author: z.string().optional(),
+});
+export type OutboundReply = z.infer<typeof OutboundReply>;
