@@ -1,0 +1,76 @@
+import type { ChannelContext, ChannelInstance } from '../../../src/core/connector.ts';
+import { createApi } from './api.ts';
+import { downloadAttachment } from './download.ts';
+import { telegramError } from './errors.ts';
+import { normalizeUpdate } from './normalize.ts';
+import type { TelegramOptions } from './options.ts';
+import { ChatPacer, TELEGRAM_PACE, type PaceOptions } from './pace.ts';
+import { POLLING_BACKOFF, UpdatePoller } from './polling.ts';
+import { sendReply } from './send.ts';
+import type { TgUpdate } from './update.ts';
+import { webhookRoute } from './webhook.ts';
+
+/** Knobs that are Telegram's facts in production and only shortened by tests. */
+export interface TelegramTuning {
+  pace: PaceOptions;
+  backoff: { initialMs: number; maxMs: number };
+}
+
+const DEFAULT_TUNING: TelegramTuning = { pace: TELEGRAM_PACE, backoff: POLLING_BACKOFF };
+
+export function createTelegramChannel(
+  options: TelegramOptions,
+  ctx: ChannelContext,
+  tuning: TelegramTuning = DEFAULT_TUNING,
+): ChannelInstance {
+  const api = createApi(options);
+  const log = ctx.log.child({ channel: ctx.channelId, kind: 'telegram' });
+  const channelCtx = { accept: ctx.accept, log };
+  const normalize = (update: TgUpdate) => normalizeUpdate(update, { maxFileBytes: options.maxFileBytes });
+  const pacer = new ChatPacer(tuning.pace);
+
+  const poller = options.mode === 'polling'
+    ? new UpdatePoller({
+      api,
+      token: options.token,
+      ctx: channelCtx,
+      normalize,
+      timeoutSec: options.pollingTimeoutSec,
+      allowedUpdates: options.allowedUpdates,
+      backoff: tuning.backoff,
+    })
+    : undefined;
+
+  const instance: ChannelInstance = {
+    async start() {
+      await poller?.start();
+    },
+    async stop() {
+      await poller?.stop();
+    },
+    status() {
+      return poller ? poller.status() : { ready: true };
+    },
+    send(to, reply) {
+      return sendReply({ api, kv: ctx.kv, pacer, channelId: ctx.channelId, token: options.token }, to, reply);
+    },
+    fetchAttachment(ref) {
+      return downloadAttachment(
+        { api, token: options.token, apiRoot: options.apiRoot, maxFileBytes: options.maxFileBytes },
+        ref,
+      );
+    },
+    async check() {
+      try {
+        const me = await api.getMe();
+        return `bot @${me.username}`;
+      } catch (err) {
+        throw telegramError('getMe', err, options.token);
+      }
+    },
+  };
+  if (options.mode === 'webhook' && options.secretToken !== undefined) {
+    instance.routes = [webhookRoute({ secretToken: options.secretToken, ctx: channelCtx, normalize })];
+  }
+  return instance;
+}

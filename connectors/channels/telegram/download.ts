@@ -1,0 +1,82 @@
+import type { Api } from 'grammy';
+import type { FetchedFile } from '../../../src/core/connector.ts';
+import { DeliveryError, errorFromResponse } from '../../../src/core/errors.ts';
+import type { AttachmentRef } from '../../../src/core/message.ts';
+import { redactToken, telegramError } from './errors.ts';
+import { formatBytes, tooLargeReason } from './normalize.ts';
+
+export interface DownloadDeps {
+  api: Api;
+  token: string;
+  apiRoot: string;
+  maxFileBytes: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Resolves a file_id to bytes: getFile, then the file endpoint. The download URL holds the
+ * token, so it lives only in this function: never logged, stored or put in an error.
+ * Name and MIME come from the ref (the message), because Telegram's file_path does not keep them.
+ */
+export async function downloadAttachment(deps: DownloadDeps, ref: AttachmentRef): Promise<FetchedFile> {
+  const refuse = (reason: string) =>
+    new DeliveryError(`"${ref.name}" cannot be fetched from Telegram: ${reason}`, { kind: 'permanent', detail: reason });
+  if (ref.unavailable) throw refuse(ref.unavailable);
+  if (ref.size !== undefined && ref.size > deps.maxFileBytes) throw refuse(tooLargeReason(deps.maxFileBytes));
+
+  let file;
+  try {
+    file = await deps.api.getFile(ref.source);
+  } catch (err) {
+    throw telegramError(`getFile for "${ref.name}"`, err, deps.token);
+  }
+  if (file.file_size !== undefined && file.file_size > deps.maxFileBytes) {
+    throw refuse(`${formatBytes(file.file_size)}, ${tooLargeReason(deps.maxFileBytes)}`);
+  }
+  if (!file.file_path) throw refuse('Telegram returned no file_path for it');
+
+  const what = `download of "${ref.name}"`;
+  let res: Response;
+  try {
+    res = await fetch(`${deps.apiRoot}/file/bot${deps.token}/${file.file_path}`, {
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 120_000),
+    });
+  } catch (err) {
+    const message = redactToken(err instanceof Error ? `${err.name}: ${err.message}` : String(err), deps.token);
+    throw new DeliveryError(`${what}: network error: ${message}`, { kind: 'retry', detail: message });
+  }
+  if (!res.ok) {
+    const body = redactToken(await res.text().catch(() => ''), deps.token);
+    const error = errorFromResponse(what, res.status, body, res.headers);
+    // A file path expires after an hour; a retry calls getFile again and gets a fresh one.
+    if (res.status === 404) throw new DeliveryError(error.message, { kind: 'retry', status: 404, detail: error.detail });
+    throw error;
+  }
+  const data = await readCapped(res, deps.maxFileBytes);
+  if (!data) throw refuse(tooLargeReason(deps.maxFileBytes));
+  return { name: ref.name, mime: ref.mime, data };
+}
+
+/** Reads the body, giving up (undefined) as soon as it exceeds `max` bytes. */
+async function readCapped(res: Response, max: number): Promise<Buffer | undefined> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const reader = res.body.getReader();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks, total);
+}

@@ -1,0 +1,241 @@
+import type { AttachmentRef, InboundDraft, Sender } from '../../../src/core/message.ts';
+import { BOT_API_DOWNLOAD_LIMIT } from './options.ts';
+import type { TgMediaFile, TgMessage, TgUpdate } from './update.ts';
+
+export interface NormalizeOptions {
+  maxFileBytes: number;
+}
+
+export type Normalized = { draft: InboundDraft } | { ignored: string };
+
+/** Keys of messages Telegram generates about the chat itself; nobody wrote to support. */
+const SERVICE_KEYS = [
+  'new_chat_members', 'left_chat_member', 'new_chat_title', 'new_chat_photo', 'delete_chat_photo',
+  'group_chat_created', 'supergroup_chat_created', 'channel_chat_created', 'migrate_to_chat_id',
+  'migrate_from_chat_id', 'pinned_message', 'message_auto_delete_timer_changed', 'forum_topic_created',
+  'forum_topic_edited', 'forum_topic_closed', 'forum_topic_reopened', 'general_forum_topic_hidden',
+  'general_forum_topic_unhidden', 'video_chat_scheduled', 'video_chat_started', 'video_chat_ended',
+  'video_chat_participants_invited', 'write_access_allowed', 'users_shared', 'chat_shared',
+  'boost_added', 'chat_background_set', 'proximity_alert_triggered',
+];
+
+/**
+ * One Update → one draft, or the reason it is not a customer message.
+ *
+ * Keys: `chat:message_id` (message ids are unique only within a chat), plus `:edit:edit_date`
+ * for edits so each edit is its own event. `update_id` alone is not used because Telegram may
+ * restart the sequence after a week without updates; it is kept in `meta.updateId`.
+ */
+export function normalizeUpdate(update: TgUpdate, opts: NormalizeOptions): Normalized {
+  const message = update.message ?? update.edited_message;
+  if (!message) return { ignored: `update type not handled: ${updateType(update)}` };
+
+  const content = describeContent(message, opts);
+  if (content.text === '' && content.attachments.length === 0) {
+    const service = SERVICE_KEYS.find((k) => k in message);
+    if (service) return { ignored: `service message: ${service}` };
+    content.text = '[a message of a type the gateway cannot show]';
+  }
+
+  const chatId = String(message.chat.id);
+  const externalId = `${chatId}:${message.message_id}`;
+  const isEdit = update.message === undefined;
+  const editDate = message.edit_date ?? message.date;
+
+  const meta: Record<string, unknown> = { updateId: update.update_id, chatType: message.chat.type };
+  if (message.chat.title !== undefined) meta.chatTitle = message.chat.title;
+  if (message.media_group_id !== undefined) meta.batchKey = `album:${message.media_group_id}`;
+  if (message.message_thread_id !== undefined) meta.threadId = message.message_thread_id;
+  if (message.reply_to_message) meta.replyTo = `${chatId}:${message.reply_to_message.message_id}`;
+
+  const draft: InboundDraft = {
+    kind: isEdit ? 'edit' : 'message',
+    externalId,
+    dedupeKey: isEdit ? `${externalId}:edit:${editDate}` : externalId,
+    conversation: { externalId: chatId },
+    sender: senderOf(message),
+    text: content.text,
+    attachments: content.attachments,
+    occurredAt: new Date((isEdit ? editDate : message.date) * 1000).toISOString(),
+    raw: update,
+    meta,
+  };
+  return { draft };
+}
+
+function updateType(update: TgUpdate): string {
+  return Object.keys(update).find((k) => k !== 'update_id') ?? 'empty';
+}
+
+function senderOf(message: TgMessage): Sender {
+  const from = message.from;
+  if (!from) {
+    // Channel-style posts and anonymous group admins: the chat speaks.
+    const chat = message.sender_chat ?? message.chat;
+    return compact({
+      externalId: String(chat.id),
+      displayName: chat.title ?? joinName(chat.first_name, chat.last_name),
+      username: chat.username,
+    });
+  }
+  const contact = message.contact;
+  const ownPhone = contact && contact.user_id === from.id ? formatPhone(contact.phone_number) : undefined;
+  return compact({
+    externalId: String(from.id),
+    displayName: joinName(from.first_name, from.last_name),
+    username: from.username,
+    locale: from.language_code,
+    phone: ownPhone,
+  });
+}
+
+interface Content {
+  text: string;
+  attachments: AttachmentRef[];
+}
+
+function describeContent(message: TgMessage, opts: NormalizeOptions): Content {
+  const lines: string[] = [];
+  const attachments: AttachmentRef[] = [];
+  const typed = message.text ?? message.caption;
+  if (typed !== undefined && typed !== '') lines.push(typed);
+  const placeholder = (line: string) => {
+    if (typed === undefined || typed === '') lines.push(line);
+  };
+  const attach = (file: TgMediaFile, kind: string, defaultMime: string) => {
+    attachments.push(attachmentOf(file, kind, defaultMime, opts.maxFileBytes));
+  };
+
+  const biggest = largestPhoto(message.photo);
+  if (biggest) {
+    attach(biggest, 'photo', 'image/jpeg');
+    placeholder('[photo]');
+  }
+  if (message.animation) {
+    // Telegram also fills `document` for GIFs; the animation is the one to keep.
+    attach(message.animation, 'animation', 'video/mp4');
+    placeholder('[GIF]');
+  } else if (message.document) {
+    attach(message.document, 'document', 'application/octet-stream');
+    placeholder(`[document: ${attachments.at(-1)?.name}]`);
+  }
+  if (message.voice) {
+    attach(message.voice, 'voice', 'audio/ogg');
+    placeholder(`[voice message ${duration(message.voice.duration)}]`);
+  }
+  if (message.video) {
+    attach(message.video, 'video', 'video/mp4');
+    placeholder(`[video ${duration(message.video.duration)}]`);
+  }
+  if (message.video_note) {
+    attach(message.video_note, 'video_note', 'video/mp4');
+    placeholder(`[video message ${duration(message.video_note.duration)}]`);
+  }
+  if (message.audio) {
+    const a = message.audio;
+    attach(a, 'audio', 'audio/mpeg');
+    const title = [a.performer, a.title].filter(Boolean).join(' – ');
+    placeholder(`[audio${title ? `: ${title}` : ''} ${duration(a.duration)}]`);
+  }
+  if (message.sticker) {
+    const s = message.sticker;
+    const mime = s.is_animated ? 'application/x-tgsticker' : s.is_video ? 'video/webm' : 'image/webp';
+    attach(s, 'sticker', mime);
+    placeholder(`[sticker${s.emoji ? ` ${s.emoji}` : ''}]`);
+  }
+  if (message.contact) {
+    const c = message.contact;
+    const own = message.from !== undefined && c.user_id === message.from.id;
+    lines.push(`Contact${own ? ' (their own number)' : ''}: ${joinName(c.first_name, c.last_name)}, ${formatPhone(c.phone_number)}`);
+  }
+  if (message.venue) {
+    lines.push(`Venue: ${message.venue.title}, ${message.venue.address}`);
+  }
+  const location = message.location ?? message.venue?.location;
+  if (location) {
+    const at = `${location.latitude}, ${location.longitude}`;
+    const label = location.live_period ? 'Live location' : 'Location';
+    lines.push(`${label}: ${at} https://maps.google.com/?q=${location.latitude},${location.longitude}`);
+  }
+  if (message.poll) lines.push(`[poll: ${message.poll.question}]`);
+  if (message.dice) lines.push(`[dice ${message.dice.emoji} ${message.dice.value}]`);
+  return { text: lines.join('\n'), attachments };
+}
+
+/** Telegram sends several sizes of the same picture; only the largest is worth attaching. */
+function largestPhoto<T extends { width: number; height: number; file_size?: number }>(sizes: T[] | undefined): T | undefined {
+  if (!sizes || sizes.length === 0) return undefined;
+  const area = (p: T) => p.width * p.height;
+  return sizes.reduce((best, p) => (area(p) > area(best) || (area(p) === area(best) && (p.file_size ?? 0) > (best.file_size ?? 0)) ? p : best));
+}
+
+function attachmentOf(file: TgMediaFile, kind: string, defaultMime: string, maxFileBytes: number): AttachmentRef {
+  const mime = file.mime_type ?? defaultMime;
+  const ref: AttachmentRef = {
+    name: file.file_name ?? `${kind}-${file.file_unique_id}.${extensionOf(mime)}`,
+    mime,
+    source: file.file_id,
+  };
+  if (file.file_size !== undefined) {
+    ref.size = file.file_size;
+    if (file.file_size > maxFileBytes) ref.unavailable = tooLargeReason(maxFileBytes);
+  }
+  return ref;
+}
+
+export function tooLargeReason(maxFileBytes: number): string {
+  return maxFileBytes === BOT_API_DOWNLOAD_LIMIT
+    ? `larger than the Bot API download limit of ${formatBytes(maxFileBytes)}`
+    : `larger than the configured download limit (maxFileBytes) of ${formatBytes(maxFileBytes)}`;
+}
+
+const EXTENSIONS: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'audio/ogg': 'ogg',
+  'audio/mpeg': 'mp3',
+  'audio/mp4': 'm4a',
+  'video/mp4': 'mp4',
+  'video/webm': 'webm',
+  'video/quicktime': 'mov',
+  'application/pdf': 'pdf',
+  'application/zip': 'zip',
+  'application/x-tgsticker': 'tgs',
+  'text/plain': 'txt',
+};
+
+function extensionOf(mime: string): string {
+  return EXTENSIONS[mime] ?? 'bin';
+}
+
+export function formatBytes(n: number): string {
+  const mb = n / (1024 * 1024);
+  if (mb >= 1) return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+  const kb = n / 1024;
+  return kb >= 1 ? `${Math.round(kb)} KB` : `${n} bytes`;
+}
+
+function duration(seconds: number | undefined): string {
+  const total = Math.max(0, Math.round(seconds ?? 0));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** Telegram gives numbers without the leading "+" when the user shares a contact. */
+function formatPhone(phone: string): string {
+  const trimmed = phone.trim();
+  return /^\d+$/.test(trimmed) ? `+${trimmed}` : trimmed;
+}
+
+function joinName(first: string | undefined, last: string | undefined): string | undefined {
+  const name = [first, last].filter((p) => p !== undefined && p !== '').join(' ');
+  return name === '' ? undefined : name;
+}
+
+function compact(sender: Sender): Sender {
+  return Object.fromEntries(Object.entries(sender).filter(([, v]) => v !== undefined)) as Sender;
+}

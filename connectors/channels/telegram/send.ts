@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { InputFile, type Api } from 'grammy';
+import { z } from 'zod';
+import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
+import { telegramError } from './errors.ts';
+import { formatBytes } from './normalize.ts';
+import type { ChatPacer } from './pace.ts';
+import { splitText } from './split-text.ts';
+
+/** Bot API upload limits: sendPhoto takes up to 10 MB, sendDocument up to 50 MB; captions 1024 characters. */
+export const PHOTO_LIMIT = 10 * 1024 * 1024;
+export const DOCUMENT_LIMIT = 50 * 1024 * 1024;
+export const CAPTION_LIMIT = 1024;
+const PHOTO_MIMES = new Set(['image/jpeg', 'image/png', 'image/webp']);
+
+export type Part =
+  | { method: 'sendMessage'; text: string }
+  | { method: 'sendPhoto' | 'sendDocument'; file: FetchedFile; caption?: string };
+
+export interface Plan {
+  parts: Part[];
+  /** Files that will not reach the customer, said for the agent. */
+  notes: string[];
+}
+
+/** Decides which Bot API calls carry a reply: text parts first, then files; a short text rides as the first file's caption. */
+export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
+  const notes: string[] = [];
+  const files: Part[] = [];
+  for (const file of reply.files) {
+    const size = file.data.length;
+    if (size > DOCUMENT_LIMIT) {
+      notes.push(`"${file.name}" (${formatBytes(size)}) was not sent: Telegram bots can send files up to ${formatBytes(DOCUMENT_LIMIT)}`);
+      continue;
+    }
+    const asPhoto = PHOTO_MIMES.has(file.mime.toLowerCase()) && size <= PHOTO_LIMIT;
+    files.push({ method: asPhoto ? 'sendPhoto' : 'sendDocument', file });
+  }
+  const text = reply.text.trim();
+  const first = files[0];
+  if (first && first.method !== 'sendMessage' && text !== '' && text.length <= CAPTION_LIMIT) {
+    first.caption = text;
+    return { parts: files, notes };
+  }
+  const texts: Part[] = splitText(text).map((t) => ({ method: 'sendMessage', text: t }));
+  return { parts: [...texts, ...files], notes };
+}
+
+export interface SendDeps {
+  api: Api;
+  kv: KeyValueStore;
+  pacer: ChatPacer;
+  channelId: string;
+  token: string;
+}
+
+/**
+ * Sends a reply, part by part. Each part sent is recorded under the reply id before the next
+ * one goes, so a retry after a failure in the middle sends only what is missing.
+ */
+export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyToSend): Promise<SendResult> {
+  const chatId = to.externalId;
+  const { parts, notes } = planReply(reply);
+  const key = `telegram:${deps.channelId}:sent:${reply.replyId}`;
+  const sent = parseSent(await deps.kv.get(key));
+  const externalIds: string[] = [];
+
+  for (const [index, part] of parts.entries()) {
+    const partKey = `${index}:${fingerprint(part)}`;
+    const already = sent[partKey];
+    if (already !== undefined) {
+      externalIds.push(`${chatId}:${already}`);
+      continue;
+    }
+    await deps.pacer.wait(chatId);
+    let messageId: number;
+    try {
+      messageId = await callPart(deps.api, chatId, part);
+    } catch (err) {
+      throw telegramError(`${part.method} to chat ${chatId}`, err, deps.token);
+    }
+    sent[partKey] = messageId;
+    await deps.kv.set(key, JSON.stringify(sent));
+    externalIds.push(`${chatId}:${messageId}`);
+  }
+  return notes.length > 0 ? { externalIds, notes } : { externalIds };
+}
+
+async function callPart(api: Api, chatId: string, part: Part): Promise<number> {
+  if (part.method === 'sendMessage') {
+    return (await api.sendMessage(chatId, part.text)).message_id;
+  }
+  const upload = new InputFile(part.file.data, safeFilename(part.file.name));
+  const other = part.caption === undefined ? {} : { caption: part.caption };
+  const message = part.method === 'sendPhoto'
+    ? await api.sendPhoto(chatId, upload, other)
+    : await api.sendDocument(chatId, upload, other);
+  return message.message_id;
+}
+
+/** grammY writes the name into a multipart header: no line breaks or quotes may stay in it. */
+function safeFilename(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = name.replace(/[\u0000-\u001f\u007f"]/g, '_').trim();
+  return cleaned === '' ? 'file' : cleaned;
+}
+
+/** Ties a recorded part to its content, so a changed reply never skips a part it did not send. */
+function fingerprint(part: Part): string {
+  const hash = createHash('sha256');
+  if (part.method === 'sendMessage') hash.update(part.text);
+  else hash.update(part.method).update(part.file.name).update(part.file.data).update(part.caption ?? '');
+  return hash.digest('hex').slice(0, 16);
+}
+
+const SentParts = z.record(z.string(), z.number().int());
+
+/** An unreadable record means nothing is known to be sent: sending again beats losing a part. */
+function parseSent(value: string | undefined): Record<string, number> {
+  if (value === undefined) return {};
+  try {
+    const parsed = SentParts.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}

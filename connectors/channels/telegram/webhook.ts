@@ -1,0 +1,67 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ChannelContext, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
+import type { InboundDraft } from '../../../src/core/message.ts';
+import { parseUpdate, type TgUpdate } from './update.ts';
+
+export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+
+export interface WebhookDeps {
+  secretToken: string;
+  ctx: Pick<ChannelContext, 'accept' | 'log'>;
+  normalize(update: TgUpdate): { draft: InboundDraft } | { ignored: string };
+}
+
+/**
+ * POST /webhooks/{channelId}: Telegram's update delivery. Answers 200 only once the message is
+ * stored; any other status makes Telegram send the same update again, which is what we want
+ * when the store failed, and harmless otherwise because accept() is insert-if-absent.
+ */
+export function webhookRoute(deps: WebhookDeps): RouteSpec {
+  return { method: 'POST', path: '', handler: (req) => handleWebhook(deps, req) };
+}
+
+async function handleWebhook(deps: WebhookDeps, req: InboundRequest): Promise<HttpResponse> {
+  if (!secretMatches(req.headers[SECRET_HEADER], deps.secretToken)) {
+    return { status: 401, body: { error: `missing or wrong ${SECRET_HEADER} header` } };
+  }
+  const decoded = decodeBody(req);
+  if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
+  const parsed = parseUpdate(decoded.value);
+  if (!parsed.ok) return { status: 400, body: { error: parsed.error } };
+
+  const result = deps.normalize(parsed.update);
+  if ('ignored' in result) {
+    deps.ctx.log.debug({ updateId: parsed.update.update_id, reason: result.ignored }, 'telegram update ignored');
+    return { status: 200 };
+  }
+  try {
+    await deps.ctx.accept([result.draft]);
+  } catch (err) {
+    deps.ctx.log.error({ err, updateId: parsed.update.update_id }, 'telegram update could not be stored; Telegram will retry');
+    return { status: 503, body: { error: 'could not store the update; retry later' } };
+  }
+  return { status: 200 };
+}
+
+/** Constant-time over fixed-length digests, so neither content nor length leaks through timing. */
+export function secretMatches(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+type Decoded = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** The raw bytes are the truth; `body` is used only when the HTTP layer kept no bytes. */
+function decodeBody(req: InboundRequest): Decoded {
+  if (req.rawBody.length === 0) {
+    return req.body === undefined || req.body === null || req.body === ''
+      ? { ok: false, error: 'empty body: expected a JSON Telegram update' }
+      : { ok: true, value: req.body };
+  }
+  try {
+    return { ok: true, value: JSON.parse(req.rawBody.toString('utf8')) };
+  } catch (err) {
+    return { ok: false, error: `invalid JSON: ${(err as Error).message}` };
+  }
+}

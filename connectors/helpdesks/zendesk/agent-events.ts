@@ -1,0 +1,112 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+
+export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
+export const TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';
+export const COMMENT_ADDED = 'zen:event-type:ticket.comment_added';
+
+export interface AgentEventAuth {
+  webhookSecret?: string;
+  webhookReplayWindowSec: number;
+  agentReplyAuth?: { header: string; value: string };
+}
+
+/** Zendesk's signature: base64(HMAC-SHA256(secret, timestamp + raw body)). */
+export function zendeskSignature(secret: string, timestamp: string, rawBody: Buffer | string): string {
+  return createHmac('sha256', secret).update(timestamp).update(rawBody).digest('base64');
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  // Compare equal-length buffers either way so the time spent does not depend on where they differ.
+  if (x.length !== y.length) {
+    timingSafeEqual(y, y);
+    return false;
+  }
+  return timingSafeEqual(x, y);
+}
+
+function header(req: InboundRequest, name: string): string | undefined {
+  const direct = req.headers[name.toLowerCase()];
+  if (direct !== undefined) return direct;
+  const key = Object.keys(req.headers).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key ? req.headers[key] : undefined;
+}
+
+type Denied = { ok: false; status: number; error: string };
+const deny = (status: number, error: string): Denied => ({ ok: false, status, error });
+
+/** Every configured check must pass, and at least one must be configured. */
+export function authenticateAgentEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): Denied | undefined {
+  if (!auth.webhookSecret && !auth.agentReplyAuth) {
+    return deny(401, 'agent replies are not enabled: set helpdesk.webhookSecret to the webhook signing secret');
+  }
+  if (auth.agentReplyAuth) {
+    const got = header(req, auth.agentReplyAuth.header);
+    if (got === undefined) return deny(401, `missing ${auth.agentReplyAuth.header.toLowerCase()} header`);
+    if (!constantTimeEqual(got, auth.agentReplyAuth.value)) return deny(401, `wrong ${auth.agentReplyAuth.header.toLowerCase()} header`);
+  }
+  if (auth.webhookSecret) {
+    const signature = header(req, SIGNATURE_HEADER);
+    const timestamp = header(req, TIMESTAMP_HEADER);
+    if (!signature) return deny(401, `missing ${SIGNATURE_HEADER} header`);
+    if (!timestamp) return deny(401, `missing ${TIMESTAMP_HEADER} header`);
+    if (!constantTimeEqual(signature, zendeskSignature(auth.webhookSecret, timestamp, req.rawBody))) {
+      return deny(401, 'webhook signature does not match: check helpdesk.webhookSecret against the webhook signing secret');
+    }
+    const at = Date.parse(timestamp);
+    if (Number.isNaN(at)) return deny(401, `${TIMESTAMP_HEADER} is not a time`);
+    if (Math.abs(now - at) > auth.webhookReplayWindowSec * 1000) {
+      return deny(401, `webhook signed at ${timestamp}, outside the ${auth.webhookReplayWindowSec} s replay window`);
+    }
+  }
+  return undefined;
+}
+
+const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^\d+$/)]);
+const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}"}';
+
+/** Zendesk's event-subscription format: `type` names the event, `detail.id` is the ticket. */
+const EventEnvelope = z.looseObject({ type: z.string().startsWith('zen:event-type:') });
+const EventBody = z.looseObject({ type: z.string(), detail: z.looseObject({ id: TicketNumber }) });
+/** The trigger body admins paste. */
+const TriggerBody = z.looseObject({ ticket_id: TicketNumber });
+
+function valueAt(body: unknown, path: PropertyKey[]): unknown {
+  let v = body;
+  for (const key of path) v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+function fieldError(body: unknown, error: z.ZodError): string {
+  const path = error.issues[0]?.path ?? [];
+  if (path.length === 0) return 'body must be a JSON object';
+  const field = path.map(String).join('.') || 'body';
+  return valueAt(body, path) === undefined ? `${field} is missing` : `${field} must be a ticket number`;
+}
+
+/** Which tickets to sync, from a verified webhook body. */
+export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    return deny(400, `body is not JSON: ${TRIGGER_HINT}`);
+  }
+  if (EventEnvelope.safeParse(body).success) {
+    const parsed = EventBody.safeParse(body);
+    if (!parsed.success) return deny(400, fieldError(body, parsed.error));
+    // Other ticket events are acknowledged and ignored: only a new comment can be an agent reply.
+    if (parsed.data.type !== COMMENT_ADDED) return { ok: true, ticketIds: [] };
+    return { ok: true, ticketIds: [String(parsed.data.detail.id).trim()] };
+  }
+  const parsed = TriggerBody.safeParse(body);
+  if (!parsed.success) return deny(400, `${fieldError(body, parsed.error)} (${TRIGGER_HINT})`);
+  return { ok: true, ticketIds: [String(parsed.data.ticket_id).trim()] };
+}
+
+export function verifyZendeskEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): AgentEventResult {
+  return authenticateAgentEvent(req, auth, now) ?? ticketIdsFromEvent(req.rawBody);
+}

@@ -1,0 +1,165 @@
+import type { z } from 'zod';
+import type { FetchedFile, Logger } from '../../../src/core/connector.ts';
+import { DeliveryError } from '../../../src/core/errors.ts';
+import { zendeskError, zendeskNetworkError } from './errors.ts';
+import { createPacer, type Pacer } from './pacer.ts';
+
+export interface ZendeskHttpInit {
+  baseUrl: string;
+  authorization: string;
+  timeoutMs: number;
+  requestsPerMinute?: number;
+  log: Logger;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  json?: unknown;
+  body?: Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ZendeskAnswer<T> {
+  data: T;
+  status: number;
+  headers: Headers;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** The one place that talks HTTP to Zendesk: auth, timeout, pacing, and error sorting. */
+export class ZendeskHttp {
+  readonly baseUrl: string;
+  readonly #origin: string;
+  readonly #authorization: string;
+  readonly #timeoutMs: number;
+  readonly #pacer: Pacer;
+  readonly #log: Logger;
+
+  constructor(init: ZendeskHttpInit) {
+    this.baseUrl = init.baseUrl.replace(/\/+$/, '');
+    this.#origin = new URL(this.baseUrl).origin;
+    this.#authorization = init.authorization;
+    this.#timeoutMs = init.timeoutMs;
+    this.#pacer = createPacer(init.requestsPerMinute);
+    this.#log = init.log;
+  }
+
+  /**
+   * A path below /api/v2, or a `next_page` URL from an earlier answer. Of a URL only the part from
+   * /api/v2 on is kept, so the credentials only ever go to baseUrl.
+   */
+  apiUrl(pathOrUrl: string, query: Record<string, string | undefined> = {}): string {
+    let path = pathOrUrl;
+    if (/^https?:\/\//i.test(pathOrUrl)) {
+      const u = new URL(pathOrUrl);
+      const full = u.pathname + u.search;
+      const at = full.indexOf('/api/v2/');
+      path = at >= 0 ? full.slice(at + '/api/v2'.length) : full;
+    }
+    const url = new URL(`${this.baseUrl}/api/v2${path}`);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    return url.toString();
+  }
+
+  async request<S extends z.ZodType>(
+    what: string,
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    schema: S,
+    opts: RequestOptions = {},
+  ): Promise<ZendeskAnswer<z.infer<S>>> {
+    const url = this.apiUrl(path, opts.query);
+    const headers: Record<string, string> = { accept: 'application/json', authorization: this.#authorization, ...opts.headers };
+    let body: string | Uint8Array | undefined;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    } else if (opts.body) {
+      body = new Uint8Array(opts.body);
+      headers['content-type'] = opts.contentType ?? 'application/octet-stream';
+    }
+    await this.#pacer.wait();
+    const started = Date.now();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+      text = await res.text();
+    } catch (err) {
+      this.#log.warn({ method, path: new URL(url).pathname, err: String(err) }, 'zendesk request failed');
+      throw zendeskNetworkError(what, err);
+    }
+    this.#log.debug({ method, path: new URL(url).pathname, status: res.status, ms: Date.now() - started }, 'zendesk');
+    if (!res.ok) throw zendeskError(what, res.status, text, res.headers);
+    return { data: parseAnswer(what, schema, text, method !== 'GET'), status: res.status, headers: res.headers };
+  }
+
+  /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
+  async download(url: string): Promise<FetchedFile> {
+    const what = 'download attachment';
+    let current = new URL(url);
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const headers: Record<string, string> = current.origin === this.#origin ? { authorization: this.#authorization } : {};
+      await this.#pacer.wait();
+      let res: Response;
+      try {
+        res = await fetch(current, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.#timeoutMs) });
+      } catch (err) {
+        throw zendeskNetworkError(what, err);
+      }
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        await res.body?.cancel();
+        current = new URL(location, current);
+        continue;
+      }
+      if (!res.ok) throw zendeskError(what, res.status, await res.text(), res.headers);
+      let data: Buffer;
+      try {
+        data = Buffer.from(await res.arrayBuffer());
+      } catch (err) {
+        throw zendeskNetworkError(what, err);
+      }
+      const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
+      return { name: fileNameOf(res.headers.get('content-disposition'), current), mime, data };
+    }
+    throw new DeliveryError(`${what}: more than ${MAX_REDIRECTS} redirects`, { kind: 'permanent' });
+  }
+}
+
+function parseAnswer<S extends z.ZodType>(what: string, schema: S, text: string, wrote: boolean): z.infer<S> {
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = undefined;
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const where = parsed.error.issues[0]?.path.join('.') || 'body';
+  // A 2xx we cannot read after a write may still have been applied.
+  throw new DeliveryError(`${what}: unexpected answer from Zendesk (${where})`, {
+    kind: 'retry',
+    ambiguous: wrote,
+    detail: text.slice(0, 8000),
+  });
+}
+
+function fileNameOf(disposition: string | null, url: URL): string {
+  const star = disposition?.match(/filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i)?.[1];
+  if (star) {
+    try {
+      return decodeURIComponent(star.trim().replace(/^"|"$/g, ''));
+    } catch {
+      // fall through to the plain filename
+    }
+  }
+  const plain = disposition?.match(/filename\s*=\s*"?([^";]+)"?/i)?.[1];
+  if (plain) return plain.trim();
+  const fromQuery = url.searchParams.get('name');
+  if (fromQuery) return fromQuery;
+  const last = url.pathname.split('/').filter(Boolean).pop();
+  return last ? decodeURIComponent(last) : 'attachment';
+}

@@ -1,0 +1,13 @@
+import { defineHelpdesk } from '../../../src/core/connector.ts';
+import { createZendeskHelpdesk } from './connector.ts';
+import { ZENDESK_SECRETS, ZendeskOptions } from './options.ts';
+
+export { ZendeskOptions } from './options.ts';
+export { zendeskSignature } from './agent-events.ts';
+
+export const definition = defineHelpdesk({
+  kind: 'zendesk',
+  options: ZendeskOptions,
+  secrets: ZENDESK_SECRETS,
+  create: createZendeskHelpdesk,
+});

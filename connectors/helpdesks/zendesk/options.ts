@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { HelpdeskCommonOptions } from '../../../src/core/connector.ts';
+
+export const ZendeskOptions = HelpdeskCommonOptions.extend({
+  baseUrl: z.url({ protocol: /^https?$/ })
+    .describe('your Zendesk address, e.g. https://acme.zendesk.com (the API lives under /api/v2)'),
+  email: z.string().min(1).optional().describe('the agent or admin the API token belongs to'),
+  apiToken: z.string().min(1).optional().describe('Admin Center → Apps and integrations → Zendesk API → API token'),
+  oauthToken: z.string().min(1).optional().describe('an OAuth access token, instead of email + apiToken'),
+  webhookSecret: z.string().min(1).optional()
+    .describe("the agent-reply webhook's signing secret (Admin Center → Webhooks → Reveal secret)"),
+  webhookReplayWindowSec: z.number().int().positive().default(300)
+    .describe('agent-reply webhooks signed longer ago than this are refused'),
+  agentReplyAuth: z.object({ header: z.string().min(1), value: z.string().min(1) }).optional()
+    .describe('a header the agent-reply webhook must carry (for a webhook with custom-header authentication); checked in addition to the signature'),
+}).superRefine((o, ctx) => {
+  if (o.oauthToken) return;
+  if (!o.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'set email + apiToken (API token auth), or oauthToken' });
+  if (!o.apiToken) ctx.addIssue({ code: 'custom', path: ['apiToken'], message: 'set email + apiToken (API token auth), or oauthToken' });
+});
+export type ZendeskOptions = z.infer<typeof ZendeskOptions>;
+
+export const ZENDESK_SECRETS = ['apiToken', 'oauthToken', 'webhookSecret', 'agentReplyAuth'];
+
+/** The Authorization header value; throws when neither credential is set (options bypassed the schema). */
+export function authorizationFor(o: Pick<ZendeskOptions, 'email' | 'apiToken' | 'oauthToken'>): string {
+  if (o.oauthToken) return `Bearer ${o.oauthToken}`;
+  if (o.email && o.apiToken) return `Basic ${Buffer.from(`${o.email}/token:${o.apiToken}`).toString('base64')}`;
+  throw new Error('helpdesk: set email + apiToken (API token auth), or oauthToken');
+}

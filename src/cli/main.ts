@@ -1,0 +1,268 @@
+import { Command, CommanderError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { registry } from '../../connectors/registry.ts';
+import { formatWebhookInfo, setWebhook, TelegramOptions, webhookInfo } from '../../connectors/channels/telegram/index.ts';
+import { messageJsonSchema } from '../core/message.ts';
+import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
+import { configJsonSchema } from '../config/schema.ts';
+import { createHelpdesk, startGateway, testRules, type Role } from '../gateway.ts';
+import { createEmbeddedRuntime } from '../runtime/embedded/index.ts';
+import { createLogger } from '../runtime/log.ts';
+
+/**
+ * Exit codes scripts can trust:
+ * 0 ok · 1 runtime failure · 2 bad usage or invalid config · 3 an online check failed · 4 not found.
+ */
+export const EXIT = { ok: 0, failure: 1, config: 2, check: 3, notFound: 4 } as const;
+
+class ExitError extends Error {
+  readonly code: number;
+  constructor(message: string, code: number) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const defaultConfig = () => process.env['SWITCHBOARD_CONFIG'] ?? 'switchboard.yaml';
+const configOption = () => new Option('-c, --config <file>', 'config file (env SWITCHBOARD_CONFIG)').default(undefined, '$SWITCHBOARD_CONFIG or ./switchboard.yaml');
+
+async function load(file: string | undefined): Promise<LoadedConfig> {
+  const path = file ?? defaultConfig();
+  try {
+    const loaded = await loadConfig(path, registry, process.env);
+    compileRules(loaded.config.rules);
+    return loaded;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ExitError(err.message, EXIT.config);
+    if (err instanceof RuleCompileError) throw new ExitError(`${path}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExitError(`config file not found: ${path}`, EXIT.config);
+    throw err;
+  }
+}
+
+function openStore(loaded: LoadedConfig) {
+  const cfg = loaded.config;
+  return createEmbeddedRuntime({
+    path: resolve(cfg.store.path),
+    concurrency: 1,
+    retry: { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs },
+    log: createLogger({ level: 'warn', secrets: loaded.secrets }),
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('switchboard')
+    .description('Channel gateway: customer messages into your helpdesk, agents\' replies back.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('run the gateway')
+    .addOption(configOption())
+    .addOption(new Option('--role <role>', 'what this process does').choices(['all', 'ingress', 'worker']).default('all'))
+    .option('--port <port>', 'override server.port', (v) => Number(v))
+    .action(async (o: { config?: string; role: Role; port?: number }) => {
+      await load(o.config); // fail fast with the exit code for a bad config
+      const gw = await startGateway({ configFile: o.config ?? defaultConfig(), registry, role: o.role, port: o.port });
+      const shutdown = (signal: string) => {
+        gw.log.info({ signal }, 'shutting down');
+        void gw.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  program
+    .command('check')
+    .description('validate the config; with --online also try every credential')
+    .addOption(configOption())
+    .option('--online', 'call the helpdesk and each channel to prove the credentials work')
+    .action(async (o: { config?: string; online?: boolean }) => {
+      const loaded = await load(o.config);
+      const cfg = loaded.config;
+      console.log(`config OK: ${loaded.file}`);
+      console.log(`  helpdesk: ${cfg.helpdesk.kind}`);
+      console.log(`  channels: ${Object.entries(cfg.channels).map(([id, c]) => `${id} (${c.kind})`).join(', ') || 'none'}`);
+      console.log(`  rules: ${cfg.rules.length}, replies: ${Object.keys(cfg.replies).length}`);
+      if (!o.online) return;
+      let failed = 0;
+      const log = createLogger({ level: 'warn', secrets: loaded.secrets });
+      const memoryKv = new Map<string, string>();
+      const kv = { get: async (k: string) => memoryKv.get(k), set: async (k: string, v: string) => void memoryKv.set(k, v), delete: async (k: string) => void memoryKv.delete(k) };
+      const report = async (what: string, fn: (() => Promise<string>) | undefined) => {
+        if (!fn) return console.log(`  ${what}: no online check for this kind`);
+        try {
+          console.log(`  ${what}: OK, ${await fn()}`);
+        } catch (err) {
+          failed++;
+          console.log(`  ${what}: FAILED, ${err instanceof Error ? err.message : String(err)}`);
+        }
+      };
+      const helpdesk = await createHelpdesk(registry, cfg, { log, kv, dataDir: resolve(cfg.store.path) });
+      await report(`helpdesk ${cfg.helpdesk.kind}`, helpdesk.check?.bind(helpdesk));
+      for (const [id, chCfg] of Object.entries(cfg.channels)) {
+        const def = registry.channels.find((d) => d.kind === chCfg.kind)!;
+        const { kind: _kind, ...options } = chCfg;
+        const instance = await def.create(def.options.parse(options), {
+          channelId: id, log, kv, dataDir: resolve(cfg.store.path), publicUrl: cfg.server.publicUrl,
+          blobs: { put: async () => '', get: async () => undefined, delete: async () => undefined },
+          accept: async () => [],
+        });
+        await report(`channel ${id}`, instance.check?.bind(instance));
+      }
+      if (failed > 0) throw new ExitError(`${failed} online check(s) failed`, EXIT.check);
+    });
+
+  const rules = program.command('rules').description('work with the routing rules');
+  rules
+    .command('test')
+    .description('print the Decision the rules make for a sample message, and which rules fired')
+    .addOption(configOption())
+    .requiredOption('--channel <id>', 'channel id from the config')
+    .requiredOption('--text <text>', 'the message text')
+    .option('--follow-up', 'treat it as a follow-up, not the first message of a conversation')
+    .option('--sender <field=value...>', 'sender fields, e.g. locale=uz phone=+998...')
+    .option('--form <field=value...>', 'form fields')
+    .option('--json', 'print JSON')
+    .action(async (o: { config?: string; channel: string; text: string; followUp?: boolean; sender?: string[]; form?: string[]; json?: boolean }) => {
+      const loaded = await load(o.config);
+      const cfg = loaded.config;
+      const channel = cfg.channels[o.channel];
+      if (!channel) throw new ExitError(`no channel '${o.channel}' in ${loaded.file} (channels: ${Object.keys(cfg.channels).join(', ')})`, EXIT.config);
+      const result = testRules(
+        { compiled: compileRules(cfg.rules), replies: cfg.replies },
+        { channel: o.channel, text: o.text, first: !o.followUp, sender: pairs(o.sender), form: o.form ? pairs(o.form) : undefined },
+        { channelKind: channel.kind, timezone: cfg.timezone },
+      );
+      if (o.json) return console.log(JSON.stringify(result, null, 2));
+      const d = result.decision;
+      console.log(`priority: ${d.priority ?? '(helpdesk default)'}`);
+      console.log(`tags:     ${d.tags.join(', ') || '-'}`);
+      console.log(`type:     ${d.type ?? '-'}`);
+      console.log(`group:    ${d.group ?? '-'}`);
+      if (Object.keys(d.fields).length > 0) console.log(`fields:   ${JSON.stringify(d.fields)}`);
+      if (d.subject) console.log(`subject:  ${d.subject}`);
+      console.log(`replies:  ${d.replies.join(', ') || '-'}`);
+      console.log(`notify:   ${d.notify.join(', ') || '-'}`);
+      console.log('rules:');
+      for (const t of result.trace) console.log(`  ${t.fired ? 'FIRED' : '  -  '} ${t.rule}${t.why ? `: ${t.why}` : ''}`);
+    });
+
+  const dlq = program.command('dlq').description('inspect and replay the dead-letter queue');
+  dlq
+    .command('list')
+    .description('list dead letters, newest first, with the remote side\'s error')
+    .addOption(configOption())
+    .option('--limit <n>', 'how many', (v) => Number(v), 50)
+    .option('--json', 'print JSON')
+    .action(async (o: { config?: string; limit: number; json?: boolean }) => {
+      const rt = openStore(await load(o.config));
+      try {
+        const items = await rt.dlq.list({ limit: o.limit });
+        if (o.json) return console.log(JSON.stringify(items, null, 2));
+        if (items.length === 0) return console.log('the dead-letter queue is empty');
+        for (const d of items) {
+          console.log(`${d.id}  ${new Date(d.failedAt).toISOString()}  ${d.payload.kind}  ${d.lane}  attempts=${d.attempts}`);
+          console.log(`  error:  ${d.error}`);
+          if (d.detail) console.log(`  detail: ${d.detail.slice(0, 500)}`);
+        }
+      } finally {
+        await rt.close();
+      }
+    });
+  for (const [name, verb] of [['replay', 'put back in its lane with fresh attempts'], ['drop', 'delete for good']] as const) {
+    dlq
+      .command(`${name} <id>`)
+      .description(`${verb}: one dead letter by id, or all`)
+      .addOption(configOption())
+      .action(async (id: string, o: { config?: string }) => {
+        const rt = openStore(await load(o.config));
+        try {
+          const n = name === 'replay' ? await rt.dlq.replay(id) : await rt.dlq.drop(id);
+          if (n === 0 && id !== 'all') throw new ExitError(`no dead letter ${id}`, EXIT.notFound);
+          console.log(`${name === 'replay' ? 'replayed' : 'dropped'} ${n}`);
+        } finally {
+          await rt.close();
+        }
+      });
+  }
+
+  program
+    .command('schema')
+    .description('print the config JSON Schema (for editors), or the normalized message schema')
+    .option('--message', 'the normalized message schema instead')
+    .option('--write', 'write config/switchboard.schema.json (and config/message.schema.json)')
+    .action(async (o: { message?: boolean; write?: boolean }) => {
+      const configSchema = JSON.stringify(configJsonSchema(registry), null, 2) + '\n';
+      const messageSchema = JSON.stringify(messageJsonSchema(), null, 2) + '\n';
+      if (o.write) {
+        const dir = fileURLToPath(new URL('../../config/', import.meta.url));
+        await writeFile(`${dir}switchboard.schema.json`, configSchema);
+        await writeFile(`${dir}message.schema.json`, messageSchema);
+        return console.log(`wrote ${dir}switchboard.schema.json and ${dir}message.schema.json`);
+      }
+      process.stdout.write(o.message ? messageSchema : configSchema);
+    });
+
+  const telegram = program.command('telegram').description('Telegram bot housekeeping');
+  telegram
+    .command('set-webhook')
+    .description('register server.publicUrl + /webhooks/<channel> with Telegram, with the secret token')
+    .addOption(configOption())
+    .option('--channel <id>', 'the telegram channel id (default: the only one)')
+    .option('--delete', 'remove the webhook (to use polling)')
+    .option('--drop-pending', 'drop updates Telegram is holding')
+    .option('--info', 'only show what Telegram has')
+    .action(async (o: { config?: string; channel?: string; delete?: boolean; dropPending?: boolean; info?: boolean }) => {
+      const loaded = await load(o.config);
+      const cfg = loaded.config;
+      const bots = Object.entries(cfg.channels).filter(([, c]) => c.kind === 'telegram');
+      const picked = o.channel ? bots.find(([id]) => id === o.channel) : bots.length === 1 ? bots[0] : undefined;
+      if (!picked) {
+        throw new ExitError(o.channel ? `no telegram channel '${o.channel}'` : `say which channel with --channel (${bots.map(([id]) => id).join(', ') || 'none configured'})`, EXIT.config);
+      }
+      const { kind: _kind, ...raw } = picked[1];
+      const options = TelegramOptions.parse(raw);
+      if (o.info) return console.log(formatWebhookInfo(await webhookInfo(options)));
+      if (!o.delete && !cfg.server.publicUrl) throw new ExitError('server.publicUrl is not set: Telegram needs the public HTTPS address of this gateway', EXIT.config);
+      console.log(await setWebhook(options, { publicUrl: cfg.server.publicUrl ?? '', channelId: picked[0], drop: o.dropPending, remove: o.delete }));
+    });
+
+  return program;
+}
+
+function pairs(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of list ?? []) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new ExitError(`expected field=value, got '${p}'`, EXIT.config);
+    out[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.config;
+    }
+    if (err instanceof ExitError) {
+      console.error(err.message);
+      return err.code;
+    }
+    console.error(`switchboard: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.failure;
+  }
+}
+
+const code = await main(process.argv);
+// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it).
+if (process.argv[2] !== 'start' || code !== EXIT.ok) process.exit(code);

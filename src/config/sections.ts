@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/**
+ * The gateway's own config sections (everything that is not a connector's options).
+ * Every object is strict so a typo is reported instead of silently ignored.
+ */
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const TimeZone = z.string().refine(isTimeZone, { message: 'unknown IANA time zone', abort: true });
+
+export const ServerSection = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(8080).describe('TCP port to listen on'),
+  host: z.string().min(1).default('0.0.0.0').describe('interface to bind'),
+  publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://support.example.com' })
+    // Stripped so `${publicUrl}/webhooks/x` never has a double slash.
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional()
+    .describe('how channels reach this gateway from outside (webhook registration, signatures)'),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional()
+    .describe('bearer token for /admin/*; the admin API is disabled without it (secret)'),
+  bodyLimitBytes: z.number().int().positive().default(1_048_576).describe('largest request body accepted'),
+  trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string(), z.array(z.string())]).default(false)
+    .describe('behind a reverse proxy: true, the number of hops, or the proxy addresses (Fastify trustProxy)'),
+}).describe('the HTTP server');
+
+export const StoreSection = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('embedded').describe('node:sqlite files on local disk; no server needed'),
+    path: z.string().min(1).default('./data').describe('directory for the database and uploaded files, relative to the working directory'),
+  }),
+  z.strictObject({
+    kind: z.literal('redis').describe('Redis (BullMQ): several processes or machines'),
+    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').describe('Redis connection URL (may hold a password: secret)'),
+    prefix: z.string().min(1).default('switchboard').describe('key prefix, to share one Redis between deployments'),
+  }),
+]).describe('where queued work, the idempotency ledger and conversation links live');
+
+export const LogSection = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).describe('logging (JSON lines on stdout)');
+
+export const DeliverySection = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(100).default(12).describe('attempts before a message goes to the dead-letter queue'),
+  baseDelayMs: z.number().int().positive().default(1000).describe('first retry delay; doubles with each attempt'),
+  maxDelayMs: z.number().int().positive().default(600_000).describe('longest wait between attempts'),
+  concurrency: z.number().int().min(1).max(1000).default(8).describe('conversations delivered in parallel per worker'),
+}).refine((d) => d.maxDelayMs >= d.baseDelayMs, { path: ['maxDelayMs'], message: 'must be at least baseDelayMs' })
+  .describe('retries and parallelism of deliveries to the helpdesk');
+
+export const Language = z.enum(['ru', 'uz', 'en']);
+
+/** Option paths of the core sections that hold secrets (connectors declare their own). */
+export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['store', 'url']];

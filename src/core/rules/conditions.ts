@@ -1,0 +1,258 @@
+import type { z } from 'zod';
+import { Sender, type NormalizedMessage } from '../message.ts';
+import { RuleCompileError } from './compile-error.ts';
+import { matchKey } from './normalize.ts';
+import { compilePattern } from './pattern.ts';
+import type { Condition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
+import { inWindow, isValidTimeZone, localClock, parseClock, type Window } from './time.ts';
+
+/** What a condition is checked against. `text()` is the normalized searchable text, built once. */
+export interface MatchEnv {
+  message: NormalizedMessage;
+  isFirst: boolean;
+  now: Date;
+  timezone: string;
+  text: () => string;
+  /** Named groups captured by text patterns, for `{{match.<name>}}` in the rule's templates. */
+  captures: Record<string, string>;
+}
+
+export interface Outcome {
+  ok: boolean;
+  why: string;
+}
+
+export type Check = (env: MatchEnv) => Outcome;
+
+type ValueCond = z.infer<typeof ValueCondition>;
+type TextCond = z.infer<typeof TextCondition>;
+type TimeCond = z.infer<typeof TimeWindow>;
+
+const SENDER_FIELDS = Object.keys(Sender.shape);
+const QUOTE_MAX = 40;
+
+function quote(s: string): string {
+  return JSON.stringify(s.length > QUOTE_MAX ? `${s.slice(0, QUOTE_MAX)}…` : s);
+}
+
+/** Compiles conditions of one rule; every error names the rule and the path inside it. */
+class ConditionCompiler {
+  private readonly ruleName: string;
+
+  constructor(ruleName: string) {
+    this.ruleName = ruleName;
+  }
+
+  fail(path: string, problem: string): never {
+    throw new RuleCompileError(this.ruleName, path, problem);
+  }
+
+  regex(src: string, path: string): RegExp {
+    if (src.trim() === '') this.fail(path, 'empty pattern (it would match every message)');
+    try {
+      return compilePattern(src);
+    } catch (err) {
+      return this.fail(path, `invalid regular expression ${quote(src)}: ${(err as Error).message}`);
+    }
+  }
+
+  condition(cond: Condition, path: string): Check {
+    const checks: Check[] = [];
+    const at = (key: string): string => (path ? `${path}.${key}` : key);
+    if (cond.channel !== undefined) checks.push(this.value(cond.channel, at('channel'), 'channel', (e) => e.message.channel.id));
+    if (cond.channelKind !== undefined) checks.push(this.value(cond.channelKind, at('channelKind'), 'channel kind', (e) => e.message.channel.kind));
+    if (cond.kind !== undefined) checks.push(this.value(cond.kind, at('kind'), 'kind', (e) => e.message.kind));
+    if (cond.first !== undefined) checks.push(flag(cond.first, 'first message', (e) => e.isFirst));
+    if (cond.hasAttachment !== undefined) checks.push(flag(cond.hasAttachment, 'has attachment', (e) => e.message.attachments.length > 0));
+    for (const [field, vc] of Object.entries(cond.sender ?? {})) {
+      if (!SENDER_FIELDS.includes(field)) {
+        this.fail(at(`sender.${field}`), `unknown sender field; use one of ${SENDER_FIELDS.join(', ')}`);
+      }
+      checks.push(this.value(vc, at(`sender.${field}`), `sender.${field}`, (e) => senderField(e.message, field)));
+    }
+    for (const [field, vc] of Object.entries(cond.form ?? {})) {
+      checks.push(this.value(vc, at(`form.${field}`), `form.${field}`, (e) => formField(e.message, field)));
+    }
+    if (cond.time !== undefined) checks.push(this.time(cond.time, at('time')));
+    if (cond.text !== undefined) checks.push(this.text(cond.text, at('text')));
+    if (cond.all !== undefined) checks.push(this.all(cond.all.map((c, i) => this.condition(c, at(`all[${i}]`)))));
+    if (cond.any !== undefined) {
+      if (cond.any.length === 0) this.fail(at('any'), 'empty list (it would never hold)');
+      checks.push(this.any(cond.any.map((c, i) => this.condition(c, at(`any[${i}]`)))));
+    }
+    if (cond.not !== undefined) {
+      const inner = this.condition(cond.not, at('not'));
+      checks.push((e) => {
+        const r = inner(e);
+        return { ok: !r.ok, why: `not (${r.why})` };
+      });
+    }
+    return this.all(checks);
+  }
+
+  all(checks: readonly Check[]): Check {
+    if (checks.length === 0) return () => ({ ok: true, why: 'no conditions' });
+    if (checks.length === 1 && checks[0]) return checks[0];
+    return (e) => {
+      const whys: string[] = [];
+      for (const check of checks) {
+        const r = check(e);
+        if (!r.ok) return r;
+        whys.push(r.why);
+      }
+      return { ok: true, why: whys.join('; ') };
+    };
+  }
+
+  any(checks: readonly Check[]): Check {
+    return (e) => {
+      const whys: string[] = [];
+      for (const check of checks) {
+        const r = check(e);
+        if (r.ok) return r;
+        whys.push(r.why);
+      }
+      return { ok: false, why: `none of: ${whys.join(' | ')}` };
+    };
+  }
+
+  value(vc: ValueCond, path: string, label: string, get: (e: MatchEnv) => string | undefined): Check {
+    const test = this.valueTest(vc, path);
+    return (e) => {
+      const actual = get(e);
+      const r = test(actual === undefined ? undefined : matchKey(actual));
+      const shown = actual === undefined ? 'missing' : quote(actual);
+      return { ok: r.ok, why: `${label} ${shown} ${r.ok ? 'is' : 'is not'} ${r.why}` };
+    };
+  }
+
+  /** Values compare on normalized text, so `locale: RU` matches `ru` and `Oʻzbek` matches `ozbek`. */
+  private valueTest(vc: ValueCond, path: string): (v: string | undefined) => Outcome {
+    if (typeof vc === 'string') return this.valueTest({ equals: vc }, path);
+    if (Array.isArray(vc)) return this.valueTest({ in: vc }, path);
+    const tests: ((v: string | undefined) => Outcome)[] = [];
+    if (vc.equals !== undefined) {
+      const want = matchKey(vc.equals);
+      tests.push((v) => ({ ok: v === want, why: quote(vc.equals ?? '') }));
+    }
+    if (vc.in !== undefined) {
+      const want = new Set(vc.in.map(matchKey));
+      tests.push((v) => ({ ok: v !== undefined && want.has(v), why: `one of ${vc.in?.join(', ')}` }));
+    }
+    if (vc.matches !== undefined) {
+      const re = this.regex(vc.matches, `${path}.matches`);
+      tests.push((v) => ({ ok: v !== undefined && re.test(v), why: `matching ${quote(vc.matches ?? '')}` }));
+    }
+    if (vc.exists !== undefined) {
+      const want = vc.exists;
+      tests.push((v) => ({ ok: (v !== undefined && v !== '') === want, why: want ? 'present' : 'absent' }));
+    }
+    return (v) => {
+      for (const t of tests) {
+        const r = t(v);
+        if (!r.ok) return r;
+      }
+      return { ok: true, why: tests.length ? 'as required' : 'unconstrained' };
+    };
+  }
+
+  text(tc: TextCond, path: string): Check {
+    const matches = (tc.matches ?? []).map((src, i) => ({ src, re: this.regex(src, `${path}.matches[${i}]`) }));
+    const keywords = (tc.keywords ?? []).map((src, i) => {
+      const key = matchKey(src);
+      if (key === '') this.fail(`${path}.keywords[${i}]`, 'empty keyword (it would match every message)');
+      return { src, key };
+    });
+    const unless = (tc.unless ?? []).map((src, i) => ({ src, re: this.regex(src, `${path}.unless[${i}]`) }));
+    const required = matches.length + keywords.length > 0;
+    return (e) => {
+      const text = e.text();
+      let why = 'text (no patterns)';
+      if (required) {
+        const hit = firstHit(text, matches, keywords);
+        if (!hit) return { ok: false, why: 'text: no pattern or keyword matched' };
+        for (const [k, v] of Object.entries(hit.groups)) if (!(k in e.captures)) e.captures[k] = v;
+        why = `text matched ${quote(hit.src)} at ${quote(hit.found)}`;
+      }
+      for (const u of unless) {
+        const m = u.re.exec(text);
+        if (m) return { ok: false, why: `text vetoed by unless ${quote(u.src)} at ${quote(m[0])}` };
+      }
+      return { ok: true, why };
+    };
+  }
+
+  time(tw: TimeCond, path: string): Check {
+    if (tw.timezone !== undefined && !isValidTimeZone(tw.timezone)) {
+      this.fail(`${path}.timezone`, `unknown IANA time zone ${quote(tw.timezone)}`);
+    }
+    const clock = (key: 'from' | 'to', fallback: number): number => {
+      const raw = tw[key];
+      if (raw === undefined) return fallback;
+      const minutes = parseClock(raw);
+      return minutes ?? this.fail(`${path}.${key}`, `${quote(raw)} is not a time of day (00:00–24:00)`);
+    };
+    const window: Window = { from: clock('from', 0), to: clock('to', 24 * 60), days: tw.days, timezone: tw.timezone };
+    const span = `${tw.days ? `${tw.days.join(',')} ` : ''}${tw.from ?? '00:00'}–${tw.to ?? '24:00'}`;
+    return (e) => {
+      const zone = tw.timezone ?? e.timezone;
+      if (!isValidTimeZone(zone)) return { ok: false, why: `time: unknown time zone ${quote(zone)}` };
+      const { day, minutes } = localClock(e.now, zone);
+      const hhmm = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+      const ok = inWindow(window, e.now, zone);
+      return { ok, why: `time ${day} ${hhmm} ${zone} is ${ok ? 'inside' : 'outside'} ${span}` };
+    };
+  }
+}
+
+function flag(want: boolean, label: string, get: (e: MatchEnv) => boolean): Check {
+  return (e) => {
+    const actual = get(e);
+    return { ok: actual === want, why: `${label}: ${actual ? 'yes' : 'no'}` };
+  };
+}
+
+function firstHit(
+  text: string,
+  matches: readonly { src: string; re: RegExp }[],
+  keywords: readonly { src: string; key: string }[],
+): { src: string; found: string; groups: Record<string, string> } | undefined {
+  for (const { src, re } of matches) {
+    const m = re.exec(text);
+    if (!m) continue;
+    const groups: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
+    return { src, found: m[0], groups };
+  }
+  for (const { src, key } of keywords) {
+    if (text.includes(key)) return { src, found: key, groups: {} };
+  }
+  return undefined;
+}
+
+function senderField(message: NormalizedMessage, field: string): string | undefined {
+  const v: unknown = (message.sender as Record<string, unknown>)[field];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function formField(message: NormalizedMessage, field: string): string | undefined {
+  const fields = message.form?.fields;
+  return fields && Object.hasOwn(fields, field) ? fields[field] : undefined;
+}
+
+export function compileCondition(ruleName: string, cond: Condition | undefined): Check {
+  if (cond === undefined) return () => ({ ok: true, why: 'no conditions' });
+  return new ConditionCompiler(ruleName).condition(cond, 'when');
+}
+
+/** The text that text conditions search: message text, form field values, subject, call transcript. */
+export function searchableText(message: NormalizedMessage): string {
+  const parts = [
+    message.text,
+    ...Object.values(message.form?.fields ?? {}),
+    message.conversation.subject ?? '',
+    message.call?.transcript ?? '',
+  ];
+  // One part per line, so `.` in a pattern never spans from one field into the next.
+  return parts.map(matchKey).filter(Boolean).join('\n');
+}

@@ -1,0 +1,132 @@
+import type { NormalizedMessage } from '../message.ts';
+import { RuleCompileError } from './compile-error.ts';
+import { compileCondition, searchableText, type Check, type MatchEnv } from './conditions.ts';
+import type { Decision, Priority, Replies, Rule } from './schema.ts';
+import { renderTemplate } from './template.ts';
+
+export { RuleCompileError } from './compile-error.ts';
+export { normalizeText } from './normalize.ts';
+export { detectLanguage, type Language } from './language.ts';
+export { renderTemplate } from './template.ts';
+export { pickReply } from './replies.ts';
+export { topicOf, TOPICS, type Topic } from './topic.ts';
+export { isValidTimeZone } from './time.ts';
+
+export interface RuleContext {
+  message: NormalizedMessage;
+  isFirst: boolean;
+  now: Date;
+  /** IANA zone for `time` conditions that name none (the config's top-level `timezone`). */
+  timezone: string;
+}
+
+interface CompiledRule {
+  readonly rule: Rule;
+  readonly check: Check;
+  readonly notify: readonly string[];
+}
+
+export interface CompiledRules {
+  readonly rules: readonly Rule[];
+  readonly compiled: readonly CompiledRule[];
+}
+
+export interface TraceEntry {
+  rule: string;
+  fired: boolean;
+  why: string;
+}
+
+export interface CompileOptions {
+  /** When given, a rule whose `reply` names no entry here is a compile error. */
+  replies?: Replies;
+}
+
+const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, high: 2, urgent: 3 };
+
+/** Compiles patterns and time zones once; throws RuleCompileError naming the rule and path. */
+export function compileRules(rules: Rule[], options: CompileOptions = {}): CompiledRules {
+  const seen = new Set<string>();
+  const compiled = rules.map((rule): CompiledRule => {
+    if (seen.has(rule.name)) throw new RuleCompileError(rule.name, 'name', 'another rule has the same name');
+    seen.add(rule.name);
+    if (rule.reply !== undefined && options.replies && !Object.hasOwn(options.replies, rule.reply)) {
+      throw new RuleCompileError(rule.name, 'reply', `no entry "${rule.reply}" under replies:`);
+    }
+    const notify = rule.notify === undefined ? [] : Array.isArray(rule.notify) ? rule.notify : [rule.notify];
+    return { rule, check: compileCondition(rule.name, rule.when), notify };
+  });
+  return { rules: [...rules], compiled };
+}
+
+function pushUnique(list: string[], items: readonly string[]): void {
+  for (const item of items) if (!list.includes(item)) list.push(item);
+}
+
+interface Template {
+  template: string;
+  captures: Record<string, string>;
+}
+
+/**
+ * Runs the rules in order and explains each one. `subject` and string `fields` are rendered
+ * after the last rule, against the final decision, with the captures of the rule that set them;
+ * a field that renders empty is left out.
+ */
+export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Decision; trace: TraceEntry[] } {
+  const decision: Decision = { tags: [], fields: {}, replies: [], notify: [], firedRules: [] };
+  const trace: TraceEntry[] = [];
+  const fieldTemplates = new Map<string, Template>();
+  let subject: Template | undefined;
+  let stoppedBy: string | undefined;
+  let text: string | undefined;
+  const searchText = (): string => (text ??= searchableText(ctx.message));
+
+  for (const { rule, check, notify } of rules.compiled) {
+    if (stoppedBy !== undefined) {
+      trace.push({ rule: rule.name, fired: false, why: `skipped: rule "${stoppedBy}" stopped evaluation` });
+      continue;
+    }
+    const env: MatchEnv = { ...ctx, text: searchText, captures: {} };
+    const outcome = check(env);
+    trace.push({ rule: rule.name, fired: outcome.ok, why: outcome.why });
+    if (!outcome.ok) continue;
+
+    const set = rule.set ?? {};
+    // Priority only ever rises: a catch-all later in the list cannot demote an urgent ticket.
+    if (set.priority && (!decision.priority || PRIORITY_RANK[set.priority] > PRIORITY_RANK[decision.priority])) {
+      decision.priority = set.priority;
+    }
+    pushUnique(decision.tags, set.tags ?? []);
+    if (set.type !== undefined) decision.type = set.type;
+    if (set.group !== undefined) decision.group = set.group;
+    for (const [key, value] of Object.entries(set.fields ?? {})) {
+      if (typeof value === 'string') fieldTemplates.set(key, { template: value, captures: env.captures });
+      else {
+        fieldTemplates.delete(key);
+        decision.fields[key] = value;
+      }
+    }
+    if (set.subject !== undefined) subject = { template: set.subject, captures: env.captures };
+    if (rule.reply !== undefined) pushUnique(decision.replies, [rule.reply]);
+    pushUnique(decision.notify, notify);
+    decision.firedRules.push(rule.name);
+    if (rule.stop) stoppedBy = rule.name;
+  }
+
+  for (const [key, { template, captures }] of fieldTemplates) {
+    const value = renderTemplate(template, ctx.message, decision, captures);
+    if (value !== '') decision.fields[key] = value;
+    else delete decision.fields[key];
+  }
+  if (subject) {
+    const value = renderTemplate(subject.template, ctx.message, decision, subject.captures);
+    if (value !== '') decision.subject = value;
+  }
+  return { decision, trace };
+}
+
+/** The routing decision for one message. Pure: same rules and context, same decision. */
+export function evaluate(rules: CompiledRules, ctx: RuleContext): Decision {
+  return explain(rules, ctx).decision;
+}

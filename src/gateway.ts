@@ -1,0 +1,202 @@
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ulid } from 'ulid';
+import type { ChannelDefinition, ChannelInstance, HelpdeskDefinition, HelpdeskInstance, Logger } from './core/connector.ts';
+import { NormalizedMessage, type InboundDraft } from './core/message.ts';
+import { createPipeline, inboundJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { compileRules, explain } from './core/rules/engine.ts';
+import type { ConnectorRegistry } from './config/schema.ts';
+import { loadConfig, type LoadedConfig } from './config/load.ts';
+import { watchRules } from './config/watch.ts';
+import { buildApp, type MountedChannel } from './http/app.ts';
+import type { RulesTestInput } from './http/admin.ts';
+import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
+import { createLogger } from './runtime/log.ts';
+import { createMetrics } from './runtime/metrics.ts';
+import type { Runtime } from './runtime/runtime.ts';
+
+export type Role = 'all' | 'ingress' | 'worker';
+
+export interface Gateway {
+  app: FastifyInstance;
+  runtime: Runtime;
+  log: Logger;
+  address: string;
+  close(): Promise<void>;
+}
+
+type Config = LoadedConfig['config'];
+
+/** Everything the CLI and the tests need to assemble one gateway process from a config file. */
+export async function startGateway(opts: {
+  configFile: string;
+  registry: ConnectorRegistry;
+  role?: Role;
+  env?: NodeJS.ProcessEnv;
+  port?: number;
+}): Promise<Gateway> {
+  const role = opts.role ?? 'all';
+  const loaded = await loadConfig(opts.configFile, opts.registry, opts.env ?? process.env);
+  const cfg = loaded.config;
+  const log = createLogger({ level: cfg.log.level, secrets: loaded.secrets });
+  const dataDir = resolve(cfg.store.path);
+  const runtime = openRuntime(cfg, dataDir, log);
+  const metrics = createMetrics(cfg.helpdesk.kind);
+
+  let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
+  const watcher = watchRules(
+    loaded,
+    opts.registry,
+    (next) => {
+      try {
+        rules = { compiled: compileRules(next.rules), replies: next.replies };
+        log.info({ rules: next.rules.length }, 'rules reloaded');
+      } catch (err) {
+        log.error({ err }, 'rules change refused; the running rules stay');
+      }
+    },
+    (err) => log.error({ error: err.message }, 'config change refused; the running config stays'),
+  );
+
+  const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir });
+  const channels = new Map<string, ChannelEntry>();
+  for (const [id, chCfg] of Object.entries(cfg.channels)) {
+    const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
+    const clog = log.child({ channel: id });
+    const instance: ChannelInstance = await def.create(def.options.parse(withoutKind(chCfg)), {
+      channelId: id,
+      log: clog,
+      kv: prefixedKv(runtime, `channel:${id}:`),
+      blobs: runtime.blobs,
+      dataDir,
+      publicUrl: cfg.server.publicUrl,
+      accept: async (drafts: InboundDraft[]) => {
+        const receivedAt = new Date().toISOString();
+        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: ulid(), receivedAt, channel: { id, kind: def.kind } }));
+        const outcomes = await runtime.enqueue(messages.map(inboundJob));
+        for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
+        return outcomes;
+      },
+    });
+    channels.set(id, { kind: def.kind, instance });
+  }
+
+  const pipeline = createPipeline({
+    helpdesk,
+    channels,
+    links: runtime.links,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    rules: () => rules,
+    timezone: cfg.timezone,
+    log: log.child({ part: 'pipeline' }),
+  });
+
+  const mounted: MountedChannel[] = role === 'worker' ? [] : [...channels].map(([id, c]) => ({
+    id,
+    kind: c.kind,
+    routes: c.instance.routes ?? [],
+    status: () => c.instance.status?.() ?? { ready: true },
+  }));
+  const app = await buildApp({
+    runtime,
+    helpdesk,
+    channels: mounted,
+    metrics,
+    log: log.child({ part: 'http' }),
+    bodyLimit: cfg.server.bodyLimitBytes,
+    trustProxy: cfg.server.trustProxy,
+    admin: cfg.server.adminToken
+      ? { token: cfg.server.adminToken, runtime, testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }) }
+      : undefined,
+  });
+
+  if (role !== 'ingress') runtime.startWorker(pipeline, metrics.events);
+  if (role !== 'worker') {
+    for (const [id, c] of channels) {
+      try {
+        await c.instance.start?.();
+      } catch (err) {
+        log.error({ channel: id, err }, 'channel failed to start; see /readyz');
+      }
+    }
+  }
+  const address = await app.listen({ port: opts.port ?? cfg.server.port, host: cfg.server.host });
+  log.info({ address, role, helpdesk: cfg.helpdesk.kind, channels: [...channels.keys()], store: cfg.store.kind }, 'switchboard started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    runtime,
+    log,
+    address,
+    close() {
+      closing ??= (async () => {
+        watcher.close();
+        await app.close();
+        for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
+        await runtime.close();
+        log.info({}, 'switchboard stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function openRuntime(cfg: Config, dataDir: string, log: Logger): Runtime {
+  if (cfg.store.kind !== 'embedded') {
+    throw new Error(`store.kind '${cfg.store.kind}' is not available in this build; use 'embedded'`);
+  }
+  return createEmbeddedRuntime({
+    path: dataDir,
+    concurrency: cfg.delivery.concurrency,
+    retry: { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs },
+    log: log.child({ part: 'store' }),
+  });
+}
+
+export async function createHelpdesk(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string },
+): Promise<HelpdeskInstance> {
+  const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
+  return def.create(def.options.parse(withoutKind(cfg.helpdesk)), { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir });
+}
+
+function findDefinition<D extends ChannelDefinition | HelpdeskDefinition>(defs: D[], kind: string, what: string): D {
+  const def = defs.find((d) => d.kind === kind);
+  if (!def) throw new Error(`unknown ${what} kind '${kind}' (known: ${defs.map((d) => d.kind).join(', ')})`);
+  return def;
+}
+
+function withoutKind(o: Record<string, unknown>): Record<string, unknown> {
+  const { kind: _kind, ...rest } = o;
+  return rest;
+}
+
+function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
+  return {
+    get: (k) => runtime.kv.get(prefix + k),
+    set: (k, v) => runtime.kv.set(prefix + k, v),
+    delete: (k) => runtime.kv.delete(prefix + k),
+  };
+}
+
+/** The rules' verdict on a sample text, with the trace of which rule fired and why. */
+export function testRules(rules: RuleSet, input: RulesTestInput, where: { channelKind: string; timezone: string }) {
+  const now = new Date();
+  const message = NormalizedMessage.parse({
+    id: 'test',
+    channel: { id: input.channel, kind: where.channelKind },
+    kind: input.form ? 'form' : 'message',
+    externalId: 'test',
+    dedupeKey: 'test',
+    conversation: { externalId: 'test' },
+    sender: { externalId: 'test', ...input.sender },
+    text: input.text,
+    form: input.form ? { formId: input.channel, fields: input.form } : undefined,
+    occurredAt: now.toISOString(),
+    receivedAt: now.toISOString(),
+  });
+  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone });
+}

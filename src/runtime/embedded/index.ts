@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import type { Logger } from '../../core/connector.ts';
+import type { Pipeline } from '../../core/pipeline.ts';
+import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { openDatabase } from './database.ts';
+import { EmbeddedStore } from './store.ts';
+import { EmbeddedWorker } from './worker.ts';
+
+export interface EmbeddedOptions {
+  path: string;
+  sync?: 'normal' | 'full';
+  concurrency: number;
+  retry: RetryPolicy;
+  batchSettleMs?: number;
+  /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
+  ledgerRetentionMs?: number;
+  log: Logger;
+}
+
+/** The default runtime: one node:sqlite file, no server to run. */
+export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
+  const db = openDatabase(join(opts.path), { sync: opts.sync });
+  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs });
+  let worker: EmbeddedWorker | undefined;
+  const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
+  const prune = setInterval(() => {
+    try {
+      store.pruneLedger(retention);
+    } catch (err) {
+      opts.log.warn({ err }, 'ledger pruning failed');
+    }
+  }, 3600_000);
+  prune.unref();
+
+  return {
+    enqueue: (jobs) => store.enqueue(jobs),
+    links: store.links,
+    kv: store.kv,
+    blobs: store.blobs,
+    dlq: store.dlq,
+    startWorker(pipeline: Pipeline, events?: WorkerEvents) {
+      worker = new EmbeddedWorker(store, pipeline, { ...opts.retry, concurrency: opts.concurrency }, opts.log.child({ part: 'worker' }), events);
+      worker.start();
+    },
+    async close(graceMs) {
+      clearInterval(prune);
+      await worker?.stop(graceMs);
+      db.close();
+    },
+    async stats() {
+      return store.stats(worker?.inFlight ?? 0);
+    },
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import client from 'prom-client';
+import type { Runtime, WorkerEvents } from './runtime.ts';
+
+/** Prometheus metrics, one registry per gateway process. */
+export function createMetrics(helpdeskKind: string) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'switchboard_process_' });
+  const accepted = new client.Counter({ name: 'switchboard_accepted_total', help: 'Inbound events durably accepted', labelNames: ['channel'], registers: [registry] });
+  const duplicates = new client.Counter({ name: 'switchboard_duplicates_total', help: 'Inbound events ignored as redeliveries', labelNames: ['channel'], registers: [registry] });
+  const rejected = new client.Counter({ name: 'switchboard_rejected_total', help: 'Inbound requests refused (auth, validation)', labelNames: ['route', 'status'], registers: [registry] });
+  const delivered = new client.Counter({ name: 'switchboard_delivered_total', help: 'Jobs completed', labelNames: ['kind', 'channel', 'helpdesk'], registers: [registry] });
+  const retried = new client.Counter({ name: 'switchboard_retried_total', help: 'Job attempts that failed and were rescheduled', labelNames: ['kind', 'target', 'reason'], registers: [registry] });
+  const dead = new client.Counter({ name: 'switchboard_dead_lettered_total', help: 'Jobs moved to the dead-letter queue', labelNames: ['kind', 'target', 'reason'], registers: [registry] });
+  const lag = new client.Histogram({
+    name: 'switchboard_lane_lag_seconds',
+    help: 'Time from accept to completed delivery',
+    labelNames: ['kind', 'channel'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const queued = new client.Gauge({ name: 'switchboard_queue_depth', help: 'Jobs waiting', registers: [registry] });
+  const deadDepth = new client.Gauge({ name: 'switchboard_dead_letters', help: 'Jobs in the dead-letter queue', registers: [registry] });
+  const oldest = new client.Gauge({ name: 'switchboard_oldest_queued_seconds', help: 'Age of the oldest waiting job', registers: [registry] });
+  const channelUp = new client.Gauge({ name: 'switchboard_channel_ready', help: '1 when the channel can receive', labelNames: ['channel'], registers: [registry] });
+
+  const events: WorkerEvents = {
+    delivered(job, count) {
+      delivered.inc({ kind: job.kind, channel: job.channelId ?? '', helpdesk: helpdeskKind }, count);
+      lag.observe({ kind: job.kind, channel: job.channelId ?? '' }, (Date.now() - job.createdAt) / 1000);
+    },
+    retried(job, reason) {
+      retried.inc({ kind: job.kind, target: job.target, reason });
+    },
+    deadLettered(job, reason) {
+      dead.inc({ kind: job.kind, target: job.target, reason });
+    },
+  };
+
+  return {
+    registry,
+    events,
+    accepted,
+    duplicates,
+    rejected,
+    channelUp,
+    /** Refresh the gauges read from the store, then render. */
+    async render(runtime: Runtime): Promise<string> {
+      try {
+        const s = await runtime.stats();
+        queued.set(s.queued);
+        deadDepth.set(s.dead);
+        oldest.set(s.oldestQueuedMs / 1000);
+      } catch {
+        // the store being down is reported by /readyz; metrics still render
+      }
+      return registry.metrics();
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,62 @@
+import type { AcceptOutcome, BlobStore, KeyValueStore } from '../core/connector.ts';
+import type { DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
+import type { Pipeline } from '../core/pipeline.ts';
+
+/** Where work waits. The embedded (node:sqlite) and Redis runtimes both implement it. */
+export interface Runtime {
+  /** Insert-if-absent by dedupe key; resolves once the jobs are durable. */
+  enqueue(jobs: NewJob[]): Promise<AcceptOutcome[]>;
+  links: LinkStore;
+  kv: KeyValueStore;
+  blobs: BlobStore;
+  dlq: DeadLetterQueue;
+  /** Start running jobs through the pipeline. */
+  startWorker(pipeline: Pipeline, events?: WorkerEvents): void;
+  /** Stop taking work, wait for jobs in flight (up to `graceMs`), close. */
+  close(graceMs?: number): Promise<void>;
+  stats(): Promise<RuntimeStats>;
+  ping(): Promise<void>;
+}
+
+export interface DeadLetterQueue {
+  list(opts?: { limit?: number }): Promise<DeadLetter[]>;
+  get(id: string): Promise<DeadLetter | undefined>;
+  /** Puts dead jobs back at the end of their lane, with a fresh attempt count. */
+  replay(id: string | 'all'): Promise<number>;
+  drop(id: string | 'all'): Promise<number>;
+}
+
+export interface RuntimeStats {
+  queued: number;
+  dead: number;
+  inFlight: number;
+  /** Age of the oldest job still waiting, in ms (lane lag). */
+  oldestQueuedMs: number;
+}
+
+export interface JobOutcome {
+  kind: string;
+  lane: string;
+  target: string;
+  channelId?: string;
+  createdAt: number;
+}
+
+export interface WorkerEvents {
+  delivered?(job: JobOutcome, count: number): void;
+  retried?(job: JobOutcome, reason: string, delayMs: number): void;
+  deadLettered?(job: JobOutcome, reason: string): void;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Exponential backoff with full jitter in [50%, 100%]; a Retry-After from the remote side wins. */
+export function retryDelay(policy: RetryPolicy, failures: number, retryAfterMs?: number, random = Math.random): number {
+  if (retryAfterMs !== undefined) return Math.min(Math.max(retryAfterMs, 0), policy.maxDelayMs) + Math.floor(random() * 250);
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
+  return Math.floor(exp * (0.5 + random() * 0.5));
+}

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function tempDir(prefix = 'switchboard-e2e-'): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** The real gateway, as a child process running the `switchboard` command. */
+export class GatewayProcess {
+  readonly url: string;
+  readonly port: number;
+  output = '';
+  private child: ChildProcess | undefined;
+  private readonly configFile: string;
+  private readonly env: Record<string, string>;
+
+  constructor(configFile: string, port: number, env: Record<string, string>) {
+    this.configFile = configFile;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.env = env;
+  }
+
+  static async create(dir: string, yaml: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+    const port = await freePort();
+    const file = join(dir, 'switchboard.yaml');
+    await writeFile(file, yaml);
+    return new GatewayProcess(file, port, env);
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port)], {
+      cwd: REPO,
+      env: { ...process.env, ...this.env, SWITCHBOARD_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const child = this.child;
+    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    await waitFor(`the gateway on ${this.url} (output so far: ${this.output.slice(-2000)})`, async () => {
+      if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
+      const res = await fetch(`${this.url}/healthz`).catch(() => undefined);
+      return res?.ok;
+    }, 30_000);
+  }
+
+  /** SIGKILL: no shutdown hooks, no flush; what was acknowledged must survive. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+  }
+
+  async post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+    const raw = typeof body === 'string' ? body : JSON.stringify(body);
+    const res = await fetch(`${this.url}${path}`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...headers } });
+    return { status: res.status, body: await res.text() };
+  }
+}
+
+/** Runs a `switchboard` CLI command to completion. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -1,0 +1,281 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
+
+/**
+ * The whole gateway as a user runs it: the `switchboard start` process, a fake Telegram
+ * Bot API and a fake Zendesk, both real HTTP servers speaking the documented formats.
+ */
+
+const TG_TOKEN = '123456:TEST-token-abcdefghijklmnopqrstuv';
+const TG_SECRET = 'tg-secret-token_0123456789';
+const ZD_TOKEN = 'zd-api-token-0123456789';
+const ZD_SECRET = 'zendesk-signing-secret-0123456789';
+const ADMIN = 'admin-token-0123456789';
+
+function configYaml(dataDir: string, opts: { concurrency?: number; baseDelayMs?: number } = {}): string {
+  return `
+server:
+  port: 8080
+  host: 127.0.0.1
+  publicUrl: http://127.0.0.1:8080
+  adminToken: \${ADMIN_TOKEN}
+store:
+  kind: embedded
+  path: ${dataDir}
+timezone: Asia/Tashkent
+log: { level: \${LOG_LEVEL:-warn} }
+delivery: { maxAttempts: 60, baseDelayMs: ${opts.baseDelayMs ?? 100}, maxDelayMs: 1500, concurrency: ${opts.concurrency ?? 4} }
+helpdesk:
+  kind: zendesk
+  baseUrl: \${ZENDESK_URL}
+  email: agent@example.com
+  apiToken: \${ZENDESK_API_TOKEN}
+  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
+  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
+  fields: { player_id: 900001 }
+channels:
+  telegram:
+    kind: telegram
+    token: \${TELEGRAM_BOT_TOKEN}
+    mode: webhook
+    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
+    apiRoot: \${TELEGRAM_API_ROOT}
+  contact:
+    kind: webform
+    fields:
+      email: { type: email, required: true }
+      name: {}
+      message: { required: true }
+      topic: { enum: [payments, verification, bonus, other] }
+include: [${REPO}config/rules/igaming.yaml]
+rules:
+  - name: vip-form
+    when: { channel: contact, form: { topic: payments } }
+    set: { tags: [form_payments] }
+`;
+}
+
+describe('Telegram and web forms into Zendesk and back (real gateway process)', () => {
+  let tg: FakeTelegram;
+  let zd: FakeZendesk;
+  let dir: { path: string; remove(): Promise<void> };
+  let gw: GatewayProcess;
+
+  beforeAll(async () => {
+    tg = await startFakeTelegram({ token: TG_TOKEN });
+    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
+  });
+  afterAll(async () => {
+    await tg?.close();
+    await zd?.close();
+  });
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    zd.tickets.length = 0;
+    zd.users.length = 0;
+    zd.requests.length = 0;
+    tg.sent.length = 0;
+    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`), {
+      ADMIN_TOKEN: ADMIN,
+      ZENDESK_URL: zd.url,
+      ZENDESK_API_TOKEN: ZD_TOKEN,
+      ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
+      TELEGRAM_BOT_TOKEN: TG_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+    });
+    await gw.start();
+  });
+  afterEach(async (ctx) => {
+    await gw.stop();
+    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
+    await dir.remove();
+  });
+
+  const sendUpdate = (update: object, secret = TG_SECRET) =>
+    gw.post('/webhooks/telegram', update, { 'x-telegram-bot-api-secret-token': secret });
+
+  it('a Telegram message becomes a ticket with the customer as requester, tags, priority and group; the next one is appended', async () => {
+    const first = await sendUpdate(tgUpdate.text(777001, 'Здравствуйте, вывод не пришёл уже 3 дня', { updateId: 1, messageId: 10, firstName: 'Azamat', username: 'azamat_uz', languageCode: 'ru' }));
+    expect(first.status).toBe(200);
+
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    const requester = zd.users.find((u) => u.id === ticket.requester_id)!;
+    expect(requester.external_id).toBe('telegram:777001');
+    expect(requester.name).toContain('Azamat');
+    expect(ticket.submitter_id).toBe(ticket.requester_id);
+    expect(ticket.priority).toBe('high');
+    expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'withdrawal']));
+    expect(ticket.group_id).toBe(101);
+    expect(ticket.comments[0]!.body).toContain('вывод не пришёл');
+    expect(ticket.comments[0]!.author_id).toBe(ticket.requester_id);
+    expect(ticket.comments[0]!.public).toBe(true);
+    // Agents see which rules fired, in a private note.
+    await waitFor('the rules note', () => ticket.comments.find((c) => !c.public && /rules fired/i.test(c.body)));
+
+    await sendUpdate(tgUpdate.text(777001, 'ID 5512345, карта Humo', { updateId: 2, messageId: 11, firstName: 'Azamat' }));
+    await waitFor('the follow-up comment', () => ticket.comments.find((c) => c.body.includes('карта Humo')));
+    expect(zd.tickets).toHaveLength(1);
+    const followUp = ticket.comments.find((c) => c.body.includes('карта Humo'))!;
+    expect(followUp.author_id).toBe(ticket.requester_id);
+    expect(followUp.public).toBe(true);
+  });
+
+  it('a photo arrives in Zendesk as an attachment of the customer comment', async () => {
+    const bytes = Buffer.from('\x89PNG fake image bytes for the test');
+    tg.addFile('photo-big', bytes, 'photos/file_1.jpg');
+    await sendUpdate(tgUpdate.photo(777002, [{ fileId: 'photo-small', size: 100 }, { fileId: 'photo-big', size: bytes.length }], { updateId: 3, messageId: 1, caption: 'чек об оплате' }));
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    const comment = ticket.comments[0]!;
+    expect(comment.body).toContain('чек об оплате');
+    expect(comment.uploads).toHaveLength(1);
+    expect(comment.uploads[0]!.data.equals(bytes)).toBe(true);
+  });
+
+  it('the same update delivered five times at once makes one ticket with one comment', async () => {
+    const update = tgUpdate.text(777003, 'bonus not credited', { updateId: 50, messageId: 5 });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => sendUpdate(update)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(zd.tickets).toHaveLength(1);
+    expect(ticket.comments.filter((c) => c.public)).toHaveLength(1);
+  });
+
+  it('forged Telegram and Zendesk requests are refused and nothing is stored', async () => {
+    const forged = await sendUpdate(tgUpdate.text(777004, 'fake', { updateId: 60, messageId: 1 }), 'wrong-secret');
+    expect(forged.status).toBe(401);
+    const missing = await gw.post('/webhooks/telegram', tgUpdate.text(777004, 'fake', { updateId: 61, messageId: 2 }));
+    expect(missing.status).toBe(401);
+    expect(forged.body).not.toContain(TG_SECRET);
+
+    const body = JSON.stringify({ ticket_id: '1' });
+    const badSig = await gw.post('/helpdesk/events', body, zd.signWebhook(body, 'not-the-secret'));
+    expect(badSig.status).toBe(401);
+    const unsigned = await gw.post('/helpdesk/events', body);
+    expect(unsigned.status).toBe(401);
+
+    await new Promise((r) => setTimeout(r, 500));
+    expect(zd.tickets).toHaveLength(0);
+    expect(tg.sent).toHaveLength(0);
+  });
+
+  it("an agent's public answer in Zendesk (text and attachment) arrives in the customer's chat, once", async () => {
+    await sendUpdate(tgUpdate.text(777005, 'Не могу пройти верификацию', { updateId: 70, messageId: 1 }));
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    const { commentId } = zd.addAgentComment(ticket.id, 'Здравствуйте! Пришлите, пожалуйста, фото паспорта.', {
+      attachments: [{ file_name: 'guide.pdf', content_type: 'application/pdf', data: Buffer.from('%PDF-1.4 guide') }],
+    });
+    zd.addAgentComment(ticket.id, 'internal: check AML', { public: false });
+    const body = JSON.stringify({ ticket_id: String(ticket.id), comment_id: String(commentId) });
+    const headers = zd.signWebhook(body, ZD_SECRET);
+    // Zendesk retries webhooks: the same event three times must deliver the reply once.
+    for (let i = 0; i < 3; i++) expect((await gw.post('/helpdesk/events', body, headers)).status).toBe(200);
+
+    await waitFor('the reply in Telegram', () => tg.sent.find((m) => m.text?.includes('фото паспорта')));
+    await waitFor('the attachment in Telegram', () => tg.sent.find((m) => m.file?.name === 'guide.pdf'));
+    await new Promise((r) => setTimeout(r, 800));
+    expect(tg.sent.filter((m) => m.text?.includes('фото паспорта'))).toHaveLength(1);
+    expect(tg.sent.some((m) => m.text?.includes('internal'))).toBe(false);
+    expect(tg.sent.every((m) => m.chat_id === '777005')).toBe(true);
+  });
+
+  it('a reply Telegram refuses (bot blocked) becomes a private note on the ticket', async () => {
+    await sendUpdate(tgUpdate.text(777006, 'hello', { updateId: 80, messageId: 1 }));
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    tg.failNext('sendMessage', 1, { error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    zd.addAgentComment(ticket.id, 'Hi, how can we help?');
+    const body = JSON.stringify({ ticket_id: ticket.id });
+    await gw.post('/helpdesk/events', body, zd.signWebhook(body, ZD_SECRET));
+    const note = await waitFor('the private note', () => ticket.comments.find((c) => !c.public && c.body.includes('bot was blocked')));
+    expect(note.body).toMatch(/not delivered/i);
+  });
+
+  it('a contact-form submission becomes a ticket with validated fields; a bad one is refused naming the field', async () => {
+    const bad = await gw.post('/forms/contact', { email: 'not-an-email', topic: 'casino' });
+    expect(bad.status).toBe(400);
+    const problems = JSON.parse(bad.body) as { fields: Record<string, string> };
+    expect(Object.keys(problems.fields).sort()).toEqual(['email', 'message', 'topic']);
+
+    const ok = await gw.post('/forms/contact', { email: 'player@example.com', name: 'Dilnoza', message: 'Депозит не зачислен', topic: 'payments', submissionId: 'form-sub-000001' });
+    expect(ok.status).toBe(200);
+    const again = await gw.post('/forms/contact', { email: 'player@example.com', name: 'Dilnoza', message: 'Депозит не зачислен', topic: 'payments', submissionId: 'form-sub-000001' });
+    expect(again.status).toBe(200);
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    const requester = zd.users.find((u) => u.id === ticket.requester_id)!;
+    expect(requester.email).toBe('player@example.com');
+    expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'form_payments']));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(zd.tickets).toHaveLength(1);
+  });
+
+  it('Zendesk failing with 500s, then 429 with Retry-After, then accepting: every message arrives once, in order per chat', async () => {
+    zd.failNext(6, { status: 500, body: '{"error":"InternalError"}' });
+    zd.failNext(3, { status: 429, body: 'Too Many Requests', headers: { 'retry-after': '1' } });
+    const chats = [777101, 777102, 777103];
+    let updateId = 1000;
+    for (let i = 1; i <= 4; i++) {
+      for (const chat of chats) {
+        const r = await sendUpdate(tgUpdate.text(chat, `msg ${chat} #${i}`, { updateId: updateId++, messageId: i }));
+        expect(r.status).toBe(200);
+      }
+    }
+    await waitFor('all twelve messages', () => {
+      const all = zd.tickets.flatMap((t) => t.comments.filter((c) => c.public).map((c) => c.body));
+      return all.filter((b) => b.startsWith('msg ')).length >= 12 ? all : undefined;
+    }, 45_000);
+    expect(zd.tickets).toHaveLength(3);
+    for (const chat of chats) {
+      const tickets = zd.tickets.filter((t) => t.comments.some((c) => c.body.startsWith(`msg ${chat} `)));
+      expect(tickets).toHaveLength(1);
+      const bodies = tickets[0]!.comments.filter((c) => c.public).map((c) => c.body);
+      expect(bodies).toEqual([1, 2, 3, 4].map((i) => `msg ${chat} #${i}`));
+    }
+  }, 60_000);
+
+  it('killed with SIGKILL mid-delivery and restarted: every acknowledged message arrives exactly once', async () => {
+    zd.failNext(8, { status: 200, delayMs: 700, applyFirst: true, passThrough: true });
+    const acked: string[] = [];
+    let updateId = 2000;
+    for (let i = 1; i <= 5; i++) {
+      for (const chat of [777201, 777202]) {
+        const text = `kill ${chat} #${i}`;
+        const r = await sendUpdate(tgUpdate.text(chat, text, { updateId: updateId++, messageId: i }));
+        if (r.status === 200) acked.push(text);
+      }
+    }
+    expect(acked).toHaveLength(10);
+    await waitFor('a delivery in flight', () => zd.requests.some((r) => r.method === 'POST' && r.path.startsWith('/api/v2/tickets')));
+    await gw.kill('SIGKILL');
+    await gw.start();
+    await waitFor('every acknowledged message', () => {
+      const bodies = zd.tickets.flatMap((t) => t.comments.map((c) => c.body));
+      return acked.every((a) => bodies.includes(a)) ? bodies : undefined;
+    }, 45_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const bodies = zd.tickets.flatMap((t) => t.comments.filter((c) => c.public).map((c) => c.body));
+    for (const text of acked) expect(bodies.filter((b) => b === text), text).toHaveLength(1);
+    expect(zd.tickets).toHaveLength(2);
+  }, 90_000);
+});
+
+describe('switchboard check', () => {
+  it('a config typo fails with the file, the line and the key', async () => {
+    const dir = await tempDir();
+    try {
+      const file = `${dir.path}/switchboard.yaml`;
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(file, ['helpdesk:', '  kind: jsonl', 'channels:', '  form:', '    kind: webform', '    feilds:', '      email: { type: email }', ''].join('\n'));
+      const r = await runCli(['check', '--config', file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${file}:6`);
+      expect(r.stderr).toContain('feilds');
+      expect(r.stderr).toMatch(/did you mean 'fields'/);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
