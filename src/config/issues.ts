@@ -28,11 +28,14 @@ export function formatIssue(issue: ConfigIssue): string {
 /** Everything wrong with a config, one issue per line: `file:line:col key.path: message`. */
 export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
+  /** Every file the load read or tried to read (absolute): a watcher waits for them to be fixed. */
+  readonly files: string[];
 
-  constructor(issues: ConfigIssue[]) {
+  constructor(issues: ConfigIssue[], files: string[] = []) {
     super(issues.map(formatIssue).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
+    this.files = files;
   }
 }
 

@@ -20,7 +20,7 @@ export const ZendeskOptions = HelpdeskCommonOptions.extend({
 });
 export type ZendeskOptions = z.infer<typeof ZendeskOptions>;
 
-export const ZENDESK_SECRETS = ['apiToken', 'oauthToken', 'webhookSecret', 'agentReplyAuth'];
+export const ZENDESK_SECRETS = ['apiToken', 'oauthToken', 'webhookSecret', 'agentReplyAuth.value'];
 
 /** The Authorization header value; throws when neither credential is set (options bypassed the schema). */
 export function authorizationFor(o: Pick<ZendeskOptions, 'email' | 'apiToken' | 'oauthToken'>): string {

@@ -1,0 +1,250 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AttemptContext } from '../../src/core/connector.ts';
+import { DeliveryError } from '../../src/core/errors.ts';
+import type { Job, NewJob } from '../../src/core/jobs.ts';
+import type { Pipeline } from '../../src/core/pipeline.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
+
+/**
+ * What every runtime (embedded, Redis) must do, written once. A runtime is done when
+ * this suite passes against it. `open` may be called again with the same `name` to
+ * reopen the same durable state (a restart).
+ */
+export interface RuntimeFactory {
+  open(name: string, opts?: { maxAttempts?: number; concurrency?: number }): Promise<Runtime>;
+  cleanup(): Promise<void>;
+}
+
+interface Recorded {
+  payload: string;
+  lane: string;
+  ctx: AttemptContext;
+  at: number;
+  batch: number;
+}
+
+type Behaviour = (job: Job, ctx: AttemptContext) => Promise<void> | void;
+
+function recordingPipeline(behave: Behaviour = () => {}): Pipeline & { runs: Recorded[]; gaveUp: string[] } {
+  const runs: Recorded[] = [];
+  const gaveUp: string[] = [];
+  return {
+    runs,
+    gaveUp,
+    async run(jobs, ctx) {
+      const head = jobs[0]!;
+      runs.push({ payload: noteText(head), lane: head.lane, ctx, at: Date.now(), batch: jobs.length });
+      await behave(head, ctx);
+    },
+    onGiveUp(job) {
+      gaveUp.push(noteText(job));
+      return [];
+    },
+  };
+}
+
+function noteText(job: Job): string {
+  return job.payload.kind === 'note' ? job.payload.text : job.payload.kind;
+}
+
+export function note(lane: string, text: string, dedupeKey = `k:${lane}:${text}`, target = 'helpdesk', batchKey?: string): NewJob {
+  return { dedupeKey, lane, target, batchKey, payload: { kind: 'note', ticketId: '1', text } };
+}
+
+async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function runtimeConformance(label: string, factory: RuntimeFactory): void {
+  describe(`runtime conformance: ${label}`, () => {
+    const open: Runtime[] = [];
+    const start = async (name: string, opts?: { maxAttempts?: number; concurrency?: number }) => {
+      const rt = await factory.open(name, opts);
+      open.push(rt);
+      return rt;
+    };
+    afterEach(async () => {
+      for (const rt of open.splice(0)) await rt.close(1000).catch(() => undefined);
+      await factory.cleanup();
+    });
+
+    it('dedupes concurrent duplicates: one job, the others reported as duplicates', async () => {
+      const rt = await start('dedupe');
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => rt.enqueue([note('a', 'same', 'dup-key')])));
+      const flat = outcomes.flat();
+      expect(flat.filter((o) => !o.duplicate)).toHaveLength(1);
+      expect(new Set(flat.map((o) => o.id)).size).toBe(1);
+      const p = recordingPipeline();
+      rt.startWorker(p);
+      await until(() => p.runs.length === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(p.runs).toHaveLength(1);
+      // Still a duplicate after the job finished: a late redelivery is a no-op too.
+      expect((await rt.enqueue([note('a', 'same', 'dup-key')]))[0]!.duplicate).toBe(true);
+    });
+
+    it('keeps order within a lane and runs lanes in parallel', async () => {
+      const rt = await start('order', { concurrency: 4 });
+      const inFlight = new Set<string>();
+      let maxParallel = 0;
+      const p = recordingPipeline(async (job) => {
+        expect(inFlight.has(job.lane)).toBe(false);
+        inFlight.add(job.lane);
+        maxParallel = Math.max(maxParallel, inFlight.size);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight.delete(job.lane);
+      });
+      const jobs: NewJob[] = [];
+      for (let i = 0; i < 5; i++) for (const lane of ['x', 'y', 'z']) jobs.push(note(lane, `${lane}${i}`));
+      await rt.enqueue(jobs);
+      rt.startWorker(p);
+      await until(() => p.runs.length === 15);
+      for (const lane of ['x', 'y', 'z']) {
+        expect(p.runs.filter((r) => r.lane === lane).map((r) => r.payload)).toEqual([0, 1, 2, 3, 4].map((i) => `${lane}${i}`));
+      }
+      expect(maxParallel).toBeGreaterThan(1);
+    });
+
+    it('retries with backoff; a failing head holds its lane but not the others', async () => {
+      const rt = await start('retry');
+      let failures = 0;
+      const p = recordingPipeline((job) => {
+        if (noteText(job) === 'a1' && failures < 2) {
+          failures++;
+          throw new DeliveryError('helpdesk down', { kind: 'retry', status: 503 });
+        }
+      });
+      await rt.enqueue([note('a', 'a1'), note('a', 'a2'), note('b', 'b1')]);
+      rt.startWorker(p);
+      await until(() => p.runs.filter((r) => r.payload === 'a2').length === 1);
+      const order = p.runs.map((r) => r.payload);
+      expect(order.filter((x) => x === 'a1')).toHaveLength(3);
+      expect(order.indexOf('a2')).toBeGreaterThan(order.lastIndexOf('a1'));
+      expect(order.indexOf('b1')).toBeLessThan(order.lastIndexOf('a1'));
+      const a1 = p.runs.filter((r) => r.payload === 'a1');
+      expect(a1.map((r) => r.ctx.attempt)).toEqual([1, 2, 3]);
+      expect(a1[2]!.at - a1[1]!.at).toBeGreaterThanOrEqual(a1[1]!.at - a1[0]!.at - 20);
+    });
+
+    it('honours Retry-After: a rate-limited target waits, other targets do not', async () => {
+      const rt = await start('retry-after');
+      let limited = false;
+      const p = recordingPipeline((job) => {
+        if (job.target === 'helpdesk' && !limited) {
+          limited = true;
+          throw new DeliveryError('429', { kind: 'rate_limited', status: 429, retryAfterMs: 600 });
+        }
+      });
+      await rt.enqueue([note('h1', 'h1')]);
+      rt.startWorker(p);
+      await until(() => p.runs.length === 1);
+      const refusedAt = Date.now();
+      // Work arriving during the pause: the helpdesk's waits, the channel's goes at once.
+      await rt.enqueue([note('h2', 'h2'), note('c1', 'c1', 'k-c1', 'channel:tg')]);
+      await until(() => p.runs.filter((r) => r.payload === 'h1').length === 2 && p.runs.some((r) => r.payload === 'h2'));
+      const second = p.runs.filter((r) => r.payload === 'h1')[1]!;
+      expect(second.at - refusedAt).toBeGreaterThanOrEqual(500);
+      expect(p.runs.find((r) => r.payload === 'h2')!.at - refusedAt).toBeGreaterThanOrEqual(500);
+      // The channel's job did not wait for the helpdesk's pause to end.
+      expect(p.runs.findIndex((r) => r.payload === 'c1')).toBeLessThan(p.runs.indexOf(second));
+      expect(second.ctx.attempt).toBe(2);
+    });
+
+    it('dead-letters a permanent failure with the remote words verbatim, moves the lane on, and replays', async () => {
+      const rt = await start('dlq');
+      let refuse = true;
+      const detail = '{"error":"RecordInvalid","details":{"priority":[{"description":"Priority: is invalid"}]}}';
+      const p = recordingPipeline((job) => {
+        if (noteText(job) === 'bad' && refuse) throw new DeliveryError('Zendesk refused the ticket', { kind: 'permanent', status: 422, detail });
+      });
+      await rt.enqueue([note('a', 'bad'), note('a', 'after')]);
+      rt.startWorker(p);
+      await until(() => p.runs.some((r) => r.payload === 'after'));
+      const [dead] = await rt.dlq.list();
+      expect(dead).toMatchObject({ error: 'Zendesk refused the ticket', detail, status: 422, lane: 'a' });
+      expect(dead!.payload).toEqual({ kind: 'note', ticketId: '1', text: 'bad' });
+      expect(p.gaveUp).toEqual(['bad']);
+      refuse = false;
+      expect(await rt.dlq.replay(dead!.id)).toBe(1);
+      await until(() => p.runs.filter((r) => r.payload === 'bad').length === 2);
+      await until(async () => (await rt.dlq.list()).length === 0);
+    });
+
+    it('gives up after maxAttempts transient failures', async () => {
+      const rt = await start('exhaust', { maxAttempts: 3 });
+      const p = recordingPipeline(() => {
+        throw new DeliveryError('timeout', { kind: 'retry', ambiguous: true });
+      });
+      await rt.enqueue([note('a', 'never')]);
+      rt.startWorker(p);
+      const dead = await until(async () => (await rt.dlq.list())[0]);
+      expect(p.runs).toHaveLength(3);
+      expect(dead.error).toMatch(/gave up after 3 attempts/);
+      expect(p.runs[1]!.ctx.reconcile).toBe(true);
+      expect(p.runs[0]!.ctx.reconcile).toBe(false);
+      expect(new Set(p.runs.map((r) => r.ctx.idempotencyKey)).size).toBe(1);
+    });
+
+    it('keeps queued work across a restart, and asks to reconcile a job that was in flight', async () => {
+      const rt1 = await start('restart');
+      await rt1.enqueue([note('a', 'survives')]);
+      const hang = recordingPipeline(() => new Promise<void>(() => {}));
+      rt1.startWorker(hang);
+      await until(() => hang.runs.length === 1);
+      await rt1.close(50); // in flight when the process "dies"
+      open.splice(open.indexOf(rt1), 1);
+      const rt2 = await start('restart');
+      const p = recordingPipeline();
+      rt2.startWorker(p);
+      await until(() => p.runs.length === 1);
+      expect(p.runs[0]!.payload).toBe('survives');
+      expect(p.runs[0]!.ctx.reconcile).toBe(true);
+      expect((await rt2.enqueue([note('a', 'survives')]))[0]!.duplicate).toBe(true);
+    });
+
+    it('delivers consecutive jobs with the same batch key together', async () => {
+      const rt = await start('batch');
+      await rt.enqueue([note('a', 'p1', 'b1', 'helpdesk', 'album:1'), note('a', 'p2', 'b2', 'helpdesk', 'album:1'), note('a', 'solo', 'b3')]);
+      const p = recordingPipeline();
+      rt.startWorker(p);
+      await until(() => p.runs.length === 2);
+      expect(p.runs[0]).toMatchObject({ payload: 'p1', batch: 2 });
+      expect(p.runs[1]).toMatchObject({ payload: 'solo', batch: 1 });
+    });
+
+    it('stores conversation links, found by conversation and by every ticket it was linked to', async () => {
+      const rt = await start('links');
+      const link = {
+        conversationKey: 'telegram:1',
+        channelId: 'telegram',
+        ticketId: '10',
+        requesterId: '5',
+        conversation: { channelId: 'telegram', externalId: '1', sender: { externalId: '1' } },
+        createdAt: Date.now(),
+        firedRules: ['withdrawal'],
+      };
+      await rt.links.put(link);
+      expect(await rt.links.get('telegram:1')).toEqual(link);
+      await rt.links.put({ ...link, ticketId: '11' });
+      expect((await rt.links.byTicket('10'))?.ticketId).toBe('11');
+      expect((await rt.links.byTicket('11'))?.conversationKey).toBe('telegram:1');
+      expect(await rt.links.get('telegram:2')).toBeUndefined();
+    });
+
+    it('keeps key-value state and blobs', async () => {
+      const rt = await start('kv');
+      await rt.kv.set('cursor', '42');
+      expect(await rt.kv.get('cursor')).toBe('42');
+      await rt.kv.delete('cursor');
+      expect(await rt.kv.get('cursor')).toBeUndefined();
+      const key = await rt.blobs.put(Buffer.from('file bytes'));
+      expect((await rt.blobs.get(key))?.toString()).toBe('file bytes');
+    });
+  });
+}

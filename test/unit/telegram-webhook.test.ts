@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { definition } from '../../connectors/channels/telegram/index.ts';
+import { createTelegramChannel } from '../../connectors/channels/telegram/channel.ts';
+import { TelegramOptions } from '../../connectors/channels/telegram/options.ts';
+import type { InboundRequest, RouteSpec } from '../../src/core/connector.ts';
+import { recordingContext, tgUpdate } from '../fakes/telegram-server.ts';
+
+const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
+const SECRET = 'wh_secret-0123456789';
+
+function setup() {
+  const rec = recordingContext('tg');
+  const options = TelegramOptions.parse({ token: TOKEN, secretToken: SECRET, apiRoot: 'http://127.0.0.1:9' });
+  const channel = createTelegramChannel(options, rec.ctx);
+  const route = channel.routes?.[0] as RouteSpec;
+  return { rec, route };
+}
+
+function request(body: string | object, headers: Record<string, string> = { 'x-telegram-bot-api-secret-token': SECRET }): InboundRequest {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  return {
+    method: 'POST',
+    url: '',
+    headers: { 'content-type': 'application/json', ...headers },
+    query: {},
+    rawBody: Buffer.from(raw),
+    body: parsed,
+    files: [],
+    ip: '127.0.0.1',
+  };
+}
+
+describe('telegram webhook route', () => {
+  it('is POST at the channel\'s mount point', () => {
+    const { route } = setup();
+    expect(route).toMatchObject({ method: 'POST', path: '' });
+  });
+
+  it('stores the message and only then answers 200', async () => {
+    const { rec, route } = setup();
+    const res = await route.handler(request(tgUpdate.text(42, 'нужна помощь', { messageId: 9 })));
+    expect(res.status).toBe(200);
+    expect(rec.stored().map((d) => [d.externalId, d.text])).toEqual([['42:9', 'нужна помощь']]);
+  });
+
+  it('answers 401 and accepts nothing when the secret is wrong or missing', async () => {
+    const { rec, route } = setup();
+    const update = tgUpdate.text(42, 'forged');
+    expect((await route.handler(request(update, { 'x-telegram-bot-api-secret-token': 'wh_secret-0123456788' }))).status).toBe(401);
+    expect((await route.handler(request(update, { 'x-telegram-bot-api-secret-token': 'short' }))).status).toBe(401);
+    expect((await route.handler(request(update, {}))).status).toBe(401);
+    expect(rec.stored()).toEqual([]);
+  });
+
+  it('answers 400 naming the problem for invalid JSON or a non-update', async () => {
+    const { rec, route } = setup();
+    const bad = await route.handler(request('{"update_id": 1, "message": '));
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: expect.stringMatching(/^invalid JSON: /) });
+    const notUpdate = await route.handler(request({ update_id: 'seven' }));
+    expect(notUpdate).toMatchObject({ status: 400, body: { error: expect.stringContaining('update_id') } });
+    expect(rec.stored()).toEqual([]);
+  });
+
+  it('does not answer 200 when the store fails, so Telegram sends the update again', async () => {
+    const { rec, route } = setup();
+    rec.failAccepts(1);
+    const update = tgUpdate.text(42, 'retry me', { messageId: 10 });
+    const first = await route.handler(request(update));
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    expect(JSON.stringify(first.body)).not.toMatch(/store unavailable|at .*\.ts/);
+    expect(rec.stored()).toEqual([]);
+    const second = await route.handler(request(update));
+    expect(second.status).toBe(200);
+    expect(rec.stored().map((d) => d.externalId)).toEqual(['42:10']);
+  });
+
+  it('answers 200 to updates it does not handle, and stores nothing', async () => {
+    const { rec, route } = setup();
+    const res = await route.handler(request(tgUpdate.callbackQuery(42, 'menu')));
+    expect(res.status).toBe(200);
+    expect(rec.stored()).toEqual([]);
+    expect(rec.logs.some((l) => l.level === 'debug' && JSON.stringify(l.obj).includes('callback_query'))).toBe(true);
+  });
+});
+
+describe('telegram options', () => {
+  it('require secretToken in webhook mode, naming the field', () => {
+    const r = definition.options.safeParse({ token: TOKEN });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['secretToken']);
+    expect(r.error?.issues[0]?.message).toMatch(/required in webhook mode/);
+  });
+
+  it('apply the documented defaults in polling mode', () => {
+    expect(definition.options.parse({ token: TOKEN, mode: 'polling' })).toEqual({
+      token: TOKEN,
+      mode: 'polling',
+      apiRoot: 'https://api.telegram.org',
+      maxFileBytes: 20 * 1024 * 1024,
+      pollingTimeoutSec: 30,
+      allowedUpdates: ['message', 'edited_message'],
+    });
+  });
+
+  it('reject a bad secret token, token or update type without echoing the secret', () => {
+    const r = definition.options.safeParse({ token: 'not-a-token', secretToken: 'has spaces!', allowedUpdates: ['mesage'] });
+    const issues = r.error?.issues ?? [];
+    expect(issues.map((i) => i.path.join('.')).sort()).toEqual(['allowedUpdates.0', 'secretToken', 'token']);
+    expect(JSON.stringify(issues)).not.toContain('has spaces!');
+    expect(JSON.stringify(issues)).not.toContain('not-a-token');
+  });
+
+  it('declare token and secretToken as secrets', () => {
+    expect(definition.secrets).toEqual(['token', 'secretToken']);
+  });
+
+  it('mount no route in polling mode', () => {
+    const rec = recordingContext();
+    const channel = createTelegramChannel(TelegramOptions.parse({ token: TOKEN, mode: 'polling' }), rec.ctx);
+    expect(channel.routes).toBeUndefined();
+  });
+});
