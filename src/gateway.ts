@@ -39,7 +39,7 @@ export async function startGateway(opts: {
   const loaded = await loadConfig(opts.configFile, opts.registry, opts.env ?? process.env);
   const cfg = loaded.config;
   const log = createLogger({ level: cfg.log.level, secrets: loaded.secrets });
-  const dataDir = resolve(cfg.store.path);
+  const dataDir = dataDirOf(cfg);
   const runtime = openRuntime(cfg, dataDir, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
 
@@ -140,6 +140,11 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/** Local files (database, sessions) live under the embedded store's path, else ./data. */
+export function dataDirOf(cfg: Config): string {
+  return resolve(cfg.store.kind === 'embedded' ? cfg.store.path : './data');
 }
 
 function openRuntime(cfg: Config, dataDir: string, log: Logger): Runtime {

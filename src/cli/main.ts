@@ -8,7 +8,7 @@ import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { configJsonSchema } from '../config/schema.ts';
-import { createHelpdesk, startGateway, testRules, type Role } from '../gateway.ts';
+import { createHelpdesk, dataDirOf, startGateway, testRules, type Role } from '../gateway.ts';
 import { createEmbeddedRuntime } from '../runtime/embedded/index.ts';
 import { createLogger } from '../runtime/log.ts';
 
@@ -45,6 +45,7 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
 
 function openStore(loaded: LoadedConfig) {
   const cfg = loaded.config;
+  if (cfg.store.kind !== 'embedded') throw new ExitError(`this command works on the embedded store; store.kind is '${cfg.store.kind}'`, EXIT.config);
   return createEmbeddedRuntime({
     path: resolve(cfg.store.path),
     concurrency: 1,
@@ -102,13 +103,13 @@ export function buildProgram(): Command {
           console.log(`  ${what}: FAILED, ${err instanceof Error ? err.message : String(err)}`);
         }
       };
-      const helpdesk = await createHelpdesk(registry, cfg, { log, kv, dataDir: resolve(cfg.store.path) });
+      const helpdesk = await createHelpdesk(registry, cfg, { log, kv, dataDir: dataDirOf(cfg) });
       await report(`helpdesk ${cfg.helpdesk.kind}`, helpdesk.check?.bind(helpdesk));
       for (const [id, chCfg] of Object.entries(cfg.channels)) {
         const def = registry.channels.find((d) => d.kind === chCfg.kind)!;
         const { kind: _kind, ...options } = chCfg;
         const instance = await def.create(def.options.parse(options), {
-          channelId: id, log, kv, dataDir: resolve(cfg.store.path), publicUrl: cfg.server.publicUrl,
+          channelId: id, log, kv, dataDir: dataDirOf(cfg), publicUrl: cfg.server.publicUrl,
           blobs: { put: async () => '', get: async () => undefined, delete: async () => undefined },
           accept: async () => [],
         });

@@ -1,13 +1,13 @@
-import type { Condition, Rule } from '../core/rules/schema.ts';
+import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
+import { Rule as RuleSchema, type Condition, type Rule } from '../core/rules/schema.ts';
 import { hint, suggest } from './issues.ts';
-import type { Config, ConnectorRegistry } from './schema.ts';
-import type { Path } from './schema-walk.ts';
-import { isTimeZone } from './sections.ts';
+import type { ConnectorRegistry } from './schema.ts';
+import type { Path } from './data.ts';
 import type { LocatedMessage } from './zod-issues.ts';
 
 /**
- * Checks across sections that a schema cannot express: names that must refer to something
- * defined elsewhere, and regexes and zones that must compile. Errors stop the load; warnings
+ * Checks a schema cannot express: names that must refer to something defined elsewhere, and
+ * rules that must compile in the engine (patterns, zones). Errors stop the load; warnings
  * are things that will not crash but will surprise (an unmapped group, an unknown channel).
  */
 
@@ -20,15 +20,6 @@ type ValueCond = NonNullable<Condition['channel']>;
 
 function err(path: Path, message: string): LocatedMessage {
   return { path, at: 'value', message };
-}
-
-function regexIssue(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern, 'iu');
-    return undefined;
-  } catch (e) {
-    return `invalid regular expression: ${(e as Error).message}`;
-  }
 }
 
 /** The plain names a value condition compares against (not regexes, not `exists`). */
@@ -46,28 +37,8 @@ interface Known {
   channelKinds: string[];
 }
 
-function checkCondition(cond: Condition, at: Path, known: Known, out: CheckResult): void {
-  const regexes: { pattern: string; path: Path }[] = [];
-  cond.text?.matches?.forEach((pattern, i) => regexes.push({ pattern, path: [...at, 'text', 'matches', i] }));
-  cond.text?.unless?.forEach((pattern, i) => regexes.push({ pattern, path: [...at, 'text', 'unless', i] }));
-
-  const valueConds: [ValueCond | undefined, Path][] = [
-    [cond.channel, [...at, 'channel']],
-    [cond.channelKind, [...at, 'channelKind']],
-    [cond.kind, [...at, 'kind']],
-    ...Object.entries(cond.sender ?? {}).map(([k, v]): [ValueCond, Path] => [v, [...at, 'sender', k]]),
-    ...Object.entries(cond.form ?? {}).map(([k, v]): [ValueCond, Path] => [v, [...at, 'form', k]]),
-  ];
-  for (const [vc, path] of valueConds) {
-    if (vc !== undefined && typeof vc === 'object' && !Array.isArray(vc) && vc.matches !== undefined) {
-      regexes.push({ pattern: vc.matches, path: [...path, 'matches'] });
-    }
-  }
-  for (const { pattern, path } of regexes) {
-    const problem = regexIssue(pattern);
-    if (problem !== undefined) out.errors.push(err(path, problem));
-  }
-
+/** Channel names a rule compares against that do not exist: the rule would silently never fire. */
+function checkNames(cond: Condition, at: Path, known: Known, out: CheckResult): void {
   if (cond.channel !== undefined) {
     for (const { name, path } of namesIn(cond.channel, [...at, 'channel'])) {
       if (!known.channels.includes(name)) {
@@ -82,12 +53,27 @@ function checkCondition(cond: Condition, at: Path, known: Known, out: CheckResul
       }
     }
   }
-  const zone = cond.time?.timezone;
-  if (zone !== undefined && !isTimeZone(zone)) out.errors.push(err([...at, 'time', 'timezone'], 'unknown IANA time zone'));
+  cond.all?.forEach((c, i) => checkNames(c, [...at, 'all', i], known, out));
+  cond.any?.forEach((c, i) => checkNames(c, [...at, 'any', i], known, out));
+  if (cond.not !== undefined) checkNames(cond.not, [...at, 'not'], known, out);
+}
 
-  cond.all?.forEach((c, i) => checkCondition(c, [...at, 'all', i], known, out));
-  cond.any?.forEach((c, i) => checkCondition(c, [...at, 'any', i], known, out));
-  if (cond.not !== undefined) checkCondition(cond.not, [...at, 'not'], known, out);
+/** `when.any[0].text.matches[2]` → ['when', 'any', 0, 'text', 'matches', 2] */
+function parseRulePath(p: string): Path {
+  return [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] === undefined ? m[1] ?? '' : Number(m[2])));
+}
+
+/** Compiles the rule exactly as the engine will (patterns, zones, sender fields): one error per rule. */
+function compileIssue(rule: Rule, at: Path): LocatedMessage | undefined {
+  try {
+    compileRules([rule]);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof RuleCompileError)) throw e;
+    const prefix = `rule "${e.ruleName}", ${e.path}: `;
+    const problem = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    return err([...at, ...parseRulePath(e.path)], problem);
+  }
 }
 
 function notifyTargets(rule: Rule, at: Path): { target: string; path: Path }[] {
@@ -96,21 +82,50 @@ function notifyTargets(rule: Rule, at: Path): { target: string; path: Path }[] {
   return rule.notify.map((target, i) => ({ target, path: [...at, 'notify', i] }));
 }
 
+/** What the checks look at; built from the raw merged data so they also run when other parts are invalid. */
+export interface CheckInput {
+  /** Rules by their merged index; undefined where the rule itself is invalid (the schema reports it). */
+  rules: (Rule | undefined)[];
+  replyNames: string[];
+  notifierIds: string[];
+  channelIds: string[];
+  /** Symbolic groups mapped in `helpdesk.groups`. */
+  groups: string[];
+  /** Symbolic custom fields mapped in `helpdesk.fields`. */
+  fields: string[];
+}
+
+function keysOf(v: unknown): string[] {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.keys(v) : [];
+}
+
+export function checkInput(merged: Record<string, unknown>): CheckInput {
+  const rules = Array.isArray(merged.rules) ? merged.rules.map((r) => RuleSchema.safeParse(r).data) : [];
+  const helpdesk = merged.helpdesk as { groups?: unknown; fields?: unknown } | undefined;
+  return {
+    rules,
+    replyNames: keysOf(merged.replies),
+    notifierIds: keysOf(merged.notifiers),
+    channelIds: keysOf(merged.channels),
+    groups: keysOf(helpdesk?.groups),
+    fields: keysOf(helpdesk?.fields),
+  };
+}
+
 /**
  * @param where renders a merged-config path as `file:line`, to name the other place of a duplicate.
  */
-export function crossCheck(config: Config, registry: ConnectorRegistry, where: (path: Path) => string): CheckResult {
+export function crossCheck(input: CheckInput, registry: ConnectorRegistry, where: (path: Path) => string): CheckResult {
   const out: CheckResult = { errors: [], warnings: [] };
-  const replyNames = Object.keys(config.replies);
-  const notifierIds = Object.keys(config.notifiers);
-  const groups = Object.keys((config.helpdesk as { groups?: Record<string, unknown> }).groups ?? {});
+  const { replyNames, notifierIds, groups, fields } = input;
   const known: Known = {
-    channels: Object.keys(config.channels),
+    channels: input.channelIds,
     channelKinds: registry.channels.map((c) => c.kind),
   };
   const firstByName = new Map<string, number>();
 
-  config.rules.forEach((rule, i) => {
+  input.rules.forEach((rule, i) => {
+    if (rule === undefined) return;
     const at: Path = ['rules', i];
     const first = firstByName.get(rule.name);
     if (first === undefined) firstByName.set(rule.name, i);
@@ -129,12 +144,21 @@ export function crossCheck(config: Config, registry: ConnectorRegistry, where: (
         out.errors.push(err(path, `no notifier '${id}' in notifiers; ${mean}`));
       }
     }
+    // Only checked when a mapping exists: a dry-run helpdesk has none and needs none.
     const group = rule.set?.group;
     if (group !== undefined && groups.length > 0 && !groups.includes(group)) {
       out.warnings.push(err([...at, 'set', 'group'],
-        `group '${group}' is not mapped in helpdesk.groups, so the helpdesk will refuse these tickets; ${hint(group, groups, 'mapped groups')}`));
+        `group '${group}' is not mapped in helpdesk.groups, so tickets routed there cannot be assigned; ${hint(group, groups, 'mapped groups')}`));
     }
-    if (rule.when !== undefined) checkCondition(rule.when, [...at, 'when'], known, out);
+    for (const field of Object.keys(rule.set?.fields ?? {})) {
+      if (fields.length > 0 && !fields.includes(field)) {
+        out.warnings.push(err([...at, 'set', 'fields', field],
+          `field '${field}' is not mapped in helpdesk.fields, so the helpdesk cannot set it; ${hint(field, fields, 'mapped fields')}`));
+      }
+    }
+    const compileError = compileIssue(rule, at);
+    if (compileError !== undefined) out.errors.push(compileError);
+    if (rule.when !== undefined) checkNames(rule.when, [...at, 'when'], known, out);
   });
   return out;
 }

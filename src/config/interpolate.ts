@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, type Node, type Scalar } from 'yaml';
-import type { Path } from './schema-walk.ts';
+import type { Path } from './data.ts';
 import { positionOf, type Position, type Source } from './source.ts';
 
 /**
@@ -14,6 +14,8 @@ export interface Substitution {
   /** Path of the scalar inside its own file. */
   path: Path;
   value: string;
+  /** Written unquoted: the result is read as YAML would read it (number, boolean, empty = absent) where the schema wants that. */
+  plain: boolean;
 }
 
 export interface InterpolationIssue {
@@ -107,7 +109,7 @@ export async function interpolate(source: Source, env: NodeJS.ProcessEnv): Promi
     for (const message of errors) result.issues.push({ path: at, position, message });
     if (errors.length === 0) {
       node.value = value;
-      result.substitutions.push({ path: at, value });
+      result.substitutions.push({ path: at, value, plain: node.type === 'PLAIN' });
     }
   }
   return result;

@@ -1,5 +1,5 @@
 import { closest, distance } from 'fastest-levenshtein';
-import type { Path } from './schema-walk.ts';
+import type { Path } from './data.ts';
 
 export interface ConfigIssue {
   file: string;

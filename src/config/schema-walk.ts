@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isRecord, valueAt, type Path } from './data.ts';
 
 /**
  * Finding the zod schema that governs one spot of the config, so errors can list the keys
@@ -6,14 +7,9 @@ import type { z } from 'zod';
  */
 
 type Schema = z.core.$ZodType;
-export type Path = readonly PropertyKey[];
 
 function defOf(schema: Schema): z.core.$ZodTypes['_zod']['def'] {
   return (schema as z.core.$ZodTypes)._zod.def;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Looks through wrappers (optional, default, lazy, the input side of a pipe, …). */
@@ -117,13 +113,4 @@ export function allowedKeys(root: Schema, data: unknown, path: Path): string[] {
   if (s === undefined) return [];
   const def = defOf(s);
   return def.type === 'object' ? Object.keys(def.shape) : [];
-}
-
-export function valueAt(data: unknown, path: Path): unknown {
-  let value = data;
-  for (const key of path) {
-    if (!isRecord(value) && !Array.isArray(value)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }

@@ -1,6 +1,6 @@
 import { CORE_SECRET_PATHS } from './sections.ts';
 import { CONNECTOR_SECTIONS, connectorKinds, type ConnectorRegistry } from './schema.ts';
-import { valueAt, type Path } from './schema-walk.ts';
+import { valueAt, type Path } from './data.ts';
 
 /** Option names that are secrets whoever declares them: apiToken, webhookSecret, password, apiKey, … */
 const SECRET_NAME = /(token|secret|password|passwd|passphrase|credentials?)$/i;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { suggest } from './issues.ts';
 
 /**
  * The gateway's own config sections (everything that is not a connector's options).
@@ -14,7 +15,15 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-export const TimeZone = z.string().refine(isTimeZone, { message: 'unknown IANA time zone', abort: true });
+/** Message for a zone Intl does not know, with the closest real one. */
+export function unknownZoneMessage(zone: string): string {
+  const s = suggest(zone, Intl.supportedValuesOf('timeZone'));
+  return s === undefined ? 'unknown IANA time zone (e.g. Europe/Moscow, Asia/Tashkent, UTC)' : `unknown IANA time zone, did you mean '${s}'?`;
+}
+
+export const TimeZone = z.string().superRefine((zone, ctx) => {
+  if (!isTimeZone(zone)) ctx.addIssue({ code: 'custom', message: unknownZoneMessage(zone) });
+});
 
 export const ServerSection = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080).describe('TCP port to listen on'),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { Path } from './schema-walk.ts';
+import type { Path } from './data.ts';
 
 /** One parsed YAML file: the document (with source ranges) and how to turn offsets into lines. */
 export interface Source {
@@ -32,8 +32,19 @@ export function parseSource(file: string, text: string): { source: Source; issue
   // prettyErrors off: yaml's pretty messages quote the offending line, which may hold a secret.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true });
   const source: Source = { file, display: displayPath(file), doc, lines };
-  const issues = doc.errors.map((e) => ({ position: positionOf(source, e.pos[0]), message: e.message }));
+  const issues = doc.errors.map((e) => {
+    const position = positionOf(source, e.pos[0]);
+    // yaml may quote the offending source text, which can be a secret: keep only short tokens.
+    const message = e.message.replace(/"(?:[^"\\]|\\.){4,}"/g, '"…"');
+    return { position, message: message + quoteHint(text, position.line) };
+  });
   return { source, issues };
+}
+
+/** `{ token: ${X} }` is not YAML (braces end a flow mapping): the usual cause of a puzzling error. */
+function quoteHint(text: string, line: number): string {
+  const src = text.split('\n')[line - 1] ?? '';
+  return /[{[].*(^|[^"'$])\$\{/.test(src) ? ' (inside { … } or [ … ] write "${NAME}" in quotes)' : '';
 }
 
 export function positionOf(source: Source, offset: number): Position {

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { hint, suggest } from './issues.ts';
 import { CONNECTOR_SECTIONS } from './schema.ts';
-import { allowedKeys, valueAt, type Path } from './schema-walk.ts';
+import { valueAt, type Path } from './data.ts';
+import { allowedKeys } from './schema-walk.ts';
 
 /**
  * Turns zod's issues into admin-facing ones: one per unknown key with a did-you-mean, unknown
@@ -61,7 +62,11 @@ function bound(origin: string, n: number | bigint, inclusive: boolean | undefine
 export const errorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case 'invalid_type':
-      return iss.input === undefined ? 'is required' : `expected ${expected(iss.expected)}, got ${typeName(iss.input)}`;
+      if (iss.input === undefined) return 'is required';
+      if (iss.expected === 'boolean' && typeof iss.input === 'string' && /^(yes|no|on|off|y|n)$/i.test(iss.input)) {
+        return 'expected true or false (YAML 1.2 reads yes/no/on/off as text)';
+      }
+      return `expected ${expected(iss.expected)}, got ${typeName(iss.input)}`;
     case 'too_small':
       return bound(iss.origin, iss.minimum, iss.inclusive, true);
     case 'too_big':

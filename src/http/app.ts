@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { ulid } from 'ulid';
@@ -28,7 +28,7 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   bodyLimit: number;
-  trustProxy?: boolean;
+  trustProxy?: boolean | number | string | string[];
   /** Ingress-only processes accept agent events too; workers-only processes mount no channel routes. */
   admin?: AdminDeps;
 }
@@ -40,10 +40,10 @@ export interface AppDeps {
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: undefined,
     logger: false,
     bodyLimit: deps.bodyLimit,
-    trustProxy: deps.trustProxy ?? false,
+    // Fastify accepts a hop count at run time although its types leave numbers out.
+    trustProxy: (deps.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     disableRequestLogging: true,
     return503OnClosing: true,
   });

@@ -25,7 +25,8 @@ store:
   kind: embedded
   path: ${dataDir}
 timezone: Asia/Tashkent
-log: { level: \${LOG_LEVEL:-warn} }
+log:
+  level: \${LOG_LEVEL:-warn}
 delivery: { maxAttempts: 60, baseDelayMs: ${opts.baseDelayMs ?? 100}, maxDelayMs: 1500, concurrency: ${opts.concurrency ?? 4} }
 helpdesk:
   kind: zendesk

@@ -42,8 +42,8 @@ export interface FakeTelegram {
   /** Queues an update for getUpdates; gets an update_id if it has none. */
   pushUpdate(update: object): void;
   addFile(fileId: string, data: Buffer, path?: string): void;
-  /** The next `n` calls of `method` fail with `error`. */
-  failNext(method: string, n: number, error: FakeError): void;
+  /** The next `n` calls of `method` fail with `error`; `after` lets that many calls succeed first. */
+  failNext(method: string, n: number, error: FakeError, opts?: { after?: number }): void;
   webhook?: { url: string; secret_token?: string; allowed_updates?: string[] };
   close(): Promise<void>;
 }
@@ -65,7 +65,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
   const botId = Number(opts.token.split(':')[0]) || 1;
   const queue: Params[] = [];
   const files = new Map<string, { data: Buffer; path: string; uniqueId: string }>();
-  const failures = new Map<string, { left: number; error: FakeError }>();
+  const failures = new Map<string, { skip: number; left: number; error: FakeError }>();
   const waiters = new Set<() => void>();
   let nextUpdateId = 1;
   let nextMessageId = 1;
@@ -100,8 +100,8 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     addFile(fileId, data, path) {
       files.set(fileId, { data, path: path ?? `documents/${fileId}`, uniqueId: `u-${fileId}` });
     },
-    failNext(method, n, error) {
-      failures.set(method, { left: n, error });
+    failNext(method, n, error, o) {
+      failures.set(method, { skip: o?.after ?? 0, left: n, error });
     },
     webhook: undefined,
     close: async () => {
@@ -241,7 +241,8 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     fake.calls.push({ method, params });
 
     const failure = failures.get(method);
-    if (failure && failure.left > 0) {
+    if (failure && failure.skip > 0) failure.skip -= 1;
+    else if (failure && failure.left > 0) {
       failure.left -= 1;
       const { error_code, description, retry_after } = failure.error;
       return reply(res, error_code, {
@@ -378,6 +379,14 @@ export interface UpdateOptions {
   /** Unix seconds. */
   date?: number;
   from?: UserLike;
+  /** Shorthands for `from` fields. */
+  userId?: number;
+  firstName?: string;
+  lastName?: string;
+  username?: string;
+  languageCode?: string;
+  /** Caption of a media message (same as the file spec's `caption`). */
+  caption?: string;
   /** Extra chat fields (type, title) — a negative chat id defaults to a supergroup. */
   chat?: Record<string, unknown>;
   /** Extra message fields merged in last (reply_to_message, media_group_id, …). */
@@ -391,12 +400,12 @@ function message(chatId: number | string, content: Record<string, unknown>, o: U
   const id = Number(chatId);
   const group = id < 0;
   const from = {
-    id: group ? 777000111 : id,
+    id: o.userId ?? (group ? 777000111 : id),
     is_bot: false,
-    first_name: 'Aziz',
-    last_name: 'Karimov',
-    username: 'aziz_k',
-    language_code: 'ru',
+    first_name: o.firstName ?? 'Aziz',
+    last_name: o.lastName ?? 'Karimov',
+    username: o.username ?? 'aziz_k',
+    language_code: o.languageCode ?? 'ru',
     ...o.from,
   };
   return {
@@ -436,31 +445,45 @@ const fileFields = (kind: string, f: FileSpec) => {
   };
 };
 
-const caption = (f: FileSpec) => (f.caption !== undefined ? { caption: f.caption } : {});
+const caption = (f: FileSpec, o: UpdateOptions) => {
+  const text = f.caption ?? o.caption;
+  return text !== undefined ? { caption: text } : {};
+};
 
 /** Builds Bot API updates for tests: `fake.pushUpdate(tgUpdate.text(42, 'hello'))`. */
 export const tgUpdate = {
   text: (chatId: number | string, text: string, o: UpdateOptions = {}) => wrap(message(chatId, { text }, o), o),
 
-  /** A photo in three sizes (as Telegram sends them); `fileId` names the largest. */
-  photo: (chatId: number | string, f: FileSpec = {}, o: UpdateOptions = {}) => {
-    const big = f.fileId ?? `photo-${builderMessageId}`;
-    const sizes = [
-      { file_id: `${big}-s`, file_unique_id: `U${big}-s`, width: 90, height: 67, file_size: 1200 },
-      { file_id: `${big}-m`, file_unique_id: `U${big}-m`, width: 320, height: 240, file_size: 15000 },
-      { file_id: big, file_unique_id: `U${big}`, width: 1280, height: 960, file_size: f.size ?? 180000 },
-    ];
-    return wrap(message(chatId, { photo: sizes, ...caption(f) }, o), o);
+  /**
+   * A photo as Telegram sends it: several sizes of one picture, smallest first. Given one spec,
+   * three sizes are made and `fileId` names the largest; given an array, those are the sizes.
+   */
+  photo: (chatId: number | string, spec: FileSpec | FileSpec[] = {}, o: UpdateOptions = {}) => {
+    const specs = Array.isArray(spec) ? spec : undefined;
+    const one = Array.isArray(spec) ? (spec.at(-1) ?? {}) : spec;
+    const big = one.fileId ?? `photo-${builderMessageId}`;
+    const sizes = specs
+      ? specs.map((s, i) => {
+        const fileId = s.fileId ?? `${big}-${i}`;
+        const side = 90 * 2 ** i;
+        return { file_id: fileId, file_unique_id: `U${fileId}`, width: side, height: side, ...(s.size !== undefined ? { file_size: s.size } : {}) };
+      })
+      : [
+        { file_id: `${big}-s`, file_unique_id: `U${big}-s`, width: 90, height: 67, file_size: 1200 },
+        { file_id: `${big}-m`, file_unique_id: `U${big}-m`, width: 320, height: 240, file_size: 15000 },
+        { file_id: big, file_unique_id: `U${big}`, width: 1280, height: 960, file_size: one.size ?? 180000 },
+      ];
+    return wrap(message(chatId, { photo: sizes, ...caption(one, o) }, o), o);
   },
 
   document: (chatId: number | string, f: FileSpec = {}, o: UpdateOptions = {}) =>
-    wrap(message(chatId, { document: fileFields('document', f), ...caption(f) }, o), o),
+    wrap(message(chatId, { document: fileFields('document', f), ...caption(f, o) }, o), o),
 
   voice: (chatId: number | string, f: FileSpec = {}, o: UpdateOptions = {}) =>
-    wrap(message(chatId, { voice: { duration: 5, ...fileFields('voice', f) }, ...caption(f) }, o), o),
+    wrap(message(chatId, { voice: { duration: 5, ...fileFields('voice', f) }, ...caption(f, o) }, o), o),
 
   video: (chatId: number | string, f: FileSpec = {}, o: UpdateOptions = {}) =>
-    wrap(message(chatId, { video: { width: 640, height: 360, duration: 10, ...fileFields('video', f) }, ...caption(f) }, o), o),
+    wrap(message(chatId, { video: { width: 640, height: 360, duration: 10, ...fileFields('video', f) }, ...caption(f, o) }, o), o),
 
   /** A shared contact; `ownUserId` set to the sender's id makes it the sender's own number. */
   contact: (chatId: number | string, c: { phone: string; firstName: string; lastName?: string; userId?: number }, o: UpdateOptions = {}) =>
@@ -522,6 +545,7 @@ export interface LogEntry {
  */
 export function recordingContext(channelId = 'telegram') {
   const stored = new Map<string, InboundDraft>();
+  const acceptCalls: string[][] = [];
   const logs: LogEntry[] = [];
   const kvData = new Map<string, string>();
   let failAccepts = 0;
@@ -539,6 +563,7 @@ export function recordingContext(channelId = 'telegram') {
     channelId,
     log: logger,
     async accept(drafts) {
+      acceptCalls.push(drafts.map((d) => d.dedupeKey));
       if (failAccepts > 0) {
         failAccepts -= 1;
         throw new Error('store unavailable');
@@ -567,6 +592,8 @@ export function recordingContext(channelId = 'telegram') {
     ctx,
     /** Drafts stored, in order of first arrival. */
     stored: () => [...stored.values()],
+    /** The dedupe keys of every accept() call, failed ones included. */
+    acceptCalls,
     logs,
     kv: kvData,
     /** The next `n` accept() calls fail (the store is down). */

@@ -45,6 +45,7 @@ describe('telegram polling', () => {
     await until(() => rec.stored().length === 2, 'two stored messages');
     await until(() => getUpdatesCalls(fake).some((c) => c.params.offset === 502), 'offset 502');
     expect(rec.stored().map((d) => [d.externalId, d.text])).toEqual([['42:1', 'first'], ['43:2', 'second']]);
+    expect(rec.acceptCalls.flat()).toEqual(['42:1', '43:2']);
     expect(getUpdatesCalls(fake)[0]?.params).toMatchObject({ timeout: 1, allowed_updates: ['message', 'edited_message'] });
     expect(channel.status?.()).toEqual({ ready: true });
   });
@@ -61,6 +62,7 @@ describe('telegram polling', () => {
     // Two fetches without an offset (the failed store, then the retry) before the confirmation.
     expect(offsets.slice(0, 3)).toEqual([undefined, undefined, 901]);
     expect(rec.stored().map((d) => d.text)).toEqual(['must not be lost']);
+    expect(rec.acceptCalls).toEqual([['42:5'], ['42:5']]);
     expect(rec.logs.some((l) => l.level === 'error' && JSON.stringify(l.obj).includes('store unavailable'))).toBe(true);
   });
 

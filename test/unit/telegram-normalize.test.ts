@@ -62,7 +62,15 @@ describe('normalizeUpdate', () => {
     const update = tgUpdate.photo(42, { fileId: 'p' });
     const msg = update.message as { photo: unknown[] };
     msg.photo.reverse();
-    expect(draftOf(update).attachments.map((a) => a.source)).toEqual(['p']);
+    expect(draftOf(update).attachments?.map((a) => a.source)).toEqual(['p']);
+  });
+
+  it('takes the last of the sizes the builder was given, smallest first', () => {
+    const update = tgUpdate.photo(42, [{ fileId: 'small', size: 100 }, { fileId: 'big', size: 5000 }], { caption: 'чек', firstName: 'Azamat' });
+    const d = draftOf(update);
+    expect(d.attachments).toEqual([{ name: 'photo-Ubig.jpg', mime: 'image/jpeg', size: 5000, source: 'big' }]);
+    expect(d.text).toBe('чек');
+    expect(d.sender.displayName).toBe('Azamat Karimov');
   });
 
   it('gives a photo without caption a placeholder line so the agent sees something', () => {
@@ -78,7 +86,7 @@ describe('normalizeUpdate', () => {
   it('names a document without file_name from its type, unique id and MIME', () => {
     const d = draftOf(tgUpdate.document(42, { fileId: 'doc2', mime: 'image/png', caption: 'скрин' }));
     expect(d.text).toBe('скрин');
-    expect(d.attachments[0]).toMatchObject({ name: 'document-Udoc2.png', mime: 'image/png', source: 'doc2' });
+    expect(d.attachments?.[0]).toMatchObject({ name: 'document-Udoc2.png', mime: 'image/png', source: 'doc2' });
   });
 
   it('describes a voice message with its duration and defaults its MIME to audio/ogg', () => {
@@ -90,7 +98,7 @@ describe('normalizeUpdate', () => {
   it('describes a video and defaults its MIME to video/mp4', () => {
     const d = draftOf(tgUpdate.video(42, { fileId: 'vid', duration: 3725 }));
     expect(d.text).toBe('[video 1:02:05]');
-    expect(d.attachments[0]).toMatchObject({ name: 'video-Uvid.mp4', mime: 'video/mp4', source: 'vid' });
+    expect(d.attachments?.[0]).toMatchObject({ name: 'video-Uvid.mp4', mime: 'video/mp4', source: 'vid' });
   });
 
   it('sets sender.phone when users share their own contact', () => {
@@ -133,7 +141,7 @@ describe('normalizeUpdate', () => {
 
   it('flags a file over the download limit as unavailable but still lists it', () => {
     const d = draftOf(tgUpdate.video(42, { fileId: 'huge', size: 25 * MB }));
-    expect(d.attachments[0]).toMatchObject({
+    expect(d.attachments?.[0]).toMatchObject({
       source: 'huge',
       size: 25 * MB,
       unavailable: 'larger than the Bot API download limit of 20 MB',
@@ -142,7 +150,7 @@ describe('normalizeUpdate', () => {
 
   it('names the configured limit when maxFileBytes is not the Bot API default', () => {
     const d = draftOf(tgUpdate.document(42, { fileId: 'd', size: 6 * MB }), 5 * MB);
-    expect(d.attachments[0]?.unavailable).toBe('larger than the configured download limit (maxFileBytes) of 5 MB');
+    expect(d.attachments?.[0]?.unavailable).toBe('larger than the configured download limit (maxFileBytes) of 5 MB');
   });
 
   it('accepts group messages: the conversation is the group, the sender is the user', () => {

@@ -55,19 +55,14 @@ describe('splitText', () => {
 });
 
 describe('planReply', () => {
-  it('puts a short text as the caption of the first file', () => {
+  it('sends the text first, then each file with the method its type and size call for', () => {
     const plan = planReply({ text: 'Ваш чек', files: [file('check.png', 'image/png', 1000), file('act.pdf', 'application/pdf', 1000)] });
-    expect(plan.parts.map((p) => [p.method, 'caption' in p ? p.caption : undefined])).toEqual([
-      ['sendPhoto', 'Ваш чек'],
-      ['sendDocument', undefined],
+    expect(plan.parts.map((p) => [p.method, 'file' in p ? p.file.name : p.text])).toEqual([
+      ['sendMessage', 'Ваш чек'],
+      ['sendPhoto', 'check.png'],
+      ['sendDocument', 'act.pdf'],
     ]);
     expect(plan.notes).toEqual([]);
-  });
-
-  it('sends a text over 1024 characters as messages, then the files without caption', () => {
-    const plan = planReply({ text: 'z'.repeat(1500), files: [file('a.jpg', 'image/jpeg', 10)] });
-    expect(plan.parts.map((p) => p.method)).toEqual(['sendMessage', 'sendPhoto']);
-    expect(plan.parts[1]).not.toHaveProperty('caption');
   });
 
   it('sends an image over 10 MB as a document, and leaves out a file over 50 MB with a note', () => {

@@ -251,6 +251,9 @@ describe('webform: accepting a submission', () => {
     const res = await t.post(jsonPost(['not', 'fields']));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'invalid_body' });
+    // The HTTP layer hands over unparseable JSON as an undefined body with the raw bytes.
+    const broken = await t.post(jsonPost(undefined, {}, { rawBody: Buffer.from('{"message": "hi"') }));
+    expect(broken.body).toMatchObject({ error: 'invalid_body' });
     expect(t.accepted).toHaveLength(0);
   });
 });

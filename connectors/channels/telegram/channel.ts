@@ -1,4 +1,5 @@
-import type { ChannelContext, ChannelInstance } from '../../../src/core/connector.ts';
+import type { Api } from 'grammy';
+import type { ChannelContext, ChannelInstance, Logger } from '../../../src/core/connector.ts';
 import { createApi } from './api.ts';
 import { downloadAttachment } from './download.ts';
 import { telegramError } from './errors.ts';
@@ -8,6 +9,7 @@ import { ChatPacer, TELEGRAM_PACE, type PaceOptions } from './pace.ts';
 import { POLLING_BACKOFF, UpdatePoller } from './polling.ts';
 import { sendReply } from './send.ts';
 import type { TgUpdate } from './update.ts';
+import { webhookUrl } from './webhook-admin.ts';
 import { webhookRoute } from './webhook.ts';
 
 /** Knobs that are Telegram's facts in production and only shortened by tests. */
@@ -43,7 +45,8 @@ export function createTelegramChannel(
 
   const instance: ChannelInstance = {
     async start() {
-      await poller?.start();
+      if (poller) await poller.start();
+      else if (ctx.publicUrl) void checkWebhookRegistration(api, log, webhookUrl(ctx.publicUrl, ctx.channelId), options.token);
     },
     async stop() {
       await poller?.stop();
@@ -73,4 +76,24 @@ export function createTelegramChannel(
     instance.routes = [webhookRoute({ secretToken: options.secretToken, ctx: channelCtx, normalize })];
   }
   return instance;
+}
+
+/**
+ * Webhook mode only receives if Telegram was told where to post. Warn the operator when it
+ * was not (or points elsewhere, or Telegram reports failed deliveries); never change it here.
+ */
+async function checkWebhookRegistration(api: Api, log: Logger, expected: string, token: string): Promise<void> {
+  try {
+    const info = await api.getWebhookInfo();
+    if (info.url !== expected) {
+      log.warn(
+        { expected, registered: info.url || null },
+        'Telegram does not post updates to this gateway; run `switchboard telegram set-webhook`',
+      );
+    } else if (info.last_error_message) {
+      log.warn({ lastError: info.last_error_message, pending: info.pending_update_count }, 'Telegram reports failed webhook deliveries');
+    }
+  } catch (err) {
+    log.warn({ error: telegramError('getWebhookInfo', err, token).message }, 'could not read the Telegram webhook registration');
+  }
 }

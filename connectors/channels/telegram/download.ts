@@ -19,8 +19,9 @@ export interface DownloadDeps {
  * Name and MIME come from the ref (the message), because Telegram's file_path does not keep them.
  */
 export async function downloadAttachment(deps: DownloadDeps, ref: AttachmentRef): Promise<FetchedFile> {
+  // Our own refusal: no `detail`, which is reserved for the remote side's words.
   const refuse = (reason: string) =>
-    new DeliveryError(`"${ref.name}" cannot be fetched from Telegram: ${reason}`, { kind: 'permanent', detail: reason });
+    new DeliveryError(`"${ref.name}" cannot be fetched from Telegram: ${reason}`, { kind: 'permanent' });
   if (ref.unavailable) throw refuse(ref.unavailable);
   if (ref.size !== undefined && ref.size > deps.maxFileBytes) throw refuse(tooLargeReason(deps.maxFileBytes));
 

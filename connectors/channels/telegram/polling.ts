@@ -4,13 +4,14 @@ import type { ChannelContext } from '../../../src/core/connector.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
 import { telegramError } from './errors.ts';
 import type { TelegramOptions } from './options.ts';
+import type { Normalized } from './normalize.ts';
 import { parseUpdate, type TgUpdate } from './update.ts';
 
 export interface PollerDeps {
   api: Api;
   token: string;
   ctx: Pick<ChannelContext, 'accept' | 'log'>;
-  normalize(update: TgUpdate): { draft: InboundDraft } | { ignored: string };
+  normalize(update: TgUpdate): Normalized;
   timeoutSec: number;
   allowedUpdates: TelegramOptions['allowedUpdates'];
   backoff: { initialMs: number; maxMs: number };
@@ -66,7 +67,8 @@ export class UpdatePoller {
    */
   async #warnIfWebhookSet(): Promise<void> {
     try {
-      const info = await this.#deps.api.getWebhookInfo();
+      // Bounded: an unreachable Telegram must not hold up the gateway's start.
+      const info = await this.#deps.api.getWebhookInfo(AbortSignal.timeout(5000) as GrammySignal);
       if (info.url) {
         this.#detail = WEBHOOK_SET_HELP;
         this.#deps.ctx.log.error({ webhookHost: safeHost(info.url) }, WEBHOOK_SET_HELP);

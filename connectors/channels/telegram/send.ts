@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InputFile, type Api } from 'grammy';
+import { GrammyError, InputFile, type Api } from 'grammy';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { telegramError } from './errors.ts';
@@ -7,15 +7,14 @@ import { formatBytes } from './normalize.ts';
 import type { ChatPacer } from './pace.ts';
 import { splitText } from './split-text.ts';
 
-/** Bot API upload limits: sendPhoto takes up to 10 MB, sendDocument up to 50 MB; captions 1024 characters. */
+/** Bot API upload limits: sendPhoto takes up to 10 MB, sendDocument up to 50 MB. */
 export const PHOTO_LIMIT = 10 * 1024 * 1024;
 export const DOCUMENT_LIMIT = 50 * 1024 * 1024;
-export const CAPTION_LIMIT = 1024;
 const PHOTO_MIMES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
 export type Part =
   | { method: 'sendMessage'; text: string }
-  | { method: 'sendPhoto' | 'sendDocument'; file: FetchedFile; caption?: string };
+  | { method: 'sendPhoto' | 'sendDocument'; file: FetchedFile };
 
 export interface Plan {
   parts: Part[];
@@ -23,7 +22,11 @@ export interface Plan {
   notes: string[];
 }
 
-/** Decides which Bot API calls carry a reply: text parts first, then files; a short text rides as the first file's caption. */
+/**
+ * Decides which Bot API calls carry a reply: the text first, as messages, then the files.
+ * The text never rides as a caption: a file Telegram refuses must not take the agent's
+ * words down with it, and on a retry the text is already out.
+ */
 export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
   const notes: string[] = [];
   const files: Part[] = [];
@@ -36,13 +39,7 @@ export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
     const asPhoto = PHOTO_MIMES.has(file.mime.toLowerCase()) && size <= PHOTO_LIMIT;
     files.push({ method: asPhoto ? 'sendPhoto' : 'sendDocument', file });
   }
-  const text = reply.text.trim();
-  const first = files[0];
-  if (first && first.method !== 'sendMessage' && text !== '' && text.length <= CAPTION_LIMIT) {
-    first.caption = text;
-    return { parts: files, notes };
-  }
-  const texts: Part[] = splitText(text).map((t) => ({ method: 'sendMessage', text: t }));
+  const texts: Part[] = splitText(reply.text).map((t) => ({ method: 'sendMessage', text: t }));
   return { parts: [...texts, ...files], notes };
 }
 
@@ -90,12 +87,15 @@ async function callPart(api: Api, chatId: string, part: Part): Promise<number> {
   if (part.method === 'sendMessage') {
     return (await api.sendMessage(chatId, part.text)).message_id;
   }
-  const upload = new InputFile(part.file.data, safeFilename(part.file.name));
-  const other = part.caption === undefined ? {} : { caption: part.caption };
-  const message = part.method === 'sendPhoto'
-    ? await api.sendPhoto(chatId, upload, other)
-    : await api.sendDocument(chatId, upload, other);
-  return message.message_id;
+  const upload = () => new InputFile(part.file.data, safeFilename(part.file.name));
+  if (part.method === 'sendDocument') return (await api.sendDocument(chatId, upload())).message_id;
+  try {
+    return (await api.sendPhoto(chatId, upload())).message_id;
+  } catch (err) {
+    // Telegram refuses some images as photos (dimensions, format); the same bytes go as a file.
+    if (!(err instanceof GrammyError) || err.error_code !== 400) throw err;
+    return (await api.sendDocument(chatId, upload())).message_id;
+  }
 }
 
 /** grammY writes the name into a multipart header: no line breaks or quotes may stay in it. */
@@ -109,7 +109,7 @@ function safeFilename(name: string): string {
 function fingerprint(part: Part): string {
   const hash = createHash('sha256');
   if (part.method === 'sendMessage') hash.update(part.text);
-  else hash.update(part.method).update(part.file.name).update(part.file.data).update(part.caption ?? '');
+  else hash.update(part.method).update(part.file.name).update(part.file.data);
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ChannelContext, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import type { InboundDraft } from '../../../src/core/message.ts';
+import type { Normalized } from './normalize.ts';
 import { parseUpdate, type TgUpdate } from './update.ts';
 
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -8,7 +8,7 @@ export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 export interface WebhookDeps {
   secretToken: string;
   ctx: Pick<ChannelContext, 'accept' | 'log'>;
-  normalize(update: TgUpdate): { draft: InboundDraft } | { ignored: string };
+  normalize(update: TgUpdate): Normalized;
 }
 
 /**

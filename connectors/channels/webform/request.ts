@@ -15,6 +15,8 @@ export function header(req: InboundRequest, name: string): string | undefined {
 /** The submitted fields, or undefined when the body is not a set of fields (a JSON array, text). */
 export function bodyFields(req: InboundRequest): Record<string, unknown> | undefined {
   const body = req.body;
+  // Bytes the HTTP layer could not parse (broken JSON, text/plain) are not an empty form.
+  if (body === undefined && req.rawBody.length > 0) return undefined;
   if (body === undefined || body === null || body === '') return {};
   if (typeof body !== 'object' || Array.isArray(body)) return undefined;
   return body as Record<string, unknown>;

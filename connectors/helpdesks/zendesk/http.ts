@@ -123,7 +123,7 @@ export class ZendeskHttp {
         throw zendeskNetworkError(what, err);
       }
       const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
-      return { name: fileNameOf(res.headers.get('content-disposition'), current), mime, data };
+      return { name: fileNameOf(res.headers.get('content-disposition'), new URL(url), current), mime, data };
     }
     throw new DeliveryError(`${what}: more than ${MAX_REDIRECTS} redirects`, { kind: 'permanent' });
   }
@@ -147,7 +147,8 @@ function parseAnswer<S extends z.ZodType>(what: string, schema: S, text: string,
   });
 }
 
-function fileNameOf(disposition: string | null, url: URL): string {
+/** The name from Content-Disposition, else the `name` Zendesk puts in content_url, else the URL's last segment. */
+function fileNameOf(disposition: string | null, asked: URL, served: URL): string {
   const star = disposition?.match(/filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i)?.[1];
   if (star) {
     try {
@@ -158,8 +159,8 @@ function fileNameOf(disposition: string | null, url: URL): string {
   }
   const plain = disposition?.match(/filename\s*=\s*"?([^";]+)"?/i)?.[1];
   if (plain) return plain.trim();
-  const fromQuery = url.searchParams.get('name');
+  const fromQuery = asked.searchParams.get('name') ?? served.searchParams.get('name');
   if (fromQuery) return fromQuery;
-  const last = url.pathname.split('/').filter(Boolean).pop();
+  const last = asked.pathname.split('/').filter(Boolean).pop();
   return last ? decodeURIComponent(last) : 'attachment';
 }

@@ -121,7 +121,7 @@ class ConditionCompiler {
     return (e) => {
       const actual = get(e);
       const r = test(actual === undefined ? undefined : matchKey(actual));
-      const shown = actual === undefined ? 'missing' : quote(actual);
+      const shown = actual === undefined ? '(missing)' : quote(actual);
       return { ok: r.ok, why: `${label} ${shown} ${r.ok ? 'is' : 'is not'} ${r.why}` };
     };
   }

@@ -10,7 +10,7 @@ const UZ_CYRILLIC_LETTERS = /[ўқғҳЎҚҒҲ]/u;
 const UZ_CYRILLIC_WORDS = new Set([
   'мен', 'менга', 'менинг', 'пул', 'пулим', 'пулни', 'пулимни', 'керак', 'нима', 'нега', 'качон', 'хали',
   'йук', 'учун', 'эмас', 'илтимос', 'рахмат', 'ассалому', 'алайкум', 'салом', 'яхши', 'ердам', 'булди',
-  'хисоб', 'хисобим', 'хисобни', 'хисобимга', 'килиб', 'билан', 'лекин', 'хам', 'сизлар', 'уйин', 'карта',
+  'хисоб', 'хисобим', 'хисобни', 'хисобимга', 'килиб', 'билан', 'лекин', 'хам', 'сизлар', 'уйин', 'картага',
 ]);
 const UZ_CYRILLIC_ENDINGS = /(?:япти|япман|маяпти|маяпман|мади|мадим|нглар|инглар|ланди|мокчиман|олмаяпман|дирдим)$/u;
 
@@ -19,9 +19,10 @@ const UZ_LATIN_WORDS = new Set([
   'hisobimga', 'hisobni', 'nima', 'nega', 'uchun', 'emas', 'kerak', 'iltimos', 'rahmat', 'salom', 'assalomu',
   'alaykum', 'qanday', 'qilib', 'qildim', 'boldi', 'hali', 'ham', 'bilan', 'lekin', 'kelmadi', 'tushmadi',
   'yechish', 'qayerda', 'qancha', 'kutyapman', 'sizlar', 'yordam', 'kartaga', 'va', 'bor', 'endi', 'hamma',
-  'qilay', 'shu', 'kun', 'beri', 'orqali', 'oyin', 'qarz',
+  'qilay', 'shu', 'kun', 'beri', 'orqali', 'oyin', 'qarz', 'boshqa', 'kerakmi', 'boladimi', 'unutdim', 'yubordim',
+  'yuborish', 'nimaga', 'qayerdan',
 ]);
-const UZ_LATIN_ENDINGS = /(?:yapman|yapti|mayapti|mayapman|madi|madim|moqchiman|nglar|inglar|ingiz|imga|imni|ganman|yapmiz|lmadi)$/u;
+const UZ_LATIN_ENDINGS = /(?:yapman|yapti|mayapti|mayapman|madi|madim|moqchiman|nglar|inglar|ingiz|imga|imni|ganman|yapmiz|lmadi|ladimi|akmi|dimi)$/u;
 
 // Russian typed in Latin letters: a player who writes this reads Russian.
 const RU_TRANSLIT_WORDS = new Set([

@@ -3,11 +3,12 @@ import { foldChar, isApostrophe } from './normalize.ts';
 /**
  * Compiles an admin's regular expression so it runs on `matchKey` text: literal characters
  * are normalized like the text, apostrophes (and any quantifier on them) are dropped, and
- * `\b`/`\B` become Unicode-aware (JavaScript's own `\b` only knows ASCII letters, so
- * `\bвывод` would never match). Flags are always `iu`.
+ * `\w` `\W` `\b` `\B` become Unicode-aware (JavaScript's own only know ASCII letters, so
+ * `\bвывод` or `постав\w*те` would never match). Flags are always `iu`.
  */
 
-const WORD = '[\\p{L}\\p{N}\\p{M}_]';
+const WORD_CHARS = '\\p{L}\\p{N}\\p{M}_';
+const WORD = `[${WORD_CHARS}]`;
 const BOUNDARY = `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`;
 const NON_BOUNDARY = `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`;
 
@@ -49,6 +50,8 @@ export function rewritePattern(src: string): string {
       const next = at(i + 1);
       if (!inClass && next === 'b') { out += BOUNDARY; i += 2; continue; }
       if (!inClass && next === 'B') { out += NON_BOUNDARY; i += 2; continue; }
+      if (next === 'w') { out += inClass ? WORD_CHARS : WORD; i += 2; classEmpty = false; continue; }
+      if (next === 'W' && !inClass) { out += `[^${WORD_CHARS}]`; i += 2; continue; }
       if (isApostrophe(next)) {
         i += 2;
         if (!inClass) i += quantifierLength(rest(i));
