@@ -80,6 +80,7 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     zd.requests.length = 0;
     tg.sent.length = 0;
     gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`), {
+      LOG_LEVEL: 'info',
       ADMIN_TOKEN: ADMIN,
       ZENDESK_URL: zd.url,
       ZENDESK_API_TOKEN: ZD_TOKEN,
@@ -211,6 +212,88 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'form_payments']));
     await new Promise((r) => setTimeout(r, 500));
     expect(zd.tickets).toHaveLength(1);
+  });
+
+  it('a responsible-gaming plea is urgent, goes to its own group, and gets an immediate careful reply in the customer language', async () => {
+    await sendUpdate(tgUpdate.text(777007, "o'yin sabab qarzga botdim, to'xtata olmayapman", { updateId: 90, messageId: 1, languageCode: 'uz' }));
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    expect(ticket.priority).toBe('urgent');
+    expect(ticket.group_id).toBe(103);
+    expect(ticket.tags).toContain('responsible_gaming');
+    const reply = await waitFor('the automatic reply', () => tg.sent.find((m) => m.chat_id === '777007'));
+    expect(reply.text!.length).toBeGreaterThan(20);
+    expect(reply.text).not.toMatch(/[а-яё]/i); // Uzbek Latin, not Russian
+    // Agents see that the reply went out.
+    await waitFor('the note about the automatic reply', () => ticket.comments.find((c) => !c.public && c.body.includes(reply.text!.slice(0, 20))));
+  });
+
+  it('an album arrives as one comment with every photo; a file over the Bot API limit is named in a note', async () => {
+    const photos = tgUpdate.album(777008, [{ caption: 'скрин депозита' }, {}], { groupId: 'mg-77' });
+    tg.addFile('mg-77-0', Buffer.from('photo one'));
+    tg.addFile('mg-77-1', Buffer.from('photo two'));
+    for (const u of photos) expect((await sendUpdate(u)).status).toBe(200);
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    const comment = ticket.comments[0]!;
+    expect(comment.uploads.map((u) => u.data.toString()).sort()).toEqual(['photo one', 'photo two']);
+    expect(ticket.comments.filter((c) => c.public)).toHaveLength(1);
+
+    await sendUpdate(tgUpdate.document(777008, { fileId: 'huge', size: 25 * 1024 * 1024, name: 'statement.pdf', mime: 'application/pdf' }, { updateId: 91, messageId: 40 }));
+    const note = await waitFor('the note about the big file', () => ticket.comments.find((c) => !c.public && c.body.includes('statement.pdf')));
+    expect(note.body).toMatch(/20 MB/);
+  });
+
+  it('a ticket Zendesk refuses is dead-lettered with Zendesk\'s own words, listed by the CLI and replayed', async () => {
+    const refusal = '{"error":"RecordInvalid","description":"Record validation errors","details":{"base":[{"description":"Requester is suspended","error":"InvalidValue"}]}}';
+    zd.failNext(1, { status: 422, body: refusal, headers: { 'content-type': 'application/json' } });
+    await sendUpdate(tgUpdate.text(777009, 'first try', { updateId: 95, messageId: 1 }));
+    const configArgs = ['--config', `${dir.path}/switchboard.yaml`];
+    const env = { ADMIN_TOKEN: ADMIN, ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, TELEGRAM_BOT_TOKEN: TG_TOKEN, TELEGRAM_WEBHOOK_SECRET: TG_SECRET, TELEGRAM_API_ROOT: tg.apiRoot };
+    const listed = await waitFor('the dead letter', async () => {
+      const r = await runCli(['dlq', 'list', '--json', ...configArgs], env);
+      const items = JSON.parse(r.stdout || '[]') as { id: string; detail?: string; status?: number }[];
+      return items.length > 0 ? items : undefined;
+    });
+    expect(listed[0]!.detail).toBe(refusal);
+    expect(listed[0]!.status).toBe(422);
+    const admin = await fetch(`${gw.url}/admin/dlq`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(((await admin.json()) as { items: unknown[] }).items).toHaveLength(1);
+    expect((await fetch(`${gw.url}/admin/dlq`)).status).toBe(401);
+
+    const replay = await runCli(['dlq', 'replay', listed[0]!.id, ...configArgs], env);
+    expect(replay.code).toBe(0);
+    const ticket = await waitFor('the ticket after replay', () => zd.tickets[0]);
+    expect(ticket.comments[0]!.body).toContain('first try');
+    expect((await runCli(['dlq', 'replay', 'no-such-id', ...configArgs], env)).code).toBe(4);
+  });
+
+  it('reports what it does on /metrics and /readyz', async () => {
+    await sendUpdate(tgUpdate.text(777010, 'hi', { updateId: 99, messageId: 1 }));
+    await waitFor('the ticket', () => zd.tickets[0]);
+    await sendUpdate(tgUpdate.text(777010, 'hi', { updateId: 99, messageId: 1 }));
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchboard_accepted_total\{channel="telegram"\} 1/);
+    expect(metrics).toMatch(/switchboard_duplicates_total\{channel="telegram"\} 1/);
+    expect(metrics).toMatch(/switchboard_delivered_total\{kind="inbound",channel="telegram",helpdesk="zendesk"\} 1/);
+    const ready = await fetch(`${gw.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: { store: { ready: true }, 'channel:telegram': { ready: true } } });
+  });
+
+  it('rules reload on file change without a restart; a broken edit is refused and the running rules stay', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const file = `${dir.path}/switchboard.yaml`;
+    const original = await readFile(file, 'utf8');
+    await writeFile(file, original.replace('set: { tags: [form_payments] }', 'set: { tags: [form_payments] }\n  - name: hot\n    when: { text: { keywords: ["hot reload"] } }\n    set: { tags: [hot_reloaded] }'));
+    await waitFor('the reload', () => gw.output.includes('rules reloaded'), 10_000);
+    await sendUpdate(tgUpdate.text(777011, 'testing hot reload now', { updateId: 120, messageId: 1 }));
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    expect(ticket.tags).toContain('hot_reloaded');
+
+    await writeFile(file, original.replace('set: { tags: [form_payments] }', 'set: { tags: [form_payments] }\n  - name: broken\n    when: { text: { matchez: ["x"] } }'));
+    await waitFor('the refusal', () => gw.output.includes('matchez'), 10_000);
+    await sendUpdate(tgUpdate.text(777012, 'hot reload still on', { updateId: 121, messageId: 1 }));
+    const second = await waitFor('the second ticket', () => zd.tickets[1]);
+    expect(second.tags).toContain('hot_reloaded');
   });
 
   it('Zendesk failing with 500s, then 429 with Retry-After, then accepting: every message arrives once, in order per chat', async () => {

@@ -41,8 +41,14 @@ function report(name: string, set: LabeledMessage[]) {
   return right / set.length;
 }
 
+/** Sets the rules were tuned on: every message must stay right, so a rule edit cannot regress them. */
+const TUNED = ['labeled.yaml', 'holdout.yaml', 'holdout2.yaml', 'holdout3.yaml'];
+/** Written after the last tuning and never tuned on: the honest estimate, reported, not gated. */
+const FRESH = ['holdout4.yaml'];
+
 describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   const labeled = loadLabeled('labeled.yaml');
+  const tuned = TUNED.flatMap(loadLabeled);
 
   it('the labeled set is as large and as varied as promised', () => {
     expect(labeled.length).toBeGreaterThanOrEqual(200);
@@ -52,7 +58,7 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   });
 
   it('routes every responsible-gaming message to responsible gaming, urgent, with the acknowledgement', () => {
-    const missed = labeled
+    const missed = tuned
       .filter((m) => m.topic === 'responsible_gaming')
       .filter((m) => {
         const d = classify(m);
@@ -64,15 +70,15 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   });
 
   it('does not mistake limit / pause / block / close in another sense for responsible gaming', () => {
-    const falseRg = labeled
+    const falseRg = tuned
       .filter((m) => m.tricky)
       .filter((m) => topicOf(classify(m)) === 'responsible_gaming')
       .map((m) => m.text);
     expect(falseRg).toEqual([]);
   });
 
-  it('files at least 95% of the labeled messages under the right topic', () => {
-    expect(report('labeled set', labeled)).toBeGreaterThanOrEqual(0.95);
+  it.each(TUNED)('files at least 95%% of %s under the right topic', (file) => {
+    expect(report(file, loadLabeled(file))).toBeGreaterThanOrEqual(0.95);
   });
 
   it('detects the language of at least 90% of single-language messages', () => {
@@ -98,10 +104,11 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   });
 });
 
-describe('shipped iGaming rules on held-out messages', () => {
-  it.each(['holdout.yaml', 'holdout2.yaml', 'holdout3.yaml', 'holdout4.yaml'])('reports accuracy on %s', (file) => {
+describe('shipped iGaming rules on messages they were not tuned on', () => {
+  it.each(FRESH)('reports accuracy on %s', (file) => {
     const accuracy = report(file, loadLabeled(file));
-    // Reported, not gated: these measure generalization. Only a collapse fails the build.
+    // Reported, not gated at the goal: this measures generalization (66.2% when written).
+    // Only a collapse fails the build.
     expect(accuracy).toBeGreaterThan(0.6);
   });
 });
