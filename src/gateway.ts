@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ulid } from 'ulid';
-import type { ChannelDefinition, ChannelInstance, HelpdeskDefinition, HelpdeskInstance, Logger } from './core/connector.ts';
+import type { ChannelDefinition, ChannelInstance, HelpdeskDefinition, HelpdeskInstance, Logger, NotifierDefinition, NotifierInstance } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
-import { createPipeline, inboundJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
@@ -56,7 +57,12 @@ export async function startGateway(opts: {
       }
     },
     (err) => log.error({ error: err.message }, 'config change refused; the running config stays'),
+    {
+      env: opts.env ?? process.env,
+      onRestartNeeded: (sections) => log.warn({ sections }, 'config changed in sections that need a restart to take effect'),
+    },
   );
+  for (const w of loaded.warnings) log.warn({ file: w.file, line: w.line, path: w.path }, w.message);
 
   const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir });
   const channels = new Map<string, ChannelEntry>();
@@ -70,6 +76,15 @@ export async function startGateway(opts: {
       blobs: runtime.blobs,
       dataDir,
       publicUrl: cfg.server.publicUrl,
+      noteToAgents: async (externalId, text, dedupeKey) => {
+        const link = await runtime.links.get(conversationKey(id, externalId));
+        if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
+        await runtime.enqueue([noteJob(link.ticketId, text, `note:${id}:${dedupeKey}`)]);
+      },
+      conversationForTicket: async (ticketId) => {
+        const link = await runtime.links.byTicket(ticketId);
+        return link && link.channelId === id ? link.conversation.externalId : undefined;
+      },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
         const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: ulid(), receivedAt, channel: { id, kind: def.kind } }));
@@ -81,9 +96,16 @@ export async function startGateway(opts: {
     channels.set(id, { kind: def.kind, instance });
   }
 
+  const notifiers = new Map<string, NotifierInstance>();
+  for (const [id, nCfg] of Object.entries(cfg.notifiers)) {
+    const def = findDefinition(opts.registry.notifiers ?? [], nCfg.kind, 'notifier');
+    notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
+  }
+
   const pipeline = createPipeline({
     helpdesk,
     channels,
+    notifiers,
     links: runtime.links,
     enqueue: (jobs) => runtime.enqueue(jobs),
     rules: () => rules,
@@ -168,7 +190,7 @@ export async function createHelpdesk(
   return def.create(def.options.parse(withoutKind(cfg.helpdesk)), { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir });
 }
 
-function findDefinition<D extends ChannelDefinition | HelpdeskDefinition>(defs: D[], kind: string, what: string): D {
+function findDefinition<D extends ChannelDefinition | HelpdeskDefinition | NotifierDefinition>(defs: D[], kind: string, what: string): D {
   const def = defs.find((d) => d.kind === kind);
   if (!def) throw new Error(`unknown ${what} kind '${kind}' (known: ${defs.map((d) => d.kind).join(', ')})`);
   return def;

@@ -86,6 +86,7 @@ export function buildProgram(): Command {
       const loaded = await load(o.config);
       const cfg = loaded.config;
       console.log(`config OK: ${loaded.file}`);
+      for (const w of loaded.warnings) console.log(`  warning: ${w.file}${w.line ? `:${w.line}` : ''} ${w.path}: ${w.message}`);
       console.log(`  helpdesk: ${cfg.helpdesk.kind}`);
       console.log(`  channels: ${Object.entries(cfg.channels).map(([id, c]) => `${id} (${c.kind})`).join(', ') || 'none'}`);
       console.log(`  rules: ${cfg.rules.length}, replies: ${Object.keys(cfg.replies).length}`);
@@ -112,6 +113,8 @@ export function buildProgram(): Command {
           channelId: id, log, kv, dataDir: dataDirOf(cfg), publicUrl: cfg.server.publicUrl,
           blobs: { put: async () => '', get: async () => undefined, delete: async () => undefined },
           accept: async () => [],
+          noteToAgents: async () => undefined,
+          conversationForTicket: async () => undefined,
         });
         await report(`channel ${id}`, instance.check?.bind(instance));
       }

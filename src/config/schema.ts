@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChannelDefinition, HelpdeskDefinition } from '../core/connector.ts';
+import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition } from '../core/connector.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 
@@ -14,7 +14,7 @@ export interface ConnectorKind {
 export interface ConnectorRegistry {
   channels: ChannelDefinition[];
   helpdesks: HelpdeskDefinition[];
-  notifiers?: ConnectorKind[];
+  notifiers?: NotifierDefinition[];
 }
 
 /** A connector's options after validation by its own schema, plus its `kind`. */

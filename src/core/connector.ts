@@ -95,6 +95,14 @@ export interface ChannelContext {
   /** Where this gateway stores its files (sessions, caches). */
   dataDir: string;
   publicUrl?: string;
+  /**
+   * Tell the agents something about a conversation of this channel (a failed delivery
+   * reported later by a status callback, an oversize file): becomes a private note on
+   * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
+   */
+  noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
+  conversationForTicket(ticketId: string): Promise<string | undefined>;
 }
 
 /** Where a reply goes: what the gateway remembers about the conversation. */
@@ -146,6 +154,39 @@ export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {
+  return def;
+}
+
+// ---------------------------------------------------------------- notifiers
+
+/** An escalation notice: what a rule's `notify:` sends to the teams next to support. */
+export interface Notice {
+  /** The part after `id:` in the rule's target, e.g. `compliance` in `slack:compliance`. */
+  target: string;
+  ticketId: string;
+  ticketUrl?: string;
+  rules: string[];
+  priority?: string;
+  tags: string[];
+  channel: { id: string; kind: string };
+  senderName?: string;
+  /** The message text; the notifier masks personal data before it leaves. */
+  text: string;
+}
+
+export interface NotifierInstance {
+  send(notice: Notice, ctx: AttemptContext): Promise<void>;
+  check?(): Promise<string>;
+}
+
+export interface NotifierDefinition<O extends z.ZodObject = z.ZodObject> {
+  kind: string;
+  options: O;
+  secrets?: string[];
+  create(options: z.infer<O>, ctx: { log: Logger; kv: KeyValueStore }): NotifierInstance | Promise<NotifierInstance>;
+}
+
+export function defineNotifier<O extends z.ZodObject>(def: NotifierDefinition<O>): NotifierDefinition<O> {
   return def;
 }
 

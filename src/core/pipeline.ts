@@ -5,6 +5,7 @@ import type {
   FetchedFile,
   HelpdeskInstance,
   Logger,
+  NotifierInstance,
   TicketInput,
   TicketRef,
 } from './connector.ts';
@@ -43,6 +44,8 @@ export interface RuleSet {
 export interface PipelineDeps {
   helpdesk: HelpdeskInstance;
   channels: ReadonlyMap<string, ChannelEntry>;
+  /** Notifier instances by their id in `notifiers:`. */
+  notifiers?: ReadonlyMap<string, NotifierInstance>;
   links: LinkStore;
   enqueue(jobs: NewJob[]): Promise<unknown>;
   /** The rules in force now (they reload without a restart). */
@@ -256,6 +259,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     await deps.enqueue([noteJob(p.ticketId, `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`, `note:${dedupeKey}`)]);
   }
 
+  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
+    const colon = p.target.indexOf(':');
+    const id = colon === -1 ? p.target : p.target.slice(0, colon);
+    const notifier = deps.notifiers?.get(id);
+    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (rule target '${p.target}')`, { kind: 'permanent' });
+    await notifier.send({
+      target: colon === -1 ? '' : p.target.slice(colon + 1),
+      ticketId: p.ticketId,
+      ticketUrl: p.ticketUrl,
+      rules: p.rule.split(', '),
+      priority: p.priority,
+      tags: p.tags,
+      channel: p.message.channel,
+      senderName: p.message.sender.displayName ?? p.message.sender.username,
+      text: p.message.text,
+    }, ctx);
+  }
+
   return {
     async run(jobs, ctx) {
       const head = jobs[0]!;
@@ -272,7 +293,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'note':
           return helpdesk.addPrivateNote(p.ticketId, p.text, ctx);
         case 'notify':
-          throw new DeliveryError(`no notifier is configured for '${p.target}'`, { kind: 'permanent' });
+          return notify(p, ctx);
       }
     },
     onGiveUp(job, err) {

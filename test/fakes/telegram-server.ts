@@ -559,9 +559,16 @@ export function recordingContext(channelId = 'telegram') {
     error: log('error'),
     child: () => logger,
   };
+  const notes: { conversation: string; text: string; dedupeKey: string }[] = [];
   const ctx: ChannelContext = {
     channelId,
     log: logger,
+    async noteToAgents(conversation, text, dedupeKey) {
+      notes.push({ conversation, text, dedupeKey });
+    },
+    async conversationForTicket() {
+      return undefined;
+    },
     async accept(drafts) {
       acceptCalls.push(drafts.map((d) => d.dedupeKey));
       if (failAccepts > 0) {

@@ -34,6 +34,8 @@ function fakeContext(channelId = 'contact') {
     channelId,
     log,
     dataDir: '/tmp/unused',
+    noteToAgents: async () => undefined,
+    conversationForTicket: async () => undefined,
     // Insert-if-absent by dedupe key, like the real runtime.
     async accept(drafts) {
       if (failAccept) throw new Error('disk full');
