@@ -138,6 +138,8 @@ export interface ChannelInstance {
   stop?(): Promise<void>;
   send(to: Conversation, reply: ReplyToSend): Promise<SendResult>;
   fetchAttachment(ref: AttachmentRef): Promise<FetchedFile>;
+  /** The attachment reached the helpdesk: free whatever the channel kept for it (stored uploads). */
+  releaseAttachment?(ref: AttachmentRef): Promise<void>;
   /** For /readyz: is the channel able to receive? */
   status?(): { ready: boolean; detail?: string };
   /** `switchboard check --online`: prove the credentials work. */

@@ -174,6 +174,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
     });
+    // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
+    for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
@@ -196,6 +198,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (newRules.length > 0) {
       for (const target of decision.notify) {
+        if (!deps.notifiers?.has(target.split(':')[0]!)) {
+          log.warn({ target, ticketId: ref.ticketId }, 'a rule asks to notify a notifier that is not configured; skipped');
+          continue;
+        }
         followUps.push({
           dedupeKey: `notify:${ref.ticketId}:${target}:${newRules.join(',')}`,
           lane: lanes.notify(target),

@@ -44,7 +44,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit,
     // Fastify accepts a hop count at run time although its types leave numbers out.
     trustProxy: (deps.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
-    disableRequestLogging: true,
     return503OnClosing: true,
   });
 

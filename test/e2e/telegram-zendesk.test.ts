@@ -214,6 +214,22 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     expect(zd.tickets).toHaveLength(1);
   });
 
+  it('a form submission with a file (multipart) arrives with the file attached to the ticket', async () => {
+    const form = new FormData();
+    form.set('email', 'kyc@example.com');
+    form.set('message', 'Отправляю паспорт для верификации');
+    form.set('topic', 'verification');
+    form.set('submissionId', 'form-sub-000002');
+    form.set('document', new Blob([Buffer.from('passport scan bytes')], { type: 'image/jpeg' }), 'passport.jpg');
+    const res = await fetch(`${gw.url}/forms/contact`, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    const ticket = await waitFor('the ticket', () => zd.tickets[0]);
+    const upload = ticket.comments[0]!.uploads[0]!;
+    expect(upload.file_name).toBe('passport.jpg');
+    expect(upload.data.toString()).toBe('passport scan bytes');
+    expect(ticket.tags).toContain('kyc');
+  });
+
   it('a responsible-gaming plea is urgent, goes to its own group, and gets an immediate careful reply in the customer language', async () => {
     await sendUpdate(tgUpdate.text(777007, "o'yin sabab qarzga botdim, to'xtata olmayapman", { updateId: 90, messageId: 1, languageCode: 'uz' }));
     const ticket = await waitFor('the ticket', () => zd.tickets[0]);
@@ -294,6 +310,42 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     await sendUpdate(tgUpdate.text(777012, 'hot reload still on', { updateId: 121, messageId: 1 }));
     const second = await waitFor('the second ticket', () => zd.tickets[1]);
     expect(second.tags).toContain('hot_reloaded');
+  });
+
+  it('the CLI: check --online proves the credentials, rules test prints the decision, telegram set-webhook registers the secret', async () => {
+    const file = `${dir.path}/switchboard.yaml`;
+    const env = { ADMIN_TOKEN: ADMIN, ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, TELEGRAM_BOT_TOKEN: TG_TOKEN, TELEGRAM_WEBHOOK_SECRET: TG_SECRET, TELEGRAM_API_ROOT: tg.apiRoot };
+    const ok = await runCli(['check', '--online', '--config', file], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/helpdesk zendesk: OK/);
+    expect(ok.stdout).toMatch(/channel telegram: OK/);
+    const bad = await runCli(['check', '--online', '--config', file], { ...env, ZENDESK_API_TOKEN: 'wrong-token-0000' });
+    expect(bad.code).toBe(3);
+    expect(bad.stdout).toMatch(/helpdesk zendesk: FAILED/);
+    expect(bad.stdout + bad.stderr).not.toContain('wrong-token-0000');
+
+    const rules = await runCli(['rules', 'test', '--config', file, '--channel', 'telegram', '--text', 'pul yechib bolmayapti 2 kundan beri', '--json'], env);
+    expect(rules.code).toBe(0);
+    const verdict = JSON.parse(rules.stdout) as { decision: { priority: string; tags: string[] } };
+    expect(verdict.decision.tags).toContain('payments');
+    expect(verdict.decision.priority).toBe('high');
+
+    const hook = await runCli(['telegram', 'set-webhook', '--config', file], env);
+    expect(hook.code).toBe(0);
+    expect(tg.webhook).toMatchObject({ url: 'http://127.0.0.1:8080/webhooks/telegram', secret_token: TG_SECRET });
+    expect(hook.stdout).not.toContain(TG_SECRET);
+  });
+
+  it('bad requests get JSON errors that name the problem, never a stack trace', async () => {
+    const big = await gw.post('/webhooks/telegram', JSON.stringify({ update_id: 1, pad: 'x'.repeat(2 * 1024 * 1024) }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body)).toMatchObject({ error: 'payload_too_large' });
+    const notJson = await gw.post('/webhooks/telegram', '{"update_id": 1,', { 'x-telegram-bot-api-secret-token': TG_SECRET });
+    expect(notJson.status).toBe(400);
+    expect(notJson.body).not.toMatch(/at .*\.ts:\d+/);
+    const missing = await gw.post('/webhooks/nope', {});
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ error: 'not_found' });
   });
 
   it('Zendesk failing with 500s, then 429 with Retry-After, then accepting: every message arrives once, in order per chat', async () => {

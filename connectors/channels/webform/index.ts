@@ -50,6 +50,9 @@ export const definition = defineChannel({
         }
         return { name: ref.name, mime: ref.mime, data };
       },
+      async releaseAttachment(ref) {
+        await ctx.blobs.delete(ref.source);
+      },
       async check() {
         return captcha ? checkCaptchaSecret(captcha) : 'web form: no credentials to check';
       },
