@@ -5,7 +5,7 @@
 
 const CARD = /\b(?:\d[ -]?){12,18}\d\b/g;
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}/gu;
-const PHONE = /(?<![\w/])\+?\d[\d\s().-]{7,16}\d(?![\w/])/g;
+const PHONE = /(?<![\w/-])\+?\d[\d\s().-]{7,16}\d(?![\w/])/g;
 
 function luhn(digits: string): boolean {
   let sum = 0;

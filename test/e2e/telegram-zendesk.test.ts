@@ -126,6 +126,23 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     expect(followUp.public).toBe(true);
   });
 
+  it('a message to a closed ticket opens a follow-up ticket, and the conversation continues there', async () => {
+    await sendUpdate(tgUpdate.text(777020, 'бонус не начислили', { updateId: 130, messageId: 1 }));
+    const first = await waitFor('the ticket', () => zd.tickets[0]);
+    zd.closeTicket(first.id);
+    await sendUpdate(tgUpdate.text(777020, 'опять бонус не пришёл', { updateId: 131, messageId: 2 }));
+    const second = await waitFor('the follow-up ticket', () => zd.tickets[1]);
+    expect(second.via_followup_source_id).toBe(first.id);
+    expect(second.requester_id).toBe(first.requester_id);
+    await sendUpdate(tgUpdate.text(777020, 'и ещё вопрос', { updateId: 132, messageId: 3 }));
+    await waitFor('the next message on the follow-up', () => second.comments.find((c) => c.body.includes('и ещё вопрос')));
+    zd.addAgentComment(second.id, 'Начислили, проверьте');
+    const body = JSON.stringify({ ticket_id: second.id });
+    await gw.post('/helpdesk/events', body, zd.signWebhook(body, ZD_SECRET));
+    await waitFor('the reply from the follow-up ticket', () => tg.sent.find((m) => m.chat_id === '777020' && m.text?.includes('Начислили')));
+    expect(zd.tickets).toHaveLength(2);
+  });
+
   it('a photo arrives in Zendesk as an attachment of the customer comment', async () => {
     const bytes = Buffer.from('\x89PNG fake image bytes for the test');
     tg.addFile('photo-big', bytes, 'photos/file_1.jpg');
@@ -373,7 +390,7 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
   }, 60_000);
 
   it('killed with SIGKILL mid-delivery and restarted: every acknowledged message arrives exactly once', async () => {
-    zd.failNext(8, { status: 200, delayMs: 700, applyFirst: true, passThrough: true });
+    zd.failNext(40, { status: 200, delayMs: 500, passThrough: true });
     const acked: string[] = [];
     let updateId = 2000;
     for (let i = 1; i <= 5; i++) {
@@ -384,7 +401,9 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
       }
     }
     expect(acked).toHaveLength(10);
-    await waitFor('a delivery in flight', () => zd.requests.some((r) => r.method === 'POST' && r.path.startsWith('/api/v2/tickets')));
+    // Kill while a customer comment is being appended: Zendesk has applied it, the answer is not back yet.
+    await waitFor('an append in flight', () => zd.requests.some((r) => r.method === 'PUT' && JSON.stringify(r.body).includes('"public":true')));
+    await new Promise((r) => setTimeout(r, 100));
     await gw.kill('SIGKILL');
     await gw.start();
     await waitFor('every acknowledged message', () => {
