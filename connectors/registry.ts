@@ -1,12 +1,19 @@
 import type { ConnectorRegistry } from '../src/config/schema.ts';
 import { definition as telegram } from './channels/telegram/index.ts';
 import { definition as webform } from './channels/webform/index.ts';
+import { definition as whatsappCloud } from './channels/whatsapp-cloud/index.ts';
+import { definition as whatsappWeb } from './channels/whatsapp-web/index.ts';
+import { definition as twilioVoice } from './channels/twilio-voice/index.ts';
+import { definition as cti } from './channels/cti/index.ts';
+import { definition as webhook } from './channels/webhook/index.ts';
+import { definition as slackNotifier } from './notifiers/slack/index.ts';
+import { definition as webhookNotifier } from './notifiers/webhook/index.ts';
 import { definition as zendesk } from './helpdesks/zendesk/index.ts';
 import { definition as jsonl } from './helpdesks/jsonl/index.ts';
 
 /** One line per connector: the map from `kind:` in the config to the code that implements it. */
 export const registry: ConnectorRegistry = {
-  channels: [telegram, webform],
+  channels: [telegram, webform, whatsappCloud, whatsappWeb, twilioVoice, cti, webhook],
   helpdesks: [zendesk, jsonl],
-  notifiers: [],
+  notifiers: [slackNotifier, webhookNotifier],
 };

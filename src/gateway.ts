@@ -12,6 +12,7 @@ import { watchRules } from './config/watch.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
+import { createRedisRuntime } from './runtime/redis/index.ts';
 import { createLogger } from './runtime/log.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import type { Runtime } from './runtime/runtime.ts';
@@ -39,9 +40,11 @@ export async function startGateway(opts: {
   const role = opts.role ?? 'all';
   const loaded = await loadConfig(opts.configFile, opts.registry, opts.env ?? process.env);
   const cfg = loaded.config;
+  const refused = roleProblem(role, cfg);
+  if (refused) throw new Error(refused);
   const log = createLogger({ level: cfg.log.level, secrets: loaded.secrets });
   const dataDir = dataDirOf(cfg);
-  const runtime = openRuntime(cfg, dataDir, log);
+  const runtime = openRuntime(cfg, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
 
   let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
@@ -169,16 +172,30 @@ export function dataDirOf(cfg: Config): string {
   return resolve(cfg.store.kind === 'embedded' ? cfg.store.path : './data');
 }
 
-function openRuntime(cfg: Config, dataDir: string, log: Logger): Runtime {
-  if (cfg.store.kind !== 'embedded') {
-    throw new Error(`store.kind '${cfg.store.kind}' is not available in this build; use 'embedded'`);
+/**
+ * Splitting ingress from workers needs a store that several processes share. The embedded
+ * store is one process's SQLite file, so there it is `all` or nothing.
+ */
+export function roleProblem(role: Role, cfg: Config): string | undefined {
+  if (role === 'all' || cfg.store.kind === 'redis') return undefined;
+  return `--role ${role} needs a store that several processes share (store.kind: redis); the embedded store runs everything in one process (--role all)`;
+}
+
+/** The runtime the config names; a worker is started on it only by `startWorker`. */
+export function openRuntime(cfg: Config, log: Logger): Runtime {
+  const retry = { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs };
+  const store = cfg.store;
+  if (store.kind === 'redis') {
+    return createRedisRuntime({
+      url: store.url,
+      prefix: store.prefix,
+      concurrency: cfg.delivery.concurrency,
+      retry,
+      lockDurationMs: store.takeoverAfterMs,
+      log: log.child({ part: 'store' }),
+    });
   }
-  return createEmbeddedRuntime({
-    path: dataDir,
-    concurrency: cfg.delivery.concurrency,
-    retry: { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs },
-    log: log.child({ part: 'store' }),
-  });
+  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, log: log.child({ part: 'store' }) });
 }
 
 export async function createHelpdesk(

@@ -1,15 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
 import { registry } from '../../connectors/registry.ts';
 import { formatWebhookInfo, setWebhook, TelegramOptions, webhookInfo } from '../../connectors/channels/telegram/index.ts';
 import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { configJsonSchema } from '../config/schema.ts';
-import { createHelpdesk, dataDirOf, startGateway, testRules, type Role } from '../gateway.ts';
-import { createEmbeddedRuntime } from '../runtime/embedded/index.ts';
+import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
 
 /**
@@ -43,15 +41,9 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
   }
 }
 
+/** The configured store (embedded or Redis), without a worker: for dead-letter housekeeping. */
 function openStore(loaded: LoadedConfig) {
-  const cfg = loaded.config;
-  if (cfg.store.kind !== 'embedded') throw new ExitError(`this command works on the embedded store; store.kind is '${cfg.store.kind}'`, EXIT.config);
-  return createEmbeddedRuntime({
-    path: resolve(cfg.store.path),
-    concurrency: 1,
-    retry: { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs },
-    log: createLogger({ level: 'warn', secrets: loaded.secrets }),
-  });
+  return openRuntime(loaded.config, createLogger({ level: 'warn', secrets: loaded.secrets }));
 }
 
 export function buildProgram(): Command {
@@ -67,7 +59,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--role <role>', 'what this process does').choices(['all', 'ingress', 'worker']).default('all'))
     .option('--port <port>', 'override server.port', (v) => Number(v))
     .action(async (o: { config?: string; role: Role; port?: number }) => {
-      await load(o.config); // fail fast with the exit code for a bad config
+      const loaded = await load(o.config); // fail fast with the exit code for a bad config
+      const refused = roleProblem(o.role, loaded.config);
+      if (refused) throw new ExitError(refused, EXIT.config);
       const gw = await startGateway({ configFile: o.config ?? defaultConfig(), registry, role: o.role, port: o.port });
       const shutdown = (signal: string) => {
         gw.log.info({ signal }, 'shutting down');

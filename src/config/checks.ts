@@ -55,6 +55,7 @@ function checkNames(cond: Condition, at: Path, known: Known, out: CheckResult): 
   }
   cond.all?.forEach((c, i) => checkNames(c, [...at, 'all', i], known, out));
   cond.any?.forEach((c, i) => checkNames(c, [...at, 'any', i], known, out));
+  cond.atLeast?.of.forEach((c, i) => checkNames(c, [...at, 'atLeast', 'of', i], known, out));
   if (cond.not !== undefined) checkNames(cond.not, [...at, 'not'], known, out);
 }
 

@@ -49,6 +49,8 @@ export const StoreSection = z.discriminatedUnion('kind', [
     kind: z.literal('redis').describe('Redis (BullMQ): several processes or machines'),
     url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').describe('Redis connection URL (may hold a password: secret)'),
     prefix: z.string().min(1).default('switchboard').describe('key prefix, to share one Redis between deployments'),
+    takeoverAfterMs: z.number().int().min(1000).max(600_000).default(30_000)
+      .describe('how long the work of a worker process that died stays locked before another worker takes it over'),
   }),
 ]).describe('where queued work, the idempotency ledger and conversation links live');
 

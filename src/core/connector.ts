@@ -47,8 +47,11 @@ export interface HttpResponse {
 
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'OPTIONS';
-  /** Where it is mounted: `/webhooks/{channelId}` (default) or `/forms/{channelId}`. */
-  prefix?: 'webhooks' | 'forms';
+  /**
+   * Where it is mounted: `/webhooks/{channelId}` (default), `/forms/{channelId}`, or
+   * `/admin/channels/{channelId}` behind the admin token (not mounted when no admin token is set).
+   */
+  prefix?: 'webhooks' | 'forms' | 'admin';
   /** Below the prefix: '' means exactly `/webhooks/{channelId}`; '/qr' means `/webhooks/{channelId}/qr`. */
   path: string;
   handler(req: InboundRequest): Promise<HttpResponse>;
@@ -216,6 +219,11 @@ export interface TicketInput {
   conversationKey: string;
   /** A closed ticket this one follows up, if any. */
   followUpOf?: string;
+  /**
+   * Write the message (text and files) as a private note, not as the customer's public comment
+   * (set when every message in it is `private`: call logs, CRM events). Never shown to the customer.
+   */
+  private?: boolean;
 }
 
 export interface RequesterRef {

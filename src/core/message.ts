@@ -63,6 +63,11 @@ export const NormalizedMessage = z.object({
   attachments: z.array(AttachmentRef).default([]),
   call: Call.optional(),
   form: z.object({ formId: z.string(), fields: z.record(z.string(), z.string()) }).optional(),
+  /**
+   * For the agents only, not the customer's words (a call log, a CRM event): written as a private
+   * note on the conversation's ticket (opening one when none is linked), and never auto-replied to.
+   */
+  private: z.boolean().optional(),
   occurredAt: z.string(),
   receivedAt: z.string(),
   /** The channel payload, redacted; kept so an admin can see what arrived. */

@@ -148,6 +148,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       files,
       notes,
       conversationKey: key,
+      ...(messages.every((m) => m.private === true) ? { private: true } : {}),
     };
 
     let ref: TicketRef;
@@ -183,7 +184,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
     const language = detectLanguage(combined.text, first.sender.locale);
-    for (const name of decision.replies) {
+    // A private message (a call log) is not the customer writing in: nothing to answer.
+    for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
       if (template === undefined) {
         log.warn({ reply: name }, 'rule names a reply that does not exist');

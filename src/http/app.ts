@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   for (const channel of deps.channels) {
-    for (const spec of channel.routes) mountRoute(app, deps, channel, spec);
+    for (const spec of channel.routes) if (spec.prefix !== 'admin') mountRoute(app, deps, channel, spec);
   }
 
   app.post('/helpdesk/events', async (req, reply) => {
@@ -108,16 +108,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
   app.get('/metrics', async (_req, reply) => {
+    // Channel readiness is read at scrape time too, so a dashboard sees it without /readyz being polled.
+    for (const c of deps.channels) deps.metrics.channelUp.set({ channel: c.id }, c.status().ready ? 1 : 0);
     const text = await deps.metrics.render(deps.runtime);
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
 
-  if (deps.admin) registerAdminRoutes(app, deps.admin);
+  if (deps.admin) {
+    const { extraRoutes } = deps.admin;
+    // Channels' admin routes (a QR code to link an account) sit behind the same token as /admin/*.
+    registerAdminRoutes(app, {
+      ...deps.admin,
+      extraRoutes: (admin) => {
+        extraRoutes?.(admin);
+        for (const channel of deps.channels) {
+          for (const spec of channel.routes) if (spec.prefix === 'admin') mountRoute(admin, deps, channel, spec);
+        }
+      },
+    });
+  }
   return app;
 }
 
 function mountRoute(app: FastifyInstance, deps: AppDeps, channel: MountedChannel, spec: RouteSpec): void {
-  const url = `/${spec.prefix ?? 'webhooks'}/${channel.id}${spec.path}`;
+  const url = spec.prefix === 'admin' ? `/admin/channels/${channel.id}${spec.path}` : `/${spec.prefix ?? 'webhooks'}/${channel.id}${spec.path}`;
   const limit = spec.bodyLimit ?? deps.bodyLimit;
   app.route({
     method: spec.method,

@@ -13,6 +13,13 @@ import type { Runtime } from '../../src/runtime/runtime.ts';
 export interface RuntimeFactory {
   open(name: string, opts?: { maxAttempts?: number; concurrency?: number }): Promise<Runtime>;
   cleanup(): Promise<void>;
+  /**
+   * Several runtimes opened with the same name at once share their state, as gateway
+   * processes on one Redis do. The embedded store is one process by design (the gateway
+   * refuses `--role ingress|worker` on it), so it leaves this out and the
+   * multi-process cases do not apply to it.
+   */
+  sharedState?: boolean;
 }
 
 interface Recorded {
@@ -25,7 +32,7 @@ interface Recorded {
 
 type Behaviour = (job: Job, ctx: AttemptContext) => Promise<void> | void;
 
-function recordingPipeline(behave: Behaviour = () => {}): Pipeline & { runs: Recorded[]; gaveUp: string[] } {
+function recordingPipeline(behave: Behaviour = () => {}, giveUp: (job: Job) => NewJob[] = () => []): Pipeline & { runs: Recorded[]; gaveUp: string[] } {
   const runs: Recorded[] = [];
   const gaveUp: string[] = [];
   return {
@@ -38,7 +45,7 @@ function recordingPipeline(behave: Behaviour = () => {}): Pipeline & { runs: Rec
     },
     onGiveUp(job) {
       gaveUp.push(noteText(job));
-      return [];
+      return giveUp(job);
     },
   };
 }
@@ -235,6 +242,129 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect((await rt.links.byTicket('10'))?.ticketId).toBe('11');
       expect((await rt.links.byTicket('11'))?.conversationKey).toBe('telegram:1');
       expect(await rt.links.get('telegram:2')).toBeUndefined();
+    });
+
+    it('reports queue depth, dead letters and the age of the oldest waiting job', async () => {
+      const rt = await start('stats');
+      await rt.enqueue([note('a', 'a1'), note('a', 'a2'), note('b', 'b1')]);
+      await new Promise((r) => setTimeout(r, 60));
+      const waiting = await rt.stats();
+      expect(waiting).toMatchObject({ queued: 3, dead: 0, inFlight: 0 });
+      expect(waiting.oldestQueuedMs).toBeGreaterThanOrEqual(50);
+      const p = recordingPipeline((job) => {
+        if (noteText(job) === 'b1') throw new DeliveryError('refused', { kind: 'permanent', status: 400 });
+      });
+      rt.startWorker(p);
+      await until(async () => (await rt.stats()).queued === 0);
+      expect(await rt.stats()).toMatchObject({ queued: 0, dead: 1, oldestQueuedMs: 0 });
+    });
+
+    it('enqueues the follow-up work of a dead-lettered job (the agent is told)', async () => {
+      const rt = await start('giveup');
+      const p = recordingPipeline(
+        (job) => {
+          if (noteText(job) === 'reply') throw new DeliveryError('chat not found', { kind: 'permanent', status: 400, detail: 'Bad Request: chat not found' });
+        },
+        (job) => [note('t', `not delivered: ${noteText(job)}`, `giveup:${job.dedupeKey}`)],
+      );
+      await rt.enqueue([note('out', 'reply')]);
+      rt.startWorker(p);
+      await until(() => p.runs.some((r) => r.payload === 'not delivered: reply'));
+      expect((await rt.dlq.list()).map((d) => d.detail)).toEqual(['Bad Request: chat not found']);
+    });
+
+    it('lets a job in flight finish on a graceful shutdown; it does not run again after a restart', async () => {
+      const rt1 = await start('graceful');
+      await rt1.enqueue([note('a', 'slow'), note('b', 'quick')]);
+      const slow = recordingPipeline((job) => (noteText(job) === 'slow' ? new Promise((r) => setTimeout(r, 300)) : undefined));
+      rt1.startWorker(slow);
+      await until(() => slow.runs.some((r) => r.payload === 'slow'));
+      await rt1.close(5000);
+      open.splice(open.indexOf(rt1), 1);
+      const rt2 = await start('graceful');
+      const p = recordingPipeline();
+      rt2.startWorker(p);
+      await until(async () => (await rt2.stats()).queued === 0);
+      await new Promise((r) => setTimeout(r, 200));
+      // Each ran exactly once: the slow one finished before the close returned, so nothing re-ran it.
+      expect(slow.runs.map((r) => r.payload).concat(p.runs.map((r) => r.payload)).sort()).toEqual(['quick', 'slow']);
+    });
+
+    describe.runIf(factory.sharedState)('several processes on one state', () => {
+      it('runs one job per lane at a time across processes, in order, and shares the lanes out', async () => {
+        const rts = [await start('shared', { concurrency: 3 }), await start('shared', { concurrency: 3 })];
+        const inFlight = new Set<string>();
+        const overlaps: string[] = [];
+        const byWorker = [0, 0];
+        const pipelines = rts.map((_, w) =>
+          recordingPipeline(async (job) => {
+            if (inFlight.has(job.lane)) overlaps.push(job.lane);
+            inFlight.add(job.lane);
+            byWorker[w]!++;
+            await new Promise((r) => setTimeout(r, 15));
+            inFlight.delete(job.lane);
+          }),
+        );
+        const jobs: NewJob[] = [];
+        for (let i = 0; i < 6; i++) for (const lane of ['p', 'q', 'r', 's', 't', 'u']) jobs.push(note(lane, `${lane}${i}`));
+        await rts[0]!.enqueue(jobs);
+        rts.forEach((rt, w) => rt.startWorker(pipelines[w]!));
+        await until(() => pipelines[0]!.runs.length + pipelines[1]!.runs.length === 36);
+        const all = [...pipelines[0]!.runs, ...pipelines[1]!.runs].sort((a, b) => a.at - b.at);
+        for (const lane of ['p', 'q', 'r', 's', 't', 'u']) {
+          expect(all.filter((r) => r.lane === lane).map((r) => r.payload)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `${lane}${i}`));
+        }
+        expect(overlaps).toEqual([]);
+        expect(byWorker[0]).toBeGreaterThan(0);
+        expect(byWorker[1]).toBeGreaterThan(0);
+      });
+
+      it('dedupes the same key accepted by two processes at once', async () => {
+        const [a, b] = [await start('shared-dedupe'), await start('shared-dedupe')];
+        const outcomes = (await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).enqueue([note('x', 'once', 'same-update')])))).flat();
+        expect(outcomes.filter((o) => !o.duplicate)).toHaveLength(1);
+        const p = recordingPipeline();
+        a.startWorker(p);
+        await until(() => p.runs.length === 1);
+        await new Promise((r) => setTimeout(r, 150));
+        expect(p.runs).toHaveLength(1);
+      });
+
+      it('a Retry-After seen by one process pauses the target in every process', async () => {
+        const [a, b] = [await start('shared-pause'), await start('shared-pause')];
+        let limited = false;
+        const pa = recordingPipeline((job) => {
+          if (!limited) {
+            limited = true;
+            throw new DeliveryError('429', { kind: 'rate_limited', status: 429, retryAfterMs: 700 });
+          }
+          void job;
+        });
+        await a.enqueue([note('h1', 'h1')]);
+        a.startWorker(pa);
+        await until(() => pa.runs.length === 1);
+        const refusedAt = Date.now();
+        const pb = recordingPipeline();
+        b.startWorker(pb);
+        await b.enqueue([note('h2', 'h2'), note('h3', 'h3')]);
+        await until(() => pb.runs.length + pa.runs.length === 4);
+        const helpdeskRuns = [...pa.runs.slice(1), ...pb.runs];
+        for (const r of helpdeskRuns) expect(r.at - refusedAt).toBeGreaterThanOrEqual(600);
+      });
+
+      it('a process that stops with work in flight hands it to another, which reconciles', async () => {
+        const [a, b] = [await start('shared-handover'), await start('shared-handover')];
+        const hang = recordingPipeline(() => new Promise<void>(() => {}));
+        await a.enqueue([note('a', 'stuck'), note('a', 'next')]);
+        a.startWorker(hang);
+        await until(() => hang.runs.length === 1);
+        const p = recordingPipeline();
+        b.startWorker(p);
+        await a.close(50);
+        open.splice(open.indexOf(a), 1);
+        await until(() => p.runs.length === 2);
+        expect(p.runs.map((r) => [r.payload, r.ctx.reconcile])).toEqual([['stuck', true], ['next', false]]);
+      });
     });
 
     it('keeps key-value state and blobs', async () => {

@@ -135,6 +135,18 @@ describe('value conditions', () => {
     expect(run([r], ctx('b z')).tags).toEqual([]);
     expect(run([r], ctx('c')).tags).toEqual([]);
   });
+
+  it('fires atLeast only when enough of its conditions hold, and says which ones decided', () => {
+    const cues = ['every day', 'my salary', 'my wife'].map((k) => ({ text: { keywords: [k] } }));
+    const r = tagIf('worry', { atLeast: { count: 2, of: cues }, not: { text: { keywords: ['error'] } } });
+    expect(run([r], ctx('every day my salary goes')).tags).toEqual(['worry']);
+    expect(run([r], ctx('my wife asks where my salary went')).tags).toEqual(['worry']);
+    expect(run([r], ctx('my salary card gives an error every day')).tags).toEqual([]);
+    expect(run([r], ctx('my salary is late')).tags).toEqual([]);
+    const trace = explain(compileRules([r]), ctx('every day my salary goes, my wife knows')).trace[0];
+    expect(trace?.why).toContain('2 of 3 held: text matched "every day" at "every day" & text matched "my salary"');
+    expect(explain(compileRules([r]), ctx('my wife')).trace[0]?.why).toContain('only 1 of 3 held, 2 needed');
+  });
 });
 
 describe('time windows', () => {
@@ -226,6 +238,13 @@ describe('compile errors', () => {
     expect(compileError([{ name: 't', when: { time: { from: '25:00' } } }]).path).toBe('when.time.from');
     expect(compileError([{ name: 's', when: { sender: { phnoe: { exists: true } } } }]).path).toBe('when.sender.phnoe');
     expect(compileError([{ name: 'e', when: { text: { unless: [' '] } } }]).path).toBe('when.text.unless[0]');
+  });
+
+  it('rejects an atLeast that can never hold and names a bad pattern inside it', () => {
+    const never = compileError([{ name: 'n', when: { atLeast: { count: 3, of: [{ first: true }, { first: false }] } } }]);
+    expect(never.message).toContain('rule "n", when.atLeast.count: 3 of 2 conditions can never hold');
+    const bad = compileError([{ name: 'b', when: { atLeast: { count: 1, of: [{ first: true }, { text: { matches: ['(x'] } }] } } }]);
+    expect(bad.path).toBe('when.atLeast.of[1].text.matches[0]');
   });
 
   it('rejects duplicate rule names and, given the replies, a reply that does not exist', () => {

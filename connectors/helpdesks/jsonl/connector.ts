@@ -34,6 +34,7 @@ function ticketLine(input: TicketInput): Partial<JournalLine> {
     fields: input.decision.fields,
     attachments: input.files.map((f) => ({ name: f.name, mime: f.mime, size: f.data.length })),
     notes: input.notes,
+    ...(input.private ? { private: true } : {}),
   };
 }
 

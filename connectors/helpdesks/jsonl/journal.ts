@@ -24,6 +24,8 @@ export const JournalLine = z.object({
   fields: z.record(z.string(), z.unknown()),
   attachments: z.array(z.object({ name: z.string(), mime: z.string(), size: z.number() })),
   notes: z.array(z.string()),
+  /** The message is a private note for the agents (a call log), not the customer's comment. */
+  private: z.boolean().optional(),
 });
 export type JournalLine = z.infer<typeof JournalLine>;
 

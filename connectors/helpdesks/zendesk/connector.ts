@@ -25,6 +25,11 @@ const REQUESTER_REUSE_MS = 10 * 60_000;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
+/** The customer's words are their public comment; a private message (a call log) is an internal note by the API user. */
+function commentVisibility(input: TicketInput, requesterId: number | string): { public: boolean; author_id?: number | string } {
+  return input.private ? { public: false } : { public: true, author_id: requesterId };
+}
+
 export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskContext): HelpdeskInstance {
   const log = ctx.log.child({ helpdesk: 'zendesk' });
   const kv = ctx.kv;
@@ -143,12 +148,12 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       subject: input.subject,
       comment: {
         body: commentBody(input, input.files),
-        public: true,
-        author_id: requesterId,
+        ...commentVisibility(input, requesterId),
         ...(uploads.tokens.length > 0 ? { uploads: uploads.tokens } : {}),
       },
       requester_id: requesterId,
-      submitter_id: requesterId,
+      // The submitter authors the first comment; a private one is the gateway's (the API user's).
+      ...(input.private ? {} : { submitter_id: requesterId }),
       ...routing,
       external_id: input.conversationKey,
       ...(input.followUpOf ? { via_followup_source_id: zendeskId(input.followUpOf) } : {}),
@@ -190,8 +195,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       const ticket = {
         comment: {
           body: commentBody(input, input.files),
-          public: true,
-          author_id: zendeskId(requester.id),
+          ...commentVisibility(input, zendeskId(requester.id)),
           ...(uploads.tokens.length > 0 ? { uploads: uploads.tokens } : {}),
         },
         ...(tags.length > 0 ? { additional_tags: tags } : {}),

@@ -80,6 +80,11 @@ class ConditionCompiler {
       if (cond.any.length === 0) this.fail(at('any'), 'empty list (it would never hold)');
       checks.push(this.any(cond.any.map((c, i) => this.condition(c, at(`any[${i}]`)))));
     }
+    if (cond.atLeast !== undefined) {
+      const { count, of } = cond.atLeast;
+      if (count > of.length) this.fail(at('atLeast.count'), `${count} of ${of.length} conditions can never hold`);
+      checks.push(this.atLeast(count, of.map((c, i) => this.condition(c, at(`atLeast.of[${i}]`)))));
+    }
     if (cond.not !== undefined) {
       const inner = this.condition(cond.not, at('not'));
       checks.push((e) => {
@@ -113,6 +118,21 @@ class ConditionCompiler {
         whys.push(r.why);
       }
       return { ok: false, why: `none of: ${whys.join(' | ')}` };
+    };
+  }
+
+  /** Stops as soon as `count` hold, so the explanation names the ones that decided it. */
+  atLeast(count: number, checks: readonly Check[]): Check {
+    return (e) => {
+      const held: string[] = [];
+      const failed: string[] = [];
+      for (const check of checks) {
+        const r = check(e);
+        if (r.ok) held.push(r.why);
+        else failed.push(r.why);
+        if (held.length === count) return { ok: true, why: `${count} of ${checks.length} held: ${held.join(' & ')}` };
+      }
+      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...failed].join(' | ')}` };
     };
   }
 

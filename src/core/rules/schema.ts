@@ -43,7 +43,14 @@ export interface Condition {
   time?: z.infer<typeof TimeWindow>;
   all?: Condition[];
   any?: Condition[];
+  atLeast?: AtLeast;
   not?: Condition;
+}
+
+/** Holds when at least `count` of the conditions in `of` hold: several weak cues together. */
+export interface AtLeast {
+  count: number;
+  of: Condition[];
 }
 
 export const Condition: z.ZodType<Condition> = z.lazy(() =>
@@ -59,6 +66,10 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
     time: TimeWindow.optional(),
     all: z.array(Condition).optional(),
     any: z.array(Condition).optional(),
+    atLeast: z.strictObject({
+      count: z.number().int().min(1).describe('how many of the conditions must hold'),
+      of: z.array(Condition),
+    }).optional().describe('holds when at least `count` of the conditions in `of` hold'),
     not: Condition.optional(),
   }),
 );

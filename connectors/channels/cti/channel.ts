@@ -1,0 +1,46 @@
+import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest } from '../../../src/core/connector.ts';
+import { DeliveryError } from '../../../src/core/errors.ts';
+import { verifyRequest } from '../webhook/auth.ts';
+import { decodeBody } from '../webhook/decode.ts';
+import { inboundOnlySend } from '../webhook/inbound-only.ts';
+import { CallTracker } from './calls.ts';
+import { CtiRequest, toCallEvents, withAliases } from './event.ts';
+import type { CtiOptions } from './options.ts';
+
+/** POST /webhooks/{channelId}: one CTI event per request, JSON or form; answers `{}` as Zammad does. */
+export function createCtiChannel(options: CtiOptions, ctx: ChannelContext): ChannelInstance {
+  const log = ctx.log.child({ kind: 'cti' });
+  const calls = new CallTracker({ kv: ctx.kv, accept: ctx.accept, log, callLog: options.callLog });
+
+  async function receive(req: InboundRequest): Promise<HttpResponse> {
+    const auth = verifyRequest(options.auth, req);
+    if (!auth.ok) {
+      log.warn({ ip: req.ip, error: auth.error }, 'CTI event refused');
+      return { status: auth.status, body: { error: auth.error } };
+    }
+    const decoded = decodeBody(req, 'auto');
+    if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
+    const parsed = CtiRequest.safeParse(withAliases(decoded.body));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.') || 'body';
+      return { status: 422, body: { error: `${field}: ${issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message}` } };
+    }
+    const r = parsed.data;
+    try {
+      await calls.handle(r.callId, toCallEvents(r, new Date().toISOString()));
+    } catch (err) {
+      log.error({ err, callId: r.callId, event: r.event }, 'CTI event could not be stored; the PBX should retry');
+      return { status: 503, body: { error: 'could not store the event; retry later' } };
+    }
+    return { status: 200, body: {} };
+  }
+
+  return {
+    routes: [{ method: 'POST', path: '', handler: receive }],
+    send: inboundOnlySend(`channel '${ctx.channelId}' (phone)`),
+    async fetchAttachment(ref) {
+      throw new DeliveryError(`the CTI channel has no files to fetch (${ref.name})`, { kind: 'permanent' });
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { defineChannel } from '../../../src/core/connector.ts';
+import { createCtiChannel } from './channel.ts';
+import { CTI_SECRETS, CtiOptions } from './options.ts';
+
+/** Generic CTI: newCall / answer / hangup from any PBX that speaks Zammad's CTI API. */
+export const definition = defineChannel({
+  kind: 'cti',
+  options: CtiOptions,
+  secrets: CTI_SECRETS,
+  create: (options, ctx) => createCtiChannel(options, ctx),
+});
+
+export { CtiOptions } from './options.ts';
+export { CallTracker, type CallEvent, type CallState } from './calls.ts';
+export { normalizePhone, partyOf } from './phone.ts';

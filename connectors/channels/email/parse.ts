@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { simpleParser, type AddressObject, type Attachment, type ParsedMail } from 'mailparser';
+
+/**
+ * The parts of an email the channel works with, read once by mailparser. Header values are
+ * taken from the raw header lines (unfolded), because mailparser turns some of them (Return-Path,
+ * List-*) into structures that hide what was actually written.
+ */
+export interface Email {
+  messageId?: string;
+  inReplyTo?: string;
+  /** Oldest first, as in the header. */
+  references: string[];
+  date?: Date;
+  subject: string;
+  from?: Mailbox;
+  replyTo?: Mailbox;
+  /** Plain text: the text part, or the HTML part converted to readable text. */
+  text: string;
+  html?: string;
+  attachments: Attachment[];
+  /** Lower-case header name → raw values, in order. */
+  headers: Map<string, string[]>;
+  /** A short stable digest of the raw bytes: the identity of a mail without a Message-ID. */
+  digest: string;
+}
+
+export interface Mailbox {
+  address: string;
+  name?: string;
+}
+
+export async function parseEmail(source: Buffer): Promise<Email> {
+  try {
+    return await readEmail(source);
+  } catch (err) {
+    return unreadableEmail(source, err);
+  }
+}
+
+async function readEmail(source: Buffer): Promise<Email> {
+  // keepCidLinks: inline images stay attachments instead of being copied into the HTML as data: URIs.
+  const mail = await simpleParser(source, { keepCidLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  const html = typeof mail.html === 'string' && mail.html.length > 0 ? mail.html : undefined;
+  return {
+    messageId: cleanId(mail.messageId),
+    inReplyTo: cleanId(mail.inReplyTo),
+    references: ([] as string[]).concat(mail.references ?? []).map(cleanId).filter((r): r is string => r !== undefined),
+    date: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : undefined,
+    subject: (mail.subject ?? '').trim(),
+    from: firstMailbox(mail.from),
+    replyTo: firstMailbox(mail.replyTo),
+    text: normalizeText(mail.text || (html ? await htmlText(html) : '')),
+    html,
+    attachments: mail.attachments,
+    headers: rawHeaders(mail),
+    digest: digestOf(source),
+  };
+}
+
+/**
+ * mailparser converts HTML to text (html-to-text) only for an HTML part at the top or beside a
+ * text part; an HTML-only body inside multipart/related (HTML with inline images) gets none.
+ * Handing it the HTML as a message of its own gets the same conversion.
+ */
+async function htmlText(html: string): Promise<string> {
+  const wrapped = Buffer.concat([Buffer.from('Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from(html)]);
+  return (await simpleParser(wrapped, { skipTextToHtml: true, skipTextLinks: true })).text ?? '';
+}
+
+export function header(email: Pick<Email, 'headers'>, name: string): string | undefined {
+  return email.headers.get(name.toLowerCase())?.[0];
+}
+
+/** Message-IDs in their `<…>` form (left@right), or undefined for anything that is not one. */
+export function cleanId(id: string | undefined): string | undefined {
+  const trimmed = id?.trim();
+  if (!trimmed) return undefined;
+  const inner = trimmed.replace(/^<|>$/g, '').trim();
+  return /^[^\s<>@]+@[^\s<>@]+$/.test(inner) ? `<${inner}>` : undefined;
+}
+
+/**
+ * A mail mailparser could not read still reaches the agents: as an explanation and the raw
+ * message attached, rather than blocking the mailbox behind it.
+ */
+export function unreadableEmail(source: Buffer, err: unknown): Email {
+  const reason = err instanceof Error ? err.message : String(err);
+  return {
+    references: [],
+    subject: '',
+    text: `Switchboard could not read this email (${reason}); the original is attached as original.eml.`,
+    attachments: [{
+      type: 'attachment',
+      content: source,
+      contentType: 'message/rfc822',
+      filename: 'original.eml',
+      headers: new Map(),
+      headerLines: [],
+      checksum: '',
+      size: source.length,
+      related: false,
+    }],
+    headers: new Map(),
+    digest: digestOf(source),
+  };
+}
+
+function digestOf(source: Buffer): string {
+  return createHash('sha256').update(source).digest('hex').slice(0, 32);
+}
+
+function firstMailbox(obj: AddressObject | undefined): Mailbox | undefined {
+  for (const a of obj?.value ?? []) {
+    const address = a.address?.trim();
+    if (address) return a.name?.trim() ? { address, name: a.name.trim() } : { address };
+  }
+  return undefined;
+}
+
+function rawHeaders(mail: ParsedMail): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { key, line } of mail.headerLines) {
+    const colon = line.indexOf(':');
+    const value = (colon === -1 ? '' : line.slice(colon + 1)).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const name = key.toLowerCase();
+    out.set(name, [...(out.get(name) ?? []), value]);
+  }
+  return out;
+}
+
+function normalizeText(text: string): string {
+  // Inline images are attachments; their placeholders in the converted HTML say nothing.
+  return text.replace(/\r\n?/g, '\n').replace(/\[cid:[^\]\s]+\]/g, '').replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim();
+}

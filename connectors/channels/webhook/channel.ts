@@ -1,0 +1,85 @@
+import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
+import { verifyRequest } from './auth.ts';
+import { decodeBody } from './decode.ts';
+import { downloadFile } from './download.ts';
+import { inboundOnlySend } from './inbound-only.ts';
+import { mapPayload } from './normalize.ts';
+import { resolveWebhook, type WebhookChannelOptions } from './options.ts';
+import type { Source } from './paths.ts';
+
+/**
+ * The generic webhook channel: verify the sender on the raw bytes, decode, drop or map the
+ * payload declaratively, store it, answer. It only receives: replies cannot go back through it.
+ */
+export function createWebhookChannel(options: WebhookChannelOptions, ctx: ChannelContext): ChannelInstance {
+  const cfg = resolveWebhook(options);
+  const log = ctx.log.child({ kind: 'webhook' });
+  const ok = (): HttpResponse => ({ status: cfg.response.status, body: cfg.response.body });
+
+  async function receive(req: InboundRequest): Promise<HttpResponse> {
+    const path = subPath(req.url, ctx.channelId);
+    const auth = verifyRequest(cfg.auth, req);
+    if (!auth.ok) {
+      log.warn({ path, ip: req.ip, error: auth.error }, 'webhook refused');
+      return { status: auth.status, body: { error: auth.error } };
+    }
+    const decoded = decodeBody(req, cfg.format, cfg.jsonField);
+    if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
+    const src: Source = { body: decoded.body, path, query: req.query };
+    const mapped = mapPayload(cfg, src, req.rawBody);
+    if ('dropped' in mapped) {
+      log.debug({ path, because: mapped.dropped }, 'webhook event dropped by condition');
+      return ok();
+    }
+    if ('error' in mapped) {
+      log.warn({ path, error: mapped.error }, 'webhook event could not be mapped');
+      return { status: 422, body: { error: mapped.error } };
+    }
+    try {
+      await ctx.accept([mapped.draft]);
+    } catch (err) {
+      log.error({ err, path }, 'webhook event could not be stored; the sender should retry');
+      return { status: 503, body: { error: 'could not store the event; retry later' } };
+    }
+    return ok();
+  }
+
+  const routes: RouteSpec[] = [
+    { method: 'POST', path: '', handler: receive },
+    // Vendors such as Mango Office append their own paths (/events/summary) to the base URL.
+    { method: 'POST', path: '/*', handler: receive },
+  ];
+  const echo = cfg.echo;
+  if (echo) {
+    routes.push({
+      method: 'GET',
+      path: '',
+      handler: async (req) => {
+        const value = req.query[echo.param];
+        if (value === undefined) return { status: 400, body: { error: `expected ?${echo.param}=…` } };
+        return { status: 200, body: value, headers: { 'content-type': 'text/plain; charset=utf-8' } };
+      },
+    });
+  }
+
+  return {
+    routes,
+    send: inboundOnlySend(`channel '${ctx.channelId}' (webhook)`),
+    fetchAttachment: (ref) =>
+      downloadFile(ref.source, {
+        maxBytes: cfg.attachments.maxBytes,
+        timeoutMs: cfg.attachments.timeoutMs,
+        hosts: cfg.attachments.hosts,
+        name: ref.name,
+        mime: ref.mime,
+      }),
+  };
+}
+
+/** The part of the URL below /webhooks/{id} ('/' for the root), without the query. */
+export function subPath(url: string, channelId: string): string {
+  const pathname = url.split('?')[0] ?? '';
+  const mount = `/webhooks/${channelId}`;
+  const rest = pathname.startsWith(mount) ? pathname.slice(mount.length) : pathname;
+  return rest === '' ? '/' : rest;
+}

@@ -1,0 +1,147 @@
+import { Job as BullJob, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../../core/connector.ts';
+import type { Pipeline } from '../../core/pipeline.ts';
+import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { RedisStore, type LaneToken } from './store.ts';
+import { RedisWorker, type LaneTokenData } from './worker.ts';
+
+export interface RedisRuntimeOptions {
+  url: string;
+  /** Key prefix, so several deployments can share one Redis. */
+  prefix: string;
+  concurrency: number;
+  retry: RetryPolicy;
+  batchSettleMs?: number;
+  /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
+  ledgerRetentionMs?: number;
+  /** How long a killed worker's job stays locked before another worker takes it over. */
+  lockDurationMs?: number;
+  sweepIntervalMs?: number;
+  log: Logger;
+}
+
+const QUEUE = 'lanes';
+
+/**
+ * The runtime for several processes: state in Redis (one Lua script per change), lane
+ * scheduling through BullMQ. Expects Redis with AOF on (appendonly yes): an acknowledged
+ * webhook is then in Redis' append-only file, not only in its memory.
+ */
+export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
+  const log = opts.log;
+  const bullPrefix = `${opts.prefix}:bull`;
+  // Accepting webhooks: fail fast when Redis is away so the channel gets a 503 and redelivers.
+  const commands = new Redis(opts.url, { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
+  // Working: wait for Redis to come back rather than fail work that is half done.
+  const workerConnection = new Redis(opts.url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  let lastConnectionError = '';
+  for (const conn of [commands, workerConnection]) {
+    conn.on('error', (err: Error) => {
+      // Reconnects are routine (a Redis restart); say it once per distinct problem.
+      if (err.message !== lastConnectionError) log.warn({ error: err.message }, 'Redis connection problem; reconnecting');
+      lastConnectionError = err.message;
+    });
+    conn.on('ready', () => (lastConnectionError = ''));
+  }
+
+  const queue = new Queue<LaneTokenData>(QUEUE, {
+    connection: commands,
+    prefix: bullPrefix,
+    streams: { events: { maxLen: 1000 } },
+    defaultJobOptions: {
+      removeOnComplete: true,
+      removeOnFail: true,
+      // A token is retried, never failed for good: its lane would be stuck otherwise.
+      attempts: 1_000_000,
+      backoff: { type: 'fixed', delay: 1000 },
+    },
+  });
+  queue.on('error', (err) => log.warn({ error: err.message }, 'queue problem'));
+
+  const scheduling = new Set<Promise<unknown>>();
+  const schedule = (tokens: LaneToken[]): Promise<unknown> => {
+    const now = Date.now();
+    const p = queue
+      .addBulk(tokens.map((t) => ({ name: 'lane', data: { lane: t.lane }, opts: { jobId: t.token, delay: Math.max(0, t.runAt - now) } })))
+      .catch((err: unknown) => {
+        // The work itself is stored; the sweep restores the wake-up.
+        log.warn({ lanes: tokens.length, error: err instanceof Error ? err.message : String(err) }, 'could not schedule lanes; the sweep will');
+      });
+    scheduling.add(p);
+    void p.finally(() => scheduling.delete(p));
+    return p;
+  };
+
+  const storeOn = (conn: Redis) =>
+    new RedisStore(conn, {
+      prefix: opts.prefix,
+      batchSettleMs: opts.batchSettleMs ?? 1500,
+      retentionMs: opts.ledgerRetentionMs ?? 14 * 24 * 3600_000,
+      schedule: (tokens) => void schedule(tokens),
+    });
+  const store = storeOn(commands);
+  void warnWithoutAof(commands, log);
+  let worker: RedisWorker | undefined;
+
+  return {
+    enqueue: (jobs) => store.enqueue(jobs),
+    links: store.links,
+    kv: store.kv,
+    blobs: store.blobs,
+    dlq: store.dlq,
+    startWorker(pipeline: Pipeline, events?: WorkerEvents) {
+      worker = new RedisWorker(
+        storeOn(workerConnection),
+        pipeline,
+        workerConnection,
+        {
+          ...opts.retry,
+          concurrency: opts.concurrency,
+          queueName: QUEUE,
+          bullPrefix,
+          lockDurationMs: opts.lockDurationMs ?? 30_000,
+          sweepIntervalMs: opts.sweepIntervalMs ?? 10_000,
+          reschedule: async () => {
+            const orphans = await store.orphanedLanes(`${bullPrefix}:${QUEUE}:`);
+            if (orphans.length > 0) await schedule(orphans);
+            return orphans.length;
+          },
+          handBack: async (token, lockToken) => {
+            const job = await BullJob.fromId(queue, token);
+            await job?.moveToDelayed(Date.now(), lockToken);
+          },
+        },
+        log.child({ part: 'worker' }),
+        events,
+      );
+      worker.start();
+    },
+    async close(graceMs) {
+      await worker?.stop(graceMs);
+      await Promise.allSettled([...scheduling]);
+      await queue.close().catch(() => undefined);
+      await Promise.allSettled([commands.quit(), workerConnection.quit()]);
+      commands.disconnect();
+      workerConnection.disconnect();
+    },
+    async stats() {
+      return store.stats(worker?.inFlight ?? 0);
+    },
+    async ping() {
+      await commands.ping();
+    },
+  };
+}
+
+/** The durability promise rests on AOF; say so loudly when it is off. */
+async function warnWithoutAof(redis: Redis, log: Logger): Promise<void> {
+  try {
+    const reply = (await redis.config('GET', 'appendonly')) as string[];
+    if (reply[1] === 'no') {
+      log.warn({}, 'Redis runs without AOF (appendonly no): acknowledged messages can be lost when Redis restarts; see docs/scaling.md');
+    }
+  } catch {
+    // CONFIG is often disabled on managed Redis; their persistence is theirs to document
+  }
+}
