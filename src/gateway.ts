@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ulid } from 'ulid';
-import type { ChannelDefinition, ChannelInstance, HelpdeskDefinition, HelpdeskInstance, Logger, NotifierDefinition, NotifierInstance } from './core/connector.ts';
+import { newId } from './core/ids.ts';
+import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
@@ -14,6 +14,7 @@ import type { RulesTestInput } from './http/admin.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
 import { createRedisRuntime } from './runtime/redis/index.ts';
 import { createLogger } from './runtime/log.ts';
+import { helpdeskLimiter } from './runtime/rate-limiter.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import type { Runtime } from './runtime/runtime.ts';
 
@@ -90,7 +91,7 @@ export async function startGateway(opts: {
       },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
-        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: ulid(), receivedAt, channel: { id, kind: def.kind } }));
+        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }));
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
         for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
         return outcomes;
@@ -201,10 +202,14 @@ export function openRuntime(cfg: Config, log: Logger): Runtime {
 export async function createHelpdesk(
   registry: ConnectorRegistry,
   cfg: Config,
-  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string },
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter },
 ): Promise<HelpdeskInstance> {
   const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
-  return def.create(def.options.parse(withoutKind(cfg.helpdesk)), { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir });
+  const options = def.options.parse(withoutKind(cfg.helpdesk));
+  // One limiter paces every request to the helpdesk (a runtime shared by several processes may bring its own).
+  const common = HelpdeskCommonOptions.pick({ requestsPerMinute: true }).parse(options);
+  const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }));
+  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
 }
 
 function findDefinition<D extends ChannelDefinition | HelpdeskDefinition | NotifierDefinition>(defs: D[], kind: string, what: string): D {

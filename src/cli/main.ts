@@ -112,6 +112,12 @@ export function buildProgram(): Command {
         });
         await report(`channel ${id}`, instance.check?.bind(instance));
       }
+      for (const [id, nCfg] of Object.entries(cfg.notifiers)) {
+        const def = (registry.notifiers ?? []).find((d) => d.kind === nCfg.kind)!;
+        const { kind: _kind, ...options } = nCfg;
+        const instance = await def.create(def.options.parse(options), { log, kv });
+        await report(`notifier ${id}`, instance.check?.bind(instance));
+      }
       if (failed > 0) throw new ExitError(`${failed} online check(s) failed`, EXIT.check);
     });
 

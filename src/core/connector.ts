@@ -268,10 +268,48 @@ export interface HelpdeskInstance {
   check?(): Promise<string>;
 }
 
+/** What one answer from a helpdesk said about its rate limit. */
+export interface RateSignal {
+  /** Requests per minute the helpdesk says it allows (X-RateLimit-Total, X-Rate-Limit). */
+  limit?: number;
+  /** Requests left in its current window (X-RateLimit-Remaining). */
+  remaining?: number;
+  /** Until that window resets, in ms, when the helpdesk says. */
+  resetMs?: number;
+  /** It asked for a pause before the next request (Retry-After on a 429 or 503), in ms. */
+  retryAfterMs?: number;
+  /** It refused the request for the rate (429). */
+  limited?: boolean;
+}
+
+/**
+ * Paces the requests to a helpdesk (one limiter per helpdesk, shared by every request to it).
+ * A connector awaits `acquire` before each HTTP request and reports each answer with `observe`.
+ */
+export interface RateLimiter {
+  /** Resolves when `cost` requests may go out; `endpoint` names an endpoint with a cap of its own. */
+  acquire(cost?: number, endpoint?: string): Promise<void>;
+  /** Called once per request `acquire` let through, when its answer (or its failure) is in. */
+  observe(signal: RateSignal): void;
+}
+
+/** No pacing at all (the dry run, and connectors created outside a gateway). */
+export const unlimited: RateLimiter = { acquire: async () => {}, observe: () => {} };
+
+/** A helpdesk's documented limits, for the limiter the gateway puts in front of it. */
+export interface HelpdeskRateLimits {
+  /** Requests per minute when `requestsPerMinute` is not configured: the smallest paid plan's limit. */
+  requestsPerMinute: number;
+  /** Endpoints capped below the account's limit, per minute, for an account allowed `requestsPerMinute`. */
+  endpoints?(requestsPerMinute: number): Record<string, number>;
+}
+
 export interface HelpdeskContext {
   log: Logger;
   kv: KeyValueStore;
   dataDir: string;
+  /** Paces requests to the helpdesk; absent means unpaced. */
+  limiter?: RateLimiter;
 }
 
 export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
@@ -279,6 +317,8 @@ export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Zod schema of the helpdesk's options (without `kind`); extend `HelpdeskCommonOptions`. */
   options: O;
   secrets?: string[];
+  /** Its API's rate limits; without them the helpdesk is not paced (the dry run). */
+  rateLimits?: HelpdeskRateLimits;
   create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
 }
 
@@ -295,7 +335,7 @@ export const HelpdeskCommonOptions = z.object({
   types: z.record(z.string(), z.string()).default({})
     .describe('rule ticket type → helpdesk type, when the names differ'),
   requestsPerMinute: z.number().int().positive().optional()
-    .describe("pace requests to the helpdesk; defaults to the plan's documented limit"),
+    .describe("requests per minute to the helpdesk, never more; unset: the smallest plan's documented limit until the helpdesk reports its own"),
   timeoutMs: z.number().int().positive().default(15000).describe('per-request timeout'),
 });
 export type HelpdeskCommonOptions = z.infer<typeof HelpdeskCommonOptions>;

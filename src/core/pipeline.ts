@@ -263,8 +263,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const link = await links.get(p.conversationKey);
     if (!link) throw new DeliveryError(`conversation ${p.conversationKey} has no link`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
-    await channel.instance.send(link.conversation, { text: p.text, files: [], replyId: dedupeKey, automatic: true });
-    await deps.enqueue([noteJob(p.ticketId, `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`, `note:${dedupeKey}`)]);
+    const result = await channel.instance.send(link.conversation, { text: p.text, files: [], replyId: dedupeKey, automatic: true });
+    // A channel may decline (it cannot carry replies, or caps automatic ones): say why instead of "sent".
+    const declined = result.externalIds.length === 0 && (result.notes ?? []).length > 0;
+    const text = declined
+      ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
+      : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
+    await deps.enqueue([noteJob(p.ticketId, text, `note:${dedupeKey}`)]);
   }
 
   async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newId } from '../core/ids.ts';
 import type { HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, UploadedFile } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -86,7 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.status(result.status).send({ error: 'rejected', message: result.error });
     }
     // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
-    await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${ulid()}`)));
+    await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
     return send(reply, result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } });
   });
 

@@ -106,7 +106,7 @@ describe.runIf(available)('chaos: several processes on Redis, killed and starved
     const ingress = await Promise.all([spawnRole('ingress'), spawnRole('ingress')]);
     const workers = await Promise.all([spawnRole('worker'), spawnRole('worker'), spawnRole('worker')]);
 
-    const counts = { acked: 0, posts: 0, refused: 0, workerKills: 0, ingressKills: 0, redisRestarts: 0, tenfold: 0, injected: { '500': 0, timeout: 0, '429': 0 } };
+    const counts = { acked: 0, posts: 0, refused: 0, workerKills: 0, ingressKills: 0, redisRestarts: 0, tenfold: 0, injected: { slow: 0, '500': 0, timeout: 0, '429': 0 } };
     const acked = new Map<string, number>(); // message -> chat
     let sending = true;
 
@@ -145,7 +145,8 @@ describe.runIf(available)('chaos: several processes on Redis, killed and starved
         }
         acked.set(`c${c} m${m}`, c);
         counts.acked++;
-        await sleep(random() * 250);
+        // Spread over ~20 s, so the kills, the restart and the storms happen while messages flow.
+        await sleep(random() * 2600);
       }
     };
 
@@ -164,6 +165,9 @@ describe.runIf(available)('chaos: several processes on Redis, killed and starved
 
     // The helpdesk and Redis misbehave on a schedule.
     const storms = async () => {
+      // A slow helpdesk: writes are applied but answered late, so kills land mid-delivery.
+      zd.failNext(60, { status: 200, passThrough: true, delayMs: 400 });
+      counts.injected.slow += 60;
       await sleep(1500);
       zd.failNext(12, { status: 500 });
       counts.injected['500'] += 12;
@@ -177,6 +181,8 @@ describe.runIf(available)('chaos: several processes on Redis, killed and starved
       await sleep(2000);
       zd.failNext(25, { status: 429, headers: { 'retry-after': '1' }, body: '{"error":"APIRateLimitExceeded"}' });
       counts.injected['429'] += 25;
+      zd.failNext(60, { status: 200, passThrough: true, delayMs: 300 });
+      counts.injected.slow += 60;
       await sleep(1500);
       const victim = ingress[0]!;
       await victim.kill('SIGKILL');
@@ -194,7 +200,7 @@ describe.runIf(available)('chaos: several processes on Redis, killed and starved
     const delivered = () => {
       const seen = new Map<string, number>();
       for (const t of zd.tickets) {
-        for (const cm of t.comments) for (const hit of cm.body.matchAll(/chaos c\d+ m\d+/g)) seen.set(hit[0], (seen.get(hit[0]) ?? 0) + 1);
+        for (const cm of t.comments) for (const hit of cm.body.matchAll(/chaos (c\d+ m\d+)\b/g)) seen.set(hit[1]!, (seen.get(hit[1]!) ?? 0) + 1);
       }
       return seen;
     };

@@ -109,6 +109,8 @@ export class Dovecot {
       'auth_mechanisms = plain login',
       // A wrong password is answered at once (the default waits 2 s to slow down guessing).
       'auth_failure_delay = 0',
+      // …and repeated failures from one address are not penalised with growing waits either.
+      'service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
       `default_internal_user = ${runAs}`,
       `default_login_user = ${runAs}`,
       `first_valid_uid = ${Math.min(owner.uid, 500)}`,

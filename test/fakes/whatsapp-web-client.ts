@@ -126,6 +126,19 @@ export class FakeWhatsApp {
     return this.clients.at(-1);
   }
 
+  /** A client already connected, for driving catch-up directly. */
+  connectedClient(): WebClient {
+    const client = new FakeClient(this, {} as WebClientOptions);
+    this.clients.push(client);
+    client.connected = true;
+    return client;
+  }
+
+  /** Someone read every chat on the phone: nothing is unread any more. */
+  markAllRead(): void {
+    this.unread.clear();
+  }
+
   /** The admin scanned the QR code on the phone. */
   scan(): void {
     this.linked = true;
@@ -174,3 +187,40 @@ export class FakeWhatsApp {
     return message;
   }
 }
+
+/**
+ * A stand-in for the WhatsApp Web page, for the smoke test of the real library in real Chromium:
+ * whatsapp-web.js serves a cached page for `https://web.whatsapp.com/` from its local web-version
+ * cache (`<cacheDir>/<webVersion>.html`), so nothing leaves the machine. The page provides only
+ * what the library reads before it emits `qr`: `Debug.VERSION` and the modules its `inject()`
+ * asks `window.require` for, with an unpaired socket and a connection ref.
+ */
+export const FAKE_WHATSAPP_WEB_PAGE = `<!doctype html><html><head><title>WhatsApp (fake)</title></head><body><script>
+(function () {
+  function emitter(o) {
+    var handlers = {};
+    o.on = function (e, f) { (handlers[e] = handlers[e] || []).push(f); return o; };
+    o.off = function (e, f) { handlers[e] = (handlers[e] || []).filter(function (g) { return g !== f; }); return o; };
+    return o;
+  }
+  var b64 = function (bytes) { return btoa(String.fromCharCode.apply(null, bytes)); };
+  var modules = {
+    WAWebSocketModel: { Socket: emitter({ state: 'UNPAIRED' }) },
+    WAWebCmd: { Cmd: emitter({ refreshQR: function () {} }) },
+    WAWebConnModel: { Conn: emitter({ ref: '2@smoke-test-ref' }) },
+    WAWebOfflineHandler: { OfflineMessageHandler: { getOfflineDeliveryProgress: function () { return 0; } } },
+    WAWebAltDeviceLinkingApi: {},
+    WABase64: { encodeB64: b64 },
+    WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: 'Chrome' },
+    WAWebAdvSignatureApi: {},
+    WAWebUserPrefsInfoStore: { waNoiseInfo: { get: async function () { return { staticKeyPair: { pubKey: new Uint8Array([1, 2, 3, 4]) } }; } } },
+    WAWebSignalStoreApi: { waSignalStore: { getRegistrationInfo: async function () { return { identityKeyPair: { pubKey: new Uint8Array([5, 6, 7, 8]) } }; } } },
+    WAWebUserPrefsMultiDevice: { getADVSecretKey: function () { return 'c21va2U='; } }
+  };
+  window.require = function (name) {
+    if (!(name in modules)) throw new Error('the fake WhatsApp Web page has no module ' + name);
+    return modules[name];
+  };
+  window.Debug = { VERSION: '2.3000.1' };
+})();
+</script></body></html>`;

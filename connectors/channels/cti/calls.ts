@@ -116,7 +116,8 @@ export class CallTracker {
       occurredAt: ev.at,
       conversation: { externalId: party?.key ?? `call:${callId}` },
       sender: party
-        ? { externalId: party.key, ...(party.phone ? { phone: party.phone } : {}), ...(s.callerName && !outbound ? { displayName: s.callerName } : {}) }
+        // The caller id name when the network gave one, else the number: a helpdesk user needs a name.
+        ? { externalId: party.key, ...(party.phone ? { phone: party.phone } : {}), displayName: (!outbound && s.callerName) || customer }
         : { externalId: 'anonymous', displayName: 'Anonymous caller' },
       meta: { callId },
     };

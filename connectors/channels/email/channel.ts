@@ -109,7 +109,8 @@ export function createEmailChannel(options: EmailOptions, ctx: ChannelContext, t
       } catch (err) {
         throw smtpError(`SMTP ${options.smtp.host}:${options.smtp.port}`, err, secrets);
       }
-      return `IMAP ${options.imap.user}@${options.imap.host}: ${folder}; SMTP ${options.smtp.host}:${options.smtp.port} accepts our login`;
+      const login = options.smtp.user ? ` accepts the login of ${options.smtp.user}` : ' is ready';
+      return `IMAP ${options.imap.user}@${options.imap.host}: ${folder}; SMTP ${options.smtp.host}:${options.smtp.port}${login}`;
     },
   };
 }

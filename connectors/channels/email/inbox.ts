@@ -53,6 +53,7 @@ export class MailboxWatcher {
   #detail: string | undefined = 'not started';
   #pending = false;
   #wake: (() => void) | undefined;
+  #client: ImapFlow | undefined;
 
   constructor(deps: InboxDeps) {
     this.#deps = deps;
@@ -69,6 +70,9 @@ export class MailboxWatcher {
   async stop(): Promise<void> {
     this.#abort.abort();
     this.#wake?.();
+    // A sync in progress finishes its message; a connection that hangs is cut.
+    const stopped = await Promise.race([this.#loop?.then(() => true), delay(5000, false)]);
+    if (!stopped) this.#client?.close();
     await this.#loop;
     this.#loop = undefined;
     this.#ready = false;
@@ -83,6 +87,7 @@ export class MailboxWatcher {
     let failures = 0;
     while (!signal.aborted) {
       const client = newClient(this.#deps);
+      this.#client = client;
       try {
         await this.#session(client, signal, () => (failures = 0));
       } catch (err) {
@@ -93,8 +98,7 @@ export class MailboxWatcher {
       } finally {
         await closeClient(client, signal.aborted);
       }
-      if (signal.aborted) break;
-      failures += 1;
+      break;
       const { initialMs, maxMs } = this.#deps.tuning.backoff;
       await delay(Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 20)), undefined, { signal }).catch(() => undefined);
     }
@@ -105,7 +109,14 @@ export class MailboxWatcher {
     // Without a listener an 'error' event would crash the process; the close that follows ends the session.
     client.on('error', (err: Error) => this.#deps.log.warn({ error: err.message }, 'email: IMAP connection error'));
     client.on('exists', () => this.#poke());
-    await client.connect();
+    // Stopping while still connecting (an unreachable server) must not wait for the connect timeout.
+    const cut = () => !client.usable && client.close();
+    signal.addEventListener('abort', cut, { once: true });
+    try {
+      await client.connect();
+    } finally {
+      signal.removeEventListener('abort', cut);
+    }
     if (this.#deps.moveTo) await client.mailboxCreate(this.#deps.moveTo);
 
     while (!signal.aborted) {

@@ -19,8 +19,7 @@ export interface NormalizeOptions {
   reactions: 'note' | 'ignore';
 }
 
-const MEDIA_TYPES = ['image', 'video', 'audio', 'document', 'sticker'] as const;
-type MediaType = (typeof MEDIA_TYPES)[number];
+type MediaType = 'image' | 'video' | 'audio' | 'document' | 'sticker';
 
 const DEFAULT_MIME: Record<MediaType, string> = {
   image: 'image/jpeg',

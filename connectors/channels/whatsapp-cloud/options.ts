@@ -14,7 +14,10 @@ export const TemplateOptions = z.strictObject({
 export type TemplateOptions = z.infer<typeof TemplateOptions>;
 
 export const WhatsAppCloudOptions = z.object({
-  phoneNumberId: z.string().regex(/^\d{5,20}$/, 'the Phone number ID from WhatsApp → API Setup (digits), not the phone number itself')
+  // YAML reads an unquoted id as a number; ids are 15 digits, well within exact integers.
+  phoneNumberId: z.union([z.string(), z.number().int().positive().max(Number.MAX_SAFE_INTEGER)])
+    .transform(String)
+    .pipe(z.string().regex(/^\d{5,20}$/, 'the Phone number ID from WhatsApp → API Setup (digits), not the phone number itself'))
     .describe('Phone number ID of the business number (WhatsApp → API Setup); messages to other numbers are ignored'),
   accessToken: z.string().min(20, 'expected a System User access token (a long string starting with EAA…)')
     .describe('permanent System User access token with whatsapp_business_messaging (secret)'),

@@ -2,9 +2,12 @@ import QRCode from 'qrcode';
 import type { HttpResponse, RouteSpec } from '../../../src/core/connector.ts';
 import type { WebSession } from './session.ts';
 
-/** The QR code as text for the log: scannable from a terminal that shows the log. */
+/**
+ * The QR code as plain text for the log (no colour codes, so log viewers show it as it is),
+ * drawn light-on-dark for the usual dark terminal; the PNG route works everywhere.
+ */
 export function qrForLog(qr: string): Promise<string> {
-  return QRCode.toString(qr, { type: 'terminal', small: true });
+  return QRCode.toString(qr, { type: 'utf8', margin: 2, color: { dark: '#ffffff', light: '#000000' } });
 }
 
 /**

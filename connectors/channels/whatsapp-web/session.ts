@@ -101,7 +101,7 @@ export class WebSession {
       if (current() && this.state === 'ready') this.detail = `connected (${state})`;
     });
     client.on('disconnected', (reason: string) => {
-      if (current()) this.fail(`disconnected: ${reason}`, 'disconnected');
+      if (current()) this.fail(`the connection dropped (${reason})`, 'disconnected');
     });
     client.on('message', (message: WebMessage) => {
       if (current()) this.hooks.onMessage(message);

@@ -37,7 +37,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     baseUrl: options.baseUrl,
     authorization: authorizationFor(options),
     timeoutMs: options.timeoutMs,
-    requestsPerMinute: options.requestsPerMinute,
+    limiter: ctx.limiter,
     log,
   });
   const ticketPath = (id: string): string => `/tickets/${encodeURIComponent(id)}`;

@@ -1,14 +1,13 @@
 import type { z } from 'zod';
-import type { FetchedFile, Logger } from '../../../src/core/connector.ts';
-import { DeliveryError } from '../../../src/core/errors.ts';
+import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { DeliveryError, parseRetryAfter } from '../../../src/core/errors.ts';
 import { zendeskError, zendeskNetworkError } from './errors.ts';
-import { createPacer, type Pacer } from './pacer.ts';
 
 export interface ZendeskHttpInit {
   baseUrl: string;
   authorization: string;
   timeoutMs: number;
-  requestsPerMinute?: number;
+  limiter?: RateLimiter;
   log: Logger;
 }
 
@@ -28,13 +27,28 @@ export interface ZendeskAnswer<T> {
 
 const MAX_REDIRECTS = 5;
 
+/** What Zendesk's answer says about the account's rate limit (`X-Rate-Limit`, `X-Rate-Limit-Remaining`, `Retry-After`). */
+export function zendeskRateSignal(status: number, headers: { get(name: string): string | null }): RateSignal {
+  const number = (name: string): number | undefined => {
+    const v = headers.get(name);
+    return v !== null && /^\d+$/.test(v.trim()) ? Number(v) : undefined;
+  };
+  const waits = status === 429 || status === 503;
+  return {
+    limit: number('x-rate-limit'),
+    remaining: number('x-rate-limit-remaining'),
+    retryAfterMs: waits ? parseRetryAfter(headers.get('retry-after')) : undefined,
+    limited: status === 429,
+  };
+}
+
 /** The one place that talks HTTP to Zendesk: auth, timeout, pacing, and error sorting. */
 export class ZendeskHttp {
   readonly baseUrl: string;
   readonly #origin: string;
   readonly #authorization: string;
   readonly #timeoutMs: number;
-  readonly #pacer: Pacer;
+  readonly #limiter: RateLimiter;
   readonly #log: Logger;
 
   constructor(init: ZendeskHttpInit) {
@@ -42,7 +56,7 @@ export class ZendeskHttp {
     this.#origin = new URL(this.baseUrl).origin;
     this.#authorization = init.authorization;
     this.#timeoutMs = init.timeoutMs;
-    this.#pacer = createPacer(init.requestsPerMinute);
+    this.#limiter = init.limiter ?? unlimited;
     this.#log = init.log;
   }
 
@@ -80,7 +94,7 @@ export class ZendeskHttp {
       body = new Uint8Array(opts.body);
       headers['content-type'] = opts.contentType ?? 'application/octet-stream';
     }
-    await this.#pacer.wait();
+    await this.#limiter.acquire();
     const started = Date.now();
     let res: Response;
     let text: string;
@@ -88,9 +102,11 @@ export class ZendeskHttp {
       res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
       text = await res.text();
     } catch (err) {
+      this.#limiter.observe({});
       this.#log.warn({ method, path: new URL(url).pathname, err: String(err) }, 'zendesk request failed');
       throw zendeskNetworkError(what, err);
     }
+    this.#limiter.observe(zendeskRateSignal(res.status, res.headers));
     this.#log.debug({ method, path: new URL(url).pathname, status: res.status, ms: Date.now() - started }, 'zendesk');
     if (!res.ok) throw zendeskError(what, res.status, text, res.headers);
     return { data: parseAnswer(what, schema, text, method !== 'GET'), status: res.status, headers: res.headers };
@@ -101,14 +117,18 @@ export class ZendeskHttp {
     const what = 'download attachment';
     let current = new URL(url);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const headers: Record<string, string> = current.origin === this.#origin ? { authorization: this.#authorization } : {};
-      await this.#pacer.wait();
+      // Only requests to Zendesk itself count against its limit; a CDN's do not.
+      const own = current.origin === this.#origin;
+      const headers: Record<string, string> = own ? { authorization: this.#authorization } : {};
+      if (own) await this.#limiter.acquire();
       let res: Response;
       try {
         res = await fetch(current, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.#timeoutMs) });
       } catch (err) {
+        if (own) this.#limiter.observe({});
         throw zendeskNetworkError(what, err);
       }
+      if (own) this.#limiter.observe(zendeskRateSignal(res.status, res.headers));
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && location) {
         await res.body?.cancel();

@@ -9,5 +9,7 @@ export const definition = defineHelpdesk({
   kind: 'zendesk',
   options: ZendeskOptions,
   secrets: ZENDESK_SECRETS,
+  // Team plan; the X-Rate-Limit Zendesk reports on every answer replaces it (400, 700, 2500 on larger plans).
+  rateLimits: { requestsPerMinute: 200 },
   create: createZendeskHelpdesk,
 });

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { ulid } from 'ulid';
+import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
@@ -112,7 +112,7 @@ export class EmbeddedStore {
       for (const p of batch) {
         const out: AcceptOutcome[] = [];
         for (const job of p.jobs) {
-          const id = ulid();
+          const id = newId();
           const claimed = this.stmt.claimKey!.run(job.dedupeKey, id, now).changes === 1;
           if (claimed) {
             const runAt = job.batchKey ? now + this.batchSettleMs : now;
@@ -179,7 +179,7 @@ export class EmbeddedStore {
       this.stmt.dead!.run(error, detail ?? null, status ?? null, Date.now(), ambiguous ? 1 : 0, id);
       const now = Date.now();
       for (const job of followUps) {
-        const jid = ulid();
+        const jid = newId();
         if (this.stmt.claimKey!.run(job.dedupeKey, jid, now).changes === 1) {
           this.stmt.insertJob!.run(jid, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), now, now);
         }
@@ -217,7 +217,7 @@ export class EmbeddedStore {
 
   readonly blobs: BlobStore = {
     put: async (data) => {
-      const key = ulid();
+      const key = newId();
       this.stmt.blobPut!.run(key, data, Date.now());
       return key;
     },

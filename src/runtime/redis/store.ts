@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ulid } from 'ulid';
+import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
@@ -57,7 +57,7 @@ export class RedisStore {
       this.p,
       Date.now(),
       this.opts.batchSettleMs,
-      `t${ulid()}`,
+      `t${newId()}`,
       jobs.length,
       ...jobs.flatMap(packJob),
     ])) as [(number | string)[], (string | number)[]];
@@ -125,7 +125,7 @@ export class RedisStore {
       token,
       Date.now(),
       this.opts.batchSettleMs,
-      `t${ulid()}`,
+      `t${newId()}`,
       failure.error,
       failure.detail ?? '',
       failure.status ?? '',
@@ -167,7 +167,7 @@ export class RedisStore {
 
   readonly blobs: BlobStore = {
     put: async (data) => {
-      const key = ulid();
+      const key = newId();
       await this.redis.set(`${this.p}:blob:${key}`, data);
       return key;
     },
@@ -187,7 +187,7 @@ export class RedisStore {
       return row['lane'] ? toDeadLetter(id, row) : undefined;
     },
     replay: async (id) => {
-      const [count, tokens] = (await scripts.replay.run(this.redis, [this.p, Date.now(), `t${ulid()}`, id])) as [number, (string | number)[]];
+      const [count, tokens] = (await scripts.replay.run(this.redis, [this.p, Date.now(), `t${newId()}`, id])) as [number, (string | number)[]];
       this.scheduleTokens(tokens);
       return Number(count);
     },
@@ -213,7 +213,7 @@ export interface Failure {
 }
 
 function packJob(job: NewJob): string[] {
-  return [job.dedupeKey, ulid(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload)];
+  return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload)];
 }
 
 function toDeadLetter(id: string, row: Record<string, string>): DeadLetter {

@@ -1,0 +1,183 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+
+/** Shared pieces of the benchmarks: processes, the gateway's config, memory, percentiles. */
+
+export const REPO = fileURLToPath(new URL('../', import.meta.url));
+const BIN = join(REPO, 'bin/switchboard.js');
+export const TG_SECRET = 'bench-secret-token_0123456789';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  proc: ChildProcess;
+  url: string;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function exitOf(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill(signal);
+  });
+}
+
+/** A helper server (bench/*.ts) that prints `{"url": …}` on its first line. */
+export async function spawnServer(script: string): Promise<Child> {
+  const proc = spawn(process.execPath, [join(REPO, 'bench', script)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{"url"'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+  return { proc, url, pid: proc.pid!, output: () => out, stop: () => exitOf(proc, 'SIGTERM') };
+}
+
+export type Store = { kind: 'embedded'; path: string } | { kind: 'redis'; url: string };
+
+export function gatewayYaml(o: { store: Store; helpdeskUrl: string; concurrency: number; timeoutMs?: number }): string {
+  const store = o.store.kind === 'embedded' ? `{ kind: embedded, path: "${o.store.path}" }` : `{ kind: redis, url: "${o.store.url}", prefix: bench }`;
+  return `
+server: { port: 8080, host: 127.0.0.1 }
+store: ${store}
+log: { level: warn }
+delivery: { maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 60000, concurrency: ${o.concurrency} }
+helpdesk:
+  kind: zendesk
+  baseUrl: ${o.helpdeskUrl}
+  email: bench@example.com
+  apiToken: bench-token-0123456789
+  webhookSecret: bench-webhook-secret-0123456789
+  requestsPerMinute: 1000000
+  timeoutMs: ${o.timeoutMs ?? 15000}
+channels:
+  telegram:
+    kind: telegram
+    token: "123456:BENCH-token-abcdefghijklmnopqrstu"
+    mode: webhook
+    secretToken: ${TG_SECRET}
+    apiRoot: http://127.0.0.1:9
+`;
+}
+
+/** `switchboard start` as a user runs it, with a generated config. */
+export async function startGateway(o: { yaml: string; role?: 'all' | 'ingress' | 'worker'; dir: string; name?: string }): Promise<Child> {
+  const file = join(o.dir, `${o.name ?? 'gateway'}.yaml`);
+  await writeFile(file, o.yaml);
+  const port = await freePort();
+  const proc = spawn(process.execPath, [BIN, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
+    cwd: REPO,
+    env: { ...process.env, SWITCHBOARD_CONFIG: '', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-10_000)));
+  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-10_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`gateway exited with ${proc.exitCode}: ${out}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`gateway did not start: ${out}`);
+    await sleep(100);
+  }
+  return { proc, url, pid: proc.pid!, output: () => out, stop: () => exitOf(proc, 'SIGTERM') };
+}
+
+export async function tempDir(): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A Telegram update carrying message `n` of conversation `n % chats`. */
+export function update(n: number, chats: number): string {
+  const chat = 5_000_000 + (n % chats);
+  return JSON.stringify({
+    update_id: 100_000_000 + n,
+    message: {
+      message_id: n + 1,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chat, type: 'private', first_name: 'Player' },
+      from: { id: chat, is_bot: false, first_name: 'Player', language_code: 'ru' },
+      text: `bench-${n} Здравствуйте, вывод не пришёл уже 3 дня, номер заявки 48213`,
+    },
+  });
+}
+
+export const webhookHeaders = { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET };
+
+/** Resident set size of a process, in MB (Linux). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+/** Samples a process's RSS every 200 ms and keeps the peak. */
+export function sampleRss(pid: number): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid));
+    } catch {
+      // the process ended
+    }
+  }, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function machine(): Record<string, string> {
+  const cpu = cpus();
+  const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout?.match(/v=(\S+)/)?.[1] ?? 'not installed';
+  let os = release();
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    // not Linux
+  }
+  return {
+    cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
+    memory: `${Math.round(totalmem() / 1024 ** 3)} GB`,
+    os: `${os} (kernel ${release()})`,
+    node: process.version,
+    redis,
+  };
+}
+
+export const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;

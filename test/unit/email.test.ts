@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { automatedReason } from '../../connectors/channels/email/automated.ts';
+import { takeAutoReplySlot } from '../../connectors/channels/email/autoreply-cap.ts';
+import { replyText } from '../../connectors/channels/email/body.ts';
+import { ingest, type IngestDeps, type RawMail } from '../../connectors/channels/email/ingest.ts';
+import { ownMessageId } from '../../connectors/channels/email/message-id.ts';
+import { EmailOptions } from '../../connectors/channels/email/options.ts';
+import { parseEmail } from '../../connectors/channels/email/parse.ts';
+import { threadingHeaders } from '../../connectors/channels/email/send.ts';
+import { replySubject } from '../../connectors/channels/email/subjects.ts';
+import { ThreadIndex } from '../../connectors/channels/email/threading.ts';
+import { mail } from '../fakes/dovecot.ts';
+import { recordingContext } from '../fakes/telegram-server.ts';
+
+const OWN = { address: 'support@acme.test', messageIdDomain: 'acme.test' };
+
+async function reason(headers: Record<string, string>, from = 'Customer <c@customer.test>', messageId?: string) {
+  const email = await parseEmail(Buffer.from(mail({ from, subject: 's', body: 'b', headers, messageId })));
+  return automatedReason(email, OWN);
+}
+
+describe('email loop protection', () => {
+  it('lets ordinary mail through, and Auto-Submitted: no', async () => {
+    expect(await reason({})).toBeUndefined();
+    expect(await reason({ 'Auto-Submitted': 'no' })).toBeUndefined();
+    expect(await reason({ Precedence: 'first-class' })).toBeUndefined();
+  });
+
+  it.each([
+    [{ 'Auto-Submitted': 'auto-replied' }, 'Auto-Submitted: auto-replied'],
+    [{ 'Auto-Submitted': 'auto-generated' }, 'Auto-Submitted: auto-generated'],
+    [{ 'X-Auto-Response-Suppress': 'All' }, 'X-Auto-Response-Suppress: All'],
+    [{ Precedence: 'bulk' }, 'Precedence: bulk'],
+    [{ Precedence: 'junk' }, 'Precedence: junk'],
+    [{ Precedence: 'list' }, 'Precedence: list'],
+    [{ Precedence: 'auto_reply' }, 'Precedence: auto_reply'],
+    [{ 'List-Id': '<news.shop.test>' }, 'list-id'],
+    [{ 'List-Unsubscribe': '<mailto:u@shop.test>' }, 'list-unsubscribe'],
+    [{ 'X-Autoreply': 'yes' }, 'x-autoreply'],
+  ])('machine-written mail makes no ticket: %o', async (headers, expected) => {
+    expect(await reason(headers)).toEqual({ reason: expect.stringContaining(expected), bounce: false });
+  });
+
+  it('tells bounces apart: empty Return-Path, MAILER-DAEMON and postmaster senders, delivery reports', async () => {
+    expect(await reason({ 'Return-Path': '<>' })).toMatchObject({ bounce: true });
+    expect(await reason({}, 'Mail Delivery Subsystem <MAILER-DAEMON@mx.test>')).toMatchObject({ bounce: true });
+    expect(await reason({}, 'postmaster@mx.test')).toMatchObject({ bounce: true });
+    expect(await reason({ 'Content-Type': 'multipart/report; report-type=delivery-status; boundary="x"' })).toMatchObject({ bounce: true });
+    expect(await reason({ 'Content-Type': 'multipart/report; report-type=disposition-notification; boundary="x"' })).toMatchObject({ bounce: false });
+  });
+
+  it('mail that is ours (our Message-ID form, or sent from the mailbox itself) makes no ticket', async () => {
+    expect(await reason({}, 'c@customer.test', ownMessageId('support', '1:2', 'acme.test'))).toMatchObject({ reason: expect.stringContaining('gateway sent') });
+    expect(await reason({}, 'Support <SUPPORT@acme.test>')).toMatchObject({ reason: expect.stringContaining('this mailbox') });
+    // Colleagues on the same domain are customers like any other.
+    expect(await reason({}, 'colleague@acme.test', '<abc123@acme.test>')).toBeUndefined();
+  });
+});
+
+describe('email bodies', () => {
+  it.each([
+    ['English Gmail', 'Thanks, it worked!\n\nOn Mon, Jan 8, 2024 at 10:00 AM Support <support@acme.test> wrote:\n> Please try again.\n> Regards', 'Thanks, it worked!'],
+    ['Russian Gmail', 'Спасибо, получил.\n\nпн, 8 янв. 2024 г. в 10:00, Support <support@acme.test>:\n> Попробуйте ещё раз.', 'Спасибо, получил.'],
+    ['Russian Gmail, wrapped', 'Спасибо.\n\nпн, 8 янв. 2024 г. в 10:00, Acme Support <\nsupport@acme.test>:\n\n> Попробуйте ещё раз.', 'Спасибо.'],
+    ['Outlook header block', 'Still not received.\n\nFrom: Support <support@acme.test>\nSent: Monday, January 8, 2024 10:00 AM\nSubject: Re: withdrawal\n\nPlease try again.', 'Still not received.'],
+    ['signature', 'Still not received.\n\n-- \nAzamat Karimov\n+998 90 123 45 67', 'Still not received.'],
+    ['a colon of their own', 'My steps were:\n1. open the cashier\n2. click withdraw', 'My steps were:\n1. open the cashier\n2. click withdraw'],
+    ['only a quote', '> the earlier mail', '> the earlier mail'],
+  ])('a follow-up keeps what the customer wrote (%s)', (_name, text, expected) => {
+    expect(replyText(text)).toBe(expected);
+  });
+
+  it('subjects of replies', () => {
+    expect(replySubject('Withdrawal')).toBe('Re: Withdrawal');
+    expect(replySubject('RE: Withdrawal')).toBe('RE: Withdrawal');
+    expect(replySubject('Отв: вывод')).toBe('Отв: вывод');
+    expect(replySubject(undefined)).toBe('Re: your message');
+  });
+
+  it('threading headers: In-Reply-To the last mail, References from the first one, trimmed in the middle', () => {
+    const refs = Array.from({ length: 30 }, (_, i) => `<m${i}@customer.test>`);
+    const h = threadingHeaders({ externalId: '<m0@customer.test>', threadRefs: refs, meta: { lastMessageId: '<m29@customer.test>' } });
+    expect(h.inReplyTo).toBe('<m29@customer.test>');
+    expect(h.references).toHaveLength(20);
+    expect(h.references?.[0]).toBe('<m0@customer.test>');
+    expect(h.references?.at(-1)).toBe('<m29@customer.test>');
+    // A conversation started by a mail without a Message-ID has nothing to thread under.
+    expect(threadingHeaders({ externalId: 'sha:0123', meta: { lastMessageId: 'sha:0123' } })).toEqual({});
+  });
+});
+
+function ingestDeps(overrides: Partial<IngestDeps> = {}) {
+  const rec = recordingContext('support');
+  const blobs = new Map<string, Buffer>();
+  let n = 0;
+  const ctx = {
+    ...rec.ctx,
+    blobs: {
+      put: async (d: Buffer) => {
+        blobs.set(`k${++n}`, d);
+        return `k${n}`;
+      },
+      get: async (k: string) => blobs.get(k),
+      delete: async (k: string) => void blobs.delete(k),
+    },
+  };
+  const deps: IngestDeps = { ctx, index: new ThreadIndex(rec.ctx.kv), own: OWN, mailbox: 'INBOX', maxAttachmentBytes: 1000, maxMessageBytes: 10_000, ...overrides };
+  return { rec, blobs, deps };
+}
+
+const raw = (source: string, uid = 1): RawMail => ({ uid, uidValidity: '7', source: Buffer.from(source), size: source.length, truncated: false });
+
+describe('email ingest', () => {
+  it('the customer is the Reply-To address when there is one (contact forms send as themselves)', async () => {
+    const { rec, deps } = ingestDeps();
+    await ingest(raw(mail({ from: 'Shop <noreply@shop.test>', subject: 'Contact form', body: 'hello', headers: { 'Reply-To': 'Dilnoza <dilnoza@customer.test>' } })), deps);
+    expect(rec.stored()[0]!.sender).toEqual({ externalId: 'dilnoza@customer.test', email: 'dilnoza@customer.test', displayName: 'Dilnoza' });
+  });
+
+  it('an HTML-only mail becomes readable text', async () => {
+    const { rec, deps } = ingestDeps();
+    await ingest(raw(mail({ from: 'c@customer.test', subject: 'html', body: '<div><p>Hello,</p><p>my <b>deposit</b> is missing</p></div>', headers: { 'Content-Type': 'text/html; charset=utf-8' } })), deps);
+    expect(rec.stored()[0]!.text).toBe('Hello,\n\nmy deposit is missing');
+  });
+
+  it('a mail without a Message-ID is keyed by its bytes, so the same mail found again is one message', async () => {
+    const { rec, deps } = ingestDeps();
+    const source = mail({ from: 'c@customer.test', subject: 'no id', body: 'no message id here', messageId: null, date: new Date('2024-01-08T10:00:00Z') });
+    await ingest(raw(source, 1), deps);
+    await ingest(raw(source, 9), deps);
+    expect(rec.acceptCalls[0]).toEqual(rec.acceptCalls[1]);
+    expect(rec.stored()).toHaveLength(1);
+    expect(rec.stored()[0]!.dedupeKey).toMatch(/^sha:[0-9a-f]{32}$/);
+  });
+
+  it('a mail taken before (same Message-ID and Date) is known; a sender reusing a Message-ID for a new mail is not', async () => {
+    const { rec, deps } = ingestDeps();
+    const first = mail({ from: 'c@customer.test', subject: 'a', body: 'first', messageId: '<same@broken.test>', date: new Date('2024-01-08T10:00:00Z') });
+    const reused = mail({ from: 'c@customer.test', subject: 'b', body: 'second', messageId: '<same@broken.test>', date: new Date('2024-01-09T10:00:00Z') });
+    expect(await ingest(raw(first, 1), deps)).toMatchObject({ kind: 'accepted' });
+    expect(await ingest(raw(first, 2), deps)).toEqual({ kind: 'known' });
+    expect(await ingest(raw(reused, 3), deps)).toMatchObject({ kind: 'accepted' });
+    expect(rec.stored().map((d) => d.text)).toEqual(['first', 'second']);
+  });
+
+  it('files of a duplicate are not kept twice', async () => {
+    const { blobs, deps } = ingestDeps();
+    const source = [
+      'From: c@customer.test', 'Subject: f', 'Message-ID: <f1@customer.test>', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="B"', '',
+      '--B', 'Content-Type: text/plain', '', 'file attached', '--B', 'Content-Type: text/plain; name="a.txt"', 'Content-Disposition: attachment; filename="a.txt"', '', 'AAAA', '--B--', '',
+    ].join('\r\n');
+    await ingest(raw(source, 1), deps);
+    expect(blobs.size).toBe(1);
+    // The store says duplicate (the crash came after accept, before the Message-ID was recorded).
+    await deps.ctx.kv.delete('mid:<f1@customer.test>');
+    expect(await ingest(raw(source, 2), deps)).toMatchObject({ kind: 'accepted', duplicate: true });
+    expect(blobs.size).toBe(1);
+  });
+});
+
+describe('email options and auto-reply cap', () => {
+  const base = { address: 'support@acme.test', imap: { host: 'imap.acme.test', user: 'u', password: 'p' }, smtp: { host: 'smtp.acme.test' } };
+
+  it('validates with errors that name the field', () => {
+    const noPassword = EmailOptions.safeParse({ ...base, smtp: { host: 'smtp.acme.test', user: 'u' } });
+    expect(noPassword.success).toBe(false);
+    expect(noPassword.error?.issues[0]).toMatchObject({ path: ['smtp', 'password'], message: 'set both user and password, or neither' });
+    const badHost = EmailOptions.safeParse({ ...base, imap: { ...base.imap, host: 'imaps://imap.acme.test:993' } });
+    expect(badHost.error?.issues[0]?.path).toEqual(['imap', 'host']);
+    expect(EmailOptions.safeParse({ ...base, address: 'support' }).error?.issues[0]?.path).toEqual(['address']);
+    expect(EmailOptions.parse(base)).toMatchObject({ imap: { port: 993, secure: true, mailbox: 'INBOX' }, smtp: { port: 587 }, firstSync: 'unseen', autoReplyLimitPerHour: 3 });
+  });
+
+  it('counts automatic replies per recipient over a sliding hour', async () => {
+    const { rec } = ingestDeps();
+    const t0 = Date.parse('2024-01-08T10:00:00Z');
+    expect(await takeAutoReplySlot(rec.ctx.kv, 'C@customer.test', 'r1', 1, t0)).toBe(true);
+    expect(await takeAutoReplySlot(rec.ctx.kv, 'c@customer.test', 'r2', 1, t0 + 60_000)).toBe(false);
+    expect(await takeAutoReplySlot(rec.ctx.kv, 'other@customer.test', 'r3', 1, t0 + 60_000)).toBe(true);
+    expect(await takeAutoReplySlot(rec.ctx.kv, 'c@customer.test', 'r2', 1, t0 + 61 * 60_000)).toBe(true);
+  });
+});
