@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
@@ -177,6 +177,8 @@ export function machine(): Record<string, string> {
     os: `${os} (kernel ${release()})`,
     node: process.version,
     redis,
+    // Anything else running on the machine skews the numbers; say how busy it was.
+    'load average at start (1/5/15 min)': loadavg().map((l) => l.toFixed(2)).join(' / '),
   };
 }
 

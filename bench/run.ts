@@ -9,8 +9,8 @@ import { machine, REPO, round } from './lib.ts';
 
 /**
  * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
- * baseline measured in the same run. Prints Markdown for BENCHMARKS.md and writes
- * bench/results.json. Options: --only ingress,e2e,drain  --seconds 10  --messages 10000
+ * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
+ * Options: --only ingress,e2e,drain  --seconds 10  --messages 10000  --out results.json
  */
 
 const { values } = parseArgs({
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'ingress,e2e,drain' },
     seconds: { type: 'string', default: '10' },
     messages: { type: 'string', default: '10000' },
+    out: { type: 'string' },
   },
 });
 const only = new Set(values.only.split(','));
@@ -69,5 +70,7 @@ if (only.has('drain')) {
   }
 }
 
-await writeFile(join(REPO, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
-console.log('\nwrote bench/results.json');
+if (values.out) {
+  await writeFile(values.out, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\nwrote ${values.out}`);
+}

@@ -11,10 +11,12 @@ import { definition as slackNotifier } from './notifiers/slack/index.ts';
 import { definition as webhookNotifier } from './notifiers/webhook/index.ts';
 import { definition as zendesk } from './helpdesks/zendesk/index.ts';
 import { definition as jsonl } from './helpdesks/jsonl/index.ts';
+import { definition as freshdesk } from './helpdesks/freshdesk/index.ts';
+import { definition as usedesk } from './helpdesks/usedesk/index.ts';
 
 /** One line per connector: the map from `kind:` in the config to the code that implements it. */
 export const registry: ConnectorRegistry = {
   channels: [telegram, webform, whatsappCloud, whatsappWeb, twilioVoice, cti, webhook, email],
-  helpdesks: [zendesk, jsonl],
+  helpdesks: [zendesk, jsonl, freshdesk, usedesk],
   notifiers: [slackNotifier, webhookNotifier],
 };

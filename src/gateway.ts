@@ -12,9 +12,8 @@ import { watchRules } from './config/watch.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
-import { createRedisRuntime } from './runtime/redis/index.ts';
 import { createLogger } from './runtime/log.ts';
-import { helpdeskLimiter } from './runtime/rate-limiter.ts';
+import { createRateLimiter, helpdeskLimiter, type RateLimiterOptions } from './runtime/rate-limiter.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import type { Runtime } from './runtime/runtime.ts';
 
@@ -45,7 +44,7 @@ export async function startGateway(opts: {
   if (refused) throw new Error(refused);
   const log = createLogger({ level: cfg.log.level, secrets: loaded.secrets });
   const dataDir = dataDirOf(cfg);
-  const runtime = openRuntime(cfg, log);
+  const runtime = await openRuntime(cfg, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
 
   let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
@@ -68,7 +67,13 @@ export async function startGateway(opts: {
   );
   for (const w of loaded.warnings) log.warn({ file: w.file, line: w.line, path: w.path }, w.message);
 
-  const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir });
+  const helpdesk = await createHelpdesk(opts.registry, cfg, {
+    log: log.child({ helpdesk: cfg.helpdesk.kind }),
+    kv: runtime.kv,
+    dataDir,
+    // Shared by every process when the runtime can (Redis); timed for the metrics either way.
+    makeLimiter: (o) => metrics.timedLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o)),
+  });
   const channels = new Map<string, ChannelEntry>();
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
     const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
@@ -183,10 +188,12 @@ export function roleProblem(role: Role, cfg: Config): string | undefined {
 }
 
 /** The runtime the config names; a worker is started on it only by `startWorker`. */
-export function openRuntime(cfg: Config, log: Logger): Runtime {
+export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
   const retry = { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs };
   const store = cfg.store;
   if (store.kind === 'redis') {
+    // Loaded only when used: BullMQ and ioredis cost a one-process deployment memory for nothing.
+    const { createRedisRuntime } = await import('./runtime/redis/index.ts');
     return createRedisRuntime({
       url: store.url,
       prefix: store.prefix,
@@ -202,13 +209,13 @@ export function openRuntime(cfg: Config, log: Logger): Runtime {
 export async function createHelpdesk(
   registry: ConnectorRegistry,
   cfg: Config,
-  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter },
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
 ): Promise<HelpdeskInstance> {
   const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
   const options = def.options.parse(withoutKind(cfg.helpdesk));
   // One limiter paces every request to the helpdesk (a runtime shared by several processes may bring its own).
   const common = HelpdeskCommonOptions.pick({ requestsPerMinute: true }).parse(options);
-  const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }));
+  const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }), ctx.makeLimiter);
   return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
 }
 

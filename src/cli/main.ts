@@ -42,7 +42,7 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
 }
 
 /** The configured store (embedded or Redis), without a worker: for dead-letter housekeeping. */
-function openStore(loaded: LoadedConfig) {
+async function openStore(loaded: LoadedConfig) {
   return openRuntime(loaded.config, createLogger({ level: 'warn', secrets: loaded.secrets }));
 }
 
@@ -164,7 +164,7 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'how many', (v) => Number(v), 50)
     .option('--json', 'print JSON')
     .action(async (o: { config?: string; limit: number; json?: boolean }) => {
-      const rt = openStore(await load(o.config));
+      const rt = await openStore(await load(o.config));
       try {
         const items = await rt.dlq.list({ limit: o.limit });
         if (o.json) return console.log(JSON.stringify(items, null, 2));
@@ -184,7 +184,7 @@ export function buildProgram(): Command {
       .description(`${verb}: one dead letter by id, or all`)
       .addOption(configOption())
       .action(async (id: string, o: { config?: string }) => {
-        const rt = openStore(await load(o.config));
+        const rt = await openStore(await load(o.config));
         try {
           const n = name === 'replay' ? await rt.dlq.replay(id) : await rt.dlq.drop(id);
           if (n === 0 && id !== 'all') throw new ExitError(`no dead letter ${id}`, EXIT.notFound);

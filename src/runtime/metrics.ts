@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { RateLimiter } from '../core/connector.ts';
 import type { Runtime, WorkerEvents } from './runtime.ts';
 
 /** Prometheus metrics, one registry per gateway process. */
@@ -22,6 +23,13 @@ export function createMetrics(helpdeskKind: string) {
   const deadDepth = new client.Gauge({ name: 'switchboard_dead_letters', help: 'Jobs in the dead-letter queue', registers: [registry] });
   const oldest = new client.Gauge({ name: 'switchboard_oldest_queued_seconds', help: 'Age of the oldest waiting job', registers: [registry] });
   const channelUp = new client.Gauge({ name: 'switchboard_channel_ready', help: '1 when the channel can receive', labelNames: ['channel'], registers: [registry] });
+  const inFlight = new client.Gauge({ name: 'switchboard_in_flight', help: 'Jobs this process is delivering now', registers: [registry] });
+  const limiterWait = new client.Histogram({
+    name: 'switchboard_rate_limiter_wait_seconds',
+    help: 'How long requests to the helpdesk waited for the rate limiter in this process',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
 
   const events: WorkerEvents = {
     delivered(job, count) {
@@ -43,6 +51,20 @@ export function createMetrics(helpdeskKind: string) {
     duplicates,
     rejected,
     channelUp,
+    /** The same limiter, with each wait recorded in switchboard_rate_limiter_wait_seconds. */
+    timedLimiter(limiter: RateLimiter): RateLimiter {
+      return {
+        async acquire(cost, endpoint) {
+          const end = limiterWait.startTimer();
+          try {
+            await limiter.acquire(cost, endpoint);
+          } finally {
+            end();
+          }
+        },
+        observe: (signal) => limiter.observe(signal),
+      };
+    },
     /** Refresh the gauges read from the store, then render. */
     async render(runtime: Runtime): Promise<string> {
       try {
@@ -50,6 +72,7 @@ export function createMetrics(helpdeskKind: string) {
         queued.set(s.queued);
         deadDepth.set(s.dead);
         oldest.set(s.oldestQueuedMs / 1000);
+        inFlight.set(s.inFlight);
       } catch {
         // the store being down is reported by /readyz; metrics still render
       }

@@ -175,10 +175,12 @@ export function helpdeskLimiter(
   limits: HelpdeskRateLimits | undefined,
   options: { requestsPerMinute?: number },
   log?: Logger,
+  /** Builds the limiter from the policy; a runtime shared by several processes passes its shared one. */
+  make: (opts: RateLimiterOptions) => RateLimiter = createRateLimiter,
 ): RateLimiter | undefined {
   if (!limits && options.requestsPerMinute === undefined) return undefined;
   const requestsPerMinute = options.requestsPerMinute ?? limits!.requestsPerMinute;
-  return createRateLimiter({
+  return make({
     requestsPerMinute,
     followReportedLimit: options.requestsPerMinute === undefined,
     endpoints: limits?.endpoints,

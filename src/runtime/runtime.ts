@@ -1,6 +1,7 @@
-import type { AcceptOutcome, BlobStore, KeyValueStore } from '../core/connector.ts';
+import type { AcceptOutcome, BlobStore, KeyValueStore, RateLimiter } from '../core/connector.ts';
 import type { DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
 import type { Pipeline } from '../core/pipeline.ts';
+import type { RateLimiterOptions } from './rate-limiter.ts';
 
 /** Where work waits. The embedded (node:sqlite) and Redis runtimes both implement it. */
 export interface Runtime {
@@ -16,6 +17,8 @@ export interface Runtime {
   close(graceMs?: number): Promise<void>;
   stats(): Promise<RuntimeStats>;
   ping(): Promise<void>;
+  /** A rate limiter all processes on this runtime share (absent: each process paces on its own). */
+  sharedRateLimiter?(name: string, opts: RateLimiterOptions): RateLimiter;
 }
 
 export interface DeadLetterQueue {

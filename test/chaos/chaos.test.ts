@@ -50,6 +50,7 @@ helpdesk:
   apiToken: \${ZENDESK_API_TOKEN}
   webhookSecret: chaos-zendesk-signing-secret-0123
   timeoutMs: 1000
+  requestsPerMinute: 3000           # paced by the limiter all processes share
 channels:
   telegram:
     kind: telegram

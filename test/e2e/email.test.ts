@@ -41,6 +41,7 @@ channels:
     name: Acme Payments
     imap: ${imap(folders.payments)}
     smtp: ${smtp}
+    autoReplyLimitPerHour: 0
 include: [${REPO}config/rules/igaming.yaml]
 rules:
   - name: payments-mailbox
@@ -169,14 +170,17 @@ describe.skipIf(dovecotSkip())('email into Zendesk and back (real gateway proces
     expect(sink.received.some((r) => r.to.some((t) => /mailer-daemon/i.test(t)))).toBe(false);
   });
 
-  it('each mailbox is its own channel: payments@ is routed by its own rule and answers from its own address', async () => {
+  it('each mailbox is its own channel: payments@ has its own rules and limits and answers from its own address', async () => {
     await dv.append(mail({ from: 'bek@customer.test', to: 'payments@acme.test', subject: 'Account', body: 'a question about my account settings' }), { mailbox: folders.payments });
     const ticket = await waitFor('the ticket', () => zd.tickets[0]);
     expect(ticket.tags).toContain('payments_mailbox');
     expect(ticket.priority).toBe('high');
+    // This mailbox sends no automatic replies; the agents see that the acknowledgement was held back.
+    await waitFor('the note about the held-back acknowledgement', () => ticket.comments.find((c) => !c.public && c.body.includes('did not send the automatic reply "ack"')));
     await agentAnswers(ticket.id, 'Your settings are fixed.');
     const answer = await waitFor('the answer', () => sink.received.find((r) => r.parsed.text?.includes('settings are fixed')));
     expect(answer.header('from')).toBe('Acme Payments <payments@acme.test>');
+    expect(sink.received).toHaveLength(1);
   });
 
   it('the gateway killed (-9) while mail arrives and restarted: every message makes exactly one ticket', async () => {

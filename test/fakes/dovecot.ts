@@ -93,6 +93,8 @@ export class Dovecot {
   async #writeConfig(root: boolean): Promise<void> {
     const me = userInfo();
     const runAs = root ? 'nobody' : me.username;
+    // Not root: Dovecot cannot hand its sockets to its usual `dovecot` group, only to ours.
+    const group = root ? undefined : await groupName(me.gid);
     const owner = this.#mailOwner ?? { uid: me.uid, gid: me.gid };
     for (const sub of ['run', 'state', 'home']) await mkdir(join(this.dir, sub), { recursive: true });
     if (root) await chown(this.#home, owner.uid, owner.gid);
@@ -113,6 +115,7 @@ export class Dovecot {
       'service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
       `default_internal_user = ${runAs}`,
       `default_login_user = ${runAs}`,
+      ...(group ? [`default_internal_group = ${group}`] : []),
       `first_valid_uid = ${Math.min(owner.uid, 500)}`,
       'mail_location = maildir:~/Maildir',
       // Mail dropped into the store while the server was down is picked up at once.
@@ -259,6 +262,13 @@ export class Dovecot {
       }
     }
   }
+}
+
+async function groupName(gid: number): Promise<string> {
+  const groups = await readFile('/etc/group', 'utf8').catch(() => '');
+  const line = groups.split('\n').find((l) => l.split(':')[2] === String(gid));
+  if (!line) throw new Error(`no name for group ${gid} in /etc/group; Dovecot needs one`);
+  return line.split(':')[0]!;
 }
 
 /** Every process below `pid` (Linux /proc). */

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
+import { createSharedRateLimiter } from '../../src/runtime/redis/rate-limiter.ts';
+import type { RateLimiterOptions } from '../../src/runtime/rate-limiter.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { runtimeConformance } from './conformance.ts';
 
@@ -36,5 +38,67 @@ describe.runIf(available)('Redis runtime', () => {
       await r.flushall();
       r.disconnect();
     },
+  });
+});
+
+describe.runIf(available)('the helpdesk rate limiter shared through Redis (two processes, one account)', () => {
+  let server: RedisServer;
+  const conns: Redis[] = [];
+  const connect = () => {
+    const r = new Redis(server.url);
+    conns.push(r);
+    return r;
+  };
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of conns) c.disconnect();
+    await server?.close();
+  });
+
+  const pair = (key: string, opts: RateLimiterOptions) => [createSharedRateLimiter(connect(), key, opts), createSharedRateLimiter(connect(), key, opts)] as const;
+
+  it('spaces the requests of both processes together at the account rate', async () => {
+    const [a, b] = pair('rl:spacing', { requestsPerMinute: 1200, burst: 2 }); // one per 50 ms between them
+    const start = Date.now();
+    const at: number[] = [];
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).acquire().then(() => at.push(Date.now() - start))));
+    at.sort((x, y) => x - y);
+    // 2 at once (the burst), then 18 more at 50 ms each: never faster than the rate, whoever asks.
+    expect(at[19]!).toBeGreaterThanOrEqual(18 * 50 - 10);
+    for (let i = 2; i < 20; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(50 - 10);
+  });
+
+  it('a Retry-After one process got stops the other one too', async () => {
+    const [a, b] = pair('rl:retry-after', { requestsPerMinute: 6000 });
+    await a.acquire();
+    a.observe({ limited: true, retryAfterMs: 800 });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = Date.now();
+    await b.acquire();
+    expect(Date.now() - start).toBeGreaterThanOrEqual(650);
+  });
+
+  it('a spent budget holds both until the window resets', async () => {
+    const [a, b] = pair('rl:budget', { requestsPerMinute: 6000 });
+    await a.acquire();
+    a.observe({ remaining: 0, resetMs: 700 });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = Date.now();
+    await b.acquire();
+    expect(Date.now() - start).toBeGreaterThanOrEqual(550);
+  });
+
+  it('a limit the helpdesk reports is adopted by every process; a new configured rate replaces an adopted one', async () => {
+    const [a, b] = pair('rl:adopt', { requestsPerMinute: 200, followReportedLimit: true });
+    await a.acquire();
+    a.observe({ limit: 700 });
+    await new Promise((r) => setTimeout(r, 50));
+    await b.acquire();
+    expect(b.requestsPerMinute).toBe(700);
+    const capped = createSharedRateLimiter(connect(), 'rl:adopt', { requestsPerMinute: 100 });
+    await capped.acquire();
+    expect(capped.requestsPerMinute).toBe(100);
   });
 });

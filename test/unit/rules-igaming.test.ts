@@ -41,10 +41,20 @@ function report(name: string, set: LabeledMessage[]) {
   return right / set.length;
 }
 
-/** Sets the rules were tuned on: every message must stay right, so a rule edit cannot regress them. */
-const TUNED = ['labeled.yaml', 'holdout.yaml', 'holdout2.yaml', 'holdout3.yaml'];
-/** Written after the last tuning and never tuned on: the honest estimate, reported, not gated. */
-const FRESH = ['holdout4.yaml'];
+/**
+ * Sets the rules were tuned on, in the order they were written. Each `holdout*` and `fresh*` set
+ * was scored once before the rules saw it (docs/rules.md keeps those first scores); afterwards
+ * every responsible-gaming message in it must stay caught, so a rule edit cannot regress them.
+ */
+const TUNED = [
+  'labeled.yaml', 'holdout.yaml', 'holdout2.yaml', 'holdout3.yaml', 'holdout4.yaml',
+  'fresh.yaml', 'fresh2.yaml', 'families.yaml', 'fresh3.yaml', 'fresh4.yaml', 'fresh5.yaml', 'fresh6.yaml',
+];
+/**
+ * Written after the last tuning and never tuned on: the honest estimate, reported, not gated.
+ * Empty right after a tuning round; put the next fresh set here, score it, then move it to TUNED.
+ */
+const FRESH: string[] = [];
 
 describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   const labeled = loadLabeled('labeled.yaml');
@@ -55,6 +65,11 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
     expect(labeled.filter((m) => m.topic === 'responsible_gaming').length).toBeGreaterThanOrEqual(40);
     expect(labeled.filter((m) => m.tricky).length).toBeGreaterThanOrEqual(20);
     expect(labeled.some((m) => m.topic === 'other')).toBe(true);
+    const fresh = loadLabeled('fresh.yaml');
+    expect(fresh.length).toBeGreaterThanOrEqual(150);
+    expect(fresh.filter((m) => m.topic === 'responsible_gaming').length).toBeGreaterThanOrEqual(50);
+    expect(fresh.filter((m) => m.tricky).length).toBeGreaterThanOrEqual(30);
+    expect(new Set(fresh.map((m) => m.lang))).toEqual(new Set(['ru', 'uz', 'uz-cyrl', 'en', 'mixed']));
   });
 
   it('routes every responsible-gaming message to responsible gaming, urgent, with the acknowledgement', () => {
@@ -77,7 +92,15 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
     expect(falseRg).toEqual([]);
   });
 
-  it.each(TUNED)('files at least 95%% of %s under the right topic', (file) => {
+  it('files no routine message of a tuned set as responsible gaming', () => {
+    const falseRg = tuned
+      .filter((m) => m.topic !== 'responsible_gaming')
+      .filter((m) => topicOf(classify(m)) === 'responsible_gaming')
+      .map((m) => m.text);
+    expect(falseRg).toEqual([]);
+  });
+
+  it.each(TUNED)('files at least 95 percent of %s under the right topic', (file) => {
     expect(report(file, loadLabeled(file))).toBeGreaterThanOrEqual(0.95);
   });
 
@@ -88,10 +111,14 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
     expect(1 - wrong.length / single.length).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('ships an rg_ack reply in ru, uz and en that promises a specialist and a pause', () => {
+  it('ships an rg_ack reply in ru, uz and en that promises a specialist and a pause, also to a relative', () => {
     expect(pickReply(shipped.replies, 'rg_ack', 'ru')).toMatch(/специалист.*приостановить/su);
     expect(pickReply(shipped.replies, 'rg_ack', 'uz')).toMatch(/mutaxassis.*toʻxtatib/su);
     expect(pickReply(shipped.replies, 'rg_ack', 'en')).toMatch(/specialist.*pause your account/su);
+    // A relative writes too (family 7): the reply has a word for them.
+    expect(pickReply(shipped.replies, 'rg_ack', 'ru')).toMatch(/близком человеке/u);
+    expect(pickReply(shipped.replies, 'rg_ack', 'uz')).toMatch(/yaqin insoningiz haqida/u);
+    expect(pickReply(shipped.replies, 'rg_ack', 'en')).toMatch(/someone close to you/u);
   });
 
   it('puts the player id from the text into the player_id field, and a subject on first messages', () => {
@@ -104,11 +131,11 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   });
 });
 
-describe('shipped iGaming rules on messages they were not tuned on', () => {
+describe.runIf(FRESH.length > 0)('shipped iGaming rules on messages they were not tuned on', () => {
   it.each(FRESH)('reports accuracy on %s', (file) => {
     const accuracy = report(file, loadLabeled(file));
-    // Reported, not gated at the goal: this measures generalization (66.2% when written).
-    // Only a collapse fails the build.
+    // Reported, not gated at the goal: this measures generalization (first scores of earlier
+    // fresh sets: 49–98%, see docs/rules.md). Only a collapse fails the build.
     expect(accuracy).toBeGreaterThan(0.6);
   });
 });

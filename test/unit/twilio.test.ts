@@ -171,6 +171,15 @@ describe('twilio-voice channel', () => {
     expect(fake.requests.some((r) => r.path.includes('evil'))).toBe(false);
   });
 
+  it('keeps a live call going when the store fails, but asks Twilio to retry a callback', async () => {
+    const broken = { ...ctx(), kv: { get: async () => { throw new Error('disk gone'); }, set: async () => undefined, delete: async () => undefined } };
+    ch = await twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN, apiBaseUrl: fake.url }), broken);
+    const voice = await hook('', callParams('CA70'));
+    expect(voice.status).toBe(200);
+    expect(String(voice.body)).toContain('<Record ');
+    expect((await status('CA70', 1, 'completed')).status).toBe(503);
+  });
+
   it('needs a public URL to check signatures against', async () => {
     const noUrl = { ...ctx(), publicUrl: undefined };
     expect(() => twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN }), noUrl)).toThrow(/publicUrl/);

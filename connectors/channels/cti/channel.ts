@@ -22,9 +22,8 @@ export function createCtiChannel(options: CtiOptions, ctx: ChannelContext): Chan
     if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
     const parsed = CtiRequest.safeParse(withAliases(decoded.body));
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.') || 'body';
-      return { status: 422, body: { error: `${field}: ${issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message}` } };
+      const error = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      return { status: 422, body: { error } };
     }
     const r = parsed.data;
     try {

@@ -5,7 +5,8 @@ import type { CallEvent, CallOutcome } from './calls.ts';
  * One request of the generic CTI API (Zammad's `/api/v1/cti/:token` format): `newCall`,
  * `answer` or `hangup`, with callId, from, to, direction (in|out), user, cause.
  */
-const text = z.union([z.string(), z.number()]).transform(String);
+const text = z.union([z.string(), z.number()], { error: (iss) => (iss.input === undefined ? 'is required' : 'must be text or a number') })
+  .transform(String);
 
 export const CtiRequest = z.object({
   event: z.enum(['newCall', 'answer', 'hangup'], { error: 'must be newCall, answer or hangup' }),

@@ -98,7 +98,8 @@ export class MailboxWatcher {
       } finally {
         await closeClient(client, signal.aborted);
       }
-      break;
+      if (signal.aborted) break;
+      failures += 1;
       const { initialMs, maxMs } = this.#deps.tuning.backoff;
       await delay(Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 20)), undefined, { signal }).catch(() => undefined);
     }

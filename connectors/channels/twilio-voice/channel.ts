@@ -45,6 +45,11 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
           try {
             await calls.handle(out.callId ?? p['CallSid'], out.events);
           } catch (err) {
+            // A live call must go on: its TwiML is answered anyway (only the call's bookkeeping suffered).
+            if (out.twiml) {
+              log.error({ err, callSid: p['CallSid'], path: path || '/' }, 'Twilio call state could not be stored; the call goes on');
+              return twimlResponse(out.twiml);
+            }
             log.error({ err, callSid: p['CallSid'], path: path || '/' }, 'Twilio event could not be stored; Twilio may retry');
             return { status: 503, body: { error: 'could not store the event; retry later' } };
           }

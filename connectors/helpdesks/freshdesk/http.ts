@@ -107,9 +107,9 @@ export class FreshdeskHttp {
     let next: string | undefined = path;
     let query: Record<string, string> | undefined = { per_page: '100', ...opts.query };
     for (let page = 0; next && page < opts.maxPages; page++) {
-      const { data, headers } = await this.request(what, 'GET', next, schema, { query });
-      items.push(...data);
-      next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(headers.get('link') ?? '')?.[1];
+      const answer: { data: unknown[]; headers: Headers } = await this.request(what, 'GET', next, schema, { query });
+      items.push(...answer.data);
+      next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(answer.headers.get('link') ?? '')?.[1];
       query = undefined;
     }
     return items as z.infer<S>;

@@ -33,8 +33,8 @@ export function contactIdentity(sender: Sender, channel: { id: string; kind: str
 /** Lookups in order: the strongest identifier first. */
 function lookups(identity: ContactIdentity): Record<string, string>[] {
   if (identity.email) return [{ email: identity.email }];
-  const byId = identity.unique_external_id ? [{ unique_external_id: identity.unique_external_id }] : [];
-  const byPhone = identity.mobile ? [{ mobile: identity.mobile }, { phone: identity.mobile }] : [];
+  const byId: Record<string, string>[] = identity.unique_external_id ? [{ unique_external_id: identity.unique_external_id }] : [];
+  const byPhone: Record<string, string>[] = identity.mobile ? [{ mobile: identity.mobile }, { phone: identity.mobile }] : [];
   return [...byId, ...byPhone];
 }
 

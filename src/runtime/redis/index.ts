@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore, type LaneToken } from './store.ts';
 import { RedisWorker, type LaneTokenData } from './worker.ts';
 
@@ -131,6 +132,8 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     async ping() {
       await commands.ping();
     },
+    // On the patient connection: a request waiting for its turn waits out a Redis restart too.
+    sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection, `${opts.prefix}:rl:${name}`, limiterOpts),
   };
 }
 

@@ -1,0 +1,60 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+
+type Denied = { ok: false; status: number; error: string };
+const deny = (status: number, error: string): Denied => ({ ok: false, status, error });
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** A form-encoded webhook (`comment[ticket_id]=…`) as the nested object the JSON one is. */
+function nest(flat: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split(/\[|\]\[|\]/).filter(Boolean);
+    let node = out;
+    for (const part of parts.slice(0, -1)) node = (isRecord(node[part]) ? node[part] : (node[part] = {})) as Record<string, unknown>;
+    node[parts.at(-1) ?? key] = value;
+  }
+  return out;
+}
+
+const ticketNumber = (v: unknown): string | undefined =>
+  (typeof v === 'number' && Number.isInteger(v) && v > 0) || (typeof v === 'string' && /^\d+$/.test(v.trim())) ? String(v).trim() : undefined;
+
+export interface UsedeskEvent {
+  /** Tickets to read for new agent replies. */
+  ticketIds: string[];
+  /** A chat webhook: the chat and, when Usedesk says, its ticket. */
+  chat?: { chatId: string; ticketId?: string };
+}
+
+/**
+ * Usedesk's webhooks carry no signature: the body's `secret` (the API channel's token) is the
+ * proof. Only an agent's (`from: user`) public comment, or an agent's chat message, asks for a
+ * read; every other event (new ticket, status change, rating) is acknowledged and ignored.
+ */
+export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentEventResult & { ok: false }) | { ok: true; event: UsedeskEvent } {
+  const raw = req.body;
+  if (!isRecord(raw)) return deny(400, 'body must be the JSON (or form) Usedesk sends');
+  const body = Object.keys(raw).some((k) => k.includes('[')) ? nest(raw) : raw;
+  if (typeof body.secret !== 'string' || body.secret === '') return deny(401, 'missing secret');
+  if (!sameSecret(body.secret, secret)) return deny(401, 'wrong secret: check helpdesk.webhookSecret (the API channel token)');
+  if (isRecord(body.comment)) {
+    const c = body.comment;
+    if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [] } };
+    const id = ticketNumber(c.ticket_id);
+    return id ? { ok: true, event: { ticketIds: [id] } } : deny(400, 'comment.ticket_id must be a ticket number');
+  }
+  if (body.chat_id !== undefined) {
+    const chatId = ticketNumber(body.chat_id);
+    if (!chatId) return deny(400, 'chat_id must be a number');
+    const ticketId = isRecord(body.ticket) ? ticketNumber(body.ticket.id) : undefined;
+    if (body.from !== 'user') return { ok: true, event: { ticketIds: [], chat: { chatId, ticketId } } };
+    return { ok: true, event: { ticketIds: ticketId ? [ticketId] : [], chat: { chatId, ticketId } } };
+  }
+  return { ok: true, event: { ticketIds: [] } };
+}

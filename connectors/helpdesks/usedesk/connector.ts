@@ -1,0 +1,249 @@
+import type {
+  AttemptContext,
+  FetchedFile,
+  HelpdeskContext,
+  HelpdeskInstance,
+  RequesterRef,
+  TicketInput,
+  TicketRef,
+} from '../../../src/core/connector.ts';
+import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { verifyUsedeskEvent } from './agent-events.ts';
+import { Channels, ClientCard, CommentCreated, Created, Done, STATUS, TicketCard, tagNames } from './api.ts';
+import { createChat, type ChatMode } from './chat.ts';
+import { isTicketGone } from './errors.ts';
+import { UsedeskHttp } from './http.ts';
+import type { UsedeskOptions } from './options.ts';
+import { agentReplies } from './replies.ts';
+import { clientIdentity, upsertClient } from './requester.ts';
+import {
+  PRIORITY,
+  additionalId,
+  hasMarker,
+  messageHtml,
+  raisesPriority,
+  textHtml,
+  ticketRouting,
+  usedeskTags,
+  withMarker,
+} from './ticket-fields.ts';
+
+/** Only the client's newest tickets can be a create whose answer was lost. */
+const MAX_CANDIDATES = 5;
+
+/** Usedesk's web app, for ticket links: api.usedesk.ru's tickets live on secure.usedesk.ru. */
+function webOrigin(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  return u.hostname === 'api.usedesk.ru' ? 'https://secure.usedesk.ru' : u.origin;
+}
+
+export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskContext): HelpdeskInstance {
+  const log = ctx.log.child({ helpdesk: 'usedesk' });
+  const kv = ctx.kv;
+  const http = new UsedeskHttp({ baseUrl: options.baseUrl, apiToken: options.apiToken, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log });
+  const secret = options.webhookSecret ?? options.apiToken;
+  const web = webOrigin(options.baseUrl);
+  const ref = (ticketId: number | string, requesterId: string): TicketRef => ({
+    ticketId: String(ticketId),
+    requesterId,
+    ...(/^\d+$/.test(String(ticketId)) ? { url: `${web}/tickets/${ticketId}` } : {}),
+  });
+
+  const readTicket = (ticketId: string): Promise<TicketCard> =>
+    http.call(`read ticket ${ticketId}`, '/ticket', { ticket_id: Number(ticketId) }, TicketCard, { wrote: false });
+
+  async function writeComment(ticketId: string, html: string, how: { client: boolean; public: boolean; files?: FetchedFile[] }): Promise<void> {
+    const params = {
+      ticket_id: Number(ticketId),
+      message: html,
+      type: how.public ? 'public' : 'private',
+      from: how.client ? 'client' : 'user',
+      ...(!how.client && options.agentUserId !== undefined ? { user_id: options.agentUserId } : {}),
+    };
+    await http.call(`add ${how.public ? 'the message' : 'a private note'} to ticket ${ticketId}`, '/create/comment', params, CommentCreated, { files: how.files });
+  }
+
+  /**
+   * The private note that goes with a message (which rules fired, what could not be attached). It
+   * comes after the message is in: a transient failure is marked ambiguous, a permanent one only
+   * costs the note.
+   */
+  async function addNotes(ticketId: string, lines: string[], messageId: string, card?: TicketCard): Promise<void> {
+    if (lines.length === 0) return;
+    const marker = `${messageId}:notes`;
+    if (card && (card.comments ?? []).some((c) => hasMarker(c.message, marker))) return;
+    try {
+      await writeComment(ticketId, withMarker(textHtml(lines.join('\n')), marker), { client: false, public: false });
+    } catch (err) {
+      const e = asDeliveryError(err);
+      if (e.kind === 'permanent') {
+        log.warn({ ticketId, error: e.message, detail: e.detail }, 'could not add the private note to the ticket');
+        return;
+      }
+      throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+    }
+  }
+
+  /** The ticket an earlier attempt created for this message: the client's newest tickets, the one with its additional_id. */
+  async function findCreatedTicket(clientId: string, marker: string): Promise<TicketCard | undefined> {
+    const client = await http.call('read client', '/client', { client_id: Number(clientId) }, ClientCard, { wrote: false });
+    const candidates = [...(client.tickets ?? [])].sort((a, b) => b - a).slice(0, MAX_CANDIDATES);
+    for (const id of candidates) {
+      const card = await readTicket(String(id));
+      if (card.ticket.additional_id === marker) return card;
+    }
+    return undefined;
+  }
+
+  async function createTicket(input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<TicketRef> {
+    if (chat && !input.private) return chat.create(input, requester, attempt);
+    const routing = ticketRouting(input.decision, options);
+    const marker = additionalId(input.message.id);
+    const lines = [
+      ...(input.followUpOf ? [`This conversation continues closed ticket #${input.followUpOf}${/^\d+$/.test(input.followUpOf) ? ` (${web}/tickets/${input.followUpOf})` : ''}.`] : []),
+      ...input.notes,
+    ];
+    if (attempt.reconcile) {
+      const found = await findCreatedTicket(requester.id, marker);
+      if (found) {
+        log.info({ ticketId: found.ticket.id, messageId: input.message.id }, 'an earlier attempt created the ticket; not creating another');
+        await addNotes(String(found.ticket.id), lines, input.message.id, found);
+        return ref(found.ticket.id, requester.id);
+      }
+    }
+    const params = {
+      subject: input.subject.slice(0, 255),
+      message: withMarker(messageHtml(input, input.files), input.message.id, input.message.channel.id),
+      client_id: Number(requester.id),
+      channel_id: options.channelId,
+      from: 'client',
+      additional_id: marker,
+      ...(input.private ? { private_comment: true } : {}),
+      ...(routing.tags.length > 0 ? { tag: routing.tags.join(', ') } : {}),
+      ...(routing.priority ? { priority: routing.priority } : {}),
+      ...(routing.type ? { type: routing.type } : {}),
+      ...(routing.group_id !== undefined ? { group_id: routing.group_id } : {}),
+      ...(routing.field_id ? { field_id: routing.field_id, field_value: routing.field_value } : {}),
+    };
+    let created: { ticket_id: number };
+    try {
+      created = await http.call('create ticket', '/create/ticket', params, Created, { files: input.files });
+    } catch (err) {
+      // A client merged or deleted in Usedesk since the gateway met them: meet them again on the retry.
+      if (err instanceof DeliveryError && err.kind === 'permanent' && /client not found/i.test(err.message)) {
+        await kv.delete(`usedesk:client-of:${input.message.channel.id}:${input.message.sender.externalId}`);
+        throw new DeliveryError(`${err.message}; the client will be looked up again`, { kind: 'retry', status: err.status, detail: err.detail });
+      }
+      throw err;
+    }
+    await addNotes(String(created.ticket_id), lines, input.message.id);
+    return ref(created.ticket_id, requester.id);
+  }
+
+  /** Tags added and priority raised (never lowered) after a follow-up; the customer's comment reopens the ticket itself. */
+  async function updateAfterMessage(ticketId: string, card: TicketCard, input: TicketInput): Promise<void> {
+    const existing = tagNames(card);
+    const added = usedeskTags(input.decision.tags).filter((t) => !existing.some((x) => x.toLowerCase() === t.toLowerCase()));
+    const wanted = input.decision.priority ? PRIORITY[input.decision.priority] : undefined;
+    const update: Record<string, unknown> = {};
+    if (added.length > 0) update.tag = [...existing, ...added].join(', ');
+    if (raisesPriority(card.ticket.priority, wanted)) update.priority = wanted;
+    if (Object.keys(update).length === 0) return;
+    await http.call(`update ticket ${ticketId}`, '/update/ticket', { ticket_id: Number(ticketId), ...update }, Done);
+  }
+
+  async function writeToTicket(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
+    let card: TicketCard;
+    try {
+      card = await readTicket(ticketId);
+    } catch (err) {
+      if (isTicketGone(err)) return 'deleted';
+      throw err;
+    }
+    const status = card.ticket.status_id;
+    if (status === STATUS.closed) return 'closed';
+    if (status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) return 'deleted';
+    const written = attempt.reconcile && (card.comments ?? []).some((c) => hasMarker(c.message, input.message.id));
+    if (written) log.info({ ticketId, messageId: input.message.id }, 'an earlier attempt added the message; not adding it again');
+    else {
+      const html = withMarker(messageHtml(input, input.files), input.message.id, input.message.channel.id);
+      try {
+        await writeComment(ticketId, html, { client: !input.private, public: !input.private, files: input.files });
+      } catch (err) {
+        if (isTicketGone(err)) return 'deleted';
+        throw err;
+      }
+    }
+    try {
+      await updateAfterMessage(ticketId, card, input);
+    } catch (err) {
+      const e = asDeliveryError(err);
+      throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+    }
+    await addNotes(ticketId, input.notes, input.message.id, attempt.reconcile ? card : undefined);
+    return 'written';
+  }
+
+  async function appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<TicketRef> {
+    if (chat && !input.private) {
+      const sent = await chat.append(ticketId, input, requester, attempt);
+      if (sent) return sent;
+    }
+    const outcome = await writeToTicket(ticketId, input, attempt);
+    if (outcome === 'written') return ref(ticketId, requester.id);
+    log.info({ ticketId, outcome }, 'the ticket cannot take the message; opening a new ticket');
+    return createTicket({ ...input, followUpOf: outcome === 'closed' ? ticketId : undefined }, requester, attempt);
+  }
+
+  const chat: ChatMode | undefined = options.chat
+    ? createChat({ http, kv, log, chat: options.chat, readTicket, writeComment, addNotes, ref })
+    : undefined;
+
+  return {
+    kind: 'usedesk',
+
+    upsertRequester: (sender, channel) => upsertClient(http, kv, clientIdentity(sender, channel)),
+    createTicket,
+    appendMessage,
+
+    async addPrivateNote(ticketId, text, attempt) {
+      const id = chat ? await chat.ticketOf(ticketId) : ticketId;
+      if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${ticketId} is yet`, { kind: 'retry' });
+      const marker = attempt.idempotencyKey;
+      if (attempt.reconcile && ((await readTicket(id)).comments ?? []).some((c) => hasMarker(c.message, marker))) return;
+      await writeComment(id, withMarker(textHtml(text), marker), { client: false, public: false });
+    },
+
+    async verifyAgentEvent(req) {
+      const verified = verifyUsedeskEvent(req, secret);
+      if (!verified.ok) return verified;
+      const { event } = verified;
+      const ticketIds = [...event.ticketIds];
+      if (event.chat) {
+        if (event.chat.ticketId) await chat?.learn(event.chat.chatId, event.chat.ticketId);
+        // A chat still known only by its chat id is linked as `chat-<id>`.
+        if (ticketIds.length > 0 || event.chat.ticketId === undefined) ticketIds.push(`chat-${event.chat.chatId}`);
+      }
+      return { ok: true, ticketIds };
+    },
+
+    async listAgentReplies(ticketId) {
+      const id = chat ? await chat.ticketOf(ticketId) : ticketId;
+      if (!id) return [];
+      return agentReplies(ticketId, await readTicket(id));
+    },
+
+    fetchAttachment: (url) => http.download(url),
+
+    async check() {
+      const channels = await http.call('list channels', '/channels', {}, Channels, { wrote: false });
+      const wanted = [options.channelId, ...(options.chat ? [options.chat.channelId] : [])];
+      const missing = wanted.filter((id) => !channels.some((c) => c.channel_id === id));
+      if (missing.length > 0) {
+        throw new DeliveryError(`channel ${missing.join(', ')} is not among this token's channels (${channels.map((c) => `${c.channel_id} ${c.channel_type ?? ''}`.trim()).join(', ')})`, { kind: 'permanent' });
+      }
+      const api = channels.find((c) => c.channel_id === options.channelId)!;
+      return `channel ${api.channel_id} "${api.channel_name ?? ''}" (${api.channel_type ?? '?'}) at ${http.baseUrl}`;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import type { z } from 'zod';
+import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { DeliveryError, parseRetryAfter } from '../../../src/core/errors.ts';
+import { bodyError, usedeskBodyError, usedeskError, usedeskNetworkError } from './errors.ts';
+
+export interface UsedeskHttpInit {
+  baseUrl: string;
+  apiToken: string;
+  timeoutMs: number;
+  limiter?: RateLimiter;
+  log: Logger;
+}
+
+/** Usedesk documents no rate headers; the usual ones are read should it send them, and Retry-After. */
+export function usedeskRateSignal(status: number, headers: { get(name: string): string | null }): RateSignal {
+  const number = (...names: string[]): number | undefined => {
+    for (const name of names) {
+      const v = headers.get(name);
+      if (v !== null && /^\d+$/.test(v.trim())) return Number(v);
+    }
+    return undefined;
+  };
+  return {
+    limit: number('x-ratelimit-limit', 'x-ratelimit-total'),
+    remaining: number('x-ratelimit-remaining'),
+    retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers.get('retry-after')) : undefined,
+    limited: status === 429,
+  };
+}
+
+/**
+ * The one place that talks HTTP to Usedesk: every method is a POST with `api_token` in the body
+ * (JSON, or multipart when files go along), and an `error` in a 200 answer is an error too.
+ */
+export class UsedeskHttp {
+  readonly baseUrl: string;
+  readonly #apiToken: string;
+  readonly #timeoutMs: number;
+  readonly #limiter: RateLimiter;
+  readonly #log: Logger;
+
+  constructor(init: UsedeskHttpInit) {
+    this.baseUrl = init.baseUrl.replace(/\/+$/, '');
+    this.#apiToken = init.apiToken;
+    this.#timeoutMs = init.timeoutMs;
+    this.#limiter = init.limiter ?? unlimited;
+    this.#log = init.log;
+  }
+
+  /** Calls `method` (e.g. `/create/ticket`); `wrote` says whether a lost answer may hide an applied write. */
+  async call<S extends z.ZodType>(what: string, method: string, params: Record<string, unknown>, schema: S, opts: { files?: FetchedFile[]; wrote?: boolean } = {}): Promise<z.infer<S>> {
+    const wrote = opts.wrote ?? true;
+    const url = `${this.baseUrl}${method}`;
+    let body: string | FormData;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.files && opts.files.length > 0) {
+      const form = new FormData();
+      form.append('api_token', this.#apiToken);
+      for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) form.append(k, String(v));
+      for (const f of opts.files) form.append('files[]', new Blob([new Uint8Array(f.data)], { type: f.mime }), f.name);
+      body = form;
+    } else {
+      body = JSON.stringify({ api_token: this.#apiToken, ...params });
+      headers['content-type'] = 'application/json';
+    }
+    await this.#limiter.acquire();
+    const started = Date.now();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+      text = await res.text();
+    } catch (err) {
+      this.#limiter.observe({});
+      this.#log.warn({ method, err: String(err) }, 'usedesk request failed');
+      throw usedeskNetworkError(what, err);
+    }
+    this.#limiter.observe(usedeskRateSignal(res.status, res.headers));
+    this.#log.debug({ method, status: res.status, ms: Date.now() - started }, 'usedesk');
+    if (!res.ok) throw usedeskError(what, res.status, text, res.headers);
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const refused = bodyError(json);
+    if (refused) throw usedeskBodyError(what, refused, text, wrote);
+    const parsed = schema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    const where = parsed.error.issues[0]?.path.join('.') || 'body';
+    throw new DeliveryError(`${what}: unexpected answer from Usedesk (${where})`, { kind: 'retry', ambiguous: wrote, detail: text.slice(0, 8000) });
+  }
+
+  /** Files of comments are plain links; no credentials go with them. */
+  async download(url: string): Promise<FetchedFile> {
+    const what = 'download attachment';
+    let res: Response;
+    let data: Buffer;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
+      if (!res.ok) throw usedeskError(what, res.status, await res.text(), res.headers);
+      data = Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      if (err instanceof DeliveryError) throw err;
+      throw usedeskNetworkError(what, err);
+    }
+    const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
+    return { name: fileNameOf(new URL(url)), mime, data };
+  }
+}
+
+export function fileNameOf(url: URL): string {
+  const last = url.pathname.split('/').filter(Boolean).pop();
+  try {
+    return last ? decodeURIComponent(last) : 'attachment';
+  } catch {
+    return last ?? 'attachment';
+  }
+}

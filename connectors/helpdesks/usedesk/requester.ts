@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import type { KeyValueStore, RequesterRef } from '../../../src/core/connector.ts';
+import type { Sender } from '../../../src/core/message.ts';
+import { ClientCard, ClientCreated, ClientHits } from './api.ts';
+import type { UsedeskHttp } from './http.ts';
+
+/** A client id found or created is reused this long without asking Usedesk again. */
+const CLIENT_REUSE_MS = 60 * 60_000;
+const MESSENGERS: Record<string, string> = { telegram: 'telegram', 'whatsapp-cloud': 'whatsapp', 'whatsapp-web': 'whatsapp', viber: 'viber' };
+
+const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+export interface ClientIdentity {
+  name: string;
+  email?: string;
+  /** Digits only: Usedesk takes 10–15 digits. */
+  phone?: string;
+  /** The customer's id in a messenger Usedesk knows (telegram, whatsapp, viber). */
+  messenger?: { identity: string; type: string };
+  /** `<channel id>:<sender id>`, kept in the client's note. */
+  channelKey: string;
+}
+
+export function clientIdentity(sender: Sender, channel: { id: string; kind: string }): ClientIdentity {
+  const name = sender.displayName?.trim() || sender.username?.trim() || `${capitalized(channel.kind)} user ${sender.externalId}`;
+  const digits = sender.phone?.replace(/\D/g, '');
+  const type = MESSENGERS[channel.kind];
+  return {
+    name,
+    ...(sender.email?.trim() ? { email: sender.email.trim().toLowerCase() } : {}),
+    ...(digits && digits.length >= 10 && digits.length <= 15 ? { phone: digits } : {}),
+    ...(type ? { messenger: { identity: sender.externalId, type } } : {}),
+    channelKey: `${channel.id}:${sender.externalId}`,
+  };
+}
+
+async function search(http: UsedeskHttp, query: string) {
+  return http.call('search clients', '/clients', { query, search_type: 'full_match' }, ClientHits, { wrote: false });
+}
+
+/** Email, then phone, then the messenger id (confirmed on the client's card: search matches loosely). */
+async function find(http: UsedeskHttp, who: ClientIdentity): Promise<number | undefined> {
+  if (who.email) {
+    const hit = (await search(http, who.email)).find((c) => (c.emails ?? '').toLowerCase().split(/[,\s]+/).includes(who.email!));
+    if (hit) return hit.id;
+  }
+  if (who.phone) {
+    const hit = (await search(http, who.phone)).find((c) => (c.phone ?? '').replace(/[^\d,]/g, '').split(',').includes(who.phone!));
+    if (hit) return hit.id;
+  }
+  if (who.messenger) {
+    for (const candidate of (await search(http, who.messenger.identity)).slice(0, 5)) {
+      const card = await http.call('read client', '/client', { client_id: candidate.id }, ClientCard, { wrote: false });
+      if ((card.messengers ?? []).some((m) => m.identity === who.messenger!.identity && (!m.type || m.type === who.messenger!.type))) return card.id;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Finds the customer's client, or creates it. The gateway remembers the client it made for a channel
+ * id; Usedesk is searched by email, phone, or the messenger id (kept on the client as a messenger).
+ */
+export async function upsertClient(http: UsedeskHttp, kv: KeyValueStore, who: ClientIdentity): Promise<RequesterRef> {
+  const key = `usedesk:client:${createHash('sha256').update(JSON.stringify([who.email, who.phone, who.channelKey])).digest('hex')}`;
+  const cached = await kv.get(key);
+  if (cached) {
+    const [id, at] = cached.split('@');
+    if (id && Date.now() - Number(at) < CLIENT_REUSE_MS) return { id };
+  }
+  // What the gateway itself created for this channel id, even when Usedesk's search cannot find it.
+  const mine = await kv.get(`usedesk:client-of:${who.channelKey}`);
+  let id = mine ? Number(mine) : await find(http, who);
+  if (id === undefined) {
+    const created = await http.call('create client', '/create/client', {
+      name: who.name,
+      ...(who.email ? { emails: [who.email] } : {}),
+      ...(who.phone ? { phone: who.phone, phone_type: 'mobile' } : {}),
+      ...(who.messenger ? { messengers: [who.messenger] } : {}),
+      note: `Switchboard: ${who.channelKey}`,
+    }, ClientCreated);
+    id = created.client_id;
+    await kv.set(`usedesk:client-of:${who.channelKey}`, String(id));
+  }
+  await kv.set(key, `${id}@${Date.now()}`);
+  return { id: String(id) };
+}

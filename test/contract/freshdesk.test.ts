@@ -1,0 +1,77 @@
+import { definition, FreshdeskOptions } from '../../connectors/helpdesks/freshdesk/index.ts';
+import { startFakeFreshdesk, type FdTicket, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
+import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
+
+const API_KEY = 'fd-contract-key-0123456789';
+const SECRET = 'fd-contract-webhook-secret-0123';
+const PRIORITY = ['', 'low', 'normal', 'high', 'urgent'];
+
+function view(t: FdTicket): ContractTicket {
+  return {
+    id: String(t.id),
+    requesterId: String(t.requester_id),
+    subject: t.subject,
+    priority: PRIORITY[t.priority] ?? null,
+    type: t.type,
+    group: t.group_id,
+    tags: t.tags,
+    fields: t.custom_fields,
+    messages: [
+      { text: t.description_text, public: true, byRequester: true, files: t.attachments.map((a) => ({ name: a.name, size: a.size, data: a.data })) },
+      ...t.conversations.map((c) => ({
+        text: c.body_text,
+        public: !c.private,
+        byRequester: c.incoming && c.user_id === t.requester_id,
+        files: c.attachments.map((a) => ({ name: a.name, size: a.size, data: a.data })),
+      })),
+    ],
+  };
+}
+
+helpdeskContract({
+  name: 'freshdesk',
+  async start() {
+    const fd: FakeFreshdesk = await startFakeFreshdesk({ apiKey: API_KEY, groups: [101], customFields: ['cf_player_id'] });
+    return {
+      connect: async (o = {}) =>
+        definition.create(
+          FreshdeskOptions.parse({ baseUrl: fd.url, apiKey: API_KEY, webhookSecret: SECRET, groups: { payments: 101 }, fields: { player_id: 'cf_player_id' }, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
+          { log: silent, kv: memoryKv(), dataDir: '/nonexistent', limiter: o.limiter },
+        ),
+      ticket: (id) => {
+        const t = fd.tickets.find((x) => String(x.id) === id);
+        return t && view(t);
+      },
+      tickets: () => fd.tickets.map(view),
+      requester: (id) => {
+        const c = fd.contacts.find((x) => String(x.id) === id);
+        return c && { id: String(c.id), name: c.name, email: c.email, phone: c.mobile ?? c.phone, externalId: c.unique_external_id };
+      },
+      requesterCount: () => fd.contacts.length,
+      expected: { group: 101, fieldKey: 'cf_player_id' },
+      reset() {
+        fd.tickets.length = 0;
+        fd.contacts.length = 0;
+        fd.requests.length = 0;
+      },
+      close: () => fd.close(),
+      closeTicket: (id) => fd.setStatus(Number(id), 5),
+      deleteTicket: (id) => fd.deleteTicket(Number(id)),
+      failNext: (n, f) => fd.failNext(n, f),
+      rejection: {
+        status: 400,
+        body: '{"description":"Validation failed","errors":[{"field":"requester_id","message":"The requester is blocked","code":"invalid_value"}]}',
+      },
+      addAgentReply: (ticketId, text, o = {}) =>
+        void fd.addAgentReply(Number(ticketId), text, {
+          private: o.private,
+          attachments: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
+        }),
+      agentEvent(ticketId, how) {
+        const body = JSON.stringify({ ticket_id: ticketId });
+        if (how === 'unauthenticated') return inboundRequest(body);
+        return inboundRequest(body, { 'X-Switchboard-Secret': how === 'authentic' ? SECRET : 'not-the-shared-secret' });
+      },
+    };
+  },
+});

@@ -1,0 +1,463 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  AttemptContext,
+  FetchedFile,
+  HelpdeskInstance,
+  InboundRequest,
+  KeyValueStore,
+  Logger,
+  RateLimiter,
+  RateSignal,
+  TicketInput,
+} from '../../src/core/connector.ts';
+import { DeliveryError } from '../../src/core/errors.ts';
+import type { NormalizedMessage, Sender } from '../../src/core/message.ts';
+import type { Decision } from '../../src/core/rules/schema.ts';
+
+/**
+ * The contract every helpdesk connector passes: each scenario runs the connector, through the
+ * `HelpdeskInstance` interface only, against its fake helpdesk (a real HTTP server speaking the
+ * helpdesk's documented formats), and checks what the helpdesk ended up holding. A new helpdesk
+ * connector is done when this suite passes for it.
+ *
+ * A scenario that cannot apply to a connector (the dry run has no agents) is declared in
+ * `notApplicable`, and the suite then checks the documented behaviour instead of skipping.
+ */
+
+/** A ticket as the contract sees it, in the gateway's words (priority low/normal/high/urgent). */
+export interface ContractTicket {
+  id: string;
+  requesterId: string;
+  subject: string | null;
+  priority: string | null;
+  type: string | null;
+  group: string | number | null;
+  tags: string[];
+  /** Custom field key (as the helpdesk names it) → value. */
+  fields: Record<string, unknown>;
+  /** The first message first; notes included. */
+  messages: ContractMessage[];
+}
+
+export interface ContractMessage {
+  text: string;
+  public: boolean;
+  byRequester: boolean;
+  /** `data` when the helpdesk keeps the bytes; the dry run keeps sizes. */
+  files: { name: string; size: number; data?: Buffer }[];
+}
+
+export interface ContractRequester {
+  id: string;
+  name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  /** The channel's id for the customer, where the helpdesk keeps it. */
+  externalId?: string | null;
+}
+
+export interface ContractFailure {
+  status: number;
+  body?: string;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  /** Apply the write, then answer with the failure (the answer is lost, the write is not). */
+  applyFirst?: boolean;
+}
+
+export interface HelpdeskHarness {
+  /** The connector under test, configured against the fake (options: groups.payments, fields.player_id). */
+  connect(opts?: { timeoutMs?: number; limiter?: RateLimiter }): Promise<HelpdeskInstance>;
+  ticket(id: string): ContractTicket | undefined;
+  tickets(): ContractTicket[];
+  requester(id: string): ContractRequester | undefined;
+  requesterCount(): number;
+  /** What the ticket's routing looks like in the helpdesk for group `payments` and field `player_id`. */
+  expected: { group: string | number; fieldKey: string };
+  reset(): Promise<void> | void;
+  close(): Promise<void>;
+
+  // Remote helpdesks only.
+  closeTicket?(id: string): void;
+  deleteTicket?(id: string): void;
+  /** The next `n` writes fail so. */
+  failNext?(n: number, failure: ContractFailure): void;
+  /** A refusal in the helpdesk's own format (its status and body), as it answers an invalid ticket. */
+  rejection?: { status: number; body: string };
+  addAgentReply?(ticketId: string, text: string, opts?: { private?: boolean; file?: FetchedFile }): void;
+  /** The agent-reply webhook the helpdesk sends for a ticket: authentic, with a wrong secret, or with none. */
+  agentEvent?(ticketId: string, how: 'authentic' | 'forged' | 'unauthenticated'): InboundRequest;
+
+  // Local helpdesks only (the dry run).
+  /** Make the next write fail the way the local store fails. */
+  breakStorage?(): Promise<void>;
+}
+
+export interface HelpdeskContractSpec {
+  name: string;
+  start(): Promise<HelpdeskHarness>;
+  notApplicable?: {
+    /** No agents: every agent event is refused with this error, and there is nothing to list. */
+    agents?: { refusal: RegExp };
+    /** Nothing remote: no rate limits, 5xx or lost answers; a repeated call with the same key writes once. */
+    remote?: true;
+    /** Tickets never close or vanish: a follow-up always lands on the same ticket. */
+    ticketLifecycle?: true;
+    /** Accepts every ticket as given: nothing to refuse. */
+    validation?: true;
+  };
+}
+
+// ---------------------------------------------------------------- inputs
+
+export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+export function memoryKv(): KeyValueStore {
+  const m = new Map<string, string>();
+  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
+}
+
+/** Builds an InboundRequest as the gateway's HTTP layer hands it to `verifyAgentEvent`. */
+export function inboundRequest(body: string, headers: Record<string, string> = {}, contentType = 'application/json'): InboundRequest {
+  let parsed: unknown;
+  if (contentType.includes('json')) {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+  } else parsed = Object.fromEntries(new URLSearchParams(body));
+  const lower = Object.fromEntries(Object.entries({ 'content-type': contentType, ...headers }).map(([k, v]) => [k.toLowerCase(), v]));
+  return { method: 'POST', url: '/helpdesk/events', headers: lower, query: {}, rawBody: Buffer.from(body), body: parsed, files: [], ip: '127.0.0.1' };
+}
+
+const TELEGRAM = { id: 'telegram', kind: 'telegram' };
+let seq = 0;
+
+function message(text: string, sender: Sender, channel = TELEGRAM): NormalizedMessage {
+  seq += 1;
+  const n = String(seq).padStart(6, '0');
+  return {
+    id: `01JCONTRACT00000000${n}`,
+    channel,
+    kind: 'message',
+    externalId: `${sender.externalId}:${n}`,
+    dedupeKey: `${sender.externalId}:${n}`,
+    conversation: { externalId: sender.externalId },
+    sender,
+    text,
+    attachments: [],
+    occurredAt: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
+    meta: {},
+  };
+}
+
+const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
+
+let jobSeq = 0;
+const attempt = (o: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: `contract-job-${++jobSeq}`, ...o });
+
+async function failure(p: Promise<unknown>): Promise<DeliveryError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(DeliveryError);
+    return err as DeliveryError;
+  }
+  throw new Error('expected a DeliveryError');
+}
+
+/** A limiter that lets everything through and remembers what it was told. */
+function recordingLimiter(): RateLimiter & { acquired: number; signals: RateSignal[] } {
+  const l = {
+    acquired: 0,
+    signals: [] as RateSignal[],
+    async acquire() {
+      l.acquired += 1;
+    },
+    observe(s: RateSignal) {
+      l.signals.push(s);
+    },
+  };
+  return l;
+}
+
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 250, 251]);
+const PDF = Buffer.from('%PDF-1.4 statement of account');
+
+// ---------------------------------------------------------------- the suite
+
+export function helpdeskContract(spec: HelpdeskContractSpec): void {
+  const na = spec.notApplicable ?? {};
+
+  describe(`helpdesk contract: ${spec.name}`, () => {
+    let h: HelpdeskHarness;
+    let hd: HelpdeskInstance;
+    let customer: Sender;
+
+    beforeAll(async () => {
+      h = await spec.start();
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    beforeEach(async () => {
+      await h.reset();
+      hd = await h.connect();
+      customer = { externalId: String(700000 + seq), displayName: 'Azamat Karimov', username: 'azamat_uz', locale: 'ru' };
+    });
+
+    function input(msg: NormalizedMessage, o: Partial<TicketInput> = {}): TicketInput {
+      return { message: msg, extra: [], decision: decision(), subject: 'Вывод не пришёл', files: [], notes: [], conversationKey: `${msg.channel.id}:${msg.conversation.externalId}`, ...o };
+    }
+
+    async function newTicket(o: Partial<TicketInput> = {}, text = 'вывод не пришёл уже 3 дня') {
+      const msg = message(text, customer);
+      const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+      const ref = await hd.createTicket(input(msg, o), requester, attempt());
+      const ticket = h.ticket(ref.ticketId);
+      expect(ticket, `ticket ${ref.ticketId} is in the helpdesk`).toBeDefined();
+      return { ref, requester, ticket: ticket! };
+    }
+
+    const publicTexts = (id: string) => h.ticket(id)!.messages.filter((m) => m.public).map((m) => m.text);
+
+    it('create: the customer is the requester and author; subject, priority, tags, type, group, custom field and the rules note are set', async () => {
+      const { ref, requester, ticket } = await newTicket({
+        decision: decision({ priority: 'high', tags: ['payments', 'withdrawal'], type: 'incident', group: 'payments', fields: { player_id: 'P-5512345' } }),
+        notes: ['Switchboard rules fired: withdrawal.'],
+      });
+      expect(ref.requesterId).toBe(requester.id);
+      expect(ticket.requesterId).toBe(requester.id);
+      expect(h.requester(requester.id)?.name).toContain('Azamat');
+      expect(ticket.subject).toBe('Вывод не пришёл');
+      expect(ticket.priority).toBe('high');
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'withdrawal']));
+      expect(ticket.type?.toLowerCase()).toBe('incident');
+      expect(ticket.group).toEqual(h.expected.group);
+      expect(ticket.fields[h.expected.fieldKey]).toBe('P-5512345');
+      const [first] = ticket.messages;
+      expect(first).toMatchObject({ public: true, byRequester: true });
+      expect(first!.text).toContain('вывод не пришёл уже 3 дня');
+      const note = ticket.messages.find((m) => !m.public);
+      expect(note?.text).toContain('rules fired: withdrawal');
+    });
+
+    it('append: the next message goes on the same ticket, as the customer, adding tags and keeping the old ones', async () => {
+      const { ref, requester } = await newTicket({ decision: decision({ tags: ['payments'] }) });
+      const next = await hd.appendMessage(ref.ticketId, input(message('ID 5512345, карта Humo', customer), { decision: decision({ tags: ['kyc'] }) }), requester, attempt());
+      expect(next.ticketId).toBe(ref.ticketId);
+      expect(h.tickets()).toHaveLength(1);
+      const ticket = h.ticket(ref.ticketId)!;
+      const texts = ticket.messages.filter((m) => m.public && m.byRequester).map((m) => m.text);
+      expect(texts).toHaveLength(2);
+      expect(texts[1]).toContain('карта Humo');
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'kyc']));
+    });
+
+    it('attachments: the files of a new ticket and of a follow-up arrive with their names and bytes', async () => {
+      const { ref, requester } = await newTicket({ files: [{ name: 'receipt.png', mime: 'image/png', data: PNG }] }, 'чек об оплате');
+      await hd.appendMessage(ref.ticketId, input(message('выписка', customer), { files: [{ name: 'statement.pdf', mime: 'application/pdf', data: PDF }] }), requester, attempt());
+      const files = h.ticket(ref.ticketId)!.messages.filter((m) => m.public).flatMap((m) => m.files);
+      expect(files.map((f) => f.name)).toEqual([expect.stringMatching(/^receipt\.png$/), 'statement.pdf']);
+      expect(files.map((f) => f.size)).toEqual([PNG.length, PDF.length]);
+      for (const [i, bytes] of [PNG, PDF].entries()) if (files[i]!.data) expect(files[i]!.data!.equals(bytes)).toBe(true);
+    });
+
+    it('a requester known only by a phone number is created with it, and found again rather than duplicated', async () => {
+      const voice = { id: 'phone-line', kind: 'twilio-voice' };
+      const caller: Sender = { externalId: '+998901234567', phone: '+998901234567' };
+      const first = await hd.upsertRequester(caller, voice, attempt());
+      const count = h.requesterCount();
+      expect(h.requester(first.id)?.phone?.replace(/\D/g, '')).toBe('998901234567');
+      const again = await (await h.connect()).upsertRequester(caller, voice, attempt());
+      expect(again.id).toBe(first.id);
+      expect(h.requesterCount()).toBe(count);
+    });
+
+    it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {
+      const anonymous: Sender = { externalId: '5550001' };
+      const first = await hd.upsertRequester(anonymous, TELEGRAM, attempt());
+      const count = h.requesterCount();
+      const stored = h.requester(first.id)!;
+      expect(`${stored.externalId ?? ''} ${stored.name ?? ''}`).toContain('5550001');
+      // A fresh connector (no cache) must find the same one.
+      const again = await (await h.connect()).upsertRequester(anonymous, TELEGRAM, attempt());
+      expect(again.id).toBe(first.id);
+      expect(h.requesterCount()).toBe(count);
+    });
+
+    if (na.ticketLifecycle) {
+      it('tickets never close: a follow-up to a ticket always lands on it (declared: no ticket lifecycle)', async () => {
+        const { ref, requester } = await newTicket();
+        const next = await hd.appendMessage(ref.ticketId, input(message('still there?', customer)), requester, attempt());
+        expect(next.ticketId).toBe(ref.ticketId);
+      });
+    } else {
+      it('a message for a closed ticket opens a new ticket; the closed one is left alone', async () => {
+        const { ref, requester } = await newTicket();
+        h.closeTicket!(ref.ticketId);
+        const before = h.ticket(ref.ticketId)!.messages.length;
+        const next = await hd.appendMessage(ref.ticketId, input(message('it happened again', customer)), requester, attempt());
+        expect(next.ticketId).not.toBe(ref.ticketId);
+        expect(publicTexts(next.ticketId)[0]).toContain('it happened again');
+        expect(h.ticket(next.ticketId)!.requesterId).toBe(requester.id);
+        expect(h.ticket(ref.ticketId)!.messages).toHaveLength(before);
+      });
+
+      it('a message for a deleted ticket opens a new ticket', async () => {
+        const { ref, requester } = await newTicket();
+        h.deleteTicket!(ref.ticketId);
+        const next = await hd.appendMessage(ref.ticketId, input(message('hello?', customer)), requester, attempt());
+        expect(next.ticketId).not.toBe(ref.ticketId);
+        expect(publicTexts(next.ticketId)[0]).toContain('hello?');
+      });
+    }
+
+    if (na.remote) {
+      it('nothing remote: a call repeated with the same idempotency key writes once (declared: no network)', async () => {
+        const msg = message('written once', customer);
+        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const ctx = attempt();
+        const a = await hd.createTicket(input(msg), requester, ctx);
+        const b = await hd.createTicket(input(msg), requester, { ...ctx, attempt: 2, reconcile: true });
+        expect(b.ticketId).toBe(a.ticketId);
+        expect(h.tickets()).toHaveLength(1);
+      });
+
+      it('nothing remote: a failing local store is a retryable error, not a lost message', async () => {
+        const msg = message('store broken', customer);
+        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        await h.breakStorage!();
+        const err = await failure(hd.createTicket(input(msg), requester, attempt()));
+        expect(err.kind).toBe('retry');
+      });
+    } else {
+      it('429 with Retry-After: rate limited with that wait, and the limiter is told', async () => {
+        const limiter = recordingLimiter();
+        hd = await h.connect({ limiter });
+        const { ref, requester } = await newTicket();
+        expect(limiter.acquired).toBeGreaterThan(0);
+        expect(limiter.signals).toHaveLength(limiter.acquired);
+        h.failNext!(1, { status: 429, body: '{"message":"Too many requests"}', headers: { 'retry-after': '7' } });
+        const err = await failure(hd.appendMessage(ref.ticketId, input(message('x', customer)), requester, attempt()));
+        expect(err).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterMs: 7000 });
+        expect(limiter.signals.at(-1)).toMatchObject({ limited: true, retryAfterMs: 7000 });
+        expect(publicTexts(ref.ticketId)).toHaveLength(1);
+      });
+
+      it('429 without Retry-After: still rate limited, with a wait of its own', async () => {
+        const { ref, requester } = await newTicket();
+        h.failNext!(1, { status: 429, body: 'Too Many Requests' });
+        const err = await failure(hd.appendMessage(ref.ticketId, input(message('x', customer)), requester, attempt()));
+        expect(err.kind).toBe('rate_limited');
+        expect(err.retryAfterMs).toBeGreaterThan(0);
+      });
+
+      it('5xx: retried, marked ambiguous, the helpdesk’s words kept', async () => {
+        const { ref, requester } = await newTicket();
+        h.failNext!(1, { status: 502, body: '<html>502 Bad Gateway</html>' });
+        const err = await failure(hd.appendMessage(ref.ticketId, input(message('x', customer)), requester, attempt()));
+        expect(err).toMatchObject({ kind: 'retry', ambiguous: true, status: 502, detail: '<html>502 Bad Gateway</html>' });
+      });
+
+      it('a timeout after the helpdesk applied a create: the retry makes no second ticket', async () => {
+        const slow = await h.connect({ timeoutMs: 150 });
+        const msg = message('slow helpdesk, create', customer);
+        const requester = await slow.upsertRequester(msg.sender, msg.channel, attempt());
+        const ctx = attempt();
+        h.failNext!(1, { status: 500, applyFirst: true, delayMs: 400 });
+        const err = await failure(slow.createTicket(input(msg), requester, ctx));
+        expect(err).toMatchObject({ kind: 'retry', ambiguous: true });
+        await new Promise((r) => setTimeout(r, 300));
+        expect(h.tickets()).toHaveLength(1);
+        const again = await slow.createTicket(input(msg), requester, { ...ctx, attempt: 2, reconcile: true });
+        expect(again.ticketId).toBe(h.tickets()[0]!.id);
+        expect(h.tickets()).toHaveLength(1);
+      });
+
+      it('a timeout after the helpdesk applied a follow-up: the retry adds no second copy', async () => {
+        const { ref, requester } = await newTicket();
+        const slow = await h.connect({ timeoutMs: 150 });
+        const msg = message('slow helpdesk, append', customer);
+        const ctx = attempt();
+        h.failNext!(1, { status: 500, applyFirst: true, delayMs: 400 });
+        const err = await failure(slow.appendMessage(ref.ticketId, input(msg), requester, ctx));
+        expect(err).toMatchObject({ kind: 'retry', ambiguous: true });
+        await new Promise((r) => setTimeout(r, 300));
+        await slow.appendMessage(ref.ticketId, input(msg), requester, { ...ctx, attempt: 2, reconcile: true });
+        expect(publicTexts(ref.ticketId).filter((t) => t.includes('slow helpdesk, append'))).toHaveLength(1);
+      });
+    }
+
+    if (na.validation) {
+      it('accepts every ticket as given: nothing to refuse (declared: no validation)', async () => {
+        const { ticket } = await newTicket({ decision: decision({ type: 'anything-at-all', group: 'no-such-group' }) });
+        expect(ticket.type).toBe('anything-at-all');
+      });
+    } else {
+      it('a validation error is permanent and keeps the helpdesk’s own words verbatim (for the dead-letter record)', async () => {
+        const msg = message('refused', customer);
+        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        h.failNext!(1, h.rejection!);
+        const err = await failure(hd.createTicket(input(msg), requester, attempt()));
+        expect(err.kind).toBe('permanent');
+        expect(err.detail).toBe(h.rejection!.body);
+        expect(h.tickets()).toHaveLength(0);
+      });
+
+      it('a group or field with no mapping is permanent and names the option to set, before anything is written', async () => {
+        const msg = message('unmapped', customer);
+        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const err = await failure(hd.createTicket(input(msg, { decision: decision({ group: 'vip', fields: { loyalty: 'gold' } }) }), requester, attempt()));
+        expect(err.kind).toBe('permanent');
+        expect(err.message).toContain('helpdesk.groups.vip');
+        expect(err.message).toContain('helpdesk.fields.loyalty');
+        expect(h.tickets()).toHaveLength(0);
+      });
+    }
+
+    if (na.agents) {
+      const refusal = na.agents.refusal;
+      it('has no agents: every agent-reply webhook is refused, and there are no replies to list (declared)', async () => {
+        const result = await hd.verifyAgentEvent(inboundRequest('{"ticket_id":"1"}'));
+        expect(result).toMatchObject({ ok: false, status: 401 });
+        expect(result.ok ? '' : result.error).toMatch(refusal);
+        const { ref } = await newTicket();
+        expect(await hd.listAgentReplies(ref.ticketId)).toEqual([]);
+      });
+    } else {
+      it('a forged or unauthenticated agent-reply webhook is refused', async () => {
+        const { ref } = await newTicket();
+        for (const how of ['forged', 'unauthenticated'] as const) {
+          const result = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, how));
+          expect(result, how).toMatchObject({ ok: false, status: 401 });
+        }
+      });
+
+      it('an agent’s public reply is delivered once however often the webhook repeats; private notes and the customer’s words are not', async () => {
+        const { ref } = await newTicket();
+        const guide: FetchedFile = { name: 'guide.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4 how to verify') };
+        h.addAgentReply!(ref.ticketId, 'Пришлите, пожалуйста, фото паспорта.', { file: guide });
+        h.addAgentReply!(ref.ticketId, 'internal: check AML first', { private: true });
+        const delivered = new Map<string, string>();
+        for (let i = 0; i < 3; i++) {
+          const event = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, 'authentic'));
+          expect(event).toMatchObject({ ok: true });
+          if (!event.ok) continue;
+          expect(event.ticketIds).toContain(ref.ticketId);
+          for (const reply of await hd.listAgentReplies(ref.ticketId)) delivered.set(reply.commentId, reply.text);
+        }
+        expect([...delivered.values()]).toHaveLength(1);
+        expect([...delivered.values()][0]).toContain('фото паспорта');
+        const [reply] = await hd.listAgentReplies(ref.ticketId);
+        expect(reply!.ticketId).toBe(ref.ticketId);
+        const attachment = reply!.attachments.find((a) => a.name === 'guide.pdf');
+        expect(attachment).toBeDefined();
+        const file = await hd.fetchAttachment(attachment!.url);
+        expect(file.data.equals(guide.data)).toBe(true);
+      });
+    }
+  });
+}

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
+import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
+import { GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+
+/**
+ * Switching helpdesk is a config change: the real `switchboard start` process, the same channels
+ * and rules, once against a fake Freshdesk and once against a fake Usedesk (local HTTP servers
+ * speaking their documented formats). A Telegram message and a form submission about the same
+ * thing make equivalent tickets; an agent's reply comes back to the Telegram chat, once.
+ */
+
+const TG_TOKEN = '123456:TEST-token-abcdefghijklmnopqrstuv';
+const TG_SECRET = 'tg-secret-token_0123456789';
+const GROUPS = '{ payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }';
+
+function configYaml(dataDir: string, helpdesk: string): string {
+  return `
+server: { port: 8080, host: 127.0.0.1, publicUrl: http://127.0.0.1:8080 }
+store: { kind: embedded, path: ${dataDir} }
+timezone: Asia/Tashkent
+log: { level: warn }
+delivery: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
+helpdesk:
+${helpdesk}
+channels:
+  telegram:
+    kind: telegram
+    token: \${TELEGRAM_BOT_TOKEN}
+    mode: webhook
+    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
+    apiRoot: \${TELEGRAM_API_ROOT}
+  contact:
+    kind: webform
+    fields:
+      email: { type: email, required: true }
+      name: {}
+      message: { required: true }
+      topic: { enum: [payments, verification, bonus, other] }
+include: [${REPO}config/rules/igaming.yaml]
+rules:
+  - name: vip-form
+    when: { channel: contact, form: { topic: payments } }
+    set: { tags: [form_payments] }
+`;
+}
+
+/** A ticket as both helpdesks are compared: in the gateway's words. */
+interface Seen {
+  id: number;
+  priority: string;
+  tags: string[];
+  group: number | null;
+  text: string;
+  requester: { email?: string | null; channelId?: string | null };
+}
+
+interface Target {
+  helpdesk: string;
+  env: Record<string, string>;
+  tickets(): Seen[];
+  agentReply(ticketId: number, text: string): void;
+  /** The webhook the helpdesk would send for the ticket's newest agent reply; `forged` with a wrong secret. */
+  webhook(ticketId: number, forged?: boolean): { body: string; headers: Record<string, string> };
+  close(): Promise<void>;
+}
+
+const FD_KEY = 'fd-e2e-api-key-0123456789';
+const FD_SECRET = 'fd-e2e-webhook-secret-0123456789';
+const UD_TOKEN = 'ud-e2e-channel-token-0123456789';
+
+async function freshdesk(): Promise<Target> {
+  const fd: FakeFreshdesk = await startFakeFreshdesk({ apiKey: FD_KEY, groups: [101, 102, 103, 104, 105, 106], customFields: ['cf_player_id'] });
+  const priority = ['', 'low', 'normal', 'high', 'urgent'];
+  return {
+    helpdesk: `  kind: freshdesk
+  baseUrl: \${FRESHDESK_URL}
+  apiKey: \${FRESHDESK_API_KEY}
+  webhookSecret: \${FRESHDESK_WEBHOOK_SECRET}
+  groups: ${GROUPS}
+  fields: { player_id: cf_player_id }`,
+    env: { FRESHDESK_URL: fd.url, FRESHDESK_API_KEY: FD_KEY, FRESHDESK_WEBHOOK_SECRET: FD_SECRET },
+    tickets: () =>
+      fd.tickets.map((t) => {
+        const c = fd.contacts.find((x) => x.id === t.requester_id);
+        return { id: t.id, priority: priority[t.priority]!, tags: t.tags, group: t.group_id, text: t.description_text, requester: { email: c?.email, channelId: c?.unique_external_id } };
+      }),
+    agentReply: (ticketId, text) => void fd.addAgentReply(ticketId, text),
+    webhook: (ticketId, forged) => ({
+      body: JSON.stringify({ ticket_id: String(ticketId) }),
+      headers: { 'x-switchboard-secret': forged ? 'a-guess-at-the-secret' : FD_SECRET },
+    }),
+    close: () => fd.close(),
+  };
+}
+
+async function usedesk(): Promise<Target> {
+  const ud: FakeUsedesk = await startFakeUsedesk({ apiToken: UD_TOKEN, groups: [101, 102, 103, 104, 105, 106], fields: [901] });
+  const priority: Record<string, string> = { low: 'low', medium: 'normal', urgent: 'high', extreme: 'urgent' };
+  return {
+    helpdesk: `  kind: usedesk
+  baseUrl: \${USEDESK_URL}
+  apiToken: \${USEDESK_API_TOKEN}
+  channelId: ${ud.apiChannelId}
+  groups: ${GROUPS}
+  fields: { player_id: 901 }`,
+    env: { USEDESK_URL: ud.url, USEDESK_API_TOKEN: UD_TOKEN },
+    tickets: () =>
+      ud.tickets.map((t) => {
+        const c = ud.clients.find((x) => x.id === t.client_id);
+        return { id: t.id, priority: priority[t.priority]!, tags: t.tags, group: t.group, text: t.comments[0]?.message ?? '', requester: { email: c?.emails[0], channelId: c?.messengers[0]?.identity } };
+      }),
+    agentReply: (ticketId, text) => void ud.addAgentReply(ticketId, text),
+    webhook(ticketId, forged) {
+      const ticket = ud.tickets.find((t) => t.id === ticketId)!;
+      const comment = ticket.comments.filter((c) => c.from === 'user').at(-1)!;
+      return { body: JSON.stringify(ud.commentWebhook(comment, forged ? 'a-guess-at-the-token' : UD_TOKEN)), headers: {} };
+    },
+    close: () => ud.close(),
+  };
+}
+
+describe.each([
+  ['Freshdesk', freshdesk],
+  ['Usedesk', usedesk],
+])('the same channels and rules into %s (real gateway process)', (_name, start) => {
+  let tg: FakeTelegram;
+  let target: Target;
+  let dir: { path: string; remove(): Promise<void> };
+  let gw: GatewayProcess;
+
+  beforeAll(async () => {
+    tg = await startFakeTelegram({ token: TG_TOKEN });
+    target = await start();
+    dir = await tempDir();
+    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, target.helpdesk), {
+      TELEGRAM_BOT_TOKEN: TG_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      ...target.env,
+    });
+    await gw.start();
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await tg?.close();
+    await target?.close();
+    await dir?.remove();
+  });
+
+  it('a Telegram message and a form submission make equivalent tickets; the agent’s reply reaches the chat once; a forged webhook is refused', async () => {
+    const tgAnswer = await gw.post('/webhooks/telegram', tgUpdate.text(777301, 'Здравствуйте, вывод не пришёл уже 3 дня', { updateId: 1, messageId: 10, firstName: 'Azamat' }), {
+      'x-telegram-bot-api-secret-token': TG_SECRET,
+    });
+    expect(tgAnswer.status).toBe(200);
+    const fromChat = await waitFor('the Telegram ticket', () => target.tickets().find((t) => t.requester.channelId?.includes('777301')), 20_000);
+
+    const formAnswer = await gw.post('/forms/contact', { email: 'dilnoza@example.com', name: 'Dilnoza', message: 'Вывод не пришёл уже 3 дня', topic: 'payments', submissionId: 'e2e-form-0001' });
+    expect(formAnswer.status).toBe(200);
+    const fromForm = await waitFor('the form ticket', () => target.tickets().find((t) => t.requester.email === 'dilnoza@example.com'), 20_000);
+
+    // The same rules made the same routing on both.
+    for (const t of [fromChat, fromForm]) {
+      expect(t.priority).toBe('high');
+      expect(t.group).toBe(101);
+      expect(t.tags).toEqual(expect.arrayContaining(['payments', 'withdrawal']));
+      expect(t.text).toMatch(/вывод не пришёл уже 3 дня/i);
+    }
+    expect(fromForm.tags).toContain('form_payments');
+    expect(fromChat.tags).not.toContain('form_payments');
+
+    const forged = target.webhook(fromChat.id, true);
+    expect((await gw.post('/helpdesk/events', forged.body, forged.headers)).status).toBe(401);
+
+    target.agentReply(fromChat.id, 'Здравствуйте! Проверяем ваш вывод, ответим в течение часа.');
+    const event = target.webhook(fromChat.id);
+    // Helpdesks retry webhooks: the same event three times delivers the reply once.
+    for (let i = 0; i < 3; i++) expect((await gw.post('/helpdesk/events', event.body, event.headers)).status).toBe(200);
+    await waitFor('the reply in Telegram', () => tg.sent.find((m) => m.text?.includes('Проверяем ваш вывод')), 20_000);
+    await new Promise((r) => setTimeout(r, 700));
+    const replies = tg.sent.filter((m) => m.text?.includes('Проверяем ваш вывод'));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.chat_id).toBe('777301');
+    expect(target.tickets()).toHaveLength(2);
+  }, 60_000);
+});
