@@ -121,7 +121,9 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       const found = await findCreatedTicket(http, requester.id, input.subject, marker);
       if (found) {
         log.info({ ticketId: found.id, messageId: marker }, 'an earlier attempt created the ticket; not creating another');
-        await addNotes(String(found.id), lines, marker, { conversations: await listConversations(http, String(found.id)), privateMessage });
+        if (lines.length > 0 || privateMessage) {
+          await addNotes(String(found.id), lines, marker, { conversations: await listConversations(http, String(found.id)), privateMessage });
+        }
         return ref(found.id, requester.id);
       }
     }
