@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
 import { startRedis } from '../test/fakes/redis-server.ts';
 import { gatewayYaml, round, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
@@ -23,6 +24,8 @@ export interface IngressRun {
   /** Messages the gateway says it stored (switchboard_accepted_total), vs 2xx answers. */
   stored?: number;
   acked: number;
+  /** Redis memory per waiting message (used_memory growth / messages stored), bytes. */
+  redisBytesPerMessage?: number;
 }
 
 let serial = 0;
@@ -102,9 +105,16 @@ export async function ingressBench(durationS: number): Promise<IngressRun[]> {
   const dir2 = await tempDir();
   try {
     const gw = await startGateway({ dir: dir2.path, role: 'ingress', yaml: gatewayYaml({ store: { kind: 'redis', url: redis.url }, helpdeskUrl: 'http://127.0.0.1:9', concurrency: 8 }) });
+    const client = new Redis(redis.url);
     try {
-      runs.push(await measure('gateway --role ingress, Redis (AOF everysec)', gw, durationS));
+      const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+      const before = await usedMemory();
+      const run = await measure('gateway --role ingress, Redis (AOF everysec)', gw, durationS);
+      const total = await client.zcard('bench:pending');
+      run.redisBytesPerMessage = total > 0 ? Math.round(((await usedMemory()) - before) / total) : undefined;
+      runs.push(run);
     } finally {
+      client.disconnect();
       await gw.stop();
     }
   } finally {

@@ -86,11 +86,11 @@ channels:
 }
 
 /** `switchboard start` as a user runs it, with a generated config. */
-export async function startGateway(o: { yaml: string; role?: 'all' | 'ingress' | 'worker'; dir: string; name?: string }): Promise<Child> {
+export async function startGateway(o: { yaml: string; role?: 'all' | 'ingress' | 'worker'; dir: string; name?: string; nodeFlags?: string[] }): Promise<Child> {
   const file = join(o.dir, `${o.name ?? 'gateway'}.yaml`);
   await writeFile(file, o.yaml);
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
+  const proc = spawn(process.execPath, [...(o.nodeFlags ?? []), BIN, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
     cwd: REPO,
     env: { ...process.env, SWITCHBOARD_CONFIG: '', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,24 +5,25 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { e2eBench, type E2eRun } from './e2e.ts';
 import { ingressBench, type IngressRun } from './ingress.ts';
+import { memoryBench, type MemoryRun } from './memory.ts';
 import { machine, REPO, round } from './lib.ts';
 
 /**
  * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
  * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
- * Options: --only ingress,e2e,drain  --seconds 10  --messages 10000  --out results.json
+ * Options: --only ingress,e2e,memory,drain  --seconds 10  --messages 10000  --out results.json
  */
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingress,e2e,drain' },
+    only: { type: 'string', default: 'ingress,e2e,memory,drain' },
     seconds: { type: 'string', default: '10' },
     messages: { type: 'string', default: '10000' },
     out: { type: 'string' },
   },
 });
 const only = new Set(values.only.split(','));
-const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; drain?: number | null } = {
+const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null } = {
   machine: machine(),
   at: new Date().toISOString(),
 };
@@ -42,6 +43,7 @@ if (only.has('ingress')) {
       `| ${r.target} | ${r.rps} | ${round((r.rps / bare.rps) * 100)}% | ${r.p50} | ${r.p99} | ${r.pacedP50} | ${r.pacedP99} | ${round(r.pacedP99 / bare.pacedP99, 2)}× | ${r.stored ?? '-'} / ${r.acked}${r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''} |`,
     );
   }
+  for (const r of runs) if (r.redisBytesPerMessage) console.log(`\nRedis memory per waiting message: ${r.redisBytesPerMessage} bytes.`);
 }
 
 if (only.has('e2e')) {
@@ -55,6 +57,15 @@ if (only.has('e2e')) {
       `| ${r.setup} | ${r.messages} | ${r.conversations} | ${r.seconds} | ${r.messagesPerSecond} | ${round((r.messagesPerSecond / 2000) * 100)}% | ${r.helpdeskRequests} | ${r.latencyP50} / ${r.latencyP99} | ${r.rssIdleMb} | ${r.rssPeakMb} |`,
     );
   }
+}
+
+if (only.has('memory')) {
+  console.log('\n## Memory (one gateway process, resident set size)\n');
+  const runs = await memoryBench();
+  results.memory = runs;
+  console.log('| setup | node flags | idle MB | vs 150 MB target | peak at 1,000 webhooks/s MB |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const r of runs) console.log(`| ${r.setup} | ${r.flags} | ${r.idleMb} | ${round((r.idleMb / 150) * 100)}% | ${r.loadPeakMb} |`);
 }
 
 if (only.has('drain')) {

@@ -112,7 +112,8 @@ export class Dovecot {
       // A wrong password is answered at once (the default waits 2 s to slow down guessing).
       'auth_failure_delay = 0',
       // …and repeated failures from one address are not penalised with growing waits either.
-      'service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
+      // No chroot: only root may chroot, and a test server gains nothing from it.
+      'service anvil {\n  chroot =\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
       `default_internal_user = ${runAs}`,
       `default_login_user = ${runAs}`,
       ...(group ? [`default_internal_group = ${group}`] : []),
@@ -122,7 +123,7 @@ export class Dovecot {
       'maildir_very_dirty_syncs = no',
       `passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u ${this.dir}/passwd\n}`,
       `userdb {\n  driver = passwd-file\n  args = username_format=%u ${this.dir}/passwd\n}`,
-      `service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = ${this.port}\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}`,
+      `service imap-login {\n  chroot =\n  inet_listener imap {\n    address = 127.0.0.1\n    port = ${this.port}\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}`,
       '',
     ].join('\n'));
   }

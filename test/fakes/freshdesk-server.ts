@@ -91,8 +91,8 @@ export interface FakeFreshdesk {
   tickets: FdTicket[];
   contacts: FdContact[];
   requests: FdRequest[];
-  /** Requests answered, and answered 429, under `rateLimit`. */
-  rate: { accepted: number; limited: number };
+  /** Requests answered, and answered 429, under `rateLimit`: in all, and per window (by its start, ms). */
+  rate: { accepted: number; limited: number; windows: Map<number, { accepted: number; limited: number }> };
   /** The next `n` writes (POST/PUT) fail with `failure`. */
   failNext(n: number, failure: FdFailure): void;
   /** Another app on the same account uses `n` requests of the current window. */
@@ -112,7 +112,11 @@ export interface FakeFreshdeskOptions {
   customFields?: string[];
   /** Group ids the account has; any number is accepted when unset. */
   groups?: number[];
-  rateLimit?: { perWindow: number; windowMs?: number };
+  /**
+   * `perWindow` requests per window of `windowMs` (60 s). `reportedTotal` is what X-RateLimit-Total
+   * says (default `perWindow`): a compressed window (6 s of N/10) still reports N a minute.
+   */
+  rateLimit?: { perWindow: number; windowMs?: number; reportedTotal?: number };
 }
 
 type Json = Record<string, unknown>;
@@ -195,7 +199,7 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
   const attachments = new Map<number, FdAttachment>();
   const ids = { contact: 5001, ticket: 1, conversation: 9001, attachment: 7001 };
   const agent = { id: 42, name: 'Alice Agent' };
-  const rate = { accepted: 0, limited: 0 };
+  const rate = { accepted: 0, limited: 0, windows: new Map<number, { accepted: number; limited: number }>() };
   let window = { index: -1, used: 0 };
   let url = '';
   let filesUrl = '';
@@ -459,17 +463,22 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     const index = Math.floor(t / windowMs);
     if (index !== window.index) window = { index, used: 0 };
     const total = opts.rateLimit.perWindow;
+    const reported = String(opts.rateLimit.reportedTotal ?? total);
+    const stats = rate.windows.get(index * windowMs) ?? { accepted: 0, limited: 0 };
+    rate.windows.set(index * windowMs, stats);
     if (window.used >= total) {
       rate.limited++;
+      stats.limited++;
       const retryAfter = Math.max(1, Math.ceil(((index + 1) * windowMs - t) / 1000));
       return {
         limited: { status: 429, body: { message: 'You have exceeded the limit of requests per minute' }, headers: { 'retry-after': String(retryAfter) } },
-        headers: { 'x-ratelimit-total': String(total), 'x-ratelimit-remaining': '0', 'x-ratelimit-used-currentrequest': '1' },
+        headers: { 'x-ratelimit-total': reported, 'x-ratelimit-remaining': '0', 'x-ratelimit-used-currentrequest': '1' },
       };
     }
     window.used++;
     rate.accepted++;
-    return { limited: undefined, headers: { 'x-ratelimit-total': String(total), 'x-ratelimit-remaining': String(total - window.used), 'x-ratelimit-used-currentrequest': '1' } };
+    stats.accepted++;
+    return { limited: undefined, headers: { 'x-ratelimit-total': reported, 'x-ratelimit-remaining': String(total - window.used), 'x-ratelimit-used-currentrequest': '1' } };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {

@@ -4,15 +4,18 @@ import { z } from 'zod';
 import { Replies, Rule } from '../../src/core/rules/schema.ts';
 
 const ShippedRules = z.strictObject({ rules: z.array(Rule), replies: Replies });
-const Labeled = z.strictObject({
-  messages: z.array(z.strictObject({
-    text: z.string().min(1),
-    topic: z.enum(['responsible_gaming', 'payments', 'kyc', 'bonus', 'bets', 'other']),
-    lang: z.enum(['ru', 'uz', 'uz-cyrl', 'en', 'mixed']),
-    tricky: z.boolean().optional(),
-  })),
+const LabeledMessage = z.strictObject({
+  text: z.string().min(1),
+  topic: z.enum(['responsible_gaming', 'payments', 'kyc', 'bonus', 'bets', 'other']),
+  lang: z.enum(['ru', 'uz', 'uz-cyrl', 'en', 'mixed']),
+  tricky: z.boolean().optional(),
 });
-export type LabeledMessage = z.infer<typeof Labeled>['messages'][number];
+export type LabeledMessage = z.infer<typeof LabeledMessage>;
+/** A set is `messages: [...]`, or (as blind sets are written) a plain list of messages. */
+const LabeledSet = z.union([
+  z.strictObject({ messages: z.array(LabeledMessage) }).transform((s) => s.messages),
+  z.array(LabeledMessage),
+]);
 
 const root = new URL('../../', import.meta.url);
 
@@ -22,5 +25,5 @@ export function loadShippedRules(): z.infer<typeof ShippedRules> {
 }
 
 export function loadLabeled(file: string): LabeledMessage[] {
-  return Labeled.parse(parse(readFileSync(new URL(`test/rules/${file}`, root), 'utf8'))).messages;
+  return LabeledSet.parse(parse(readFileSync(new URL(`test/rules/${file}`, root), 'utf8')));
 }

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RateLimiter } from '../../src/core/connector.ts';
 import { createRateLimiter, helpdeskLimiter } from '../../src/runtime/rate-limiter.ts';
+import { zendeskRateSignal } from '../../connectors/helpdesks/zendesk/http.ts';
+import { freshdeskRateSignal } from '../../connectors/helpdesks/freshdesk/http.ts';
+import { usedeskRateSignal } from '../../connectors/helpdesks/usedesk/http.ts';
 
 /** Starts `n` acquisitions at once and records, per acquisition, the fake-clock ms it was let through. */
 function launch(limiter: RateLimiter, n: number, endpoint?: string): number[] {
@@ -130,5 +133,15 @@ describe('the rate limiter in front of a helpdesk', () => {
     const configured = helpdeskLimiter({ requestsPerMinute: 200 }, { requestsPerMinute: 100 }) as ReturnType<typeof createRateLimiter>;
     configured.observe({ limit: 700 });
     expect(configured.requestsPerMinute).toBe(100);
+  });
+
+  it('each helpdesk’s headers become the same signal', () => {
+    const h = (o: Record<string, string>) => new Headers(o);
+    expect(zendeskRateSignal(200, h({ 'x-rate-limit': '700', 'x-rate-limit-remaining': '12' }))).toEqual({ limit: 700, remaining: 12, retryAfterMs: undefined, limited: false });
+    expect(freshdeskRateSignal(200, h({ 'x-ratelimit-total': '400', 'x-ratelimit-remaining': '0', 'x-ratelimit-used-currentrequest': '1' }))).toMatchObject({ limit: 400, remaining: 0, limited: false });
+    expect(freshdeskRateSignal(429, h({ 'retry-after': '17' }))).toMatchObject({ limited: true, retryAfterMs: 17_000 });
+    expect(usedeskRateSignal(429, h({}))).toMatchObject({ limited: true, retryAfterMs: undefined });
+    // A Retry-After on an ordinary answer asks for nothing.
+    expect(zendeskRateSignal(200, h({ 'retry-after': '5' })).retryAfterMs).toBeUndefined();
   });
 });

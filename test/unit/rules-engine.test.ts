@@ -3,6 +3,7 @@ import {
   compileRules, detectLanguage, evaluate, explain, normalizeText, pickReply, renderTemplate,
   RuleCompileError, topicOf, type RuleContext,
 } from '../../src/core/rules/engine.ts';
+import { rewritePattern } from '../../src/core/rules/pattern.ts';
 import type { Decision, Rule } from '../../src/core/rules/schema.ts';
 import { playerMessage } from '../rules/message.ts';
 
@@ -89,6 +90,48 @@ describe('text conditions', () => {
   it('never lets . run from one field into the next', () => {
     const r = tagIf('x', { text: { matches: ['вывод.*паспорт'] } });
     expect(run([r], ctx('вывод', {}, { form: { formId: 'f', fields: { a: 'паспорт' } } })).tags).toEqual([]);
+  });
+
+  it('reads only the first 8,000 characters of normalized text, and the subject before a long body', () => {
+    const r = tagIf('rg', { text: { matches: ['самоисключ'] } });
+    // Whitespace runs collapse before the cut: 20,000 raw spaces count as one character.
+    const padded = (n: number, tail: string): string => `${'а '.repeat(n / 2)}${' '.repeat(20_000)}${tail}`;
+    expect(run([r], ctx(padded(7_980, 'самоисключение')))).toMatchObject({ tags: ['rg'] });
+    expect(run([r], ctx(padded(8_000, 'самоисключение')))).toMatchObject({ tags: [] });
+    expect(run([r], ctx(`${'слово '.repeat(50_000)}самоисключение`))).toMatchObject({ tags: [] });
+    const subject = { conversation: { externalId: '1', subject: 'Самоисключение' } };
+    expect(run([r], ctx('слово '.repeat(50_000), {}, subject))).toMatchObject({ tags: ['rg'] });
+  });
+});
+
+describe('word boundaries narrowed by the pattern', () => {
+  const wordClass = /\\p\{L\}/gu;
+  const classes = (src: string, narrow = true): number => (rewritePattern(src, { narrow }).match(wordClass) ?? []).length;
+
+  it('checks one side only where the pattern puts a word character on the other', () => {
+    expect(classes('\\bвывод\\b', false)).toBe(8);
+    expect(classes('\\bвывод\\b')).toBe(2);
+    expect(classes('\\b(вывод|withdraw)\\b')).toBe(2);
+    // Unknown sides keep the general form: an optional letter, a class, a space, a lookaround.
+    expect(classes('\\bx?y', false)).toBe(classes('\\bx?y'));
+    expect(classes('[ab]\\b', false)).toBe(classes('[ab]\\b'));
+    expect(classes('(a|)\\b', false)).toBe(classes('(a|)\\b'));
+  });
+
+  const patterns = [
+    '\\bвывод\\b', '\\b(вывод|withdraw)\\b', '\\bx?y\\b', '(a|)\\bb', '\\b(?:x|y)?z\\b', 'foo\\B', '\\Bbar', '\\B(ар|ob)\\B',
+    "(?<!(can|do)\\s)\\bi\\b", 'a+\\b', 'a*\\b-', '(\\w+)\\b!', '\\b[а-я]+\\b', '\\b(?<id>\\d{4,12})\\b', "\\bo'?zini\\b",
+    '\\b(x|y\\s)\\b', '\\b\\s', '-\\b', 'a{0,2}\\b', '(?:ab)+\\bc', '\\b(?=x)\\w',
+  ];
+  const texts = [
+    'i', 'hi', 'can i', 'do i go', 'i-x', 'вывод', 'привыводе', 'мой вывод висит', 'withdraw!', 'y', 'xy', 'x y', '_y', 'éy', 'zini',
+    'ozini', 'o zini', 'foo', 'foox', 'bar', 'xbar', 'барон', 'bob', 'aaa-', 'a-', '-', '--b', 'word!', 'слово', '12345', 'x12345y', 'id 123456',
+    'abab c', 'ababc', 'x', 'a b', ' ', '',
+  ];
+  it.each(patterns)('finds what the general form finds for %j', (src) => {
+    const narrowed = new RegExp(rewritePattern(src), 'iu');
+    const general = new RegExp(rewritePattern(src, { narrow: false }), 'iu');
+    for (const text of texts) expect([text, narrowed.exec(text)?.[0]]).toEqual([text, general.exec(text)?.[0]]);
   });
 });
 

@@ -71,7 +71,12 @@ export class MailboxWatcher {
     this.#abort.abort();
     this.#wake?.();
     // A sync in progress finishes its message; a connection that hangs is cut.
-    const stopped = await Promise.race([this.#loop?.then(() => true), delay(5000, false)]);
+    const grace = new AbortController();
+    const stopped = await Promise.race([
+      this.#loop?.then(() => true),
+      delay(5000, false, { signal: grace.signal }).catch(() => false),
+    ]);
+    grace.abort();
     if (!stopped) this.#client?.close();
     await this.#loop;
     this.#loop = undefined;

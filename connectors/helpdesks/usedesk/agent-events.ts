@@ -28,8 +28,8 @@ const ticketNumber = (v: unknown): string | undefined =>
 export interface UsedeskEvent {
   /** Tickets to read for new agent replies. */
   ticketIds: string[];
-  /** A chat webhook: the chat and, when Usedesk says, its ticket. */
-  chat?: { chatId: string; ticketId?: string };
+  /** A chat webhook: the chat, its ticket when Usedesk says, and whether an agent wrote. */
+  chat?: { chatId: string; ticketId?: string; fromAgent: boolean };
 }
 
 /**
@@ -53,8 +53,8 @@ export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentE
     const chatId = ticketNumber(body.chat_id);
     if (!chatId) return deny(400, 'chat_id must be a number');
     const ticketId = isRecord(body.ticket) ? ticketNumber(body.ticket.id) : undefined;
-    if (body.from !== 'user') return { ok: true, event: { ticketIds: [], chat: { chatId, ticketId } } };
-    return { ok: true, event: { ticketIds: ticketId ? [ticketId] : [], chat: { chatId, ticketId } } };
+    const fromAgent = body.from === 'user';
+    return { ok: true, event: { ticketIds: fromAgent && ticketId ? [ticketId] : [], chat: { chatId, ticketId, fromAgent } } };
   }
   return { ok: true, event: { ticketIds: [] } };
 }

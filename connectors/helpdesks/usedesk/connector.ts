@@ -222,7 +222,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       if (event.chat) {
         if (event.chat.ticketId) await chat?.learn(event.chat.chatId, event.chat.ticketId);
         // A chat still known only by its chat id is linked as `chat-<id>`.
-        if (ticketIds.length > 0 || event.chat.ticketId === undefined) ticketIds.push(`chat-${event.chat.chatId}`);
+        if (event.chat.fromAgent) ticketIds.push(`chat-${event.chat.chatId}`);
       }
       return { ok: true, ticketIds };
     },

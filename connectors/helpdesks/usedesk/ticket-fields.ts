@@ -20,7 +20,7 @@ export interface TicketRouting {
 
 /** Tags go to Usedesk as one string, separated by ", ": a comma inside a tag would split it. */
 export function usedeskTags(tags: string[]): string[] {
-  return [...new Set(tags.map((t) => t.replace(/,/g, ' ').trim()).filter(Boolean))];
+  return [...new Set(tags.map((t) => t.replace(/,/g, ' ').replace(/\s+/g, ' ').trim()).filter(Boolean))];
 }
 
 const toId = (v: number | string | undefined): number | undefined =>

@@ -265,14 +265,30 @@ export function compileCondition(ruleName: string, cond: Condition | undefined):
   return new ConditionCompiler(ruleName).condition(cond, 'when');
 }
 
-/** The text that text conditions search: message text, form field values, subject, call transcript. */
+/**
+ * Text conditions read at most this many characters of normalized text, so a very long email
+ * (a quoted thread, a pasted log) costs no more than a long message and cannot stall a worker.
+ */
+export const MAX_SEARCH_CHARS = 8000;
+/** Raw characters normalized per part: generous enough that the cut above decides. */
+const MAX_RAW_CHARS = 8 * MAX_SEARCH_CHARS;
+
+/**
+ * The text that text conditions search: subject, message text, form field values and call
+ * transcript, one per line, cut to MAX_SEARCH_CHARS. The subject comes first so that a long
+ * body never pushes the customer's own summary out.
+ */
 export function searchableText(message: NormalizedMessage): string {
   const parts = [
+    message.conversation.subject ?? '',
     message.text,
     ...Object.values(message.form?.fields ?? {}),
-    message.conversation.subject ?? '',
     message.call?.transcript ?? '',
   ];
   // One part per line, so `.` in a pattern never spans from one field into the next.
-  return parts.map(matchKey).filter(Boolean).join('\n');
+  const text = parts.map((p) => matchKey(p.slice(0, MAX_RAW_CHARS))).filter(Boolean).join('\n');
+  if (text.length <= MAX_SEARCH_CHARS) return text;
+  const cut = text.slice(0, MAX_SEARCH_CHARS);
+  // Never leave half of a surrogate pair at the end.
+  return /[\uD800-\uDBFF]$/u.test(cut) ? cut.slice(0, -1) : cut;
 }

@@ -1,4 +1,5 @@
 import { foldChar, isApostrophe } from './normalize.ts';
+import { boundarySides, escapeLength, quantifierLength } from './word-sides.ts';
 
 /**
  * Compiles an admin's regular expression so it runs on `matchKey` text: literal characters
@@ -11,29 +12,14 @@ const WORD_CHARS = '\\p{L}\\p{N}\\p{M}_';
 const WORD = `[${WORD_CHARS}]`;
 const BOUNDARY = `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`;
 const NON_BOUNDARY = `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`;
+// The same assertions when the pattern itself puts a word character on one side of them.
+const BOUNDARY_BEFORE_WORD = `(?<!${WORD})`;
+const BOUNDARY_AFTER_WORD = `(?!${WORD})`;
+const NON_BOUNDARY_BEFORE_WORD = `(?<=${WORD})`;
+const NON_BOUNDARY_AFTER_WORD = `(?=${WORD})`;
 
-/** Length of the quantifier (`?`, `*`, `+`, `{n,m}`, optionally lazy) `src` starts with, else 0. */
-function quantifierLength(src: string): number {
-  const m = /^(?:[?*+]|\{\d+(?:,\d*)?\})\??/u.exec(src);
-  return m ? m[0].length : 0;
-}
-
-/** Length of the escape sequence `src` starts with (a backslash), copied verbatim. */
-function escapeLength(src: string): number {
-  const next = src[1];
-  const close = (ch: string): number => {
-    const end = src.indexOf(ch, 2);
-    return end === -1 ? src.length : end + 1;
-  };
-  if ((next === 'p' || next === 'P' || next === 'u') && src[2] === '{') return close('}');
-  if (next === 'k' && src[2] === '<') return close('>');
-  if (next === 'u') return 6;
-  if (next === 'x') return 4;
-  if (next === 'c') return 3;
-  return 2;
-}
-
-export function rewritePattern(src: string): string {
+/** With `narrow: false` every `\b` and `\B` keeps the general four-lookaround form (to compare against). */
+export function rewritePattern(src: string, { narrow = true }: { narrow?: boolean } = {}): string {
   // Work on code points so astral characters are never split.
   const chars = Array.from(src);
   let out = '';
@@ -44,12 +30,23 @@ export function rewritePattern(src: string): string {
   let i = 0;
   const at = (k: number): string => chars[k] ?? '';
   const rest = (k: number): string => chars.slice(k).join('');
+  const sides = narrow ? boundarySides(chars) : new Map<number, undefined>();
   while (i < chars.length) {
     const c = at(i);
     if (c === '\\') {
       const next = at(i + 1);
-      if (!inClass && next === 'b') { out += BOUNDARY; i += 2; continue; }
-      if (!inClass && next === 'B') { out += NON_BOUNDARY; i += 2; continue; }
+      if (!inClass && next === 'b') {
+        const side = sides.get(i);
+        out += side === 'after' ? BOUNDARY_BEFORE_WORD : side === 'before' ? BOUNDARY_AFTER_WORD : BOUNDARY;
+        i += 2;
+        continue;
+      }
+      if (!inClass && next === 'B') {
+        const side = sides.get(i);
+        out += side === 'after' ? NON_BOUNDARY_BEFORE_WORD : side === 'before' ? NON_BOUNDARY_AFTER_WORD : NON_BOUNDARY;
+        i += 2;
+        continue;
+      }
       if (next === 'w') { out += inClass ? WORD_CHARS : WORD; i += 2; classEmpty = false; continue; }
       if (next === 'W' && !inClass) { out += `[^${WORD_CHARS}]`; i += 2; continue; }
       if (isApostrophe(next)) {

@@ -43,6 +43,7 @@ export class RedisStore {
   readonly redis: Redis;
   private readonly opts: StoreOptions;
   private readonly p: string;
+  private pending: { jobs: NewJob[]; resolve(out: AcceptOutcome[]): void; reject(err: unknown): void }[] = [];
 
   constructor(redis: Redis, opts: StoreOptions) {
     this.redis = redis;
@@ -50,19 +51,47 @@ export class RedisStore {
     this.p = opts.prefix;
   }
 
-  /** Durable insert-if-absent: resolves once Redis has the jobs (claim and store are one script). */
-  async enqueue(jobs: NewJob[]): Promise<AcceptOutcome[]> {
-    if (jobs.length === 0) return [];
-    const [flat, tokens] = (await scripts.enqueue.run(this.redis, [
-      this.p,
-      Date.now(),
-      this.opts.batchSettleMs,
-      `t${newId()}`,
-      jobs.length,
-      ...jobs.flatMap(packJob),
-    ])) as [(number | string)[], (string | number)[]];
-    this.scheduleTokens(tokens);
-    return jobs.map((job, i) => ({ id: String(flat[i * 2 + 1]), dedupeKey: job.dedupeKey, duplicate: Number(flat[i * 2]) === 0 }));
+  /**
+   * Durable insert-if-absent: resolves once Redis has the jobs (claim and store are one script).
+   * Calls arriving in the same turn of the event loop share one script call (group commit):
+   * one write to Redis for many webhooks instead of one each.
+   */
+  enqueue(jobs: NewJob[]): Promise<AcceptOutcome[]> {
+    if (jobs.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ jobs, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const jobs = batch.flatMap((p) => p.jobs);
+    let flat: (number | string)[];
+    try {
+      let tokens: (string | number)[];
+      [flat, tokens] = (await scripts.enqueue.run(this.redis, [
+        this.p,
+        Date.now(),
+        this.opts.batchSettleMs,
+        `t${newId()}`,
+        jobs.length,
+        ...jobs.flatMap(packJob),
+      ])) as [(number | string)[], (string | number)[]];
+      this.scheduleTokens(tokens);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    let i = 0;
+    for (const p of batch) {
+      p.resolve(p.jobs.map((job) => {
+        const out = { id: String(flat[i * 2 + 1]), dedupeKey: job.dedupeKey, duplicate: Number(flat[i * 2]) === 0 };
+        i++;
+        return out;
+      }));
+    }
   }
 
   private scheduleTokens(flat: (string | number)[]): void {
