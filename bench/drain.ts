@@ -46,7 +46,7 @@ interface DrainRun {
   limited: number;
   seconds: number;
   perMinute: number;
-  /** What the account left this gateway in a window. */
+  /** What the account left this gateway in a window (mean over the full windows). */
   allowedPerWindow: number;
   /** Mean accepted per window, over the windows wholly inside the drain. */
   meanPerWindow: number;
@@ -111,7 +111,18 @@ async function drain(scenario: Scenario): Promise<DrainRun> {
   const fd = await startFakeFreshdesk({ apiKey: API_KEY, groups: [101], rateLimit: { perWindow: PER_WINDOW, windowMs: WINDOW_MS, reportedTotal: N } });
   const dir = await tempDir();
   const gw = await startGateway({ yaml: yaml(`${dir.path}/data`, fd.url, scenario), dir: dir.path, name: `drain-${scenario}` });
-  const other = scenario === 'shared' ? setInterval(() => fd.consume(Math.round((N * OTHER_APP_SHARE) / 600)), 100) : undefined;
+  // The other app spends its share steadily, by the clock (a late timer catches up).
+  let spentUntil = Date.now();
+  const other = scenario === 'shared'
+    ? setInterval(() => {
+      const now = Date.now();
+      const n = Math.floor(((now - spentUntil) / 60_000) * N * OTHER_APP_SHARE);
+      if (n > 0) {
+        fd.consume(n);
+        spentUntil += (n / (N * OTHER_APP_SHARE)) * 60_000;
+      }
+    }, 50)
+    : undefined;
   const firstMessage = 1;
   try {
     const posting = post(gw.url, firstMessage);
@@ -126,7 +137,7 @@ async function drain(scenario: Scenario): Promise<DrainRun> {
         break;
       }
       if (Date.now() > deadline) throw new Error(`drain (${scenario}): only ${seen.size} of ${MESSAGES} messages arrived in time\n${gw.output()}`);
-      await sleep(200);
+      await sleep(500);
     }
     await posting;
     // Anything still in flight that would be a duplicate shows up now.
@@ -138,7 +149,7 @@ async function drain(scenario: Scenario): Promise<DrainRun> {
     for (let n = firstMessage; n < firstMessage + MESSAGES; n++) if (!seen.has(n)) lost++;
     const seconds = (done - started) / 1000;
     const windows = [...fd.rate.windows.entries()];
-    const full = windows.filter(([start]) => start >= started && start + WINDOW_MS <= done).map(([, w]) => w.accepted);
+    const full = windows.filter(([start]) => start >= started && start + WINDOW_MS <= done).map(([, w]) => w);
     return {
       scenario,
       messages: MESSAGES,
@@ -146,8 +157,9 @@ async function drain(scenario: Scenario): Promise<DrainRun> {
       limited: fd.rate.limited,
       seconds: round(seconds, 1),
       perMinute: round((fd.rate.accepted / seconds) * 60),
-      allowedPerWindow: scenario === 'shared' ? round(PER_WINDOW * (1 - OTHER_APP_SHARE)) : PER_WINDOW,
-      meanPerWindow: full.length > 0 ? round(full.reduce((a, b) => a + b, 0) / full.length) : NaN,
+      // What the other app left in each window is what this gateway could have had.
+      allowedPerWindow: full.length > 0 ? round(full.reduce((a, w) => a + PER_WINDOW - w.other, 0) / full.length) : PER_WINDOW,
+      meanPerWindow: full.length > 0 ? round(full.reduce((a, w) => a + w.accepted, 0) / full.length) : NaN,
       fullWindows: full.length,
       busiestWindow: Math.max(...windows.map(([, w]) => w.accepted)),
       lost,

@@ -92,10 +92,10 @@ export interface FakeFreshdesk {
   contacts: FdContact[];
   requests: FdRequest[];
   /** Requests answered, and answered 429, under `rateLimit`: in all, and per window (by its start, ms). */
-  rate: { accepted: number; limited: number; windows: Map<number, { accepted: number; limited: number }> };
+  rate: { accepted: number; limited: number; windows: Map<number, { accepted: number; limited: number; other: number }> };
   /** The next `n` writes (POST/PUT) fail with `failure`. */
   failNext(n: number, failure: FdFailure): void;
-  /** Another app on the same account uses `n` requests of the current window. */
+  /** Another app on the same account uses `n` requests of the current window (as many as are left). */
   consume(n: number): void;
   addAgentReply(ticketId: number, body: string, opts?: { private?: boolean; attachments?: { name: string; content_type: string; data: Buffer }[] }): FdConversation;
   /** Sets the status: 4 resolved, 5 closed. */
@@ -199,7 +199,7 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
   const attachments = new Map<number, FdAttachment>();
   const ids = { contact: 5001, ticket: 1, conversation: 9001, attachment: 7001 };
   const agent = { id: 42, name: 'Alice Agent' };
-  const rate = { accepted: 0, limited: 0, windows: new Map<number, { accepted: number; limited: number }>() };
+  const rate = { accepted: 0, limited: 0, windows: new Map<number, { accepted: number; limited: number; other: number }>() };
   let window = { index: -1, used: 0 };
   let url = '';
   let filesUrl = '';
@@ -464,7 +464,7 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     if (index !== window.index) window = { index, used: 0 };
     const total = opts.rateLimit.perWindow;
     const reported = String(opts.rateLimit.reportedTotal ?? total);
-    const stats = rate.windows.get(index * windowMs) ?? { accepted: 0, limited: 0 };
+    const stats = rate.windows.get(index * windowMs) ?? { accepted: 0, limited: 0, other: 0 };
     rate.windows.set(index * windowMs, stats);
     if (window.used >= total) {
       rate.limited++;
@@ -565,7 +565,12 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     consume(n) {
       const index = Math.floor(Date.now() / windowMs);
       if (index !== window.index) window = { index, used: 0 };
-      window.used += n;
+      // Like any client, the other app gets only what is left of the window.
+      const spent = Math.max(0, Math.min(n, (opts.rateLimit?.perWindow ?? Infinity) - window.used));
+      window.used += spent;
+      const stats = rate.windows.get(index * windowMs) ?? { accepted: 0, limited: 0, other: 0 };
+      stats.other += spent;
+      rate.windows.set(index * windowMs, stats);
     },
     addAgentReply(ticketId, body, o = {}) {
       const ticket = ticketById(ticketId);

@@ -112,21 +112,26 @@ describe('word boundaries narrowed by the pattern', () => {
     expect(classes('\\bвывод\\b', false)).toBe(8);
     expect(classes('\\bвывод\\b')).toBe(2);
     expect(classes('\\b(вывод|withdraw)\\b')).toBe(2);
-    // Unknown sides keep the general form: an optional letter, a class, a space, a lookaround.
-    expect(classes('\\bx?y', false)).toBe(classes('\\bx?y'));
+    // An optional atom is looked past: the letter after (or before) it decides.
+    expect(classes('\\bx?y')).toBe(1);
+    expect(classes('долг(и|ов)?\\b')).toBe(1);
+    // Unknown sides keep the general form: a class, an empty alternative, an optional first letter.
     expect(classes('[ab]\\b', false)).toBe(classes('[ab]\\b'));
     expect(classes('(a|)\\b', false)).toBe(classes('(a|)\\b'));
+    expect(classes('a?\\b', false)).toBe(classes('a?\\b'));
   });
 
   const patterns = [
     '\\bвывод\\b', '\\b(вывод|withdraw)\\b', '\\bx?y\\b', '(a|)\\bb', '\\b(?:x|y)?z\\b', 'foo\\B', '\\Bbar', '\\B(ар|ob)\\B',
     "(?<!(can|do)\\s)\\bi\\b", 'a+\\b', 'a*\\b-', '(\\w+)\\b!', '\\b[а-я]+\\b', '\\b(?<id>\\d{4,12})\\b', "\\bo'?zini\\b",
     '\\b(x|y\\s)\\b', '\\b\\s', '-\\b', 'a{0,2}\\b', '(?:ab)+\\bc', '\\b(?=x)\\w',
+    'долг(и|ов)?\\b', 'ab?\\b', '\\b(по)?мог', '(a|b)?\\bc', '\\bx?(y|z?)\\b', "\\bo'?\\b", 'x\\b(y|)', 'y?\\Bz', '\\bx?-', '\\b(ab)?\\s', '\\p{Script=Cyrillic}+\\b', '[\\p{Script=Latin}]\\bx',
   ];
   const texts = [
     'i', 'hi', 'can i', 'do i go', 'i-x', 'вывод', 'привыводе', 'мой вывод висит', 'withdraw!', 'y', 'xy', 'x y', '_y', 'éy', 'zini',
     'ozini', 'o zini', 'foo', 'foox', 'bar', 'xbar', 'барон', 'bob', 'aaa-', 'a-', '-', '--b', 'word!', 'слово', '12345', 'x12345y', 'id 123456',
-    'abab c', 'ababc', 'x', 'a b', ' ', '',
+    'abab c', 'ababc', 'x', 'a b', ' ', '', 'долг', 'долги', 'долгов!', 'подолгу', 'ab', 'a b!', 'помог', 'смог', 'c', 'ac', 'a c', 'xz',
+    'o', 'zo', 'x y', 'xy', 'z', 'yz', '-z', 'мир x', 'ax', 'a x', 'миx',
   ];
   it.each(patterns)('finds what the general form finds for %j', (src) => {
     const narrowed = new RegExp(rewritePattern(src), 'iu');

@@ -23,6 +23,8 @@ type Token =
   | { kind: 'other' };
 
 const WORD_CHAR = /^[\p{L}\p{N}\p{M}_]$/u;
+/** Enough characters to hold any escape (`\p{Script_Extensions=Cyrillic}`) or group opener. */
+const ESCAPE_MAX = 64;
 
 /** Length of the quantifier (`?`, `*`, `+`, `{n,m}`, optionally lazy) `src` starts with, else 0. */
 export function quantifierLength(src: string): number {
@@ -48,7 +50,7 @@ export function escapeLength(src: string): number {
 function classLength(chars: readonly string[], start: number): number {
   let i = start + 1;
   if (chars[i] === '^') i += 1;
-  while (i < chars.length && chars[i] !== ']') i += chars[i] === '\\' ? escapeLength(chars.slice(i, i + 12).join('')) : 1;
+  while (i < chars.length && chars[i] !== ']') i += chars[i] === '\\' ? escapeLength(chars.slice(i, i + ESCAPE_MAX).join('')) : 1;
   return Math.min(i + 1, chars.length) - start;
 }
 
@@ -65,7 +67,7 @@ function tokenize(chars: readonly string[]): { tokens: Token[]; at: Map<number, 
   };
   while (i < chars.length) {
     const c = chars[i] ?? '';
-    const rest = (): string => chars.slice(i, i + 12).join('');
+    const rest = (): string => chars.slice(i, i + ESCAPE_MAX).join('');
     if (c === '\\') {
       const next = chars[i + 1] ?? '';
       push(isApostrophe(next) ? { kind: 'apos' } : { kind: 'esc', letter: next }, escapeLength(rest()));
@@ -126,7 +128,9 @@ function startsWithWord(tokens: readonly Token[], k: number): boolean {
     last = t.close;
   } else return false;
   const q = tokens[last + 1];
-  return word && !(q?.kind === 'quant' && q.optional);
+  // An optional atom may be skipped: then what follows it must start with a word character too.
+  if (word && q?.kind === 'quant' && q.optional) return startsWithWord(tokens, last + 2);
+  return word;
 }
 
 /** Every way through the tokens up to `k` ends by matching a word character. */
@@ -136,22 +140,25 @@ function endsWithWord(tokens: readonly Token[], k: number): boolean {
     else if (tokens[k]?.kind === 'quant' && tokens[k - 1]?.kind === 'apos') k -= 2;
     else break;
   }
-  let t = tokens[k];
-  if (t?.kind === 'quant') {
-    if (t.optional) return false;
-    k -= 1;
-    t = tokens[k];
-  }
-  if (t?.kind === 'lit') return t.word;
-  if (t?.kind === 'esc') return t.letter === 'w' || t.letter === 'd';
-  if (t?.kind === 'close') {
+  const q = tokens[k];
+  const optional = q?.kind === 'quant' && q.optional;
+  if (q?.kind === 'quant') k -= 1;
+  const t = tokens[k];
+  let word: boolean;
+  let first = k;
+  if (t?.kind === 'lit') word = t.word;
+  else if (t?.kind === 'esc') word = t.letter === 'w' || t.letter === 'd';
+  else if (t?.kind === 'close') {
     const opener = tokens[t.open];
     if (opener?.kind !== 'open' || opener.look) return false;
     const starts = alternativeStarts(tokens, t.open);
     const ends = [...starts.slice(1).map((s) => s - 2), k - 1];
-    return ends.every((e) => endsWithWord(tokens, e));
-  }
-  return false;
+    word = ends.every((e) => endsWithWord(tokens, e));
+    first = t.open;
+  } else return false;
+  // An optional atom may be skipped: then what comes before it must end with a word character too.
+  if (word && optional) return endsWithWord(tokens, first - 1);
+  return word;
 }
 
 export type WordSide = 'after' | 'before' | undefined;

@@ -1,5 +1,5 @@
 import { Job as BullJob, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
@@ -32,19 +32,25 @@ const QUEUE = 'lanes';
 export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const log = opts.log;
   const bullPrefix = `${opts.prefix}:bull`;
-  // Accepting webhooks: fail fast when Redis is away so the channel gets a 503 and redelivers.
-  const commands = new Redis(opts.url, { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
-  // Working: wait for Redis to come back rather than fail work that is half done.
-  const workerConnection = new Redis(opts.url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const connections: Redis[] = [];
   let lastConnectionError = '';
-  for (const conn of [commands, workerConnection]) {
+  const connect = (options: RedisOptions): Redis => {
+    const conn = new Redis(opts.url, options);
     conn.on('error', (err: Error) => {
       // Reconnects are routine (a Redis restart); say it once per distinct problem.
       if (err.message !== lastConnectionError) log.warn({ error: err.message }, 'Redis connection problem; reconnecting');
       lastConnectionError = err.message;
     });
     conn.on('ready', () => (lastConnectionError = ''));
-  }
+    connections.push(conn);
+    return conn;
+  };
+  // Accepting webhooks: fail fast when Redis is away so the channel gets a 503 and redelivers.
+  const commands = connect({ enableAutoPipelining: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
+  // Working (opened by the first worker or shared limiter): wait for Redis to come back rather
+  // than fail work that is half done.
+  let patient: Redis | undefined;
+  const workerConnection = () => (patient ??= connect({ maxRetriesPerRequest: null, enableAutoPipelining: true }));
 
   const queue = new Queue<LaneTokenData>(QUEUE, {
     connection: commands,
@@ -93,9 +99,10 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     dlq: store.dlq,
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new RedisWorker(
-        storeOn(workerConnection),
+        storeOn(workerConnection()),
         pipeline,
-        workerConnection,
+        // BullMQ's own, without auto-pipelining: BullMQ derives its blocking connection from it.
+        connect({ maxRetriesPerRequest: null }),
         {
           ...opts.retry,
           concurrency: opts.concurrency,
@@ -122,9 +129,8 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
       await worker?.stop(graceMs);
       await Promise.allSettled([...scheduling]);
       await queue.close().catch(() => undefined);
-      await Promise.allSettled([commands.quit(), workerConnection.quit()]);
-      commands.disconnect();
-      workerConnection.disconnect();
+      await Promise.allSettled(connections.map((c) => c.quit()));
+      for (const conn of connections) conn.disconnect();
     },
     async stats() {
       return store.stats(worker?.inFlight ?? 0);
@@ -133,7 +139,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
       await commands.ping();
     },
     // On the patient connection: a request waiting for its turn waits out a Redis restart too.
-    sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection, `${opts.prefix}:rl:${name}`, limiterOpts),
+    sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection(), `${opts.prefix}:rl:${name}`, limiterOpts),
   };
 }
 
