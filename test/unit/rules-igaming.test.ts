@@ -52,6 +52,9 @@ const TUNED = [
   // Round 5: the first set written by someone who never saw the rules, then probes of the families
   // it showed to be thin, and look-alikes of the cues added for them.
   'blind.yaml', 'round5.yaml', 'round5b.yaml', 'round5c.yaml', 'round5d.yaml', 'lookalikes5.yaml',
+  // Round 6: the second blind set (another author, scored once before tuning), then probes of the
+  // families it widened and look-alikes of the new cues.
+  'blind2.yaml', 'round6.yaml',
 ];
 /**
  * Written after the last tuning and never tuned on: the honest estimate, reported, not gated.

@@ -26,6 +26,8 @@ export interface RedisWorkerOptions extends RetryPolicy {
 
 /** A lane token runs at most this many jobs in a row before it lets other lanes have the slot. */
 const RUNS_PER_TURN = 16;
+/** Waits this short are slept here, holding the slot: a round trip through BullMQ's delayed set costs more. */
+const SHORT_WAIT_MS = 200;
 
 type Step = { next: 'more' } | { next: 'done' } | { next: 'wait'; until: number };
 
@@ -98,16 +100,26 @@ export class RedisWorker {
         if (this.stopping || turn >= RUNS_PER_TURN) return await this.delay(job, lockToken, Date.now());
         const taken = await this.store.take(lane, token);
         if (taken.kind === 'stale' || taken.kind === 'empty') return;
-        if (taken.kind === 'wait') return await this.delay(job, lockToken, taken.until);
+        if (taken.kind === 'wait') {
+          await this.wait(job, lockToken, taken.until);
+          continue;
+        }
         const step = await this.run(lane, token, taken.jobs);
         if (this.abandoned.has(token)) return;
         if (step.next === 'done') return;
-        if (step.next === 'wait') return await this.delay(job, lockToken, step.until);
+        if (step.next === 'wait') await this.wait(job, lockToken, step.until);
       }
     } finally {
       this.active.delete(token);
       this.abandoned.delete(token);
     }
+  }
+
+  /** A short wait is slept here; a longer one hands the slot back until then. */
+  private async wait(job: BullJob<LaneTokenData>, lockToken: string, until: number): Promise<void> {
+    const ms = until - Date.now();
+    if (ms > SHORT_WAIT_MS || this.stopping) await this.delay(job, lockToken, until);
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   }
 
   /** Puts the token back in BullMQ's delayed set until `at` (other lanes use the slot meanwhile). */
