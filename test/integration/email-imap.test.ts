@@ -231,6 +231,8 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     await channel.start?.();
     await until('C', () => byText(m, 'mail C'));
     await until('in sync', () => channel.status?.().ready);
+    // The rescan may still be marking A and B when C is in; wait for it rather than race it.
+    await until('A and B recognised', () => m.logs.filter((l) => l.msg === 'email: message taken before; only marked').length >= 2);
     expect(m.accepted()).toHaveLength(3);
     expect(m.logs.some((l) => l.level === 'warn' && l.msg?.includes('UIDVALIDITY changed'))).toBe(true);
     expect(m.logs.filter((l) => l.msg === 'email: message taken before; only marked')).toHaveLength(2);
