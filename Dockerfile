@@ -8,6 +8,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # Runtime stage: the TypeScript sources run through Node's own type stripping (no build step).
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=4 \
     SWITCHBOARD_CONFIG=/etc/switchboard/switchboard.yaml
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
