@@ -1,6 +1,7 @@
 import type { z } from 'zod';
+import { apiUrlUnder, rateSignalFrom } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
-import { DeliveryError, parseRetryAfter } from '../../../src/core/errors.ts';
+import { DeliveryError } from '../../../src/core/errors.ts';
 import { freshdeskError, freshdeskNetworkError } from './errors.ts';
 
 export interface FreshdeskHttpInit {
@@ -24,16 +25,7 @@ const MAX_REDIRECTS = 5;
 
 /** What Freshdesk's answer says about the account's limit (`X-RateLimit-Total`, `-Remaining`, `Retry-After`). */
 export function freshdeskRateSignal(status: number, headers: { get(name: string): string | null }): RateSignal {
-  const number = (name: string): number | undefined => {
-    const v = headers.get(name);
-    return v !== null && /^\d+$/.test(v.trim()) ? Number(v) : undefined;
-  };
-  return {
-    limit: number('x-ratelimit-total'),
-    remaining: number('x-ratelimit-remaining'),
-    retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers.get('retry-after')) : undefined,
-    limited: status === 429,
-  };
+  return rateSignalFrom(status, headers, { limit: ['x-ratelimit-total'], remaining: ['x-ratelimit-remaining'] });
 }
 
 /** The one place that talks HTTP to Freshdesk: auth, timeout, pacing, paging and error sorting. */
@@ -56,17 +48,9 @@ export class FreshdeskHttp {
 
   /** A path below /api/v2, or a `Link: rel="next"` URL; only its path and query are kept, so the key only goes to baseUrl. */
   apiUrl(pathOrUrl: string, query: Record<string, string | undefined> = {}): string {
-    let path = pathOrUrl;
-    if (/^https?:\/\//i.test(pathOrUrl)) {
-      const u = new URL(pathOrUrl);
-      const full = u.pathname + u.search;
-      const at = full.indexOf('/api/v2/');
-      path = at >= 0 ? full.slice(at + '/api/v2'.length) : full;
-    }
-    const url = new URL(`${this.baseUrl}/api/v2${path}`);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    return url.toString();
+    return apiUrlUnder(this.baseUrl, '/api/v2', pathOrUrl, query);
   }
+
 
   async request<S extends z.ZodType>(
     what: string,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
+import { rateSignalFrom } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
-import { DeliveryError, parseRetryAfter } from '../../../src/core/errors.ts';
+import { DeliveryError } from '../../../src/core/errors.ts';
 import { bodyError, usedeskBodyError, usedeskError, usedeskNetworkError } from './errors.ts';
 
 export interface UsedeskHttpInit {
@@ -13,19 +14,7 @@ export interface UsedeskHttpInit {
 
 /** Usedesk documents no rate headers; the usual ones are read should it send them, and Retry-After. */
 export function usedeskRateSignal(status: number, headers: { get(name: string): string | null }): RateSignal {
-  const number = (...names: string[]): number | undefined => {
-    for (const name of names) {
-      const v = headers.get(name);
-      if (v !== null && /^\d+$/.test(v.trim())) return Number(v);
-    }
-    return undefined;
-  };
-  return {
-    limit: number('x-ratelimit-limit', 'x-ratelimit-total'),
-    remaining: number('x-ratelimit-remaining'),
-    retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers.get('retry-after')) : undefined,
-    limited: status === 429,
-  };
+  return rateSignalFrom(status, headers, { limit: ['x-ratelimit-limit', 'x-ratelimit-total'], remaining: ['x-ratelimit-remaining'] });
 }
 
 /**

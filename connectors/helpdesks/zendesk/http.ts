@@ -1,6 +1,7 @@
 import type { z } from 'zod';
+import { apiUrlUnder, rateSignalFrom } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
-import { DeliveryError, parseRetryAfter } from '../../../src/core/errors.ts';
+import { DeliveryError } from '../../../src/core/errors.ts';
 import { zendeskError, zendeskNetworkError } from './errors.ts';
 
 export interface ZendeskHttpInit {
@@ -29,17 +30,7 @@ const MAX_REDIRECTS = 5;
 
 /** What Zendesk's answer says about the account's rate limit (`X-Rate-Limit`, `X-Rate-Limit-Remaining`, `Retry-After`). */
 export function zendeskRateSignal(status: number, headers: { get(name: string): string | null }): RateSignal {
-  const number = (name: string): number | undefined => {
-    const v = headers.get(name);
-    return v !== null && /^\d+$/.test(v.trim()) ? Number(v) : undefined;
-  };
-  const waits = status === 429 || status === 503;
-  return {
-    limit: number('x-rate-limit'),
-    remaining: number('x-rate-limit-remaining'),
-    retryAfterMs: waits ? parseRetryAfter(headers.get('retry-after')) : undefined,
-    limited: status === 429,
-  };
+  return rateSignalFrom(status, headers, { limit: ['x-rate-limit'], remaining: ['x-rate-limit-remaining'] });
 }
 
 /** The one place that talks HTTP to Zendesk: auth, timeout, pacing, and error sorting. */
@@ -65,17 +56,9 @@ export class ZendeskHttp {
    * /api/v2 on is kept, so the credentials only ever go to baseUrl.
    */
   apiUrl(pathOrUrl: string, query: Record<string, string | undefined> = {}): string {
-    let path = pathOrUrl;
-    if (/^https?:\/\//i.test(pathOrUrl)) {
-      const u = new URL(pathOrUrl);
-      const full = u.pathname + u.search;
-      const at = full.indexOf('/api/v2/');
-      path = at >= 0 ? full.slice(at + '/api/v2'.length) : full;
-    }
-    const url = new URL(`${this.baseUrl}/api/v2${path}`);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    return url.toString();
+    return apiUrlUnder(this.baseUrl, '/api/v2', pathOrUrl, query);
   }
+
 
   async request<S extends z.ZodType>(
     what: string,
