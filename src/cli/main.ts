@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { registry } from '../../connectors/registry.ts';
-import { formatWebhookInfo, setWebhook, TelegramOptions, webhookInfo } from '../../connectors/channels/telegram/index.ts';
+import { TelegramOptions } from '../../connectors/channels/telegram/index.ts';
 import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
@@ -231,6 +231,7 @@ export function buildProgram(): Command {
       }
       const { kind: _kind, ...raw } = picked[1];
       const options = TelegramOptions.parse(raw);
+      const { formatWebhookInfo, setWebhook, webhookInfo } = await import('../../connectors/channels/telegram/webhook-admin.ts');
       if (o.info) return console.log(formatWebhookInfo(await webhookInfo(options)));
       if (!o.delete && !cfg.server.publicUrl) throw new ExitError('server.publicUrl is not set: Telegram needs the public HTTPS address of this gateway', EXIT.config);
       console.log(await setWebhook(options, { publicUrl: cfg.server.publicUrl ?? '', channelId: picked[0], drop: o.dropPending, remove: o.delete }));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTelegramChannel } from '../../connectors/channels/telegram/channel.ts';
-import { formatWebhookInfo, setWebhook, webhookInfo } from '../../connectors/channels/telegram/index.ts';
+import { formatWebhookInfo, setWebhook, webhookInfo } from '../../connectors/channels/telegram/webhook-admin.ts';
 import { TelegramOptions } from '../../connectors/channels/telegram/options.ts';
 import type { Conversation, ReplyToSend } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';

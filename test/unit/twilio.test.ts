@@ -182,7 +182,7 @@ describe('twilio-voice channel', () => {
 
   it('needs a public URL to check signatures against', async () => {
     const noUrl = { ...ctx(), publicUrl: undefined };
-    expect(() => twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN }), noUrl)).toThrow(/publicUrl/);
+    await expect(Promise.resolve().then(() => twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN }), noUrl))).rejects.toThrow(/publicUrl/);
   });
 
   it('check() proves the credentials with a call lookup', async () => {

@@ -1,5 +1,4 @@
 import { defineChannel } from '../../../src/core/connector.ts';
-import { createEmailChannel } from './channel.ts';
 import { EMAIL_SECRETS, EmailOptions } from './options.ts';
 
 /** A support mailbox: IMAP (IDLE, persisted cursor, reconnects) in, SMTP (nodemailer, threaded replies) out. */
@@ -7,7 +6,8 @@ export const definition = defineChannel({
   kind: 'email',
   options: EmailOptions,
   secrets: EMAIL_SECRETS,
-  create: (options, ctx) => createEmailChannel(options, ctx),
+  // Loaded on first use: a gateway without this connector never pays for its libraries' memory.
+  create: async (options, ctx) => (await import('./channel.ts')).createEmailChannel(options, ctx),
 });
 
 export { EmailOptions } from './options.ts';

@@ -1,5 +1,4 @@
 import { defineChannel } from '../../../src/core/connector.ts';
-import { createTwilioVoiceChannel } from './channel.ts';
 import { TWILIO_SECRETS, TwilioVoiceOptions } from './options.ts';
 
 /** Twilio Voice: missed calls and voicemail become tickets, answered calls a private call log. */
@@ -7,7 +6,8 @@ export const definition = defineChannel({
   kind: 'twilio-voice',
   options: TwilioVoiceOptions,
   secrets: TWILIO_SECRETS,
-  create: (options, ctx) => createTwilioVoiceChannel(options, ctx),
+  // Loaded on first use: a gateway without this connector never pays for its libraries' memory.
+  create: async (options, ctx) => (await import('./channel.ts')).createTwilioVoiceChannel(options, ctx),
 });
 
 export { TwilioVoiceOptions } from './options.ts';

@@ -1,5 +1,4 @@
 import { defineNotifier } from '../../../src/core/connector.ts';
-import { createSlackNotifier } from './notifier.ts';
 import { SLACK_SECRETS, SlackOptions } from './options.ts';
 
 /** Escalation alerts to Slack channels (chat.postMessage). */
@@ -7,7 +6,8 @@ export const definition = defineNotifier({
   kind: 'slack',
   options: SlackOptions,
   secrets: SLACK_SECRETS,
-  create: (options, ctx) => createSlackNotifier(options, ctx),
+  // Loaded on first use: a gateway without this connector never pays for its libraries' memory.
+  create: async (options, ctx) => (await import('./notifier.ts')).createSlackNotifier(options, ctx),
 });
 
 export { SlackOptions } from './options.ts';
