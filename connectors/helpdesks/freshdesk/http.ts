@@ -1,7 +1,6 @@
 import type { z } from 'zod';
-import { apiUrlUnder, rateSignalFrom } from '../../../src/core/rest.ts';
+import { apiUrlUnder, downloadGuarded, parseJsonAnswer, rateSignalFrom } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
-import { DeliveryError } from '../../../src/core/errors.ts';
 import { freshdeskError, freshdeskNetworkError } from './errors.ts';
 
 export interface FreshdeskHttpInit {
@@ -82,7 +81,7 @@ export class FreshdeskHttp {
     this.#limiter.observe(freshdeskRateSignal(res.status, res.headers));
     this.#log.debug({ method, path: new URL(url).pathname, status: res.status, ms: Date.now() - started }, 'freshdesk');
     if (!res.ok) throw freshdeskError(what, res.status, text, res.headers);
-    return { data: parseAnswer(what, schema, text, method !== 'GET'), headers: res.headers };
+    return { data: parseJsonAnswer('Freshdesk', what, schema, text, method !== 'GET'), headers: res.headers };
   }
 
   /** Every page of a list, following `Link: <…>; rel="next"`. */
@@ -99,70 +98,17 @@ export class FreshdeskHttp {
     return items as z.infer<S>;
   }
 
-  /** Downloads a file; the API key goes along only while the URL stays on baseUrl's origin (not to S3). */
-  async download(url: string): Promise<FetchedFile> {
-    const what = 'download attachment';
-    let current = new URL(url);
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const own = current.origin === this.#origin;
-      if (own) await this.#limiter.acquire();
-      let res: Response;
-      try {
-        res = await fetch(current, { headers: own ? { authorization: this.#authorization } : {}, redirect: 'manual', signal: AbortSignal.timeout(this.#timeoutMs) });
-      } catch (err) {
-        if (own) this.#limiter.observe({});
-        throw freshdeskNetworkError(what, err);
-      }
-      if (own) this.#limiter.observe(freshdeskRateSignal(res.status, res.headers));
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel();
-        current = new URL(location, current);
-        continue;
-      }
-      if (!res.ok) throw freshdeskError(what, res.status, await res.text(), res.headers);
-      let data: Buffer;
-      try {
-        data = Buffer.from(await res.arrayBuffer());
-      } catch (err) {
-        throw freshdeskNetworkError(what, err);
-      }
-      const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
-      return { name: fileNameOf(res.headers.get('content-disposition'), new URL(url)), mime, data };
-    }
-    throw new DeliveryError(`${what}: more than ${MAX_REDIRECTS} redirects`, { kind: 'permanent' });
-  }
-}
-
-function parseAnswer<S extends z.ZodType>(what: string, schema: S, text: string, wrote: boolean): z.infer<S> {
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    json = undefined;
-  }
-  const parsed = schema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const where = parsed.error.issues[0]?.path.join('.') || 'body';
-  // A 2xx we cannot read after a write may still have been applied.
-  throw new DeliveryError(`${what}: unexpected answer from Freshdesk (${where})`, { kind: 'retry', ambiguous: wrote, detail: text.slice(0, 8000) });
-}
-
-function fileNameOf(disposition: string | null, url: URL): string {
-  const star = disposition?.match(/filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i)?.[1];
-  if (star) {
-    try {
-      return decodeURIComponent(star.trim().replace(/^"|"$/g, ''));
-    } catch {
-      // fall through
-    }
-  }
-  const plain = disposition?.match(/filename\s*=\s*"?([^";]+)"?/i)?.[1];
-  if (plain) return plain.trim();
-  const last = url.pathname.split('/').filter(Boolean).pop();
-  try {
-    return last ? decodeURIComponent(last) : 'attachment';
-  } catch {
-    return last ?? 'attachment';
+  /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
+  download(url: string): Promise<FetchedFile> {
+    return downloadGuarded(url, {
+      origin: this.#origin,
+      authorization: this.#authorization,
+      timeoutMs: this.#timeoutMs,
+      limiter: this.#limiter,
+      signalOf: freshdeskRateSignal,
+      errorOf: freshdeskError,
+      networkErrorOf: freshdeskNetworkError,
+      maxRedirects: MAX_REDIRECTS,
+    });
   }
 }
