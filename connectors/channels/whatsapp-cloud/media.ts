@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readCapped } from '../../../src/core/rest.ts';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
@@ -42,30 +43,6 @@ export async function uploadMedia(api: GraphApi, phoneNumberId: string, file: Fe
   const answer = Uploaded.safeParse(await api.postForm(`upload of "${file.name}"`, `${phoneNumberId}/media`, form));
   if (!answer.success) throw new DeliveryError(`upload of "${file.name}": the Graph API answer has no media id`, { kind: 'retry', ambiguous: true });
   return answer.data.id;
-}
-
-/** Reads the body, giving up (undefined) as soon as it exceeds `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<Buffer | undefined> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks, total);
 }
 
 export function formatBytes(n: number): string {
