@@ -79,7 +79,7 @@ async function latency(gatewayUrl: string, hd: Child, rate: number, seconds: num
   return [...sentAt].flatMap(([n, at]) => (arrivals[n] === undefined ? [] : [arrivals[n]! - at])).sort((a, b) => a - b);
 }
 
-async function runOne(setup: string, store: Store, roles: ('all' | 'ingress' | 'worker')[], o: { messages: number; chats: number; concurrency: number }): Promise<E2eRun> {
+export async function runOne(setup: string, store: Store, roles: ('all' | 'ingress' | 'worker')[], o: { messages: number; chats: number; concurrency: number }): Promise<E2eRun> {
   const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
   const procs: Child[] = [];

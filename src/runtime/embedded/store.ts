@@ -4,9 +4,9 @@ import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connect
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 
-interface Pending {
-  jobs: NewJob[];
-  resolve(out: AcceptOutcome[]): void;
+interface PendingWrite {
+  run(): unknown;
+  resolve(value: unknown): void;
   reject(err: unknown): void;
 }
 
@@ -35,18 +35,35 @@ export interface StoredJob extends Job {
   runAt: number;
 }
 
+/** What the worker needs to pick a lane: its lowest queued job, when it is due, where it goes. */
+interface LaneHead {
+  seq: number;
+  runAt: number;
+  target: string;
+}
+
 /**
  * The embedded store's tables behind small methods. Writes arriving in the same
  * tick are committed together (group commit): one transaction, one WAL append.
  */
 export class EmbeddedStore {
   readonly db: DatabaseSync;
-  private pending: Pending[] = [];
+  private pending: PendingWrite[] = [];
+  private newWork = false;
   private flushScheduled = false;
   private readonly stmt: Record<string, StatementSync>;
   onEnqueued: () => void = () => {};
   /** Batched jobs (albums) wait this long so the rest of the batch can arrive. */
   private readonly batchSettleMs: number;
+  /**
+   * Lane → head, kept in step with every write this process makes, so finding work costs
+   * the lanes looked at, not the whole backlog. Map order is the order lanes became ready,
+   * which makes lanes take turns. Rebuilt from the table every few seconds, because another
+   * process (`switchboard dlq replay`) may have written to the file.
+   */
+  private readonly laneHeads = new Map<string, LaneHead>();
+  private indexedAt = 0;
+  private readonly reindexEveryMs = 5000;
 
   constructor(db: DatabaseSync, opts: { batchSettleMs?: number } = {}) {
     this.db = db;
@@ -58,9 +75,11 @@ export class EmbeddedStore {
         'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       heads: db.prepare(`
-        SELECT j.* FROM jobs j
+        SELECT j.lane, j.seq, j.run_at, j.target FROM jobs j
         JOIN (SELECT lane, MIN(seq) AS seq FROM jobs WHERE state = 'queued' GROUP BY lane) h ON j.seq = h.seq
-        ORDER BY j.run_at, j.seq LIMIT ?`),
+        ORDER BY j.run_at, j.seq`),
+      laneHead: db.prepare(`SELECT seq, run_at, target FROM jobs WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1`),
+      bySeq: db.prepare(`SELECT * FROM jobs WHERE seq = ? AND state = 'queued'`),
       batch: db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND lane = ? AND seq >= ? ORDER BY seq LIMIT ?`),
       nextRunAt: db.prepare(`SELECT MIN(run_at) AS at FROM jobs WHERE state = 'queued'`),
       start: db.prepare('UPDATE jobs SET attempts = attempts + 1, ambiguous = 1 WHERE id = ?'),
@@ -91,8 +110,31 @@ export class EmbeddedStore {
   /** Durable insert-if-absent. Resolves after the transaction that holds these jobs committed. */
   enqueue(jobs: NewJob[]): Promise<AcceptOutcome[]> {
     if (jobs.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ jobs, resolve, reject });
+    return this.write(() => jobs.map((job) => this.insertIfAbsent(job, Date.now(), this.batchSettleMs)));
+  }
+
+  private insertIfAbsent(job: NewJob, now: number, settleMs: number): AcceptOutcome {
+    const id = newId();
+    if (this.stmt.claimKey!.run(job.dedupeKey, id, now).changes === 1) {
+      const runAt = job.batchKey ? now + settleMs : now;
+      const seq = this.insert(id, job, runAt, now);
+      // A new job heads its lane only if the lane had nothing queued.
+      if (!this.laneHeads.has(job.lane)) this.laneHeads.set(job.lane, { seq, runAt, target: job.target });
+      this.newWork = true;
+      return { id, dedupeKey: job.dedupeKey, duplicate: false };
+    }
+    const row = this.stmt.lookupKey!.get(job.dedupeKey) as { job_id: string } | undefined;
+    return { id: row?.job_id ?? id, dedupeKey: job.dedupeKey, duplicate: true };
+  }
+
+  /**
+   * Group commit: every write asked for in one event-loop turn runs in one transaction (one
+   * WAL append), and each caller hears back only once that transaction committed. If the
+   * shared transaction fails, each write is tried alone so one bad write fails only itself.
+   */
+  private write<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ run: op, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -105,43 +147,90 @@ export class EmbeddedStore {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const now = Date.now();
-    const results: AcceptOutcome[][] = [];
+    let results: unknown[];
     try {
       this.db.exec('BEGIN IMMEDIATE');
-      for (const p of batch) {
-        const out: AcceptOutcome[] = [];
-        for (const job of p.jobs) {
-          const id = newId();
-          const claimed = this.stmt.claimKey!.run(job.dedupeKey, id, now).changes === 1;
-          if (claimed) {
-            const runAt = job.batchKey ? now + this.batchSettleMs : now;
-            this.stmt.insertJob!.run(id, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), runAt, now);
-            out.push({ id, dedupeKey: job.dedupeKey, duplicate: false });
-          } else {
-            const row = this.stmt.lookupKey!.get(job.dedupeKey) as { job_id: string } | undefined;
-            out.push({ id: row?.job_id ?? id, dedupeKey: job.dedupeKey, duplicate: true });
-          }
-        }
-        results.push(out);
-      }
+      results = batch.map((w) => w.run());
       this.db.exec('COMMIT');
     } catch (err) {
-      try {
-        this.db.exec('ROLLBACK');
-      } catch {
-        // the failed statement may already have ended the transaction
-      }
-      for (const p of batch) p.reject(err);
+      this.rollback();
+      if (batch.length === 1) batch[0]!.reject(err);
+      else for (const w of batch) this.writeAlone(w);
+      this.wakeIfNewWork();
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
-    if (results.some((r) => r.some((o) => !o.duplicate))) this.onEnqueued();
+    batch.forEach((w, i) => w.resolve(results[i]));
+    this.wakeIfNewWork();
   }
 
-  /** Heads of lanes, earliest due first. */
-  heads(limit: number): StoredJob[] {
-    return (this.stmt.heads!.all(limit) as unknown as JobRow[]).map(toJob);
+  private writeAlone(w: PendingWrite): void {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      const value = w.run();
+      this.db.exec('COMMIT');
+      w.resolve(value);
+    } catch (err) {
+      this.rollback();
+      w.reject(err);
+    }
+  }
+
+  private rollback(): void {
+    try {
+      this.db.exec('ROLLBACK');
+    } catch {
+      // the failed statement may already have ended the transaction
+    }
+    // The lane index may hold heads of rolled-back inserts: rebuild it from the table.
+    this.indexedAt = 0;
+  }
+
+  private wakeIfNewWork(): void {
+    if (!this.newWork) return;
+    this.newWork = false;
+    this.onEnqueued();
+  }
+
+  private insert(id: string, job: NewJob, runAt: number, now: number): number {
+    const res = this.stmt.insertJob!.run(id, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), runAt, now);
+    return Number(res.lastInsertRowid);
+  }
+
+  /** Re-reads a lane's head after its jobs changed; the lane goes to the back of the line. */
+  private refreshLane(lane: string): void {
+    this.laneHeads.delete(lane);
+    const row = this.stmt.laneHead!.get(lane) as { seq: number; run_at: number; target: string } | undefined;
+    if (row) this.laneHeads.set(lane, { seq: row.seq, runAt: row.run_at, target: row.target });
+  }
+
+  private reindex(now: number): void {
+    this.laneHeads.clear();
+    for (const r of this.stmt.heads!.all() as { lane: string; seq: number; run_at: number; target: string }[]) {
+      this.laneHeads.set(r.lane, { seq: r.seq, runAt: r.run_at, target: r.target });
+    }
+    this.indexedAt = now;
+  }
+
+  /**
+   * Up to `max` lane heads that are due and not refused by `skip` (a busy lane, a paused
+   * target), lanes in the order they became ready. Only these are read and parsed.
+   */
+  dueHeads(now: number, max: number, skip: (lane: string, target: string) => boolean): StoredJob[] {
+    if (now - this.indexedAt >= this.reindexEveryMs) this.reindex(now);
+    const out: StoredJob[] = [];
+    if (max <= 0) return out;
+    for (const [lane, head] of this.laneHeads) {
+      if (head.runAt > now || skip(lane, head.target)) continue;
+      const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
+      if (!row) {
+        // Changed behind our back (another process); read the lane again next time round.
+        this.indexedAt = 0;
+        continue;
+      }
+      out.push(toJob(row));
+      if (out.length >= max) break;
+    }
+    return out;
   }
 
   /** The head and the consecutive queued jobs of its lane that share its batch key. */
@@ -161,30 +250,33 @@ export class EmbeddedStore {
     return row.at ?? undefined;
   }
 
-  markStarted(ids: string[]): void {
-    this.tx(() => ids.forEach((id) => this.stmt.start!.run(id)));
+  /** Recorded before delivery starts, so a crash during it is known to need reconciling. */
+  markStarted(jobs: StoredJob[]): Promise<void> {
+    return this.write(() => jobs.forEach((j) => this.stmt.start!.run(j.id)));
   }
 
-  complete(ids: string[]): void {
-    this.tx(() => ids.forEach((id) => this.stmt.done!.run(id)));
+  /** Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. */
+  complete(jobs: StoredJob[]): Promise<void> {
+    return this.write(() => {
+      for (const j of jobs) this.stmt.done!.run(j.id);
+      this.refreshLane(jobs[0]!.lane);
+    });
   }
 
-  scheduleRetry(id: string, runAt: number, failures: number, ambiguous: boolean, error: string, detail?: string, status?: number): void {
-    this.stmt.retry!.run(runAt, failures, ambiguous ? 1 : 0, error, detail ?? null, status ?? null, id);
+  scheduleRetry(job: StoredJob, runAt: number, failures: number, ambiguous: boolean, error: string, detail?: string, status?: number): void {
+    this.stmt.retry!.run(runAt, failures, ambiguous ? 1 : 0, error, detail ?? null, status ?? null, job.id);
+    this.refreshLane(job.lane);
   }
 
   /** Dead-letters a job and enqueues its follow-up work in the same transaction. */
-  kill(id: string, error: string, detail: string | undefined, status: number | undefined, ambiguous: boolean, followUps: NewJob[]): void {
+  kill(job: StoredJob, error: string, detail: string | undefined, status: number | undefined, ambiguous: boolean, followUps: NewJob[]): void {
     this.tx(() => {
-      this.stmt.dead!.run(error, detail ?? null, status ?? null, Date.now(), ambiguous ? 1 : 0, id);
       const now = Date.now();
-      for (const job of followUps) {
-        const jid = newId();
-        if (this.stmt.claimKey!.run(job.dedupeKey, jid, now).changes === 1) {
-          this.stmt.insertJob!.run(jid, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), now, now);
-        }
-      }
+      this.stmt.dead!.run(error, detail ?? null, status ?? null, now, ambiguous ? 1 : 0, job.id);
+      for (const next of followUps) this.insertIfAbsent(next, now, 0);
+      this.refreshLane(job.lane);
     });
+    this.wakeIfNewWork();
   }
 
   private tx(fn: () => void): void {
@@ -193,7 +285,7 @@ export class EmbeddedStore {
       fn();
       this.db.exec('COMMIT');
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      this.rollback();
       throw err;
     }
   }
@@ -201,18 +293,17 @@ export class EmbeddedStore {
   readonly links: LinkStore = {
     get: async (key) => parseLink(this.stmt.linkGet!.get(key)),
     byTicket: async (ticketId) => parseLink(this.stmt.linkByTicket!.get(ticketId)),
-    put: async (link: Link) => {
-      this.tx(() => {
+    put: (link: Link) =>
+      this.write(() => {
         this.stmt.linkPut!.run(link.conversationKey, link.ticketId, JSON.stringify(link));
         this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey);
-      });
-    },
+      }),
   };
 
   readonly kv: KeyValueStore = {
     get: async (key) => (this.stmt.kvGet!.get(key) as { value: string } | undefined)?.value,
-    set: async (key, value) => void this.stmt.kvSet!.run(key, value),
-    delete: async (key) => void this.stmt.kvDelete!.run(key),
+    set: (key, value) => this.write(() => void this.stmt.kvSet!.run(key, value)),
+    delete: (key) => this.write(() => void this.stmt.kvDelete!.run(key)),
   };
 
   readonly blobs: BlobStore = {
@@ -240,7 +331,10 @@ export class EmbeddedStore {
       this.tx(() => {
         for (const one of ids) n += Number(this.stmt.replayOne!.run(Date.now(), one).changes);
       });
-      if (n > 0) this.onEnqueued();
+      if (n > 0) {
+        this.reindex(Date.now());
+        this.onEnqueued();
+      }
       return n;
     },
     drop: async (id) => Number((id === 'all' ? this.stmt.dropAll!.run() : this.stmt.dropOne!.run(id)).changes),

@@ -17,6 +17,7 @@ export class EmbeddedWorker {
   private readonly busyLanes = new Set<string>();
   private readonly pausedUntil = new Map<string, number>();
   private running = 0;
+  private tickScheduled = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void) | undefined;
@@ -44,10 +45,15 @@ export class EmbeddedWorker {
   }
 
   wake(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.tickScheduled) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    setImmediate(() => this.tick());
+    // Many wake-ups in one turn (a group commit, several completions) make one tick.
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      this.tick();
+    });
   }
 
   private tick(): void {
@@ -58,19 +64,13 @@ export class EmbeddedWorker {
     if (free > 0) {
       let heads: StoredJob[];
       try {
-        heads = this.store.heads(free + this.busyLanes.size + 64);
+        heads = this.store.dueHeads(now, free, (lane, target) => this.busyLanes.has(lane) || this.pausedUntil.has(target));
       } catch (err) {
         this.log.error({ err }, 'could not read the queue; retrying in 1 s');
         this.schedule(now + 1000);
         return;
       }
-      let launched = 0;
-      for (const head of heads) {
-        if (launched >= free) break;
-        if (head.runAt > now || this.busyLanes.has(head.lane) || this.pausedUntil.has(head.target)) continue;
-        this.launch(this.store.batchFrom(head));
-        launched++;
-      }
+      for (const head of heads) this.launch(this.store.batchFrom(head));
     }
     const next = Math.min(this.store.nextRunAt() ?? Infinity, ...this.pausedUntil.values(), now + 5000);
     this.schedule(next);
@@ -84,7 +84,6 @@ export class EmbeddedWorker {
 
   private launch(jobs: StoredJob[]): void {
     const head = jobs[0]!;
-    const ids = jobs.map((j) => j.id);
     this.running++;
     this.busyLanes.add(head.lane);
     const ctx: AttemptContext = {
@@ -94,9 +93,9 @@ export class EmbeddedWorker {
     };
     void (async () => {
       try {
-        this.store.markStarted(ids);
+        await this.store.markStarted(jobs);
         await this.pipeline.run(jobs, ctx);
-        this.store.complete(ids);
+        await this.store.complete(jobs);
         this.events.delivered?.(outcome(head), jobs.length);
       } catch (thrown) {
         this.fail(jobs, thrown);
@@ -118,7 +117,7 @@ export class EmbeddedWorker {
         // Not counted as a failure: the remote side is fine, it asks us to slow down.
         const delay = retryDelay(this.opts, head.failures + 1, err.retryAfterMs);
         this.pausedUntil.set(head.target, Date.now() + delay);
-        this.store.scheduleRetry(head.id, Date.now() + delay, head.failures, err.ambiguous, err.message, err.detail, err.status);
+        this.store.scheduleRetry(head, Date.now() + delay, head.failures, err.ambiguous, err.message, err.detail, err.status);
         log.warn({ target: head.target, delayMs: delay, status: err.status }, 'rate limited; target paused');
         this.events.retried?.(outcome(head), 'rate_limited', delay);
         return;
@@ -127,14 +126,14 @@ export class EmbeddedWorker {
       if (err.kind === 'permanent' || failures >= this.opts.maxAttempts) {
         const reason = err.kind === 'permanent' ? err.message : `gave up after ${failures} attempts: ${err.message}`;
         for (const j of jobs) {
-          this.store.kill(j.id, reason, err.detail, err.status, err.ambiguous, j === head ? this.pipeline.onGiveUp(head, err) : []);
+          this.store.kill(j, reason, err.detail, err.status, err.ambiguous, j === head ? this.pipeline.onGiveUp(head, err) : []);
         }
         log.error({ status: err.status, detail: err.detail?.slice(0, 2000), error: reason }, 'dead-lettered');
         this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted');
         return;
       }
       const delay = retryDelay(this.opts, failures, err.retryAfterMs);
-      this.store.scheduleRetry(head.id, Date.now() + delay, failures, err.ambiguous, err.message, err.detail, err.status);
+      this.store.scheduleRetry(head, Date.now() + delay, failures, err.ambiguous, err.message, err.detail, err.status);
       log.warn({ status: err.status, delayMs: delay, error: err.message }, 'delivery failed; will retry');
       this.events.retried?.(outcome(head), 'error', delay);
     } catch (storeErr) {
