@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeliveryError } from '../../src/core/errors.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
 import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
-import { runtimeConformance } from './conformance.ts';
+import { note, runtimeConformance } from './conformance.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
 
@@ -21,3 +24,66 @@ runtimeConformance('embedded (node:sqlite)', {
     rmSync(root, { recursive: true, force: true });
   },
 });
+
+describe('embedded store, one file', () => {
+  const dirs: string[] = [];
+  const runtimes: Runtime[] = [];
+  const open = (path: string) => {
+    const rt = createEmbeddedRuntime({ path, concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 40, maxDelayMs: 500 }, log: pino({ level: 'silent' }) });
+    runtimes.push(rt);
+    return rt;
+  };
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-file-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(async () => {
+    for (const rt of runtimes.splice(0)) await rt.close(1000);
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('runs a dead letter replayed from another process (the CLI) while the gateway is running', async () => {
+    const dir = fresh();
+    const gateway = open(dir);
+    let refuse = true;
+    const delivered: string[] = [];
+    gateway.startWorker({
+      async run(jobs) {
+        const text = jobs[0]!.payload.kind === 'note' ? jobs[0]!.payload.text : '';
+        if (refuse) throw new DeliveryError('Zendesk refused the ticket', { kind: 'permanent', status: 422 });
+        delivered.push(text);
+      },
+      onGiveUp: () => [],
+    });
+    await gateway.enqueue([note('a', 'refused once')]);
+    const [dead] = await waitFor(async () => (await gateway.dlq.list()).length === 1 && gateway.dlq.list());
+    refuse = false;
+
+    const cli = open(dir);
+    expect(await cli.dlq.replay(dead!.id)).toBe(1);
+    await cli.enqueue([note('b', 'queued by the other process')]);
+    await waitFor(() => delivered.length === 2);
+    expect(delivered.sort()).toEqual(['queued by the other process', 'refused once']);
+  });
+
+  it('copies the write-ahead log into the database file without the gateway stopping to do it', async () => {
+    const dir = fresh();
+    const rt = open(dir);
+    const before = statSync(join(dir, 'switchboard.db')).size;
+    const text = 'x'.repeat(2000);
+    for (let i = 0; i < 20; i++) await rt.enqueue(Array.from({ length: 200 }, (_, j) => note(`lane${j}`, `${text}${i}`)));
+    // 4,000 jobs of ~2 KB: about 8 MB went to the WAL; the checkpoint thread moves them into the file.
+    await waitFor(() => statSync(join(dir, 'switchboard.db')).size > before + 4_000_000);
+  });
+});
+
+async function waitFor<T>(probe: () => T | false | undefined | Promise<T | false | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== false && v !== undefined) return v;
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

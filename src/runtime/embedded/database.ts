@@ -9,11 +9,12 @@ import { join } from 'node:path';
  */
 export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {}): DatabaseSync {
   mkdirSync(dir, { recursive: true });
-  const db = new DatabaseSync(join(dir, 'switchboard.db'));
+  const db = new DatabaseSync(databaseFile(dir));
   db.exec(`
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'};
     PRAGMA busy_timeout = 5000;
+    PRAGMA journal_size_limit = 67108864;
     PRAGMA foreign_keys = ON;
 
     CREATE TABLE IF NOT EXISTS ledger (
@@ -60,3 +61,5 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
   `);
   return db;
 }
+
+export const databaseFile = (dir: string): string => join(dir, 'switchboard.db');

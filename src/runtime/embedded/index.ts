@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
-import { openDatabase } from './database.ts';
+import { startCheckpointer } from './checkpointer.ts';
+import { databaseFile, openDatabase } from './database.ts';
 import { EmbeddedStore } from './store.ts';
 import { EmbeddedWorker } from './worker.ts';
 
@@ -19,7 +19,8 @@ export interface EmbeddedOptions {
 
 /** The default runtime: one node:sqlite file, no server to run. */
 export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
-  const db = openDatabase(join(opts.path), { sync: opts.sync });
+  const db = openDatabase(opts.path, { sync: opts.sync });
+  const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
   const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs });
   let worker: EmbeddedWorker | undefined;
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
@@ -45,6 +46,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     async close(graceMs) {
       clearInterval(prune);
       await worker?.stop(graceMs);
+      await checkpointer.close();
       db.close();
     },
     async stats() {

@@ -58,12 +58,12 @@ export class EmbeddedStore {
   /**
    * Lane → head, kept in step with every write this process makes, so finding work costs
    * the lanes looked at, not the whole backlog. Map order is the order lanes became ready,
-   * which makes lanes take turns. Rebuilt from the table every few seconds, because another
-   * process (`switchboard dlq replay`) may have written to the file.
+   * which makes lanes take turns. Rebuilt from the table when another connection committed
+   * (`switchboard dlq replay` from a shell) or a transaction of ours rolled back.
    */
   private readonly laneHeads = new Map<string, LaneHead>();
-  private indexedAt = 0;
-  private readonly reindexEveryMs = 5000;
+  private indexStale = true;
+  private indexedVersion = -1;
 
   constructor(db: DatabaseSync, opts: { batchSettleMs?: number } = {}) {
     this.db = db;
@@ -80,6 +80,7 @@ export class EmbeddedStore {
         ORDER BY j.run_at, j.seq`),
       laneHead: db.prepare(`SELECT seq, run_at, target FROM jobs WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1`),
       bySeq: db.prepare(`SELECT * FROM jobs WHERE seq = ? AND state = 'queued'`),
+      dataVersion: db.prepare('PRAGMA data_version'),
       batch: db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND lane = ? AND seq >= ? ORDER BY seq LIMIT ?`),
       nextRunAt: db.prepare(`SELECT MIN(run_at) AS at FROM jobs WHERE state = 'queued'`),
       start: db.prepare('UPDATE jobs SET attempts = attempts + 1, ambiguous = 1 WHERE id = ?'),
@@ -182,7 +183,7 @@ export class EmbeddedStore {
       // the failed statement may already have ended the transaction
     }
     // The lane index may hold heads of rolled-back inserts: rebuild it from the table.
-    this.indexedAt = 0;
+    this.indexStale = true;
   }
 
   private wakeIfNewWork(): void {
@@ -203,12 +204,16 @@ export class EmbeddedStore {
     if (row) this.laneHeads.set(lane, { seq: row.seq, runAt: row.run_at, target: row.target });
   }
 
-  private reindex(now: number): void {
+  private reindexIfStale(): void {
+    // data_version moves only when another connection commits; our own writes keep the index.
+    const version = (this.stmt.dataVersion!.get() as { data_version: number }).data_version;
+    if (!this.indexStale && version === this.indexedVersion) return;
     this.laneHeads.clear();
     for (const r of this.stmt.heads!.all() as { lane: string; seq: number; run_at: number; target: string }[]) {
       this.laneHeads.set(r.lane, { seq: r.seq, runAt: r.run_at, target: r.target });
     }
-    this.indexedAt = now;
+    this.indexStale = false;
+    this.indexedVersion = version;
   }
 
   /**
@@ -216,15 +221,15 @@ export class EmbeddedStore {
    * target), lanes in the order they became ready. Only these are read and parsed.
    */
   dueHeads(now: number, max: number, skip: (lane: string, target: string) => boolean): StoredJob[] {
-    if (now - this.indexedAt >= this.reindexEveryMs) this.reindex(now);
+    this.reindexIfStale();
     const out: StoredJob[] = [];
     if (max <= 0) return out;
     for (const [lane, head] of this.laneHeads) {
       if (head.runAt > now || skip(lane, head.target)) continue;
       const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
       if (!row) {
-        // Changed behind our back (another process); read the lane again next time round.
-        this.indexedAt = 0;
+        // Changed behind our back; read the table again next time round.
+        this.indexStale = true;
         continue;
       }
       out.push(toJob(row));
@@ -332,7 +337,7 @@ export class EmbeddedStore {
         for (const one of ids) n += Number(this.stmt.replayOne!.run(Date.now(), one).changes);
       });
       if (n > 0) {
-        this.reindex(Date.now());
+        this.indexStale = true;
         this.onEnqueued();
       }
       return n;
