@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime/runtime.ts';
-import { secretMatches } from './app.ts';
+import { secretMatches } from '../core/secrets.ts';
 
 export interface AdminDeps {
   token: string;

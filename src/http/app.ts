@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { newId } from '../core/ids.ts';
 import type { HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, UploadedFile } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
@@ -187,12 +186,4 @@ function send(reply: FastifyReply, res: HttpResponse): FastifyReply {
 
 function routeLabel(req: FastifyRequest): string {
   return `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`;
-}
-
-/** Constant-time comparison of a presented secret with the expected one. */
-export function secretMatches(presented: string | undefined, expected: string): boolean {
-  if (!presented) return false;
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }

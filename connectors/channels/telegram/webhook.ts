@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ChannelContext, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
+import { secretMatches } from '../../../src/core/secrets.ts';
 import type { Normalized } from './normalize.ts';
 import { parseUpdate, type TgUpdate } from './update.ts';
 
@@ -41,13 +41,6 @@ async function handleWebhook(deps: WebhookDeps, req: InboundRequest): Promise<Ht
     return { status: 503, body: { error: 'could not store the update; retry later' } };
   }
   return { status: 200 };
-}
-
-/** Constant-time over fixed-length digests, so neither content nor length leaks through timing. */
-export function secretMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 type Decoded = { ok: true; value: unknown } | { ok: false; error: string };

@@ -1,6 +1,7 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { InboundRequest } from '../../../src/core/connector.ts';
+import { secretMatches } from '../../../src/core/secrets.ts';
 
 /**
  * How an inbound webhook proves who sent it. Every mode compares in constant time; none of
@@ -65,13 +66,6 @@ export type AuthResult = { ok: true } | { ok: false; status: 401; error: string 
 
 const refused = (error: string): AuthResult => ({ ok: false, status: 401, error });
 
-/** Constant time over fixed-length digests, so neither content nor length leaks. */
-export function sameSecret(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
 function stripPrefix(value: string | undefined, prefix: string | undefined): string | undefined {
   if (value === undefined || !prefix) return value;
   return value.toLowerCase().startsWith(prefix.toLowerCase()) ? value.slice(prefix.length) : undefined;
@@ -84,20 +78,20 @@ export function verifyRequest(auth: WebhookAuth, req: InboundRequest): AuthResul
       if (!given) return refused(`missing ${auth.header} header`);
       const digest = createHmac(auth.algorithm, auth.secret).update(req.rawBody).digest(auth.encoding);
       const normalize = (s: string) => (auth.encoding === 'hex' ? s.toLowerCase() : s);
-      return sameSecret(normalize(given), normalize(digest)) ? { ok: true } : refused(`${auth.header} does not match the body`);
+      return secretMatches(normalize(given), normalize(digest)) ? { ok: true } : refused(`${auth.header} does not match the body`);
     }
     case 'header': {
       const given = stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
-      return sameSecret(given, auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.header} header`);
+      return secretMatches(given, auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.header} header`);
     }
     case 'basic': {
       const header = req.headers['authorization'] ?? '';
       const m = /^basic\s+(\S+)$/i.exec(header);
       const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
-      return sameSecret(decoded, `${auth.username}:${auth.password}`) ? { ok: true } : refused('missing or wrong basic credentials');
+      return secretMatches(decoded, `${auth.username}:${auth.password}`) ? { ok: true } : refused('missing or wrong basic credentials');
     }
     case 'query':
-      return sameSecret(req.query[auth.param], auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.param} in the URL`);
+      return secretMatches(req.query[auth.param], auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.param} in the URL`);
     case 'mango':
       return verifyMango(auth, formFields(req));
     case 'zadarma':
@@ -121,8 +115,8 @@ function verifyMango(auth: z.infer<typeof MangoAuth>, f: Record<string, string>)
     return refused('expected the form fields vpbx_api_key, sign and json');
   }
   // Both compared in full, so a wrong key and a wrong sign take the same time.
-  const keyOk = sameSecret(f['vpbx_api_key'], auth.apiKey);
-  const signOk = sameSecret(f['sign'].toLowerCase(), mangoSign(auth.apiKey, f['json'], auth.apiSalt));
+  const keyOk = secretMatches(f['vpbx_api_key'], auth.apiKey);
+  const signOk = secretMatches(f['sign'].toLowerCase(), mangoSign(auth.apiKey, f['json'], auth.apiSalt));
   return keyOk && signOk ? { ok: true } : refused('vpbx_api_key or sign does not match');
 }
 
@@ -148,5 +142,5 @@ export function zadarmaSignature(secret: string, fields: Record<string, string>)
 function verifyZadarma(auth: z.infer<typeof ZadarmaAuth>, f: Record<string, string>, header: string | undefined): AuthResult {
   const expected = zadarmaSignature(auth.secret, f);
   if (expected === undefined) return refused(`cannot verify Zadarma event '${f['event'] ?? ''}': no signature recipe for it`);
-  return sameSecret(header?.trim(), expected) ? { ok: true } : refused('missing or wrong Signature header');
+  return secretMatches(header?.trim(), expected) ? { ok: true } : refused('missing or wrong Signature header');
 }

@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { secretMatches } from '../../../src/core/secrets.ts';
 
 export const SIGNATURE_HEADER = 'x-hub-signature-256';
 
@@ -9,17 +10,9 @@ export function signBody(rawBody: Buffer, appSecret: string): string {
 
 /**
  * Checks Meta's signature over the exact bytes received (Meta escapes non-ASCII as \uXXXX, so
- * re-serialized JSON would not match). Constant time over fixed-length digests.
+ * re-serialized JSON would not match).
  */
 export function signatureMatches(header: string | undefined, rawBody: Buffer, appSecret: string): boolean {
   if (!header) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(header.trim().toLowerCase()), digest(signBody(rawBody, appSecret)));
-}
-
-/** Constant-time comparison of a presented secret with the expected one. */
-export function secretMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
+  return secretMatches(header.trim().toLowerCase(), signBody(rawBody, appSecret));
 }

@@ -1,9 +1,10 @@
 import type { ChannelContext, HttpResponse, InboundRequest, KeyValueStore, Logger, RouteSpec } from '../../../src/core/connector.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
+import { secretMatches } from '../../../src/core/secrets.ts';
 import { reactionText, readChange, type NormalizeOptions } from './normalize.ts';
 import { ChangeValue, WebhookPayload } from './payload.ts';
 import { lookupSent } from './sent-index.ts';
-import { SIGNATURE_HEADER, secretMatches, signatureMatches } from './signature.ts';
+import { SIGNATURE_HEADER, signatureMatches } from './signature.ts';
 import { noteForStatus } from './statuses.ts';
 
 export interface WebhookDeps {

@@ -1,16 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+import { secretMatches } from '../../../src/core/secrets.ts';
 import type { FreshdeskOptions } from './options.ts';
 
 type Denied = { ok: false; status: number; error: string };
 const deny = (status: number, error: string): Denied => ({ ok: false, status, error });
-
-/** Constant-time, whatever the lengths: both sides are hashed first. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 function header(req: InboundRequest, name: string): string | undefined {
   const lower = name.toLowerCase();
@@ -26,7 +20,7 @@ export function authenticateAgentEvent(req: InboundRequest, o: Pick<FreshdeskOpt
   if (!o.webhookSecret) return deny(401, 'agent replies are not enabled: set helpdesk.webhookSecret and send it from the automation rule');
   const presented = header(req, o.webhookSecretHeader);
   if (presented !== undefined) {
-    return sameSecret(presented, o.webhookSecret) ? undefined : deny(401, `wrong ${o.webhookSecretHeader.toLowerCase()} header`);
+    return secretMatches(presented, o.webhookSecret) ? undefined : deny(401, `wrong ${o.webhookSecretHeader.toLowerCase()} header`);
   }
   const basic = /^Basic\s+(.+)$/i.exec(header(req, 'authorization') ?? '')?.[1];
   if (basic) {
@@ -35,8 +29,8 @@ export function authenticateAgentEvent(req: InboundRequest, o: Pick<FreshdeskOpt
     const user = colon === -1 ? decoded : decoded.slice(0, colon);
     const password = colon === -1 ? '' : decoded.slice(colon + 1);
     // Both compared, always, so the time taken does not tell which one was wrong.
-    const userOk = sameSecret(user, o.webhookUser);
-    const passwordOk = sameSecret(password, o.webhookSecret);
+    const userOk = secretMatches(user, o.webhookUser);
+    const passwordOk = secretMatches(password, o.webhookSecret);
     return userOk && passwordOk ? undefined : deny(401, 'wrong basic-auth credentials');
   }
   return deny(401, `missing ${o.webhookSecretHeader.toLowerCase()} header (or basic auth)`);

@@ -1,14 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+import { secretMatches } from '../../../src/core/secrets.ts';
 
 type Denied = { ok: false; status: number; error: string };
 const deny = (status: number, error: string): Denied => ({ ok: false, status, error });
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 /** A form-encoded webhook (`comment[ticket_id]=…`) as the nested object the JSON one is. */
 function nest(flat: Record<string, unknown>): Record<string, unknown> {
@@ -42,7 +37,7 @@ export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentE
   if (!isRecord(raw)) return deny(400, 'body must be the JSON (or form) Usedesk sends');
   const body = Object.keys(raw).some((k) => k.includes('[')) ? nest(raw) : raw;
   if (typeof body.secret !== 'string' || body.secret === '') return deny(401, 'missing secret');
-  if (!sameSecret(body.secret, secret)) return deny(401, 'wrong secret: check helpdesk.webhookSecret (the API channel token)');
+  if (!secretMatches(body.secret, secret)) return deny(401, 'wrong secret: check helpdesk.webhookSecret (the API channel token)');
   if (isRecord(body.comment)) {
     const c = body.comment;
     if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [] } };

@@ -1,6 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+import { secretMatches } from '../../../src/core/secrets.ts';
 
 export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
 export const TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';
@@ -15,17 +16,6 @@ export interface AgentEventAuth {
 /** Zendesk's signature: base64(HMAC-SHA256(secret, timestamp + raw body)). */
 export function zendeskSignature(secret: string, timestamp: string, rawBody: Buffer | string): string {
   return createHmac('sha256', secret).update(timestamp).update(rawBody).digest('base64');
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  // Compare equal-length buffers either way so the time spent does not depend on where they differ.
-  if (x.length !== y.length) {
-    timingSafeEqual(y, y);
-    return false;
-  }
-  return timingSafeEqual(x, y);
 }
 
 function header(req: InboundRequest, name: string): string | undefined {
@@ -46,14 +36,14 @@ export function authenticateAgentEvent(req: InboundRequest, auth: AgentEventAuth
   if (auth.agentReplyAuth) {
     const got = header(req, auth.agentReplyAuth.header);
     if (got === undefined) return deny(401, `missing ${auth.agentReplyAuth.header.toLowerCase()} header`);
-    if (!constantTimeEqual(got, auth.agentReplyAuth.value)) return deny(401, `wrong ${auth.agentReplyAuth.header.toLowerCase()} header`);
+    if (!secretMatches(got, auth.agentReplyAuth.value)) return deny(401, `wrong ${auth.agentReplyAuth.header.toLowerCase()} header`);
   }
   if (auth.webhookSecret) {
     const signature = header(req, SIGNATURE_HEADER);
     const timestamp = header(req, TIMESTAMP_HEADER);
     if (!signature) return deny(401, `missing ${SIGNATURE_HEADER} header`);
     if (!timestamp) return deny(401, `missing ${TIMESTAMP_HEADER} header`);
-    if (!constantTimeEqual(signature, zendeskSignature(auth.webhookSecret, timestamp, req.rawBody))) {
+    if (!secretMatches(signature, zendeskSignature(auth.webhookSecret, timestamp, req.rawBody))) {
       return deny(401, 'webhook signature does not match: check helpdesk.webhookSecret against the webhook signing secret');
     }
     const at = Date.parse(timestamp);

@@ -49,6 +49,7 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
   worker.unref();
   db.exec('PRAGMA wal_autocheckpoint = 0');
   let closing = false;
+  let exited = false;
   const fallBack = (why: string) => {
     if (closing) return;
     log.error({ error: why }, 'WAL checkpoint thread stopped; checkpoints run in the gateway again');
@@ -60,12 +61,18 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
   };
   worker.on('message', (error: string) => log.warn({ error }, 'WAL checkpoint failed; will try again'));
   worker.on('error', (err) => fallBack(err.message));
-  worker.on('exit', (code) => fallBack(`exit code ${code}`));
+  worker.on('exit', (code) => {
+    exited = true;
+    fallBack(`exit code ${code}`);
+  });
   return {
     close: () => {
       closing = true;
+      if (exited) return Promise.resolve();
       return new Promise<void>((resolve) => {
         worker.once('exit', () => resolve());
+        // Unref'd so it never keeps a process alive, but a close must be waited for.
+        worker.ref();
         worker.postMessage('close');
       });
     },
