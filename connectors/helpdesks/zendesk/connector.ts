@@ -138,7 +138,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
         log.info({ ticketId: found.ticket.id, messageId: input.message.id }, 'an earlier attempt created the ticket; not creating another');
         const notes = [...input.notes, ...(await rememberedUploadNotes(kv, attempt.idempotencyKey))];
         await addNotes(String(found.ticket.id), notes, input.message.id, found.audits);
-        await forgetUploads(kv, attempt.idempotencyKey);
+        await forgetUploads(kv, attempt.idempotencyKey, input.files);
         return ref(found.ticket.id, requester.id);
       }
     }
@@ -161,7 +161,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     };
     const created = await postTicket(ticket, attempt.idempotencyKey, input.conversationKey, marker);
     await addNotes(String(created.id), [...input.notes, ...uploads.notes], input.message.id);
-    await forgetUploads(kv, attempt.idempotencyKey);
+    await forgetUploads(kv, attempt.idempotencyKey, input.files);
     return ref(created.id, requester.id);
   }
 
@@ -220,7 +220,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     async appendMessage(ticketId, input, requester, attempt) {
       const outcome = await writeToTicket(ticketId, input, requester, attempt);
       if (outcome === 'written') {
-        await forgetUploads(kv, attempt.idempotencyKey);
+        await forgetUploads(kv, attempt.idempotencyKey, input.files);
         return ref(ticketId, requester.id);
       }
       // Zendesk links a follow-up only to a closed ticket; a deleted one leaves nothing to link to.

@@ -86,7 +86,9 @@ export async function uploadFiles(
   return result;
 }
 
-export async function forgetUploads(kv: KeyValueStore, key: string): Promise<void> {
+export async function forgetUploads(kv: KeyValueStore, key: string, files: FetchedFile[]): Promise<void> {
+  // Only a delivery with files remembered any (a store round trip saved per plain message).
+  if (files.length === 0) return;
   await kv.delete(`zendesk:uploads:${key}`);
 }
 
