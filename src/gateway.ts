@@ -14,6 +14,7 @@ import type { RulesTestInput } from './http/admin.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
 import { createLogger } from './runtime/log.ts';
 import { createRateLimiter, helpdeskLimiter, type RateLimiterOptions } from './runtime/rate-limiter.ts';
+import { runExclusively } from './runtime/exclusive.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import type { Runtime } from './runtime/runtime.ts';
 
@@ -122,11 +123,14 @@ export async function startGateway(opts: {
     log: log.child({ part: 'pipeline' }),
   });
 
+  // Channels that receive in one process only run where their lease is; the rest stand by.
+  const exclusive = new Map<string, ReturnType<typeof runExclusively>>();
+  const standby = (id: string) => exclusive.has(id) && !exclusive.get(id)!.active();
   const mounted: MountedChannel[] = role === 'worker' ? [] : [...channels].map(([id, c]) => ({
     id,
     kind: c.kind,
     routes: c.instance.routes ?? [],
-    status: () => c.instance.status?.() ?? { ready: true },
+    status: () => (standby(id) ? { ready: true, detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
   }));
   const app = await buildApp({
     runtime,
@@ -144,6 +148,11 @@ export async function startGateway(opts: {
   if (role !== 'ingress') runtime.startWorker(pipeline, metrics.events);
   if (role !== 'worker') {
     for (const [id, c] of channels) {
+      if (c.instance.exclusive && runtime.lease && c.instance.start) {
+        const part = { start: () => c.instance.start!(), stop: () => c.instance.stop?.() ?? Promise.resolve() };
+        exclusive.set(id, runExclusively(runtime.lease(`channel:${id}`), part, log.child({ channel: id })));
+        continue;
+      }
       try {
         await c.instance.start?.();
       } catch (err) {
@@ -164,6 +173,7 @@ export async function startGateway(opts: {
       closing ??= (async () => {
         watcher.close();
         await app.close();
+        for (const keeper of exclusive.values()) await keeper.close();
         for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
         await runtime.close();
         log.info({}, 'switchboard stopped');

@@ -139,6 +139,11 @@ export interface ChannelInstance {
   routes?: RouteSpec[];
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /**
+   * Receiving may run in one process only (a poller). On a store several processes share,
+   * `start` runs in the one holding the channel's lease; `stop` must allow a later `start`.
+   */
+  exclusive?: boolean;
   send(to: Conversation, reply: ReplyToSend): Promise<SendResult>;
   fetchAttachment(ref: AttachmentRef): Promise<FetchedFile>;
   /** The attachment reached the helpdesk: free whatever the channel kept for it (stored uploads). */

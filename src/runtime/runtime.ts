@@ -19,6 +19,16 @@ export interface Runtime {
   ping(): Promise<void>;
   /** A rate limiter all processes on this runtime share (absent: each process paces on its own). */
   sharedRateLimiter?(name: string, opts: RateLimiterOptions): RateLimiter;
+  /** A lease all processes on this runtime compete for (absent: one process, nothing to share). */
+  lease?(name: string): Lease;
+}
+
+/** Held by one process at a time, until it releases it or stops renewing for `ttlMs`. */
+export interface Lease {
+  readonly ttlMs: number;
+  /** Takes the lease if it is free, renews it if it is ours; false while another process holds it. */
+  hold(): Promise<boolean>;
+  release(): Promise<void>;
 }
 
 export interface DeadLetterQueue {

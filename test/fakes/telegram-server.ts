@@ -41,6 +41,8 @@ export interface FakeTelegram {
   calls: { method: string; params: Record<string, unknown> }[];
   /** Queues an update for getUpdates; gets an update_id if it has none. */
   pushUpdate(update: object): void;
+  /** The most getUpdates calls that were open at once (more than 1: two pollers, a 409 on Telegram). */
+  maxConcurrentPolls: number;
   addFile(fileId: string, data: Buffer, path?: string): void;
   /** The next `n` calls of `method` fail with `error`; `after` lets that many calls succeed first. */
   failNext(method: string, n: number, error: FakeError, opts?: { after?: number }): void;
@@ -70,6 +72,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
   let nextUpdateId = 1;
   let nextMessageId = 1;
   let closing = false;
+  let openPolls = 0;
 
   const wakeWaiters = () => {
     for (const wake of [...waiters]) wake();
@@ -89,6 +92,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
   const fake: FakeTelegram = {
     apiRoot: '',
     sent: [],
+    maxConcurrentPolls: 0,
     calls: [],
     pushUpdate(update) {
       const u = { ...(update as Params) };
@@ -133,7 +137,13 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       if (offset > 0) while (queue.length > 0 && (queue[0]!.update_id as number) < offset) queue.shift();
       const limit = Number(p.limit ?? 100);
       const timeout = Number(p.timeout ?? 0);
-      if (queue.length === 0 && timeout > 0 && !closing) await waitForUpdates(timeout);
+      openPolls++;
+      fake.maxConcurrentPolls = Math.max(fake.maxConcurrentPolls, openPolls);
+      try {
+        if (queue.length === 0 && timeout > 0 && !closing) await waitForUpdates(timeout);
+      } finally {
+        openPolls--;
+      }
       return queue.slice(0, limit);
     },
     sendMessage: (p) => {

@@ -44,6 +44,8 @@ export function createTelegramChannel(
     : undefined;
 
   const instance: ChannelInstance = {
+    // Telegram answers a second getUpdates of the same bot with 409 Conflict.
+    exclusive: poller !== undefined,
     async start() {
       if (poller) await poller.start();
       else if (ctx.publicUrl) void checkWebhookRegistration(api, log, webhookUrl(ctx.publicUrl, ctx.channelId), options.token);

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { redisLease } from './lease.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore, type LaneToken } from './store.ts';
 import { RedisWorker, type LaneTokenData } from './worker.ts';
@@ -140,6 +141,8 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     },
     // On the patient connection: a request waiting for its turn waits out a Redis restart too.
     sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection(), `${opts.prefix}:rl:${name}`, limiterOpts),
+    // Lapses as fast as a dead worker's jobs are taken over.
+    lease: (name) => redisLease(commands, `${opts.prefix}:lease:${name}`, opts.lockDurationMs ?? 30_000),
   };
 }
 
