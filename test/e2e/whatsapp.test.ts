@@ -226,8 +226,15 @@ describe('WhatsApp Cloud API into Zendesk and back (real gateway process, fake G
     const waId = '998901110008';
     await deliver(waPayload([[waChange({ contacts: [{ waId }], messages: [waMessage.text(waId, 'ставка не рассчитана', 'wamid.ST-1')] })]]));
     const ticket = await waitFor('the ticket', () => ticketOf('whatsapp', waId));
+    const repliesDone = async () => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith('switchboard_delivered_total{kind="reply",channel="whatsapp"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+    const before = await repliesDone();
     await agentReply(ticket, 'Ставка будет рассчитана после окончания матча.');
     const sent = await waitFor('the reply in WhatsApp', () => graph.sent.find((m) => m.to === waId));
+    // Meta reports a status after its answer to the send; wait until the gateway has that answer recorded.
+    await waitFor('the reply job to finish', async () => (await repliesDone()) > before);
     const status = failedStatus(sent.wamid, waId, { code: 131026, title: 'Message undeliverable', details: 'Unable to deliver message. Reasons can include: the recipient phone number is not a WhatsApp phone number.' });
     const payload = waPayload([[waChange({ statuses: [status] })]]);
     expect((await deliver(payload)).status).toBe(200);
