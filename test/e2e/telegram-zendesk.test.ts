@@ -303,10 +303,14 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     await sendUpdate(tgUpdate.text(777010, 'hi', { updateId: 99, messageId: 1 }));
     await waitFor('the ticket', () => zd.tickets[0]);
     await sendUpdate(tgUpdate.text(777010, 'hi', { updateId: 99, messageId: 1 }));
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    // A job counts as delivered once its completion is committed, a moment after the ticket exists.
+    const delivered = /switchboard_delivered_total\{kind="inbound",channel="telegram",helpdesk="zendesk"\} 1/;
+    const metrics = await waitFor('the delivery to be counted', async () => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      return delivered.test(text) && text;
+    });
     expect(metrics).toMatch(/switchboard_accepted_total\{channel="telegram"\} 1/);
     expect(metrics).toMatch(/switchboard_duplicates_total\{channel="telegram"\} 1/);
-    expect(metrics).toMatch(/switchboard_delivered_total\{kind="inbound",channel="telegram",helpdesk="zendesk"\} 1/);
     const ready = await fetch(`${gw.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, checks: { store: { ready: true }, 'channel:telegram': { ready: true } } });
