@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FetchedFile, RateLimiter, RateSignal } from './connector.ts';
+import type { FetchedFile, Logger, RateLimiter, RateSignal } from './connector.ts';
 import { DeliveryError, parseRetryAfter } from './errors.ts';
 
 /** Small pieces every helpdesk's HTTP client needs, so each one reads its vendor's answer the same way. */
@@ -84,15 +84,57 @@ export function downloadedFileName(disposition: string | null, ...urls: URL[]): 
   }
 }
 
-export interface GuardedDownload {
-  /** The helpdesk's own origin: only requests there carry credentials and count against its limit. */
-  origin: string;
-  authorization: string;
+/** How one helpdesk is paced and how its answers are read: its rate headers and its errors. */
+export interface RemoteApi {
   timeoutMs: number;
   limiter: RateLimiter;
   signalOf(status: number, headers: HeaderBag): RateSignal;
   errorOf(what: string, status: number, body: string, headers: HeaderBag): DeliveryError;
   networkErrorOf(what: string, err: unknown): DeliveryError;
+}
+
+export interface PacedRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array | FormData;
+  /** An endpoint with a rate cap of its own (Freshdesk's tickets:create, …). */
+  endpoint?: string;
+}
+
+/**
+ * One request to a helpdesk's API: waits its turn at the limiter, times out, tells the limiter
+ * what the answer said about the account's limit, and turns a failure into a DeliveryError of
+ * the vendor's own words. Returns the answer's text for the caller to parse.
+ */
+export async function pacedFetch(
+  api: RemoteApi & { name: string; log: Logger },
+  what: string,
+  url: string,
+  req: PacedRequest,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const path = new URL(url).pathname;
+  await api.limiter.acquire(1, req.endpoint);
+  const started = Date.now();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(api.timeoutMs) });
+    text = await res.text();
+  } catch (err) {
+    api.limiter.observe({});
+    api.log.warn({ method: req.method, path, err: String(err) }, `${api.name} request failed`);
+    throw api.networkErrorOf(what, err);
+  }
+  api.limiter.observe(api.signalOf(res.status, res.headers));
+  api.log.debug({ method: req.method, path, status: res.status, ms: Date.now() - started }, api.name);
+  if (!res.ok) throw api.errorOf(what, res.status, text, res.headers);
+  return { status: res.status, headers: res.headers, text };
+}
+
+export interface GuardedDownload extends RemoteApi {
+  /** The helpdesk's own origin: only requests there carry credentials and count against its limit. */
+  origin: string;
+  authorization: string;
   maxRedirects: number;
 }
 

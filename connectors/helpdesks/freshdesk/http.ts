@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { apiUrlUnder, downloadGuarded, parseJsonAnswer, rateSignalFrom } from '../../../src/core/rest.ts';
+import { apiUrlUnder, downloadGuarded, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
 import { freshdeskError, freshdeskNetworkError } from './errors.ts';
 
@@ -32,24 +32,27 @@ export class FreshdeskHttp {
   readonly baseUrl: string;
   readonly #origin: string;
   readonly #authorization: string;
-  readonly #timeoutMs: number;
-  readonly #limiter: RateLimiter;
-  readonly #log: Logger;
+  readonly #api: RemoteApi & { name: string; log: Logger };
 
   constructor(init: FreshdeskHttpInit) {
     this.baseUrl = init.baseUrl.replace(/\/+$/, '');
     this.#origin = new URL(this.baseUrl).origin;
     this.#authorization = init.authorization;
-    this.#timeoutMs = init.timeoutMs;
-    this.#limiter = init.limiter ?? unlimited;
-    this.#log = init.log;
+    this.#api = {
+      name: 'freshdesk',
+      log: init.log,
+      timeoutMs: init.timeoutMs,
+      limiter: init.limiter ?? unlimited,
+      signalOf: freshdeskRateSignal,
+      errorOf: freshdeskError,
+      networkErrorOf: freshdeskNetworkError,
+    };
   }
 
   /** A path below /api/v2, or a `Link: rel="next"` URL; only its path and query are kept, so the key only goes to baseUrl. */
   apiUrl(pathOrUrl: string, query: Record<string, string | undefined> = {}): string {
     return apiUrlUnder(this.baseUrl, '/api/v2', pathOrUrl, query);
   }
-
 
   async request<S extends z.ZodType>(
     what: string,
@@ -66,22 +69,8 @@ export class FreshdeskHttp {
       body = JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
     }
-    await this.#limiter.acquire(1, opts.endpoint);
-    const started = Date.now();
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
-      text = await res.text();
-    } catch (err) {
-      this.#limiter.observe({});
-      this.#log.warn({ method, path: new URL(url).pathname, err: String(err) }, 'freshdesk request failed');
-      throw freshdeskNetworkError(what, err);
-    }
-    this.#limiter.observe(freshdeskRateSignal(res.status, res.headers));
-    this.#log.debug({ method, path: new URL(url).pathname, status: res.status, ms: Date.now() - started }, 'freshdesk');
-    if (!res.ok) throw freshdeskError(what, res.status, text, res.headers);
-    return { data: parseJsonAnswer('Freshdesk', what, schema, text, method !== 'GET'), headers: res.headers };
+    const { headers: answered, text } = await pacedFetch(this.#api, what, url, { method, headers, body, endpoint: opts.endpoint });
+    return { data: parseJsonAnswer('Freshdesk', what, schema, text, method !== 'GET'), headers: answered };
   }
 
   /** Every page of a list, following `Link: <…>; rel="next"`. */
@@ -100,15 +89,6 @@ export class FreshdeskHttp {
 
   /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
   download(url: string): Promise<FetchedFile> {
-    return downloadGuarded(url, {
-      origin: this.#origin,
-      authorization: this.#authorization,
-      timeoutMs: this.#timeoutMs,
-      limiter: this.#limiter,
-      signalOf: freshdeskRateSignal,
-      errorOf: freshdeskError,
-      networkErrorOf: freshdeskNetworkError,
-      maxRedirects: MAX_REDIRECTS,
-    });
+    return downloadGuarded(url, { ...this.#api, origin: this.#origin, authorization: this.#authorization, maxRedirects: MAX_REDIRECTS });
   }
 }

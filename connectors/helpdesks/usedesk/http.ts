@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { rateSignalFrom } from '../../../src/core/rest.ts';
+import { pacedFetch, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import { bodyError, usedeskBodyError, usedeskError, usedeskNetworkError } from './errors.ts';
@@ -24,16 +24,20 @@ export function usedeskRateSignal(status: number, headers: { get(name: string): 
 export class UsedeskHttp {
   readonly baseUrl: string;
   readonly #apiToken: string;
-  readonly #timeoutMs: number;
-  readonly #limiter: RateLimiter;
-  readonly #log: Logger;
+  readonly #api: RemoteApi & { name: string; log: Logger };
 
   constructor(init: UsedeskHttpInit) {
     this.baseUrl = init.baseUrl.replace(/\/+$/, '');
     this.#apiToken = init.apiToken;
-    this.#timeoutMs = init.timeoutMs;
-    this.#limiter = init.limiter ?? unlimited;
-    this.#log = init.log;
+    this.#api = {
+      name: 'usedesk',
+      log: init.log,
+      timeoutMs: init.timeoutMs,
+      limiter: init.limiter ?? unlimited,
+      signalOf: usedeskRateSignal,
+      errorOf: usedeskError,
+      networkErrorOf: usedeskNetworkError,
+    };
   }
 
   /** Calls `method` (e.g. `/create/ticket`); `wrote` says whether a lost answer may hide an applied write. */
@@ -52,21 +56,7 @@ export class UsedeskHttp {
       body = JSON.stringify({ api_token: this.#apiToken, ...params });
       headers['content-type'] = 'application/json';
     }
-    await this.#limiter.acquire();
-    const started = Date.now();
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
-      text = await res.text();
-    } catch (err) {
-      this.#limiter.observe({});
-      this.#log.warn({ method, err: String(err) }, 'usedesk request failed');
-      throw usedeskNetworkError(what, err);
-    }
-    this.#limiter.observe(usedeskRateSignal(res.status, res.headers));
-    this.#log.debug({ method, status: res.status, ms: Date.now() - started }, 'usedesk');
-    if (!res.ok) throw usedeskError(what, res.status, text, res.headers);
+    const { text } = await pacedFetch(this.#api, what, url, { method: 'POST', headers, body });
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -87,7 +77,7 @@ export class UsedeskHttp {
     let res: Response;
     let data: Buffer;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
+      res = await fetch(url, { signal: AbortSignal.timeout(this.#api.timeoutMs) });
       if (!res.ok) throw usedeskError(what, res.status, await res.text(), res.headers);
       data = Buffer.from(await res.arrayBuffer());
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { apiUrlUnder, downloadGuarded, parseJsonAnswer, rateSignalFrom } from '../../../src/core/rest.ts';
+import { apiUrlUnder, downloadGuarded, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
 import { zendeskError, zendeskNetworkError } from './errors.ts';
 
@@ -37,17 +37,21 @@ export class ZendeskHttp {
   readonly baseUrl: string;
   readonly #origin: string;
   readonly #authorization: string;
-  readonly #timeoutMs: number;
-  readonly #limiter: RateLimiter;
-  readonly #log: Logger;
+  readonly #api: RemoteApi & { name: string; log: Logger };
 
   constructor(init: ZendeskHttpInit) {
     this.baseUrl = init.baseUrl.replace(/\/+$/, '');
     this.#origin = new URL(this.baseUrl).origin;
     this.#authorization = init.authorization;
-    this.#timeoutMs = init.timeoutMs;
-    this.#limiter = init.limiter ?? unlimited;
-    this.#log = init.log;
+    this.#api = {
+      name: 'zendesk',
+      log: init.log,
+      timeoutMs: init.timeoutMs,
+      limiter: init.limiter ?? unlimited,
+      signalOf: zendeskRateSignal,
+      errorOf: zendeskError,
+      networkErrorOf: zendeskNetworkError,
+    };
   }
 
   /**
@@ -57,7 +61,6 @@ export class ZendeskHttp {
   apiUrl(pathOrUrl: string, query: Record<string, string | undefined> = {}): string {
     return apiUrlUnder(this.baseUrl, '/api/v2', pathOrUrl, query);
   }
-
 
   async request<S extends z.ZodType>(
     what: string,
@@ -76,35 +79,12 @@ export class ZendeskHttp {
       body = new Uint8Array(opts.body);
       headers['content-type'] = opts.contentType ?? 'application/octet-stream';
     }
-    await this.#limiter.acquire();
-    const started = Date.now();
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
-      text = await res.text();
-    } catch (err) {
-      this.#limiter.observe({});
-      this.#log.warn({ method, path: new URL(url).pathname, err: String(err) }, 'zendesk request failed');
-      throw zendeskNetworkError(what, err);
-    }
-    this.#limiter.observe(zendeskRateSignal(res.status, res.headers));
-    this.#log.debug({ method, path: new URL(url).pathname, status: res.status, ms: Date.now() - started }, 'zendesk');
-    if (!res.ok) throw zendeskError(what, res.status, text, res.headers);
-    return { data: parseJsonAnswer('Zendesk', what, schema, text, method !== 'GET'), status: res.status, headers: res.headers };
+    const { status, headers: answered, text } = await pacedFetch(this.#api, what, url, { method, headers, body });
+    return { data: parseJsonAnswer('Zendesk', what, schema, text, method !== 'GET'), status, headers: answered };
   }
 
   /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
   download(url: string): Promise<FetchedFile> {
-    return downloadGuarded(url, {
-      origin: this.#origin,
-      authorization: this.#authorization,
-      timeoutMs: this.#timeoutMs,
-      limiter: this.#limiter,
-      signalOf: zendeskRateSignal,
-      errorOf: zendeskError,
-      networkErrorOf: zendeskNetworkError,
-      maxRedirects: MAX_REDIRECTS,
-    });
+    return downloadGuarded(url, { ...this.#api, origin: this.#origin, authorization: this.#authorization, maxRedirects: MAX_REDIRECTS });
   }
 }
