@@ -83,9 +83,11 @@ function channelTable(p: ProcessReport, d: OverviewData, now: number): string {
   return html`<div class="scroll"><table>
 <thead><tr><th scope="col">Channel</th><th scope="col">State</th><th scope="col">Last in</th><th scope="col">Last out</th><th scope="col">Last error</th></tr></thead>
 <tbody>!${p.channels.map((c) => {
-    const { tone, word } = channelTone(c.status);
     const act = p.activity.channels[c.id] ?? {};
     const inspection = p === d.processes[0] ? d.inspections.get(c.id) : undefined;
+    const { tone: own, word } = channelTone(c.status);
+    // Receiving, but the vendor does not send here (a webhook registered elsewhere): needs a look.
+    const tone = own === 'ok' && inspection?.problem ? 'warn' : own;
     return html`<tr data-channel="${c.id}">
   <th scope="row">${c.id}<br><span class="muted">${c.kind}</span></th>
   <td>!${badge(tone, word)}!${!c.status.ready && c.status.detail ? html`<div class="problem">${c.status.detail}</div>` : c.status.detail ? html`<div class="muted">${c.status.detail}</div>` : ''}

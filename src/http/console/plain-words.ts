@@ -8,7 +8,7 @@ const BY_CODE: [RegExp, string][] = [
   [/ETIMEDOUT|timed? ?out|AbortError|aborted due to timeout/i, 'no answer in time'],
   [/ECONNRESET|socket hang up|EPIPE|closed the connection/i, 'the connection was dropped'],
   [/certificate|self[- ]signed|TLS|SSL/i, 'a TLS (certificate) problem'],
-  [/AUTHENTICATIONFAILED|authentication failed|invalid credentials|Invalid login|Unauthorized/i, 'the credentials were refused'],
+  [/AUTHENTICATIONFAILED|authentication failed|invalid credentials|Invalid login|Unauthorized|rejected the credentials|token was rejected|\(40[13]\)/i, 'the credentials were refused'],
   [/fetch failed/i, 'could not connect'],
 ];
 
