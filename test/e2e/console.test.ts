@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,7 +96,9 @@ include: [${REPO}config/rules/igaming.yaml]
   });
 
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  const textOf = (selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
+  // Page functions run in the browser; written as strings so this file needs no DOM types.
+  const textOf = (selector: string) => page.$eval(selector, (el) => (el as unknown as { innerText: string }).innerText);
+  const waitForPage = (expression: string, timeout = 20_000) => page.waitForFunction(expression, { timeout, polling: 250 });
 
   it('logs in with the admin token and shows each channel connected, then the error when its server fails', async () => {
     await page.goto(`${gw.url}/admin`);
@@ -112,16 +113,16 @@ include: [${REPO}config/rules/igaming.yaml]
     const session = cookies.find((c) => c.name === 'sb_session')!;
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/admin' });
 
-    await page.waitForFunction(() => document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'connected', { timeout: 20_000, polling: 250 });
+    await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'connected'`);
     expect(await textOf('tr[data-channel="tg-hooks"]')).toMatch(/no webhook is registered with Telegram/);
     // A customer writes; the row shows the last message in.
     polled.pushUpdate(tgUpdate.text(777001, 'Pul yechish 3 kundan beri kelmadi', { messageId: 5, firstName: 'Dilnoza', username: 'dilnoza_uz' }));
     await waitFor('the ticket', () => zd.tickets[0]);
-    await page.waitForFunction(() => !document.querySelector('tr[data-channel="telegram"] td:nth-child(3)')?.textContent?.includes('never'), { timeout: 20_000, polling: 250 });
+    await waitForPage(`!document.querySelector('tr[data-channel="telegram"] td:nth-child(3)')?.textContent?.includes('never')`);
     await shot('overview');
 
     polled.failNext('getUpdates', 100_000, { error_code: 401, description: 'Unauthorized' });
-    await page.waitForFunction(() => document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'error', { timeout: 30_000, polling: 250 });
+    await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'error'`, 30_000);
     const row = await textOf('tr[data-channel="telegram"]');
     expect(row).toContain('the bot token was rejected (401)');
     expect(row).toMatch(/the credentials were refused/);
@@ -138,7 +139,7 @@ include: [${REPO}config/rules/igaming.yaml]
     expect(path).toContain('Accepted from the customer');
     expect(path).toContain('Pul yechish');
     expect(path).toContain(`ticket #${ticket.id}`);
-    const href = await page.$eval('[data-conversation="telegram:777001"] li[data-event="ticket"] a', (a) => (a as HTMLAnchorElement).href);
+    const href = await page.$eval('[data-conversation="telegram:777001"] li[data-event="ticket"] a', (a) => (a as unknown as { href: string }).href);
     expect(href).toBe(`${zd.url}/agent/tickets/${ticket.id}`);
     await shot('conversation');
   }, 60_000);
@@ -159,7 +160,7 @@ include: [${REPO}config/rules/igaming.yaml]
     expect(row).toContain('Bonus qayerda?');
     expect(await page.$eval('tr[data-dead-letter]', (tr) => tr.querySelector('details pre')?.textContent)).toBe(refusal);
     expect(await page.$('tr[data-dead-letter] img')).toBeNull();
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
     await shot('dead-letters');
 
     const before = zd.tickets.length;
@@ -199,7 +200,7 @@ include: [${REPO}config/rules/igaming.yaml]
   it('refuses a form without the CSRF token, and one without the session; logging out ends the session', async () => {
     const cookies = await page.cookies();
     const header = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const csrf = await page.$eval('form.logout input[name=_csrf]', (i) => (i as HTMLInputElement).value);
+    const csrf = await page.$eval('form.logout input[name=_csrf]', (i) => (i as unknown as { value: string }).value);
     const post = (headers: Record<string, string>, body: string) =>
       fetch(`${gw.url}/admin/dead-letters/replay`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
     expect((await post({ cookie: header }, 'scope=matching')).status).toBe(403);
