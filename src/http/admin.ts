@@ -140,7 +140,7 @@ function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {
-    return new URL(origin).host === req.headers.host;
+    return new URL(origin).host === new URL(`${req.protocol}://${req.headers.host ?? ''}`).host;
   } catch {
     return false;
   }
