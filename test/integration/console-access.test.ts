@@ -63,7 +63,10 @@ let browsers = 0;
 class Browser {
   cookies = new Map<string, string>();
   readonly ip = `198.51.100.${++browsers}`;
-  constructor(private readonly gw: Gateway) {}
+  private readonly gw: Gateway;
+  constructor(gw: Gateway) {
+    this.gw = gw;
+  }
   async request(method: string, url: string, o: { form?: Record<string, string> | string; headers?: Record<string, string> } = {}): Promise<Res> {
     const body = typeof o.form === 'string' ? o.form : o.form ? new URLSearchParams(o.form).toString() : undefined;
     const res = await this.gw.app.inject({
