@@ -124,9 +124,22 @@ include: [${REPO}config/rules/igaming.yaml]
     polled.failNext('getUpdates', 100_000, { error_code: 401, description: 'Unauthorized' });
     await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'error'`, 30_000);
     const row = await textOf('tr[data-channel="telegram"]');
+    expect(await textOf('main')).not.toMatch(/<\/?(span|div|a|strong|dl|time) ?/);
     expect(row).toContain('the bot token was rejected (401)');
     expect(row).toMatch(/the credentials were refused/);
     await shot('overview-channel-error');
+
+    // Readable on a phone: nothing wider than the screen (wide tables scroll inside their box).
+    await page.setViewport({ width: 390, height: 844 });
+    await page.reload();
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await shot('overview-phone');
+    await page.setViewport({ width: 1280, height: 900 });
+    // Usable with the keyboard: the first Tab reaches "Skip to content", which moves the focus to the page.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
   }, 90_000);
 
   it('finds the conversation by the customer\'s username and shows its path into ticket N', async () => {
@@ -158,6 +171,8 @@ include: [${REPO}config/rules/igaming.yaml]
     const row = await textOf('tr[data-dead-letter]');
     expect(row).toContain('refused as invalid (HTTP 422)');
     expect(row).toContain('Bonus qayerda?');
+    // Our own markup is markup (not shown as text), the helpdesk's and the customer's is text.
+    expect(await textOf('main')).not.toMatch(/<\/?(span|div|a|strong|dl|time) ?/);
     expect(await page.$eval('tr[data-dead-letter]', (tr) => tr.querySelector('details pre')?.textContent)).toBe(refusal);
     expect(await page.$('tr[data-dead-letter] img')).toBeNull();
     expect(await page.evaluate('window.__pwned')).toBeUndefined();

@@ -222,6 +222,8 @@ describe('who may do what under /admin', () => {
       expect(res.headers['content-security-policy']).toContain("script-src 'self'");
       expect(res.headers['x-frame-options']).toBe('DENY');
       expect(res.body).not.toMatch(/<script>|\son[a-z]+=/i);
+      // The console's own markup is never escaped into text by a missing `!` in a template.
+      expect(res.body).not.toMatch(/&#60;\/?(span|div|a|p|dl|dt|dd|tr|td|th|form|input|button|time|strong|li|section|h2)[ &]/);
     }
   });
 

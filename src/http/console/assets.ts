@@ -35,7 +35,14 @@ th { background: var(--bg2); }
 pre, .verbatim { white-space: pre-wrap; word-break: break-word; font: .85rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--bg2); padding: .4rem .5rem; margin: .25rem 0; max-height: 20rem; overflow: auto; }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .25rem 1rem; margin: .25rem 0; font-size: .9rem; }
 .facts div { display: flex; gap: .4rem; } .facts dt { color: var(--idle); } .facts dd { margin: 0; word-break: break-word; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .75rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr)); gap: .75rem; }
+/* On a phone a wide table becomes one block per row, each cell labelled. */
+@media (max-width: 40rem) {
+  table.stack thead { display: none; }
+  table.stack tr, table.stack th, table.stack td { display: block; border: 0; padding: .2rem 0; }
+  table.stack tr { border-bottom: 1px solid var(--line); padding: .5rem 0; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; color: var(--idle); }
+}
 .card { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem .8rem; }
 .card .big { font-size: 1.6rem; font-weight: 700; }
 form.inline { display: inline; }

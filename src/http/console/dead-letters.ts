@@ -90,17 +90,17 @@ export function deadLetterList(o: {
   <button type="submit" formaction="/admin/dead-letters/drop" class="danger">Drop selected…</button>
   <button type="submit" formaction="/admin/dead-letters/drop" name="scope" value="matching" class="danger">Drop all ${o.items.length} shown…</button></div>
 </div>` : ''}
-<div class="scroll"><table>
+<div class="scroll"><table class="stack">
 <thead><tr>!${o.canAct ? html`<th scope="col"><input type="checkbox" data-select-all aria-label="Select all shown"></th>` : ''}<th scope="col">Failed</th><th scope="col">What</th><th scope="col">Error</th><th scope="col">Message</th></tr></thead>
 <tbody>!${o.items.map((d) => html`<tr data-dead-letter="${d.id}">
   !${o.canAct ? html`<td><input type="checkbox" name="id" value="${d.id}" aria-label="Select ${d.id}"></td>` : ''}
-  <td>!${ago(d.failedAt, now)}<br><span class="muted">${d.attempts} attempt(s)</span></td>
+  <td data-label="Failed">!${ago(d.failedAt, now)}<br><span class="muted">${d.attempts} attempt(s)</span></td>
   <td>${d.payload.kind} · ${channelOf(d) || '—'}<br><span class="muted">to ${d.target}</span><br><code>${d.id}</code>
     !${o.canAct ? html`<br><button type="submit" name="one" value="${d.id}">Replay</button>` : ''}</td>
-  <td><strong>${plainWords(d.error, d.status)}</strong>!${d.status ? html` ${badge('bad', String(d.status))}` : ''}
+  <td><strong>${plainWords(d.error, d.status)}</strong>!${d.status ? html` !${badge('bad', String(d.status))}` : ''}
     <div class="verbatim">${d.error}</div>
     !${d.detail ? html`<details><summary>The remote side's answer</summary><pre>${d.detail}</pre></details>` : ''}</td>
-  <td><div class="verbatim">${maskPersonalData(messageText(d))}</div></td>
+  <td data-label="Message"><div class="verbatim">${maskPersonalData(messageText(d))}</div></td>
 </tr>`)}</tbody>
 </table></div>
 </form>`;

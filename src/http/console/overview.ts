@@ -80,7 +80,7 @@ export function channelTone(s: ChannelStatus): { tone: Tone; word: string } {
 
 function channelTable(p: ProcessReport, d: OverviewData, now: number): string {
   if (p.channels.length === 0) return html`<p class="muted">No channels run in this process (${p.role}).</p>`;
-  return html`<div class="scroll"><table>
+  return html`<div class="scroll"><table class="stack">
 <thead><tr><th scope="col">Channel</th><th scope="col">State</th><th scope="col">Last in</th><th scope="col">Last out</th><th scope="col">Last error</th></tr></thead>
 <tbody>!${p.channels.map((c) => {
     const act = p.activity.channels[c.id] ?? {};
@@ -93,9 +93,9 @@ function channelTable(p: ProcessReport, d: OverviewData, now: number): string {
   <td>!${badge(tone, word)}!${!c.status.ready && c.status.detail ? html`<div class="problem">${c.status.detail}</div>` : c.status.detail ? html`<div class="muted">${c.status.detail}</div>` : ''}
     !${inspection?.problem ? html`<div class="problem">${inspection.problem}!${d.fixable.has(c.id) && d.canAct ? html` — <a href="/admin/linking#channel-${c.id}">fix it</a>` : ''}</div>` : ''}
     !${facts({ ...c.status.facts, ...inspection?.facts, ...(c.routes.length > 0 ? { route: c.routes.join(', ') } : {}) })}</td>
-  <td>!${ago(act.lastInAt, now)}</td>
-  <td>!${ago(act.lastOutAt, now)}</td>
-  <td>!${errorNote(act.lastError, now)}</td>
+  <td data-label="Last in">!${ago(act.lastInAt, now)}</td>
+  <td data-label="Last out">!${ago(act.lastOutAt, now)}</td>
+  <td data-label="Last error">!${errorNote(act.lastError, now)}</td>
 </tr>`;
   })}</tbody>
 </table></div>`;
