@@ -11,5 +11,5 @@ export const definition = defineChannel({
 });
 
 export { CtiOptions } from './options.ts';
-export { CallTracker, type CallEvent, type CallState } from './calls.ts';
-export { normalizePhone, partyOf } from './phone.ts';
+export { CallTracker, type CallEvent, type CallState } from '../../../src/kit/telephony/call-tracker.ts';
+export { normalizePhone, partyOf } from '../../../src/kit/telephony/phone.ts';

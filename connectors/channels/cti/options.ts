@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GenericAuth } from '../webhook/auth.ts';
+import { GenericAuth } from '../../../src/kit/inbound/auth.ts';
 
 /** The generic CTI channel: the call events PBXes already send to Zammad's CTI API. */
 export const CtiOptions = z.strictObject({

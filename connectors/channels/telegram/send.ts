@@ -5,7 +5,7 @@ import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult 
 import { telegramError } from './errors.ts';
 import { formatBytes } from './normalize.ts';
 import type { ChatPacer } from './pace.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
 
 /** Bot API upload limits: sendPhoto takes up to 10 MB, sendDocument up to 50 MB. */
 export const PHOTO_LIMIT = 10 * 1024 * 1024;

@@ -1,8 +1,8 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import { verifyRequest } from './auth.ts';
-import { decodeBody } from './decode.ts';
-import { downloadFile } from './download.ts';
-import { inboundOnlySend } from './inbound-only.ts';
+import { verifyRequest } from '../../../src/kit/inbound/auth.ts';
+import { decodeBody } from '../../../src/kit/inbound/decode.ts';
+import { downloadFile } from '../../../src/kit/download/download-file.ts';
+import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { mapPayload } from './normalize.ts';
 import { resolveWebhook, type WebhookChannelOptions } from './options.ts';
 import type { Source } from './paths.ts';

@@ -11,4 +11,4 @@ export const definition = defineChannel({
 });
 
 export { WebhookChannelOptions, resolveWebhook } from './options.ts';
-export { mangoSign, zadarmaSignature } from './auth.ts';
+export { mangoSign, zadarmaSignature } from '../../../src/kit/inbound/auth.ts';

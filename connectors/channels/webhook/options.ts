@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MessageKind } from '../../../src/core/message.ts';
-import { AUTH_SECRETS, WebhookAuth } from './auth.ts';
+import { AUTH_SECRETS, WebhookAuth } from '../../../src/kit/inbound/auth.ts';
 import { Condition, MappingValue } from './paths.ts';
 import { PRESETS } from './presets.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
 import { isReengagementError } from './errors.ts';
 import type { GraphApi } from './graph.ts';
 import { formatBytes, uploadMedia } from './media.ts';

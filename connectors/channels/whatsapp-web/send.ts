@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
 import type { WebClient, WebLibrary } from './library.ts';
 
 /** WhatsApp takes long texts (about 65,000 characters); cut well below so nothing is refused. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { pacedFetch, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
+import { pacedFetch, rateSignalFrom, type RemoteApi } from '../../../src/kit/helpdesk-http/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import { bodyError, usedeskBodyError, usedeskError, usedeskNetworkError } from './errors.ts';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { apiUrlUnder, downloadGuarded, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
+import { apiUrlUnder, downloadGuarded, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/kit/helpdesk-http/rest.ts';
 import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
 import { zendeskError, zendeskNetworkError } from './errors.ts';
 

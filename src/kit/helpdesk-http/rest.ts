@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { FetchedFile, Logger, RateLimiter, RateSignal } from './connector.ts';
-import { DeliveryError, parseRetryAfter } from './errors.ts';
+import type { FetchedFile, Logger, RateLimiter, RateSignal } from '../../core/connector.ts';
+import { DeliveryError, parseRetryAfter } from '../../core/errors.ts';
 
 /** Small pieces every helpdesk's HTTP client needs, so each one reads its vendor's answer the same way. */
 

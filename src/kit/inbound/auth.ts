@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import type { InboundRequest } from '../../core/connector.ts';
+import { secretMatches } from './secret-matches.ts';
 
 /**
  * How an inbound webhook proves who sent it. Every mode compares in constant time; none of

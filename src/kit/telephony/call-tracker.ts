@@ -1,5 +1,5 @@
-import type { ChannelContext, KeyValueStore, Logger } from '../../../src/core/connector.ts';
-import type { AttachmentRef, InboundDraft } from '../../../src/core/message.ts';
+import type { ChannelContext, KeyValueStore, Logger } from '../../core/connector.ts';
+import type { AttachmentRef, InboundDraft } from '../../core/message.ts';
 import { partyOf } from './phone.ts';
 
 /**
