@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readCapped } from '../../../src/kit/helpdesk-http/rest.ts';
+import { readCapped } from '../../../src/kit/download/read-capped.ts';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';

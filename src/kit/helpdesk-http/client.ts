@@ -1,8 +1,13 @@
 import type { z } from 'zod';
-import type { FetchedFile, Logger, RateLimiter, RateSignal } from '../../core/connector.ts';
+import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../core/connector.ts';
 import { DeliveryError, parseRetryAfter } from '../../core/errors.ts';
+import { downloadGuarded } from '../download/credentialed-download.ts';
+import { networkError, sortAnswer, type VendorAnswers } from './answer-errors.ts';
 
-/** Small pieces every helpdesk's HTTP client needs, so each one reads its vendor's answer the same way. */
+/**
+ * The one HTTP client every helpdesk connector talks through, configured per vendor: where its API
+ * lives, how it authenticates, which headers carry its rate limit, and how its errors are sorted.
+ */
 
 type HeaderBag = { get(name: string): string | null };
 
@@ -47,40 +52,18 @@ export function apiUrlUnder(baseUrl: string, apiPrefix: string, pathOrUrl: strin
  * Reads a 2xx JSON answer with its schema. An answer we cannot read after a write may still have
  * been applied, so it is a retry marked ambiguous (the next attempt reconciles first).
  */
-export function parseJsonAnswer<S extends z.ZodType>(vendor: string, what: string, schema: S, text: string, wrote: boolean): z.infer<S> {
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    json = undefined;
-  }
+export function parseJsonAnswer<S extends z.ZodType>(vendor: string, what: string, schema: S, text: string, wrote: boolean, json: unknown = jsonOrEmpty(text)): z.infer<S> {
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const where = parsed.error.issues[0]?.path.join('.') || 'body';
   throw new DeliveryError(`${what}: unexpected answer from ${vendor} (${where})`, { kind: 'retry', ambiguous: wrote, detail: text.slice(0, 8000) });
 }
 
-/** The name from Content-Disposition, else a `name` query parameter of any of the URLs, else the first URL's last segment. */
-export function downloadedFileName(disposition: string | null, ...urls: URL[]): string {
-  const star = disposition?.match(/filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i)?.[1];
-  if (star) {
-    try {
-      return decodeURIComponent(star.trim().replace(/^"|"$/g, ''));
-    } catch {
-      // fall through to the plain filename
-    }
-  }
-  const plain = disposition?.match(/filename\s*=\s*"?([^";]+)"?/i)?.[1];
-  if (plain) return plain.trim();
-  for (const u of urls) {
-    const fromQuery = u.searchParams.get('name');
-    if (fromQuery) return fromQuery;
-  }
-  const last = urls[0]?.pathname.split('/').filter(Boolean).pop();
+function jsonOrEmpty(text: string): unknown {
   try {
-    return last ? decodeURIComponent(last) : 'attachment';
+    return text ? JSON.parse(text) : {};
   } catch {
-    return last ?? 'attachment';
+    return undefined;
   }
 }
 
@@ -131,67 +114,97 @@ export async function pacedFetch(
   return { status: res.status, headers: res.headers, text };
 }
 
-export interface GuardedDownload extends RemoteApi {
-  /** The helpdesk's own origin: only requests there carry credentials and count against its limit. */
-  origin: string;
-  authorization: string;
-  maxRedirects: number;
+export interface HelpdeskHttpInit {
+  /** For logs, e.g. `zendesk`. */
+  name: string;
+  baseUrl: string;
+  /** Where the API lives below baseUrl, e.g. `/api/v2` ('' when the caller names full paths). */
+  apiPrefix: string;
+  /** The Authorization header; absent when the vendor takes its token elsewhere (Usedesk: in the body). */
+  authorization?: string;
+  timeoutMs: number;
+  limiter?: RateLimiter;
+  log: Logger;
+  /** The headers that carry the account's limit and what is left of it; the first present wins. */
+  rateHeaders: { limit: string[]; remaining: string[] };
+  /** How the vendor's error answers read. */
+  answers: VendorAnswers;
 }
 
-/** Downloads an attachment, following redirects by hand so credentials never reach a CDN or another host. */
-export async function downloadGuarded(url: string, g: GuardedDownload): Promise<FetchedFile> {
-  const what = 'download attachment';
-  let current = new URL(url);
-  for (let hop = 0; hop <= g.maxRedirects; hop++) {
-    const own = current.origin === g.origin;
-    if (own) await g.limiter.acquire();
-    let res: Response;
-    try {
-      res = await fetch(current, { headers: own ? { authorization: g.authorization } : {}, redirect: 'manual', signal: AbortSignal.timeout(g.timeoutMs) });
-    } catch (err) {
-      if (own) g.limiter.observe({});
-      throw g.networkErrorOf(what, err);
-    }
-    if (own) g.limiter.observe(g.signalOf(res.status, res.headers));
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
-      current = new URL(location, current);
-      continue;
-    }
-    if (!res.ok) throw g.errorOf(what, res.status, await res.text(), res.headers);
-    let data: Buffer;
-    try {
-      data = Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      throw g.networkErrorOf(what, err);
-    }
-    const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
-    return { name: downloadedFileName(res.headers.get('content-disposition'), new URL(url), current), mime, data };
-  }
-  throw new DeliveryError(`${what}: more than ${g.maxRedirects} redirects`, { kind: 'permanent' });
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  json?: unknown;
+  /** Raw bytes (an upload), sent as `contentType`. */
+  body?: Buffer;
+  contentType?: string;
+  /** Multipart body (attachments); fetch sets its boundary. */
+  form?: FormData;
+  headers?: Record<string, string>;
+  /** An endpoint with a rate cap of its own (Freshdesk's tickets:create, …). */
+  endpoint?: string;
 }
 
-/** Reads the body, giving up (undefined) as soon as it exceeds `max` bytes. */
-export async function readCapped(res: Response, max: number): Promise<Buffer | undefined> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel();
-    return undefined;
+export interface HelpdeskAnswer<T> {
+  data: T;
+  status: number;
+  headers: Headers;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** Auth, timeout, pacing, rate headers and error sorting for one helpdesk's API. */
+export class HelpdeskHttp {
+  readonly baseUrl: string;
+  readonly #init: HelpdeskHttpInit;
+  readonly #api: RemoteApi & { name: string; log: Logger };
+
+  constructor(init: HelpdeskHttpInit) {
+    this.baseUrl = init.baseUrl.replace(/\/+$/, '');
+    this.#init = init;
+    const { answers, rateHeaders } = init;
+    this.#api = {
+      name: init.name,
+      log: init.log,
+      timeoutMs: init.timeoutMs,
+      limiter: init.limiter ?? unlimited,
+      signalOf: (status, headers) => rateSignalFrom(status, headers, rateHeaders),
+      errorOf: (what, status, body, headers) => sortAnswer(answers, what, status, body, headers),
+      networkErrorOf: networkError,
+    };
   }
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
+
+  /**
+   * A path below the API prefix, or a paging URL from an earlier answer of which only the part from
+   * the prefix on is kept, so the credentials only ever go to baseUrl.
+   */
+  apiUrl(pathOrUrl: string, query: Record<string, string | undefined> = {}): string {
+    return apiUrlUnder(this.baseUrl, this.#init.apiPrefix, pathOrUrl, query);
+  }
+
+  /** One paced request; the answer's text for the caller to read. Error answers throw, sorted. */
+  send(what: string, method: string, url: string, req: Omit<PacedRequest, 'method'>): Promise<{ status: number; headers: Headers; text: string }> {
+    const auth = this.#init.authorization;
+    return pacedFetch(this.#api, what, url, { ...req, method, headers: { ...req.headers, ...(auth ? { authorization: auth } : {}) } });
+  }
+
+  /** A JSON API call read with `schema`. */
+  async request<S extends z.ZodType>(what: string, method: 'GET' | 'POST' | 'PUT', path: string, schema: S, opts: RequestOptions = {}): Promise<HelpdeskAnswer<z.infer<S>>> {
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+    let body: string | Uint8Array | FormData | undefined;
+    if (opts.form) body = opts.form;
+    else if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    } else if (opts.body) {
+      body = new Uint8Array(opts.body);
+      headers['content-type'] = opts.contentType ?? 'application/octet-stream';
     }
-    chunks.push(Buffer.from(value));
+    const { status, headers: answered, text } = await this.send(what, method, this.apiUrl(path, opts.query), { headers, body, endpoint: opts.endpoint });
+    return { data: parseJsonAnswer(this.#init.answers.vendor, what, schema, text, method !== 'GET'), status, headers: answered };
   }
-  return Buffer.concat(chunks, total);
+
+  /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
+  download(url: string): Promise<FetchedFile> {
+    return downloadGuarded(url, { ...this.#api, origin: new URL(this.baseUrl).origin, authorization: this.#init.authorization, maxRedirects: MAX_REDIRECTS });
+  }
 }
