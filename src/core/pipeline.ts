@@ -24,6 +24,7 @@ import {
   type LinkStore,
   type NewJob,
 } from './jobs.ts';
+import { formatBytes } from './format-bytes.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -352,10 +353,4 @@ function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} B`;
 }

@@ -3,7 +3,7 @@ import { GrammyError, InputFile, type Api } from 'grammy';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { telegramError } from './errors.ts';
-import { formatBytes } from './normalize.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 import type { ChatPacer } from './pace.ts';
 import { splitText } from '../../../src/kit/outbound/split-text.ts';
 
