@@ -4,6 +4,7 @@ import type {
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  Medium,
   Logger,
   NotifierInstance,
   TicketInput,
@@ -34,6 +35,9 @@ import { formatBytes } from './format-bytes.ts';
 
 export interface ChannelEntry {
   kind: string;
+  /** What the channel is, from its definition: the helpdesk maps from this. */
+  medium: Medium;
+  network?: string;
   instance: ChannelInstance;
 }
 
@@ -142,6 +146,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
     const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
     const input: TicketInput = {
+      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
       message: first,
       extra: messages.slice(1),
       decision,
@@ -154,7 +159,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     let ref: TicketRef;
     if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, first.channel, ctx);
+      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);

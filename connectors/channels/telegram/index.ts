@@ -4,6 +4,9 @@ import { TELEGRAM_SECRETS, TelegramOptions } from './options.ts';
 /** Telegram through the Bot API (grammY): webhook or long polling in, sendMessage/sendPhoto/sendDocument out. */
 export const definition = defineChannel({
   kind: 'telegram',
+  medium: 'messenger',
+  network: 'telegram',
+  sends: ['text', 'files'],
   options: TelegramOptions,
   secrets: TELEGRAM_SECRETS,
   // Loaded on first use: a gateway without this connector never pays for its libraries' memory.

@@ -17,6 +17,9 @@ const FIELDS_ALLOWANCE_BYTES = 1024 * 1024;
 
 export const definition = defineChannel({
   kind: 'webform',
+  medium: 'form',
+  // A form has no way back to the customer: replies become notes telling the agent how to reach them.
+  sends: [],
   options: WebformOptions,
   secrets: ['captcha.secret'],
   create(options, ctx) {

@@ -5,6 +5,8 @@ import { WEBHOOK_SECRETS, WebhookChannelOptions } from './options.ts';
 /** Any vendor's JSON or form webhook, mapped to a message from YAML: no code per vendor. */
 export const definition = defineChannel({
   kind: 'webhook',
+  medium: 'api',
+  sends: [],
   options: WebhookChannelOptions,
   secrets: WEBHOOK_SECRETS,
   create: (options, ctx) => createWebhookChannel(options, ctx),
