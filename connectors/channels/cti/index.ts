@@ -13,5 +13,3 @@ export const definition = defineChannel({
 });
 
 export { CtiOptions } from './options.ts';
-export { CallTracker, type CallEvent, type CallState } from '../../../src/kit/telephony/call-tracker.ts';
-export { normalizePhone, partyOf } from '../../../src/kit/telephony/phone.ts';

@@ -13,4 +13,4 @@ export const definition = defineChannel({
 });
 
 export { WebhookChannelOptions, resolveWebhook } from './options.ts';
-export { mangoSign, zadarmaSignature } from '../../../src/kit/inbound/auth.ts';
+export { mangoSign, zadarmaSignature } from './vendor-auth.ts';
