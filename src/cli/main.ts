@@ -275,5 +275,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv);
-// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it).
-if (process.argv[2] !== 'start' || code !== EXIT.ok) process.exit(code);
+// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it),
+// once stdout has taken everything: into a pipe, a bare exit cuts off a long output (`schema | …`).
+if (process.argv[2] !== 'start' || code !== EXIT.ok) process.stdout.write('', () => process.exit(code));
