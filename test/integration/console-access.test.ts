@@ -21,6 +21,8 @@ const VIEWER = 'viewer-token-access-0123456789';
 /** A channel waiting for its QR code to be scanned, as whatsapp-web does before linking. */
 const qrChannel = defineChannel({
   kind: 'qr-test',
+  medium: 'messenger',
+  sends: ['text'],
   options: z.object({}),
   create: () => ({
     routes: [{

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { secretMatches } from '../../core/secrets.ts';
+import { secretMatches } from '../../kit/inbound/secret-matches.ts';
 
 /**
  * Who may do what under /admin. Two roles: `admin` (server.adminToken) may change things,
