@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { registry } from '../../connectors/registry.ts';
 import { defineChannel } from '../../src/core/connector.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import { REPO, tempDir } from '../e2e/harness.ts';
+import { REPO, tempDir, waitFor } from '../e2e/harness.ts';
 
 /**
  * Who gets into /admin and what they may do, tried the way an attacker would, against a real
@@ -212,6 +212,28 @@ describe('who may do what under /admin', () => {
     const unknownChannel = await a.request('POST', '/admin/rules', { form: { channel: 'nope', text: 'hi', _csrf: csrf } });
     expect(unknownChannel.statusCode).toBe(400);
     expect(unknownChannel.body).toContain('no channel');
+  });
+
+  it('drops a dead letter only after a confirmation, and its conversation shows the failure', async () => {
+    // A reply for a conversation that has no ticket: dead-lettered at once, with the reason.
+    await gw.runtime.enqueue([{ dedupeKey: 'reply:x', lane: 'out:contact:visitor-7', target: 'channel:contact', payload: { kind: 'reply', reply: { ticketId: '999', commentId: '1', text: 'Salom!', attachments: [] } } }]);
+    const dead = await waitFor('the dead letter', async () => (await gw.runtime.dlq.list())[0]);
+    const a = new Browser(gw);
+    await a.login(ADMIN);
+    const list = await a.request('GET', '/admin/dead-letters?channel=contact&error=no+conversation');
+    expect(list.body).toContain(`data-dead-letter="${dead.id}"`);
+    expect((await a.request('GET', '/admin/dead-letters?age=over7d')).body).not.toContain(dead.id);
+    const csrf = await a.csrf('/admin/dead-letters');
+    const asked = await a.request('POST', '/admin/dead-letters/drop', { form: { id: dead.id, _csrf: csrf } });
+    expect(asked.statusCode).toBe(200);
+    expect(asked.body).toContain('Drop 1 dead letter(s) for good?');
+    expect(await gw.runtime.dlq.get(dead.id)).toBeDefined();
+    const done = await a.request('POST', '/admin/dead-letters/drop', { form: { id: dead.id, confirm: 'yes', _csrf: csrf } });
+    expect(done.body).toContain('Dropped 1 dead letter(s).');
+    expect(await gw.runtime.dlq.get(dead.id)).toBeUndefined();
+    const path = await a.request('GET', '/admin/conversations?q=contact%3Avisitor-7');
+    expect(path.body).toContain('data-event="failed"');
+    expect(path.body).toContain('no conversation is linked to ticket 999');
   });
 
   it('forbids framing and inline script on every console page', async () => {

@@ -148,42 +148,39 @@ export function registerConsole(admin: FastifyInstance, deps: ConsoleDeps): void
     if (!filter.success) return badForm(req, reply, 'dead-letters', filter.error.issues);
     return deadLetters(req, reply, filter.data);
   });
-  /** The dead letters a form names: one (`one`), the ticked ones (`id`), or all that match its filter. */
-  const chosen = async (form: URLSearchParams, filter: DeadLetterFilter): Promise<string[] | string> => {
-    const one = form.get('one');
-    if (one) return [one];
-    if (form.get('scope') === 'matching') return (await deps.runtime.dlq.list({ limit: SCAN_LIMIT })).filter((d) => matches(d, filter)).map((d) => d.id);
-    const ids = form.getAll('id');
-    if (ids.length > SCAN_LIMIT || ids.some((id) => id.length > 100)) return `id: at most ${SCAN_LIMIT} ids of at most 100 characters`;
-    return ids;
-  };
-  admin.post('/admin/dead-letters/replay', { bodyLimit: FORM_LIMIT, config: { console: true } }, async (req, reply) => {
-    const form = formOf(req);
-    const filter = DeadLetterFilter.safeParse(Object.fromEntries(['channel', 'error', 'age'].map((k) => [k, form.get(k) ?? undefined])));
-    if (!filter.success) return badForm(req, reply, 'dead-letters', filter.error.issues);
-    const ids = await chosen(form, filter.data);
-    if (typeof ids === 'string') return badForm(req, reply, 'dead-letters', [{ path: [], message: ids }]);
-    if (ids.length === 0) return deadLetters(req, reply, filter.data, { tone: 'bad', text: 'Nothing selected: tick the dead letters to replay.' });
+  /**
+   * A dead-letter action: the filter the page had and the dead letters the form names (one
+   * `one`, the ticked `id`s, or all that match the filter with `scope=matching`).
+   */
+  const onDeadLetters = (verb: 'replay' | 'drop', act: (req: FastifyRequest, reply: FastifyReply, form: URLSearchParams, filter: DeadLetterFilter, ids: string[]) => Promise<FastifyReply>) =>
+    admin.post(`/admin/dead-letters/${verb}`, { bodyLimit: FORM_LIMIT, config: { console: true } }, async (req, reply) => {
+      const form = formOf(req);
+      const filter = DeadLetterFilter.safeParse(Object.fromEntries(['channel', 'error', 'age'].map((k) => [k, form.get(k) ?? undefined])));
+      if (!filter.success) return badForm(req, reply, 'dead-letters', filter.error.issues);
+      const one = form.get('one');
+      const ids = one ? [one]
+        : form.get('scope') === 'matching' ? (await deps.runtime.dlq.list({ limit: SCAN_LIMIT })).filter((d) => matches(d, filter.data)).map((d) => d.id)
+        : form.getAll('id');
+      if (ids.length > SCAN_LIMIT || ids.some((id) => id.length > 100)) return badForm(req, reply, 'dead-letters', [{ path: ['id'], message: `at most ${SCAN_LIMIT} ids of at most 100 characters` }]);
+      if (ids.length === 0) return deadLetters(req, reply, filter.data, { tone: 'bad', text: `Nothing selected: tick the dead letters to ${verb}.` });
+      return act(req, reply, form, filter.data, ids);
+    });
+  onDeadLetters('replay', async (req, reply, _form, filter, ids) => {
     let replayed = 0;
     for (const id of ids) replayed += await deps.runtime.dlq.replay(id);
     deps.log.info({ replayed, asked: ids.length, ip: req.ip }, 'dead letters replayed from the console');
-    return deadLetters(req, reply, filter.data, { tone: 'ok', text: `Replayed ${replayed} dead letter(s): they are back in their conversation's queue with fresh attempts.${replayed < ids.length ? ` ${ids.length - replayed} were no longer there.` : ''}` });
+    const gone = replayed < ids.length ? ` ${ids.length - replayed} were no longer there.` : '';
+    return deadLetters(req, reply, filter, { tone: 'ok', text: `Replayed ${replayed} dead letter(s): they are back in their conversation's queue with fresh attempts.${gone}` });
   });
-  admin.post('/admin/dead-letters/drop', { bodyLimit: FORM_LIMIT, config: { console: true } }, async (req, reply) => {
-    const form = formOf(req);
-    const filter = DeadLetterFilter.safeParse(Object.fromEntries(['channel', 'error', 'age'].map((k) => [k, form.get(k) ?? undefined])));
-    if (!filter.success) return badForm(req, reply, 'dead-letters', filter.error.issues);
-    const ids = await chosen(form, filter.data);
-    if (typeof ids === 'string') return badForm(req, reply, 'dead-letters', [{ path: [], message: ids }]);
-    if (ids.length === 0) return deadLetters(req, reply, filter.data, { tone: 'bad', text: 'Nothing selected: tick the dead letters to drop.' });
+  onDeadLetters('drop', async (req, reply, form, filter, ids) => {
     if (form.get('confirm') !== 'yes') {
       const items = (await Promise.all(ids.map((id) => deps.runtime.dlq.get(id)))).filter((d) => d !== undefined);
-      return render(req, reply, { title: 'Drop dead letters?', active: 'dead-letters', body: dropConfirmation({ items, filter: filter.data, csrf: csrfFor(req, reply) }) });
+      return render(req, reply, { title: 'Drop dead letters?', active: 'dead-letters', body: dropConfirmation({ items, filter, csrf: csrfFor(req, reply) }) });
     }
     let dropped = 0;
     for (const id of ids) dropped += await deps.runtime.dlq.drop(id);
     deps.log.info({ dropped, ip: req.ip }, 'dead letters dropped from the console');
-    return deadLetters(req, reply, filter.data, { tone: 'ok', text: `Dropped ${dropped} dead letter(s).` });
+    return deadLetters(req, reply, filter, { tone: 'ok', text: `Dropped ${dropped} dead letter(s).` });
   });
 
   // ------------------------------------------------------------------ rules

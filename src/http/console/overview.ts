@@ -30,7 +30,7 @@ export function overviewSection(d: OverviewData, now = Date.now()): string {
 <h2>Queue</h2>
 !${queueCards(d, now)}
 !${d.processes.map((p) => html`
-!${several ? html`<h2>Process ${p.id} <span class="muted">(${p.role}, up ${relative(now - p.startedAt).replace(' ago', '')}, report ${relative(now - p.at)})</span></h2>` : ''}
+!${several ? html`<h2 data-process="${p.id}">Process ${p.name}${p === d.processes[0] ? ' (this one)' : ''} <span class="muted">(${p.role}, up ${relative(now - p.startedAt).replace(' ago', '')}, report ${relative(now - p.at)})</span></h2>` : ''}
 <h2>Channels</h2>
 !${channelTable(p, d, now)}
 <h2>Helpdesk</h2>

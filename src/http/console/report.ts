@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ChannelStatus, Logger } from '../../core/connector.ts';
 import type { Activity, ActivitySnapshot } from '../../runtime/activity.ts';
@@ -10,7 +11,10 @@ import type { MountedChannel } from '../app.ts';
  * console on any of them shows all of them.
  */
 export interface ProcessReport {
+  /** Unique per gateway instance (several may share a host and even a process in tests). */
   id: string;
+  /** For people: host and process id. */
+  name: string;
   role: string;
   startedAt: number;
   at: number;
@@ -30,7 +34,8 @@ export interface Reporter {
 }
 
 export function createReporter(opts: { role: string; runtime: Runtime; channels: MountedChannel[]; activity: Activity; log: Logger }): Reporter {
-  const id = `${hostname()}:${process.pid}`;
+  const name = `${hostname()}:${process.pid}`;
+  const id = `${name}:${randomBytes(4).toString('hex')}`;
   const startedAt = Date.now();
   const local = async (): Promise<ProcessReport> => {
     const channels = opts.channels.map((c) => {
@@ -40,7 +45,7 @@ export function createReporter(opts: { role: string; runtime: Runtime; channels:
       return { id: c.id, kind: c.kind, status, routes: c.routes.filter((r) => r.prefix !== 'admin').map((r) => `${r.method} /${r.prefix ?? 'webhooks'}/${c.id}${r.path}`) };
     });
     const stats = await opts.runtime.stats().catch(() => undefined);
-    return { id, role: opts.role, startedAt, at: Date.now(), inFlight: stats?.inFlight ?? 0, channels, activity: opts.activity.snapshot() };
+    return { id, name, role: opts.role, startedAt, at: Date.now(), inFlight: stats?.inFlight ?? 0, channels, activity: opts.activity.snapshot() };
   };
   const board = opts.runtime.processes;
   const publish = async () => {
@@ -60,7 +65,7 @@ export function createReporter(opts: { role: string; runtime: Runtime; channels:
       const others = board
         ? (await board.list().catch(() => [])).map((r) => JSON.parse(r) as ProcessReport).filter((r) => r.id !== id)
         : [];
-      return [mine, ...others.sort((a, b) => a.id.localeCompare(b.id))];
+      return [mine, ...others.sort((a, b) => a.name.localeCompare(b.name))];
     },
     stop() {
       if (timer) clearInterval(timer);
