@@ -115,50 +115,26 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 /** Keys that appear twice in one JSON object of the line (JSON.parse would silently keep the last). */
 export function duplicateKeys(json: string): string[] {
   const dupes: string[] = [];
-  const stack: Set<string>[] = [];
-  let i = 0;
-  const readString = () => {
-    let out = '';
-    i++;
-    while (json[i] !== '"') {
-      if (json[i] === '\\') {
-        out += json[i]! + json[i + 1]!;
-        i += 2;
-      } else out += json[i++];
-    }
-    i++;
-    return out;
-  };
+  // One frame per open object or array: the keys seen so far (arrays have none).
+  const frames: { keys?: Set<string> }[] = [];
   let expectKey = false;
-  while (i < json.length) {
+  for (let i = 0; i < json.length; i++) {
     const c = json[i]!;
-    if (c === '{') {
-      stack.push(new Set());
-      expectKey = true;
-      i++;
-    } else if (c === '}') {
-      stack.pop();
-      i++;
-    } else if (c === '[') {
-      stack.push(new Set());
-      (stack.at(-1) as Set<string> & { array?: boolean }).array = true;
-      expectKey = false;
-      i++;
-    } else if (c === ']') {
-      stack.pop();
-      i++;
-    } else if (c === ',') {
-      expectKey = !(stack.at(-1) as (Set<string> & { array?: boolean }) | undefined)?.array;
-      i++;
-    } else if (c === '"') {
-      const s = readString();
-      if (expectKey) {
-        const keys = stack.at(-1)!;
+    if (c === '{' || c === '[') {
+      frames.push(c === '{' ? { keys: new Set() } : {});
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') frames.pop();
+    else if (c === ',') expectKey = frames.at(-1)?.keys !== undefined;
+    else if (c === '"') {
+      let s = '';
+      for (i++; json[i] !== '"'; i++) s += json[i] === '\\' ? json[i] + json[++i]! : json[i];
+      const keys = frames.at(-1)?.keys;
+      if (expectKey && keys) {
         if (keys.has(s)) dupes.push(s);
         keys.add(s);
         expectKey = false;
       }
-    } else i++;
+    }
   }
   return dupes;
 }
