@@ -17,10 +17,6 @@ export interface WebChannelDeps {
   now?: () => number;
 }
 
-/**
- * An ordinary WhatsApp account linked by QR code, driven through whatsapp-web.js in the
- * system's Chromium. Unofficial: WhatsApp may block numbers that use it (see docs/whatsapp.md).
- */
 /** The session's states in the console's words. */
 const CONSOLE_STATE: Record<SessionState, string> = {
   stopped: 'stopped',
@@ -32,6 +28,10 @@ const CONSOLE_STATE: Record<SessionState, string> = {
   failed: 'error',
 };
 
+/**
+ * An ordinary WhatsApp account linked by QR code, driven through whatsapp-web.js in the
+ * system's Chromium. Unofficial: WhatsApp may block numbers that use it (see docs/whatsapp.md).
+ */
 export function createWhatsAppWebChannel(options: WhatsAppWebOptions, ctx: ChannelContext, deps: WebChannelDeps): ChannelInstance & { idle(): Promise<void> } {
   const log = ctx.log.child({ kind: 'whatsapp-web' });
   const sessionDir = options.sessionPath ?? join(ctx.dataDir, 'whatsapp-web', ctx.channelId);
