@@ -95,10 +95,12 @@ class Browser {
   async login(token: string, next = '/admin'): Promise<Res> {
     return this.request('POST', '/admin/login', { form: { token, next } });
   }
-  /** The CSRF token the page put in its forms. */
+  /** The CSRF token the page put in its last form (the page's own, after the logout form in the header). */
   async csrf(url = '/admin/rules'): Promise<string> {
     const page = await this.request('GET', url);
-    return /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const all = [...page.body.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1]!);
+    expect(new Set(all).size, 'one token per page').toBe(1);
+    return all.at(-1)!;
   }
 }
 

@@ -32,7 +32,7 @@ export function searchResults(q: string, found: FoundConversation[], now = Date.
   return found.map((c) => conversationPath(c, now)).join('');
 }
 
-export function conversationPath(c: FoundConversation, now = Date.now()): string {
+function conversationPath(c: FoundConversation, now = Date.now()): string {
   const last = c.events.at(-1);
   const sender = c.link?.conversation.sender;
   const ticketEvent = [...c.events].reverse().find((e) => e.ticketId && e.ticketUrl);

@@ -7,7 +7,7 @@ import type { RulesTestInput } from '../admin.ts';
 import type { MountedChannel } from '../app.ts';
 import { endSession, identify, overTls, roleOf, safeNext, startSession, type Tokens } from './access.ts';
 import { CSS, SCRIPT } from './assets.ts';
-import { conversationPath, searchForm, searchResults, type FoundConversation } from './conversations.ts';
+import { searchForm, searchResults, type FoundConversation } from './conversations.ts';
 import { channelOf, DeadLetterFilter, deadLetterList, dropConfirmation, matches, SCAN_LIMIT } from './dead-letters.ts';
 import { linkingSection } from './linking.ts';
 import { loginPage } from './login.ts';
@@ -60,8 +60,14 @@ export function registerConsole(admin: FastifyInstance, deps: ConsoleDeps): void
     return out;
   };
 
-  const csrfFor = (req: FastifyRequest, reply: FastifyReply): string | undefined =>
-    req.caller?.via === 'cookie' ? reply.generateCsrf({ userInfo: req.caller.sessionId, secure: overTls(req) }) : undefined;
+  // One token per request: a second generateCsrf before the secret cookie exists would mint a new secret.
+  const tokens = new WeakMap<FastifyRequest, string>();
+  const csrfFor = (req: FastifyRequest, reply: FastifyReply): string | undefined => {
+    if (req.caller?.via !== 'cookie') return undefined;
+    let token = tokens.get(req);
+    if (token === undefined) tokens.set(req, (token = reply.generateCsrf({ userInfo: req.caller.sessionId, secure: overTls(req) })));
+    return token;
+  };
 
   const render = (req: FastifyRequest, reply: FastifyReply, o: Omit<PageOptions, 'caller' | 'csrf'> & { active: NavEntry }, status = 200) =>
     sendPage(reply, page({ ...o, caller: req.caller, csrf: csrfFor(req, reply) }), status);
@@ -218,11 +224,6 @@ export function registerConsole(admin: FastifyInstance, deps: ConsoleDeps): void
       }
     }
     return render(req, reply, { title: 'Conversations', active: 'conversations', body: searchForm(q) + searchResults(q, found) });
-  });
-  admin.get<{ Querystring: { key?: string } }>('/admin/conversations/view', { config: { console: true } }, async (req, reply) => {
-    const key = typeof req.query.key === 'string' ? req.query.key.slice(0, 500) : '';
-    const [link, events] = await Promise.all([deps.runtime.links.get(key), deps.runtime.conversations.events(key)]);
-    return render(req, reply, { title: 'Conversation', active: 'conversations', body: searchForm('') + conversationPath({ key, link, events }) });
   });
 
   // ------------------------------------------------------------------ linking
