@@ -28,18 +28,22 @@ export const MASKED_META = 'masked';
 /** Deepest level of the raw payload that is walked: deeper values are dropped, not kept unmasked. */
 const RAW_DEPTH = 32;
 
+/**
+ * A masker that remembers the most it masked in one string: the text, the form field and the
+ * raw payload carry the same words, and the note should count the customer's numbers once.
+ */
 function masker(opts: PrivacyOptions, counts: MaskCounts): (text: string) => string {
   return (text) => {
     let out = text;
     if (opts.maskCards) {
       const m = maskCards(out, { cvv: opts.maskCvv });
-      counts.cards += m.cards;
-      counts.cvvs += m.cvvs;
+      counts.cards = Math.max(counts.cards, m.cards);
+      counts.cvvs = Math.max(counts.cvvs, m.cvvs);
       out = m.text;
     }
     if (opts.maskIbans) {
       const m = maskIbans(out);
-      counts.ibans += m.ibans;
+      counts.ibans = Math.max(counts.ibans, m.ibans);
       out = m.text;
     }
     return out;
