@@ -77,6 +77,15 @@ function holdsACard(text: string, run: DigitRun): boolean {
   return false;
 }
 
+/** A group touching `/` is part of a date (`12/27`), not of a card: it ends the run. */
+function withoutDates(text: string, run: DigitRun): DigitRun {
+  const groups = [...run.groups];
+  while (groups.length > 1 && (text[groups[0]!.end] === '/' || text[groups[0]!.start - 1] === '/')) groups.shift();
+  while (groups.length > 1 && (text[groups.at(-1)!.start - 1] === '/' || text[groups.at(-1)!.end] === '/')) groups.pop();
+  if (groups.length === run.groups.length) return run;
+  return { start: groups[0]!.start, end: groups.at(-1)!.end, groups, digits: groups.reduce((n, g) => n + len(g), 0) };
+}
+
 /** The first 3–4 digit number within reach after `from` that is not part of a date (`12/27`). */
 function cvvAfter(text: string, from: number): Span | undefined {
   const stop = Math.min(text.length, from + CVV_REACH);
@@ -95,7 +104,8 @@ function cvvAfter(text: string, from: number): Span | undefined {
 export function maskCards(text: string, opts: CardMaskOptions = {}): Masked {
   const spans: Parameters<typeof starDigits>[1][number][] = [];
   let cvvs = 0;
-  for (const run of digitRuns(text, isSeparator, 2)) {
+  for (const found of digitRuns(text, isSeparator, 2)) {
+    const run = withoutDates(text, found);
     if (run.digits < 13) continue;
     let masked = false;
     if (run.digits <= 19) {

@@ -1,7 +1,7 @@
 /**
  * IBANs in free text (off by default: `privacy.maskIbans`): two letters, two check digits and
  * 11 to 30 letters or digits, spaces allowed between them, that pass the ISO 13616 mod-97
- * check. The country, check digits and last 4 stay visible: `GB82 **** **** **** **** 32`.
+ * check. The country, check digits and last 4 stay visible: `GB82 **** **** **** **54 32`.
  */
 
 const MIN = 15;
