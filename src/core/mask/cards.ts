@@ -101,7 +101,14 @@ function cvvAfter(text: string, from: number): Span | undefined {
   return undefined;
 }
 
+/**
+ * 13 digits with at most two separators between each: most texts have none, and V8 finds that
+ * out faster than the scan below. Each attempt reads at most 39 characters, so it stays linear.
+ */
+const CANDIDATE = /(?:\d[ \-.\u00a0\u2007\u2009\u202f\u2010-\u2013]{0,2}){12}\d/;
+
 export function maskCards(text: string, opts: CardMaskOptions = {}): Masked {
+  if (!CANDIDATE.test(text)) return { text, cards: 0, cvvs: 0 };
   const spans: Parameters<typeof starDigits>[1][number][] = [];
   let cvvs = 0;
   for (const found of digitRuns(text, isSeparator, 2)) {
