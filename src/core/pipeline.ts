@@ -5,6 +5,7 @@ import type {
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  Medium,
   Logger,
   NotifierInstance,
   TicketInput,
@@ -25,6 +26,7 @@ import {
   type LinkStore,
   type NewJob,
 } from './jobs.ts';
+import { formatBytes } from './format-bytes.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -34,6 +36,9 @@ import {
 
 export interface ChannelEntry {
   kind: string;
+  /** What the channel is, from its definition: the helpdesk maps from this. */
+  medium: Medium;
+  network?: string;
   instance: ChannelInstance;
 }
 
@@ -143,6 +148,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const masked = maskedNote(messages);
     const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
     const input: TicketInput = {
+      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
       message: first,
       extra: messages.slice(1),
       decision,
@@ -155,7 +161,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     let ref: TicketRef;
     if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, first.channel, ctx);
+      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
@@ -354,10 +360,4 @@ function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} B`;
 }
