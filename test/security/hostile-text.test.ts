@@ -46,3 +46,12 @@ describe('linear time on 1 MB hostile text', () => {
     });
   }
 });
+
+describe('channel text clean-ups stay linear', () => {
+  // Each of these took 0.4–24 s on 20,000–100,000 characters before (one pass per space or `@`).
+  it('email bodies, subjects and signature lines; WhatsApp text; Freshdesk link headers', async () => {
+    for (const fn of ['emailText', 'emailSubject', 'emailSignature', 'whatsappText']) {
+      for (const input of [' '.repeat(MB) + 'x', '@'.repeat(MB), `re${' '.repeat(MB)}x`]) expect([fn, await finishes(fn, input)]).toEqual([fn, true]);
+    }
+  }, 600_000);
+});

@@ -9,6 +9,10 @@ import { maskMessage } from '../../src/core/privacy.ts';
 import { redactText } from '../../src/core/redact.ts';
 import { compileRules, evaluate } from '../../src/core/rules/engine.ts';
 import { holds } from '../../connectors/channels/webhook/paths.ts';
+import { replyText } from '../../connectors/channels/email/body.ts';
+import { normalizeText } from '../../connectors/channels/email/parse.ts';
+import { replySubject } from '../../connectors/channels/email/subjects.ts';
+import { templateParameter } from '../../connectors/channels/whatsapp-cloud/send.ts';
 import { createLogger } from '../../src/runtime/log.ts';
 import { playerMessage } from '../rules/message.ts';
 
@@ -27,6 +31,10 @@ const run: Record<string, () => unknown> = {
   shippedRules: () => evaluate(compileRules(shipped.rules), { message: playerMessage(input), isFirst: true, now: new Date(), timezone: 'UTC' }),
   baitRules: () => evaluate(compileRules(bait as Parameters<typeof compileRules>[0]), { message: playerMessage(input), isFirst: true, now: new Date(), timezone: 'UTC' }),
   webhookCondition: () => holds({ body: { v: input }, path: '', query: {} }, { path: 'v', matches: '(a+)+$' }),
+  emailText: () => normalizeText(input),
+  emailSubject: () => replySubject(input),
+  emailSignature: () => replyText(`${input}\n${input}:`),
+  whatsappText: () => templateParameter(input),
   logLine: () => {
     const log = createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) });
     log.warn({ path: `/webhooks/generic/${input}` }, `webhook refused: ${input}`);
