@@ -196,7 +196,8 @@ class ConditionCompiler {
         why = `text matched ${quote(hit.src)} at ${quote(hit.found)}`;
       }
       for (const u of unless) {
-        const m = u.re.exec(text);
+        // `test` runs on the engine's fast path; only a hit pays for `exec`.
+        const m = u.re.test(text) ? u.re.exec(text) : null;
         if (m) return { ok: false, why: `text vetoed by unless ${quote(u.src)} at ${quote(m.text)}` };
       }
       return { ok: true, why };
@@ -239,7 +240,7 @@ function firstHit(
   keywords: readonly { src: string; key: string }[],
 ): { src: string; found: string; groups: Record<string, string> } | undefined {
   for (const { src, re } of matches) {
-    const m = re.exec(text);
+    const m = re.test(text) ? re.exec(text) : null;
     if (m) return { src, found: m.text, groups: m.groups };
   }
   for (const { src, key } of keywords) {
