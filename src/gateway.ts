@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
+import { maskMessage } from './core/privacy.ts';
 import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
-import { maskCards } from './core/redact.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
@@ -100,7 +100,8 @@ export async function startGateway(opts: {
       },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
-        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }));
+        // Card numbers are masked here, before the journal: nothing downstream ever holds one.
+        const messages = drafts.map((d) => maskMessage(NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }), cfg.privacy));
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
         outcomes.forEach((o, i) => {
           metrics.accept(id, o.duplicate);
@@ -203,7 +204,7 @@ async function recordAccepted(runtime: Runtime, m: NormalizedMessage): Promise<v
   const files = m.attachments.length > 0 ? ` (+${m.attachments.length} file(s))` : '';
   const s = m.sender;
   await runtime.conversations
-    .record(conversationKey(m.channel.id, m.conversation.externalId), { at: Date.now(), kind: 'accepted', text: `${m.kind}: ${excerpt(maskCards(m.text))}${files}` }, [
+    .record(conversationKey(m.channel.id, m.conversation.externalId), { at: Date.now(), kind: 'accepted', text: `${m.kind}: ${excerpt(m.text)}${files}` }, [
       m.conversation.externalId, s.externalId, s.username ?? '', s.phone ?? '', s.email ?? '', s.playerId ?? '',
     ])
     .catch(() => undefined);
