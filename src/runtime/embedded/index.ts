@@ -3,6 +3,7 @@ import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { databaseFile, openDatabase } from './database.ts';
+import { createEmbeddedIdentities } from './identities.ts';
 import { EmbeddedStore } from './store.ts';
 import { EmbeddedWorker } from './worker.ts';
 
@@ -39,6 +40,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    identities: createEmbeddedIdentities(db),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new EmbeddedWorker(store, pipeline, { ...opts.retry, concurrency: opts.concurrency }, opts.log.child({ part: 'worker' }), events);
       worker.start();

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore, type LaneToken } from './store.ts';
@@ -98,6 +99,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    identities: createRedisIdentities(commands, opts.prefix),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new RedisWorker(
         storeOn(workerConnection()),
