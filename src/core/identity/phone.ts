@@ -12,7 +12,7 @@ const E164 = libphonenumber.PhoneNumberFormat.E164;
 
 /** ISO 3166 regions libphonenumber knows (UZ, RU, KZ, …), for validating the config. */
 export function isPhoneRegion(region: string): boolean {
-  return util.getSupportedRegions().includes(region.toUpperCase());
+  return (util.getSupportedRegions() as string[]).includes(region.toUpperCase());
 }
 
 function parse(text: string, region: string): libphonenumber.PhoneNumber | undefined {
