@@ -4,6 +4,7 @@ import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
+import { createIdentityService } from './core/identity/service.ts';
 import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
@@ -131,6 +132,14 @@ export async function startGateway(opts: {
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
     history: runtime.conversations,
+    identity: createIdentityService({
+      store: runtime.identities,
+      options: cfg.identity,
+      helpdesk,
+      helpdeskFields: Object.keys((cfg.helpdesk as { fields?: Record<string, unknown> }).fields ?? {}),
+      log: log.child({ part: 'identity' }),
+      newId,
+    }),
   });
 
   // Channels that receive in one process only run where their lease is; the rest stand by.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition } from '../core/connector.ts';
+import { IdentityOptions } from '../core/identity/options.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, PrivacySection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 
@@ -57,6 +58,7 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
     log: LogSection.prefault({}),
     delivery: DeliverySection.prefault({}),
     privacy: PrivacySection.prefault({}),
+    identity: IdentityOptions.prefault({}).describe('customers across channels: phone region, when conversations join, what each channel vouches for'),
     helpdesk: entries.helpdesk.describe('the helpdesk tickets go to: { kind, …that kind\'s options }'),
     channels: z.record(ConnectorId, entries.channel).default({})
       .describe('channel id (the URL segment: /webhooks/{id}, /forms/{id}) → { kind, …that kind\'s options }'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
+import type { CustomerView } from './identity/customer.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -317,6 +318,8 @@ export interface TicketInput {
 
 export interface RequesterRef {
   id: string;
+  /** For the agents, as a private note on the ticket: e.g. two helpdesk users that belong together. */
+  notes?: string[];
 }
 
 export interface TicketRef {
@@ -341,7 +344,17 @@ export type AgentEventResult =
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext): Promise<RequesterRef>;
+  /**
+   * Finds or creates the helpdesk user for a customer the gateway meets for the first time.
+   * `customer` is what the gateway knows of them beyond this sender (the player id, proven phones
+   * and emails): look the user up by those before creating one.
+   */
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext, customer?: CustomerView): Promise<RequesterRef>;
+  /**
+   * Adds a customer's proven emails, phones and player id to their existing helpdesk user. Never
+   * merges two users: one that already holds an identifier is named in `notes` instead.
+   */
+  addIdentities?(requesterId: string, customer: CustomerView, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id

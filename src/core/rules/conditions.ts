@@ -75,6 +75,8 @@ class ConditionCompiler {
       checks.push(this.value(vc, at(`form.${field}`), `form.${field}`, (e) => formField(e.message, field)));
     }
     if (cond.time !== undefined) checks.push(this.time(cond.time, at('time')));
+    if (cond.player?.known !== undefined) checks.push(flag(cond.player.known, 'player known', (e) => (e.message.playerId ?? '') !== ''));
+    if (cond.player?.id !== undefined) checks.push(this.value(cond.player.id, at('player.id'), 'player id', (e) => e.message.playerId));
     if (cond.text !== undefined) checks.push(this.text(cond.text, at('text')));
     if (cond.all !== undefined) checks.push(this.all(cond.all.map((c, i) => this.condition(c, at(`all[${i}]`)))));
     if (cond.any !== undefined) {
