@@ -1,12 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { registry } from '../../connectors/registry.ts';
 import { TelegramOptions } from '../../connectors/channels/telegram/index.ts';
 import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
-import { configJsonSchema } from '../config/schema.ts';
+import { configJsonSchema, rulesJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
 
@@ -27,8 +28,21 @@ class ExitError extends Error {
 const defaultConfig = () => process.env['SWITCHBOARD_CONFIG'] ?? 'switchboard.yaml';
 const configOption = () => new Option('-c, --config <file>', 'config file (env SWITCHBOARD_CONFIG)').default(undefined, '$SWITCHBOARD_CONFIG or ./switchboard.yaml');
 
+/** Where the config comes from when `--config` is not given, said the way a newcomer can act on it. */
+function missingConfig(file: string | undefined, path: string): string {
+  if (file !== undefined) return `config file not found: ${path}`;
+  const from = process.env['SWITCHBOARD_CONFIG'] ? `SWITCHBOARD_CONFIG names ${path}, which does not exist` : `no config file given, and ./${path} does not exist`;
+  return `${from}. Name the config with --config FILE (or SWITCHBOARD_CONFIG=FILE): --config config/demo.yaml runs the demo; `
+    + 'for your own, copy config/switchboard.example.yaml to switchboard.yaml.';
+}
+
 async function load(file: string | undefined): Promise<LoadedConfig> {
   const path = file ?? defaultConfig();
+  try {
+    await access(path);
+  } catch {
+    throw new ExitError(missingConfig(file, path), EXIT.config);
+  }
   try {
     const loaded = await loadConfig(path, registry, process.env);
     compileRules(loaded.config.rules);
@@ -36,7 +50,7 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
   } catch (err) {
     if (err instanceof ConfigError) throw new ExitError(err.message, EXIT.config);
     if (err instanceof RuleCompileError) throw new ExitError(`${path}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExitError(`config file not found: ${path}`, EXIT.config);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExitError(missingConfig(file, path), EXIT.config);
     throw err;
   }
 }
@@ -49,6 +63,7 @@ async function openStore(loaded: LoadedConfig) {
 export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('Channel gateway: customer messages into your helpdesk, agents\' replies back.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -197,19 +212,23 @@ export function buildProgram(): Command {
 
   program
     .command('schema')
-    .description('print the config JSON Schema (for editors), or the normalized message schema')
+    .description('print the config JSON Schema (for editors), the rules-file schema, or the normalized message schema')
+    .option('--rules', 'the schema of a rules file (one named in include:) instead')
     .option('--message', 'the normalized message schema instead')
-    .option('--write', 'write config/switchboard.schema.json (and config/message.schema.json)')
-    .action(async (o: { message?: boolean; write?: boolean }) => {
-      const configSchema = JSON.stringify(configJsonSchema(registry), null, 2) + '\n';
-      const messageSchema = JSON.stringify(messageJsonSchema(), null, 2) + '\n';
+    .option('--write', 'write config/switchboard.schema.json, config/rules.schema.json and config/message.schema.json')
+    .action(async (o: { rules?: boolean; message?: boolean; write?: boolean }) => {
+      const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+      const schemas = {
+        'switchboard.schema.json': json(configJsonSchema(registry)),
+        'rules.schema.json': json(rulesJsonSchema()),
+        'message.schema.json': json(messageJsonSchema()),
+      };
       if (o.write) {
         const dir = fileURLToPath(new URL('../../config/', import.meta.url));
-        await writeFile(`${dir}switchboard.schema.json`, configSchema);
-        await writeFile(`${dir}message.schema.json`, messageSchema);
-        return console.log(`wrote ${dir}switchboard.schema.json and ${dir}message.schema.json`);
+        for (const [name, text] of Object.entries(schemas)) await writeFile(`${dir}${name}`, text);
+        return console.log(`wrote ${Object.keys(schemas).map((n) => dir + n).join(', ')}`);
       }
-      process.stdout.write(o.message ? messageSchema : configSchema);
+      process.stdout.write(schemas[o.message ? 'message.schema.json' : o.rules ? 'rules.schema.json' : 'switchboard.schema.json']);
     });
 
   const telegram = program.command('telegram').description('Telegram bot housekeeping');
@@ -238,6 +257,16 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
+/** Resolves once what was written to a stream left the process (a pipe takes its time; exit would cut it). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())));
 }
 
 function pairs(list: string[] | undefined): Record<string, string> {
@@ -269,5 +298,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv);
-// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it).
-if (process.argv[2] !== 'start' || code !== EXIT.ok) process.exit(code);
+// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it),
+// once its output is out: `switchboard schema | jq` must get the whole schema.
+if (process.argv[2] !== 'start' || code !== EXIT.ok) {
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
