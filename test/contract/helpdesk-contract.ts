@@ -269,6 +269,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       const voice = { id: 'phone-line', kind: 'twilio-voice' };
       const caller: Sender = { externalId: '+998901234567', phone: '+998901234567' };
       const first = await hd.upsertRequester(caller, voice, attempt());
+      await hd.createTicket(input(message('missed call', caller, voice)), first, attempt());
       const count = h.requesterCount();
       expect(h.requester(first.id)?.phone?.replace(/\D/g, '')).toBe('998901234567');
       const again = await (await h.connect()).upsertRequester(caller, voice, attempt());
@@ -279,6 +280,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {
       const anonymous: Sender = { externalId: '5550001' };
       const first = await hd.upsertRequester(anonymous, TELEGRAM, attempt());
+      await hd.createTicket(input(message('salom', anonymous)), first, attempt());
       const count = h.requesterCount();
       const stored = h.requester(first.id)!;
       expect(`${stored.externalId ?? ''} ${stored.name ?? ''}`).toContain('5550001');

@@ -128,6 +128,16 @@ describe('the shipped config files, with the real connectors', () => {
     expect(loaded.warnings.filter((w) => /helpdesk\.(groups|fields)/.test(w.message))).toEqual([]);
   });
 
+  it('.env.example names exactly the variables the example config needs', async () => {
+    const names = (await readFile(path.join(root, '.env.example'), 'utf8')).split('\n')
+      .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
+    expect(names.sort()).toEqual(Object.keys(EXAMPLE_ENV).sort());
+    for (const name of names) {
+      const { [name]: _left, ...rest } = EXAMPLE_ENV as Record<string, string>;
+      await expect(loadConfig(EXAMPLE, registry, rest), `without ${name}`).rejects.toThrow(name);
+    }
+  });
+
   it('both pass the editor schema as written', async () => {
     const validate = validator(registry);
     for (const file of [DEMO, EXAMPLE]) {
