@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition } from '../core/connector.ts';
+import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition, OptionWarning } from '../core/connector.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 
@@ -9,12 +9,27 @@ export interface ConnectorKind {
   options: z.ZodObject;
   /** Option keys (dotted for nested ones, e.g. `captcha.secret`) that hold secrets. */
   secrets?: string[];
+  /** Valid but risky options, reported as warnings with file:line. */
+  warnings?(options: Record<string, unknown>): OptionWarning[];
 }
 
 export interface ConnectorRegistry {
   channels: ChannelDefinition[];
   helpdesks: HelpdeskDefinition[];
   notifiers?: NotifierDefinition[];
+}
+
+/** Every connector's warnings about its validated options, at their path in the config. */
+export function connectorWarnings(config: Config, registry: ConnectorRegistry): OptionWarning[] {
+  const entries: [(string | number)[], ConnectorOptions, keyof typeof CONNECTOR_SECTIONS][] = [
+    [['helpdesk'], config.helpdesk, 'helpdesk'],
+    ...Object.entries(config.channels).map(([id, c]): [(string | number)[], ConnectorOptions, 'channels'] => [['channels', id], c, 'channels']),
+    ...Object.entries(config.notifiers).map(([id, n]): [(string | number)[], ConnectorOptions, 'notifiers'] => [['notifiers', id], n, 'notifiers']),
+  ];
+  return entries.flatMap(([at, options, section]) => {
+    const kind: ConnectorKind | undefined = connectorKinds(registry, section).find((k) => k.kind === options.kind);
+    return (kind?.warnings?.(options) ?? []).map((w) => ({ path: [...at, ...w.path], message: w.message }));
+  });
 }
 
 /** A connector's options after validation by its own schema, plus its `kind`. */

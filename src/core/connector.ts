@@ -161,6 +161,14 @@ export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Option keys that hold secrets: never echoed in errors or logs. */
   secrets?: string[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+  /** What `switchboard check` and the start log point out in valid but risky options. */
+  warnings?(options: z.infer<O>): OptionWarning[];
+}
+
+/** A valid option the admin should know about (a password allowed without TLS), at its key path. */
+export interface OptionWarning {
+  path: (string | number)[];
+  message: string;
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {

@@ -1,4 +1,10 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { registry } from '../../connectors/registry.ts';
+import { TokenSource } from '../../connectors/channels/email/oauth2.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { automatedReason } from '../../connectors/channels/email/automated.ts';
 import { takeAutoReplySlot } from '../../connectors/channels/email/autoreply-cap.ts';
 import { replyText } from '../../connectors/channels/email/body.ts';
@@ -169,6 +175,64 @@ describe('email options and auto-reply cap', () => {
     expect(badHost.error?.issues[0]?.path).toEqual(['imap', 'host']);
     expect(EmailOptions.safeParse({ ...base, address: 'support' }).error?.issues[0]?.path).toEqual(['address']);
     expect(EmailOptions.parse(base)).toMatchObject({ imap: { port: 993, secure: true, mailbox: 'INBOX' }, smtp: { port: 587 }, firstSync: 'unseen', autoReplyLimitPerHour: 3 });
+  });
+
+  it('logs in with a password or with oauth2, not both and not neither', () => {
+    const oauth2 = { tokenUrl: 'https://login.microsoftonline.com/t/oauth2/v2.0/token', clientId: 'c', clientSecret: 's' };
+    const { password: _p, ...imapNoPassword } = base.imap;
+    expect(EmailOptions.safeParse({ ...base, imap: imapNoPassword }).error?.issues[0]).toMatchObject({ path: ['imap', 'password'], message: 'is required (or log in with oauth2)' });
+    expect(EmailOptions.safeParse({ ...base, oauth2 }).error?.issues[0]).toMatchObject({ path: ['imap', 'password'], message: 'set a password or oauth2, not both' });
+    expect(EmailOptions.safeParse({ ...base, imap: imapNoPassword, oauth2 }).success).toBe(true);
+    // The client secret goes to the token endpoint: never over plain http to another machine.
+    const plain = EmailOptions.safeParse({ ...base, imap: imapNoPassword, oauth2: { ...oauth2, tokenUrl: 'http://login.example.com/token' } });
+    expect(plain.error?.issues[0]).toMatchObject({ path: ['oauth2', 'tokenUrl'] });
+    expect(EmailOptions.safeParse({ ...base, imap: imapNoPassword, oauth2: { ...oauth2, tokenUrl: 'http://127.0.0.1:9/token' } }).success).toBe(true);
+  });
+
+  it('warns in `check` and the start log, with file and line, when a login may travel without TLS', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sb-email-'));
+    try {
+      const file = join(dir, 'switchboard.yaml');
+      await writeFile(file, [
+        'helpdesk: { kind: jsonl }',
+        'channels:',
+        '  mail:',
+        '    kind: email',
+        '    address: support@acme.test',
+        '    imap: { host: imap.acme.test, port: 143, secure: false, user: u, password: p, allowInsecureAuth: true }',
+        '    smtp: { host: smtp.acme.test, user: u, password: p }',
+        '',
+      ].join('\n'));
+      const { warnings } = await loadConfig(file, registry, {});
+      expect(warnings).toEqual([expect.objectContaining({ path: 'channels.mail.imap.allowInsecureAuth', line: 6, message: expect.stringContaining('IMAP login without TLS is allowed') })]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reuses an OAuth2 token until shortly before it expires, shares one request, and renews a refused one', async () => {
+    let now = 1_000_000;
+    let served = 0;
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      served += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `t${served}`, expires_in: 3600 }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      const tokens = new TokenSource({ tokenUrl: `http://127.0.0.1:${port}/token`, clientId: 'c', clientSecret: 's', timeoutMs: 5000 }, () => now);
+      const [a, b] = await Promise.all([tokens.get(), tokens.get()]);
+      expect([a.accessToken, b.accessToken, served]).toEqual(['t1', 't1', 1]);
+      now += 54 * 60_000;
+      expect((await tokens.get()).accessToken).toBe('t1');
+      now += 2 * 60_000; // within five minutes of the hour: renewed
+      expect((await tokens.get()).accessToken).toBe('t2');
+      tokens.refused('t2');
+      expect((await tokens.get()).accessToken).toBe('t3');
+    } finally {
+      server.close();
+    }
   });
 
   it('counts automatic replies per recipient over a sliding hour', async () => {
