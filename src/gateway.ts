@@ -245,6 +245,7 @@ function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
     get: (k) => runtime.kv.get(prefix + k),
     set: (k, v) => runtime.kv.set(prefix + k, v),
     delete: (k) => runtime.kv.delete(prefix + k),
+    claimInWindow: (k, id, limit, windowMs) => runtime.kv.claimInWindow(prefix + k, id, limit, windowMs),
   };
 }
 

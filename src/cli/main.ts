@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { configJsonSchema, rulesJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { memoryKv } from '../runtime/memory-kv.ts';
 
 /**
  * Exit codes scripts can trust:
@@ -102,8 +103,7 @@ export function buildProgram(): Command {
       if (!o.online) return;
       let failed = 0;
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });
-      const memoryKv = new Map<string, string>();
-      const kv = { get: async (k: string) => memoryKv.get(k), set: async (k: string, v: string) => void memoryKv.set(k, v), delete: async (k: string) => void memoryKv.delete(k) };
+      const kv = memoryKv();
       const report = async (what: string, fn: (() => Promise<string>) | undefined) => {
         if (!fn) return console.log(`  ${what}: no online check for this kind`);
         try {

@@ -65,6 +65,12 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * A sliding-window cap that holds when many callers ask at once, in one process or several:
+   * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   */
+  claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */

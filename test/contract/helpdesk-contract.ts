@@ -4,7 +4,6 @@ import type {
   FetchedFile,
   HelpdeskInstance,
   InboundRequest,
-  KeyValueStore,
   Logger,
   RateLimiter,
   RateSignal,
@@ -112,10 +111,7 @@ export interface HelpdeskContractSpec {
 
 export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-export function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
+export { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /** Builds an InboundRequest as the gateway's HTTP layer hands it to `verifyAgentEvent`. */
 export function inboundRequest(body: string, headers: Record<string, string> = {}, contentType = 'application/json'): InboundRequest {

@@ -101,6 +101,16 @@ describe('email replies over a real SMTP server', () => {
     expect(sink.received).toHaveLength(3);
   });
 
+  it('the hourly cap holds when eight new conversations from one address are answered at the same moment', async () => {
+    const { ch } = channel();
+    const results = await Promise.all(Array.from({ length: 8 }, (_, n) => ch.send(
+      { ...conversation, externalId: `<new${n}@customer.test>` },
+      { text: `ack ${n}`, files: [], replyId: `auto:new:${n}`, automatic: true },
+    )));
+    expect(sink.received).toHaveLength(3); // autoReplyLimitPerHour defaults to 3
+    expect(results.filter((r) => r.externalIds.length === 0 && r.notes?.[0]?.includes('already got 3 automatic replies'))).toHaveLength(5);
+  });
+
   it("a permanent rejection is a permanent DeliveryError carrying the server's words; a 4xx is retried", async () => {
     const { ch } = channel();
     sink.refuseRecipient('gone@customer.test', 550, '5.1.1 <gone@customer.test>: Recipient address rejected: User unknown');

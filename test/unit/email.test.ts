@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { registry } from '../../connectors/registry.ts';
 import { TokenSource } from '../../connectors/channels/email/oauth2.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { claimSlot } from '../../src/runtime/window-slots.ts';
 import { automatedReason } from '../../connectors/channels/email/automated.ts';
 import { takeAutoReplySlot } from '../../connectors/channels/email/autoreply-cap.ts';
 import { replyText } from '../../connectors/channels/email/body.ts';
@@ -235,12 +236,20 @@ describe('email options and auto-reply cap', () => {
     }
   });
 
-  it('counts automatic replies per recipient over a sliding hour', async () => {
-    const { rec } = ingestDeps();
+  it('counts automatic replies per recipient over a sliding hour', () => {
+    const hour = 60 * 60_000;
     const t0 = Date.parse('2024-01-08T10:00:00Z');
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'C@customer.test', 'r1', 1, t0)).toBe(true);
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'c@customer.test', 'r2', 1, t0 + 60_000)).toBe(false);
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'other@customer.test', 'r3', 1, t0 + 60_000)).toBe(true);
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'c@customer.test', 'r2', 1, t0 + 61 * 60_000)).toBe(true);
+    const first = claimSlot(undefined, 'r1', 1, hour, t0);
+    expect(first.claimed).toBe(true);
+    expect(claimSlot(first.value, 'r2', 1, hour, t0 + 60_000).claimed).toBe(false);
+    expect(claimSlot(first.value, 'r1', 1, hour, t0 + 60_000).claimed).toBe(true); // a retry of the same reply
+    expect(claimSlot(first.value, 'r2', 1, hour, t0 + 61 * 60_000).claimed).toBe(true);
+    expect(claimSlot(undefined, 'r1', 0, hour, t0).claimed).toBe(false);
+  });
+
+  it('holds the cap when several replies to one address are claimed at once, whatever the case of the address', async () => {
+    const { rec } = ingestDeps();
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => takeAutoReplySlot(rec.ctx.kv, i % 2 ? 'C@customer.test' : 'c@customer.test', `r${i}`, 3)));
+    expect(claims.filter(Boolean)).toHaveLength(3);
   });
 });

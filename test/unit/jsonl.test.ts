@@ -2,13 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, KeyValueStore, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, Logger, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, JsonlOptions } from '../../connectors/helpdesks/jsonl/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-const kv: KeyValueStore = { get: async () => undefined, set: async () => {}, delete: async () => {} };
+const kv = memoryKv();
 
 function message(id: string, text: string): NormalizedMessage {
   return {

@@ -1,6 +1,6 @@
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelContext, ChannelInstance, Conversation, InboundRequest, KeyValueStore, Logger, RouteSpec } from '../../src/core/connector.ts';
+import type { ChannelContext, ChannelInstance, Conversation, InboundRequest, Logger, RouteSpec } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { createWhatsAppCloudChannel } from '../../connectors/channels/whatsapp-cloud/channel.ts';
@@ -11,16 +11,13 @@ import { TEMPLATE_PARAMETER_LIMIT, planReply, templateParameter } from '../../co
 import { signBody, signatureMatches } from '../../connectors/channels/whatsapp-cloud/signature.ts';
 import { windowState } from '../../connectors/channels/whatsapp-cloud/window.ts';
 import { PHONE_NUMBER_ID, failedStatus, signedWebhook, waChange, waMessage, waPayload } from '../fakes/graph-api-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const GRAPH = 'https://graph.example.test';
 const TOKEN = 'EAAunit-test-access-token-0123456789';
 const APP_SECRET = 'fedcba9876543210fedcba9876543210';
 const NOW = new Date('2026-03-01T12:00:00Z');
 
-function memoryKv(): KeyValueStore & { map: Map<string, string> } {
-  const map = new Map<string, string>();
-  return { map, get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), delete: async (k) => void map.delete(k) };
-}
 
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 
