@@ -456,6 +456,13 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         const file = await hd.fetchAttachment(attachment!.url);
         expect(file.data.equals(guide.data)).toBe(true);
       });
+
+      it('an agent’s rich-text reply reaches the customer as plain text with link targets kept and entities decoded', async () => {
+        const { ref } = await newTicket();
+        h.addAgentReply!(ref.ticketId, 'Инструкция <a href="https://casino.example/help/kyc">здесь</a> &mdash; это займёт 5&nbsp;минут&#8230; It&rsquo;s <b>free</b>.');
+        const [reply] = await hd.listAgentReplies(ref.ticketId);
+        expect(reply!.text).toBe('Инструкция здесь (https://casino.example/help/kyc) — это займёт 5\u00a0минут… It’s free.');
+      });
     }
   });
 }

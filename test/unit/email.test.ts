@@ -12,7 +12,7 @@ import { replyText } from '../../connectors/channels/email/body.ts';
 import { ingest, type IngestDeps, type RawMail } from '../../connectors/channels/email/ingest.ts';
 import { ownMessageId } from '../../connectors/channels/email/message-id.ts';
 import { EmailOptions } from '../../connectors/channels/email/options.ts';
-import { parseEmail } from '../../connectors/channels/email/parse.ts';
+import { parseEmail, withoutSignature } from '../../connectors/channels/email/parse.ts';
 import { threadingHeaders } from '../../connectors/channels/email/send.ts';
 import { replySubject } from '../../connectors/channels/email/subjects.ts';
 import { ThreadIndex } from '../../connectors/channels/email/threading.ts';
@@ -21,9 +21,9 @@ import { recordingContext } from '../fakes/telegram-server.ts';
 
 const OWN = { address: 'support@acme.test', messageIdDomain: 'acme.test' };
 
-async function reason(headers: Record<string, string>, from = 'Customer <c@customer.test>', messageId?: string) {
+async function reason(headers: Record<string, string>, from = 'Customer <c@customer.test>', messageId?: string, own: typeof OWN & { trustedLists?: string[] } = OWN) {
   const email = await parseEmail(Buffer.from(mail({ from, subject: 's', body: 'b', headers, messageId })));
-  return automatedReason(email, OWN);
+  return automatedReason(email, own);
 }
 
 describe('email loop protection', () => {
@@ -61,6 +61,31 @@ describe('email loop protection', () => {
     expect(await reason({}, 'Support <SUPPORT@acme.test>')).toMatchObject({ reason: expect.stringContaining('this mailbox') });
     // Colleagues on the same domain are customers like any other.
     expect(await reason({}, 'colleague@acme.test', '<abc123@acme.test>')).toBeUndefined();
+  });
+
+  // What a Google Group puts on each mail it passes on, with From rewritten for DMARC.
+  const GOOGLE_GROUP = {
+    'List-Id': 'Support <support.acme.test>',
+    'List-Post': '<mailto:support@acme.test>',
+    'List-Unsubscribe': '<mailto:support+unsubscribe@acme.test>',
+    'Mailing-list': 'list support@acme.test; contact support+owners@acme.test',
+    Precedence: 'list',
+    'Reply-To': 'Azamat <azamat@customer.test>',
+  };
+
+  it('mail through a list that is this support address is skipped, and says so, until the admin trusts the list', async () => {
+    expect(await reason(GOOGLE_GROUP, "'Azamat' via Support <support@acme.test>")).toMatchObject({ bounce: false, reason: expect.stringContaining('a list rewriting From'), ownList: 'support.acme.test' });
+    expect(await reason(GOOGLE_GROUP)).toEqual({ bounce: false, reason: 'Precedence: list', ownList: 'support.acme.test' });
+    // Trusted by its List-Id or by its address: a customer's mail, From rewritten or not.
+    for (const trustedLists of [['support.acme.test'], ['support@acme.test'], ['<Support.Acme.Test>']]) {
+      expect(await reason(GOOGLE_GROUP, "'Azamat' via Support <support@acme.test>", undefined, { ...OWN, trustedLists })).toBeUndefined();
+      expect(await reason(GOOGLE_GROUP, 'Azamat <azamat@customer.test>', undefined, { ...OWN, trustedLists })).toBeUndefined();
+    }
+    // Trusting the list does not trust an autoresponder writing through it, nor another list.
+    const trustedLists = ['support.acme.test'];
+    expect(await reason({ ...GOOGLE_GROUP, 'Auto-Submitted': 'auto-replied' }, undefined, undefined, { ...OWN, trustedLists })).toMatchObject({ reason: 'Auto-Submitted: auto-replied' });
+    expect(await reason({ 'List-Id': '<news.shop.test>' }, undefined, undefined, { ...OWN, trustedLists })).toMatchObject({ reason: expect.stringContaining('list-id') });
+    expect(await reason({ 'List-Id': '<news.shop.test>' })).not.toHaveProperty('ownList');
   });
 });
 
@@ -128,6 +153,27 @@ describe('email ingest', () => {
     const { rec, deps } = ingestDeps();
     await ingest(raw(mail({ from: 'c@customer.test', subject: 'html', body: '<div><p>Hello,</p><p>my <b>deposit</b> is missing</p></div>', headers: { 'Content-Type': 'text/html; charset=utf-8' } })), deps);
     expect(rec.stored()[0]!.text).toBe('Hello,\n\nmy deposit is missing');
+  });
+
+  it('an HTML-only mail keeps its sentences whole (no wrap at 80 columns) and its links', async () => {
+    const { rec, deps } = ingestDeps();
+    const sentence = 'I made a withdrawal of 2 500 000 UZS to my Humo card on Monday and it still has not arrived, the status in the cashier says pending';
+    const body = `<p>${sentence}.</p><p>Screenshot: <a href="https://img.example/s.png">here</a></p>`;
+    await ingest(raw(mail({ from: 'c@customer.test', subject: 'html', body, headers: { 'Content-Type': 'text/html; charset=utf-8' } })), deps);
+    expect(rec.stored()[0]!.text).toBe(`${sentence}.\n\nScreenshot: here (https://img.example/s.png)`);
+  });
+
+  it("a new mail's signature (after the `-- ` line) stays out of the ticket", async () => {
+    const { rec, deps } = ingestDeps();
+    const body = 'My deposit is missing.\n\n-- \nDilnoza Karimova\nHead of Finance, Example LLC\n+998 90 123 45 67';
+    await ingest(raw(mail({ from: 'd@customer.test', subject: 'deposit', body })), deps);
+    expect(rec.stored()[0]!.text).toBe('My deposit is missing.');
+  });
+
+  it('keeps a dash line that is not a signature separator, and a mail that is only a signature', () => {
+    expect(withoutSignature('Total --\n-- not a separator without the space\nend')).toBe('Total --\n-- not a separator without the space\nend');
+    expect(withoutSignature('> -- \n> quoted sig\nmy answer')).toBe('> -- \n> quoted sig\nmy answer');
+    expect(withoutSignature('-- \nonly a signature')).toBe('-- \nonly a signature');
   });
 
   it('a mail without a Message-ID is keyed by its bytes, so the same mail found again is one message', async () => {

@@ -31,7 +31,7 @@ export function createEmailChannel(options: EmailOptions, ctx: ChannelContext, t
       ingest(mail, {
         ctx,
         index,
-        own: { address: options.address, messageIdDomain: domain },
+        own: { address: options.address, messageIdDomain: domain, trustedLists: options.trustedLists },
         mailbox,
         maxAttachmentBytes: options.maxAttachmentBytes,
         maxMessageBytes: options.maxMessageBytes,

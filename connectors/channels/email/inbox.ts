@@ -242,7 +242,11 @@ export class MailboxWatcher {
     const taken = await this.#deps.ingest({ uid, uidValidity: cursor.uidValidity, source: msg.source, internalDate, size, truncated });
     if (taken.kind === 'automated') {
       // Left unread in the folder: a person may look; it makes no ticket and gets no reply.
-      this.#deps.log.info({ uid, reason: taken.reason }, 'email: automated mail skipped');
+      if (taken.ownList) {
+        this.#deps.log.warn({ uid, list: taken.ownList }, `email: mail came through the list ${taken.ownList}, which carries this mailbox's own address, and was skipped as list mail; if the support address is that list (a Google Group), add it to trustedLists`);
+      } else {
+        this.#deps.log.info({ uid, reason: taken.reason }, 'email: automated mail skipped');
+      }
       return;
     }
     if (taken.kind === 'accepted') {

@@ -60,6 +60,8 @@ export const EmailOptions = z.strictObject({
     .describe('larger attachments are not passed on; the agents get a private note naming them'),
   maxMessageBytes: z.number().int().positive().default(60 * MB)
     .describe('a larger email is read only in part (its text start); the agents are told to open it in the mailbox'),
+  trustedLists: z.array(z.string().min(1)).default([])
+    .describe('lists whose mail is customer mail, by List-Id or address (the support address is a Google Group): their List-* and Precedence: list headers are ignored'),
   autoReplyLimitPerHour: z.number().int().min(0).default(3)
     .describe('automatic replies (rule `reply:`) one address may get per hour; 0 turns them off for this mailbox'),
   messageIdDomain: z.string().regex(/^[A-Za-z0-9.-]+$/, 'a domain name').optional()
