@@ -103,7 +103,7 @@ export async function startGateway(opts: {
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();

@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { NotifierInstance } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { noticePayload } from '../webhook/payload.ts';
+import { noticePayload } from '../../../src/kit/notice/payload.ts';
 import type { JsonlNotifierOptions } from './options.ts';
 
 /**
