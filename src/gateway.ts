@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
-import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { againJob, createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
@@ -90,6 +90,11 @@ export async function startGateway(opts: {
         const link = await runtime.links.get(conversationKey(id, externalId));
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
         await runtime.enqueue([noteJob(link.ticketId, text, `note:${id}:${dedupeKey}`)]);
+      },
+      replyAgain: async (externalId, reply, dedupeKey) => {
+        const link = await runtime.links.get(conversationKey(id, externalId));
+        if (!link) return clog.warn({ conversation: externalId }, 'nothing to reply to: no ticket is linked to this conversation');
+        await runtime.enqueue([againJob(link, reply, `again:${id}:${dedupeKey}`)]);
       },
       conversationForTicket: async (ticketId) => {
         const link = await runtime.links.byTicket(ticketId);

@@ -123,6 +123,7 @@ export function buildProgram(): Command {
           blobs: { put: async () => '', get: async () => undefined, delete: async () => undefined },
           accept: async () => [],
           noteToAgents: async () => undefined,
+          replyAgain: async () => undefined,
           conversationForTicket: async () => undefined,
         });
         await report(`channel ${id}`, instance.check?.bind(instance));

@@ -110,6 +110,13 @@ export interface ChannelContext {
    * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
    */
   noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /**
+   * Send a conversation of this channel a reply again, through its outbound lane (retried and
+   * dead-lettered like any reply; the channel's `send` decides its form): for a channel that
+   * learns only later that a reply did not arrive and knows what to do instead (WhatsApp's 131047
+   * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
+   */
+  replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
 }

@@ -572,11 +572,15 @@ export function recordingContext(channelId = 'telegram') {
     child: () => logger,
   };
   const notes: { conversation: string; text: string; dedupeKey: string }[] = [];
+  const again: { conversation: string; reply: { text: string; replyId: string }; dedupeKey: string }[] = [];
   const ctx: ChannelContext = {
     channelId,
     log: logger,
     async noteToAgents(conversation, text, dedupeKey) {
       notes.push({ conversation, text, dedupeKey });
+    },
+    async replyAgain(conversation, reply, dedupeKey) {
+      again.push({ conversation, reply, dedupeKey });
     },
     async conversationForTicket() {
       return undefined;
@@ -610,6 +614,8 @@ export function recordingContext(channelId = 'telegram') {
     /** The dedupe keys of every accept() call, failed ones included. */
     acceptCalls,
     logs,
+    /** What the channel asked to send again (ChannelContext.replyAgain). */
+    again,
     kv: kvData,
     /** The next `n` accept() calls fail (the store is down). */
     failAccepts(n: number) {

@@ -50,6 +50,7 @@ describe.skipIf(!haveChromium)('whatsapp-web.js in real Chromium (smoke)', () =>
       kv: memoryKv(),
       blobs: { put: async () => 'x', get: async () => undefined, delete: async () => {} },
       noteToAgents: async () => {},
+      replyAgain: async () => undefined,
       conversationForTicket: async () => undefined,
     } satisfies ChannelContext;
     const channel = createWhatsAppWebChannel(options, ctx, { loadLibrary: loadWhatsAppWebJs });

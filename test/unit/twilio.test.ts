@@ -30,6 +30,7 @@ function ctx(): ChannelContext {
     dataDir: '/nonexistent',
     publicUrl: PUBLIC,
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
   };
 }

@@ -37,6 +37,7 @@ function fakeContext(channelId = 'contact') {
     log,
     dataDir: '/tmp/unused',
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
     // Insert-if-absent by dedupe key, like the real runtime.
     async accept(drafts) {

@@ -23,6 +23,7 @@ function ctx(): ChannelContext {
     blobs: { put: async () => 'k', get: async () => undefined, delete: async () => undefined },
     dataDir: '/nonexistent',
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
   };
 }
