@@ -52,6 +52,13 @@ describe('twilio-voice channel', () => {
     ch = await create({ dial: { to: [{ to: '+998712000101', agent: 'Alice' }, 'client:bob'] } });
   });
 
+  it('docs/telephony.md names every route the channel mounts', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/telephony.md', import.meta.url), 'utf8');
+    const missing = ch.routes!.map((r) => `/webhooks/phone${r.path}`).filter((url) => !doc.includes(`${url}\``) && !doc.includes(`${url}?`));
+    expect(missing).toEqual([]);
+  });
+
   /** Posts to /webhooks/phone{path}{query}, signed by the twilio package for the public URL (or `signFor`). */
   async function hook(path: string, params: Record<string, string>, o: { query?: string; signFor?: string; token?: string } = {}): Promise<HttpResponse> {
     const url = `/webhooks/phone${path}${o.query ?? ''}`;
