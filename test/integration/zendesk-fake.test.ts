@@ -114,7 +114,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
       priority: 'high',
       type: 'incident',
       group_id: 101,
-      tags: ['payments', 'withdrawal_delay'],
+      tags: ['payments', 'withdrawal_delay', 'switchboard', 'switchboard_messenger'],
       custom_fields: [{ id: 900001, value: 'P-5512345' }],
       external_id: 'telegram:777',
       status: 'new',
@@ -137,7 +137,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
       ['first', true, ticket.requester_id],
       ['ID 5512345, карта Humo', true, ticket.requester_id],
     ]);
-    expect(ticket.tags).toEqual(['payments', 'kyc']);
+    expect(ticket.tags).toEqual(['payments', 'switchboard', 'switchboard_messenger', 'kyc']);
   });
 
   it('a message for a closed ticket opens a follow-up ticket linked to it', async () => {

@@ -212,7 +212,7 @@ describe('createTicket', () => {
         priority: 'high',
         type: 'problem',
         group_id: 360001,
-        tags: ['payments', 'vip_player'],
+        tags: ['payments', 'vip_player', 'switchboard', 'switchboard_messenger'],
         custom_fields: [{ id: 900001, value: 'P-1' }],
         external_id: 'telegram:777',
         metadata: { switchboard: { message_id: '01HZMSG0000000000000000001' } },
