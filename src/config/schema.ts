@@ -100,15 +100,20 @@ export function buildConfigSchema(registry: ConnectorRegistry): ConfigSchema {
 const REFERENCE = { type: 'string', pattern: '\\$\\{[^}]+\\}', description: '${ENV}, ${ENV:-default} or ${file:path}' };
 const ANNOTATIONS = ['description', 'default', 'title', 'examples'];
 
+/** Rewrites every object of a JSON Schema tree, its children first. */
+function rewrite(node: unknown, fn: (out: Record<string, unknown>) => unknown): unknown {
+  if (Array.isArray(node)) return node.map((n) => rewrite(n, fn));
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = rewrite(v, fn);
+  return fn(out);
+}
+
 /**
  * Lets an editor accept `${…}` wherever a scalar goes (`port: ${PORT}`, a token with a pattern),
  * since the file is checked before interpolation. Discriminators (`const`) stay exact.
  */
-function allowReferences(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(allowReferences);
-  if (typeof node !== 'object' || node === null) return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = allowReferences(v);
+function allowReferences(out: Record<string, unknown>): unknown {
   const type = out.type;
   const scalar = typeof type === 'string' && ['string', 'number', 'integer', 'boolean'].includes(type);
   const strict = type !== 'string' || 'pattern' in out || 'format' in out || 'enum' in out;
@@ -123,11 +128,7 @@ function allowReferences(node: unknown): unknown {
  * if/then per value: editors then check an entry only against the branch its `kind` names, so a
  * typo in a telegram channel is one error about telegram's options instead of one per kind.
  */
-function discriminate(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(discriminate);
-  if (typeof node !== 'object' || node === null) return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = discriminate(v);
+function discriminate(out: Record<string, unknown>): unknown {
   const branches = out.oneOf;
   if (!Array.isArray(branches) || branches.length < 2) return out;
   const tag = discriminatorOf(branches);
@@ -164,7 +165,7 @@ function editorSchema(schema: z.ZodType, title: string, description: string): Re
     target: 'draft-7',
     unrepresentable: 'any',
   }) as Record<string, unknown>;
-  return { ...(discriminate(allowReferences(json)) as Record<string, unknown>), title, description };
+  return { ...(rewrite(rewrite(json, allowReferences), discriminate) as Record<string, unknown>), title, description };
 }
 
 /** JSON Schema of what admins write (io: 'input': defaults are optional), for editors. */

@@ -8,6 +8,7 @@ import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
 import { startFakeOAuth2, type FakeOAuth2 } from '../fakes/oauth2-server.ts';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
 import { recordingContext } from '../fakes/telegram-server.ts';
+import { waitFor } from '../e2e/harness.ts';
 
 /**
  * A Microsoft 365-style shared mailbox: IMAP and SMTP log in with OAuth 2.0 tokens (XOAUTH2) from
@@ -43,15 +44,6 @@ afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail') console.error((await dv?.log())?.slice(-3000));
 });
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function oauthMailbox(folder: string) {
   const rec = recordingContext('support');
@@ -81,7 +73,7 @@ describe.skipIf(dovecotSkip())('email over OAuth 2.0 (XOAUTH2) and TLS', () => {
     const { rec, channel } = oauthMailbox(folder);
     await channel.start?.();
 
-    await until('the mail', () => rec.stored().find((d) => d.text.includes('Where is my withdrawal')));
+    await waitFor('the mail', () => rec.stored().find((d) => d.text.includes('Where is my withdrawal')));
     expect(oauth.grants[0]).toEqual({ grantType: 'client_credentials', clientId: oauth.clientId, scope: 'https://outlook.office365.com/.default' });
     // Dovecot asked the token server about the very token the gateway was given.
     expect(oauth.introspected).toContainEqual({ token: oauth.issued[0], active: true });
@@ -102,7 +94,7 @@ describe.skipIf(dovecotSkip())('email over OAuth 2.0 (XOAUTH2) and TLS', () => {
     await dv.createMailbox(folder);
     const { rec, channel } = oauthMailbox(folder);
     await channel.start?.();
-    await until('connected', () => channel.status?.().ready);
+    await waitFor('connected', () => channel.status?.().ready);
     const first = oauth.issued.at(-1)!;
 
     // Revoked, then the connection drops: the next login with the old token is refused.
@@ -110,7 +102,7 @@ describe.skipIf(dovecotSkip())('email over OAuth 2.0 (XOAUTH2) and TLS', () => {
     await dv.stopServer();
     await dv.startServer();
     await dv.append(mail({ from: 'Dilnoza <d@customer.test>', subject: 'KYC', body: 'My documents were sent', messageId: '<k1@customer.test>' }), { mailbox: folder });
-    await until('the mail after reconnecting with a new token', () => rec.stored().find((d) => d.text.includes('documents were sent')));
+    await waitFor('the mail after reconnecting with a new token', () => rec.stored().find((d) => d.text.includes('documents were sent')));
     expect(oauth.introspected).toContainEqual({ token: first, active: false });
     const second = oauth.issued.at(-1)!;
     expect(second).not.toBe(first);
@@ -135,7 +127,7 @@ describe.skipIf(dovecotSkip())('email over OAuth 2.0 (XOAUTH2) and TLS', () => {
     running.push(channel);
     await expect(channel.check!()).rejects.toThrow(/answered 401: invalid_client: AADSTS7000215: Invalid client secret provided\.$/);
     await channel.start?.();
-    const detail = await until('the failure in /readyz', () => channel.status?.().detail?.includes('invalid_client') && channel.status().detail);
+    const detail = await waitFor('the failure in /readyz', () => channel.status?.().detail?.includes('invalid_client') && channel.status().detail);
     expect(detail).not.toContain('wrong-secret-value');
   });
 });
@@ -147,7 +139,7 @@ describe.skipIf(dovecotSkip())('logins only over TLS unless allowInsecureAuth', 
     const channel = createEmailChannel(EmailOptions.parse({ address: 'support@acme.test', imap, smtp: { host: '127.0.0.1' } }), rec.ctx, FAST);
     running.push(channel);
     await channel.start?.();
-    const detail = await until('the refusal', () => channel.status?.().detail?.includes('STARTTLS') && channel.status().detail);
+    const detail = await waitFor('the refusal', () => channel.status?.().detail?.includes('STARTTLS') && channel.status().detail);
     expect(detail).toContain('offers no STARTTLS, so the login was not sent');
     expect(detail).toContain('allowInsecureAuth');
     await expect(channel.check!()).rejects.toThrow(/offers no STARTTLS/);
@@ -159,7 +151,7 @@ describe.skipIf(dovecotSkip())('logins only over TLS unless allowInsecureAuth', 
     const channel = createEmailChannel(EmailOptions.parse({ address: 'support@acme.test', imap: plainDv.imap, smtp: { host: '127.0.0.1' } }), rec.ctx, FAST);
     running.push(channel);
     await channel.start?.();
-    await until('connected', () => channel.status?.().ready);
+    await waitFor('connected', () => channel.status?.().ready);
   });
 
   it('SMTP: a server without STARTTLS never sees the password; allowInsecureAuth: true lets the login through', async () => {
