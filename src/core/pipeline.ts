@@ -1,3 +1,4 @@
+import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
@@ -144,7 +145,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
+    const masked = maskedNote(messages);
+    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
     const input: TicketInput = {
       channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
       message: first,
