@@ -39,6 +39,7 @@ function missingConfig(file: string | undefined, path: string): string {
 
 async function load(file: string | undefined): Promise<LoadedConfig> {
   const path = file ?? defaultConfig();
+  // Said before loading, in words a newcomer can act on (the loader would say ENOENT).
   try {
     await access(path);
   } catch {
@@ -51,7 +52,6 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
   } catch (err) {
     if (err instanceof ConfigError) throw new ExitError(err.message, EXIT.config);
     if (err instanceof RuleCompileError) throw new ExitError(`${path}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExitError(missingConfig(file, path), EXIT.config);
     throw err;
   }
 }
