@@ -1,5 +1,6 @@
 import type { AcceptOutcome, BlobStore, KeyValueStore, RateLimiter } from '../core/connector.ts';
 import type { DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
+import type { TimingStore } from '../core/kpi/record.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
 
@@ -11,6 +12,8 @@ export interface Runtime {
   kv: KeyValueStore;
   blobs: BlobStore;
   dlq: DeadLetterQueue;
+  /** Per-conversation response times and SLA state (reports, the SLA watch). */
+  timing: TimingStore;
   /** Start running jobs through the pipeline. */
   startWorker(pipeline: Pipeline, events?: WorkerEvents): void;
   /** Stop taking work, wait for jobs in flight (up to `graceMs`), close. */

@@ -6,6 +6,7 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisLease } from './lease.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore, type LaneToken } from './store.ts';
+import { createRedisTimingStore } from './timing-store.ts';
 import { RedisWorker, type LaneTokenData } from './worker.ts';
 
 export interface RedisRuntimeOptions {
@@ -98,6 +99,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    timing: createRedisTimingStore(commands, opts.prefix),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new RedisWorker(
         storeOn(workerConnection()),
