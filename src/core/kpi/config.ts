@@ -7,21 +7,24 @@ import { parseDuration } from './duration.ts';
 
 /** The `kpi:` and `sla:` sections of switchboard.yaml: what is measured, and what is promised. */
 
-const Duration = (example: string) =>
-  z.string().transform((text, ctx) => {
+/** The pattern is for editors (the JSON Schema); parseDuration decides. */
+const Duration = (example: string) => {
+  const message = `a duration like ${example} (units d, h, m, s, e.g. 90s, 5m, 2h, 1h30m)`;
+  return z.string().regex(/^\s*(\d+d)?(\d+h)?(\d+m)?(\d+s)?\s*$/, message).transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `a duration like ${example} (units d, h, m, s, e.g. 90s, 5m, 2h, 1h30m)` });
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
     return ms;
   });
+};
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const DAY_KEY = new RegExp(`^(${DAYS.join('|')})(?:-(${DAYS.join('|')}))?$`);
 const RANGE = /^(\d{2}:\d{2})-(\d{2}:\d{2})$/;
 
-const OpenHours = z.string().transform((text, ctx): OpenRange => {
+const OpenHours = z.string().regex(/^\s*\d{2}:\d{2}-\d{2}:\d{2}\s*$/, 'opening hours like 09:00-18:00 (24:00 may end a day)').transform((text, ctx): OpenRange => {
   const m = RANGE.exec(text.trim());
   const from = m ? parseClock(m[1]!) : undefined;
   const to = m ? parseClock(m[2]!) : undefined;
@@ -47,7 +50,7 @@ export const KpiSection = z.strictObject({
 export const SlaSection = z.strictObject({
   timezone: z.string().refine(isValidTimeZone, 'unknown IANA time zone (e.g. Europe/Moscow, Asia/Tashkent, UTC)').optional()
     .describe('IANA zone of the opening hours and holidays; defaults to the top-level `timezone`'),
-  hours: z.record(z.string().regex(DAY_KEY, 'a weekday (mon … sun) or a range of them (mon-fri)'), z.union([OpenHours, z.array(OpenHours)]))
+  hours: z.record(z.string().regex(DAY_KEY, 'is not a weekday (mon … sun) or a range of them (mon-fri)'), z.union([OpenHours, z.array(OpenHours)]))
     .refine((hours) => Object.values(weekFromHours(hours)).some((day) => day.length > 0), 'these opening hours leave no open time in the week')
     .optional()
     .describe('weekly opening hours, e.g. { mon-fri: "09:00-18:00", sat: ["10:00-14:00"] }; a day named alone overrides a range; omitted: around the clock'),
@@ -55,7 +58,8 @@ export const SlaSection = z.strictObject({
     .describe('local dates on which the SLA clock stands still all day'),
   targets: z.strictObject({
     channels: z.record(z.string(), Duration('5m')).default({}).describe('channel id → the longest a customer may wait for an agent, e.g. { telegram: 5m, email: 2h }'),
-    priorities: z.partialRecord(Priority, Duration('2m')).default({}).describe('priority → target, e.g. { urgent: 2m }; with a channel target too, the stricter one counts'),
+    priorities: z.strictObject(Object.fromEntries(Priority.options.map((p) => [p, Duration('2m').optional()])) as Record<Priority, z.ZodOptional<ReturnType<typeof Duration>>>)
+      .prefault({}).describe('priority → target, e.g. { urgent: 2m }; with a channel target too, the stricter one counts'),
     default: Duration('1h').optional().describe('target for conversations no channel or priority target covers; omitted: those have no target'),
   }).prefault({}).describe('how long a customer may wait for an agent reply, in business time'),
   warnAt: z.number().gt(0).lt(1).optional()
