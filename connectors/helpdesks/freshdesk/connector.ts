@@ -226,6 +226,9 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
         ({ data: ticket } = await http.request(`read ticket ${ticketId}`, 'GET', `/tickets/${enc(ticketId)}`, FdTicket));
       } catch (err) {
         if (!isNotFound(err)) throw err;
+        ticket = { id: Number(ticketId), deleted: true };
+      }
+      if (ticket.deleted) {
         log.info({ ticketId }, 'the ticket is gone; no tags added');
         return;
       }

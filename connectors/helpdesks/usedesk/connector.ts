@@ -218,11 +218,14 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
     async addTags(ticketId, tags) {
       const id = chat ? await chat.ticketOf(ticketId) : ticketId;
       if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${ticketId} is yet`, { kind: 'retry' });
-      let card: TicketCard;
+      let card: TicketCard | undefined;
       try {
         card = await readTicket(id);
       } catch (err) {
         if (!isTicketGone(err)) throw err;
+      }
+      const status = card?.ticket.status_id;
+      if (!card || status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) {
         log.info({ ticketId: id }, 'the ticket is gone; no tags added');
         return;
       }

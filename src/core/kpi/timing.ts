@@ -28,8 +28,9 @@ export interface TimingDeps {
   log: Logger;
 }
 
-/** Concurrent writers to one ticket are rare; a handful of rounds settles any of them. */
-const MAX_ROUNDS = 8;
+/** Concurrent writers to one ticket are rare; a loser waits a random moment so it is not beaten again at once. */
+const MAX_ROUNDS = 30;
+const jitter = (round: number) => new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(round, 6)));
 
 /** Reads, changes and compare-and-sets one record until the write lands. */
 export async function updateRecord(
@@ -42,6 +43,7 @@ export async function updateRecord(
     const next = change(current);
     if (!next) return undefined;
     if (await store.put(next, current?.version ?? 0)) return next;
+    await jitter(round);
   }
   throw new Error(`timing of ticket ${ticketId} kept changing under us (${MAX_ROUNDS} rounds)`);
 }
