@@ -120,7 +120,8 @@ export function createSlaWatch(deps: SlaWatchDeps): { tick(): Promise<number> } 
     async tick() {
       const at = now();
       let declared = 0;
-      for (const { record } of await deps.store.watched(ROUND_LIMIT)) {
+      const watched = await deps.store.watched(ROUND_LIMIT);
+      for (const { record } of watched) {
         const due = dueStage(record, at, deps.calendar, deps.sla.warnAt);
         if (!due) continue;
         try {
@@ -130,6 +131,7 @@ export function createSlaWatch(deps: SlaWatchDeps): { tick(): Promise<number> } 
           deps.log.warn({ err, ticketId: record.ticketId, stage: due.stage }, 'could not declare an SLA stage; the next round tries again');
         }
       }
+      deps.log.debug({ waiting: watched.length, declared }, 'SLA watch round');
       if (at - prunedAt >= PRUNE_EVERY_MS) {
         prunedAt = at;
         const gone = await deps.store.prune(at - deps.keepDays * 86_400_000);
