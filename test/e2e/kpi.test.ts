@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/slack-server.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
+import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
+import { freePort, GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
 
 /**
  * Response times and the SLA watch seen from outside: the real gateway process, a fake Telegram,
@@ -19,10 +20,10 @@ const SLACK_TOKEN = 'xoxb-1111-2222-kpiTEST';
 const LEADS = 'C0LEADS';
 const ZONE = 'Asia/Tashkent';
 
-function configYaml(dataDir: string, sla: string): string {
+function configYaml(store: string, sla: string): string {
   return `
 server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dataDir} }
+store: ${store}
 timezone: ${ZONE}
 log:
   level: \${LOG_LEVEL:-warn}
@@ -112,7 +113,7 @@ describe('response times and SLA from the real gateway process', () => {
 
   async function start(sla: string): Promise<GatewayProcess> {
     dir = await tempDir();
-    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, sla), w.env);
+    gw = await GatewayProcess.create(dir.path, configYaml(`{ kind: embedded, path: ${dir.path}/data }`, sla), w.env);
     await gw.start();
     return gw;
   }
@@ -258,4 +259,65 @@ describe('response times and SLA from the real gateway process', () => {
     expect(ticket.tags).not.toContain('sla_breached');
     expect(tagWrites(ticket.id)).toHaveLength(0);
   });
+});
+
+describe.runIf(redisAvailableOrExplain('the SLA watch on several processes'))('the SLA watch on Redis: several processes, one watcher', () => {
+  let w: World;
+  let redis: RedisServer;
+  let dir: { path: string; remove(): Promise<void> };
+  const gws: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    w = await startWorld();
+    redis = await startRedis();
+    dir = await tempDir();
+  });
+  afterAll(async () => {
+    await Promise.all(gws.map((g) => g.stop()));
+    await Promise.all([w?.tg.close(), w?.zd.close(), w?.slack.close(), redis?.close()]);
+    await dir?.remove();
+  });
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') for (const g of gws) console.error(g.output.slice(-4000));
+  });
+
+  it('two processes: the breach is declared once, by the lease holder; when it dies the other takes over the watch', async () => {
+    const env = w.env;
+    const first = await GatewayProcess.create(dir.path, configYaml(`{ kind: redis, url: "${redis.url}", prefix: kpi-e2e, takeoverAfterMs: 5000 }`, `sla:
+  targets: { channels: { telegram: 5m } }
+  notify: [slack:leads]
+  checkEvery: 1s
+`), env);
+    const second = new GatewayProcess(`${dir.path}/switchboard.yaml`, await freePort(), env);
+    gws.push(first, second);
+    await Promise.all([first.start(), second.start()]);
+    // The process that holds the lease now (on a loaded machine it may pass to the other; either way one runs the watch).
+    const watching = (g: GatewayProcess) => g.output.lastIndexOf('this process runs the SLA watch (lease taken)') > Math.max(-1, g.output.lastIndexOf('stopping the SLA watch here'));
+    await waitFor('a process that runs the SLA watch', () => gws.some(watching));
+
+    const breachOf = async (via: GatewayProcess, chatId: number, text: string) => {
+      const res = await via.post('/webhooks/telegram', tgUpdate.text(chatId, text, { updateId: chatId, messageId: 1, date: nowSec() - 400 }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+      expect(res.status).toBe(200);
+      const ticket = await waitFor(`the ticket for "${text}"`, () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
+      await waitFor('its breach notice', () => w.slack.messages.some((m) => m.text.includes(`Ticket #${ticket.id}: SLA breached`)));
+      return ticket;
+    };
+    const rounds = () => gws.reduce((n, g) => n + (g.output.match(/"msg":"SLA watch round"/g) ?? []).length, 0);
+    const notices = (id: number) => w.slack.messages.filter((m) => m.text.includes(`Ticket #${id}: SLA breached`));
+
+    // Written through the process that does not watch: the watch sees it all the same (the store is shared).
+    const a = await breachOf(gws.find((g) => !watching(g)) ?? second, 774001, 'вывод завис');
+    const seen = rounds();
+    await waitFor('three more rounds of the watch', () => rounds() >= seen + 3);
+    expect(notices(a.id)).toHaveLength(1);
+    expect(a.tags).toContain('sla_breached');
+
+    const holder = gws.find(watching)!;
+    const survivor = gws.find((g) => g !== holder)!;
+    await holder.kill('SIGKILL');
+    await waitFor('the other process taking over the watch', () => watching(survivor), 30_000);
+    const b = await breachOf(survivor, 774002, 'депозит не зачислен');
+    expect(notices(b.id)).toHaveLength(1);
+    expect(notices(a.id)).toHaveLength(1);
+  }, 120_000);
 });
