@@ -37,7 +37,7 @@ describe('durations', () => {
   it('reads what admins write and prints what people read', () => {
     expect(['90s', '5m', '2h', '1h30m', '7d', ' 2h ', '1d12h'].map(parseDuration)).toEqual([90_000, 300_000, 7_200_000, 5_400_000, 604_800_000, 7_200_000, 129_600_000]);
     for (const bad of ['', '5', '5 m', '-5m', '0m', 'm', '5min', '1.5h', '5m2h']) expect(parseDuration(bad), bad).toBeUndefined();
-    expect([0, 45_000, 185_000, 7_620_000, 277_200_000].map(formatDuration)).toEqual(['0s', '45s', '3m 05s', '2h 07m', '3d 5h']);
+    expect([0, 45_000, 185_000, 300_000, 7_200_000, 7_620_000, 277_200_000, 604_800_000].map(formatDuration)).toEqual(['0s', '45s', '3m 05s', '5m', '2h', '2h 07m', '3d 5h', '7d']);
   });
 });
 

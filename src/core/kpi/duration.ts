@@ -12,16 +12,16 @@ export function parseDuration(text: string): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
-/** `45s`, `3m 05s`, `2h 07m`, `3d 4h`: two units at most, rounded down to the second. */
+/** `45s`, `5m`, `3m 05s`, `2h 07m`, `7d`, `3d 4h`: two units at most (a zero second one left out), rounded down to the second. */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
   const d = Math.floor(total / 86_400);
   const h = Math.floor((total % 86_400) / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
-  const two = (n: number) => String(n).padStart(2, '0');
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${two(m)}m`;
-  if (m > 0) return `${m}m ${two(s)}s`;
+  const two = (n: number, unit: string) => (n === 0 ? '' : ` ${String(n).padStart(unit === 'h' ? 1 : 2, '0')}${unit}`);
+  if (d > 0) return `${d}d${two(h, 'h')}`;
+  if (h > 0) return `${h}h${two(m, 'm')}`;
+  if (m > 0) return `${m}m${two(s, 's')}`;
   return `${s}s`;
 }
