@@ -205,7 +205,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
     if (deps.timing && waiting.length > 0) {
       const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
-      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), channel: first.channel.id, at, decision });
+      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
     }
     const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
     const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';

@@ -54,7 +54,7 @@ function recordingPipeline(behave: Behaviour = () => {}, giveUp: (job: Job) => N
 
 /** A conversation's timing record as the pipeline writes it: waiting since `at` unless `answered`. */
 function timing(ticketId: string, at: number, o: { answered?: boolean } = {}): TimingRecord {
-  const r = onCustomerMessage(undefined, { ticketId, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at, targetMs: 300_000 });
+  const r = onCustomerMessage(undefined, { ticketId, messageId: `m-${ticketId}-${at}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at, targetMs: 300_000 });
   if (!o.answered) return r;
   const { watchFrom: _w, ...rest } = r;
   return { ...rest, unanswered: [], firstResponse: { at: at + 1000, calendarMs: 1000, businessMs: 1000 } };
@@ -360,7 +360,7 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         const t = Date.UTC(2025, 4, 5, 10, 0);
         await a.timing.put(timing('7', t), 0);
         const add = async (rt: Runtime, at: number) =>
-          updateRecord(rt.timing, '7', (current) => onCustomerMessage(current?.record, { ticketId: '7', channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at }));
+          updateRecord(rt.timing, '7', (current) => onCustomerMessage(current?.record, { ticketId: '7', messageId: `m${at}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at }));
         await Promise.all([a, b].map(async (rt, w) => {
           for (let i = 1; i <= 10; i++) await add(rt, t + w * 100 + i);
         }));

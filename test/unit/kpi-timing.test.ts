@@ -19,8 +19,9 @@ const MIN = 60_000;
 const T0 = Date.UTC(2025, 4, 5, 10, 0); // a Monday, 10:00 UTC
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
+let messageSeq = 0;
 const msg = (at: number, o: Partial<CustomerMessage> = {}): CustomerMessage =>
-  ({ ticketId: '7', channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at, targetMs: 5 * MIN, ...o });
+  ({ ticketId: '7', messageId: `m${++messageSeq}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at, targetMs: 5 * MIN, ...o });
 
 const root = mkdtempSync(join(tmpdir(), 'switchboard-kpi-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -50,6 +51,13 @@ describe('a conversation’s clock', () => {
     const r = onAgentReply(onCustomerMessage(undefined, msg(T0)), { commentId: 'c1', at: T0 + MIN }, ROUND_THE_CLOCK)!.record;
     const waiting = onCustomerMessage(r, msg(T0 + 5 * MIN));
     expect(onAgentReply(waiting, { commentId: 'c1', at: T0 + MIN }, ROUND_THE_CLOCK)).toBeUndefined();
+  });
+
+  it('the same customer message seen twice (a retried delivery after the agent answered) does not restart the clock', () => {
+    const first = msg(T0);
+    const answered = onAgentReply(onCustomerMessage(undefined, first), { commentId: 'c1', at: T0 + MIN }, ROUND_THE_CLOCK)!.record;
+    expect(onCustomerMessage(answered, first)).toBe(answered);
+    expect(answered.unanswered).toEqual([]);
   });
 
   it('a reply written before a later message answers only what came before it; the later message keeps waiting', () => {
@@ -89,10 +97,10 @@ describe('recording timings through the store', () => {
     const store = freshStore();
     const observed: ResponseSample[] = [];
     const timing = createConversationTiming({ store, kpi, sla, calendar: ROUND_THE_CLOCK, groups: ['payments'], observe: (s) => observed.push(s), log: silent });
-    await timing.customerMessage({ ticketId: '9', channel: 'telegram', at: T0, decision: decision({ tags: ['payments'], priority: 'high', group: 'payments' }) });
+    await timing.customerMessage({ messageId: 'in1', ticketId: '9', channel: 'telegram', at: T0, decision: decision({ tags: ['payments'], priority: 'high', group: 'payments' }) });
     await Promise.all([
       timing.agentReply({ ticketId: '9', commentId: 'c1', at: T0 + 3 * MIN }),
-      timing.customerMessage({ ticketId: '9', channel: 'telegram', at: T0 + 4 * MIN, decision: decision() }),
+      timing.customerMessage({ messageId: 'in2', ticketId: '9', channel: 'telegram', at: T0 + 4 * MIN, decision: decision() }),
       ...Array.from({ length: 5 }, () => timing.agentReply({ ticketId: '9', commentId: 'c1', at: T0 + 3 * MIN })),
     ]);
     const stored = (await store.get('9'))!;
@@ -104,8 +112,8 @@ describe('recording timings through the store', () => {
   it('labels stay bounded: unknown topics are "other", unmapped groups "other", no priority "none"; the stricter target wins', async () => {
     const store = freshStore();
     const timing = createConversationTiming({ store, kpi: KpiSection.parse({ topics: ['refund'] }), sla, calendar: ROUND_THE_CLOCK, groups: ['payments'], log: silent });
-    await timing.customerMessage({ ticketId: '1', channel: 'telegram', at: T0, decision: decision({ tags: ['payments', 'refund'], group: 'vip', priority: 'urgent' }) });
-    await timing.customerMessage({ ticketId: '2', channel: 'email', at: T0, decision: decision({ tags: ['kyc'] }) });
+    await timing.customerMessage({ messageId: 'in3', ticketId: '1', channel: 'telegram', at: T0, decision: decision({ tags: ['payments', 'refund'], group: 'vip', priority: 'urgent' }) });
+    await timing.customerMessage({ messageId: 'in4', ticketId: '2', channel: 'email', at: T0, decision: decision({ tags: ['kyc'] }) });
     expect((await store.get('1'))!.record).toMatchObject({ topic: 'refund', group: 'other', priority: 'urgent', targetMs: 2 * MIN });
     expect((await store.get('2'))!.record).toMatchObject({ topic: 'other', group: 'none', priority: 'none' });
     expect((await store.get('2'))!.record.targetMs).toBeUndefined();

@@ -8,7 +8,7 @@ import { businessMs, type BusinessCalendar } from './business-time.ts';
  * (`occurredAt`), an agent reply from the helpdesk comment's time (or when the gateway saw it).
  */
 
-/** Kept short: enough to tell a repeated reply from a new one, bounded so a long chat stays small. */
+/** Kept short: enough to tell a repeated message or reply from a new one, bounded so a long chat stays small. */
 const RECENT_REPLIES = 20;
 const MAX_UNANSWERED = 50;
 const MAX_REPLY_SAMPLES = 50;
@@ -35,6 +35,8 @@ export const TimingRecord = z.object({
   replyBusinessMs: z.array(z.number()).default([]),
   /** Helpdesk comment ids already counted (the newest few). */
   replies: z.array(z.string()).default([]),
+  /** Customer message ids already counted (the newest few): a retried delivery does not restart the clock. */
+  messages: z.array(z.string()).default([]),
   /** The wait (its start) already warned about and already declared breached: once per breach. */
   warnedFor: z.number().optional(),
   breachedFor: z.number().optional(),
@@ -76,6 +78,8 @@ export interface Labels {
 
 export interface CustomerMessage extends Labels {
   ticketId: string;
+  /** The gateway's id of the message (or of the first of a batch). */
+  messageId: string;
   ticketUrl?: string;
   at: number;
   targetMs?: number;
@@ -108,6 +112,8 @@ function withWatch(r: TimingRecord): TimingRecord {
  * group are the first the rules named, the priority the highest (helpdesks only raise it).
  */
 export function onCustomerMessage(r: TimingRecord | undefined, m: CustomerMessage): TimingRecord {
+  // Seen before (a retried delivery): the same record, unchanged.
+  if (r?.messages.includes(m.messageId)) return r;
   if (!r) {
     return withWatch({
       ticketId: m.ticketId,
@@ -121,6 +127,7 @@ export function onCustomerMessage(r: TimingRecord | undefined, m: CustomerMessag
       unanswered: [m.at],
       replyBusinessMs: [],
       replies: [],
+      messages: [m.messageId],
       breaches: 0,
     });
   }
@@ -139,6 +146,7 @@ export function onCustomerMessage(r: TimingRecord | undefined, m: CustomerMessag
     priority: raised ? m.priority : r.priority,
     openedAt: Math.min(r.openedAt, m.at),
     unanswered,
+    messages: [...r.messages, m.messageId].slice(-RECENT_REPLIES),
   });
 }
 

@@ -11,7 +11,7 @@ import { onAgentReply, onCustomerMessage, type Labels, type ResponseSample, type
  */
 export interface ConversationTiming {
   /** A customer message (not a private note, not an edit) is on the ticket. */
-  customerMessage(m: { ticketId: string; ticketUrl?: string; channel: string; at: number; decision: Decision }): Promise<void>;
+  customerMessage(m: { ticketId: string; ticketUrl?: string; messageId: string; channel: string; at: number; decision: Decision }): Promise<void>;
   /** An agent's public reply on the ticket, at the helpdesk's time for it. */
   agentReply(r: { ticketId: string; commentId: string; at: number }): Promise<void>;
 }
@@ -62,11 +62,15 @@ export function createConversationTiming(deps: TimingDeps): ConversationTiming {
         ...labels,
         ticketId: m.ticketId,
         ...(m.ticketUrl ? { ticketUrl: m.ticketUrl } : {}),
+        messageId: m.messageId,
         at: m.at,
         targetMs: targetFor(deps.sla, m.channel, m.decision.priority),
       };
       try {
-        await updateRecord(store, m.ticketId, (current) => onCustomerMessage(current?.record, message));
+        await updateRecord(store, m.ticketId, (current) => {
+          const next = onCustomerMessage(current?.record, message);
+          return next === current?.record ? undefined : next;
+        });
       } catch (err) {
         log.warn({ err, ticketId: m.ticketId }, 'could not record the customer message for response times');
       }
