@@ -216,8 +216,8 @@ export async function startGateway(opts: {
 }
 
 /**
- * The SLA watch, when any target is set: in this process on the embedded store, in whichever
- * process holds its lease on Redis (one watcher for all of them).
+ * The SLA watch (it also forgets timings older than kpi.keepDays, so it runs without targets too):
+ * in this process on the embedded store, in whichever process holds its lease on Redis.
  */
 function startSlaWatch(
   cfg: Config,
@@ -226,9 +226,7 @@ function startSlaWatch(
   channels: ReadonlyMap<string, ChannelEntry>,
   metrics: ReturnType<typeof createMetrics>,
   log: Logger,
-): { close(): Promise<void> } | undefined {
-  const { targets } = cfg.sla;
-  if (Object.keys(targets.channels).length === 0 && Object.keys(targets.priorities).length === 0 && targets.default === undefined) return undefined;
+): { close(): Promise<void> } {
   const wlog = log.child({ part: 'sla-watch' });
   const watch = createSlaWatch({
     store: runtime.timing,
