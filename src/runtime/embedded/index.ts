@@ -4,6 +4,7 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
+import { createEmbeddedIdentities } from './identities.ts';
 import { EmbeddedStore } from './store.ts';
 import { createEmbeddedTimingStore } from './timing-store.ts';
 import { EmbeddedWorker } from './worker.ts';
@@ -45,6 +46,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     dlq: store.dlq,
     timing: createEmbeddedTimingStore(db),
     conversations,
+    identities: createEmbeddedIdentities(db),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new EmbeddedWorker(store, pipeline, { ...opts.retry, concurrency: opts.concurrency }, opts.log.child({ part: 'worker' }), events);
       worker.start();
