@@ -8,6 +8,9 @@ import { createIdentityService } from './core/identity/service.ts';
 import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
+import { calendarOf } from './core/kpi/config.ts';
+import { createConversationTiming } from './core/kpi/timing.ts';
+import { createSlaWatch, watchLoop } from './core/kpi/watch.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
@@ -127,6 +130,16 @@ export async function startGateway(opts: {
     notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
   }
 
+  const calendar = calendarOf(cfg.sla, cfg.timezone);
+  const timing = createConversationTiming({
+    store: runtime.timing,
+    kpi: cfg.kpi,
+    sla: cfg.sla,
+    calendar,
+    groups: Object.keys((cfg.helpdesk as { groups?: Record<string, unknown> }).groups ?? {}),
+    observe: (sample, labels) => metrics.response(sample, labels),
+    log: log.child({ part: 'timing' }),
+  });
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -136,6 +149,7 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    timing,
     history: runtime.conversations,
     identity: createIdentityService({
       store: runtime.identities,
@@ -176,6 +190,7 @@ export async function startGateway(opts: {
   });
 
   if (role !== 'ingress') runtime.startWorker(pipeline, allEvents(metrics.events, activity.events, failuresOnThePath(runtime)));
+  const slaWatch = role !== 'ingress' ? startSlaWatch(cfg, runtime, calendar, channels, metrics, log) : undefined;
   if (role !== 'worker') {
     for (const [id, c] of channels) {
       if (c.instance.exclusive && runtime.lease && c.instance.start) {
@@ -203,6 +218,7 @@ export async function startGateway(opts: {
       closing ??= (async () => {
         watcher.close();
         await app.close();
+        await slaWatch?.close();
         for (const keeper of exclusive.values()) await keeper.close();
         for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
         await runtime.close();
@@ -211,6 +227,35 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/**
+ * The SLA watch (it also forgets timings older than kpi.keepDays, so it runs without targets too):
+ * in this process on the embedded store, in whichever process holds its lease on Redis.
+ */
+function startSlaWatch(
+  cfg: Config,
+  runtime: Runtime,
+  calendar: ReturnType<typeof calendarOf>,
+  channels: ReadonlyMap<string, ChannelEntry>,
+  metrics: ReturnType<typeof createMetrics>,
+  log: Logger,
+): { close(): Promise<void> } {
+  const wlog = log.child({ part: 'sla-watch' });
+  const watch = createSlaWatch({
+    store: runtime.timing,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    sla: cfg.sla,
+    calendar,
+    channelKinds: new Map([...channels].map(([id, c]) => [id, c.kind])),
+    keepDays: cfg.kpi.keepDays,
+    declared: (stage, labels) => metrics.slaStage(stage, labels),
+    log: wlog,
+  });
+  const loop = watchLoop(() => watch.tick(), cfg.sla.checkEvery, wlog);
+  if (runtime.lease) return runExclusively(runtime.lease('sla-watch'), loop, wlog, 'the SLA watch');
+  void loop.start();
+  return { close: () => loop.stop() };
 }
 
 /** The first step of a conversation's path, with the ids a person may look it up by. */

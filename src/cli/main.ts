@@ -10,6 +10,8 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { configJsonSchema, rulesJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { parseDuration } from '../core/kpi/duration.ts';
+import { printableReport } from './report.ts';
 import { memoryKv } from '../runtime/memory-kv.ts';
 
 /**
@@ -210,6 +212,24 @@ export function buildProgram(): Command {
         }
       });
   }
+
+  program
+    .command('report')
+    .description('conversations by channel and topic: volume, first response (median, p90), share within SLA, contact reasons against the period before')
+    .addOption(configOption())
+    .option('--since <duration>', 'the period up to now, e.g. 24h, 7d, 30d', '7d')
+    .option('--csv', 'one CSV table instead of text')
+    .action(async (o: { config?: string; since: string; csv?: boolean }) => {
+      const sinceMs = parseDuration(o.since);
+      if (sinceMs === undefined) throw new ExitError(`--since: expected a duration like 24h, 7d or 30d, got '${o.since}'`, EXIT.config);
+      const loaded = await load(o.config);
+      const rt = await openStore(loaded);
+      try {
+        console.log(await printableReport(rt.timing, loaded.config, { sinceMs, csv: o.csv }));
+      } finally {
+        await rt.close();
+      }
+    });
 
   program
     .command('schema')

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition, OptionWarning } from '../core/connector.ts';
 import { IdentityOptions } from '../core/identity/options.ts';
+import { KpiSection, SlaSection } from '../core/kpi/config.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, PrivacySection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 
@@ -83,6 +84,8 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
       .describe('files, relative to this one, whose rules are appended and whose replies are merged'),
     rules: z.array(Rule).default([]).describe('routing rules, evaluated in order (this file\'s first, then included files\')'),
     replies: Replies.default({}).describe('auto-reply templates: name → { ru, uz, en, default }'),
+    kpi: KpiSection.prefault({}),
+    sla: SlaSection.prefault({}),
   });
 }
 

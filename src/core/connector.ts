@@ -277,6 +277,8 @@ export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>):
 export interface Notice {
   /** The part after `id:` in the rule's target, e.g. `compliance` in `slack:compliance`. */
   target: string;
+  /** What happened, in one line, when it is not "rules fired" (an SLA breach). */
+  headline?: string;
   ticketId: string;
   ticketUrl?: string;
   rules: string[];
@@ -383,6 +385,8 @@ export interface HelpdeskInstance {
    */
   appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
+  /** Adds tags to the ticket, keeping the ones it has; adding a tag it has changes nothing. */
+  addTags(ticketId: string, tags: string[], ctx: AttemptContext): Promise<void>;
   /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
   verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
   /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */

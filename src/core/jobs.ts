@@ -17,6 +17,19 @@ const AgentReplyPayload = z.object({
   createdAt: z.string().optional(),
 });
 
+/** A notice composed when it was queued (the SLA watch's), sent as it is. */
+export const ReadyNotice = z.object({
+  headline: z.string().optional(),
+  ticketId: z.string(),
+  ticketUrl: z.string().optional(),
+  rules: z.array(z.string()),
+  priority: z.string().optional(),
+  tags: z.array(z.string()),
+  channel: z.object({ id: z.string(), kind: z.string() }),
+  senderName: z.string().optional(),
+  text: z.string(),
+});
+
 export const JobPayload = z.discriminatedUnion('kind', [
   /** A customer message on its way to the helpdesk. */
   z.object({ kind: z.literal('inbound'), message: NormalizedMessage }),
@@ -39,6 +52,10 @@ export const JobPayload = z.discriminatedUnion('kind', [
     priority: z.string().optional(),
     tags: z.array(z.string()),
   }),
+  /** Tags added to a ticket (the SLA watch's breach tag). */
+  z.object({ kind: z.literal('tag'), ticketId: z.string(), tags: z.array(z.string()).min(1) }),
+  /** A ready notice to a notifier target. */
+  z.object({ kind: z.literal('notice'), target: z.string(), notice: ReadyNotice }),
 ]);
 export type JobPayload = z.infer<typeof JobPayload>;
 export type JobKind = JobPayload['kind'];

@@ -7,6 +7,7 @@ import type {
   HelpdeskInstance,
   Medium,
   Logger,
+  Notice,
   NotifierInstance,
   TicketInput,
   TicketRef,
@@ -29,6 +30,7 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { topicOf } from './rules/topic.ts';
@@ -64,6 +66,8 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Response times per conversation (absent: not measured). */
+  timing?: ConversationTiming;
   /** Where each conversation's path is recorded for the console (best effort). */
   history?: Pick<ConversationLog, 'record'>;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
@@ -220,6 +224,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
+    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
+    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
+    if (deps.timing && waiting.length > 0) {
+      const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
+      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
+    }
     const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
     const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
     await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
@@ -324,13 +334,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
-  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
-    const colon = p.target.indexOf(':');
-    const id = colon === -1 ? p.target : p.target.slice(0, colon);
+  /** `slack:compliance` → the notifier `slack`, its target `compliance`. */
+  async function sendNotice(target: string, notice: Omit<Notice, 'target'>, ctx: AttemptContext): Promise<void> {
+    const colon = target.indexOf(':');
+    const id = colon === -1 ? target : target.slice(0, colon);
     const notifier = deps.notifiers?.get(id);
-    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (rule target '${p.target}')`, { kind: 'permanent' });
-    await notifier.send({
-      target: colon === -1 ? '' : p.target.slice(colon + 1),
+    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (target '${target}')`, { kind: 'permanent' });
+    await notifier.send({ ...notice, target: colon === -1 ? '' : target.slice(colon + 1) }, ctx);
+  }
+
+  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
+    await sendNotice(p.target, {
       ticketId: p.ticketId,
       ticketUrl: p.ticketUrl,
       rules: p.rule.split(', '),
@@ -352,6 +366,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'sync':
           return sync(p.ticketId);
         case 'reply':
+          // The agent answered when the helpdesk says, else when the gateway saw the answer.
+          await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
           return reply(p.reply);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
@@ -359,6 +375,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
+        case 'tag':
+          return helpdesk.addTags(p.ticketId, p.tags, ctx);
+        case 'notice':
+          return sendNotice(p.target, p.notice, ctx);
       }
     },
     onGiveUp(job, err) {

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { RateLimiter } from '../core/connector.ts';
+import type { Labels, ResponseSample } from '../core/kpi/record.ts';
 import type { Runtime, WorkerEvents } from './runtime.ts';
 
 /**
@@ -43,6 +44,26 @@ export function createMetrics(helpdeskKind: string) {
     registers: [registry],
   });
 
+  // Labels are bounded: configured channels, `kpi.topics` + other, four priorities + none, mapped groups + none/other.
+  const conversation = ['channel', 'topic', 'priority', 'group'];
+  const responseBuckets = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
+  const firstResponse = new client.Histogram({
+    name: 'switchboard_first_response_seconds',
+    help: "From the customer's first message (the channel's own time) to the first public agent reply, in business time",
+    labelNames: conversation,
+    buckets: responseBuckets,
+    registers: [registry],
+  });
+  const replyTime = new client.Histogram({
+    name: 'switchboard_reply_seconds',
+    help: "From a later customer message (the channel's own time) to the agent reply that answered it, in business time",
+    labelNames: conversation,
+    buckets: responseBuckets,
+    registers: [registry],
+  });
+  const slaWarnings = new client.Counter({ name: 'switchboard_sla_warnings_total', help: 'Waits that reached the warning share of their SLA target', labelNames: conversation, registers: [registry] });
+  const slaBreaches = new client.Counter({ name: 'switchboard_sla_breaches_total', help: 'Waits that went past their SLA target without an agent reply', labelNames: conversation, registers: [registry] });
+
   const events: WorkerEvents = {
     delivered(job, count) {
       delivered.inc({ kind: job.kind, channel: job.channelId ?? '', helpdesk: helpdeskKind }, count);
@@ -64,6 +85,16 @@ export function createMetrics(helpdeskKind: string) {
     events,
     rejected,
     channelUp,
+    /** A response time was measured for a conversation. */
+    response(sample: ResponseSample, labels: Labels): void {
+      const { channel, topic, priority, group } = labels;
+      (sample.kind === 'first' ? firstResponse : replyTime).observe({ channel, topic, priority, group }, sample.businessMs / 1000);
+    },
+    /** The SLA watch warned about or declared a breach of a conversation's wait. */
+    slaStage(stage: 'warning' | 'breach', labels: Labels): void {
+      const { channel, topic, priority, group } = labels;
+      (stage === 'breach' ? slaBreaches : slaWarnings).inc({ channel, topic, priority, group });
+    },
     /** A message was accepted on the channel (duplicates are counted apart). */
     accept(channel: string, duplicate: boolean): void {
       (duplicate ? duplicates : accepted).inc({ channel });

@@ -309,6 +309,28 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       expect(h.requesterCount()).toBe(count);
     });
 
+    it('add tags: the ticket keeps its tags and gains the new one; adding it again changes nothing, and no message is written', async () => {
+      const { ref } = await newTicket({ decision: decision({ tags: ['payments'] }) });
+      const before = h.ticket(ref.ticketId)!.messages.length;
+      await hd.addTags(ref.ticketId, ['sla_breached'], attempt());
+      await hd.addTags(ref.ticketId, ['sla_breached'], attempt());
+      const ticket = h.ticket(ref.ticketId)!;
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'sla_breached']));
+      expect(ticket.tags.filter((t) => t === 'sla_breached')).toHaveLength(1);
+      expect(ticket.messages).toHaveLength(before);
+    });
+
+    if (!na.ticketLifecycle) {
+      it('add tags to a closed or deleted ticket: nothing to tag, and no error that would dead-letter the job', async () => {
+        const closed = await newTicket();
+        h.closeTicket!(closed.ref.ticketId);
+        await hd.addTags(closed.ref.ticketId, ['sla_breached'], attempt());
+        const deleted = await newTicket();
+        h.deleteTicket!(deleted.ref.ticketId);
+        await hd.addTags(deleted.ref.ticketId, ['sla_breached'], attempt());
+      });
+    }
+
     if (na.ticketLifecycle) {
       it('tickets never close: a follow-up to a ticket always lands on it (declared: no ticket lifecycle)', async () => {
         const { ref, requester } = await newTicket();

@@ -95,6 +95,10 @@ export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskCo
       await record('addPrivateNote', attempt, { ticketId, notes: [text] });
     },
 
+    async addTags(ticketId, tags, attempt) {
+      await record('addTags', attempt, { ticketId, tags });
+    },
+
     async verifyAgentEvent() {
       return { ok: false, status: 401, error: 'the jsonl helpdesk has no agents' };
     },

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 
 /** Requesters have no line of their own: the ticket line carries its requester. */
-export const JournalOp = z.enum(['createTicket', 'appendMessage', 'addPrivateNote']);
+export const JournalOp = z.enum(['createTicket', 'appendMessage', 'addPrivateNote', 'addTags']);
 export type JournalOp = z.infer<typeof JournalOp>;
 
 /** One line of the dry-run file: what a real helpdesk would have been asked to do. */

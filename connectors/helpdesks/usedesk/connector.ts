@@ -8,6 +8,7 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { tagsMissing } from '../../../src/kit/tags.ts';
 import { verifyUsedeskEvent } from './agent-events.ts';
 import { Channels, ClientCard, CommentCreated, Created, Done, STATUS, TicketCard, tagNames } from './api.ts';
 import { createChat, type ChatMode } from './chat.ts';
@@ -143,7 +144,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   /** Tags added and priority raised (never lowered) after a follow-up; the customer's comment reopens the ticket itself. */
   async function updateAfterMessage(ticketId: string, card: TicketCard, input: TicketInput): Promise<void> {
     const existing = tagNames(card);
-    const added = usedeskTags(input.decision.tags).filter((t) => !existing.some((x) => x.toLowerCase() === t.toLowerCase()));
+    const added = tagsMissing(existing, usedeskTags(input.decision.tags));
     const wanted = input.decision.priority ? PRIORITY[input.decision.priority] : undefined;
     const update: Record<string, unknown> = {};
     if (added.length > 0) update.tag = [...existing, ...added].join(', ');
@@ -216,6 +217,27 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       const marker = attempt.idempotencyKey;
       if (attempt.reconcile && ((await readTicket(id)).comments ?? []).some((c) => hasMarker(c.message, marker))) return;
       await writeComment(id, withMarker(textHtml(text), marker), { client: false, public: false });
+    },
+
+    async addTags(ticketId, tags) {
+      const id = chat ? await chat.ticketOf(ticketId) : ticketId;
+      if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${ticketId} is yet`, { kind: 'retry' });
+      let card: TicketCard | undefined;
+      try {
+        card = await readTicket(id);
+      } catch (err) {
+        if (!isTicketGone(err)) throw err;
+      }
+      const status = card?.ticket.status_id;
+      if (!card || status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) {
+        log.info({ ticketId: id }, 'the ticket is gone; no tags added');
+        return;
+      }
+      // update/ticket replaces the list: send what it has plus what is new.
+      const existing = tagNames(card);
+      const added = tagsMissing(existing, usedeskTags(tags));
+      if (added.length === 0) return;
+      await http.call(`add tags to ticket ${id}`, '/update/ticket', { ticket_id: Number(id), tag: [...existing, ...added].join(', ') }, Done);
     },
 
     async verifyAgentEvent(req) {

@@ -247,6 +247,18 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       await putNote(ticketId, text, marker);
     },
 
+    async addTags(ticketId, tags) {
+      const additional = zendeskTags(tags);
+      if (additional.length === 0) return;
+      try {
+        // additional_tags adds to what the ticket has; adding one it has changes nothing.
+        await http.request(`add tags to ticket ${ticketId}`, 'PUT', ticketPath(ticketId), TicketResponse, { json: { ticket: { additional_tags: additional } } });
+      } catch (err) {
+        if (!isClosedTicketError(err) && !isNotFound(err)) throw err;
+        log.info({ ticketId, tags: additional }, 'the ticket is closed or gone; no tags added');
+      }
+    },
+
     async verifyAgentEvent(req) {
       return verifyZendeskEvent(req, options);
     },

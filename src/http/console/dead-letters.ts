@@ -58,6 +58,10 @@ export function messageText(d: DeadLetter): string {
       return p.message.text;
     case 'sync':
       return `look for agent replies on ticket ${p.ticketId}`;
+    case 'tag':
+      return `add the tags ${p.tags.join(', ')} to ticket ${p.ticketId}`;
+    case 'notice':
+      return p.notice.headline ?? p.notice.text;
   }
 }
 
