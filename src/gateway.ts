@@ -5,6 +5,7 @@ import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, ty
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
+import { createCsat } from './core/csat/csat.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
@@ -103,7 +104,7 @@ export async function startGateway(opts: {
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), sends: def.sends, instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();
@@ -112,6 +113,19 @@ export async function startGateway(opts: {
     notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
   }
 
+  const csat = createCsat({
+    options: cfg.csat,
+    kv: runtime.kv,
+    links: runtime.links,
+    channels,
+    helpdesk,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    timezone: cfg.timezone,
+    defaultLanguage: cfg.defaultLanguage,
+    publicUrl: cfg.server.publicUrl,
+    events: metrics.csat,
+    log: log.child({ part: 'csat' }),
+  });
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -121,6 +135,7 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    csat,
   });
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
@@ -135,6 +150,7 @@ export async function startGateway(opts: {
   const app = await buildApp({
     runtime,
     helpdesk,
+    csat: { flow: csat, texts: cfg.csat.texts },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition } from '../core/connector.ts';
+import { CsatOptions } from '../core/csat/options.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 
@@ -65,6 +66,7 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
       .describe('files, relative to this one, whose rules are appended and whose replies are merged'),
     rules: z.array(Rule).default([]).describe('routing rules, evaluated in order (this file\'s first, then included files\')'),
     replies: Replies.default({}).describe('auto-reply templates: name → { ru, uz, en, default }'),
+    csat: CsatOptions.prefault({}),
   });
 }
 

@@ -1,6 +1,7 @@
 import type {
   AgentReply,
   AttemptContext,
+  Capability,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
@@ -26,6 +27,7 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -38,6 +40,8 @@ export interface ChannelEntry {
   /** What the channel is, from its definition: the helpdesk maps from this. */
   medium: Medium;
   network?: string;
+  /** What a reply can carry on it, from its definition (absent: text). */
+  sends?: readonly Capability[];
   instance: ChannelInstance;
 }
 
@@ -58,6 +62,8 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
+  csat?: Csat;
 }
 
 export interface Pipeline {
@@ -131,6 +137,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request.
+    if (await deps.csat?.intercept(messages)) return;
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
@@ -190,6 +198,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
     const language = detectLanguage(combined.text, first.sender.locale);
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -313,6 +322,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           return helpdesk.addPrivateNote(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
+        case 'csat':
+          if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
+          return deps.csat.run(p.csat, ctx);
       }
     },
     onGiveUp(job, err) {

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { RateLimiter } from '../core/connector.ts';
+import type { CsatEvents } from '../core/csat/csat.ts';
 import type { Runtime, WorkerEvents } from './runtime.ts';
 
 /** Prometheus metrics, one registry per gateway process. */
@@ -31,6 +32,26 @@ export function createMetrics(helpdeskKind: string) {
     registers: [registry],
   });
 
+  const csatLabels = ['channel', 'topic', 'group'];
+  const csatAsked = new client.Counter({ name: 'switchboard_csat_asked_total', help: 'Rating questions sent after a ticket was solved', labelNames: csatLabels, registers: [registry] });
+  const csatAnswered = new client.Counter({ name: 'switchboard_csat_answered_total', help: 'Rating questions answered', labelNames: csatLabels, registers: [registry] });
+  const csatScore = new client.Histogram({
+    name: 'switchboard_csat_score',
+    help: 'Ratings given, 1–5 (average: _sum / _count)',
+    labelNames: csatLabels,
+    buckets: [1, 2, 3, 4, 5],
+    registers: [registry],
+  });
+  const csatSkipped = new client.Counter({ name: 'switchboard_csat_skipped_total', help: 'Solved tickets whose customer was not asked, by reason', labelNames: ['channel', 'reason'], registers: [registry] });
+  const csat: CsatEvents = {
+    asked: (l) => csatAsked.inc({ ...l }),
+    answered(l, score) {
+      csatAnswered.inc({ ...l });
+      csatScore.observe({ ...l }, score);
+    },
+    skipped: (channel, reason) => csatSkipped.inc({ channel, reason }),
+  };
+
   const events: WorkerEvents = {
     delivered(job, count) {
       delivered.inc({ kind: job.kind, channel: job.channelId ?? '', helpdesk: helpdeskKind }, count);
@@ -51,6 +72,7 @@ export function createMetrics(helpdeskKind: string) {
     duplicates,
     rejected,
     channelUp,
+    csat,
     /** The same limiter, with each wait recorded in switchboard_rate_limiter_wait_seconds. */
     timedLimiter(limiter: RateLimiter): RateLimiter {
       return {
