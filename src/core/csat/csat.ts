@@ -107,7 +107,7 @@ export function createCsat(deps: CsatDeps) {
     const scores = Array.from({ length: MAX_SCORE - MIN_SCORE + 1 }, (_, i) => MIN_SCORE + i);
     const base = { files: [], replyId: `csat:${questionId}`, automatic: true };
     if (via.sends?.includes('buttons')) {
-      return { ...base, text: t.question, choices: { options: scores.map((s) => ({ id: choiceId(questionId, s), label: scoreLabel(s) })), menu: t.menu, language: q.language } };
+      return { ...base, text: t.question, choices: { options: scores.map((s) => ({ id: choiceId(questionId, s), label: `${s} ⭐` })), menu: t.menu, language: q.language } };
     }
     if (via.medium === 'email' && options.linkSecret && deps.publicUrl) {
       const expiresAt = Math.floor(now().getTime() / 1000) + options.answerHours * 3600;
