@@ -137,8 +137,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
-    // An answer to the rating question (a button, "5", the follow-up text) is not a new request.
-    if (await deps.csat?.intercept(messages)) return;
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
+    // the customer did write, though (WhatsApp's 24-hour window opens again).
+    if (await deps.csat?.intercept(messages)) return touch(messages[0]!);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
@@ -172,6 +173,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
     }
+    const language = detectLanguage(combined.text, first.sender.locale);
+    // Before the link: once linked, a ticket solved at once is asked in this language.
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -197,8 +201,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
-    const language = detectLanguage(combined.text, first.sender.locale);
-    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -237,6 +239,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     if (followUps.length > 0) await deps.enqueue(followUps);
+  }
+
+  async function touch(m: NormalizedMessage): Promise<void> {
+    const link = await links.get(conversationKey(m.channel.id, m.conversation.externalId));
+    if (!link) return;
+    await links.put({ ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } });
   }
 
   async function sync(ticketId: string): Promise<void> {

@@ -261,6 +261,17 @@ describe('the rating flow', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
+  it('a ticket solved before its conversation is linked is looked for again for a while, then left alone', async () => {
+    const w = world();
+    await w.csat.solved([{ ticketId: 'T11' }, { ticketId: 'T12' }]);
+    expect(await w.drain()).toBeInstanceOf(NotYet);
+    w.link('T11', '51');
+    w.tick(5000);
+    // T11 is asked now; T12 (not a gateway ticket) is given up after the grace period.
+    while (await w.drain()) w.tick(5000);
+    expect(w.sent.map((s) => s.to.externalId)).toEqual(['51']);
+  });
+
   it('waits for the quiet hours to end and for the delay after solved', async () => {
     const w = world({ quietHours: { from: '14:00', to: '16:30' }, delaySeconds: 60 });
     w.link('T5', '46');

@@ -63,6 +63,9 @@ export const FEEDBACK_LIMIT = 2000;
 
 export const csatLane = (ticketId: string) => `csat:${ticketId}`;
 
+/** How long a solved ticket no conversation is linked to yet is looked for again. */
+const LINK_GRACE_MS = 30_000;
+
 export type Csat = ReturnType<typeof createCsat>;
 
 export function createCsat(deps: CsatDeps) {
@@ -138,7 +141,11 @@ export function createCsat(deps: CsatDeps) {
 
   async function ask(p: Extract<CsatStep, { step: 'ask' }>): Promise<void> {
     const link = await deps.links.byTicket(p.ticketId);
-    if (!link) return skip('unknown', p.ticketId, 'no_conversation');
+    if (!link) {
+      // Solved the moment it was created: the conversation's link is written right after the ticket.
+      if (now().getTime() - p.solvedAt < LINK_GRACE_MS) throw new NotYet(now().getTime() + 5000, "waiting for the ticket's conversation");
+      return skip('unknown', p.ticketId, 'no_conversation');
+    }
     if (!optedIn(link.channelId)) return skip(link.channelId, p.ticketId, 'not_opted_in');
     const earlier = await records.askedWith(p.ticketId);
     if (earlier !== undefined && earlier !== p.questionId) return skip(link.channelId, p.ticketId, 'asked_before');
@@ -217,7 +224,9 @@ export function createCsat(deps: CsatDeps) {
     const q = await records.question(p.questionId);
     if (!q) throw new DeliveryError(`message for question ${p.questionId}, which the gateway has no record of`, { kind: 'permanent' });
     const text = texts(q.language)[p.what];
-    await channelOf(q.sentVia).instance.send(q.to, { text, files: [], replyId: `csat:${p.questionId}:${p.what}`, automatic: true });
+    // In the customer's own conversation, what the gateway knows about it now (the answer may have reopened WhatsApp's window).
+    const to = q.sentVia === q.channelId ? ((await deps.links.get(q.conversationKey))?.conversation ?? q.to) : q.to;
+    await channelOf(q.sentVia).instance.send(to, { text, files: [], replyId: `csat:${p.questionId}:${p.what}`, automatic: true });
   }
 
   /** Reads the link and the question behind it; never throws for a bad link. */
@@ -261,10 +270,11 @@ export function createCsat(deps: CsatDeps) {
       const jobs: NewJob[] = [];
       for (const t of tickets) {
         const link = await deps.links.byTicket(t.ticketId);
-        if (!link || !optedIn(link.channelId)) continue;
-        const sentVia = options.channels[link.channelId]!.via ?? link.channelId;
+        if (link && !optedIn(link.channelId)) continue;
         const step: CsatStep = { step: 'ask', ticketId: t.ticketId, questionId: newId(), solvedAt: now().getTime(), tags: (t.tags ?? []).slice(0, 100) };
-        jobs.push(job({ ticketId: t.ticketId, sentVia }, step, `csat:ask:${t.ticketId}`));
+        const ask = job({ ticketId: t.ticketId, sentVia: link ? (options.channels[link.channelId]!.via ?? link.channelId) : '' }, step, `csat:ask:${t.ticketId}`);
+        // Not linked yet (or not a gateway ticket at all): the ask step looks again and decides.
+        jobs.push(link ? ask : { ...ask, target: 'csat' });
       }
       if (jobs.length > 0) await deps.enqueue(jobs);
     },
