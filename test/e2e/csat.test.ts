@@ -261,7 +261,7 @@ csat:
 
     // Tapping a quick reply is a message: it opens the window again, so the thanks can go as text.
     graph.openWindow(waId);
-    await deliver(waId, [waMessage.quickReply(waId, template.template!.quickReplies[3]!, '4', 'wamid.CSAT-TAP-1')]);
+    await deliver(waId, [waMessage.quickReply(waId, template.template!.quickReplies![3]!, '4', 'wamid.CSAT-TAP-1')]);
     await waitFor('the rating', () => ticket.tags.includes('csat_4'));
     await waitFor('the thanks', () => graph.sent.find((m) => m.to === waId && m.text === 'Спасибо за оценку!'));
     expect(ticket.comments.filter((c) => c.public && c.author_id === ticket.requester_id)).toHaveLength(1);

@@ -16,7 +16,8 @@ export interface SentWa {
   /** The whole JSON body as sent. */
   body: Record<string, unknown>;
   text?: string;
-  template?: { name: string; language: string; parameters: string[]; quickReplies: string[] };
+  /** `quickReplies`: the payloads given to the template's quick-reply buttons, in order (when it has any). */
+  template?: { name: string; language: string; parameters: string[]; quickReplies?: string[] };
   /** An interactive message (list or reply buttons) as sent. */
   interactive?: { type: string; body: string; button?: string; rows: { id: string; title: string }[] };
   /** For media messages: the uploaded file the media id points to. */
@@ -159,14 +160,15 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
       record.text = text;
     } else if (type === 'template') {
       const components = (payload.components ?? []) as { type: string; sub_type?: string; index?: string; parameters?: { text?: string; payload?: string }[] }[];
+      const quickReplies = components
+        .filter((c) => c.type === 'button' && c.sub_type === 'quick_reply')
+        .sort((a, b) => Number(a.index) - Number(b.index))
+        .map((c) => String(c.parameters?.[0]?.payload));
       record.template = {
         name: String(payload.name),
         language: String((payload.language as { code?: string } | undefined)?.code),
         parameters: components.filter((c) => c.type === 'body').flatMap((c) => (c.parameters ?? []).map((p) => String(p.text))),
-        quickReplies: components
-          .filter((c) => c.type === 'button' && c.sub_type === 'quick_reply')
-          .sort((a, b) => Number(a.index) - Number(b.index))
-          .map((c) => String(c.parameters?.[0]?.payload)),
+        ...(quickReplies.length > 0 ? { quickReplies } : {}),
       };
       if (record.template.parameters.some((p) => /[\n\t]| {5,}/.test(p))) {
         return metaError(400, 132018, 'There was an issue with the parameters in your template.', 'Param text cannot have new-line/tab characters or more than 4 consecutive spaces');
