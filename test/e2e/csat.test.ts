@@ -25,6 +25,60 @@ const FD_SECRET = 'fd-webhook-secret-0123456789';
 const LINK_SECRET = 'csat-link-secret-0123456789-0123456789';
 
 const settle = () => new Promise((r) => setTimeout(r, 800));
+
+const commonYaml = (dataDir: string, publicUrl?: string) => `
+server: { port: 8080, host: 127.0.0.1${publicUrl ? `, publicUrl: ${publicUrl}` : ''} }
+store: { kind: embedded, path: ${dataDir} }
+log: { level: info }
+delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }`;
+
+const ZENDESK_YAML = `helpdesk:
+  kind: zendesk
+  baseUrl: \${ZENDESK_URL}
+  email: agent@example.com
+  apiToken: \${ZENDESK_API_TOKEN}
+  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}`;
+
+/**
+ * One gateway process for a describe block, started once: `config` starts the block's fakes and
+ * returns the YAML (given the data directory), the environment and the fakes to stop afterwards;
+ * `use` receives the process. A failed test prints the gateway's log.
+ */
+function gatewayPerBlock(
+  config: (dataDir: string) => Promise<{ yaml: string; env: Record<string, string>; fakes: { close(): Promise<void> }[] }>,
+  use: (gw: GatewayProcess) => void,
+): void {
+  let gw: GatewayProcess | undefined;
+  let dir: { path: string; remove(): Promise<void> } | undefined;
+  let fakes: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    dir = await tempDir();
+    const c = await config(`${dir.path}/data`);
+    fakes = c.fakes;
+    gw = await GatewayProcess.create(dir.path, c.yaml, c.env);
+    use(gw);
+    await gw.start();
+  });
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') console.error(gw?.output.slice(-6000));
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await dir?.remove();
+    for (const f of fakes) await f.close();
+  });
+}
+
+/** What the Zendesk trigger "Status category changed to Solved" posts (docs/zendesk.md). */
+function zendeskSolved(gw: GatewayProcess, zd: FakeZendesk, t: FakeTicket) {
+  const body = JSON.stringify({ ticket_id: String(t.id), event: 'solved', tags: t.tags.join(' ') });
+  return gw.post('/helpdesk/events', body, zd.signWebhook(body, ZD_SECRET));
+}
+
+/** The Zendesk ticket of the customer with this external id (`telegram:880001`). */
+function zendeskTicketOf(zd: FakeZendesk, externalId: string): Promise<FakeTicket> {
+  return waitFor(`the ticket of ${externalId}`, () => zd.tickets.find((t) => zd.users.find((u) => u.id === t.requester_id)?.external_id === externalId));
+}
 const metricValue = (text: string, name: string, labels: string): number | undefined => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((kv) => l.includes(kv)));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -33,25 +87,16 @@ const metricValue = (text: string, name: string, labels: string): number | undef
 describe('rating question on Telegram, rating to Zendesk (real gateway process)', () => {
   let tg: FakeTelegram;
   let zd: FakeZendesk;
-  let dir: { path: string; remove(): Promise<void> };
   let gw: GatewayProcess;
 
-  beforeAll(async () => {
+  gatewayPerBlock(async (data) => {
     tg = await startFakeTelegram({ token: TG_TOKEN });
     zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN, impersonationToken: ZD_IMPERSONATE });
-    dir = await tempDir();
-    gw = await GatewayProcess.create(dir.path, `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dir.path}/data }
+    return {
+      yaml: `
+${commonYaml(data)}
 timezone: Asia/Tashkent
-log: { level: info }
-delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
+${ZENDESK_YAML}
   csatImpersonationToken: \${ZENDESK_IMPERSONATION_TOKEN}
   groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
   fields: { csat_score: 900002 }
@@ -67,34 +112,23 @@ csat:
   channels: { telegram: {} }
   delaySeconds: 0
   field: csat_score
-`, {
-      ZENDESK_URL: zd.url,
-      ZENDESK_API_TOKEN: ZD_TOKEN,
-      ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-      ZENDESK_IMPERSONATION_TOKEN: ZD_IMPERSONATE,
-      TELEGRAM_BOT_TOKEN: TG_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-    });
-    await gw.start();
-  });
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await dir?.remove();
-    await tg?.close();
-    await zd?.close();
-  });
+`,
+      env: {
+        ZENDESK_URL: zd.url,
+        ZENDESK_API_TOKEN: ZD_TOKEN,
+        ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
+        ZENDESK_IMPERSONATION_TOKEN: ZD_IMPERSONATE,
+        TELEGRAM_BOT_TOKEN: TG_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+        TELEGRAM_API_ROOT: tg.apiRoot,
+      },
+      fakes: [tg, zd],
+    };
+  }, (g) => (gw = g));
 
   const update = (u: object, secret: string | null = TG_SECRET) => gw.post('/webhooks/telegram', u, secret === null ? {} : { 'x-telegram-bot-api-secret-token': secret });
-  /** What the Zendesk trigger "Status category changed to Solved" posts (docs/zendesk.md). */
-  const solved = (t: FakeTicket) => {
-    const body = JSON.stringify({ ticket_id: String(t.id), event: 'solved', tags: t.tags.join(' ') });
-    return gw.post('/helpdesk/events', body, zd.signWebhook(body, ZD_SECRET));
-  };
-  const ticketOf = (chat: number) => waitFor(`the ticket of chat ${chat}`, () => zd.tickets.find((t) => zd.users.find((u) => u.id === t.requester_id)?.external_id === `telegram:${chat}`));
+  const solved = (t: FakeTicket) => zendeskSolved(gw, zd, t);
+  const ticketOf = (chat: number) => zendeskTicketOf(zd, `telegram:${chat}`);
   const questionIn = (chat: number) => waitFor(`the rating question in chat ${chat}`, () => tg.sent.find((m) => m.chat_id === String(chat) && m.buttons));
   const notesOf = (t: FakeTicket, text: string) => t.comments.filter((c) => !c.public && c.body.includes(text));
 
@@ -193,24 +227,15 @@ csat:
 describe('rating question on WhatsApp: a list inside the 24-hour window, the template outside it (real gateway process)', () => {
   let graph: FakeGraph;
   let zd: FakeZendesk;
-  let dir: { path: string; remove(): Promise<void> };
   let gw: GatewayProcess;
 
-  beforeAll(async () => {
+  gatewayPerBlock(async (data) => {
     graph = await startFakeGraph({ accessToken: WA_TOKEN, phoneNumberIds: [PHONE_NUMBER_ID] });
     zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-    dir = await tempDir();
-    gw = await GatewayProcess.create(dir.path, `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dir.path}/data }
-log: { level: info }
-delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
+    return {
+      yaml: `
+${commonYaml(data)}
+${ZENDESK_YAML}
 channels:
   whatsapp:
     kind: whatsapp-cloud
@@ -223,28 +248,18 @@ channels:
 csat:
   channels: { whatsapp: {} }
   delaySeconds: 0
-`, { ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, WA_TOKEN, WA_APP_SECRET: WA_SECRET, GRAPH_URL: graph.url });
-    await gw.start();
-  });
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await dir?.remove();
-    await graph?.close();
-    await zd?.close();
-  });
+`,
+      env: { ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, WA_TOKEN, WA_APP_SECRET: WA_SECRET, GRAPH_URL: graph.url },
+      fakes: [graph, zd],
+    };
+  }, (g) => (gw = g));
 
   const deliver = async (waId: string, messages: object[]) => {
     const { body, headers } = signedWebhook(waPayload([[waChange({ contacts: [{ waId, name: 'Jasur' }], messages })]]), WA_SECRET);
     expect((await gw.post(`/webhooks/whatsapp`, body, headers)).status).toBe(200);
   };
-  const solved = (t: FakeTicket) => {
-    const body = JSON.stringify({ ticket_id: String(t.id), event: 'solved', tags: t.tags.join(' ') });
-    return gw.post('/helpdesk/events', body, zd.signWebhook(body, ZD_SECRET));
-  };
-  const ticketOf = (waId: string) => waitFor(`the ticket of ${waId}`, () => zd.tickets.find((t) => zd.users.find((u) => u.id === t.requester_id)?.external_id === `whatsapp:${waId}`));
+  const solved = (t: FakeTicket) => zendeskSolved(gw, zd, t);
+  const ticketOf = (waId: string) => zendeskTicketOf(zd, `whatsapp:${waId}`);
 
   it('a customer who last wrote 25 hours ago gets the approved template; the quick reply they tap rates the ticket', async () => {
     const waId = '998901110001';
@@ -285,20 +300,16 @@ csat:
 describe("rating question to a web form's customer by email; the link page records once (real gateway process, Freshdesk)", () => {
   let fd: FakeFreshdesk;
   let sink: SmtpSink;
-  let dir: { path: string; remove(): Promise<void> };
   let gw: GatewayProcess;
 
-  beforeAll(async () => {
+  gatewayPerBlock(async (data) => {
     fd = await startFakeFreshdesk({ apiKey: FD_KEY });
     sink = await startSmtpSink();
-    dir = await tempDir();
     // No IMAP server: this mailbox only sends here (its watcher retries in the background).
     const closedPort = await freePort();
-    gw = await GatewayProcess.create(dir.path, `
-server: { port: 8080, host: 127.0.0.1, publicUrl: https://support-gw.example.test }
-store: { kind: embedded, path: ${dir.path}/data }
-log: { level: info }
-delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
+    return {
+      yaml: `
+${commonYaml(data, 'https://support-gw.example.test')}
 helpdesk:
   kind: freshdesk
   baseUrl: \${FRESHDESK_URL}
@@ -320,18 +331,11 @@ csat:
   channels: { contact: { via: mail } }
   delaySeconds: 0
   linkSecret: \${CSAT_LINK_SECRET}
-`, { FRESHDESK_URL: fd.url, FRESHDESK_API_KEY: FD_KEY, FRESHDESK_WEBHOOK_SECRET: FD_SECRET, CSAT_LINK_SECRET: LINK_SECRET });
-    await gw.start();
-  });
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await dir?.remove();
-    await sink?.close();
-    await fd?.close();
-  });
+`,
+      env: { FRESHDESK_URL: fd.url, FRESHDESK_API_KEY: FD_KEY, FRESHDESK_WEBHOOK_SECRET: FD_SECRET, CSAT_LINK_SECRET: LINK_SECRET },
+      fakes: [sink, fd],
+    };
+  }, (g) => (gw = g));
 
   const page = (path: string, init?: RequestInit) => fetch(`${gw.url}${path}`, init).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
   const form = (body: string) => ({ method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../connector.ts';
+import { readKvJson } from '../kv-json.ts';
 import { Sender } from '../message.ts';
 
 /**
@@ -62,27 +63,16 @@ const keys = {
   open: (conversationKey: string) => `csat:open:${conversationKey}`,
 };
 
-async function read<T>(kv: KeyValueStore, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  const raw = await kv.get(key);
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function csatRecords(kv: KeyValueStore) {
   return {
-    facts: (ticketId: string) => read(kv, keys.facts(ticketId), TicketFacts),
+    facts: (ticketId: string) => readKvJson(kv, keys.facts(ticketId), TicketFacts),
     setFacts: (ticketId: string, facts: TicketFacts) => kv.set(keys.facts(ticketId), JSON.stringify(facts)),
     /** The question a ticket was asked, if it was: a ticket is asked once, ever. */
     askedWith: (ticketId: string) => kv.get(keys.asked(ticketId)),
     markAsked: (ticketId: string, questionId: string) => kv.set(keys.asked(ticketId), questionId),
-    question: (id: string) => read(kv, keys.question(id), Question),
+    question: (id: string) => readKvJson(kv, keys.question(id), Question),
     setQuestion: (id: string, q: Question) => kv.set(keys.question(id), JSON.stringify(q)),
-    open: (conversationKey: string) => read(kv, keys.open(conversationKey), Open),
+    open: (conversationKey: string) => readKvJson(kv, keys.open(conversationKey), Open),
     setOpen: (conversationKey: string, open: Open) => kv.set(keys.open(conversationKey), JSON.stringify(open)),
     closeOpen: (conversationKey: string) => kv.delete(keys.open(conversationKey)),
   };
