@@ -272,6 +272,17 @@ describe('the rating flow', () => {
     expect(w.sent.map((s) => s.to.externalId)).toEqual(['51']);
   });
 
+  it('with no channel opted in, nothing is asked and a stray button press is dropped, not turned into a ticket', async () => {
+    const w = world({ channels: {} });
+    w.link('T13', '52');
+    await w.csat.solved([{ ticketId: 'T13' }]);
+    await w.drain();
+    expect(w.sent).toEqual([]);
+    expect(await w.csat.intercept([w.message('52', '[pressed a button]', { kind: 'event', choice: choiceId(QID, 5) })])).toBe(true);
+    expect(await w.csat.intercept([w.message('52', 'Promo', { choice: 'promo-yes' })])).toBe(false);
+    expect(await w.csat.intercept([w.message('52', '5')])).toBe(false);
+  });
+
   it('waits for the quiet hours to end and for the delay after solved', async () => {
     const w = world({ quietHours: { from: '14:00', to: '16:30' }, delaySeconds: 60 });
     w.link('T5', '46');

@@ -284,14 +284,18 @@ export function createCsat(deps: CsatDeps) {
      * taken here and does not go to the helpdesk as a customer message. True when it was taken.
      */
     async intercept(messages: NormalizedMessage[]): Promise<boolean> {
-      if (!active || messages.length !== 1) return false;
+      if (messages.length !== 1) return false;
       const m = messages[0]!;
       if (m.private) return false;
       const key = conversationKey(m.channel.id, m.conversation.externalId);
       if (m.choice !== undefined) {
-        const picked = parseChoice(m.choice);
-        // A button press the gateway does not know has nothing to tell the agents.
-        if (!picked) return m.kind === 'event';
+        const picked = active ? parseChoice(m.choice) : undefined;
+        // A button press the gateway did not ask for has nothing to tell the agents (a message
+        // that carries a choice, like a WhatsApp quick reply of a marketing template, goes on).
+        if (!picked) {
+          if (m.kind === 'event') log.debug({ conversation: key }, 'a button press the gateway did not ask for; dropped');
+          return m.kind === 'event';
+        }
         const q = await records.question(picked.questionId);
         if (!q || q.replyKey !== key) {
           log.warn({ conversation: key }, 'a rating button for a question this conversation was not asked; dropped');
@@ -300,7 +304,7 @@ export function createCsat(deps: CsatDeps) {
         await rate(q, picked.questionId, picked.score, 'button');
         return true;
       }
-      if (m.kind !== 'message' || m.attachments.length > 0) return false;
+      if (!active || m.kind !== 'message' || m.attachments.length > 0) return false;
       const open = await records.open(key);
       if (!open || open.until < now().getTime()) return false;
       const q = await records.question(open.questionId);
