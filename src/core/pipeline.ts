@@ -1,3 +1,4 @@
+import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
@@ -20,6 +21,8 @@ import {
   HELPDESK_TARGET,
   channelTarget,
   conversationKey,
+  type ConversationEvent,
+  type ConversationLog,
   type Job,
   type JobPayload,
   type Link,
@@ -27,6 +30,9 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { IdentityService } from './identity/service.ts';
+import { joinedNote, playerField } from './identity/deliver.ts';
+import { topicOf } from './rules/topic.ts';
 import type { Csat } from './csat/csat.ts';
 
 /**
@@ -62,6 +68,10 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Where each conversation's path is recorded for the console (best effort). */
+  history?: Pick<ConversationLog, 'record'>;
+  /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
+  identity?: IdentityService;
   /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
   csat?: Csat;
 }
@@ -109,6 +119,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { helpdesk, links, log } = deps;
   const now = deps.now ?? (() => new Date());
 
+  /** Never fails a delivery: the path is for people looking, the message is what matters. */
+  async function record(key: string, event: Omit<ConversationEvent, 'at'>, terms?: string[]): Promise<void> {
+    await deps.history?.record(key, { at: Date.now(), ...event }, terms).catch((err: unknown) => log.warn({ err }, 'could not record a conversation event'));
+  }
+
   function channelOf(channelId: string): ChannelEntry {
     const entry = deps.channels.get(channelId);
     if (!entry) {
@@ -144,18 +159,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
     const link = await links.get(key);
+    const channelRef = { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) };
+    let who = await deps.identity?.recognize(first, channelRef);
     const combined: NormalizedMessage = {
       ...first,
+      ...(who?.playerId ? { playerId: who.playerId } : {}),
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
     const { compiled, replies } = deps.rules();
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
+      const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
+      who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
+    }
+    if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
+    const masked = maskedNote(messages);
+    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
     const input: TicketInput = {
-      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
+      channel: channelRef,
       message: first,
       extra: messages.slice(1),
       decision,
@@ -167,12 +191,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
 
     let ref: TicketRef;
-    if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const requester = deps.identity
+      ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
+      : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
+    notes.push(...(requester.notes ?? []));
+    if (joined) {
+      notes.unshift(joinedNote(channelRef, who?.playerId));
+      ref = await helpdesk.appendMessage(joined.ticketId, input, requester, ctx);
+    } else if (!link) {
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
-      ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
+      ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
     const language = detectLanguage(combined.text, first.sender.locale);
     // Before the link: once linked, a ticket solved at once is asked in this language.
     await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
@@ -198,6 +232,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
+    const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
+    const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
+    await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
@@ -277,6 +314,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
+    await record(link.conversationKey, { kind: 'reply', ticketId: r.ticketId, text: excerpt(r.text) });
     if (notes.length > 0) {
       await deps.enqueue([noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)]);
     }
@@ -293,6 +331,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
       : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
     await deps.enqueue([noteJob(p.ticketId, text, `note:${dedupeKey}`)]);
+    await record(p.conversationKey, { kind: 'autoreply', ticketId: p.ticketId, text: declined ? `not sent: ${result.notes!.join(' ')}` : `"${p.name}": ${excerpt(p.text)}` });
+  }
+
+  async function note(ticketId: string, text: string, ctx: AttemptContext): Promise<void> {
+    await helpdesk.addPrivateNote(ticketId, text, ctx);
+    if (!deps.history) return;
+    const link = await links.byTicket(ticketId);
+    if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
   async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
@@ -327,7 +373,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':
-          return helpdesk.addPrivateNote(p.ticketId, p.text, ctx);
+          return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
         case 'csat':
@@ -364,11 +410,16 @@ export function describeDecision(decision: Decision, rules: string[]): string {
   return parts.join(' ');
 }
 
+/** The start of a text, on one line: enough for a person to recognise it. */
+export function excerpt(text: string, max = 160): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 function defaultSubject(m: NormalizedMessage): string {
-  const line = m.text.replace(/\s+/g, ' ').trim();
   const who = m.sender.displayName ?? m.sender.username ?? m.sender.phone ?? m.sender.email ?? m.sender.externalId;
-  const excerpt = line.length > 60 ? `${line.slice(0, 57)}…` : line;
-  return excerpt ? `${excerpt} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
+  const start = excerpt(m.text, 60);
+  return start ? `${start} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
 }
 
 function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {

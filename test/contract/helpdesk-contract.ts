@@ -55,6 +55,8 @@ export interface ContractRequester {
   phone?: string | null;
   /** The channel's id for the customer, where the helpdesk keeps it. */
   externalId?: string | null;
+  /** Every email (lowercased) and phone (digits only) the helpdesk keeps for the requester. */
+  contacts?: string[];
 }
 
 export interface ContractFailure {
@@ -115,6 +117,8 @@ export interface HelpdeskContractSpec {
     ticketLifecycle?: true;
     /** Accepts every ticket as given: nothing to refuse. */
     validation?: true;
+    /** Keeps no player id on the requester (it stays on the ticket's player field). */
+    playerIdOnRequester?: true;
   };
 }
 
@@ -284,6 +288,24 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       const again = await (await h.connect()).upsertRequester(caller, channelRef(voice), attempt());
       expect(again.id).toBe(first.id);
       expect(h.requesterCount()).toBe(count);
+    });
+
+    it("a customer's proven email, phone and player id reach their one requester; one another requester holds is never merged", async () => {
+      if (!hd.addIdentities) return;
+      const first = await hd.upsertRequester({ externalId: '777001' }, channelRef(TELEGRAM), attempt(), { phones: [], emails: [] });
+      const holder = await hd.upsertRequester({ externalId: 'taken@example.com', email: 'taken@example.com' }, channelRef({ id: 'mail', kind: 'email' }), attempt());
+      const count = h.requesterCount();
+      const ref = await hd.addIdentities(first.id, { playerId: 'P-4242', phones: ['+998901112200'], emails: ['p4242@example.com', 'taken@example.com'] }, attempt());
+      expect(ref.id).toBe(first.id);
+      expect(h.requesterCount()).toBe(count);
+      expect(h.requester(first.id)!.contacts).toEqual(expect.arrayContaining(['998901112200', 'p4242@example.com']));
+      if (!na.playerIdOnRequester) expect(h.requester(first.id)!.externalId).toBe('P-4242');
+      // The other requester is still there, with its own address: the gateway links forward, it never merges.
+      expect(h.requester(holder.id)!.contacts).toContain('taken@example.com');
+      if (!h.requester(first.id)!.contacts!.includes('taken@example.com')) expect(ref.notes?.join(' ')).toMatch(/taken@example\.com.*never merges/s);
+      // Told again, nothing more is written or noted twice over.
+      const again = await hd.addIdentities(first.id, { playerId: 'P-4242', phones: ['+998901112200'], emails: ['p4242@example.com'] }, attempt());
+      expect(again).toEqual({ id: first.id });
     });
 
     it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {

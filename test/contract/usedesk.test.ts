@@ -27,6 +27,7 @@ function view(t: UdTicket): ContractTicket {
 
 helpdeskContract({
   name: 'usedesk',
+  notApplicable: { playerIdOnRequester: true },
   async start() {
     const ud: FakeUsedesk = await startFakeUsedesk({ apiToken: TOKEN, groups: [101], fields: [901] });
     return {
@@ -42,7 +43,10 @@ helpdeskContract({
       tickets: () => ud.tickets.map(view),
       requester: (id) => {
         const c = ud.clients.find((x) => String(x.id) === id);
-        return c && { id: String(c.id), name: c.name, email: c.emails[0], phone: c.phones[0], externalId: c.messengers[0]?.identity ?? c.note };
+        return c && {
+          id: String(c.id), name: c.name, email: c.emails[0], phone: c.phones[0], externalId: c.messengers[0]?.identity ?? c.note,
+          contacts: [...c.emails, ...c.phones.map((p) => p.replace(/\D/g, ''))],
+        };
       },
       requesterCount: () => ud.clients.length,
       expected: { group: 101, fieldKey: '901' },

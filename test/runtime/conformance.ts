@@ -4,6 +4,7 @@ import { DeliveryError, NotYet } from '../../src/core/errors.ts';
 import type { Job, NewJob } from '../../src/core/jobs.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
+import { newCustomer, planLink } from '../../src/core/identity/customer.ts';
 
 /**
  * What every runtime (embedded, Redis) must do, written once. A runtime is done when
@@ -268,6 +269,32 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.links.get('telegram:2')).toBeUndefined();
     });
 
+    it('keeps a bounded path per conversation, found by customer, chat or ticket id, and across a restart', async () => {
+      let rt = await start('conversations');
+      const at = Date.now();
+      await rt.conversations.record('telegram:777', { at, kind: 'accepted', text: 'вывод не пришёл' }, ['777', 'Azamat_UZ', '+998 90 123-45-67']);
+      await rt.conversations.record('telegram:777', { at: at + 1, kind: 'ticket', ticketId: '42', ticketUrl: 'https://acme.zendesk.com/agent/tickets/42' }, ['42']);
+      await rt.conversations.record('email:thread-1', { at: at + 2, kind: 'accepted', text: 'KYC' }, ['player@example.com', '42']);
+      await until(async () => (await rt.conversations.events('telegram:777')).length === 2);
+      expect((await rt.conversations.events('telegram:777')).map((e) => [e.kind, e.ticketId])).toEqual([['accepted', undefined], ['ticket', '42']]);
+      // Without case, with the usual prefixes, a phone number written any way, the key itself.
+      expect(await rt.conversations.find('@azamat_uz')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('998901234567')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('PLAYER@example.com')).toEqual(['email:thread-1']);
+      expect(await rt.conversations.find('#42')).toEqual(['email:thread-1', 'telegram:777']);
+      expect(await rt.conversations.find('telegram:777')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('nobody')).toEqual([]);
+      // Bounded: only the newest events of a long conversation stay.
+      for (let i = 0; i < 120; i++) await rt.conversations.record('telegram:9', { at: at + i, kind: 'note', text: `n${i}` });
+      await until(async () => (await rt.conversations.events('telegram:9')).at(-1)?.text === 'n119');
+      const kept = await rt.conversations.events('telegram:9');
+      expect(kept).toHaveLength(100);
+      expect(kept[0]!.text).toBe('n20');
+      await rt.close(1000);
+      rt = await start('conversations');
+      expect(await rt.conversations.events('telegram:777')).toHaveLength(2);
+    });
+
     it('reports queue depth, dead letters and the age of the oldest waiting job', async () => {
       const rt = await start('stats');
       await rt.enqueue([note('a', 'a1'), note('a', 'a2'), note('b', 'b1')]);
@@ -388,6 +415,68 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         open.splice(open.indexOf(a), 1);
         await until(() => p.runs.length === 2);
         expect(p.runs.map((r) => [r.payload, r.ctx.reconcile])).toEqual([['stuck', true], ['next', false]]);
+      });
+    });
+
+    describe('customers (identities)', () => {
+      let n = 0;
+      const newId = () => `c${++n}`;
+      /** Links what one message proved, as the pipeline does: plan on what is stored, commit, redo on a conflict. */
+      const link = async (rt: Runtime, ids: string[]) => {
+        for (;;) {
+          const plan = planLink(await rt.identities.find(ids), ids, newId);
+          if (plan.change.put.length === 0 || (await rt.identities.commit(plan.change))) return plan;
+        }
+      };
+
+      it('finds a customer by any of its identifiers, and keeps it across a restart', async () => {
+        let rt = await start('ident-find');
+        expect(await rt.identities.find(['phone:+998901234567'])).toEqual([]);
+        await link(rt, ['user:telegram:42', 'phone:+998901234567']);
+        await link(rt, ['user:whatsapp:998901234567', 'phone:+998901234567']);
+        await rt.close(500);
+        open.splice(open.indexOf(rt), 1);
+        rt = await start('ident-find');
+        const [byTelegram] = await rt.identities.find(['user:telegram:42']);
+        const [byWhatsapp] = await rt.identities.find(['user:whatsapp:998901234567']);
+        expect(byTelegram!.id).toBe(byWhatsapp!.id);
+        expect(byTelegram!.identifiers.sort()).toEqual(['phone:+998901234567', 'user:telegram:42', 'user:whatsapp:998901234567']);
+      });
+
+      it('merges two customers a message proves are one; the merged-away one is gone', async () => {
+        const rt = await start('ident-merge');
+        await link(rt, ['user:telegram:7', 'player:555']);
+        await link(rt, ['user:whatsapp:998907777777', 'phone:+998907777777']);
+        const plan = await link(rt, ['user:telegram:7', 'phone:+998907777777']);
+        expect(plan.change.remove).toHaveLength(1);
+        const all = await rt.identities.find(['user:telegram:7', 'user:whatsapp:998907777777', 'player:555']);
+        expect(all).toHaveLength(1);
+        expect(all[0]!.playerId).toBe('555');
+      });
+
+      it('refuses a write planned on a customer that changed since, and writes nothing of it', async () => {
+        const rt = await start('ident-stale');
+        await link(rt, ['user:telegram:8', 'player:800']);
+        const [read] = await rt.identities.find(['user:telegram:8']);
+        await link(rt, ['user:telegram:8', 'phone:+998908888888']);
+        const stale = { ...read!, version: read!.version + 1, identifiers: [...read!.identifiers, 'email:late@example.com'] };
+        expect(await rt.identities.commit({ expected: [{ id: read!.id, version: read!.version }], put: [stale], remove: [] })).toBe(false);
+        expect(await rt.identities.find(['email:late@example.com'])).toEqual([]);
+        const [now] = await rt.identities.find(['user:telegram:8']);
+        expect(now!.identifiers).toContain('phone:+998908888888');
+        // A customer expected to exist but never written is a conflict too.
+        expect(await rt.identities.commit({ expected: [{ id: 'nobody', version: 0 }], put: [newCustomer('x', ['email:x@example.com'])], remove: [] })).toBe(false);
+      });
+
+      it.runIf(factory.sharedState)('two processes linking at once: both links survive', async () => {
+        const [a, b] = [await start('ident-race'), await start('ident-race')];
+        await link(a, ['user:telegram:9', 'player:900']);
+        await Promise.all([
+          link(a, ['user:telegram:9', 'phone:+998909999999']),
+          link(b, ['user:telegram:9', 'email:p900@example.com']),
+        ]);
+        const [c] = await b.identities.find(['player:900']);
+        expect(c!.identifiers.sort()).toEqual(['email:p900@example.com', 'phone:+998909999999', 'player:900', 'user:telegram:9']);
       });
     });
 

@@ -112,7 +112,7 @@ export function planQuestion(reply: Pick<ReplyToSend, 'text'> & { choices: Choic
 
 /** Meta refuses template parameters with line breaks, tabs or more than four spaces in a row. */
 export function templateParameter(text: string): { text: string; shortened: boolean } {
-  const flat = text.replace(/\s*[\r\n\t]+\s*/g, ' ').replace(/ {4,}/g, '   ').trim();
+  const flat = text.replace(/\s+/g, (ws) => (/[\r\n\t]/.test(ws) ? ' ' : ws)).replace(/ {4,}/g, '   ').trim();
   if (flat.length <= TEMPLATE_PARAMETER_LIMIT) return { text: flat || '-', shortened: false };
   return { text: `${flat.slice(0, TEMPLATE_PARAMETER_LIMIT - 1).trimEnd()}…`, shortened: true };
 }

@@ -27,7 +27,7 @@ export class FreshdeskHttp extends HelpdeskHttp {
     for (let page = 0; next && page < opts.maxPages; page++) {
       const answer: { data: unknown[]; headers: Headers } = await this.request(what, 'GET', next, schema, { query });
       items.push(...answer.data);
-      next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(answer.headers.get('link') ?? '')?.[1];
+      next = /<([^<>]+)>\s*;\s*rel="?next"?/i.exec(answer.headers.get('link') ?? '')?.[1];
       query = undefined;
     }
     return items as z.infer<S>;
