@@ -5,7 +5,7 @@ import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, ty
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
 import { createIdentityService } from './core/identity/service.ts';
-import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { createCsat } from './core/csat/csat.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
@@ -95,6 +95,11 @@ export async function startGateway(opts: {
         const link = await runtime.links.get(conversationKey(id, externalId));
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
         await runtime.enqueue([noteJob(link.ticketId, text, `note:${id}:${dedupeKey}`)]);
+      },
+      replyAgain: async (externalId, reply, dedupeKey) => {
+        const link = await runtime.links.get(conversationKey(id, externalId));
+        if (!link) return clog.warn({ conversation: externalId }, 'nothing to reply to: no ticket is linked to this conversation');
+        await runtime.enqueue([againJob(link, reply, `again:${id}:${dedupeKey}`)]);
       },
       conversationForTicket: async (ticketId) => {
         const link = await runtime.links.byTicket(ticketId);
@@ -313,6 +318,7 @@ function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
     get: (k) => runtime.kv.get(prefix + k),
     set: (k, v) => runtime.kv.set(prefix + k, v),
     delete: (k) => runtime.kv.delete(prefix + k),
+    claimInWindow: (k, id, limit, windowMs) => runtime.kv.claimInWindow(prefix + k, id, limit, windowMs),
   };
 }
 

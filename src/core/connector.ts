@@ -66,6 +66,12 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * A sliding-window cap that holds when many callers ask at once, in one process or several:
+   * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   */
+  claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */
@@ -105,6 +111,13 @@ export interface ChannelContext {
    * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
    */
   noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /**
+   * Send a conversation of this channel a reply again, through its outbound lane (retried and
+   * dead-lettered like any reply; the channel's `send` decides its form): for a channel that
+   * learns only later that a reply did not arrive and knows what to do instead (WhatsApp's 131047
+   * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
+   */
+  replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
 }
@@ -259,6 +272,14 @@ export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Commands `switchboard <kind> …` gets from this channel. */
   commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+  /** What `switchboard check` and the start log point out in valid but risky options. */
+  warnings?(options: z.infer<O>): OptionWarning[];
+}
+
+/** A valid option the admin should know about (a password allowed without TLS), at its key path. */
+export interface OptionWarning {
+  path: (string | number)[];
+  message: string;
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {

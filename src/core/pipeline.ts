@@ -392,6 +392,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
+/** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
+export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
+  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }), dedupeKey };
+}
+
 function replyJob(link: Link, reply: AgentReply): NewJob {
   return {
     dedupeKey: `reply:${reply.ticketId}:${reply.commentId}`,

@@ -4,7 +4,6 @@ import type {
   FetchedFile,
   HelpdeskInstance,
   InboundRequest,
-  KeyValueStore,
   Logger,
   RateLimiter,
   RateSignal,
@@ -126,10 +125,7 @@ export interface HelpdeskContractSpec {
 
 export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-export function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
+export { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /** Builds an InboundRequest as the gateway's HTTP layer hands it to `verifyAgentEvent`. */
 export function inboundRequest(body: string, headers: Record<string, string> = {}, contentType = 'application/json'): InboundRequest {
@@ -283,6 +279,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       const voice = { id: 'phone-line', kind: 'twilio-voice' };
       const caller: Sender = { externalId: '+998901234567', phone: '+998901234567' };
       const first = await hd.upsertRequester(caller, channelRef(voice), attempt());
+      await hd.createTicket(input(message('missed call', caller, voice)), first, attempt());
       const count = h.requesterCount();
       expect(h.requester(first.id)?.phone?.replace(/\D/g, '')).toBe('998901234567');
       const again = await (await h.connect()).upsertRequester(caller, channelRef(voice), attempt());
@@ -311,6 +308,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {
       const anonymous: Sender = { externalId: '5550001' };
       const first = await hd.upsertRequester(anonymous, channelRef(TELEGRAM), attempt());
+      await hd.createTicket(input(message('salom', anonymous)), first, attempt());
       const count = h.requesterCount();
       const stored = h.requester(first.id)!;
       expect(`${stored.externalId ?? ''} ${stored.name ?? ''}`).toContain('5550001');
@@ -514,6 +512,13 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(attachment).toBeDefined();
         const file = await hd.fetchAttachment(attachment!.url);
         expect(file.data.equals(guide.data)).toBe(true);
+      });
+
+      it('an agent’s rich-text reply reaches the customer as plain text with link targets kept and entities decoded', async () => {
+        const { ref } = await newTicket();
+        h.addAgentReply!(ref.ticketId, 'Инструкция <a href="https://casino.example/help/kyc">здесь</a> &mdash; это займёт 5&nbsp;минут&#8230; It&rsquo;s <b>free</b>.');
+        const [reply] = await hd.listAgentReplies(ref.ticketId);
+        expect(reply!.text).toBe('Инструкция здесь (https://casino.example/help/kyc) — это займёт 5\u00a0минут… It’s free.');
       });
     }
   });

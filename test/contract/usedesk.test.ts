@@ -1,5 +1,5 @@
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
-import { htmlText } from '../../connectors/helpdesks/usedesk/ticket-fields.ts';
+import { htmlToPlainText } from '../../src/kit/html-text.ts';
 import { startFakeUsedesk, type FakeUsedesk, type UdTicket } from '../fakes/usedesk-server.ts';
 import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
 
@@ -17,7 +17,7 @@ function view(t: UdTicket): ContractTicket {
     tags: t.tags,
     fields: Object.fromEntries(t.custom_fields.map((f) => [String(f.id), f.value])),
     messages: t.comments.map((c) => ({
-      text: htmlText(c.message),
+      text: htmlToPlainText(c.message),
       public: c.type === 'public',
       byRequester: c.from === 'client',
       files: c.files.map((f) => ({ name: f.name, size: f.data.length, data: f.data })),

@@ -631,7 +631,8 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
         id: ids.conversation++,
         ticket_id: ticket.id,
         body: `<div>${body}</div>`,
-        body_text: body,
+        // Freshdesk's body_text is the HTML without its markup (link targets gone).
+        body_text: body.replace(/<[^>]+>/g, ''),
         incoming: false,
         private: o.private ?? false,
         source: o.private ? 2 : 0,

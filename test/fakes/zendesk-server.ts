@@ -742,7 +742,9 @@ export async function startFakeZendesk(
         const answer = upload(new URLSearchParams({ filename: a.file_name }), a.data, a.content_type);
         tokens.push((answer.body as { upload: { token: string } }).upload.token);
       }
-      const comment = addComment(ticket, { body, public: o.public ?? true, author_id: author.id, uploads: tokens }, author.id, true, auditId);
+      // Written in Zendesk's rich-text editor: html_body as typed, body/plain_body without the markup (and link targets).
+      const html_body = `<div class="zd-comment"><p>${body}</p></div>`;
+      const comment = addComment(ticket, { html_body, public: o.public ?? true, author_id: author.id, uploads: tokens }, author.id, true, auditId);
       if (comment.public && ticket.status === 'new') ticket.status = 'open';
       recordAudit(ticket, author.id, undefined, [{ type: 'Comment', id: comment.id, public: comment.public, body }], auditId);
       return { commentId: comment.id };

@@ -489,5 +489,18 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       const key = await rt.blobs.put(Buffer.from('file bytes'));
       expect((await rt.blobs.get(key))?.toString()).toBe('file bytes');
     });
+
+    it('claims at most the limit in a window when many claim at once; a claimed id claims again', async () => {
+      const rt = await start('window');
+      // Eight conversations of one address finishing together, each wanting an automatic reply.
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => rt.kv.claimInWindow('autoreplies:a@x.test', `reply-${i}`, 3, 60 * 60_000)));
+      expect(claims.filter(Boolean)).toHaveLength(3);
+      const granted = claims.flatMap((ok, i) => (ok ? [`reply-${i}`] : []));
+      expect(await rt.kv.claimInWindow('autoreplies:a@x.test', granted[0]!, 3, 60 * 60_000)).toBe(true);
+      expect(await rt.kv.claimInWindow('autoreplies:a@x.test', 'reply-late', 3, 60 * 60_000)).toBe(false);
+      expect(await rt.kv.claimInWindow('autoreplies:b@x.test', 'reply-0', 3, 60 * 60_000)).toBe(true);
+      // Once the window has passed, the old claims no longer count.
+      await until(() => rt.kv.claimInWindow('autoreplies:a@x.test', 'reply-next', 3, 20));
+    });
   });
 }

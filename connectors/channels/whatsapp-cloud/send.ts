@@ -8,8 +8,8 @@ import type { GraphApi } from './graph.ts';
 import { formatBytes } from '../../../src/core/format-bytes.ts';
 import { uploadMedia } from './media.ts';
 import type { QuestionTemplateOptions, TemplateOptions } from './options.ts';
-import { recordSent } from './sent-index.ts';
-import { describeLastInbound, windowState, type WindowState } from './window.ts';
+import { metaClosedAt, recordMetaClosed, recordSent } from './sent-index.ts';
+import { describeClosedWindow, windowState, type WindowState } from './window.ts';
 
 /** The Cloud API's limit for a text message body. */
 export const TEXT_LIMIT = 4096;
@@ -66,7 +66,7 @@ export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>, window: Wi
 }
 
 function planOutsideWindow(reply: Pick<ReplyToSend, 'text' | 'files'>, window: WindowState, template: TemplateOptions | undefined, now: Date): Plan {
-  const why = `${describeLastInbound(window, now)}, outside WhatsApp's 24-hour customer-service window, where only approved templates may be sent`;
+  const why = describeClosedWindow(window, now);
   const files = reply.files.length > 0 ? ` The attached files (${reply.files.map((f) => f.name).join(', ')}) were not sent either.` : '';
   if (!template) {
     return {
@@ -99,7 +99,7 @@ export function planQuestion(reply: Pick<ReplyToSend, 'text'> & { choices: Choic
     return { parts: [], notes: [`The question was NOT sent: WhatsApp lists take at most ${LIST_LIMITS.rows} choices, it had ${choices.options.length}.`] };
   }
   if (window.open) return { parts: [{ kind: 'list', body: reply.text.slice(0, LIST_LIMITS.body), choices }], notes: [] };
-  const why = `${describeLastInbound(window, now)}, outside WhatsApp's 24-hour customer-service window`;
+  const why = describeClosedWindow(window, now);
   if (!template) {
     return { parts: [], notes: [`The question was NOT sent: ${why}, and no questionTemplate is configured for this channel.`] };
   }
@@ -134,7 +134,7 @@ export interface SendDeps {
  */
 export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyToSend): Promise<SendResult> {
   const now = (deps.now ?? (() => new Date()))();
-  const window = windowState(to.meta?.['lastInboundAt'], now);
+  const window = windowState(to.meta?.['lastInboundAt'], now, await metaClosedAt(deps.kv, to.externalId));
   const planFor = (w: WindowState): Plan => (reply.choices ? planQuestion({ text: reply.text, choices: reply.choices }, w, deps.questionTemplate, now) : planReply(reply, w, deps.template, now));
   const plan = planFor(window);
   const sent = await SentParts.open(deps.kv, `sent:${reply.replyId}`, z.string());
@@ -143,8 +143,14 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
   const sendPart = async (part: Part, index: number) => {
     const wamid = await sent.once(index, contentOf(part), async () => {
       const id = await callPart(deps, to.externalId, part, reply.replyId);
-      // Indexed before it counts as sent, so a later `failed` status always finds its conversation.
-      await recordSent(deps.kv, id, { conversation: to.externalId, replyId: reply.replyId, excerpt: excerptOf(part) });
+      // Indexed before it counts as sent, so a later `failed` status always finds its conversation,
+      // and, for a free-form part, what to send as the template if Meta reports 131047 then.
+      await recordSent(deps.kv, id, {
+        conversation: to.externalId,
+        replyId: reply.replyId,
+        excerpt: excerptOf(part),
+        ...(part.kind === 'template' ? { template: true } : { text: templateParameter(reply.text || reply.files.map((f) => f.name).join(', ')).text }),
+      });
       return id;
     });
     externalIds.push(wamid);
@@ -156,10 +162,10 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
     } catch (err) {
       if (!isReengagementError(err) || part.kind === 'template') throw err;
       // Meta's clock says the window is closed: do what a closed window does, for the whole reply.
-      const closed = planFor({ open: false, lastInboundAt: window.lastInboundAt });
+      await recordMetaClosed(deps.kv, to.externalId, now);
+      const closed = planFor({ open: false, closedByMeta: true, lastInboundAt: window.lastInboundAt });
       for (const [i, p] of closed.parts.entries()) await sendPart(p, plan.parts.length + i);
-      const said = 'WhatsApp refused a free-form message (131047: more than 24 hours since the customer last wrote).';
-      return { externalIds, notes: [said, ...closed.notes] };
+      return { externalIds, notes: closed.notes };
     }
   }
   return plan.notes.length > 0 ? { externalIds, notes: plan.notes } : { externalIds };

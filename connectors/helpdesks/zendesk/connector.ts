@@ -146,6 +146,8 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
 
   async function createTicket(input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<TicketRef> {
     const routing = ticketRouting(input.decision, options);
+    // Marked as the gateway's, and by how the customer wrote: triggers scope on these tags.
+    routing.tags = zendeskTags([...routing.tags, options.ticketTag, `${options.ticketTag}_${input.channel.medium}`]);
     const marker = { message_id: input.message.id };
     if (attempt.reconcile) {
       const found = await findCreatedTicket(http, input.conversationKey, marker);

@@ -120,7 +120,9 @@ class ConditionCompiler {
         if (r.ok) return r;
         whys.push(r.why);
       }
-      return { ok: false, why: `none of: ${whys.join(' | ')}` };
+      // Twenty branches that failed for the same reason say it once.
+      const reasons = [...new Set(whys)];
+      return { ok: false, why: reasons.length === 1 ? reasons[0]! : `none of: ${reasons.join(' | ')}` };
     };
   }
 
@@ -135,7 +137,9 @@ class ConditionCompiler {
         else failed.push(r.why);
         if (held.length === count) return { ok: true, why: `${count} of ${checks.length} held: ${held.join(' & ')}` };
       }
-      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...failed].join(' | ')}` };
+      const reasons = [...new Set(failed)];
+      if (held.length === 0 && reasons.length === 1) return { ok: false, why: reasons[0]! };
+      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...reasons].join(' | ')}` };
     };
   }
 
