@@ -210,6 +210,19 @@ csat:
     await waitFor('the thanks', () => tg.sent.find((m) => m.chat_id === '880002' && m.text === 'Спасибо за оценку!'));
   });
 
+  it('a ticket is asked once also across a restart: the solved event again afterwards asks nothing', async () => {
+    await update(tgUpdate.text(880005, 'ставка не рассчитана', { updateId: 30, messageId: 1 }));
+    const ticket = await ticketOf(880005);
+    zd.solveTicket(ticket.id);
+    await solved(ticket);
+    await questionIn(880005);
+    await gw.stop();
+    await gw.start();
+    expect((await solved(ticket)).status).toBe(200);
+    await settle();
+    expect(tg.sent.filter((m) => m.chat_id === '880005' && m.buttons)).toHaveLength(1);
+  });
+
   it('never asks a customer whose ticket the rules marked responsible gaming', async () => {
     await update(tgUpdate.text(880004, 'Хочу самоисключение на полгода, закройте аккаунт', { updateId: 20, messageId: 1 }));
     const ticket = await ticketOf(880004);
