@@ -7,6 +7,7 @@ import { maskMessage } from './core/privacy.ts';
 import { createIdentityService } from './core/identity/service.ts';
 import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
+import { createCsat } from './core/csat/csat.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import { calendarOf } from './core/kpi/config.ts';
 import { createConversationTiming } from './core/kpi/timing.ts';
@@ -121,7 +122,7 @@ export async function startGateway(opts: {
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), sends: def.sends, instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();
@@ -139,6 +140,19 @@ export async function startGateway(opts: {
     groups: Object.keys((cfg.helpdesk as { groups?: Record<string, unknown> }).groups ?? {}),
     observe: (sample, labels) => metrics.response(sample, labels),
     log: log.child({ part: 'timing' }),
+  });
+  const csat = createCsat({
+    options: cfg.csat,
+    kv: runtime.kv,
+    links: runtime.links,
+    channels,
+    helpdesk,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    timezone: cfg.timezone,
+    defaultLanguage: cfg.defaultLanguage,
+    publicUrl: cfg.server.publicUrl,
+    events: metrics.csat,
+    log: log.child({ part: 'csat' }),
   });
   const pipeline = createPipeline({
     helpdesk,
@@ -159,6 +173,7 @@ export async function startGateway(opts: {
       log: log.child({ part: 'identity' }),
       newId,
     }),
+    csat,
   });
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
@@ -175,6 +190,7 @@ export async function startGateway(opts: {
   const app = await buildApp({
     runtime,
     helpdesk,
+    csat: { flow: csat, texts: cfg.csat.texts },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkInput, crossCheck } from './checks.ts';
+import { checkCsat } from './csat-checks.ts';
 import { isRecord, startsWith, stringLeaves, type Path } from './data.ts';
 import { loadIncludes, mergeIncludes, Origins } from './include.ts';
 import { IssueList } from './issue-list.ts';
@@ -81,9 +82,10 @@ export async function loadConfig(file: string, registry: ConnectorRegistry, env:
     return `${source.display}:${locate(source, local).line}`;
   };
   const checked = crossCheck(checkInput(merged), registry, where);
+  const csatChecked = checkCsat(merged, registry);
   const warnings = new IssueList(issues.sources);
-  report(checked.errors, issues);
-  report(checked.warnings, warnings);
+  report([...checked.errors, ...csatChecked.errors], issues);
+  report([...checked.warnings, ...csatChecked.warnings], warnings);
   if (result.success) report(connectorWarnings(result.data, registry).map((w) => ({ ...w, at: 'value' as const })), warnings);
 
   const read = issues.sources.map((s) => s.file);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition, OptionWarning } from '../core/connector.ts';
+import { CsatOptions } from '../core/csat/options.ts';
 import { IdentityOptions } from '../core/identity/options.ts';
 import { KpiSection, SlaSection } from '../core/kpi/config.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
@@ -86,6 +87,7 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
     replies: Replies.default({}).describe('auto-reply templates: name → { ru, uz, en, default }'),
     kpi: KpiSection.prefault({}),
     sla: SlaSection.prefault({}),
+    csat: CsatOptions.prefault({}),
   });
 }
 

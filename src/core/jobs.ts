@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NormalizedMessage } from './message.ts';
 import type { Conversation } from './connector.ts';
+import { CsatStep } from './csat/steps.ts';
 
 /**
  * Work that waits in a runtime. Every job has a dedupe key (insert-if-absent),
@@ -56,6 +57,8 @@ export const JobPayload = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tag'), ticketId: z.string(), tags: z.array(z.string()).min(1) }),
   /** A ready notice to a notifier target. */
   z.object({ kind: z.literal('notice'), target: z.string(), notice: ReadyNotice }),
+  /** A step of the rating question after a ticket was solved (docs/csat.md). */
+  z.object({ kind: z.literal('csat'), csat: CsatStep }),
 ]);
 export type JobPayload = z.infer<typeof JobPayload>;
 export type JobKind = JobPayload['kind'];

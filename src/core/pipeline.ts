@@ -2,6 +2,7 @@ import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
+  Capability,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
@@ -34,6 +35,7 @@ import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { topicOf } from './rules/topic.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -46,6 +48,8 @@ export interface ChannelEntry {
   /** What the channel is, from its definition: the helpdesk maps from this. */
   medium: Medium;
   network?: string;
+  /** What a reply can carry on it, from its definition (absent: text). */
+  sends?: readonly Capability[];
   instance: ChannelInstance;
 }
 
@@ -72,6 +76,8 @@ export interface PipelineDeps {
   history?: Pick<ConversationLog, 'record'>;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
   identity?: IdentityService;
+  /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
+  csat?: Csat;
 }
 
 export interface Pipeline {
@@ -150,6 +156,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
+    // the customer did write, though (WhatsApp's 24-hour window opens again).
+    if (await deps.csat?.intercept(messages)) return touch(messages[0]!);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
@@ -202,6 +211,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
     await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    const language = detectLanguage(combined.text, first.sender.locale);
+    // Before the link: once linked, a ticket solved at once is asked in this language.
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -236,7 +248,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
-    const language = detectLanguage(combined.text, first.sender.locale);
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -275,6 +286,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     if (followUps.length > 0) await deps.enqueue(followUps);
+  }
+
+  async function touch(m: NormalizedMessage): Promise<void> {
+    const link = await links.get(conversationKey(m.channel.id, m.conversation.externalId));
+    if (!link) return;
+    await links.put({ ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } });
   }
 
   async function sync(ticketId: string): Promise<void> {
@@ -379,6 +396,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           return helpdesk.addTags(p.ticketId, p.tags, ctx);
         case 'notice':
           return sendNotice(p.target, p.notice, ctx);
+        case 'csat':
+          if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
+          return deps.csat.run(p.csat, ctx);
       }
     },
     onGiveUp(job, err) {

@@ -41,6 +41,8 @@ export interface FakeTicket {
   external_id: string | null;
   via_followup_source_id: number | null;
   comments: FakeComment[];
+  /** The requester's satisfaction rating (legacy CSAT), once given. */
+  satisfaction_rating?: { score: 'good' | 'bad'; comment: string | null; by: number };
 }
 
 export interface FakeUser {
@@ -100,6 +102,8 @@ export interface FakeZendesk {
     opts?: { attachments?: { file_name: string; content_type: string; data: Buffer }[]; public?: boolean },
   ): { commentId: number };
   closeTicket(ticketId: number): void;
+  /** An agent solves the ticket. */
+  solveTicket(ticketId: number): void;
   /** Deletes the ticket: reads and updates answer 404 RecordNotFound. */
   deleteTicket(ticketId: number): void;
   signWebhook(
@@ -165,12 +169,14 @@ function normalizeTags(v: unknown): string[] {
 }
 
 export async function startFakeZendesk(
-  opts: { email?: string; apiToken?: string; oauthToken?: string } = {},
+  /** `impersonationToken`: an OAuth token with the impersonate scope (X-On-Behalf-Of makes requests as an end user). */
+  opts: { email?: string; apiToken?: string; oauthToken?: string; impersonationToken?: string } = {},
 ): Promise<FakeZendesk> {
   const email = opts.email ?? 'api@example.com';
   const apiToken = opts.apiToken ?? 'fake-zendesk-token';
   const basic = `Basic ${Buffer.from(`${email}/token:${apiToken}`).toString('base64')}`;
   const bearer = opts.oauthToken ? `Bearer ${opts.oauthToken}` : undefined;
+  const impersonator = opts.impersonationToken ? `Bearer ${opts.impersonationToken}` : undefined;
 
   const tickets: FakeTicket[] = [];
   const users: FakeUser[] = [];
@@ -533,8 +539,31 @@ export async function startFakeZendesk(
     };
   }
 
+  /** The end user an impersonating request acts as (X-On-Behalf-Of: id or email), if it is one. */
+  function actingAs(req: IncomingMessage): FakeUser | undefined {
+    if (impersonator === undefined || req.headers.authorization !== impersonator) return undefined;
+    const who = String(req.headers['x-on-behalf-of'] ?? '');
+    const user = users.find((u) => String(u.id) === who || (u.email !== null && u.email.toLowerCase() === who.toLowerCase()));
+    return user?.role === 'end-user' ? user : undefined;
+  }
+
+  /** Legacy CSAT: only the requester may rate, and only a solved ticket (or one solved before). */
+  function rateTicket(id: number, req: IncomingMessage, body: unknown): Answer {
+    const ticket = ticketById(id);
+    const user = actingAs(req);
+    if (!user || user.id !== ticket.requester_id) throw new ZdError(403, { error: 'Forbidden', description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.' });
+    if (ticket.status !== 'solved') throw invalid({ base: 'Ticket: satisfaction ratings can only be given to solved tickets' });
+    const rating = isObject(body) && isObject(body.satisfaction_rating) ? body.satisfaction_rating : undefined;
+    if (rating?.score !== 'good' && rating?.score !== 'bad') throw invalid({ score: 'Score: is not included in the list' });
+    ticket.satisfaction_rating = { score: rating.score, comment: typeof rating.comment === 'string' ? rating.comment : null, by: user.id };
+    return { status: 200, body: { satisfaction_rating: { id: ticket.id * 10, ticket_id: ticket.id, requester_id: user.id, score: rating.score, comment: ticket.satisfaction_rating.comment } } };
+  }
+
   function route(method: string, path: string, query: URLSearchParams, req: IncomingMessage, raw: Buffer, json: unknown): Answer {
     let m: RegExpMatchArray | null;
+    if (method === 'POST' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/satisfaction_rating$/))) return rateTicket(Number(m[1]), req, json);
+    // An impersonating token reaches only what its end user may (here: rating their ticket).
+    if (impersonator !== undefined && req.headers.authorization === impersonator) throw new ZdError(403, { error: 'Forbidden', description: 'You do not have access to this page.' });
     if (method === 'GET' && path === '/api/v2/users/me') return { status: 200, body: { user: userJson(me) } };
     if (method === 'POST' && path === '/api/v2/users/create_or_update') return createOrUpdateUser(json);
     const userAnswer = path.startsWith('/api/v2/users/') ? userRoutes(method, path, query, json) : undefined;
@@ -653,7 +682,7 @@ export async function startFakeZendesk(
       return;
     }
     const auth = req.headers.authorization;
-    if (auth !== basic && (bearer === undefined || auth !== bearer)) {
+    if (auth !== basic && (bearer === undefined || auth !== bearer) && (impersonator === undefined || auth !== impersonator)) {
       send(res, { status: 401, body: { error: "Couldn't authenticate you" } });
       return;
     }
@@ -722,6 +751,9 @@ export async function startFakeZendesk(
     },
     closeTicket(ticketId) {
       ticketById(ticketId).status = 'closed';
+    },
+    solveTicket(ticketId) {
+      ticketById(ticketId).status = 'solved';
     },
     deleteTicket(ticketId) {
       ticketById(ticketId);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AttemptContext } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import { DeliveryError, NotYet } from '../../src/core/errors.ts';
 import type { Job, NewJob } from '../../src/core/jobs.ts';
 import { onCustomerMessage, type TimingRecord } from '../../src/core/kpi/record.ts';
 import { updateRecord } from '../../src/core/kpi/timing.ts';
@@ -192,6 +192,30 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.dlq.replay(dead!.id)).toBe(1);
       await until(() => p.runs.filter((r) => r.payload === 'bad').length === 2);
       await until(async () => (await rt.dlq.list()).length === 0);
+    });
+
+    it('a job that is not due yet (NotYet) runs again then, not before, without spending attempts or pausing its target', async () => {
+      const rt = await start('not-yet', { maxAttempts: 1 });
+      let until_ = 0;
+      const p = recordingPipeline((job) => {
+        if (noteText(job) !== 'later') return;
+        if (until_ === 0) until_ = Date.now() + 700;
+        if (Date.now() < until_) throw new NotYet(until_, 'quiet hours');
+      });
+      await rt.enqueue([note('q', 'later', 'k-later', 'channel:tg')]);
+      rt.startWorker(p);
+      await until(() => p.runs.length === 1);
+      // The same target takes other work meanwhile: it is not paused.
+      await rt.enqueue([note('other', 'now', 'k-now', 'channel:tg')]);
+      await until(() => p.runs.some((r) => r.payload === 'now'));
+      expect(p.runs.filter((r) => r.payload === 'later')).toHaveLength(1);
+      await until(() => p.runs.filter((r) => r.payload === 'later').length === 2);
+      const [first, second] = p.runs.filter((r) => r.payload === 'later');
+      expect(second!.at).toBeGreaterThanOrEqual(until_);
+      expect(second!.ctx.reconcile).toBe(false);
+      // maxAttempts is 1: had waiting counted as a failure, the first run would have dead-lettered it.
+      expect(first!.ctx.idempotencyKey).toBe(second!.ctx.idempotencyKey);
+      expect(await rt.dlq.list()).toEqual([]);
     });
 
     it('gives up after maxAttempts transient failures', async () => {

@@ -15,6 +15,7 @@ import { isNotFound, refusesField } from './errors.ts';
 import { FreshdeskHttp } from './http.ts';
 import { authorizationFor, type FreshdeskOptions } from './options.ts';
 import { conversationWithMarker, findCreatedTicket, listConversations } from './reconcile.ts';
+import { recordRating } from './rating.ts';
 import { listAgentReplies } from './replies.ts';
 import { addContactIdentities, contactIdentity, upsertCustomerContact } from './requester.ts';
 import {
@@ -150,6 +151,12 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
     return ref(created.id, requester.id);
   }
 
+  async function addPrivateNote(ticketId: string, text: string, attempt: AttemptContext): Promise<void> {
+    const marker = attempt.idempotencyKey;
+    if (attempt.reconcile && conversationWithMarker(await listConversations(http, ticketId), marker)) return;
+    await writeNote(ticketId, { html: withMarker(textHtml(text), marker), private: true, files: [] });
+  }
+
   /** Tags added, priority raised (never lowered), a resolved or pending ticket reopened: the customer wrote again. */
   async function updateAfterMessage(ticket: FdTicket, input: TicketInput): Promise<void> {
     const existing = ticket.tags ?? [];
@@ -215,11 +222,10 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       return createTicket({ ...input, followUpOf: outcome === 'closed' ? ticketId : undefined }, requester, attempt);
     },
 
-    async addPrivateNote(ticketId, text, attempt) {
-      const marker = attempt.idempotencyKey;
-      if (attempt.reconcile && conversationWithMarker(await listConversations(http, ticketId), marker)) return;
-      await writeNote(ticketId, { html: withMarker(textHtml(text), marker), private: true, files: [] });
-    },
+    addPrivateNote,
+
+    recordRating: (ticketId, rating, attempt) =>
+      recordRating({ http, options, log, addNote: (text) => addPrivateNote(ticketId, text, attempt) }, ticketId, rating, attempt),
 
     async addTags(ticketId, tags) {
       let ticket: FdTicket;

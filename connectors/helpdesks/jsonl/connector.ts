@@ -99,6 +99,10 @@ export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskCo
       await record('addTags', attempt, { ticketId, tags });
     },
 
+    async recordRating(ticketId, rating, attempt) {
+      await record('recordRating', attempt, { ticketId, score: rating.score, tags: rating.tags, fields: rating.fields, notes: [rating.note] });
+    },
+
     async verifyAgentEvent() {
       return { ok: false, status: 401, error: 'the jsonl helpdesk has no agents' };
     },

@@ -15,6 +15,7 @@ import { isClosedTicketError, isIdempotencyMismatch, isNotFound, rejectedFields 
 import { ZendeskHttp } from './http.ts';
 import { authorizationFor, type ZendeskOptions } from './options.ts';
 import { findCreatedTicket, hasMarker, listAudits, type Marker } from './reconcile.ts';
+import { recordRating } from './rating.ts';
 import { listAgentReplies } from './replies.ts';
 import { OPTIONAL_USER_FIELDS, requesterUser, type ZendeskUserInput } from './requester.ts';
 import { commentBody, raisesPriority, ticketRouting, zendeskId, zendeskTags } from './ticket-fields.ts';
@@ -42,6 +43,10 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     limiter: ctx.limiter,
     log,
   });
+  // Requests made as the ticket's requester (X-On-Behalf-Of), for Zendesk's own satisfaction rating.
+  const asRequester = options.csatImpersonationToken
+    ? new ZendeskHttp({ baseUrl: options.baseUrl, authorization: `Bearer ${options.csatImpersonationToken}`, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log })
+    : undefined;
   const ticketPath = (id: string): string => `/tickets/${encodeURIComponent(id)}`;
   const ref = (ticketId: number | string, requesterId: string): TicketRef => ({
     ticketId: String(ticketId),
@@ -262,6 +267,8 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     async verifyAgentEvent(req) {
       return verifyZendeskEvent(req, options);
     },
+
+    recordRating: (ticketId, rating, attempt) => recordRating({ http, asRequester, options, log }, ticketId, rating, attempt),
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
     fetchAttachment: (url) => http.download(url),

@@ -62,6 +62,8 @@ export function messageText(d: DeadLetter): string {
       return `add the tags ${p.tags.join(', ')} to ticket ${p.ticketId}`;
     case 'notice':
       return p.notice.headline ?? p.notice.text;
+    case 'csat':
+      return p.csat.step === 'ask' ? `ask for a rating of ticket ${p.csat.ticketId}` : p.csat.step === 'rate' ? `write the rating ${p.csat.score}/5` : `say "${p.csat.what}" after the rating`;
   }
 }
 
