@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
-import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
+import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
@@ -9,6 +9,11 @@ import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
+import { loadModelFile, modelPathOf, watchModelFile } from './config/model-file.ts';
+import { RoutingLog } from './core/history/routing-log.ts';
+import type { TextModel } from './core/model/text-model.ts';
+import { evaluateRouting } from './core/history/evaluate.ts';
+import { startRoutingGauges } from './runtime/routing-accuracy.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
@@ -48,13 +53,31 @@ export async function startGateway(opts: {
   const runtime = await openRuntime(cfg, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
 
-  let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
+  // The text model loads before the rules compile, so a rule naming a topic it lacks is refused.
+  const modelPath = modelPathOf(loaded);
+  let model: TextModel | undefined = modelPath ? await loadModelFile(modelPath) : undefined;
+  const compile = (list: typeof cfg.rules, replies: typeof cfg.replies, m: TextModel | undefined): RuleSet =>
+    ({ compiled: compileRules(list, { modelTopics: m?.topics }), replies, model: m });
+  let rules: RuleSet = compile(cfg.rules, cfg.replies, model);
+  const modelWatcher = modelPath ? watchModelFile(
+    modelPath,
+    (next) => {
+      try {
+        rules = compile([...rules.compiled.rules], rules.replies, next);
+        model = next;
+        log.info({ file: modelPath, topics: next.topics, trainedAt: next.file.trained.at }, 'text model reloaded');
+      } catch (err) {
+        log.error({ err }, 'text model change refused: the rules do not compile with it; the running model stays');
+      }
+    },
+    (err) => log.error({ error: err.message }, 'text model change refused; the running model stays'),
+  ) : undefined;
   const watcher = watchRules(
     loaded,
     opts.registry,
     (next) => {
       try {
-        rules = { compiled: compileRules(next.rules), replies: next.replies };
+        rules = compile(next.rules, next.replies, model);
         log.info({ rules: next.rules.length }, 'rules reloaded');
       } catch (err) {
         log.error({ err }, 'rules change refused; the running rules stay');
@@ -112,6 +135,7 @@ export async function startGateway(opts: {
     notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
   }
 
+  const routingLog = new RoutingLog(runtime.kv, cfg.history);
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -121,7 +145,20 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    routingLog,
   });
+
+  // Production accuracy (`rules eval`) as gauges, where deliveries run and the helpdesk can list tickets.
+  const historyReader = cfg.history.evaluate && role !== 'ingress'
+    ? createHistoryReader(opts.registry, cfg, { log: log.child({ part: 'routing-accuracy' }), kv: runtime.kv, dataDir })
+    : undefined;
+  const evaluateEvery = cfg.history.evaluate;
+  const gauges = historyReader && evaluateEvery ? startRoutingGauges({
+    registry: metrics.registry,
+    everyMs: evaluateEvery.every,
+    log: log.child({ part: 'routing-accuracy' }),
+    evaluate: () => evaluateRouting({ log: routingLog, reader: historyReader, topics: cfg.topics, since: new Date(Date.now() - evaluateEvery.since) }),
+  }) : undefined;
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
   const exclusive = new Map<string, ReturnType<typeof runExclusively>>();
@@ -172,6 +209,8 @@ export async function startGateway(opts: {
     close() {
       closing ??= (async () => {
         watcher.close();
+        modelWatcher?.close();
+        gauges?.stop();
         await app.close();
         for (const keeper of exclusive.values()) await keeper.close();
         for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
@@ -221,12 +260,31 @@ export async function createHelpdesk(
   cfg: Config,
   ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
 ): Promise<HelpdeskInstance> {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The configured helpdesk's ticket history (training, `rules eval`), paced like deliveries; undefined when its kind has no list API. */
+export function createHistoryReader(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string },
+): HistoryReader | undefined {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.history?.(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+function helpdeskParts(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+) {
   const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
   const options = def.options.parse(withoutKind(cfg.helpdesk));
   // One limiter paces every request to the helpdesk (a runtime shared by several processes may bring its own).
   const common = HelpdeskCommonOptions.pick({ requestsPerMinute: true }).parse(options);
   const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }), ctx.makeLimiter);
-  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+  return { def, options, limiter };
 }
 
 function findDefinition<D extends ChannelDefinition | HelpdeskDefinition | NotifierDefinition>(defs: D[], kind: string, what: string): D {
@@ -264,5 +322,5 @@ export function testRules(rules: RuleSet, input: RulesTestInput, where: { channe
     occurredAt: now.toISOString(),
     receivedAt: now.toISOString(),
   });
-  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone });
+  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone, model: rules.model });
 }

@@ -9,6 +9,12 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { configJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { loadConfiguredModel } from '../config/model-file.ts';
+import type { CliDeps } from './deps.ts';
+import { registerModelCommands } from './model-train.ts';
+import { registerRulesDiff } from './rules-diff.ts';
+import { registerRulesEval } from './rules-eval.ts';
+import { formatModelScores } from './show-scores.ts';
 
 /**
  * Exit codes scripts can trust:
@@ -45,6 +51,8 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
 async function openStore(loaded: LoadedConfig) {
   return openRuntime(loaded.config, createLogger({ level: 'warn', secrets: loaded.secrets }));
 }
+
+const deps: CliDeps = { load, fail: (message, code) => new ExitError(message, EXIT[code]) };
 
 export function buildProgram(): Command {
   const program = new Command('switchboard')
@@ -137,8 +145,11 @@ export function buildProgram(): Command {
       const cfg = loaded.config;
       const channel = cfg.channels[o.channel];
       if (!channel) throw new ExitError(`no channel '${o.channel}' in ${loaded.file} (channels: ${Object.keys(cfg.channels).join(', ')})`, EXIT.config);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
       const result = testRules(
-        { compiled: compileRules(cfg.rules), replies: cfg.replies },
+        { compiled: compileRules(cfg.rules, { modelTopics: model?.topics }), replies: cfg.replies, model },
         { channel: o.channel, text: o.text, first: !o.followUp, sender: pairs(o.sender), form: o.form ? pairs(o.form) : undefined },
         { channelKind: channel.kind, timezone: cfg.timezone },
       );
@@ -152,9 +163,13 @@ export function buildProgram(): Command {
       if (d.subject) console.log(`subject:  ${d.subject}`);
       console.log(`replies:  ${d.replies.join(', ') || '-'}`);
       console.log(`notify:   ${d.notify.join(', ') || '-'}`);
+      for (const line of formatModelScores(d, result.trace)) console.log(line);
       console.log('rules:');
       for (const t of result.trace) console.log(`  ${t.fired ? 'FIRED' : '  -  '} ${t.rule}${t.why ? `: ${t.why}` : ''}`);
     });
+  registerRulesEval(rules, deps);
+  registerRulesDiff(rules, deps);
+  registerModelCommands(program, deps);
 
   const dlq = program.command('dlq').description('inspect and replay the dead-letter queue');
   dlq

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition } from '../core/connector.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, ServerSection, StoreSection, TimeZone } from './sections.ts';
+import { DEFAULT_TOPICS, HistorySection, ModelSection, TopicsSection } from './learning.ts';
 
 /** A connector kind as the config sees it: its name, options schema and secret option keys. */
 export interface ConnectorKind {
@@ -65,6 +66,9 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
       .describe('files, relative to this one, whose rules are appended and whose replies are merged'),
     rules: z.array(Rule).default([]).describe('routing rules, evaluated in order (this file\'s first, then included files\')'),
     replies: Replies.default({}).describe('auto-reply templates: name → { ru, uz, en, default }'),
+    model: ModelSection.optional(),
+    topics: TopicsSection.default(() => ({ ...DEFAULT_TOPICS })),
+    history: HistorySection.prefault({}),
   });
 }
 
