@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, detectLanguage, evaluate, pickReply, topicOf } from '../../src/core/rules/engine.ts';
 import { playerMessage } from '../rules/message.ts';
-import { loadLabeled, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';
+import { loadLabeled, loadShippedModel, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';
 
 const shipped = loadShippedRules();
-const compiled = compileRules(shipped.rules, { replies: shipped.replies });
+const model = loadShippedModel();
+const compiled = compileRules(shipped.rules, { replies: shipped.replies, modelTopics: model.topics });
 
 function classify(m: LabeledMessage) {
   return evaluate(compiled, {
@@ -12,6 +13,7 @@ function classify(m: LabeledMessage) {
     isFirst: true,
     now: new Date('2025-03-10T09:00:00Z'),
     timezone: 'Asia/Tashkent',
+    model,
   });
 }
 
