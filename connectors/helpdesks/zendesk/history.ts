@@ -36,7 +36,9 @@ export function createZendeskHistory(options: ZendeskOptions, ctx: HelpdeskConte
   });
   return {
     async *tickets({ since, onProgress }) {
-      let query: Record<string, string> = { start_time: String(unixSeconds(since)) };
+      // Zendesk refuses a start_time less than a minute old ("Too recent start_time").
+      const start = Math.min(unixSeconds(since), unixSeconds(new Date()) - 61);
+      let query: Record<string, string> = { start_time: String(start) };
       let count = 0;
       for (let page = 0; page < MAX_PAGES; page++) {
         const q = query;

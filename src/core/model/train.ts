@@ -64,7 +64,9 @@ export function trainFile(examples: readonly Example[], options: TrainOptions = 
   for (const e of examples) counts[topicIndex.get(e.topic)!]! += 1;
   const classWeight = counts.map((c, i) => (examples.length / (k * c)) * (options.topicWeights?.[topics[i]!] ?? 1));
 
-  const data: { x: Features; y: number }[] = examples.map((e) => ({ x: featurize(e.text, spec), y: topicIndex.get(e.topic)! }));
+  // A canonical order first, so the model depends on the examples and the seed, not on the order files were read in.
+  const canonical = [...examples].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  const data: { x: Features; y: number }[] = canonical.map((e) => ({ x: featurize(e.text, spec), y: topicIndex.get(e.topic)! }));
   const w = new Float32Array(spec.buckets * k);
   const g2 = new Float32Array(spec.buckets * k);
   const bias = new Float64Array(k);
