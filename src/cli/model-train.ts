@@ -36,7 +36,7 @@ export function formatEvaluation(ev: Evaluation, title: string): string {
 function count(examples: readonly Example[]): string {
   const by = new Map<string, number>();
   for (const e of examples) by.set(e.topic, (by.get(e.topic) ?? 0) + 1);
-  return [...by].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ');
+  return [...by].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([t, n]) => `${t} ${n}`).join(', ');
 }
 
 export function registerModelCommands(program: Command, deps: CliDeps): void {
