@@ -92,6 +92,18 @@ export function buildProgram(): Command {
       console.log(`  helpdesk: ${cfg.helpdesk.kind}`);
       console.log(`  channels: ${Object.entries(cfg.channels).map(([id, c]) => `${id} (${c.kind})`).join(', ') || 'none'}`);
       console.log(`  rules: ${cfg.rules.length}, replies: ${Object.keys(cfg.replies).length}`);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
+      if (model) {
+        try {
+          compileRules(cfg.rules, { modelTopics: model.topics });
+        } catch (err) {
+          if (err instanceof RuleCompileError) throw new ExitError(`${loaded.file}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
+          throw err;
+        }
+        console.log(`  model: ${model.topics.join(', ')} (${model.file.trained.examples} messages, trained ${model.file.trained.at})`);
+      }
       if (!o.online) return;
       let failed = 0;
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });

@@ -26,10 +26,10 @@ const SEED_WORD = 0x9747b28c;
 const SEED_PAIR = 0x5bd1e995;
 const SEED_CHAR = 0x1b873593;
 
-/** FNV-1a over UTF-16 code units, seeded per feature kind. */
-function hash(s: string, seed: number): number {
+/** FNV-1a over the UTF-16 code units of s[start, end), seeded per feature kind (no substring is built). */
+function hash(s: string, seed: number, start = 0, end = s.length): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = start; i < end; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
@@ -74,7 +74,7 @@ export function featurize(text: string, spec: FeatureSpec = DEFAULT_FEATURES): F
       for (let i = 0; i + n <= padded.length; i++) {
         // The whole padded word is already the word feature.
         if (n === padded.length) continue;
-        add(hash(padded.slice(i, i + n), SEED_CHAR));
+        add(hash(padded, SEED_CHAR, i, i + n));
       }
     }
   }
