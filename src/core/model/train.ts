@@ -1,6 +1,6 @@
 import { DEFAULT_FEATURES, featurize, type FeatureSpec, type Features } from './features.ts';
 import { encodeInt16, encodeUint32, MODEL_FORMAT, MODEL_VERSION, type ModelFile } from './model-file.ts';
-import { seededRandom, shuffle } from './random.ts';
+import { seededRandom, shuffle } from '../random.ts';
 import { softmax, TextModel, topTopic } from './text-model.ts';
 
 /**

@@ -1,4 +1,4 @@
-/** A small seeded generator (mulberry32): the same seed trains the same model. */
+/** A small seeded generator (mulberry32): the same seed gives the same sequence (model training, chaos tests). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
