@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
+import { maskMessage } from './core/privacy.ts';
 import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
@@ -120,13 +121,14 @@ export async function startGateway(opts: {
       },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
-        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }));
+        // Card numbers are masked here, before the journal: nothing downstream ever holds one.
+        const messages = drafts.map((d) => maskMessage(NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }), cfg.privacy));
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
         for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();

@@ -54,6 +54,13 @@ export const StoreSection = z.discriminatedUnion('kind', [
   }),
 ]).describe('where queued work, the idempotency ledger and conversation links live');
 
+export const PrivacySection = z.strictObject({
+  maskCards: z.boolean().default(true)
+    .describe('mask card numbers (13–19 digits, Luhn-valid or grouped like a card) to their last 4 digits when a message is accepted, before it is stored or sent'),
+  maskCvv: z.boolean().default(false).describe('also mask a 3–4 digit number (a CVV/CVC) just after a masked card number'),
+  maskIbans: z.boolean().default(false).describe('also mask IBANs (mod-97 checked) to their country, check digits and last 4'),
+}).describe('what is masked in customers\' messages before anything stores or sends them (docs/privacy.md)');
+
 export const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).describe('logging (JSON lines on stdout)');

@@ -154,12 +154,55 @@ export interface ChannelInstance {
   check?(): Promise<string>;
 }
 
+/**
+ * What kind of conversation a channel carries. Helpdesks map their own notions (a ticket's
+ * source, a contact's messenger ids) from this, never from a channel's kind.
+ */
+export const MEDIA = ['messenger', 'phone', 'email', 'form', 'api'] as const;
+export type Medium = (typeof MEDIA)[number];
+
+/** What a reply to the customer can carry on a channel. */
+export type Capability = 'text' | 'files' | 'buttons';
+
+/** A configured channel as a helpdesk sees it: its id, its kind, and what it is. */
+export interface ChannelRef {
+  id: string;
+  kind: string;
+  medium: Medium;
+  /** The messenger network its sender ids belong to (`telegram`, `whatsapp`), where it is one. */
+  network?: string;
+}
+
+/** Bad usage of a command (exit code 2), said in words for the person who typed it. */
+export class UsageError extends Error {}
+
+/** A `switchboard <kind> <name>` command a channel brings along (e.g. `telegram set-webhook`). */
+export interface ChannelCommand<Options = unknown> {
+  name: string;
+  description: string;
+  /** Commander-style flags, e.g. `{ flags: '--delete', description: 'remove the webhook' }`. */
+  flags?: { flags: string; description: string }[];
+  /**
+   * Runs for one configured channel of this kind (`--channel`, or the only one); returns what to
+   * print. Throws UsageError for a problem the person can fix in the config or the flags.
+   */
+  run(ctx: { channelId: string; options: Options; publicUrl?: string; flags: Record<string, unknown> }): Promise<string>;
+}
+
 export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   kind: string;
+  /** What the channel is: helpdesks map from this. */
+  medium: Medium;
+  /** The messenger network its sender ids belong to, for helpdesks that keep messenger ids on a contact. */
+  network?: string;
+  /** What a reply can carry; empty for a channel that only receives (its `send` says so in a note). */
+  sends: readonly Capability[];
   /** Zod schema of this channel's options (without `kind`); becomes part of the config schema. */
   options: O;
   /** Option keys that hold secrets: never echoed in errors or logs. */
   secrets?: string[];
+  /** Commands `switchboard <kind> …` gets from this channel. */
+  commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
 }
 
@@ -212,6 +255,8 @@ export interface AttemptContext {
 }
 
 export interface TicketInput {
+  /** The channel the message came through, with what it is (the configured channel's definition says). */
+  channel: ChannelRef;
   message: NormalizedMessage;
   /** More messages delivered together with `message` (an album). */
   extra: NormalizedMessage[];
@@ -257,7 +302,7 @@ export type AgentEventResult =
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: { id: string; kind: string }, ctx: AttemptContext): Promise<RequesterRef>;
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id

@@ -1,9 +1,11 @@
+import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  Medium,
   Logger,
   NotifierInstance,
   TicketInput,
@@ -25,6 +27,7 @@ import {
   type LinkStore,
   type NewJob,
 } from './jobs.ts';
+import { formatBytes } from './format-bytes.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -34,6 +37,9 @@ import {
 
 export interface ChannelEntry {
   kind: string;
+  /** What the channel is, from its definition: the helpdesk maps from this. */
+  medium: Medium;
+  network?: string;
   instance: ChannelInstance;
 }
 
@@ -145,8 +151,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
+    const masked = maskedNote(messages);
+    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
     const input: TicketInput = {
+      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
       message: first,
       extra: messages.slice(1),
       decision,
@@ -159,7 +167,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     let ref: TicketRef;
     if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, first.channel, ctx);
+      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
@@ -374,10 +382,4 @@ function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} B`;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime/runtime.ts';
-import { secretMatches } from '../core/secrets.ts';
+import { secretMatches } from '../kit/inbound/secret-matches.ts';
 
 export interface AdminDeps {
   token: string;

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Logger } from '../core/connector.ts';
-import { cutSecrets, maskPersonalData, redactDeep } from '../core/redact.ts';
+import { redactDeep, redactText } from '../core/redact.ts';
 
 export interface LogOptions {
   level?: string;
@@ -23,7 +23,7 @@ export function createLogger(opts: LogOptions = {}): Logger & pino.Logger {
       },
       hooks: {
         logMethod(args, method) {
-          const masked = args.map((a) => (typeof a === 'string' ? maskPersonalData(cutSecrets(a, secrets)) : a));
+          const masked = args.map((a) => (typeof a === 'string' ? redactText(a, secrets) : a));
           method.apply(this, masked as Parameters<typeof method>);
         },
       },

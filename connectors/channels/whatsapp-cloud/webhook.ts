@@ -1,6 +1,6 @@
 import type { ChannelContext, HttpResponse, InboundRequest, KeyValueStore, Logger, RouteSpec } from '../../../src/core/connector.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import { reactionText, readChange, type NormalizeOptions } from './normalize.ts';
 import { ChangeValue, WebhookPayload } from './payload.ts';
 import { lookupSent } from './sent-index.ts';

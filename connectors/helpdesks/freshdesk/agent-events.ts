@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import type { FreshdeskOptions } from './options.ts';
 
 type Denied = { ok: false; status: number; error: string };

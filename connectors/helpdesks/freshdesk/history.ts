@@ -1,5 +1,5 @@
 import type { HelpdeskContext, HistoryReader } from '../../../src/core/connector.ts';
-import { patiently } from '../../../src/core/history-read.ts';
+import { patiently } from '../../../src/kit/helpdesk-http/patiently.ts';
 import { FdTickets } from './api.ts';
 import { FreshdeskHttp } from './http.ts';
 import { authorizationFor, type FreshdeskOptions } from './options.ts';

@@ -1,5 +1,5 @@
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 type Denied = { ok: false; status: number; error: string };
 const deny = (status: number, error: string): Denied => ({ ok: false, status, error });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HelpdeskContext, HistoryReader } from '../../../src/core/connector.ts';
-import { patiently } from '../../../src/core/history-read.ts';
+import { patiently } from '../../../src/kit/helpdesk-http/patiently.ts';
 import { tagNames, TicketCard } from './api.ts';
 import { UsedeskHttp } from './http.ts';
 import type { UsedeskOptions } from './options.ts';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
 export const TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';

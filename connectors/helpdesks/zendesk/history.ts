@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HelpdeskContext, HistoryReader, HistoryTicket } from '../../../src/core/connector.ts';
-import { patiently, unixSeconds } from '../../../src/core/history-read.ts';
+import { patiently, unixSeconds } from '../../../src/kit/helpdesk-http/patiently.ts';
 import { ZendeskHttp } from './http.ts';
 import { authorizationFor, type ZendeskOptions } from './options.ts';
 

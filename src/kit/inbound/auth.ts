@@ -1,11 +1,12 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import type { InboundRequest } from '../../core/connector.ts';
+import { secretMatches } from './secret-matches.ts';
 
 /**
  * How an inbound webhook proves who sent it. Every mode compares in constant time; none of
- * them ever puts the secret into an error text. Shared by the generic webhook and CTI channels.
+ * them ever puts the secret into an error text. Shared by the generic webhook and CTI channels;
+ * vendor recipes (Mango Office, Zadarma) live with the channel that offers them.
  */
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'an HTTP header name, e.g. X-Signature')
@@ -41,37 +42,22 @@ export const QueryAuth = z.strictObject({
   secret: secret.describe('the token (secret)'),
 });
 
-/** Mango Office VPBX: form fields vpbx_api_key, sign = sha256_hex(api key + json + salt), json. */
-export const MangoAuth = z.strictObject({
-  mode: z.literal('mango').describe("Mango Office's sign: sha256 of API key + json + salt"),
-  apiKey: z.string().min(1).describe('the VPBX API key (vpbx_api_key) (secret)'),
-  apiSalt: z.string().min(1).describe('the VPBX API salt (secret)'),
-});
-
-/** Zadarma: header Signature = base64(hex(HMAC-SHA1(secret, fields of the event, concatenated))). */
-export const ZadarmaAuth = z.strictObject({
-  mode: z.literal('zadarma').describe("Zadarma's Signature header over the event's fields"),
-  secret: z.string().min(1).describe('the API secret from the Zadarma cabinet (secret)'),
-});
-
 export const GenericAuth = z.discriminatedUnion('mode', [HmacAuth, HeaderAuth, BasicAuth, QueryAuth]);
 export type GenericAuth = z.infer<typeof GenericAuth>;
-export const WebhookAuth = z.discriminatedUnion('mode', [HmacAuth, HeaderAuth, BasicAuth, QueryAuth, MangoAuth, ZadarmaAuth]);
-export type WebhookAuth = z.infer<typeof WebhookAuth>;
 
 /** Option paths (below the channel) that hold secrets, for the config's redaction. */
-export const AUTH_SECRETS = ['auth.secret', 'auth.password', 'auth.apiKey', 'auth.apiSalt'];
+export const AUTH_SECRETS = ['auth.secret', 'auth.password'];
 
 export type AuthResult = { ok: true } | { ok: false; status: 401; error: string };
 
-const refused = (error: string): AuthResult => ({ ok: false, status: 401, error });
+export const refused = (error: string): AuthResult => ({ ok: false, status: 401, error });
 
 function stripPrefix(value: string | undefined, prefix: string | undefined): string | undefined {
   if (value === undefined || !prefix) return value;
   return value.toLowerCase().startsWith(prefix.toLowerCase()) ? value.slice(prefix.length) : undefined;
 }
 
-export function verifyRequest(auth: WebhookAuth, req: InboundRequest): AuthResult {
+export function verifyRequest(auth: GenericAuth, req: InboundRequest): AuthResult {
   switch (auth.mode) {
     case 'hmac': {
       const given = stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
@@ -92,10 +78,6 @@ export function verifyRequest(auth: WebhookAuth, req: InboundRequest): AuthResul
     }
     case 'query':
       return secretMatches(req.query[auth.param], auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.param} in the URL`);
-    case 'mango':
-      return verifyMango(auth, formFields(req));
-    case 'zadarma':
-      return verifyZadarma(auth, formFields(req), req.headers['signature']);
   }
 }
 
@@ -104,43 +86,4 @@ export function formFields(req: InboundRequest): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(req.rawBody.toString('utf8'))) out[k] ??= v;
   return out;
-}
-
-export function mangoSign(apiKey: string, json: string, apiSalt: string): string {
-  return createHash('sha256').update(apiKey + json + apiSalt).digest('hex');
-}
-
-function verifyMango(auth: z.infer<typeof MangoAuth>, f: Record<string, string>): AuthResult {
-  if (f['json'] === undefined || f['sign'] === undefined || f['vpbx_api_key'] === undefined) {
-    return refused('expected the form fields vpbx_api_key, sign and json');
-  }
-  // Both compared in full, so a wrong key and a wrong sign take the same time.
-  const keyOk = secretMatches(f['vpbx_api_key'], auth.apiKey);
-  const signOk = secretMatches(f['sign'].toLowerCase(), mangoSign(auth.apiKey, f['json'], auth.apiSalt));
-  return keyOk && signOk ? { ok: true } : refused('vpbx_api_key or sign does not match');
-}
-
-/** Which fields Zadarma concatenates for each event's signature. */
-const ZADARMA_SIGNED_FIELDS: Record<string, string[]> = {
-  NOTIFY_START: ['caller_id', 'called_did', 'call_start'],
-  NOTIFY_INTERNAL: ['caller_id', 'called_did', 'call_start'],
-  NOTIFY_END: ['caller_id', 'called_did', 'call_start'],
-  NOTIFY_ANSWER: ['caller_id', 'destination', 'call_start'],
-  NOTIFY_OUT_START: ['internal', 'destination', 'call_start'],
-  NOTIFY_OUT_END: ['internal', 'destination', 'call_start'],
-  NOTIFY_RECORD: ['pbx_call_id', 'call_id_with_rec'],
-};
-
-/** base64 of the HEX digest (PHP's hash_hmac returns hex), not of the raw bytes. */
-export function zadarmaSignature(secret: string, fields: Record<string, string>): string | undefined {
-  const names = ZADARMA_SIGNED_FIELDS[fields['event'] ?? ''];
-  if (!names) return undefined;
-  const data = names.map((n) => fields[n] ?? '').join('');
-  return Buffer.from(createHmac('sha1', secret).update(data).digest('hex')).toString('base64');
-}
-
-function verifyZadarma(auth: z.infer<typeof ZadarmaAuth>, f: Record<string, string>, header: string | undefined): AuthResult {
-  const expected = zadarmaSignature(auth.secret, f);
-  if (expected === undefined) return refused(`cannot verify Zadarma event '${f['event'] ?? ''}': no signature recipe for it`);
-  return secretMatches(header?.trim(), expected) ? { ok: true } : refused('missing or wrong Signature header');
 }

@@ -1,5 +1,5 @@
-import type { FetchedFile } from '../../../src/core/connector.ts';
-import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
+import type { FetchedFile } from '../../core/connector.ts';
+import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../core/errors.ts';
 
 export interface DownloadOptions {
   maxBytes: number;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { asDeliveryError } from './errors.ts';
+import { asDeliveryError } from '../../core/errors.ts';
 
 /**
  * Reading a helpdesk's history is one long series of list requests: a rate limit (Zendesk's

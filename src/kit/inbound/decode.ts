@@ -1,4 +1,4 @@
-import type { InboundRequest } from '../../../src/core/connector.ts';
+import type { InboundRequest } from '../../core/connector.ts';
 
 export type Decoded = { ok: true; body: unknown } | { ok: false; error: string };
 
