@@ -92,13 +92,13 @@ export async function startGateway(opts: {
   );
   for (const w of loaded.warnings) log.warn({ file: w.file, line: w.line, path: w.path }, w.message);
 
-  const helpdesk = await createHelpdesk(opts.registry, cfg, {
+  // One limiter for every request to the helpdesk: deliveries and the accuracy refresh alike.
+  const limiter = createHelpdeskLimiter(opts.registry, cfg, {
     log: log.child({ helpdesk: cfg.helpdesk.kind }),
-    kv: runtime.kv,
-    dataDir,
     // Shared by every process when the runtime can (Redis); timed for the metrics either way.
     makeLimiter: (o) => metrics.timedLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o)),
   });
+  const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir, limiter });
   const channels = new Map<string, ChannelEntry>();
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
     const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
@@ -152,7 +152,7 @@ export async function startGateway(opts: {
 
   // Production accuracy (`rules eval`) as gauges, where deliveries run and the helpdesk can list tickets.
   const historyReader = cfg.history.evaluate && role !== 'ingress'
-    ? createHistoryReader(opts.registry, cfg, { log: log.child({ part: 'routing-accuracy' }), kv: runtime.kv, dataDir })
+    ? createHistoryReader(opts.registry, cfg, { log: log.child({ part: 'routing-accuracy' }), kv: runtime.kv, dataDir, limiter })
     : undefined;
   const evaluateEvery = cfg.history.evaluate;
   const gauges = historyReader && evaluateEvery ? startRoutingGauges({
@@ -270,10 +270,19 @@ export async function createHelpdesk(
 export function createHistoryReader(
   registry: ConnectorRegistry,
   cfg: Config,
-  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string },
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
 ): HistoryReader | undefined {
   const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
   return def.history?.(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The rate limiter the helpdesk's requests share, from its documented limits and `requestsPerMinute` (none for the dry run). */
+export function createHelpdeskLimiter(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): RateLimiter | undefined {
+  return helpdeskParts(registry, cfg, ctx).limiter;
 }
 
 function helpdeskParts(

@@ -5,8 +5,9 @@ import { parseDuration } from '../config/learning.ts';
 import { modelPathOf, writeModelFile } from '../config/model-file.ts';
 import type { Example, Evaluation } from '../core/model/train.ts';
 import { evaluateModel, splitHeldOut, train, trainFile, TRAIN_DEFAULTS } from '../core/model/train.ts';
-import { createHistoryReader, dataDirOf } from '../gateway.ts';
+import { createHistoryReader, dataDirOf, openRuntime } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { createRateLimiter, type RateLimiterOptions } from '../runtime/rate-limiter.ts';
 import type { CliDeps } from './deps.ts';
 import { readHelpdeskExamples, readLabeledFile } from './training-data.ts';
 
@@ -90,13 +91,20 @@ export function registerModelCommands(program: Command, deps: CliDeps): void {
         if (sinceMs === undefined) throw deps.fail(`--since must be a duration like 180d, got '${o.since}'`, 'config');
         const cfg = loaded.config;
         const log = createLogger({ level: 'warn', secrets: loaded.secrets });
-        const memory = new Map<string, string>();
-        const kv = { get: async (k: string) => memory.get(k), set: async (k: string, v: string) => void memory.set(k, v), delete: async (k: string) => void memory.delete(k) };
-        const reader = createHistoryReader(registry, cfg, { log, kv, dataDir: dataDirOf(cfg) });
-        if (!reader) throw deps.fail(`helpdesk '${cfg.helpdesk.kind}' has no ticket list to train from`, 'config');
-        const since = new Date(Date.now() - sinceMs);
-        console.log(`reading ${cfg.helpdesk.kind} tickets since ${since.toISOString()} …`);
-        const got = await readHelpdeskExamples(reader, { since, topics: cfg.topics, onProgress: (n) => console.log(`  ${n} tickets read`) });
+        // The configured store, for its shared rate limiter: with Redis, running gateways and this
+        // command share one budget at the helpdesk.
+        const rt = await openRuntime(cfg, log);
+        let got: Awaited<ReturnType<typeof readHelpdeskExamples>>;
+        try {
+          const makeLimiter = (opts: RateLimiterOptions) => rt.sharedRateLimiter?.('helpdesk', opts) ?? createRateLimiter(opts);
+          const reader = createHistoryReader(registry, cfg, { log, kv: rt.kv, dataDir: dataDirOf(cfg), makeLimiter });
+          if (!reader) throw deps.fail(`helpdesk '${cfg.helpdesk.kind}' has no ticket list to train from`, 'config');
+          const since = new Date(Date.now() - sinceMs);
+          console.log(`reading ${cfg.helpdesk.kind} tickets since ${since.toISOString()} …`);
+          got = await readHelpdeskExamples(reader, { since, topics: cfg.topics, onProgress: (n) => console.log(`  ${n} tickets read`) });
+        } finally {
+          await rt.close();
+        }
         console.log(`read ${got.tickets} tickets from ${cfg.helpdesk.kind} (${got.empty} without text left out): ${count(got.examples)}`);
         examples.push(...got.examples);
         sources.push(`${cfg.helpdesk.kind} since ${o.since}`);

@@ -5,6 +5,7 @@ import { evaluateRouting, type RoutingEvaluation } from '../core/history/evaluat
 import { RoutingLog } from '../core/history/routing-log.ts';
 import { createHistoryReader, dataDirOf, openRuntime } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { createRateLimiter, type RateLimiterOptions } from '../runtime/rate-limiter.ts';
 import type { CliDeps } from './deps.ts';
 import { formatEvaluation } from './model-train.ts';
 
@@ -43,7 +44,9 @@ export function registerRulesEval(rules: Command, deps: CliDeps): void {
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });
       const rt = await openRuntime(cfg, log);
       try {
-        const reader = createHistoryReader(registry, cfg, { log, kv: rt.kv, dataDir: dataDirOf(cfg) });
+        // Paced with the running gateways where the store shares a limiter (Redis).
+        const makeLimiter = (opts: RateLimiterOptions) => rt.sharedRateLimiter?.('helpdesk', opts) ?? createRateLimiter(opts);
+        const reader = createHistoryReader(registry, cfg, { log, kv: rt.kv, dataDir: dataDirOf(cfg), makeLimiter });
         if (!reader) throw deps.fail(`helpdesk '${cfg.helpdesk.kind}' has no ticket list to read the agents' tags from`, 'config');
         const ev = await evaluateRouting({ log: new RoutingLog(rt.kv, cfg.history), reader, topics: cfg.topics, since: new Date(Date.now() - sinceMs) });
         if (o.json) return console.log(JSON.stringify(ev, null, 2));
