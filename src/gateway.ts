@@ -4,7 +4,7 @@ import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
-import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
@@ -17,12 +17,13 @@ import { evaluateRouting } from './core/history/evaluate.ts';
 import { startRoutingGauges } from './runtime/routing-accuracy.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
+import { Activity } from './runtime/activity.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
 import { createLogger } from './runtime/log.ts';
 import { createRateLimiter, helpdeskLimiter, type RateLimiterOptions } from './runtime/rate-limiter.ts';
 import { runExclusively } from './runtime/exclusive.ts';
 import { createMetrics } from './runtime/metrics.ts';
-import type { Runtime } from './runtime/runtime.ts';
+import { allEvents, type Runtime, type WorkerEvents } from './runtime/runtime.ts';
 
 export type Role = 'all' | 'ingress' | 'worker';
 
@@ -53,6 +54,7 @@ export async function startGateway(opts: {
   const dataDir = dataDirOf(cfg);
   const runtime = await openRuntime(cfg, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
+  const activity = new Activity();
 
   // The text model loads before the rules compile, so a rule naming a topic it lacks is refused.
   const modelPath = modelPathOf(loaded);
@@ -96,7 +98,7 @@ export async function startGateway(opts: {
   const limiter = createHelpdeskLimiter(opts.registry, cfg, {
     log: log.child({ helpdesk: cfg.helpdesk.kind }),
     // Shared by every process when the runtime can (Redis); timed for the metrics either way.
-    makeLimiter: (o) => metrics.timedLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o)),
+    makeLimiter: (o) => metrics.timedLimiter(activity.watchLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o))),
   });
   const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir, limiter });
   const channels = new Map<string, ChannelEntry>();
@@ -124,7 +126,12 @@ export async function startGateway(opts: {
         // Card numbers are masked here, before the journal: nothing downstream ever holds one.
         const messages = drafts.map((d) => maskMessage(NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }), cfg.privacy));
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
-        for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
+        outcomes.forEach((o, i) => {
+          metrics.accept(id, o.duplicate);
+          if (o.duplicate) return;
+          activity.inbound(id);
+          void recordAccepted(runtime, messages[i]!);
+        });
         return outcomes;
       },
     });
@@ -147,6 +154,7 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    history: runtime.conversations,
     routingLog,
   });
 
@@ -169,7 +177,9 @@ export async function startGateway(opts: {
     id,
     kind: c.kind,
     routes: c.instance.routes ?? [],
-    status: () => (standby(id) ? { ready: true, detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
+    status: () => (standby(id) ? { ready: true, state: 'standby', detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
+    inspect: c.instance.inspect?.bind(c.instance),
+    actions: c.instance.actions,
   }));
   const app = await buildApp({
     runtime,
@@ -179,12 +189,16 @@ export async function startGateway(opts: {
     log: log.child({ part: 'http' }),
     bodyLimit: cfg.server.bodyLimitBytes,
     trustProxy: cfg.server.trustProxy,
-    admin: cfg.server.adminToken
-      ? { token: cfg.server.adminToken, runtime, testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }) }
-      : undefined,
+    admin: {
+      tokens: cfg.server.adminToken ? { admin: cfg.server.adminToken, viewer: cfg.server.viewerToken } : undefined,
+      helpdesk: { kind: helpdesk.kind, requestsPerMinute: requestsPerMinuteOf(cfg.helpdesk), check: helpdesk.check?.bind(helpdesk) },
+      activity,
+      role,
+      testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }),
+    },
   });
 
-  if (role !== 'ingress') runtime.startWorker(pipeline, metrics.events);
+  if (role !== 'ingress') runtime.startWorker(pipeline, allEvents(metrics.events, activity.events, failuresOnThePath(runtime)));
   if (role !== 'worker') {
     for (const [id, c] of channels) {
       if (c.instance.exclusive && runtime.lease && c.instance.start) {
@@ -222,6 +236,33 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/** The first step of a conversation's path, with the ids a person may look it up by. */
+async function recordAccepted(runtime: Runtime, m: NormalizedMessage): Promise<void> {
+  const files = m.attachments.length > 0 ? ` (+${m.attachments.length} file(s))` : '';
+  const s = m.sender;
+  await runtime.conversations
+    .record(conversationKey(m.channel.id, m.conversation.externalId), { at: Date.now(), kind: 'accepted', text: `${m.kind}: ${excerpt(m.text)}${files}` }, [
+      m.conversation.externalId, s.externalId, s.username ?? '', s.phone ?? '', s.email ?? '', s.playerId ?? '',
+    ])
+    .catch(() => undefined);
+}
+
+/** A dead-lettered job of a conversation's lane shows on its path, with the error. */
+function failuresOnThePath(runtime: Runtime): WorkerEvents {
+  return {
+    deadLettered(job, _reason, failure) {
+      const key = [lanes.inbound(''), lanes.outbound('')].map((p) => (job.lane.startsWith(p) ? job.lane.slice(p.length) : undefined)).find((k) => k);
+      if (!key) return;
+      void runtime.conversations.record(key, { at: Date.now(), kind: 'failed', text: `${job.kind}: ${failure?.message ?? 'failed'} (in the dead-letter queue)` }).catch(() => undefined);
+    },
+  };
+}
+
+function requestsPerMinuteOf(helpdesk: Config['helpdesk']): number | undefined {
+  const rpm = (helpdesk as { requestsPerMinute?: unknown }).requestsPerMinute;
+  return typeof rpm === 'number' ? rpm : undefined;
 }
 
 /** Local files (database, sessions) live under the embedded store's path, else ./data. */

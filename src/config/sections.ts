@@ -34,7 +34,9 @@ export const ServerSection = z.strictObject({
     .optional()
     .describe('how channels reach this gateway from outside (webhook registration, signatures)'),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional()
-    .describe('bearer token for /admin/*; the admin API is disabled without it (secret)'),
+    .describe('token for /admin: the console (log in with it) and the admin API (Authorization: Bearer); both are off without it (secret)'),
+  viewerToken: z.string().min(16, 'must be at least 16 characters').optional()
+    .describe('a second token that may look at the console and the admin API but not change anything (needs adminToken; secret)'),
   bodyLimitBytes: z.number().int().positive().default(1_048_576).describe('largest request body accepted'),
   trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string(), z.array(z.string())]).default(false)
     .describe('behind a reverse proxy: true, the number of hops, or the proxy addresses (Fastify trustProxy)'),
@@ -76,4 +78,4 @@ export const DeliverySection = z.strictObject({
 export const Language = z.enum(['ru', 'uz', 'en']);
 
 /** Option paths of the core sections that hold secrets (connectors declare their own). */
-export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['store', 'url']];
+export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['server', 'viewerToken'], ['store', 'url']];

@@ -135,6 +135,41 @@ export interface SendResult {
   notes?: string[];
 }
 
+/** What a channel says about itself now: /readyz, /metrics and the console read it often, so it is cheap. */
+export interface ChannelStatus {
+  /** Able to receive. */
+  ready: boolean;
+  /** What is wrong, or what it is doing, in plain words. */
+  detail?: string;
+  /**
+   * One word for the console: `connected` (a live connection: IMAP, polling), `receiving` (webhook
+   * routes mounted), `linked` (a paired account), `waiting` (for the admin: a QR code to scan),
+   * `connecting`, `standby`, `stopped`, `error`. Absent: `receiving` when ready, else `error`.
+   */
+  state?: string;
+  /** Short facts worth showing beside it, e.g. `{ mode: 'polling' }`. */
+  facts?: Record<string, string>;
+}
+
+/** What the vendor says about the channel (Telegram's webhook registration): costs a call, so the console caches it. */
+export interface ChannelInspection {
+  /** Something the admin should fix, in plain words; absent when all is well. */
+  problem?: string;
+  facts: Record<string, string>;
+}
+
+/** A fix the admin can run from the console, e.g. registering the webhook with the vendor. */
+export interface ChannelAction {
+  /** URL-safe name: `set-webhook`. */
+  name: string;
+  /** The button's text. */
+  label: string;
+  /** One sentence on what it does, shown beside the button. */
+  description: string;
+  /** Runs it; the answer is a summary for a person (no secrets). Throws with a message on failure. */
+  run(): Promise<string>;
+}
+
 export interface ChannelInstance {
   routes?: RouteSpec[];
   start?(): Promise<void>;
@@ -148,8 +183,12 @@ export interface ChannelInstance {
   fetchAttachment(ref: AttachmentRef): Promise<FetchedFile>;
   /** The attachment reached the helpdesk: free whatever the channel kept for it (stored uploads). */
   releaseAttachment?(ref: AttachmentRef): Promise<void>;
-  /** For /readyz: is the channel able to receive? */
-  status?(): { ready: boolean; detail?: string };
+  /** For /readyz and the console: is the channel able to receive, and what is it doing? */
+  status?(): ChannelStatus;
+  /** What the vendor knows about this channel (the console shows it; called at most every half minute). */
+  inspect?(): Promise<ChannelInspection>;
+  /** Fixes an admin may run from the console. */
+  actions?: ChannelAction[];
   /** `switchboard check --online`: prove the credentials work. */
   check?(): Promise<string>;
 }

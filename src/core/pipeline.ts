@@ -21,6 +21,8 @@ import {
   HELPDESK_TARGET,
   channelTarget,
   conversationKey,
+  type ConversationEvent,
+  type ConversationLog,
   type Job,
   type JobPayload,
   type Link,
@@ -62,6 +64,8 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Where each conversation's path is recorded for the console (best effort). */
+  history?: Pick<ConversationLog, 'record'>;
   /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
   routingLog?: RoutingLog;
 }
@@ -108,6 +112,11 @@ const REPLY_CLOCK_SKEW_MS = 5 * 60_000;
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { helpdesk, links, log } = deps;
   const now = deps.now ?? (() => new Date());
+
+  /** Never fails a delivery: the path is for people looking, the message is what matters. */
+  async function record(key: string, event: Omit<ConversationEvent, 'at'>, terms?: string[]): Promise<void> {
+    await deps.history?.record(key, { at: Date.now(), ...event }, terms).catch((err: unknown) => log.warn({ err }, 'could not record a conversation event'));
+  }
 
   function channelOf(channelId: string): ChannelEntry {
     const entry = deps.channels.get(channelId);
@@ -202,6 +211,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
+    const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
+    const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
+    await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
@@ -276,6 +288,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
+    await record(link.conversationKey, { kind: 'reply', ticketId: r.ticketId, text: excerpt(r.text) });
     if (notes.length > 0) {
       await deps.enqueue([noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)]);
     }
@@ -292,6 +305,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
       : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
     await deps.enqueue([noteJob(p.ticketId, text, `note:${dedupeKey}`)]);
+    await record(p.conversationKey, { kind: 'autoreply', ticketId: p.ticketId, text: declined ? `not sent: ${result.notes!.join(' ')}` : `"${p.name}": ${excerpt(p.text)}` });
+  }
+
+  async function note(ticketId: string, text: string, ctx: AttemptContext): Promise<void> {
+    await helpdesk.addPrivateNote(ticketId, text, ctx);
+    if (!deps.history) return;
+    const link = await links.byTicket(ticketId);
+    if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
   async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
@@ -326,7 +347,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':
-          return helpdesk.addPrivateNote(p.ticketId, p.text, ctx);
+          return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
       }
@@ -368,11 +389,16 @@ export function describeScores(model: NonNullable<Decision['model']>): string {
   return `Text model: ${top.join(', ')}${used}.`;
 }
 
+/** The start of a text, on one line: enough for a person to recognise it. */
+export function excerpt(text: string, max = 160): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 function defaultSubject(m: NormalizedMessage): string {
-  const line = m.text.replace(/\s+/g, ' ').trim();
   const who = m.sender.displayName ?? m.sender.username ?? m.sender.phone ?? m.sender.email ?? m.sender.externalId;
-  const excerpt = line.length > 60 ? `${line.slice(0, 57)}…` : line;
-  return excerpt ? `${excerpt} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
+  const start = excerpt(m.text, 60);
+  return start ? `${start} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
 }
 
 function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {

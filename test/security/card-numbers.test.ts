@@ -25,6 +25,7 @@ function configYaml(dir: string): string {
 server: { port: 8080, host: 127.0.0.1 }
 store: { kind: embedded, path: ${dir}/data }
 log: { level: debug }
+delivery: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 100 }
 helpdesk: { kind: jsonl, path: ${dir}/tickets.jsonl }
 channels:
   contact:
@@ -70,6 +71,8 @@ describe('card numbers never leave the gateway (demo form, real process)', () =>
   });
 
   it('masks both numbers in the ticket, the journal, the log and the Slack alert; the note says so; phone and player id survive', async () => {
+    // Slack refuses until the journal has been read: the alert's job, which carries the message, waits in it.
+    slack.failNext('chat.postMessage', 1_000_000, { status: 500, body: 'unavailable' });
     const message = `Списали дважды с карты ${CARD}, вторая карта ${MISTYPED}. Мой номер ${PHONE}, ID игрока ${PLAYER}`;
     const res = await gw.post('/forms/contact', { email: 'player@example.com', name: 'Dilnoza', message, topic: 'payments', submissionId: 'cards-0001' });
     expect(res.status).toBeLessThan(300);
@@ -78,11 +81,13 @@ describe('card numbers never leave the gateway (demo form, real process)', () =>
       const text = await readFile(`${dir.path}/tickets.jsonl`, 'utf8').catch(() => '');
       return text.includes('**** **** **** 5678') && text.includes('masked') ? text : undefined;
     });
-    const alert = await waitFor('the Slack alert', () => slack.messages[0], 15_000);
+    await waitFor('a refused Slack alert', () => slack.requests.some((r) => r.method === 'chat.postMessage') || undefined, 15_000);
     const db = new DatabaseSync(`${dir.path}/data/switchboard.db`, { readOnly: true });
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => String(r['name']));
     const journal = JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM "${t}"`).all()));
     db.close();
+    slack.clearFailures();
+    const alert = await waitFor('the Slack alert', () => slack.messages[0], 30_000);
 
     const places = { tickets, journal, log: gw.output, slack: JSON.stringify(alert) };
     for (const [where, text] of Object.entries(places)) {
