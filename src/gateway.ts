@@ -4,7 +4,8 @@ import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
-import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { createIdentityService } from './core/identity/service.ts';
+import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
@@ -117,6 +118,11 @@ export async function startGateway(opts: {
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
         await runtime.enqueue([noteJob(link.ticketId, text, `note:${id}:${dedupeKey}`)]);
       },
+      replyAgain: async (externalId, reply, dedupeKey) => {
+        const link = await runtime.links.get(conversationKey(id, externalId));
+        if (!link) return clog.warn({ conversation: externalId }, 'nothing to reply to: no ticket is linked to this conversation');
+        await runtime.enqueue([againJob(link, reply, `again:${id}:${dedupeKey}`)]);
+      },
       conversationForTicket: async (ticketId) => {
         const link = await runtime.links.byTicket(ticketId);
         return link && link.channelId === id ? link.conversation.externalId : undefined;
@@ -155,6 +161,14 @@ export async function startGateway(opts: {
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
     history: runtime.conversations,
+    identity: createIdentityService({
+      store: runtime.identities,
+      options: cfg.identity,
+      helpdesk,
+      helpdeskFields: Object.keys((cfg.helpdesk as { fields?: Record<string, unknown> }).fields ?? {}),
+      log: log.child({ part: 'identity' }),
+      newId,
+    }),
     routingLog,
   });
 
@@ -355,6 +369,7 @@ function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
     get: (k) => runtime.kv.get(prefix + k),
     set: (k, v) => runtime.kv.set(prefix + k, v),
     delete: (k) => runtime.kv.delete(prefix + k),
+    claimInWindow: (k, id, limit, windowMs) => runtime.kv.claimInWindow(prefix + k, id, limit, windowMs),
   };
 }
 

@@ -6,7 +6,7 @@ import { IssueList } from './issue-list.ts';
 import { ConfigError, type ConfigIssue } from './issues.ts';
 import { parseFile, type ParsedFile } from './parse-file.ts';
 import { retype } from './retype.ts';
-import { buildConfigSchema, type Config, type ConnectorRegistry } from './schema.ts';
+import { buildConfigSchema, connectorWarnings, type Config, type ConnectorRegistry } from './schema.ts';
 import { isSecretPath, redactableSecrets } from './secrets.ts';
 import { displayPath, locate } from './source.ts';
 import { errorMap, translateIssues, type LocatedMessage } from './zod-issues.ts';
@@ -89,6 +89,7 @@ export async function loadConfig(
   const warnings = new IssueList(issues.sources);
   report(checked.errors, issues);
   report(checked.warnings, warnings);
+  if (result.success) report(connectorWarnings(result.data, registry).map((w) => ({ ...w, at: 'value' as const })), warnings);
 
   const read = issues.sources.map((s) => s.file);
   if (!result.success || issues.items.length > 0) throw new ConfigError(issues.toIssues(secrets), read);

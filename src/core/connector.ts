@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
+import type { CustomerView } from './identity/customer.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -65,6 +66,12 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * A sliding-window cap that holds when many callers ask at once, in one process or several:
+   * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   */
+  claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */
@@ -104,6 +111,13 @@ export interface ChannelContext {
    * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
    */
   noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /**
+   * Send a conversation of this channel a reply again, through its outbound lane (retried and
+   * dead-lettered like any reply; the channel's `send` decides its form): for a channel that
+   * learns only later that a reply did not arrive and knows what to do instead (WhatsApp's 131047
+   * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
+   */
+  replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
 }
@@ -243,6 +257,14 @@ export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Commands `switchboard <kind> …` gets from this channel. */
   commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+  /** What `switchboard check` and the start log point out in valid but risky options. */
+  warnings?(options: z.infer<O>): OptionWarning[];
+}
+
+/** A valid option the admin should know about (a password allowed without TLS), at its key path. */
+export interface OptionWarning {
+  path: (string | number)[];
+  message: string;
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {
@@ -317,6 +339,8 @@ export interface TicketInput {
 
 export interface RequesterRef {
   id: string;
+  /** For the agents, as a private note on the ticket: e.g. two helpdesk users that belong together. */
+  notes?: string[];
 }
 
 export interface TicketRef {
@@ -341,7 +365,17 @@ export type AgentEventResult =
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext): Promise<RequesterRef>;
+  /**
+   * Finds or creates the helpdesk user for a customer the gateway meets for the first time.
+   * `customer` is what the gateway knows of them beyond this sender (the player id, proven phones
+   * and emails): look the user up by those before creating one.
+   */
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext, customer?: CustomerView): Promise<RequesterRef>;
+  /**
+   * Adds a customer's proven emails, phones and player id to their existing helpdesk user. Never
+   * merges two users: one that already holds an identifier is named in `notes` instead.
+   */
+  addIdentities?(requesterId: string, customer: CustomerView, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id

@@ -58,6 +58,12 @@ export const NormalizedMessage = z.object({
     subject: z.string().optional(),
   }),
   sender: Sender,
+  /**
+   * The customer's player id as the gateway knows it when it routes the message: the one the
+   * channel vouched for (`sender.playerId`) or the one the sender's identity was linked to before
+   * (docs/identity.md). Filled in by the gateway before the rules run; adapters set `sender.playerId`.
+   */
+  playerId: z.string().optional(),
   text: z.string(),
   html: z.string().optional(),
   attachments: z.array(AttachmentRef).default([]),

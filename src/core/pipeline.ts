@@ -30,6 +30,9 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { IdentityService } from './identity/service.ts';
+import { joinedNote, playerField } from './identity/deliver.ts';
+import { topicOf } from './rules/topic.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -66,6 +69,8 @@ export interface PipelineDeps {
   now?: () => Date;
   /** Where each conversation's path is recorded for the console (best effort). */
   history?: Pick<ConversationLog, 'record'>;
+  /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
+  identity?: IdentityService;
   /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
   routingLog?: RoutingLog;
 }
@@ -150,20 +155,28 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
     const link = await links.get(key);
+    const channelRef = { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) };
+    let who = await deps.identity?.recognize(first, channelRef);
     const combined: NormalizedMessage = {
       ...first,
+      ...(who?.playerId ? { playerId: who.playerId } : {}),
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
     const { compiled, replies, model } = deps.rules();
     const routedAt = now();
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
+    if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
+      const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
+      who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
+    }
+    if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
     const masked = maskedNote(messages);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
+    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
     const input: TicketInput = {
-      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
+      channel: channelRef,
       message: first,
       extra: messages.slice(1),
       decision,
@@ -175,12 +188,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
 
     let ref: TicketRef;
-    if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const requester = deps.identity
+      ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
+      : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
+    notes.push(...(requester.notes ?? []));
+    if (joined) {
+      notes.unshift(joinedNote(channelRef, who?.playerId));
+      ref = await helpdesk.appendMessage(joined.ticketId, input, requester, ctx);
+    } else if (!link) {
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
-      ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
+      ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -361,6 +384,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return [noteJob(ticketId, `Switchboard: ${what}.\n${reason}`, `note:giveup:${job.dedupeKey}`)];
     },
   };
+}
+
+/** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
+export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
+  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }), dedupeKey };
 }
 
 function replyJob(link: Link, reply: AgentReply): NewJob {

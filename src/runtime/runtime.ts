@@ -1,5 +1,6 @@
 import type { AcceptOutcome, BlobStore, KeyValueStore, RateLimiter } from '../core/connector.ts';
 import type { ConversationLog, DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
+import type { IdentityStore } from '../core/identity/customer.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
 
@@ -15,6 +16,8 @@ export interface Runtime {
   conversations: ConversationLog;
   /** Where processes sharing this runtime publish what they see (absent: one process, nothing to share). */
   processes?: ProcessBoard;
+  /** Customers: the identifiers the gateway learned belong together (docs/identity.md). */
+  identities: IdentityStore;
   /** Start running jobs through the pipeline. */
   startWorker(pipeline: Pipeline, events?: WorkerEvents): void;
   /** Stop taking work, wait for jobs in flight (up to `graceMs`), close. */

@@ -45,7 +45,10 @@ helpdeskContract({
       tickets: () => fd.tickets.map(view),
       requester: (id) => {
         const c = fd.contacts.find((x) => String(x.id) === id);
-        return c && { id: String(c.id), name: c.name, email: c.email, phone: c.mobile ?? c.phone, externalId: c.unique_external_id };
+        return c && {
+          id: String(c.id), name: c.name, email: c.email, phone: c.mobile ?? c.phone, externalId: c.unique_external_id,
+          contacts: [c.email, ...(c.other_emails ?? []), c.phone?.replace(/\D/g, ''), c.mobile?.replace(/\D/g, '')].filter((x): x is string => !!x),
+        };
       },
       requesterCount: () => fd.contacts.length,
       expected: { group: 101, fieldKey: 'cf_player_id' },

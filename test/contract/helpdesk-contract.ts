@@ -4,7 +4,6 @@ import type {
   FetchedFile,
   HelpdeskInstance,
   InboundRequest,
-  KeyValueStore,
   Logger,
   RateLimiter,
   RateSignal,
@@ -55,6 +54,8 @@ export interface ContractRequester {
   phone?: string | null;
   /** The channel's id for the customer, where the helpdesk keeps it. */
   externalId?: string | null;
+  /** Every email (lowercased) and phone (digits only) the helpdesk keeps for the requester. */
+  contacts?: string[];
 }
 
 export interface ContractFailure {
@@ -106,6 +107,8 @@ export interface HelpdeskContractSpec {
     ticketLifecycle?: true;
     /** Accepts every ticket as given: nothing to refuse. */
     validation?: true;
+    /** Keeps no player id on the requester (it stays on the ticket's player field). */
+    playerIdOnRequester?: true;
   };
 }
 
@@ -113,10 +116,7 @@ export interface HelpdeskContractSpec {
 
 export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-export function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
+export { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /** Builds an InboundRequest as the gateway's HTTP layer hands it to `verifyAgentEvent`. */
 export function inboundRequest(body: string, headers: Record<string, string> = {}, contentType = 'application/json'): InboundRequest {
@@ -270,6 +270,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       const voice = { id: 'phone-line', kind: 'twilio-voice' };
       const caller: Sender = { externalId: '+998901234567', phone: '+998901234567' };
       const first = await hd.upsertRequester(caller, channelRef(voice), attempt());
+      await hd.createTicket(input(message('missed call', caller, voice)), first, attempt());
       const count = h.requesterCount();
       expect(h.requester(first.id)?.phone?.replace(/\D/g, '')).toBe('998901234567');
       const again = await (await h.connect()).upsertRequester(caller, channelRef(voice), attempt());
@@ -277,9 +278,28 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       expect(h.requesterCount()).toBe(count);
     });
 
+    it("a customer's proven email, phone and player id reach their one requester; one another requester holds is never merged", async () => {
+      if (!hd.addIdentities) return;
+      const first = await hd.upsertRequester({ externalId: '777001' }, channelRef(TELEGRAM), attempt(), { phones: [], emails: [] });
+      const holder = await hd.upsertRequester({ externalId: 'taken@example.com', email: 'taken@example.com' }, channelRef({ id: 'mail', kind: 'email' }), attempt());
+      const count = h.requesterCount();
+      const ref = await hd.addIdentities(first.id, { playerId: 'P-4242', phones: ['+998901112200'], emails: ['p4242@example.com', 'taken@example.com'] }, attempt());
+      expect(ref.id).toBe(first.id);
+      expect(h.requesterCount()).toBe(count);
+      expect(h.requester(first.id)!.contacts).toEqual(expect.arrayContaining(['998901112200', 'p4242@example.com']));
+      if (!na.playerIdOnRequester) expect(h.requester(first.id)!.externalId).toBe('P-4242');
+      // The other requester is still there, with its own address: the gateway links forward, it never merges.
+      expect(h.requester(holder.id)!.contacts).toContain('taken@example.com');
+      if (!h.requester(first.id)!.contacts!.includes('taken@example.com')) expect(ref.notes?.join(' ')).toMatch(/taken@example\.com.*never merges/s);
+      // Told again, nothing more is written or noted twice over.
+      const again = await hd.addIdentities(first.id, { playerId: 'P-4242', phones: ['+998901112200'], emails: ['p4242@example.com'] }, attempt());
+      expect(again).toEqual({ id: first.id });
+    });
+
     it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {
       const anonymous: Sender = { externalId: '5550001' };
       const first = await hd.upsertRequester(anonymous, channelRef(TELEGRAM), attempt());
+      await hd.createTicket(input(message('salom', anonymous)), first, attempt());
       const count = h.requesterCount();
       const stored = h.requester(first.id)!;
       expect(`${stored.externalId ?? ''} ${stored.name ?? ''}`).toContain('5550001');
@@ -458,6 +478,13 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(attachment).toBeDefined();
         const file = await hd.fetchAttachment(attachment!.url);
         expect(file.data.equals(guide.data)).toBe(true);
+      });
+
+      it('an agent’s rich-text reply reaches the customer as plain text with link targets kept and entities decoded', async () => {
+        const { ref } = await newTicket();
+        h.addAgentReply!(ref.ticketId, 'Инструкция <a href="https://casino.example/help/kyc">здесь</a> &mdash; это займёт 5&nbsp;минут&#8230; It&rsquo;s <b>free</b>.');
+        const [reply] = await hd.listAgentReplies(ref.ticketId);
+        expect(reply!.text).toBe('Инструкция здесь (https://casino.example/help/kyc) — это займёт 5\u00a0минут… It’s free.');
       });
     }
   });

@@ -42,7 +42,10 @@ helpdeskContract({
       tickets: () => zd.tickets.map((t) => view(zd, t)),
       requester: (id) => {
         const u = zd.users.find((x) => String(x.id) === id);
-        return u && { id: String(u.id), name: u.name, email: u.email, phone: u.phone, externalId: u.external_id };
+        return u && {
+          id: String(u.id), name: u.name, email: u.email, phone: u.phone, externalId: u.external_id,
+          contacts: zd.identitiesOf(u.id).map((i) => (i.type === 'email' ? i.value.toLowerCase() : i.value.replace(/\D/g, ''))),
+        };
       },
       requesterCount: () => zd.users.filter((u) => u.role === 'end-user').length,
       expected: { group: 101, fieldKey: '900001' },

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { createHistoryReader } from '../../src/gateway.ts';
 import { readHelpdeskExamples } from '../../src/cli/training-data.ts';
 import { createLogger } from '../../src/runtime/log.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
@@ -217,9 +218,7 @@ describe('model train from the helpdesk', () => {
   it('masks card numbers in the training text', async () => {
     const loaded = await loadConfig(await configFor('freshdesk'), registry, {});
     const log = createLogger({ level: 'silent' });
-    const memory = new Map<string, string>();
-    const kv = { get: async (k: string) => memory.get(k), set: async (k: string, v: string) => void memory.set(k, v), delete: async (k: string) => void memory.delete(k) };
-    const reader = createHistoryReader(registry, loaded.config, { log, kv, dataDir: dir.path })!;
+    const reader = createHistoryReader(registry, loaded.config, { log, kv: memoryKv(), dataDir: dir.path })!;
     const got = await readHelpdeskExamples(reader, { since: new Date(Date.now() - 180 * 86_400_000), topics: loaded.config.topics });
     const card = got.examples.find((e) => e.text.includes('а денег нет'));
     expect(card?.text).toBe('карта **** **** **** 1111 а денег нет');

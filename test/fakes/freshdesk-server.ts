@@ -65,6 +65,7 @@ export interface FdContact {
   phone: string | null;
   mobile: string | null;
   unique_external_id: string | null;
+  other_emails?: string[];
 }
 
 export interface FdRequest {
@@ -409,6 +410,27 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
       return { status: 200, body: found };
     }
     if (method === 'POST' && path === '/api/v2/contacts') return createContact(body ?? {});
+    const contactPath = /^\/api\/v2\/contacts\/(\d+)$/.exec(path);
+    if (contactPath && (method === 'GET' || method === 'PUT')) {
+      const contact = contacts.find((c) => c.id === Number(contactPath[1]));
+      if (!contact) throw new FdError(404, { code: 'access_denied', message: 'not found' });
+      if (method === 'PUT') {
+        const b = body ?? {};
+        const dup = (field: string, taken: FdContact | undefined) => {
+          if (taken && taken.id !== contact.id) throw new FdError(409, { description: 'Validation failed', errors: [{ field, message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: taken.id } }] });
+        };
+        if (typeof b.unique_external_id === 'string') {
+          dup('unique_external_id', contacts.find((c) => c.unique_external_id === b.unique_external_id));
+          contact.unique_external_id = b.unique_external_id;
+        }
+        if (Array.isArray(b.other_emails)) {
+          for (const e of b.other_emails) dup('other_emails', contacts.find((c) => c.email === String(e).toLowerCase() || c.other_emails?.includes(String(e).toLowerCase())));
+          contact.other_emails = b.other_emails.map((e) => String(e).toLowerCase());
+        }
+        for (const f of ['phone', 'mobile'] as const) if (typeof b[f] === 'string') contact[f] = b[f];
+      }
+      return { status: 200, body: contact };
+    }
     if (method === 'GET' && path === '/api/v2/ticket_fields') {
       const fields = [
         { id: 1, name: 'ticket_type', label: 'Type', type: 'default_ticket_type', choices: ticketTypes },
@@ -591,7 +613,8 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
         id: ids.conversation++,
         ticket_id: ticket.id,
         body: `<div>${body}</div>`,
-        body_text: body,
+        // Freshdesk's body_text is the HTML without its markup (link targets gone).
+        body_text: body.replace(/<[^>]+>/g, ''),
         incoming: false,
         private: o.private ?? false,
         source: o.private ? 2 : 0,

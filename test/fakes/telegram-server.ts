@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { ChannelContext, Logger } from '../../src/core/connector.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /**
  * A fake Telegram Bot API server on 127.0.0.1: answers like the Bot API
@@ -557,7 +558,8 @@ export function recordingContext(channelId = 'telegram') {
   const stored = new Map<string, InboundDraft>();
   const acceptCalls: string[][] = [];
   const logs: LogEntry[] = [];
-  const kvData = new Map<string, string>();
+  const kv = memoryKv();
+  const kvData = kv.map;
   let failAccepts = 0;
   const log = (level: LogEntry['level']) => (obj: object, msg?: string) => {
     logs.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
@@ -570,11 +572,15 @@ export function recordingContext(channelId = 'telegram') {
     child: () => logger,
   };
   const notes: { conversation: string; text: string; dedupeKey: string }[] = [];
+  const again: { conversation: string; reply: { text: string; replyId: string }; dedupeKey: string }[] = [];
   const ctx: ChannelContext = {
     channelId,
     log: logger,
     async noteToAgents(conversation, text, dedupeKey) {
       notes.push({ conversation, text, dedupeKey });
+    },
+    async replyAgain(conversation, reply, dedupeKey) {
+      again.push({ conversation, reply, dedupeKey });
     },
     async conversationForTicket() {
       return undefined;
@@ -591,11 +597,7 @@ export function recordingContext(channelId = 'telegram') {
         return { id: `id-${d.dedupeKey}`, dedupeKey: d.dedupeKey, duplicate };
       });
     },
-    kv: {
-      get: async (k) => kvData.get(k),
-      set: async (k, v) => void kvData.set(k, v),
-      delete: async (k) => void kvData.delete(k),
-    },
+    kv,
     blobs: {
       put: async () => {
         throw new Error('blobs are not used by the Telegram channel');
@@ -612,6 +614,8 @@ export function recordingContext(channelId = 'telegram') {
     /** The dedupe keys of every accept() call, failed ones included. */
     acceptCalls,
     logs,
+    /** What the channel asked to send again (ChannelContext.replyAgain). */
+    again,
     kv: kvData,
     /** The next `n` accept() calls fail (the store is down). */
     failAccepts(n: number) {

@@ -4,6 +4,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { Job, NewJob } from '../../src/core/jobs.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
+import { newCustomer, planLink } from '../../src/core/identity/customer.ts';
 
 /**
  * What every runtime (embedded, Redis) must do, written once. A runtime is done when
@@ -393,6 +394,68 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       });
     });
 
+    describe('customers (identities)', () => {
+      let n = 0;
+      const newId = () => `c${++n}`;
+      /** Links what one message proved, as the pipeline does: plan on what is stored, commit, redo on a conflict. */
+      const link = async (rt: Runtime, ids: string[]) => {
+        for (;;) {
+          const plan = planLink(await rt.identities.find(ids), ids, newId);
+          if (plan.change.put.length === 0 || (await rt.identities.commit(plan.change))) return plan;
+        }
+      };
+
+      it('finds a customer by any of its identifiers, and keeps it across a restart', async () => {
+        let rt = await start('ident-find');
+        expect(await rt.identities.find(['phone:+998901234567'])).toEqual([]);
+        await link(rt, ['user:telegram:42', 'phone:+998901234567']);
+        await link(rt, ['user:whatsapp:998901234567', 'phone:+998901234567']);
+        await rt.close(500);
+        open.splice(open.indexOf(rt), 1);
+        rt = await start('ident-find');
+        const [byTelegram] = await rt.identities.find(['user:telegram:42']);
+        const [byWhatsapp] = await rt.identities.find(['user:whatsapp:998901234567']);
+        expect(byTelegram!.id).toBe(byWhatsapp!.id);
+        expect(byTelegram!.identifiers.sort()).toEqual(['phone:+998901234567', 'user:telegram:42', 'user:whatsapp:998901234567']);
+      });
+
+      it('merges two customers a message proves are one; the merged-away one is gone', async () => {
+        const rt = await start('ident-merge');
+        await link(rt, ['user:telegram:7', 'player:555']);
+        await link(rt, ['user:whatsapp:998907777777', 'phone:+998907777777']);
+        const plan = await link(rt, ['user:telegram:7', 'phone:+998907777777']);
+        expect(plan.change.remove).toHaveLength(1);
+        const all = await rt.identities.find(['user:telegram:7', 'user:whatsapp:998907777777', 'player:555']);
+        expect(all).toHaveLength(1);
+        expect(all[0]!.playerId).toBe('555');
+      });
+
+      it('refuses a write planned on a customer that changed since, and writes nothing of it', async () => {
+        const rt = await start('ident-stale');
+        await link(rt, ['user:telegram:8', 'player:800']);
+        const [read] = await rt.identities.find(['user:telegram:8']);
+        await link(rt, ['user:telegram:8', 'phone:+998908888888']);
+        const stale = { ...read!, version: read!.version + 1, identifiers: [...read!.identifiers, 'email:late@example.com'] };
+        expect(await rt.identities.commit({ expected: [{ id: read!.id, version: read!.version }], put: [stale], remove: [] })).toBe(false);
+        expect(await rt.identities.find(['email:late@example.com'])).toEqual([]);
+        const [now] = await rt.identities.find(['user:telegram:8']);
+        expect(now!.identifiers).toContain('phone:+998908888888');
+        // A customer expected to exist but never written is a conflict too.
+        expect(await rt.identities.commit({ expected: [{ id: 'nobody', version: 0 }], put: [newCustomer('x', ['email:x@example.com'])], remove: [] })).toBe(false);
+      });
+
+      it.runIf(factory.sharedState)('two processes linking at once: both links survive', async () => {
+        const [a, b] = [await start('ident-race'), await start('ident-race')];
+        await link(a, ['user:telegram:9', 'player:900']);
+        await Promise.all([
+          link(a, ['user:telegram:9', 'phone:+998909999999']),
+          link(b, ['user:telegram:9', 'email:p900@example.com']),
+        ]);
+        const [c] = await b.identities.find(['player:900']);
+        expect(c!.identifiers.sort()).toEqual(['email:p900@example.com', 'phone:+998909999999', 'player:900', 'user:telegram:9']);
+      });
+    });
+
     it('keeps key-value state and blobs', async () => {
       const rt = await start('kv');
       await rt.kv.set('cursor', '42');
@@ -401,6 +464,19 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.kv.get('cursor')).toBeUndefined();
       const key = await rt.blobs.put(Buffer.from('file bytes'));
       expect((await rt.blobs.get(key))?.toString()).toBe('file bytes');
+    });
+
+    it('claims at most the limit in a window when many claim at once; a claimed id claims again', async () => {
+      const rt = await start('window');
+      // Eight conversations of one address finishing together, each wanting an automatic reply.
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => rt.kv.claimInWindow('autoreplies:a@x.test', `reply-${i}`, 3, 60 * 60_000)));
+      expect(claims.filter(Boolean)).toHaveLength(3);
+      const granted = claims.flatMap((ok, i) => (ok ? [`reply-${i}`] : []));
+      expect(await rt.kv.claimInWindow('autoreplies:a@x.test', granted[0]!, 3, 60 * 60_000)).toBe(true);
+      expect(await rt.kv.claimInWindow('autoreplies:a@x.test', 'reply-late', 3, 60 * 60_000)).toBe(false);
+      expect(await rt.kv.claimInWindow('autoreplies:b@x.test', 'reply-0', 3, 60 * 60_000)).toBe(true);
+      // Once the window has passed, the old claims no longer count.
+      await until(() => rt.kv.claimInWindow('autoreplies:a@x.test', 'reply-next', 3, 20));
     });
   });
 }

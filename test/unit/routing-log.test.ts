@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { KeyValueStore } from '../../src/core/connector.ts';
 import { RoutingLog } from '../../src/core/history/routing-log.ts';
+import { memoryKv as sharedMemoryKv } from '../../src/runtime/memory-kv.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { playerMessage } from '../rules/message.ts';
 
-function memoryKv(): KeyValueStore & { size(): number } {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k), size: () => m.size };
+function memoryKv() {
+  const kv = sharedMemoryKv();
+  return Object.assign(kv, { size: () => kv.map.size });
 }
 
 const decision: Decision = { tags: ['payments'], fields: {}, replies: [], notify: [], firedRules: ['payments'], priority: 'high' };

@@ -3,14 +3,11 @@ import type { AttemptContext, KeyValueStore, Logger, Notice, NotifierInstance } 
 import { DeliveryError } from '../../src/core/errors.ts';
 import { definition as slack } from '../../connectors/notifiers/slack/index.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const TOKEN = 'xoxb-1234-5678-abcdefTEST';
 const COMPLIANCE = 'C0COMPLIANCE';
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 const logLines: string[] = [];
 const log: Logger = {

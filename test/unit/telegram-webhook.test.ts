@@ -117,8 +117,8 @@ describe('telegram options', () => {
     expect(JSON.stringify(issues)).not.toContain('not-a-token');
   });
 
-  it('declare token and secretToken as secrets', () => {
-    expect(definition.secrets).toEqual(['token', 'secretToken']);
+  it('declare token, secretToken and playerLinkSecret as secrets', () => {
+    expect(definition.secrets).toEqual(['token', 'secretToken', 'playerLinkSecret']);
   });
 
   it('mount no route in polling mode', () => {

@@ -28,7 +28,7 @@ export function createTelegramChannel(
   const api = createApi(options);
   const log = ctx.log.child({ channel: ctx.channelId, kind: 'telegram' });
   const channelCtx = { accept: ctx.accept, log };
-  const normalize = (update: TgUpdate) => normalizeUpdate(update, { maxFileBytes: options.maxFileBytes });
+  const normalize = (update: TgUpdate) => normalizeUpdate(update, { maxFileBytes: options.maxFileBytes, playerLinkSecret: options.playerLinkSecret });
   const pacer = new ChatPacer(tuning.pace);
 
   const poller = options.mode === 'polling'

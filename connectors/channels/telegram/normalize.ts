@@ -2,9 +2,12 @@ import type { AttachmentRef, InboundDraft, Sender } from '../../../src/core/mess
 import { BOT_API_DOWNLOAD_LIMIT } from './options.ts';
 import type { TgMediaFile, TgMessage, TgUpdate } from './update.ts';
 import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { verifyPlayerToken } from '../../../src/core/identity/player-token.ts';
 
 export interface NormalizeOptions {
   maxFileBytes: number;
+  /** Verifies the player token of a `/start <token>` deep link (docs/identity.md). */
+  playerLinkSecret?: string;
 }
 
 export type Normalized = { draft: InboundDraft } | { ignored: string };
@@ -49,19 +52,38 @@ export function normalizeUpdate(update: TgUpdate, opts: NormalizeOptions): Norma
   if (message.message_thread_id !== undefined) meta.threadId = message.message_thread_id;
   if (message.reply_to_message) meta.replyTo = `${chatId}:${message.reply_to_message.message_id}`;
 
+  const sender = senderOf(message);
+  const start = isEdit ? undefined : deepLink(message, opts.playerLinkSecret);
+  if (start?.playerId) sender.playerId = start.playerId;
+  if (start) meta.playerLink = start.playerId ? 'verified' : start.refused;
+
   const draft: InboundDraft = {
     kind: isEdit ? 'edit' : 'message',
     externalId,
     dedupeKey: isEdit ? `${externalId}:edit:${editDate}` : externalId,
     conversation: { externalId: chatId },
-    sender: senderOf(message),
-    text: content.text,
+    sender,
+    text: start?.text ?? content.text,
     attachments: content.attachments,
     occurredAt: new Date((isEdit ? editDate : message.date) * 1000).toISOString(),
     raw: update,
     meta,
   };
   return { draft };
+}
+
+/**
+ * `/start <payload>` from a `t.me/<bot>?start=<payload>` link. In a private chat with the bot's
+ * `playerLinkSecret` set, a payload that verifies as a player token says who the sender is; the
+ * token itself never reaches the ticket (it is a credential until it expires).
+ */
+function deepLink(message: TgMessage, secret: string | undefined): { text: string; playerId?: string; refused?: string } | undefined {
+  const m = /^\/start(?:@\w+)?\s+(\S{1,64})\s*$/.exec(message.text ?? '');
+  if (!m || !message.from || message.chat.type !== 'private') return undefined;
+  if (!secret) return { text: '/start (from a link; no player link secret is configured, so it links nothing)', refused: 'no secret configured' };
+  const check = verifyPlayerToken(m[1]!, [secret]);
+  if (check.ok) return { text: `/start (opened from the website, signed in as player ${check.playerId})`, playerId: check.playerId };
+  return { text: `/start (from a link whose player token was refused: ${check.reason}; nothing was linked)`, refused: check.reason };
 }
 
 function updateType(update: TgUpdate): string {

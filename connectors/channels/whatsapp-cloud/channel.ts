@@ -22,6 +22,7 @@ export function createWhatsAppCloudChannel(options: WhatsAppCloudOptions, ctx: C
       appSecret: options.appSecret,
       verifyToken: options.verifyToken,
       normalize: { reactions: options.reactions },
+      template: options.template,
       ctx,
       kv: ctx.kv,
       log,

@@ -8,8 +8,8 @@ import type { GraphApi } from './graph.ts';
 import { formatBytes } from '../../../src/core/format-bytes.ts';
 import { uploadMedia } from './media.ts';
 import type { TemplateOptions } from './options.ts';
-import { recordSent } from './sent-index.ts';
-import { describeLastInbound, windowState, type WindowState } from './window.ts';
+import { metaClosedAt, recordMetaClosed, recordSent } from './sent-index.ts';
+import { describeClosedWindow, windowState, type WindowState } from './window.ts';
 
 /** The Cloud API's limit for a text message body. */
 export const TEXT_LIMIT = 4096;
@@ -62,7 +62,7 @@ export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>, window: Wi
 }
 
 function planOutsideWindow(reply: Pick<ReplyToSend, 'text' | 'files'>, window: WindowState, template: TemplateOptions | undefined, now: Date): Plan {
-  const why = `${describeLastInbound(window, now)}, outside WhatsApp's 24-hour customer-service window, where only approved templates may be sent`;
+  const why = describeClosedWindow(window, now);
   const files = reply.files.length > 0 ? ` The attached files (${reply.files.map((f) => f.name).join(', ')}) were not sent either.` : '';
   if (!template) {
     return {
@@ -107,7 +107,7 @@ export interface SendDeps {
  */
 export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyToSend): Promise<SendResult> {
   const now = (deps.now ?? (() => new Date()))();
-  const window = windowState(to.meta?.['lastInboundAt'], now);
+  const window = windowState(to.meta?.['lastInboundAt'], now, await metaClosedAt(deps.kv, to.externalId));
   const plan = planReply(reply, window, deps.template, now);
   const sent = await SentParts.open(deps.kv, `sent:${reply.replyId}`, z.string());
   const externalIds: string[] = [];
@@ -115,8 +115,14 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
   const sendPart = async (part: Part, index: number) => {
     const wamid = await sent.once(index, contentOf(part), async () => {
       const id = await callPart(deps, to.externalId, part, reply.replyId);
-      // Indexed before it counts as sent, so a later `failed` status always finds its conversation.
-      await recordSent(deps.kv, id, { conversation: to.externalId, replyId: reply.replyId, excerpt: excerptOf(part) });
+      // Indexed before it counts as sent, so a later `failed` status always finds its conversation,
+      // and, for a free-form part, what to send as the template if Meta reports 131047 then.
+      await recordSent(deps.kv, id, {
+        conversation: to.externalId,
+        replyId: reply.replyId,
+        excerpt: excerptOf(part),
+        ...(part.kind === 'template' ? { template: true } : { text: templateParameter(reply.text || reply.files.map((f) => f.name).join(', ')).text }),
+      });
       return id;
     });
     externalIds.push(wamid);
@@ -128,10 +134,10 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
     } catch (err) {
       if (!isReengagementError(err) || part.kind === 'template') throw err;
       // Meta's clock says the window is closed: do what a closed window does, for the whole reply.
-      const closed = planReply(reply, { open: false, lastInboundAt: window.lastInboundAt }, deps.template, now);
+      await recordMetaClosed(deps.kv, to.externalId, now);
+      const closed = planReply(reply, { open: false, closedByMeta: true, lastInboundAt: window.lastInboundAt }, deps.template, now);
       for (const [i, p] of closed.parts.entries()) await sendPart(p, plan.parts.length + i);
-      const said = 'WhatsApp refused a free-form message (131047: more than 24 hours since the customer last wrote).';
-      return { externalIds, notes: [said, ...closed.notes] };
+      return { externalIds, notes: closed.notes };
     }
   }
   return plan.notes.length > 0 ? { externalIds, notes: plan.notes } : { externalIds };

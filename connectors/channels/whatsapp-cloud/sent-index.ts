@@ -6,6 +6,10 @@ export const SentMessage = z.object({
   conversation: z.string(),
   replyId: z.string(),
   excerpt: z.string(),
+  /** The reply as a template parameter would carry it (free-form parts only). */
+  text: z.string().optional(),
+  /** The part was itself a template: a failed template is not answered with another. */
+  template: z.boolean().optional(),
 });
 export type SentMessage = z.infer<typeof SentMessage>;
 
@@ -24,4 +28,20 @@ export async function lookupSent(kv: KeyValueStore, wamid: string): Promise<Sent
   } catch {
     return undefined;
   }
+}
+
+/**
+ * When Meta last said this conversation's window is closed (131047, refused at once or reported
+ * in a `failed` status): until the customer writes again, replies go as the template straight away.
+ */
+const closedKey = (conversation: string) => `window-closed:${conversation}`;
+
+export async function recordMetaClosed(kv: KeyValueStore, conversation: string, at: Date): Promise<void> {
+  await kv.set(closedKey(conversation), at.toISOString());
+}
+
+export async function metaClosedAt(kv: KeyValueStore, conversation: string): Promise<Date | undefined> {
+  const value = await kv.get(closedKey(conversation));
+  const at = value === undefined ? undefined : new Date(value);
+  return at && !Number.isNaN(at.getTime()) ? at : undefined;
 }

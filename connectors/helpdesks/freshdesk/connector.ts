@@ -15,7 +15,7 @@ import { FreshdeskHttp } from './http.ts';
 import { authorizationFor, type FreshdeskOptions } from './options.ts';
 import { conversationWithMarker, findCreatedTicket, listConversations } from './reconcile.ts';
 import { listAgentReplies } from './replies.ts';
-import { contactIdentity, upsertContact } from './requester.ts';
+import { addContactIdentities, contactIdentity, upsertCustomerContact } from './requester.ts';
 import {
   PRIORITY,
   fitAttachments,
@@ -202,7 +202,8 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
   return {
     kind: 'freshdesk',
 
-    upsertRequester: (sender, channel) => upsertContact(http, ctx.kv, contactIdentity(sender, channel)),
+    upsertRequester: (sender, channel, _attempt, customer) => upsertCustomerContact(http, ctx.kv, contactIdentity(sender, channel), customer),
+    addIdentities: (requesterId, customer) => addContactIdentities(http, requesterId, customer),
 
     createTicket,
 

@@ -2,7 +2,8 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 
-export const JournalOp = z.enum(['upsertRequester', 'createTicket', 'appendMessage', 'addPrivateNote']);
+/** Requesters have no line of their own: the ticket line carries its requester. */
+export const JournalOp = z.enum(['createTicket', 'appendMessage', 'addPrivateNote']);
 export type JournalOp = z.infer<typeof JournalOp>;
 
 /** One line of the dry-run file: what a real helpdesk would have been asked to do. */

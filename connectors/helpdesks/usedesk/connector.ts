@@ -15,7 +15,7 @@ import { isTicketGone } from './errors.ts';
 import { UsedeskHttp } from './http.ts';
 import type { UsedeskOptions } from './options.ts';
 import { agentReplies } from './replies.ts';
-import { clientIdentity, upsertClient } from './requester.ts';
+import { addClientIdentities, clientIdentity, customerClientIdentity, upsertClient } from './requester.ts';
 import {
   PRIORITY,
   additionalId,
@@ -202,7 +202,11 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   return {
     kind: 'usedesk',
 
-    upsertRequester: (sender, channel) => upsertClient(http, kv, clientIdentity(sender, channel)),
+    async upsertRequester(sender, channel, _attempt, customer) {
+      const ref = await upsertClient(http, kv, customerClientIdentity(clientIdentity(sender, channel), customer));
+      return customer && customer.emails.length + customer.phones.length > 1 ? addClientIdentities(http, ref.id, customer) : ref;
+    },
+    addIdentities: (requesterId, customer) => addClientIdentities(http, requesterId, customer),
     createTicket,
     appendMessage,
 

@@ -11,6 +11,8 @@ export const ZendeskOptions = HelpdeskCommonOptions.extend({
     .describe("the agent-reply webhook's signing secret (Admin Center → Webhooks → Reveal secret)"),
   webhookReplayWindowSec: z.number().int().positive().default(300)
     .describe('agent-reply webhooks signed longer ago than this are refused'),
+  ticketTag: z.string().regex(/^[a-z0-9_-]+$/, 'one lowercase Zendesk tag: letters, digits, _ and -').default('switchboard')
+    .describe('tag on every ticket the gateway creates, with <tag>_<medium> (switchboard_messenger, switchboard_email, …): the agent-reply trigger and Zendesk\'s own notifications are scoped by them'),
   agentReplyAuth: z.object({ header: z.string().min(1), value: z.string().min(1) }).optional()
     .describe('a header the agent-reply webhook must carry (for a webhook with custom-header authentication); checked in addition to the signature'),
 }).superRefine((o, ctx) => {

@@ -4,6 +4,7 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
+import { createEmbeddedIdentities } from './identities.ts';
 import { EmbeddedStore } from './store.ts';
 import { EmbeddedWorker } from './worker.ts';
 
@@ -43,6 +44,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     blobs: store.blobs,
     dlq: store.dlq,
     conversations,
+    identities: createEmbeddedIdentities(db),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new EmbeddedWorker(store, pipeline, { ...opts.retry, concurrency: opts.concurrency }, opts.log.child({ part: 'worker' }), events);
       worker.start();

@@ -4,6 +4,7 @@ import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisConversationLog } from './conversations.ts';
+import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
@@ -102,6 +103,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     dlq: store.dlq,
     conversations: redisConversationLog(commands, opts.prefix, log),
     processes: redisProcessBoard(commands, opts.prefix),
+    identities: createRedisIdentities(commands, opts.prefix),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new RedisWorker(
         storeOn(workerConnection()),
