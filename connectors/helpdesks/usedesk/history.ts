@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HelpdeskContext, HistoryReader } from '../../../src/core/connector.ts';
 import { patiently } from '../../../src/kit/helpdesk-http/patiently.ts';
+import { htmlToPlainText } from '../../../src/kit/html-text.ts';
 import { tagNames, TicketCard } from './api.ts';
 import { UsedeskHttp } from './http.ts';
 import type { UsedeskOptions } from './options.ts';
@@ -29,10 +30,6 @@ function parseTime(s: string | null | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-function plain(html: string): string {
-  return html.replace(/<br\s*\/?>|<\/p>/gi, '\n').replace(/<[^>]*>/g, '').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').trim();
-}
-
 export function createUsedeskHistory(options: UsedeskOptions, ctx: HelpdeskContext): HistoryReader {
   const http = new UsedeskHttp({ baseUrl: options.baseUrl, apiToken: options.apiToken, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log: ctx.log.child({ helpdesk: 'usedesk' }) });
   return {
@@ -55,7 +52,7 @@ export function createUsedeskHistory(options: UsedeskOptions, ctx: HelpdeskConte
           const created = parseTime(t.published_at);
           yield {
             id,
-            text: plain(first?.message ?? ''),
+            text: htmlToPlainText(first?.message ?? '').trim(),
             tags: tagNames(card),
             ...(created !== undefined ? { createdAt: new Date(created).toISOString() } : {}),
             ...(t.subject ? { subject: t.subject } : {}),
