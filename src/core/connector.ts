@@ -487,6 +487,31 @@ export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Its API's rate limits; without them the helpdesk is not paced (the dry run). */
   rateLimits?: HelpdeskRateLimits;
   create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
+  /** Reads the tickets agents have handled (training the text model, `rules eval`); absent: no list API. */
+  history?(options: z.infer<O>, ctx: HelpdeskContext): HistoryReader;
+}
+
+/** A ticket as the helpdesk has it now: the customer's first words and the tags agents left. */
+export interface HistoryTicket {
+  id: string;
+  createdAt?: string;
+  subject?: string;
+  /** The customer's first message, plain text. */
+  text: string;
+  tags: string[];
+}
+
+export interface HistoryQuery {
+  /** Tickets created or updated since then. */
+  since: Date;
+  /** Only tickets this says yes to need their text (a helpdesk that reads each ticket separately skips the rest). */
+  want?(ticketId: string): boolean;
+  /** Called as tickets arrive, with the count so far. */
+  onProgress?(count: number): void;
+}
+
+export interface HistoryReader {
+  tickets(query: HistoryQuery): AsyncIterable<HistoryTicket>;
 }
 
 export function defineHelpdesk<O extends z.ZodObject>(def: HelpdeskDefinition<O>): HelpdeskDefinition<O> {

@@ -15,7 +15,8 @@ import type {
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
 import type { Decision, Replies } from './rules/schema.ts';
-import type { CompiledRules } from './rules/engine.ts';
+import type { CompiledRules, TopicScorer } from './rules/engine.ts';
+import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
 import { DeliveryError, asDeliveryError } from './errors.ts';
 import {
@@ -56,6 +57,8 @@ export interface ChannelEntry {
 export interface RuleSet {
   compiled: CompiledRules;
   replies: Replies;
+  /** The text model `model:` conditions ask (reloaded without a restart, like the rules). */
+  model?: TopicScorer;
 }
 
 export interface PipelineDeps {
@@ -78,6 +81,8 @@ export interface PipelineDeps {
   identity?: IdentityService;
   /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
   csat?: Csat;
+  /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
+  routingLog?: RoutingLog;
 }
 
 export interface Pipeline {
@@ -171,8 +176,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
-    const { compiled, replies } = deps.rules();
-    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    const { compiled, replies, model } = deps.rules();
+    const routedAt = now();
+    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
     if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
       const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
       who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
@@ -231,6 +237,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
     });
+    await deps.routingLog?.append({
+      at: routedAt.getTime(),
+      ticketId: ref.ticketId,
+      created: !link || link.ticketId !== ref.ticketId,
+      isFirst: !link,
+      message: combined,
+      decision,
+    }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff'));
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
@@ -432,7 +446,15 @@ export function describeDecision(decision: Decision, rules: string[]): string {
   if (decision.group) parts.push(`Group: ${decision.group}.`);
   if (decision.type) parts.push(`Type: ${decision.type}.`);
   if (decision.tags.length > 0) parts.push(`Tags: ${decision.tags.join(', ')}.`);
+  if (decision.model) parts.push(describeScores(decision.model));
   return parts.join(' ');
+}
+
+/** "Text model: responsible_gaming 0.82, payments 0.11, … (used by rule responsible-gaming-model)." */
+export function describeScores(model: NonNullable<Decision['model']>): string {
+  const top = Object.entries(model.scores).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, v]) => `${t} ${v.toFixed(2)}`);
+  const used = model.usedBy.length > 0 ? ` (used by rule${model.usedBy.length > 1 ? 's' : ''} ${model.usedBy.join(', ')})` : ' (no rule that fired used it)';
+  return `Text model: ${top.join(', ')}${used}.`;
 }
 
 /** The start of a text, on one line: enough for a person to recognise it. */
