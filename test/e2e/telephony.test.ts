@@ -159,7 +159,7 @@ describe('phone calls into Zendesk (real gateway process)', () => {
     const url = '/webhooks/phone';
     const { body, headers } = twilioWebhook(TW_TOKEN, `${gw.url}${url}`, call('CA300', '+998905550000'));
     const res = await fetch(`${gw.url}${url}`, { method: 'POST', body, headers });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(401);
   });
 
   it('CTI: a Zammad-style newCall/hangup pair with no answer makes a missed-call ticket; a wrong secret is refused and not logged', async () => {

@@ -52,6 +52,8 @@ export interface FakeTelegram {
   /** The next `n` calls of `method` fail with `error`; `after` lets that many calls succeed first. */
   failNext(method: string, n: number, error: FakeError, opts?: { after?: number }): void;
   webhook?: { url: string; secret_token?: string; allowed_updates?: string[] };
+  /** Forgets what the last test left: sent messages, calls, queued updates, files, failures, the webhook. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -114,6 +116,16 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       failures.set(method, { skip: o?.after ?? 0, left: n, error });
     },
     webhook: undefined,
+    reset() {
+      fake.sent.length = 0;
+      fake.answeredCallbacks.length = 0;
+      fake.calls.length = 0;
+      fake.maxConcurrentPolls = 0;
+      fake.webhook = undefined;
+      queue.length = 0;
+      files.clear();
+      failures.clear();
+    },
     close: async () => {
       closing = true;
       wakeWaiters();

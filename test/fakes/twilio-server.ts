@@ -17,6 +17,8 @@ export interface FakeTwilio {
   addRecording(sid: string, data: Buffer): void;
   /** The RecordingUrl Twilio would put in a callback (no extension). */
   recordingUrl(sid: string): string;
+  /** Forgets what the last test left: requests, calls, recordings. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,11 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     addCall: (sid, call) => void calls.set(sid, call),
     addRecording: (sid, data) => void recordings.set(sid, data),
     recordingUrl: (sid) => `${url}${prefix}/Recordings/${sid}`,
+    reset() {
+      requests.length = 0;
+      calls.clear();
+      recordings.clear();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -62,6 +62,11 @@ describe('drift between the code and what is committed or written about it', () 
     for (const def of registry.channels) expect(byMedium.get(def.medium), `${def.kind} is a ${def.medium}`).toContain(def.kind);
   });
 
+  it('every registered channel kind runs the channel contract (test/contract/channels/<kind>.test.ts)', async () => {
+    const suites = await readdir(`${root}test/contract/channels`);
+    expect(kinds.channels.filter((kind) => !suites.includes(`${kind}.test.ts`))).toEqual([]);
+  });
+
   it('the mapping tables exist once: no other page repeats a table of docs/helpdesk-mapping.md', async () => {
     const headers = (await read('docs/helpdesk-mapping.md')).split('\n').filter((l, i, all) => l.startsWith('|') && /^\|[-| ]+\|$/.test(all[i + 1] ?? ''));
     expect(headers.length).toBeGreaterThan(3);

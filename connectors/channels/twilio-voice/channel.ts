@@ -33,7 +33,7 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
       async handler(req) {
         if (!validSignature(options.authToken, req, signedUrl(publicUrl!, ctx.channelId, path, req.url))) {
           log.warn({ path: path || '/', ip: req.ip }, 'Twilio webhook refused: missing or wrong X-Twilio-Signature');
-          return { status: 403, body: { error: 'missing or wrong X-Twilio-Signature for this URL' } };
+          return { status: 401, body: { error: 'missing or wrong X-Twilio-Signature for this URL' } };
         }
         const p = formParams(req.rawBody);
         if (!p['CallSid'] || (p['AccountSid'] && p['AccountSid'] !== options.accountSid)) {
