@@ -169,7 +169,11 @@ export function channelContract(spec: ChannelContractSpec): void {
         release();
         expect((await answer).status).toBeLessThan(300);
       } else {
+        const release = fake.holdAccepts();
         await fetched().deliver(nextEvent());
+        await waitFor('the channel to store the event', () => fake.acceptCalls.length > 0);
+        expect(await fetched().acknowledged(), 'acknowledged to the vendor before the event was stored').toBe(0);
+        release();
         await waitFor('the event to be acknowledged to the vendor', async () => (await fetched().acknowledged()) === 1);
       }
       expect(stored()).toBe(1);
@@ -246,7 +250,7 @@ export function channelContract(spec: ChannelContractSpec): void {
       expect((refused as DeliveryError).kind).not.toBe('permanent');
       const sent = await channel.send(to, reply);
       expect(sent.externalIds.length).toBeGreaterThan(0);
-      await channel.send(to, reply);
+      expect((await channel.send(to, reply)).externalIds, 'a retry answers with what was sent').toEqual(sent.externalIds);
       expect(out.received().filter((t) => t.includes(reply.text))).toHaveLength(1);
     });
 

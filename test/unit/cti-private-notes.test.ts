@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelInstance, Logger } from '../../src/core/connector.ts';
+import type { ChannelInstance } from '../../src/core/connector.ts';
 import type { Link, LinkStore, NewJob } from '../../src/core/jobs.ts';
 import { NormalizedMessage, type NormalizedMessageInput } from '../../src/core/message.ts';
 import { createPipeline, type Pipeline } from '../../src/core/pipeline.ts';
@@ -7,6 +7,7 @@ import { compileRules } from '../../src/core/rules/engine.ts';
 import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
 
 /**
  * Call logs are private messages: the pipeline writes them as internal notes (TicketInput.private)
@@ -15,7 +16,6 @@ import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-private-0123';
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 
 function memoryLinks(): LinkStore & { all: Map<string, Link> } {

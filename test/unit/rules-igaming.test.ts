@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, detectLanguage, evaluate, pickReply, topicOf } from '../../src/core/rules/engine.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 import { loadLabeled, loadShippedModel, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';
 
 const shipped = loadShippedRules();
