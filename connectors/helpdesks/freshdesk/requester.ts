@@ -67,7 +67,7 @@ export async function upsertContact(http: FreshdeskHttp, kv: KeyValueStore, iden
       if (id === undefined) throw err;
     }
   }
-  await kv.set(cacheKey, `${id}@${Date.now()}`);
+  await kv.set(cacheKey, `${id}@${Date.now()}`, { ttlMs: CONTACT_REUSE_MS });
   return { id: String(id) };
 }
 

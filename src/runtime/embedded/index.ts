@@ -1,10 +1,12 @@
 import type { Logger } from '../../core/connector.ts';
+import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
 import { createEmbeddedIdentities } from './identities.ts';
+import { startKvSweep } from './kv.ts';
 import { EmbeddedStore } from './store.ts';
 import { createEmbeddedTimingStore } from './timing-store.ts';
 import { EmbeddedWorker } from './worker.ts';
@@ -17,14 +19,24 @@ export interface EmbeddedOptions {
   batchSettleMs?: number;
   /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
   ledgerRetentionMs?: number;
+  /** How long key-value records of each kind are kept (`retention:`); the defaults otherwise. */
+  retention?: Readonly<Retention>;
+  /** The key-value store's clock, for the retention benchmark's simulated month. */
+  kvClock?: () => number;
+  /** How often expired key-value records are deleted (a bounded batch at a time); default a minute. */
+  kvSweepEveryMs?: number;
   log: Logger;
 }
+
+/** Expired key-value records are deleted in batches of 1,000, at most 50 per round. */
+const KV_SWEEP = { everyMs: 60_000, batch: 1000, maxBatches: 50 };
 
 /** The default runtime: one node:sqlite file, no server to run. */
 export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const db = openDatabase(opts.path, { sync: opts.sync });
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
-  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs });
+  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, retention: opts.retention, kvClock: opts.kvClock });
+  const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
   const conversations = createEmbeddedConversationLog(db, opts.log);
   let worker: EmbeddedWorker | undefined;
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
@@ -53,6 +65,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     },
     async close(graceMs) {
       clearInterval(prune);
+      sweep.stop();
       await worker?.stop(graceMs);
       await checkpointer.close();
       db.close();

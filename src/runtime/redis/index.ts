@@ -1,6 +1,7 @@
 import { Job as BullJob, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
+import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisConversationLog } from './conversations.ts';
@@ -24,6 +25,8 @@ export interface RedisRuntimeOptions {
   /** How long a killed worker's job stays locked before another worker takes it over. */
   lockDurationMs?: number;
   sweepIntervalMs?: number;
+  /** How long key-value records of each kind are kept (`retention:`); the defaults otherwise. */
+  retention?: Readonly<Retention>;
   log: Logger;
 }
 
@@ -91,6 +94,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
       batchSettleMs: opts.batchSettleMs ?? 1500,
       retentionMs: opts.ledgerRetentionMs ?? 14 * 24 * 3600_000,
       schedule: (tokens) => void schedule(tokens),
+      kvRetention: opts.retention,
     });
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);

@@ -3,6 +3,8 @@ import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
+import type { Retention } from '../../core/retention.ts';
+import { redisKv } from './kv.ts';
 import { scripts } from './scripts.ts';
 
 /** A job as the worker runs it. */
@@ -30,6 +32,8 @@ export interface StoreOptions {
   retentionMs: number;
   /** Adds the BullMQ jobs that wake a lane up. */
   schedule(tokens: LaneToken[]): void;
+  /** How long key-value records of each kind are kept. */
+  kvRetention?: Readonly<Retention>;
 }
 
 const FIELDS_PER_TAKEN = 10;
@@ -45,10 +49,13 @@ export class RedisStore {
   private readonly p: string;
   private pending: { jobs: NewJob[]; resolve(out: AcceptOutcome[]): void; reject(err: unknown): void }[] = [];
 
+  readonly kv: KeyValueStore;
+
   constructor(redis: Redis, opts: StoreOptions) {
     this.redis = redis;
     this.opts = opts;
     this.p = opts.prefix;
+    this.kv = redisKv(redis, opts.prefix, opts.kvRetention);
   }
 
   /**
@@ -188,13 +195,6 @@ export class RedisStore {
     },
   };
 
-  readonly kv: KeyValueStore = {
-    get: async (key) => (await this.redis.hget(`${this.p}:kv`, key)) ?? undefined,
-    set: async (key, value) => void (await this.redis.hset(`${this.p}:kv`, key, value)),
-    delete: async (key) => void (await this.redis.hdel(`${this.p}:kv`, key)),
-    claimInWindow: async (key, id, limit, windowMs) =>
-      (await scripts.claimInWindow.run(this.redis, [`${this.p}:window:${key}`, id, limit, windowMs, Date.now()])) === 1,
-  };
 
   readonly blobs: BlobStore = {
     put: async (data) => {
