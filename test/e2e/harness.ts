@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../fixtures/wait.ts';
+
+export { waitFor };
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,35 +28,22 @@ export async function tempDir(prefix = 'switchboard-e2e-'): Promise<{ path: stri
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/** The real gateway, as a child process running the `switchboard` command. */
+/** The real gateway, as a child process running the `switchboard` command (`--role` for one part of a Redis deployment). */
 export class GatewayProcess {
   readonly url: string;
   readonly port: number;
+  readonly role: 'all' | 'ingress' | 'worker';
   output = '';
   private child: ChildProcess | undefined;
   private readonly configFile: string;
   private readonly env: Record<string, string>;
 
-  constructor(configFile: string, port: number, env: Record<string, string>) {
+  constructor(configFile: string, port: number, env: Record<string, string>, role: 'all' | 'ingress' | 'worker' = 'all') {
     this.configFile = configFile;
     this.port = port;
     this.url = `http://127.0.0.1:${port}`;
     this.env = env;
+    this.role = role;
   }
 
   static async create(dir: string, yaml: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
@@ -63,8 +53,17 @@ export class GatewayProcess {
     return new GatewayProcess(file, port, env);
   }
 
+  /** Another process on the same config file (a second gateway on one Redis, a role). */
+  static async sibling(configFile: string, env: Record<string, string>, role: 'all' | 'ingress' | 'worker' = 'all'): Promise<GatewayProcess> {
+    return new GatewayProcess(configFile, await freePort(), env, role);
+  }
+
+  get alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port)], {
+    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port), ...(this.role === 'all' ? [] : ['--role', this.role])], {
       cwd: REPO,
       env: { ...process.env, ...this.env, SWITCHBOARD_CONFIG: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,7 +75,7 @@ export class GatewayProcess {
       if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
       const res = await fetch(`${this.url}/healthz`).catch(() => undefined);
       return res?.ok;
-    }, 30_000);
+    });
   }
 
   /** SIGKILL: no shutdown hooks, no flush; what was acknowledged must survive. */

@@ -89,6 +89,8 @@ export interface FakeUsedesk {
   seedTicket(t: { subject?: string; message: string; tags: string[]; createdAt?: string }): UdTicket;
   /** The body of the API channel's "new comment" webhook for a comment, as Usedesk sends it. */
   commentWebhook(comment: UdComment, secret: string): Record<string, unknown>;
+  /** Forgets what the last test left (tickets, clients, requests, failures); ids keep counting up. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -430,6 +432,10 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
     commentWebhook(comment, secret) {
       const t = ticketById(comment.ticket_id);
       return { secret, comment: commentJson(comment), client: { id: t.client_id }, assignee_id: null };
+    },
+    reset() {
+      for (const list of [tickets, clients, requests, failures]) list.length = 0;
+      files.clear();
     },
     async close() {
       for (const server of [api, fileServer]) {
