@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
+import { InvalidInput } from './core/errors.ts';
 import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
@@ -97,7 +98,13 @@ export async function startGateway(opts: {
       },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
-        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }));
+        const messages = drafts.map((d) => {
+          const parsed = NormalizedMessage.safeParse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } });
+          if (parsed.success) return parsed.data;
+          // A draft the schema refuses came from the sender's input: a 4xx for it, never a redelivery loop.
+          const issue = parsed.error.issues[0];
+          throw new InvalidInput(issue?.path.join('.') || 'message', issue?.message ?? 'is not a valid message');
+        });
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
         for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
         return outcomes;

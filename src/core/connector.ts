@@ -25,18 +25,28 @@ export interface UploadedFile {
   data: Buffer;
 }
 
-export interface InboundRequest {
+/** What is known of a request before its body is read: where a header or URL secret is checked. */
+export interface RequestHead {
   method: string;
   /** Path relative to the route's mount point, with the query string. */
   url: string;
+  /** Lower-case names; a repeated header is joined with ", ". */
   headers: Record<string, string | undefined>;
+  /** One value per name: the HTTP layer refuses a repeated parameter with a 400. */
   query: Record<string, string | undefined>;
+  ip: string;
+}
+
+export interface InboundRequest extends RequestHead {
   /** The exact bytes received; signatures are computed over these. */
   rawBody: Buffer;
-  /** Parsed body: JSON value, or a flat record for urlencoded and multipart fields. */
+  /**
+   * Parsed body, by content type: a JSON value, or a null-prototype record for urlencoded and
+   * multipart fields (a repeated field is a list). Keys `__proto__`, `constructor` and
+   * `prototype` never reach a route: the HTTP layer refuses them with a 400.
+   */
   body: unknown;
   files: UploadedFile[];
-  ip: string;
 }
 
 export interface HttpResponse {
@@ -55,8 +65,22 @@ export interface RouteSpec {
   /** Below the prefix: '' means exactly `/webhooks/{channelId}`; '/qr' means `/webhooks/{channelId}/qr`. */
   path: string;
   handler(req: InboundRequest): Promise<HttpResponse>;
-  /** Per-route body limit in bytes (web forms with files need more than the default). */
+  /** Per-route body limit in bytes, for every content type (web forms with files need more than the default). */
   bodyLimit?: number;
+  /** Who may send, checked by the HTTP layer before the body is read or parsed. */
+  guard?: RouteGuard;
+}
+
+/**
+ * A route's proof of sender, run by the HTTP layer before the handler, so that a forged or
+ * unwanted request costs neither the read nor the parse of its body. Each check answers a
+ * refusal (status >= 400) or undefined to let the request on. Both are synchronous and cheap.
+ */
+export interface RouteGuard {
+  /** As soon as the headers are in, before a byte of the body is read: a secret in a header or the URL, an origin, a rate limit. */
+  head?(req: RequestHead): HttpResponse | undefined;
+  /** On the exact bytes (read up to the route's limit), before they are parsed: a signature over the body. */
+  body?(req: RequestHead, rawBody: Buffer): HttpResponse | undefined;
 }
 
 // ---------------------------------------------------------------- shared services
@@ -265,7 +289,16 @@ export interface HelpdeskInstance {
    */
   appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
-  /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
+  /**
+   * Who may post agent events to `POST /helpdesk/events` (a header secret, a signature over the
+   * body), checked before the body is read or parsed. Absent: the proof sits inside the body
+   * and `verifyAgentEvent` checks it.
+   */
+  agentEventGuard?: RouteGuard;
+  /**
+   * Parse the helpdesk's agent-reply webhook once `agentEventGuard` let it through (and check
+   * any proof that sits inside the body). Never throws for bad input.
+   */
   verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
   /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */
   listAgentReplies(ticketId: string): Promise<AgentReply[]>;

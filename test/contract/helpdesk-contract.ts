@@ -13,6 +13,7 @@ import type {
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage, Sender } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
+import { agentEvent } from '../fixtures/route.ts';
 
 /**
  * The contract every helpdesk connector passes: each scenario runs the connector, through the
@@ -421,7 +422,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     if (na.agents) {
       const refusal = na.agents.refusal;
       it('has no agents: every agent-reply webhook is refused, and there are no replies to list (declared)', async () => {
-        const result = await hd.verifyAgentEvent(inboundRequest('{"ticket_id":"1"}'));
+        const result = await agentEvent(hd, inboundRequest('{"ticket_id":"1"}'));
         expect(result).toMatchObject({ ok: false, status: 401 });
         expect(result.ok ? '' : result.error).toMatch(refusal);
         const { ref } = await newTicket();
@@ -431,7 +432,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       it('a forged or unauthenticated agent-reply webhook is refused', async () => {
         const { ref } = await newTicket();
         for (const how of ['forged', 'unauthenticated'] as const) {
-          const result = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, how));
+          const result = await agentEvent(hd, h.agentEvent!(ref.ticketId, how));
           expect(result, how).toMatchObject({ ok: false, status: 401 });
         }
       });
@@ -443,7 +444,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         h.addAgentReply!(ref.ticketId, 'internal: check AML first', { private: true });
         const delivered = new Map<string, string>();
         for (let i = 0; i < 3; i++) {
-          const event = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, 'authentic'));
+          const event = await agentEvent(hd, h.agentEvent!(ref.ticketId, 'authentic'));
           expect(event).toMatchObject({ ok: true });
           if (!event.ok) continue;
           expect(event.ticketIds).toContain(ref.ticketId);

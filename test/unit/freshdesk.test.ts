@@ -6,6 +6,7 @@ import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, FreshdeskOptions, freshdeskEndpointLimits } from '../../connectors/helpdesks/freshdesk/index.ts';
 import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { agentEvent } from '../fixtures/route.ts';
 
 const BASE = 'https://acme.freshdesk.com';
 const KEY = 'fd-key-SECRET-0123456789';
@@ -304,7 +305,7 @@ describe('errors are sorted, and Freshdesk’s own words kept', () => {
 
 describe('agent-reply webhook (automation rule)', () => {
   const body = '{"ticket_id":"501"}';
-  const verify = async (req: InboundRequest, o: Record<string, unknown> = {}) => (await freshdesk(o)).verifyAgentEvent(req);
+  const verify = async (req: InboundRequest, o: Record<string, unknown> = {}) => agentEvent(await freshdesk(o), req);
 
   it('accepts the shared secret in the header, or as the basic-auth password', async () => {
     expect(await verify(inboundRequest(body, { 'X-Switchboard-Secret': SECRET }))).toEqual({ ok: true, ticketIds: ['501'] });

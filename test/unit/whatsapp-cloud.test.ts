@@ -11,6 +11,7 @@ import { TEMPLATE_PARAMETER_LIMIT, planReply, templateParameter } from '../../co
 import { signBody, signatureMatches } from '../../connectors/channels/whatsapp-cloud/signature.ts';
 import { windowState } from '../../connectors/channels/whatsapp-cloud/window.ts';
 import { PHONE_NUMBER_ID, failedStatus, signedWebhook, waChange, waMessage, waPayload } from '../fakes/graph-api-server.ts';
+import { callRoute } from '../fixtures/route.ts';
 
 const GRAPH = 'https://graph.example.test';
 const TOKEN = 'EAAunit-test-access-token-0123456789';
@@ -153,7 +154,7 @@ describe('whatsapp-cloud: webhook verification', () => {
       [waChange({ messages: [waMessage.text('998900000001', 'c', 'wamid.3')] }), waChange({ phoneNumberId: '999', messages: [waMessage.text('1', 'x', 'wamid.other')] })],
     ]);
     const { body, headers } = signedWebhook(payload, APP_SECRET);
-    expect((await route('POST').handler(post(body, headers))).status).toBe(200);
+    expect((await callRoute(route('POST'), post(body, headers))).status).toBe(200);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.map((d) => d.externalId)).toEqual(['wamid.1', 'wamid.2', 'wamid.3']);
   });
@@ -164,14 +165,14 @@ describe('whatsapp-cloud: webhook verification', () => {
     });
     const payload = waPayload([[waChange({ messages: [waMessage.text('998900000001', 'a', 'wamid.1')] })]]);
     const { body, headers } = signedWebhook(payload, APP_SECRET);
-    const forged = await failing.route('POST').handler(post(body, { ...headers, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }));
+    const forged = await callRoute(failing.route('POST'), post(body, { ...headers, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }));
     expect(forged.status).toBe(401);
-    expect((await failing.route('POST').handler(post(body, {}))).status).toBe(401);
+    expect((await callRoute(failing.route('POST'), post(body, {}))).status).toBe(401);
     const notJson = '{not json';
-    const badJson = await failing.route('POST').handler(post(notJson, { 'x-hub-signature-256': signBody(Buffer.from(notJson), APP_SECRET) }));
+    const badJson = await callRoute(failing.route('POST'), post(notJson, { 'x-hub-signature-256': signBody(Buffer.from(notJson), APP_SECRET) }));
     expect(badJson).toMatchObject({ status: 400 });
-    expect(JSON.stringify(badJson.body)).toContain('invalid JSON');
-    expect((await failing.route('POST').handler(post(body, headers))).status).toBe(503);
+    expect(JSON.stringify(badJson.body)).toContain('body is not valid JSON');
+    expect((await callRoute(failing.route('POST'), post(body, headers))).status).toBe(503);
     expect(failing.accepted).toHaveLength(0);
   });
 
@@ -186,7 +187,7 @@ describe('whatsapp-cloud: webhook verification', () => {
       ],
     })]]);
     const { body, headers } = signedWebhook(payload, APP_SECRET);
-    expect((await route('POST').handler(post(body, headers))).status).toBe(200);
+    expect((await callRoute(route('POST'), post(body, headers))).status).toBe(200);
     expect(notes).toHaveLength(2);
     expect(notes[0]).toMatchObject({ conversation: '998900000009', key: 'status:wamid.SENT1:failed' });
     expect(notes[0]!.text).toContain('"Ваш вывод обработан" was NOT delivered');
@@ -199,7 +200,7 @@ describe('whatsapp-cloud: webhook verification', () => {
     const { route, kv, notes } = setup();
     await kv.set('wamid:wamid.OURS', JSON.stringify({ conversation: '998900000001', replyId: '1:2', excerpt: 'Бонус начислен' }));
     const { body, headers } = signedWebhook(waPayload([[waChange({ messages: [waMessage.reaction('998900000001', 'wamid.OURS', '🙏', 'wamid.R')] })]]), APP_SECRET);
-    await route('POST').handler(post(body, headers));
+    await callRoute(route('POST'), post(body, headers));
     expect(notes).toEqual([{ conversation: '998900000001', key: 'reaction:wamid.R', text: 'The customer reacted 🙏 on WhatsApp to the reply "Бонус начислен".' }]);
   });
 });

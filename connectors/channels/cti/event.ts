@@ -52,6 +52,6 @@ export function toCallEvents(r: CtiRequest, at: string): CallEvent[] {
     case 'answer':
       return [{ ...party, type: 'answered', agent: users(r.user) ?? r.answeringNumber }];
     case 'hangup':
-      return [{ ...party, type: 'ended', outcome: CAUSES[r.cause ?? ''] ?? 'unknown' }];
+      return [{ ...party, type: 'ended', outcome: r.cause !== undefined && Object.hasOwn(CAUSES, r.cause) ? CAUSES[r.cause]! : 'unknown' }];
   }
 }

@@ -1,11 +1,14 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundRequest } from '../../../src/core/connector.ts';
+import type { HttpResponse, RequestHead, RouteGuard } from '../../../src/core/connector.ts';
+import { emptyFields } from '../../../src/core/safe-parse.ts';
 import { secretMatches } from '../../../src/core/secrets.ts';
 
 /**
- * How an inbound webhook proves who sent it. Every mode compares in constant time; none of
- * them ever puts the secret into an error text. Shared by the generic webhook and CTI channels.
+ * How an inbound webhook proves who sent it, as a route guard the HTTP layer runs before the body
+ * is read (header, basic, query) or parsed (signatures over the raw bytes). Every mode compares in
+ * constant time; none of them ever puts the secret into an error text. Shared by the generic
+ * webhook and CTI channels.
  */
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'an HTTP header name, e.g. X-Signature')
@@ -62,47 +65,55 @@ export type WebhookAuth = z.infer<typeof WebhookAuth>;
 /** Option paths (below the channel) that hold secrets, for the config's redaction. */
 export const AUTH_SECRETS = ['auth.secret', 'auth.password', 'auth.apiKey', 'auth.apiSalt'];
 
-export type AuthResult = { ok: true } | { ok: false; status: 401; error: string };
-
-const refused = (error: string): AuthResult => ({ ok: false, status: 401, error });
+const refused = (error: string): HttpResponse => ({ status: 401, body: { error } });
 
 function stripPrefix(value: string | undefined, prefix: string | undefined): string | undefined {
   if (value === undefined || !prefix) return value;
   return value.toLowerCase().startsWith(prefix.toLowerCase()) ? value.slice(prefix.length) : undefined;
 }
 
-export function verifyRequest(auth: WebhookAuth, req: InboundRequest): AuthResult {
+/** The guard for an auth mode. A signature mode first checks, unread, that its header is there at all. */
+export function authGuard(auth: WebhookAuth): RouteGuard {
   switch (auth.mode) {
     case 'hmac': {
-      const given = stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
-      if (!given) return refused(`missing ${auth.header} header`);
-      const digest = createHmac(auth.algorithm, auth.secret).update(req.rawBody).digest(auth.encoding);
+      const given = (req: RequestHead) => stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
       const normalize = (s: string) => (auth.encoding === 'hex' ? s.toLowerCase() : s);
-      return secretMatches(normalize(given), normalize(digest)) ? { ok: true } : refused(`${auth.header} does not match the body`);
+      return {
+        head: (req) => (given(req) ? undefined : refused(`missing ${auth.header} header`)),
+        body: (req, raw) => {
+          const digest = createHmac(auth.algorithm, auth.secret).update(raw).digest(auth.encoding);
+          return secretMatches(normalize(given(req) ?? ''), normalize(digest)) ? undefined : refused(`${auth.header} does not match the body`);
+        },
+      };
     }
-    case 'header': {
-      const given = stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
-      return secretMatches(given, auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.header} header`);
-    }
-    case 'basic': {
-      const header = req.headers['authorization'] ?? '';
-      const m = /^basic\s+(\S+)$/i.exec(header);
-      const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
-      return secretMatches(decoded, `${auth.username}:${auth.password}`) ? { ok: true } : refused('missing or wrong basic credentials');
-    }
+    case 'header':
+      return {
+        head: (req) => (secretMatches(stripPrefix(req.headers[auth.header]?.trim(), auth.prefix), auth.secret) ? undefined : refused(`missing or wrong ${auth.header} header`)),
+      };
+    case 'basic':
+      return {
+        head: (req) => {
+          const m = /^basic\s+(\S+)$/i.exec(req.headers['authorization'] ?? '');
+          const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
+          return secretMatches(decoded, `${auth.username}:${auth.password}`) ? undefined : refused('missing or wrong basic credentials');
+        },
+      };
     case 'query':
-      return secretMatches(req.query[auth.param], auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.param} in the URL`);
+      return { head: (req) => (secretMatches(req.query[auth.param], auth.secret) ? undefined : refused(`missing or wrong ${auth.param} in the URL`)) };
     case 'mango':
-      return verifyMango(auth, formFields(req));
+      return { body: (_req, raw) => verifyMango(auth, formFields(raw)) };
     case 'zadarma':
-      return verifyZadarma(auth, formFields(req), req.headers['signature']);
+      return {
+        head: (req) => (req.headers['signature'] ? undefined : refused('missing Signature header')),
+        body: (req, raw) => verifyZadarma(auth, formFields(raw), req.headers['signature']),
+      };
   }
 }
 
-/** The form fields exactly as sent (signatures are computed over these strings). */
-export function formFields(req: InboundRequest): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(req.rawBody.toString('utf8'))) out[k] ??= v;
+/** The form fields exactly as sent (signatures are computed over these strings); a repeated field counts once, as first sent. */
+export function formFields(raw: Buffer): Record<string, string> {
+  const out = emptyFields() as Record<string, string>;
+  for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) out[k] ??= v;
   return out;
 }
 
@@ -110,14 +121,14 @@ export function mangoSign(apiKey: string, json: string, apiSalt: string): string
   return createHash('sha256').update(apiKey + json + apiSalt).digest('hex');
 }
 
-function verifyMango(auth: z.infer<typeof MangoAuth>, f: Record<string, string>): AuthResult {
+function verifyMango(auth: z.infer<typeof MangoAuth>, f: Record<string, string>): HttpResponse | undefined {
   if (f['json'] === undefined || f['sign'] === undefined || f['vpbx_api_key'] === undefined) {
     return refused('expected the form fields vpbx_api_key, sign and json');
   }
   // Both compared in full, so a wrong key and a wrong sign take the same time.
   const keyOk = secretMatches(f['vpbx_api_key'], auth.apiKey);
   const signOk = secretMatches(f['sign'].toLowerCase(), mangoSign(auth.apiKey, f['json'], auth.apiSalt));
-  return keyOk && signOk ? { ok: true } : refused('vpbx_api_key or sign does not match');
+  return keyOk && signOk ? undefined : refused('vpbx_api_key or sign does not match');
 }
 
 /** Which fields Zadarma concatenates for each event's signature. */
@@ -133,14 +144,15 @@ const ZADARMA_SIGNED_FIELDS: Record<string, string[]> = {
 
 /** base64 of the HEX digest (PHP's hash_hmac returns hex), not of the raw bytes. */
 export function zadarmaSignature(secret: string, fields: Record<string, string>): string | undefined {
-  const names = ZADARMA_SIGNED_FIELDS[fields['event'] ?? ''];
-  if (!names) return undefined;
+  const event = fields['event'] ?? '';
+  if (!Object.hasOwn(ZADARMA_SIGNED_FIELDS, event)) return undefined;
+  const names = ZADARMA_SIGNED_FIELDS[event]!;
   const data = names.map((n) => fields[n] ?? '').join('');
   return Buffer.from(createHmac('sha1', secret).update(data).digest('hex')).toString('base64');
 }
 
-function verifyZadarma(auth: z.infer<typeof ZadarmaAuth>, f: Record<string, string>, header: string | undefined): AuthResult {
+function verifyZadarma(auth: z.infer<typeof ZadarmaAuth>, f: Record<string, string>, header: string | undefined): HttpResponse | undefined {
   const expected = zadarmaSignature(auth.secret, f);
   if (expected === undefined) return refused(`cannot verify Zadarma event '${f['event'] ?? ''}': no signature recipe for it`);
-  return secretMatches(header?.trim(), expected) ? { ok: true } : refused('missing or wrong Signature header');
+  return secretMatches(header?.trim(), expected) ? undefined : refused('missing or wrong Signature header');
 }

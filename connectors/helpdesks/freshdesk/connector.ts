@@ -8,7 +8,7 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
-import { verifyFreshdeskEvent } from './agent-events.ts';
+import { agentEventGuard, ticketIdsFromEvent } from './agent-events.ts';
 import { FdConversation, FdMe, FdTicket, FdTicketFields, STATUS } from './api.ts';
 import { isNotFound, refusesField } from './errors.ts';
 import { FreshdeskHttp } from './http.ts';
@@ -219,8 +219,10 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       await writeNote(ticketId, { html: withMarker(textHtml(text), marker), private: true, files: [] });
     },
 
+    agentEventGuard: agentEventGuard(options),
+
     async verifyAgentEvent(req) {
-      return verifyFreshdeskEvent(req, options);
+      return ticketIdsFromEvent(req.body);
     },
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),

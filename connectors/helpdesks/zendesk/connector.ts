@@ -9,7 +9,7 @@ import type {
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
 import type { Sender } from '../../../src/core/message.ts';
-import { verifyZendeskEvent } from './agent-events.ts';
+import { agentEventGuard, ticketIdsFromEvent } from './agent-events.ts';
 import { TicketResponse, UserResponse, type ZdAudit, type ZdTicket } from './api.ts';
 import { isClosedTicketError, isIdempotencyMismatch, isNotFound, rejectedFields } from './errors.ts';
 import { ZendeskHttp } from './http.ts';
@@ -234,8 +234,10 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       await putNote(ticketId, text, marker);
     },
 
+    agentEventGuard: agentEventGuard(options),
+
     async verifyAgentEvent(req) {
-      return verifyZendeskEvent(req, options);
+      return ticketIdsFromEvent(req);
     },
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
