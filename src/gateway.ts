@@ -128,6 +128,7 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    fileAttempts: Math.min(3, cfg.delivery.maxAttempts),
   });
 
   // Channels that receive in one process only run where their lease is; the rest stand by.

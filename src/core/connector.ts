@@ -375,5 +375,11 @@ export const HelpdeskCommonOptions = z.object({
   requestsPerMinute: z.number().int().positive().optional()
     .describe("requests per minute to the helpdesk, never more; unset: the smallest plan's documented limit until the helpdesk reports its own"),
   timeoutMs: z.number().int().positive().default(15000).describe('per-request timeout'),
+  attachments: z.strictObject({
+    maxBytes: z.number().int().positive().default(50 * 1024 * 1024).describe('largest file of an agent\'s reply that is downloaded'),
+    timeoutMs: z.number().int().positive().default(60_000).describe('the whole download of one file, redirects included'),
+    allowPrivateAddresses: z.boolean().default(false)
+      .describe('follow attachment links to loopback and private addresses (an on-premise helpdesk whose files live on another internal host); links on baseUrl are always fetched'),
+  }).prefault({}).describe("downloading the files of agents' replies"),
 });
 export type HelpdeskCommonOptions = z.infer<typeof HelpdeskCommonOptions>;

@@ -53,6 +53,13 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /**
+   * Attempts of a delivery during which a file that cannot be fetched (a network error, a host too
+   * slow for its deadline) holds the message back; from the last of them on, the message goes to
+   * the ticket without it and the note names the file and why. Default 3; keep it at most
+   * `delivery.maxAttempts`, or a failing file would dead-letter the message.
+   */
+  fileAttempts?: number;
 }
 
 export interface Pipeline {
@@ -106,7 +113,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return entry;
   }
 
-  async function fetchFiles(channel: ChannelInstance, refs: AttachmentRef[]): Promise<{ files: FetchedFile[]; notes: string[] }> {
+  const fileAttempts = deps.fileAttempts ?? 3;
+
+  /**
+   * A file that cannot be fetched never costs the message: a permanent failure is a note at once,
+   * a transient one retries the delivery for `fileAttempts` attempts and is then a note too.
+   */
+  async function fetchOrExplain<F>(fetch: () => Promise<F>, ctx: AttemptContext, explain: (why: string) => string): Promise<F | string> {
+    try {
+      return await fetch();
+    } catch (err) {
+      const e = asDeliveryError(err);
+      if (e.kind !== 'permanent' && ctx.attempt < fileAttempts) throw e;
+      const why = `${e.message}${e.detail && e.detail !== e.message && !e.message.includes(e.detail) ? ` (${e.detail.slice(0, 500)})` : ''}`;
+      return explain(e.kind === 'permanent' ? why : `${why}; gave up after ${ctx.attempt} attempts`);
+    }
+  }
+
+  async function fetchFiles(channel: ChannelInstance, refs: AttachmentRef[], ctx: AttemptContext): Promise<{ files: FetchedFile[]; notes: string[] }> {
     const files: FetchedFile[] = [];
     const notes: string[] = [];
     for (const ref of refs) {
@@ -114,13 +138,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         notes.push(`Attachment "${ref.name}" (${ref.mime}${ref.size ? `, ${formatBytes(ref.size)}` : ''}) was not attached: ${ref.unavailable}.`);
         continue;
       }
-      try {
-        files.push(await channel.fetchAttachment(ref));
-      } catch (err) {
-        const e = asDeliveryError(err);
-        if (e.kind !== 'permanent') throw e;
-        notes.push(`Attachment "${ref.name}" could not be fetched from the channel: ${e.message}${e.detail ? ` (${e.detail})` : ''}.`);
-      }
+      const got = await fetchOrExplain(() => channel.fetchAttachment(ref), ctx, (why) => `Attachment "${ref.name}" could not be fetched from the channel: ${why}.`);
+      if (typeof got === 'string') notes.push(got);
+      else files.push(got);
     }
     return { files, notes };
   }
@@ -138,7 +158,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const { compiled, replies } = deps.rules();
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
-    const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
+    const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments, ctx);
     const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
     const input: TicketInput = {
       message: first,
@@ -237,20 +257,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     await deps.enqueue(fresh.map((reply) => replyJob(link, reply)));
   }
 
-  async function reply(r: AgentReply): Promise<void> {
+  async function reply(r: AgentReply, ctx: AttemptContext): Promise<void> {
     const link = await links.byTicket(r.ticketId);
     if (!link) throw new DeliveryError(`no conversation is linked to ticket ${r.ticketId}`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
     const files: FetchedFile[] = [];
     const notes: string[] = [];
     for (const a of r.attachments) {
-      try {
-        files.push(await helpdesk.fetchAttachment(a.url));
-      } catch (err) {
-        const e = asDeliveryError(err);
-        if (e.kind !== 'permanent') throw e;
-        notes.push(`Attachment "${a.name}" of this reply could not be downloaded from the helpdesk: ${e.message}.`);
-      }
+      const got = await fetchOrExplain(() => helpdesk.fetchAttachment(a.url), ctx, (why) => `Attachment "${a.name}" of this reply could not be downloaded from the helpdesk: ${why}.`);
+      if (typeof got === 'string') notes.push(got);
+      else files.push(got);
     }
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
@@ -300,7 +316,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'sync':
           return sync(p.ticketId);
         case 'reply':
-          return reply(p.reply);
+          return reply(p.reply, ctx);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':

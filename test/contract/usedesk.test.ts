@@ -25,6 +25,9 @@ function view(t: UdTicket): ContractTicket {
   };
 }
 
+// The fake's file server is another port on 127.0.0.1: the private-address allowance is set explicitly.
+const PRIVATE_FILES = { allowPrivateAddresses: true };
+
 helpdeskContract({
   name: 'usedesk',
   async start() {
@@ -32,7 +35,7 @@ helpdeskContract({
     return {
       connect: async (o = {}) =>
         definition.create(
-          UsedeskOptions.parse({ baseUrl: ud.url, apiToken: TOKEN, channelId: ud.apiChannelId, groups: { payments: 101 }, fields: { player_id: 901 }, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
+          UsedeskOptions.parse({ baseUrl: ud.url, apiToken: TOKEN, channelId: ud.apiChannelId, groups: { payments: 101 }, fields: { player_id: 901 }, attachments: PRIVATE_FILES, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
           { log: silent, kv: memoryKv(), dataDir: '/nonexistent', limiter: o.limiter },
         ),
       ticket: (id) => {

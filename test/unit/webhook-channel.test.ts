@@ -315,10 +315,11 @@ describe('generic webhook channel: files', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const opts = (hosts?: string[]) => ({
+  // The test's file server is on 127.0.0.1, so the private-address allowance is set explicitly.
+  const opts = (hosts?: string[], allowPrivateAddresses = true) => ({
     auth: { mode: 'header', header: 'X-T', secret: 'secret-123' },
     mapping: { senderId: 'from' },
-    attachments: { maxBytes: 1024, ...(hosts ? { hosts } : {}) },
+    attachments: { maxBytes: 1024, allowPrivateAddresses, ...(hosts ? { hosts } : {}) },
   });
 
   it('fetches a mapped file at delivery time, and refuses what it must not fetch', async () => {
@@ -333,7 +334,10 @@ describe('generic webhook channel: files', () => {
     const other = await channel(opts(['files.example.com']));
     const refused = await other.fetchAttachment({ name: 'x', mime: 'x/y', source: `${base}/doc` }).catch((e: DeliveryError) => e);
     expect(refused).toBeInstanceOf(DeliveryError);
-    expect((refused as DeliveryError).message).toContain('not in the channel');
+    expect((refused as DeliveryError).message).toContain('not in the allowed hosts');
+    const byDefault = await channel(opts(undefined, false));
+    const loopback = await byDefault.fetchAttachment({ name: 'x', mime: 'x/y', source: `${base}/doc` }).catch((e: DeliveryError) => e);
+    expect(loopback).toMatchObject({ kind: 'permanent', message: expect.stringContaining('127.0.0.1 is a loopback address') });
   });
 
   it('cannot send: a reply (the agent\'s or an automatic one) becomes a note saying how to reach the customer', async () => {

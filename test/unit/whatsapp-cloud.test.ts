@@ -315,12 +315,13 @@ describe('whatsapp-cloud: sending through the Graph API', () => {
 
   it('media: id → URL → bytes with the token; an oversize file is refused before download', async () => {
     const { channel } = setup({ maxFileBytes: 1000 });
-    nock(GRAPH, { reqheaders: { authorization: `Bearer ${TOKEN}` } }).get('/v23.0/img-1').reply(200, { url: 'https://lookaside.example.test/dl?mid=1', mime_type: 'image/jpeg', file_size: '5', id: 'img-1' });
-    nock('https://lookaside.example.test', { reqheaders: { authorization: `Bearer ${TOKEN}` } }).get('/dl').query({ mid: '1' }).reply(200, Buffer.from('JPEG!'));
+    // The media link is on the configured Graph origin here (nock answers it); a link elsewhere goes through the guarded fetch's address checks.
+    nock(GRAPH, { reqheaders: { authorization: `Bearer ${TOKEN}` } }).get('/v23.0/img-1').reply(200, { url: `${GRAPH}/lookaside/dl?mid=1`, mime_type: 'image/jpeg', file_size: '5', id: 'img-1' });
+    nock(GRAPH, { reqheaders: { authorization: `Bearer ${TOKEN}` } }).get('/lookaside/dl').query({ mid: '1' }).reply(200, Buffer.from('JPEG!'));
     const file = await channel.fetchAttachment({ name: 'image-img-1.jpg', mime: 'image/jpeg', source: 'img-1' });
     expect(file.data.toString()).toBe('JPEG!');
 
-    nock(GRAPH).get('/v23.0/big-1').reply(200, { url: 'https://lookaside.example.test/dl?mid=2', mime_type: 'video/mp4', file_size: '5000', id: 'big-1' });
+    nock(GRAPH).get('/v23.0/big-1').reply(200, { url: `${GRAPH}/lookaside/dl?mid=2`, mime_type: 'video/mp4', file_size: '5000', id: 'big-1' });
     const big = await channel.fetchAttachment({ name: 'video.mp4', mime: 'video/mp4', source: 'big-1' }).catch((e: unknown) => e);
     expect(big).toMatchObject({ kind: 'permanent' });
     expect((big as Error).message).toMatch(/video\.mp4.*over the limit/);

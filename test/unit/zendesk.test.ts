@@ -590,22 +590,45 @@ describe('listAgentReplies', () => {
 });
 
 describe('fetchAttachment', () => {
+  /** A CDN as a real server on 127.0.0.1, noting the authorization header of every request. */
+  async function cdn(): Promise<{ url: string; seen: (string | undefined)[]; close(): Promise<void> }> {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': req.url?.endsWith('.png') ? 'image/png' : 'application/pdf; charset=binary' }).end(req.url?.endsWith('.png') ? 'PNG' : '%PDF-1.4');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    nock.enableNetConnect(`127.0.0.1:${port}`);
+    const close = () => new Promise<void>((r) => server.close(() => r())).finally(() => nock.disableNetConnect());
+    return { url: `http://127.0.0.1:${port}`, seen, close };
+  }
+
   it('sends the credentials to the Zendesk host only, also across a redirect to a CDN', async () => {
+    const files = await cdn();
     nock(BASE, { reqheaders: { authorization: BASIC } })
       .get('/attachments/token/abc/')
       .query({ name: 'guide.pdf' })
-      .reply(302, '', { location: 'https://cdn.zdusercontent.example/file/xyz?sig=1' });
-    nock('https://cdn.zdusercontent.example', { badheaders: ['authorization'] })
-      .get('/file/xyz')
-      .query({ sig: '1' })
-      .reply(200, Buffer.from('%PDF-1.4'), { 'content-type': 'application/pdf; charset=binary' });
-    nock('https://evil.example', { badheaders: ['authorization'] })
-      .get('/x.png')
-      .reply(200, Buffer.from('PNG'), { 'content-type': 'image/png' });
-    const zd = await zendesk();
+      .reply(302, '', { location: `${files.url}/file/xyz?sig=1` });
+    // The CDN stands on 127.0.0.1 here, so the private-address allowance is explicit.
+    const zd = await zendesk({ attachments: { allowPrivateAddresses: true } });
     const file = await zd.fetchAttachment(`${BASE}/attachments/token/abc/?name=guide.pdf`);
     expect(file).toEqual({ name: 'guide.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4') });
-    expect(await zd.fetchAttachment('https://evil.example/x.png')).toEqual({ name: 'x.png', mime: 'image/png', data: Buffer.from('PNG') });
+    expect(await zd.fetchAttachment(`${files.url}/x.png`)).toEqual({ name: 'x.png', mime: 'image/png', data: Buffer.from('PNG') });
+    expect(files.seen).toEqual([undefined, undefined]);
+    await files.close();
+  });
+
+  it('by default follows no link, nor redirect, to a private address', async () => {
+    const files = await cdn();
+    nock(BASE).get('/attachments/token/abc/').reply(302, '', { location: `${files.url}/latest/meta-data/` });
+    const zd = await zendesk();
+    const redirected = await zd.fetchAttachment(`${BASE}/attachments/token/abc/`).catch((e: unknown) => e);
+    expect(redirected).toMatchObject({ kind: 'permanent', message: expect.stringContaining('127.0.0.1 is a loopback address') });
+    const direct = await zd.fetchAttachment('http://169.254.169.254/latest/meta-data/').catch((e: unknown) => e);
+    expect(direct).toMatchObject({ kind: 'permanent', message: expect.stringContaining('169.254.169.254 is a link-local (cloud metadata) address') });
+    expect(files.seen).toEqual([]);
+    await files.close();
   });
 });
 

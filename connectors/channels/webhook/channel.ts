@@ -2,7 +2,7 @@ import { refusedInput } from '../../../src/core/errors.ts';
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
 import { authGuard } from './auth.ts';
 import { decodeBody } from './decode.ts';
-import { downloadFile } from './download.ts';
+import { fetchFile } from '../../../src/kit/fetch/fetch-file.ts';
 import { inboundOnlySend } from './inbound-only.ts';
 import { mapPayload } from './normalize.ts';
 import { resolveWebhook, type WebhookChannelOptions } from './options.ts';
@@ -64,14 +64,8 @@ export function createWebhookChannel(options: WebhookChannelOptions, ctx: Channe
   return {
     routes,
     send: inboundOnlySend(`channel '${ctx.channelId}' (webhook)`),
-    fetchAttachment: (ref) =>
-      downloadFile(ref.source, {
-        maxBytes: cfg.attachments.maxBytes,
-        timeoutMs: cfg.attachments.timeoutMs,
-        hosts: cfg.attachments.hosts,
-        name: ref.name,
-        mime: ref.mime,
-      }),
+    // The URL came from the sender's payload: only public hosts (or the allow-list), capped in size and time.
+    fetchAttachment: (ref) => fetchFile(ref.source, cfg.attachments, { name: ref.name, mime: ref.mime }),
   };
 }
 

@@ -226,7 +226,7 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
     },
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
-    fetchAttachment: (url) => http.download(url),
+    fetchAttachment: (url) => http.download(url, options.attachments),
 
     async check() {
       const { data } = await http.request('check the API key', 'GET', '/agents/me', FdMe);

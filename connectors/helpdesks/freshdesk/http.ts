@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import { apiUrlUnder, downloadGuarded, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
-import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { apiUrlUnder, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
+import { unlimited, type FetchedFile, type HelpdeskCommonOptions, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { fetchFile, paceWith } from '../../../src/kit/fetch/fetch-file.ts';
 import { freshdeskError, freshdeskNetworkError } from './errors.ts';
 
 export interface FreshdeskHttpInit {
@@ -87,8 +88,18 @@ export class FreshdeskHttp {
     return items as z.infer<S>;
   }
 
-  /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
-  download(url: string): Promise<FetchedFile> {
-    return downloadGuarded(url, { ...this.#api, origin: this.#origin, authorization: this.#authorization, maxRedirects: MAX_REDIRECTS });
+  /**
+   * Downloads a file through the guarded fetch: the credentials and the limiter only while the URL
+   * stays on baseUrl's origin; a redirect (to the vendor's file storage) goes to public hosts only.
+   */
+  download(url: string, limits: HelpdeskCommonOptions['attachments']): Promise<FetchedFile> {
+    const api = this.#api;
+    return fetchFile(url, {
+      ...limits,
+      maxRedirects: MAX_REDIRECTS,
+      trustedOrigins: [this.#origin],
+      credentials: { origins: [this.#origin], headers: { authorization: this.#authorization } },
+      pace: paceWith(api.limiter, api.signalOf),
+    }, { errorOf: (what, status, body, headers) => api.errorOf(what, status, body, headers) });
   }
 }

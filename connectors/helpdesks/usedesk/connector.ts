@@ -233,7 +233,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       return agentReplies(ticketId, await readTicket(id));
     },
 
-    fetchAttachment: (url) => http.download(url),
+    fetchAttachment: (url) => http.download(url, options.attachments),
 
     async check() {
       const channels = await http.call('list channels', '/channels', {}, Channels, { wrote: false });

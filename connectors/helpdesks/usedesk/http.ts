@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { pacedFetch, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
-import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { unlimited, type FetchedFile, type HelpdeskCommonOptions, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
+import { fetchFile } from '../../../src/kit/fetch/fetch-file.ts';
 import { bodyError, usedeskBodyError, usedeskError, usedeskNetworkError } from './errors.ts';
 
 export interface UsedeskHttpInit {
@@ -71,21 +72,12 @@ export class UsedeskHttp {
     throw new DeliveryError(`${what}: unexpected answer from Usedesk (${where})`, { kind: 'retry', ambiguous: wrote, detail: text.slice(0, 8000) });
   }
 
-  /** Files of comments are plain links; no credentials go with them. */
-  async download(url: string): Promise<FetchedFile> {
-    const what = 'download attachment';
-    let res: Response;
-    let data: Buffer;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.#api.timeoutMs) });
-      if (!res.ok) throw usedeskError(what, res.status, await res.text(), res.headers);
-      data = Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      if (err instanceof DeliveryError) throw err;
-      throw usedeskNetworkError(what, err);
-    }
-    const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
-    return { name: fileNameOf(new URL(url)), mime, data };
+  /** Files of comments are plain links (on Usedesk's file storage); no credentials go with them. */
+  download(url: string, limits: HelpdeskCommonOptions['attachments']): Promise<FetchedFile> {
+    const api = this.#api;
+    return fetchFile(url, { ...limits, trustedOrigins: [new URL(this.baseUrl).origin] }, {
+      errorOf: (what, status, body, headers) => api.errorOf(what, status, body, headers),
+    });
   }
 }
 

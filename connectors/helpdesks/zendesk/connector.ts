@@ -241,7 +241,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     },
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
-    fetchAttachment: (url) => http.download(url),
+    fetchAttachment: (url) => http.download(url, options.attachments),
 
     async check() {
       const { data } = await http.request('check credentials', 'GET', '/users/me', UserResponse);

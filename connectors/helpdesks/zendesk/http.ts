@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import { apiUrlUnder, downloadGuarded, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
-import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { apiUrlUnder, pacedFetch, parseJsonAnswer, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
+import { unlimited, type FetchedFile, type HelpdeskCommonOptions, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import { fetchFile, paceWith } from '../../../src/kit/fetch/fetch-file.ts';
 import { zendeskError, zendeskNetworkError } from './errors.ts';
 
 export interface ZendeskHttpInit {
@@ -83,8 +84,18 @@ export class ZendeskHttp {
     return { data: parseJsonAnswer('Zendesk', what, schema, text, method !== 'GET'), status, headers: answered };
   }
 
-  /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
-  download(url: string): Promise<FetchedFile> {
-    return downloadGuarded(url, { ...this.#api, origin: this.#origin, authorization: this.#authorization, maxRedirects: MAX_REDIRECTS });
+  /**
+   * Downloads a file through the guarded fetch: the credentials and the limiter only while the URL
+   * stays on baseUrl's origin; a redirect (to the vendor's file storage) goes to public hosts only.
+   */
+  download(url: string, limits: HelpdeskCommonOptions['attachments']): Promise<FetchedFile> {
+    const api = this.#api;
+    return fetchFile(url, {
+      ...limits,
+      maxRedirects: MAX_REDIRECTS,
+      trustedOrigins: [this.#origin],
+      credentials: { origins: [this.#origin], headers: { authorization: this.#authorization } },
+      pace: paceWith(api.limiter, api.signalOf),
+    }, { errorOf: (what, status, body, headers) => api.errorOf(what, status, body, headers) });
   }
 }
