@@ -4,7 +4,8 @@ import { newId } from './core/ids.ts';
 import { InvalidInput } from './core/errors.ts';
 import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
-import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { maskMessage } from './core/privacy.ts';
+import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
@@ -12,12 +13,13 @@ import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
+import { Activity } from './runtime/activity.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
 import { createLogger } from './runtime/log.ts';
 import { createRateLimiter, helpdeskLimiter, type RateLimiterOptions } from './runtime/rate-limiter.ts';
 import { runExclusively } from './runtime/exclusive.ts';
 import { createMetrics } from './runtime/metrics.ts';
-import type { Runtime } from './runtime/runtime.ts';
+import { allEvents, type Runtime, type WorkerEvents } from './runtime/runtime.ts';
 
 export type Role = 'all' | 'ingress' | 'worker';
 
@@ -48,6 +50,7 @@ export async function startGateway(opts: {
   const dataDir = dataDirOf(cfg);
   const runtime = await openRuntime(cfg, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
+  const activity = new Activity();
 
   let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
   const watcher = watchRules(
@@ -74,7 +77,7 @@ export async function startGateway(opts: {
     kv: runtime.kv,
     dataDir,
     // Shared by every process when the runtime can (Redis); timed for the metrics either way.
-    makeLimiter: (o) => metrics.timedLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o)),
+    makeLimiter: (o) => metrics.timedLimiter(activity.watchLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o))),
   });
   const channels = new Map<string, ChannelEntry>();
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
@@ -98,19 +101,25 @@ export async function startGateway(opts: {
       },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
+        // Card numbers are masked here, before the journal: nothing downstream ever holds one.
         const messages = drafts.map((d) => {
           const parsed = NormalizedMessage.safeParse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } });
-          if (parsed.success) return parsed.data;
+          if (parsed.success) return maskMessage(parsed.data, cfg.privacy);
           // A draft the schema refuses came from the sender's input: a 4xx for it, never a redelivery loop.
           const issue = parsed.error.issues[0];
           throw new InvalidInput(issue?.path.join('.') || 'message', issue?.message ?? 'is not a valid message');
         });
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
-        for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
+        outcomes.forEach((o, i) => {
+          metrics.accept(id, o.duplicate);
+          if (o.duplicate) return;
+          activity.inbound(id);
+          void recordAccepted(runtime, messages[i]!);
+        });
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();
@@ -129,6 +138,7 @@ export async function startGateway(opts: {
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
     fileAttempts: Math.min(3, cfg.delivery.maxAttempts),
+    history: runtime.conversations,
   });
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
@@ -138,7 +148,9 @@ export async function startGateway(opts: {
     id,
     kind: c.kind,
     routes: c.instance.routes ?? [],
-    status: () => (standby(id) ? { ready: true, detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
+    status: () => (standby(id) ? { ready: true, state: 'standby', detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
+    inspect: c.instance.inspect?.bind(c.instance),
+    actions: c.instance.actions,
   }));
   const app = await buildApp({
     runtime,
@@ -148,12 +160,16 @@ export async function startGateway(opts: {
     log: log.child({ part: 'http' }),
     bodyLimit: cfg.server.bodyLimitBytes,
     trustProxy: cfg.server.trustProxy,
-    admin: cfg.server.adminToken
-      ? { token: cfg.server.adminToken, runtime, testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }) }
-      : undefined,
+    admin: {
+      tokens: cfg.server.adminToken ? { admin: cfg.server.adminToken, viewer: cfg.server.viewerToken } : undefined,
+      helpdesk: { kind: helpdesk.kind, requestsPerMinute: requestsPerMinuteOf(cfg.helpdesk), check: helpdesk.check?.bind(helpdesk) },
+      activity,
+      role,
+      testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }),
+    },
   });
 
-  if (role !== 'ingress') runtime.startWorker(pipeline, metrics.events);
+  if (role !== 'ingress') runtime.startWorker(pipeline, allEvents(metrics.events, activity.events, failuresOnThePath(runtime)));
   if (role !== 'worker') {
     for (const [id, c] of channels) {
       if (c.instance.exclusive && runtime.lease && c.instance.start) {
@@ -189,6 +205,33 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/** The first step of a conversation's path, with the ids a person may look it up by. */
+async function recordAccepted(runtime: Runtime, m: NormalizedMessage): Promise<void> {
+  const files = m.attachments.length > 0 ? ` (+${m.attachments.length} file(s))` : '';
+  const s = m.sender;
+  await runtime.conversations
+    .record(conversationKey(m.channel.id, m.conversation.externalId), { at: Date.now(), kind: 'accepted', text: `${m.kind}: ${excerpt(m.text)}${files}` }, [
+      m.conversation.externalId, s.externalId, s.username ?? '', s.phone ?? '', s.email ?? '', s.playerId ?? '',
+    ])
+    .catch(() => undefined);
+}
+
+/** A dead-lettered job of a conversation's lane shows on its path, with the error. */
+function failuresOnThePath(runtime: Runtime): WorkerEvents {
+  return {
+    deadLettered(job, _reason, failure) {
+      const key = [lanes.inbound(''), lanes.outbound('')].map((p) => (job.lane.startsWith(p) ? job.lane.slice(p.length) : undefined)).find((k) => k);
+      if (!key) return;
+      void runtime.conversations.record(key, { at: Date.now(), kind: 'failed', text: `${job.kind}: ${failure?.message ?? 'failed'} (in the dead-letter queue)` }).catch(() => undefined);
+    },
+  };
+}
+
+function requestsPerMinuteOf(helpdesk: Config['helpdesk']): number | undefined {
+  const rpm = (helpdesk as { requestsPerMinute?: unknown }).requestsPerMinute;
+  return typeof rpm === 'number' ? rpm : undefined;
 }
 
 /** Local files (database, sessions) live under the embedded store's path, else ./data. */

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { registry } from '../../connectors/registry.ts';
-import { TelegramOptions } from '../../connectors/channels/telegram/index.ts';
+import { UsageError, type ChannelDefinition } from '../core/connector.ts';
 import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
@@ -212,32 +212,38 @@ export function buildProgram(): Command {
       process.stdout.write(o.message ? messageSchema : configSchema);
     });
 
-  const telegram = program.command('telegram').description('Telegram bot housekeeping');
-  telegram
-    .command('set-webhook')
-    .description('register server.publicUrl + /webhooks/<channel> with Telegram, with the secret token')
-    .addOption(configOption())
-    .option('--channel <id>', 'the telegram channel id (default: the only one)')
-    .option('--delete', 'remove the webhook (to use polling)')
-    .option('--drop-pending', 'drop updates Telegram is holding')
-    .option('--info', 'only show what Telegram has')
-    .action(async (o: { config?: string; channel?: string; delete?: boolean; dropPending?: boolean; info?: boolean }) => {
-      const loaded = await load(o.config);
-      const cfg = loaded.config;
-      const bots = Object.entries(cfg.channels).filter(([, c]) => c.kind === 'telegram');
-      const picked = o.channel ? bots.find(([id]) => id === o.channel) : bots.length === 1 ? bots[0] : undefined;
-      if (!picked) {
-        throw new ExitError(o.channel ? `no telegram channel '${o.channel}'` : `say which channel with --channel (${bots.map(([id]) => id).join(', ') || 'none configured'})`, EXIT.config);
-      }
-      const { kind: _kind, ...raw } = picked[1];
-      const options = TelegramOptions.parse(raw);
-      const { formatWebhookInfo, setWebhook, webhookInfo } = await import('../../connectors/channels/telegram/webhook-admin.ts');
-      if (o.info) return console.log(formatWebhookInfo(await webhookInfo(options)));
-      if (!o.delete && !cfg.server.publicUrl) throw new ExitError('server.publicUrl is not set: Telegram needs the public HTTPS address of this gateway', EXIT.config);
-      console.log(await setWebhook(options, { publicUrl: cfg.server.publicUrl ?? '', channelId: picked[0], drop: o.dropPending, remove: o.delete }));
-    });
+  for (const def of registry.channels) addChannelCommands(program, def);
 
   return program;
+}
+
+/** `switchboard <kind> <command>` for the commands a channel's definition brings, run for one channel of that kind. */
+function addChannelCommands(program: Command, def: ChannelDefinition): void {
+  if (!def.commands?.length) return;
+  const group = program.command(def.kind).description(`${def.kind} channel housekeeping`);
+  for (const cmd of def.commands) {
+    const sub = group
+      .command(cmd.name)
+      .description(cmd.description)
+      .addOption(configOption())
+      .option('--channel <id>', `the ${def.kind} channel id (default: the only one)`);
+    for (const f of cmd.flags ?? []) sub.option(f.flags, f.description);
+    sub.action(async (o: { config?: string; channel?: string } & Record<string, unknown>) => {
+      const cfg = (await load(o.config)).config;
+      const ofKind = Object.entries(cfg.channels).filter(([, c]) => c.kind === def.kind);
+      const picked = o.channel ? ofKind.find(([id]) => id === o.channel) : ofKind.length === 1 ? ofKind[0] : undefined;
+      if (!picked) {
+        throw new ExitError(o.channel ? `no ${def.kind} channel '${o.channel}'` : `say which channel with --channel (${ofKind.map(([id]) => id).join(', ') || 'none configured'})`, EXIT.config);
+      }
+      const { kind: _kind, ...raw } = picked[1];
+      try {
+        console.log(await cmd.run({ channelId: picked[0], options: def.options.parse(raw), publicUrl: cfg.server.publicUrl, flags: o }));
+      } catch (err) {
+        if (err instanceof UsageError) throw new ExitError(err.message, EXIT.config);
+        throw err;
+      }
+    });
+  }
 }
 
 function pairs(list: string[] | undefined): Record<string, string> {
@@ -269,5 +275,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv);
-// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it).
-if (process.argv[2] !== 'start' || code !== EXIT.ok) process.exit(code);
+// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it),
+// once stdout has taken everything: into a pipe, a bare exit cuts off a long output (`schema | …`).
+if (process.argv[2] !== 'start' || code !== EXIT.ok) process.stdout.write('', () => process.exit(code));

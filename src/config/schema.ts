@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition } from '../core/connector.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
-import { DeliverySection, Language, LogSection, ServerSection, StoreSection, TimeZone } from './sections.ts';
+import { DeliverySection, Language, LogSection, PrivacySection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 
 /** A connector kind as the config sees it: its name, options schema and secret option keys. */
 export interface ConnectorKind {
@@ -56,6 +56,7 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
     defaultLanguage: Language.default('en').describe('language of auto-replies when the customer\'s cannot be told'),
     log: LogSection.prefault({}),
     delivery: DeliverySection.prefault({}),
+    privacy: PrivacySection.prefault({}),
     helpdesk: entries.helpdesk.describe('the helpdesk tickets go to: { kind, …that kind\'s options }'),
     channels: z.record(ConnectorId, entries.channel).default({})
       .describe('channel id (the URL segment: /webhooks/{id}, /forms/{id}) → { kind, …that kind\'s options }'),

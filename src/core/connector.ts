@@ -159,6 +159,41 @@ export interface SendResult {
   notes?: string[];
 }
 
+/** What a channel says about itself now: /readyz, /metrics and the console read it often, so it is cheap. */
+export interface ChannelStatus {
+  /** Able to receive. */
+  ready: boolean;
+  /** What is wrong, or what it is doing, in plain words. */
+  detail?: string;
+  /**
+   * One word for the console: `connected` (a live connection: IMAP, polling), `receiving` (webhook
+   * routes mounted), `linked` (a paired account), `waiting` (for the admin: a QR code to scan),
+   * `connecting`, `standby`, `stopped`, `error`. Absent: `receiving` when ready, else `error`.
+   */
+  state?: string;
+  /** Short facts worth showing beside it, e.g. `{ mode: 'polling' }`. */
+  facts?: Record<string, string>;
+}
+
+/** What the vendor says about the channel (Telegram's webhook registration): costs a call, so the console caches it. */
+export interface ChannelInspection {
+  /** Something the admin should fix, in plain words; absent when all is well. */
+  problem?: string;
+  facts: Record<string, string>;
+}
+
+/** A fix the admin can run from the console, e.g. registering the webhook with the vendor. */
+export interface ChannelAction {
+  /** URL-safe name: `set-webhook`. */
+  name: string;
+  /** The button's text. */
+  label: string;
+  /** One sentence on what it does, shown beside the button. */
+  description: string;
+  /** Runs it; the answer is a summary for a person (no secrets). Throws with a message on failure. */
+  run(): Promise<string>;
+}
+
 export interface ChannelInstance {
   routes?: RouteSpec[];
   start?(): Promise<void>;
@@ -172,18 +207,65 @@ export interface ChannelInstance {
   fetchAttachment(ref: AttachmentRef): Promise<FetchedFile>;
   /** The attachment reached the helpdesk: free whatever the channel kept for it (stored uploads). */
   releaseAttachment?(ref: AttachmentRef): Promise<void>;
-  /** For /readyz: is the channel able to receive? */
-  status?(): { ready: boolean; detail?: string };
+  /** For /readyz and the console: is the channel able to receive, and what is it doing? */
+  status?(): ChannelStatus;
+  /** What the vendor knows about this channel (the console shows it; called at most every half minute). */
+  inspect?(): Promise<ChannelInspection>;
+  /** Fixes an admin may run from the console. */
+  actions?: ChannelAction[];
   /** `switchboard check --online`: prove the credentials work. */
   check?(): Promise<string>;
 }
 
+/**
+ * What kind of conversation a channel carries. Helpdesks map their own notions (a ticket's
+ * source, a contact's messenger ids) from this, never from a channel's kind.
+ */
+export const MEDIA = ['messenger', 'phone', 'email', 'form', 'api'] as const;
+export type Medium = (typeof MEDIA)[number];
+
+/** What a reply to the customer can carry on a channel. */
+export type Capability = 'text' | 'files' | 'buttons';
+
+/** A configured channel as a helpdesk sees it: its id, its kind, and what it is. */
+export interface ChannelRef {
+  id: string;
+  kind: string;
+  medium: Medium;
+  /** The messenger network its sender ids belong to (`telegram`, `whatsapp`), where it is one. */
+  network?: string;
+}
+
+/** Bad usage of a command (exit code 2), said in words for the person who typed it. */
+export class UsageError extends Error {}
+
+/** A `switchboard <kind> <name>` command a channel brings along (e.g. `telegram set-webhook`). */
+export interface ChannelCommand<Options = unknown> {
+  name: string;
+  description: string;
+  /** Commander-style flags, e.g. `{ flags: '--delete', description: 'remove the webhook' }`. */
+  flags?: { flags: string; description: string }[];
+  /**
+   * Runs for one configured channel of this kind (`--channel`, or the only one); returns what to
+   * print. Throws UsageError for a problem the person can fix in the config or the flags.
+   */
+  run(ctx: { channelId: string; options: Options; publicUrl?: string; flags: Record<string, unknown> }): Promise<string>;
+}
+
 export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   kind: string;
+  /** What the channel is: helpdesks map from this. */
+  medium: Medium;
+  /** The messenger network its sender ids belong to, for helpdesks that keep messenger ids on a contact. */
+  network?: string;
+  /** What a reply can carry; empty for a channel that only receives (its `send` says so in a note). */
+  sends: readonly Capability[];
   /** Zod schema of this channel's options (without `kind`); becomes part of the config schema. */
   options: O;
   /** Option keys that hold secrets: never echoed in errors or logs. */
   secrets?: string[];
+  /** Commands `switchboard <kind> …` gets from this channel. */
+  commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
 }
 
@@ -236,6 +318,8 @@ export interface AttemptContext {
 }
 
 export interface TicketInput {
+  /** The channel the message came through, with what it is (the configured channel's definition says). */
+  channel: ChannelRef;
   message: NormalizedMessage;
   /** More messages delivered together with `message` (an album). */
   extra: NormalizedMessage[];
@@ -281,7 +365,7 @@ export type AgentEventResult =
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: { id: string; kind: string }, ctx: AttemptContext): Promise<RequesterRef>;
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id

@@ -94,6 +94,40 @@ export interface LinkStore {
   put(link: Link): Promise<void>;
 }
 
+/** One step of a conversation's path, shown on the console: what happened, when, to which ticket. */
+export interface ConversationEvent {
+  at: number;
+  kind: 'accepted' | 'ticket' | 'reply' | 'autoreply' | 'note' | 'failed';
+  /** A short text for a person: a message excerpt, the rules that fired, the error. */
+  text?: string;
+  ticketId?: string;
+  /** The ticket in the helpdesk's agent interface. */
+  ticketUrl?: string;
+}
+
+/**
+ * A small, expiring record of each conversation's path (the console's Conversations page).
+ * Best effort: losing an entry never costs a message, so writes may be batched and dropped
+ * on a crash. Bounded: the newest events per conversation, kept for a limited time.
+ */
+export interface ConversationLog {
+  /** Appends an event; `terms` are ids a person may search by later (customer id, phone, email, ticket id). */
+  record(conversationKey: string, event: ConversationEvent, terms?: string[]): Promise<void>;
+  /** Oldest first. */
+  events(conversationKey: string): Promise<ConversationEvent[]>;
+  /** Conversation keys recorded under this term, or the conversation key itself, most recent first. */
+  find(term: string, limit?: number): Promise<string[]>;
+}
+
+/** How long a conversation's path is kept after its last event, and how many events of it. */
+export const CONVERSATION_LOG_LIMITS = { retentionMs: 30 * 24 * 3_600_000, eventsPerConversation: 100, conversationsPerTerm: 20 };
+
+/** Search terms are compared without case, `#1234` and `@name` as `1234` and `name`, phone numbers as digits. */
+export function searchTerm(raw: string): string {
+  const t = raw.trim().toLowerCase().replace(/^[#@]/, '').slice(0, 200);
+  return /^\+?[\d\s().-]{7,}$/.test(t) ? t.replace(/\D/g, '') : t;
+}
+
 export function conversationKey(channelId: string, externalId: string): string {
   return `${channelId}:${externalId}`;
 }

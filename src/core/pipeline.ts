@@ -1,9 +1,11 @@
+import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  Medium,
   Logger,
   NotifierInstance,
   TicketInput,
@@ -18,12 +20,15 @@ import {
   HELPDESK_TARGET,
   channelTarget,
   conversationKey,
+  type ConversationEvent,
+  type ConversationLog,
   type Job,
   type JobPayload,
   type Link,
   type LinkStore,
   type NewJob,
 } from './jobs.ts';
+import { formatBytes } from './format-bytes.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -33,6 +38,9 @@ import {
 
 export interface ChannelEntry {
   kind: string;
+  /** What the channel is, from its definition: the helpdesk maps from this. */
+  medium: Medium;
+  network?: string;
   instance: ChannelInstance;
 }
 
@@ -53,6 +61,8 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Where each conversation's path is recorded for the console (best effort). */
+  history?: Pick<ConversationLog, 'record'>;
   /**
    * Attempts of a delivery during which a file that cannot be fetched (a network error, a host too
    * slow for its deadline) holds the message back; from the last of them on, the message goes to
@@ -104,6 +114,11 @@ const REPLY_CLOCK_SKEW_MS = 5 * 60_000;
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { helpdesk, links, log } = deps;
   const now = deps.now ?? (() => new Date());
+
+  /** Never fails a delivery: the path is for people looking, the message is what matters. */
+  async function record(key: string, event: Omit<ConversationEvent, 'at'>, terms?: string[]): Promise<void> {
+    await deps.history?.record(key, { at: Date.now(), ...event }, terms).catch((err: unknown) => log.warn({ err }, 'could not record a conversation event'));
+  }
 
   function channelOf(channelId: string): ChannelEntry {
     const entry = deps.channels.get(channelId);
@@ -159,8 +174,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments, ctx);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
+    const masked = maskedNote(messages);
+    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
     const input: TicketInput = {
+      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
       message: first,
       extra: messages.slice(1),
       decision,
@@ -173,7 +190,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     let ref: TicketRef;
     if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, first.channel, ctx);
+      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
@@ -200,6 +217,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
+    const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
+    const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
+    await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
@@ -270,6 +290,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
+    await record(link.conversationKey, { kind: 'reply', ticketId: r.ticketId, text: excerpt(r.text) });
     if (notes.length > 0) {
       await deps.enqueue([noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)]);
     }
@@ -286,6 +307,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
       : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
     await deps.enqueue([noteJob(p.ticketId, text, `note:${dedupeKey}`)]);
+    await record(p.conversationKey, { kind: 'autoreply', ticketId: p.ticketId, text: declined ? `not sent: ${result.notes!.join(' ')}` : `"${p.name}": ${excerpt(p.text)}` });
+  }
+
+  async function note(ticketId: string, text: string, ctx: AttemptContext): Promise<void> {
+    await helpdesk.addPrivateNote(ticketId, text, ctx);
+    if (!deps.history) return;
+    const link = await links.byTicket(ticketId);
+    if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
   async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
@@ -320,7 +349,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':
-          return helpdesk.addPrivateNote(p.ticketId, p.text, ctx);
+          return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
       }
@@ -354,11 +383,16 @@ export function describeDecision(decision: Decision, rules: string[]): string {
   return parts.join(' ');
 }
 
+/** The start of a text, on one line: enough for a person to recognise it. */
+export function excerpt(text: string, max = 160): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 function defaultSubject(m: NormalizedMessage): string {
-  const line = m.text.replace(/\s+/g, ' ').trim();
   const who = m.sender.displayName ?? m.sender.username ?? m.sender.phone ?? m.sender.email ?? m.sender.externalId;
-  const excerpt = line.length > 60 ? `${line.slice(0, 57)}…` : line;
-  return excerpt ? `${excerpt} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
+  const start = excerpt(m.text, 60);
+  return start ? `${start} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
 }
 
 function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
@@ -368,10 +402,4 @@ function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} B`;
 }

@@ -1,16 +1,18 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { newId } from '../core/ids.ts';
-import type { HelpdeskInstance, HttpResponse, InboundRequest, Logger, RequestHead, RouteGuard, RouteSpec } from '../core/connector.ts';
+import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RequestHead, RouteGuard, RouteSpec } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
-import { registerAdminRoutes, type AdminDeps } from './admin.ts';
+import { registerAdmin, type AdminDeps } from './admin.ts';
 import { headOf, parseBody, parseQuery } from './inbound.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by a guarded route's onRequest hook. */
     head?: RequestHead;
+    /** The exact bytes of the body, on the gateway's own routes (see parseOwnRouteBody). */
+    rawBody?: Buffer;
   }
 }
 
@@ -18,7 +20,9 @@ export interface MountedChannel {
   id: string;
   kind: string;
   routes: RouteSpec[];
-  status(): { ready: boolean; detail?: string };
+  status(): ChannelStatus;
+  inspect?(): Promise<ChannelInspection>;
+  actions?: ChannelAction[];
 }
 
 export interface AppDeps {
@@ -29,8 +33,8 @@ export interface AppDeps {
   log: Logger;
   bodyLimit: number;
   trustProxy?: boolean | number | string | string[];
-  /** Ingress-only processes accept agent events too; workers-only processes mount no channel routes. */
-  admin?: AdminDeps;
+  /** /admin: the JSON API and the console (a page saying how to turn them on when no token is set). */
+  admin: Omit<AdminDeps, 'extraRoutes' | 'runtime' | 'channels' | 'log'>;
 }
 
 /**
@@ -108,19 +112,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
 
-  if (deps.admin) {
-    const { extraRoutes } = deps.admin;
-    // Channels' admin routes (a QR code to link an account) sit behind the same token as /admin/*.
-    registerAdminRoutes(app, {
-      ...deps.admin,
-      extraRoutes: (admin) => {
-        extraRoutes?.(admin);
-        for (const channel of deps.channels) {
-          for (const spec of channel.routes) if (spec.prefix === 'admin') mountRoute(admin, deps, channel, spec);
-        }
-      },
-    });
-  }
+  // Channels' admin routes (a QR code to link an account) sit behind the same access rules as /admin/*.
+  await registerAdmin(app, {
+    ...deps.admin,
+    runtime: deps.runtime,
+    channels: deps.channels,
+    log: deps.log,
+    extraRoutes: (admin) => {
+      for (const channel of deps.channels) {
+        for (const spec of channel.routes) if (spec.prefix === 'admin') mountRoute(admin, deps, channel, spec);
+      }
+    },
+  });
   return app;
 }
 
@@ -166,7 +169,8 @@ function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): voi
     },
     handler: async (req, reply) => {
       const head = req.head!;
-      const raw = Buffer.isBuffer(req.body) ? req.body : EMPTY;
+      // Under /admin the scope's hook already parsed the body and kept the bytes in rawBody.
+      const raw = req.rawBody ?? (Buffer.isBuffer(req.body) ? req.body : EMPTY);
       const refused = r.guard?.body?.(head, raw);
       if (refused) return refuse(req, reply, refused, false);
       const parsed = await parseBody(head, raw);

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestHead, UploadedFile } from '../core/connector.ts';
 import { isJsonType, parseForm, parseJson, type FlatFields, type Parsed } from '../core/safe-parse.ts';
 import { parseMultipart } from './multipart.ts';
@@ -64,4 +64,21 @@ export async function parseBody(head: RequestHead, raw: Buffer): Promise<Parsed<
     return parsed.ok ? { ok: true, value: { body: parsed.value, files: [] } } : parsed;
   }
   return { ok: true, value: { body: undefined, files: [] } };
+}
+
+/**
+ * For the gateway's own Fastify routes (/admin and the console): the raw bytes every route reads
+ * are parsed by the same safe parsers into `req.body` (and kept in `req.rawBody`); bad input is a
+ * 400 naming the field. Registered as a preValidation hook of their scope.
+ */
+export async function parseOwnRouteBody(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
+  const head = headOf(req);
+  const parsed = head.ok ? await parseBody(head.value, raw ?? Buffer.alloc(0)) : head;
+  if (!parsed.ok) {
+    await reply.status(400).send({ error: 'bad_request', field: parsed.field, message: `${parsed.field} ${parsed.error}` });
+    return;
+  }
+  req.rawBody = raw;
+  req.body = raw ? parsed.value.body : req.body;
 }

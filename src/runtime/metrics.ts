@@ -2,16 +2,28 @@ import client from 'prom-client';
 import type { RateLimiter } from '../core/connector.ts';
 import type { Runtime, WorkerEvents } from './runtime.ts';
 
-/** Prometheus metrics, one registry per gateway process. */
+/**
+ * Prometheus metrics, one registry per gateway process. Process and Node.js metrics keep their
+ * standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…) so stock dashboards
+ * work; the gateway's own start with switchboard_.
+ */
 export function createMetrics(helpdeskKind: string) {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'switchboard_process_' });
+  client.collectDefaultMetrics({ register: registry });
   const accepted = new client.Counter({ name: 'switchboard_accepted_total', help: 'Inbound events durably accepted', labelNames: ['channel'], registers: [registry] });
   const duplicates = new client.Counter({ name: 'switchboard_duplicates_total', help: 'Inbound events ignored as redeliveries', labelNames: ['channel'], registers: [registry] });
   const rejected = new client.Counter({ name: 'switchboard_rejected_total', help: 'Inbound requests refused (auth, validation)', labelNames: ['route', 'status'], registers: [registry] });
   const delivered = new client.Counter({ name: 'switchboard_delivered_total', help: 'Jobs completed', labelNames: ['kind', 'channel', 'helpdesk'], registers: [registry] });
   const retried = new client.Counter({ name: 'switchboard_retried_total', help: 'Job attempts that failed and were rescheduled', labelNames: ['kind', 'target', 'reason'], registers: [registry] });
   const dead = new client.Counter({ name: 'switchboard_dead_lettered_total', help: 'Jobs moved to the dead-letter queue', labelNames: ['kind', 'target', 'reason'], registers: [registry] });
+  const failures = new client.Counter({
+    name: 'switchboard_delivery_failures_total',
+    help: 'Failed delivery attempts by target and the remote side\'s HTTP status ("none" without one); 401/403 from the helpdesk means refused credentials',
+    labelNames: ['target', 'status'],
+    registers: [registry],
+  });
+  const lastInbound = new client.Gauge({ name: 'switchboard_channel_last_inbound_timestamp_seconds', help: 'When this process last accepted a message on the channel (Unix time)', labelNames: ['channel'], registers: [registry] });
+  const lastOutbound = new client.Gauge({ name: 'switchboard_channel_last_outbound_timestamp_seconds', help: 'When this process last delivered a reply to the channel (Unix time)', labelNames: ['channel'], registers: [registry] });
   const lag = new client.Histogram({
     name: 'switchboard_lane_lag_seconds',
     help: 'Time from accept to completed delivery',
@@ -35,22 +47,28 @@ export function createMetrics(helpdeskKind: string) {
     delivered(job, count) {
       delivered.inc({ kind: job.kind, channel: job.channelId ?? '', helpdesk: helpdeskKind }, count);
       lag.observe({ kind: job.kind, channel: job.channelId ?? '' }, (Date.now() - job.createdAt) / 1000);
+      if (job.target.startsWith('channel:')) lastOutbound.set({ channel: job.target.slice('channel:'.length) }, Date.now() / 1000);
     },
-    retried(job, reason) {
+    retried(job, reason, _delayMs, failure) {
       retried.inc({ kind: job.kind, target: job.target, reason });
+      failures.inc({ target: job.target, status: String(failure?.status ?? 'none') });
     },
-    deadLettered(job, reason) {
+    deadLettered(job, reason, failure) {
       dead.inc({ kind: job.kind, target: job.target, reason });
+      failures.inc({ target: job.target, status: String(failure?.status ?? 'none') });
     },
   };
 
   return {
     registry,
     events,
-    accepted,
-    duplicates,
     rejected,
     channelUp,
+    /** A message was accepted on the channel (duplicates are counted apart). */
+    accept(channel: string, duplicate: boolean): void {
+      (duplicate ? duplicates : accepted).inc({ channel });
+      if (!duplicate) lastInbound.set({ channel }, Date.now() / 1000);
+    },
     /** The same limiter, with each wait recorded in switchboard_rate_limiter_wait_seconds. */
     timedLimiter(limiter: RateLimiter): RateLimiter {
       return {

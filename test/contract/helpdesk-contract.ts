@@ -14,6 +14,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage, Sender } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { agentEvent } from '../fixtures/route.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 /**
  * The contract every helpdesk connector passes: each scenario runs the connector, through the
@@ -210,12 +211,12 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     });
 
     function input(msg: NormalizedMessage, o: Partial<TicketInput> = {}): TicketInput {
-      return { message: msg, extra: [], decision: decision(), subject: 'Вывод не пришёл', files: [], notes: [], conversationKey: `${msg.channel.id}:${msg.conversation.externalId}`, ...o };
+      return { channel: o.channel ?? channelRef((o.message ?? msg).channel), message: msg, extra: [], decision: decision(), subject: 'Вывод не пришёл', files: [], notes: [], conversationKey: `${msg.channel.id}:${msg.conversation.externalId}`, ...o };
     }
 
     async function newTicket(o: Partial<TicketInput> = {}, text = 'вывод не пришёл уже 3 дня') {
       const msg = message(text, customer);
-      const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+      const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
       const ref = await hd.createTicket(input(msg, o), requester, attempt());
       const ticket = h.ticket(ref.ticketId);
       expect(ticket, `ticket ${ref.ticketId} is in the helpdesk`).toBeDefined();
@@ -269,22 +270,22 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     it('a requester known only by a phone number is created with it, and found again rather than duplicated', async () => {
       const voice = { id: 'phone-line', kind: 'twilio-voice' };
       const caller: Sender = { externalId: '+998901234567', phone: '+998901234567' };
-      const first = await hd.upsertRequester(caller, voice, attempt());
+      const first = await hd.upsertRequester(caller, channelRef(voice), attempt());
       const count = h.requesterCount();
       expect(h.requester(first.id)?.phone?.replace(/\D/g, '')).toBe('998901234567');
-      const again = await (await h.connect()).upsertRequester(caller, voice, attempt());
+      const again = await (await h.connect()).upsertRequester(caller, channelRef(voice), attempt());
       expect(again.id).toBe(first.id);
       expect(h.requesterCount()).toBe(count);
     });
 
     it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {
       const anonymous: Sender = { externalId: '5550001' };
-      const first = await hd.upsertRequester(anonymous, TELEGRAM, attempt());
+      const first = await hd.upsertRequester(anonymous, channelRef(TELEGRAM), attempt());
       const count = h.requesterCount();
       const stored = h.requester(first.id)!;
       expect(`${stored.externalId ?? ''} ${stored.name ?? ''}`).toContain('5550001');
       // A fresh connector (no cache) must find the same one.
-      const again = await (await h.connect()).upsertRequester(anonymous, TELEGRAM, attempt());
+      const again = await (await h.connect()).upsertRequester(anonymous, channelRef(TELEGRAM), attempt());
       expect(again.id).toBe(first.id);
       expect(h.requesterCount()).toBe(count);
     });
@@ -319,7 +320,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     if (na.remote) {
       it('nothing remote: a call repeated with the same idempotency key writes once (declared: no network)', async () => {
         const msg = message('written once', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         const ctx = attempt();
         const a = await hd.createTicket(input(msg), requester, ctx);
         const b = await hd.createTicket(input(msg), requester, { ...ctx, attempt: 2, reconcile: true });
@@ -329,7 +330,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
 
       it('nothing remote: a failing local store is a retryable error, not a lost message', async () => {
         const msg = message('store broken', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         await h.breakStorage!();
         const err = await failure(hd.createTicket(input(msg), requester, attempt()));
         expect(err.kind).toBe('retry');
@@ -366,7 +367,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       it('a timeout after the helpdesk applied a create: the retry makes no second ticket', async () => {
         const slow = await h.connect({ timeoutMs: 150 });
         const msg = message('slow helpdesk, create', customer);
-        const requester = await slow.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await slow.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         const ctx = attempt();
         h.failNext!(1, { status: 500, applyFirst: true, delayMs: 400 });
         const err = await failure(slow.createTicket(input(msg), requester, ctx));
@@ -400,7 +401,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     } else {
       it('a validation error is permanent and keeps the helpdesk’s own words verbatim (for the dead-letter record)', async () => {
         const msg = message('refused', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         h.failNext!(1, h.rejection!);
         const err = await failure(hd.createTicket(input(msg), requester, attempt()));
         expect(err.kind).toBe('permanent');
@@ -410,7 +411,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
 
       it('a group or field with no mapping is permanent and names the option to set, before anything is written', async () => {
         const msg = message('unmapped', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         const err = await failure(hd.createTicket(input(msg, { decision: decision({ group: 'vip', fields: { loyalty: 'gold' } }) }), requester, attempt()));
         expect(err.kind).toBe('permanent');
         expect(err.message).toContain('helpdesk.groups.vip');

@@ -47,7 +47,7 @@ describe('telegram polling', () => {
     expect(rec.stored().map((d) => [d.externalId, d.text])).toEqual([['42:1', 'first'], ['43:2', 'second']]);
     expect(rec.acceptCalls.flat()).toEqual(['42:1', '43:2']);
     expect(getUpdatesCalls(fake)[0]?.params).toMatchObject({ timeout: 1, allowed_updates: ['message', 'edited_message'] });
-    expect(channel.status?.()).toEqual({ ready: true });
+    expect(channel.status?.()).toEqual({ ready: true, state: 'connected', facts: { mode: 'polling' } });
   });
 
   it('fetches an update again when storing it failed, and advances only after it is stored', async () => {

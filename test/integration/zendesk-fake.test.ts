@@ -6,6 +6,7 @@ import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { agentEvent } from '../fixtures/route.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 /** The Zendesk connector against the fake Zendesk: real HTTP, real state, the gateway's view of it. */
 
@@ -45,7 +46,7 @@ function decision(overrides: Partial<Decision> = {}): Decision {
 }
 
 function input(msg: NormalizedMessage, overrides: Partial<TicketInput> = {}): TicketInput {
-  return { message: msg, extra: [], decision: decision(), subject: 'Telegram: Azamat', files: [], notes: [], conversationKey: 'telegram:777', ...overrides };
+  return { channel: overrides.channel ?? channelRef((overrides.message ?? msg).channel), message: msg, extra: [], decision: decision(), subject: 'Telegram: Azamat', files: [], notes: [], conversationKey: 'telegram:777', ...overrides };
 }
 
 let job = 0;
@@ -95,7 +96,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
 
   async function newTicket(text = 'вывод не пришёл', overrides: Partial<TicketInput> = {}) {
     const msg = message(text);
-    const requester = await helpdesk.upsertRequester(msg.sender, channel, attempt());
+    const requester = await helpdesk.upsertRequester(msg.sender, channelRef(channel), attempt());
     const ref = await helpdesk.createTicket(input(msg, overrides), requester, attempt());
     return { ref, requester, ticket: zd.tickets.find((t) => String(t.id) === ref.ticketId)! };
   }
@@ -165,7 +166,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
 
   it('create: the answer is lost after Zendesk applied it; the retry with reconcile makes no second ticket', async () => {
     const msg = message('lost answer on create');
-    const requester = await helpdesk.upsertRequester(msg.sender, channel, attempt());
+    const requester = await helpdesk.upsertRequester(msg.sender, channelRef(channel), attempt());
     const ctx = attempt();
     zd.failNext(1, { status: 502, body: '<html>Bad Gateway</html>', applyFirst: true });
     const err = await failure(helpdesk.createTicket(input(msg), requester, ctx));
@@ -180,7 +181,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
   it('create: a timed-out create retried without reconcile is answered from the Idempotency-Key, no second ticket', async () => {
     const slow = await connect({ timeoutMs: 200 });
     const msg = message('slow zendesk');
-    const requester = await slow.upsertRequester(msg.sender, channel, attempt());
+    const requester = await slow.upsertRequester(msg.sender, channelRef(channel), attempt());
     const ctx = attempt();
     const file = { name: 'doc.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4 doc') };
     zd.failNext(1, { status: 201, passThrough: true }); // the upload goes through untouched

@@ -244,6 +244,32 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.links.get('telegram:2')).toBeUndefined();
     });
 
+    it('keeps a bounded path per conversation, found by customer, chat or ticket id, and across a restart', async () => {
+      let rt = await start('conversations');
+      const at = Date.now();
+      await rt.conversations.record('telegram:777', { at, kind: 'accepted', text: 'вывод не пришёл' }, ['777', 'Azamat_UZ', '+998 90 123-45-67']);
+      await rt.conversations.record('telegram:777', { at: at + 1, kind: 'ticket', ticketId: '42', ticketUrl: 'https://acme.zendesk.com/agent/tickets/42' }, ['42']);
+      await rt.conversations.record('email:thread-1', { at: at + 2, kind: 'accepted', text: 'KYC' }, ['player@example.com', '42']);
+      await until(async () => (await rt.conversations.events('telegram:777')).length === 2);
+      expect((await rt.conversations.events('telegram:777')).map((e) => [e.kind, e.ticketId])).toEqual([['accepted', undefined], ['ticket', '42']]);
+      // Without case, with the usual prefixes, a phone number written any way, the key itself.
+      expect(await rt.conversations.find('@azamat_uz')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('998901234567')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('PLAYER@example.com')).toEqual(['email:thread-1']);
+      expect(await rt.conversations.find('#42')).toEqual(['email:thread-1', 'telegram:777']);
+      expect(await rt.conversations.find('telegram:777')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('nobody')).toEqual([]);
+      // Bounded: only the newest events of a long conversation stay.
+      for (let i = 0; i < 120; i++) await rt.conversations.record('telegram:9', { at: at + i, kind: 'note', text: `n${i}` });
+      await until(async () => (await rt.conversations.events('telegram:9')).at(-1)?.text === 'n119');
+      const kept = await rt.conversations.events('telegram:9');
+      expect(kept).toHaveLength(100);
+      expect(kept[0]!.text).toBe('n20');
+      await rt.close(1000);
+      rt = await start('conversations');
+      expect(await rt.conversations.events('telegram:777')).toHaveLength(2);
+    });
+
     it('reports queue depth, dead letters and the age of the oldest waiting job', async () => {
       const rt = await start('stats');
       await rt.enqueue([note('a', 'a1'), note('a', 'a2'), note('b', 'b1')]);

@@ -293,6 +293,12 @@ replies:
     expect(issueAt(err, 'rules[0].when.text.matches[1]')).toMatchObject({ line: 4, message: expect.stringMatching(/invalid regular expression/) });
   });
 
+  it('a pattern with no linear-time form is refused at its line, naming the construct', async () => {
+    const text = `${JSONL}rules:\n  - name: slow\n    when:\n      text:\n        matches:\n          - ok\n          - '(?<!not )addict(?!ive)'\n          - '(a)\\1'\n`;
+    const { err } = await loadError({ 'config.yaml': text });
+    expect(issueAt(err, 'rules[0].when.text.matches[1]')).toMatchObject({ line: lineOf(text, 'addict'), message: expect.stringMatching(/lookahead .*linear time/) });
+  });
+
   it('two rules with one name are an error naming the first', async () => {
     const text = `${JSONL}rules:\n  - name: dup\n  - name: dup\n`;
     const { err } = await loadError({ 'config.yaml': text });

@@ -77,7 +77,7 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
     const compiled = compileRules([{ name: 'calls', when: { kind: 'call' }, set: { tags: ['phone'] }, reply: 'thanks' }]);
     pipeline = createPipeline({
       helpdesk,
-      channels: new Map([['pbx', { kind: 'cti', instance: phoneChannel }]]),
+      channels: new Map([['pbx', { kind: 'cti', medium: 'phone' as const, instance: phoneChannel }]]),
       links,
       enqueue: async (jobs) => void enqueued.push(...jobs),
       rules: () => ({ compiled, replies: { thanks: { en: 'Thanks for calling' } } }),

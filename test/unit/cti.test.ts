@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelContext, ChannelInstance, InboundRequest, Logger } from '../../src/core/connector.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
-import { definition as cti, normalizePhone } from '../../connectors/channels/cti/index.ts';
+import { definition as cti } from '../../connectors/channels/cti/index.ts';
+import { normalizePhone } from '../../src/kit/telephony/phone.ts';
 import { callRoute } from '../fixtures/route.ts';
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };

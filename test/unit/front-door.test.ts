@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HelpdeskInstance, InboundRequest, Logger, RouteSpec } from '../../src/core/connector.ts';
 import { checkTree, parseForm, parseJson } from '../../src/core/safe-parse.ts';
-import { buildApp } from '../../src/http/app.ts';
+import { buildApp, type AppDeps } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/runtime/metrics.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 
@@ -56,6 +56,8 @@ beforeAll(async () => {
     metrics: createMetrics('stub'),
     log: silent,
     bodyLimit: LIMIT,
+    // No admin token: /admin only says how to turn the console on, and uses none of these.
+    admin: {} as AppDeps['admin'],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as { port: number }).port;

@@ -7,6 +7,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, JsonlOptions } from '../../connectors/helpdesks/jsonl/index.ts';
 import { agentEvent } from '../fixtures/route.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const kv: KeyValueStore = { get: async () => undefined, set: async () => {}, delete: async () => {} };
@@ -30,6 +31,7 @@ function message(id: string, text: string): NormalizedMessage {
 
 function input(id: string, text: string): TicketInput {
   return {
+    channel: channelRef(message(id, text).channel),
     message: message(id, text),
     extra: [message(`${id}-b`, 'and a second line')],
     decision: { priority: 'high', tags: ['payments'], type: 'question', group: 'payments', fields: { player_id: 'P-1' }, replies: [], notify: [], firedRules: ['withdrawal'] },
@@ -58,7 +60,7 @@ describe('jsonl dry-run helpdesk', () => {
 
   it('writes one line per call with what the helpdesk would have received', async () => {
     const hd = await open();
-    const requester = await hd.upsertRequester(message('m1', '').sender, { id: 'contact', kind: 'webform' }, attempt('job-1'));
+    const requester = await hd.upsertRequester(message('m1', '').sender, channelRef({ id: 'contact', kind: 'webform' }), attempt('job-1'));
     const ref = await hd.createTicket(input('m1', 'Депозит не зачислен'), requester, attempt('job-1'));
     await hd.appendMessage(ref.ticketId, input('m2', 'any news?'), requester, attempt('job-2'));
     await hd.addPrivateNote(ref.ticketId, 'reply not delivered', attempt('job-3'));

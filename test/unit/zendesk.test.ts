@@ -9,6 +9,7 @@ import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { agentEvent } from '../fixtures/route.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 const BASE = 'https://acme.zendesk.com';
 const EMAIL = 'bot@acme.test';
@@ -69,6 +70,7 @@ function decision(overrides: Partial<Decision> = {}): Decision {
 
 function input(overrides: Partial<TicketInput> = {}): TicketInput {
   return {
+    channel: overrides.channel ?? channelRef((overrides.message ?? message()).channel),
     message: message(),
     extra: [],
     decision: decision(),
@@ -128,7 +130,7 @@ describe('upsertRequester', () => {
       .post('/api/v2/users/create_or_update', (b) => ((body = b), true))
       .reply(201, { user: { id: 9001, name: 'Azamat', role: 'end-user' } });
     const zd = await zendesk();
-    const ref = await zd.upsertRequester({ externalId: '777', displayName: 'Azamat', phone: '+998901234567', locale: 'uz' }, { id: 'telegram', kind: 'telegram' }, attempt());
+    const ref = await zd.upsertRequester({ externalId: '777', displayName: 'Azamat', phone: '+998901234567', locale: 'uz' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt());
     expect(ref).toEqual({ id: '9001' });
     expect(body).toEqual({
       user: { name: 'Azamat', external_id: 'telegram:777', phone: '+998901234567', locale: 'uz', skip_verify_email: true },
@@ -141,7 +143,7 @@ describe('upsertRequester', () => {
       .post('/api/v2/users/create_or_update', (b) => ((body = b), true))
       .reply(200, { user: { id: 9002, name: 'x', role: 'end-user' } });
     const zd = await zendesk();
-    await zd.upsertRequester({ externalId: '555', email: 'p@example.com' }, { id: 'tg2', kind: 'telegram' }, attempt());
+    await zd.upsertRequester({ externalId: '555', email: 'p@example.com' }, channelRef({ id: 'tg2', kind: 'telegram' }), attempt());
     expect(body).toEqual({ user: { name: 'Telegram user 555', email: 'p@example.com', skip_verify_email: true } });
   });
 
@@ -149,8 +151,8 @@ describe('upsertRequester', () => {
     nock(BASE).post('/api/v2/users/create_or_update').once().reply(200, { user: { id: 9003, role: 'end-user' } });
     const zd = await zendesk();
     const sender = { externalId: '1', username: 'bob' };
-    expect(await zd.upsertRequester(sender, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '9003' });
-    expect(await zd.upsertRequester(sender, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '9003' });
+    expect(await zd.upsertRequester(sender, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '9003' });
+    expect(await zd.upsertRequester(sender, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '9003' });
   });
 
   it('a phone Zendesk refuses is dropped instead of losing the message', async () => {
@@ -161,7 +163,7 @@ describe('upsertRequester', () => {
       .post('/api/v2/users/create_or_update', (b) => (bodies.push(b), true))
       .reply(201, { user: { id: 9004, role: 'end-user' } });
     const zd = await zendesk();
-    expect(await zd.upsertRequester({ externalId: '2', phone: 'not a phone' }, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '9004' });
+    expect(await zd.upsertRequester({ externalId: '2', phone: 'not a phone' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '9004' });
     expect(bodies[0]!.user.phone).toBe('not a phone');
     expect(bodies[1]!.user).not.toHaveProperty('phone');
   });

@@ -1,9 +1,9 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest } from '../../../src/core/connector.ts';
 import { DeliveryError, refusedInput } from '../../../src/core/errors.ts';
-import { authGuard } from '../webhook/auth.ts';
-import { decodeBody } from '../webhook/decode.ts';
-import { inboundOnlySend } from '../webhook/inbound-only.ts';
-import { CallTracker } from './calls.ts';
+import { authGuard } from '../../../src/kit/inbound/auth.ts';
+import { decodeBody } from '../../../src/kit/inbound/decode.ts';
+import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
+import { CallTracker } from '../../../src/kit/telephony/call-tracker.ts';
 import { CtiRequest, toCallEvents, withAliases } from './event.ts';
 import type { CtiOptions } from './options.ts';
 

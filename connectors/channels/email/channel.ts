@@ -58,7 +58,9 @@ export function createEmailChannel(options: EmailOptions, ctx: ChannelContext, t
       transport.close();
     },
     status() {
-      return watcher.status();
+      const s = watcher.status();
+      const state = s.ready ? 'connected' : s.detail === 'connecting' ? 'connecting' : s.detail === 'stopped' ? 'stopped' : 'error';
+      return { ...s, state, facts: { mailbox } };
     },
     send(to, reply) {
       return sendReply(

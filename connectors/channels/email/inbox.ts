@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ImapFlow, type SearchObject } from 'imapflow';
 import type { KeyValueStore, Logger } from '../../../src/core/connector.ts';
+import { pauseAfterFailure, PollerLifecycle, type Backoff } from '../../../src/kit/poller.ts';
 import { CursorStore, type Cursor } from './cursor.ts';
 import type { RawMail, Taken } from './ingest.ts';
 import type { ImapOptions } from './options.ts';
@@ -8,7 +9,7 @@ import type { ImapOptions } from './options.ts';
 /** Knobs that are sensible in production and only shortened by tests. */
 export interface InboxTuning {
   /** Wait between reconnects: doubles from `initialMs` up to `maxMs`. */
-  backoff: { initialMs: number; maxMs: number };
+  backoff: Backoff;
   /** Idle time before imapflow enters IDLE after our last command. */
   autoIdleDelayMs: number;
   /** A full check this often even without news from the server (a missed EXISTS costs no mail). */
@@ -47,10 +48,7 @@ export interface InboxDeps {
 export class MailboxWatcher {
   readonly #deps: InboxDeps;
   readonly #cursors: CursorStore;
-  #abort = new AbortController();
-  #loop: Promise<void> | undefined;
-  #ready = false;
-  #detail: string | undefined = 'not started';
+  readonly #life = new PollerLifecycle();
   #pending = false;
   #wake: (() => void) | undefined;
   #client: ImapFlow | undefined;
@@ -61,31 +59,18 @@ export class MailboxWatcher {
   }
 
   start(): void {
-    if (this.#loop) return;
-    this.#abort = new AbortController();
-    this.#detail = 'connecting';
-    this.#loop = this.#run(this.#abort.signal);
+    if (this.#life.running) return;
+    this.#life.down('connecting');
+    this.#life.start((signal) => this.#run(signal));
   }
 
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    this.#wake?.();
-    // A sync in progress finishes its message; a connection that hangs is cut.
-    const grace = new AbortController();
-    const stopped = await Promise.race([
-      this.#loop?.then(() => true),
-      delay(5000, false, { signal: grace.signal }).catch(() => false),
-    ]);
-    grace.abort();
-    if (!stopped) this.#client?.close();
-    await this.#loop;
-    this.#loop = undefined;
-    this.#ready = false;
-    this.#detail = 'stopped';
+  /** A sync in progress finishes its message; a connection that hangs is cut. */
+  stop(): Promise<void> {
+    return this.#life.stop({ graceMs: 5000, cut: () => this.#client?.close() });
   }
 
   status(): { ready: boolean; detail?: string } {
-    return this.#detail === undefined ? { ready: this.#ready } : { ready: this.#ready, detail: this.#detail };
+    return this.#life.status();
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -97,16 +82,15 @@ export class MailboxWatcher {
         await this.#session(client, signal, () => (failures = 0));
       } catch (err) {
         if (signal.aborted) break;
-        this.#ready = false;
-        this.#detail = describe(err, this.#deps.imap);
-        this.#deps.log.error({ failures: failures + 1, error: this.#detail }, 'email: IMAP session failed; reconnecting');
+        const detail = describe(err, this.#deps.imap);
+        this.#life.down(detail);
+        this.#deps.log.error({ failures: failures + 1, error: detail }, 'email: IMAP session failed; reconnecting');
       } finally {
         await closeClient(client, signal.aborted);
       }
       if (signal.aborted) break;
       failures += 1;
-      const { initialMs, maxMs } = this.#deps.tuning.backoff;
-      await delay(Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 20)), undefined, { signal }).catch(() => undefined);
+      await pauseAfterFailure(this.#deps.tuning.backoff, failures, signal);
     }
   }
 
@@ -128,9 +112,8 @@ export class MailboxWatcher {
     while (!signal.aborted) {
       this.#pending = false;
       await this.#sync(client, signal);
-      if (!this.#ready) this.#deps.log.info({ mailbox: this.#deps.imap.mailbox }, 'email: mailbox in sync; waiting for new mail');
-      this.#ready = true;
-      this.#detail = undefined;
+      if (!this.#life.ready) this.#deps.log.info({ mailbox: this.#deps.imap.mailbox }, 'email: mailbox in sync; waiting for new mail');
+      this.#life.up();
       synced();
       if (this.#pending) continue;
       const waiting = new AbortController();

@@ -4,6 +4,8 @@ import { EMAIL_SECRETS, EmailOptions } from './options.ts';
 /** A support mailbox: IMAP (IDLE, persisted cursor, reconnects) in, SMTP (nodemailer, threaded replies) out. */
 export const definition = defineChannel({
   kind: 'email',
+  medium: 'email',
+  sends: ['text', 'files'],
   options: EmailOptions,
   secrets: EMAIL_SECRETS,
   // Loaded on first use: a gateway without this connector never pays for its libraries' memory.

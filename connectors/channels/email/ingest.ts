@@ -1,6 +1,7 @@
 import type { ChannelContext } from '../../../src/core/connector.ts';
 import type { AttachmentRef, InboundDraft } from '../../../src/core/message.ts';
-import { formatBytes, keepAttachments, releaseKept } from './attachments.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { keepAttachments, releaseKept } from './attachments.ts';
 import { automatedReason, type OwnIdentity } from './automated.ts';
 import { replyText } from './body.ts';
 import { ownMessageIdsIn } from './message-id.ts';

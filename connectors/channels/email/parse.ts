@@ -129,7 +129,14 @@ function rawHeaders(mail: ParsedMail): Map<string, string[]> {
   return out;
 }
 
-function normalizeText(text: string): string {
+export function normalizeText(text: string): string {
   // Inline images are attachments; their placeholders in the converted HTML say nothing.
-  return text.replace(/\r\n?/g, '\n').replace(/\[cid:[^\]\s]+\]/g, '').replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim();
+  return text.replace(/\r\n?/g, '\n').replace(/\[cid:[^\]\s]+\]/g, '').split('\n').map(trimEndSpaces).join('\n').replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/** Trailing spaces and tabs off one line; `/[ \t]+$/gm` would read a long run of spaces once per space. */
+function trimEndSpaces(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end -= 1;
+  return line.slice(0, end);
 }

@@ -1,7 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { formatBytes } from './attachments.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 import { takeAutoReplySlot } from './autoreply-cap.ts';
 import { ownMessageId } from './message-id.ts';
 import { cleanId } from './parse.ts';

@@ -4,7 +4,8 @@ import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError, errorFromResponse } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import { redactToken, telegramError } from './errors.ts';
-import { formatBytes, tooLargeReason } from './normalize.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { tooLargeReason } from './normalize.ts';
 
 export interface DownloadDeps {
   api: Api;

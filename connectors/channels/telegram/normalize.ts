@@ -1,6 +1,7 @@
 import type { AttachmentRef, InboundDraft, Sender } from '../../../src/core/message.ts';
 import { BOT_API_DOWNLOAD_LIMIT } from './options.ts';
 import type { TgMediaFile, TgMessage, TgUpdate } from './update.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 
 export interface NormalizeOptions {
   maxFileBytes: number;
@@ -208,13 +209,6 @@ const EXTENSIONS: Record<string, string> = {
 
 function extensionOf(mime: string): string {
   return EXTENSIONS[mime] ?? 'bin';
-}
-
-export function formatBytes(n: number): string {
-  const mb = n / (1024 * 1024);
-  if (mb >= 1) return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
-  const kb = n / 1024;
-  return kb >= 1 ? `${Math.round(kb)} KB` : `${n} bytes`;
 }
 
 function duration(seconds: number | undefined): string {

@@ -1,7 +1,7 @@
 import type { ChannelContext, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
 import { refusedInput } from '../../../src/core/errors.ts';
 import { jsonBody } from '../../../src/core/safe-parse.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import type { Normalized } from './normalize.ts';
 import { parseUpdate, type TgUpdate } from './update.ts';
 

@@ -3,7 +3,7 @@ import type { FetchedFile } from '../../../src/core/connector.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
 import { fetchFile } from '../../../src/kit/fetch/fetch-file.ts';
-import type { CallState } from '../cti/calls.ts';
+import type { CallState } from '../../../src/kit/telephony/call-tracker.ts';
 import { directionOf } from './events.ts';
 import type { TwilioVoiceOptions } from './options.ts';
 

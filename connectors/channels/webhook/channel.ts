@@ -1,9 +1,9 @@
 import { refusedInput } from '../../../src/core/errors.ts';
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import { authGuard } from './auth.ts';
-import { decodeBody } from './decode.ts';
+import { webhookGuard } from './vendor-auth.ts';
+import { decodeBody } from '../../../src/kit/inbound/decode.ts';
 import { fetchFile } from '../../../src/kit/fetch/fetch-file.ts';
-import { inboundOnlySend } from './inbound-only.ts';
+import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { mapPayload } from './normalize.ts';
 import { resolveWebhook, type WebhookChannelOptions } from './options.ts';
 import type { Source } from './paths.ts';
@@ -42,7 +42,7 @@ export function createWebhookChannel(options: WebhookChannelOptions, ctx: Channe
     return ok();
   }
 
-  const guard = authGuard(cfg.auth);
+  const guard = webhookGuard(cfg.auth);
   const routes: RouteSpec[] = [
     { method: 'POST', path: '', handler: receive, guard },
     // Vendors such as Mango Office append their own paths (/events/summary) to the base URL.

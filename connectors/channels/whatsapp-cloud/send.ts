@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
+import { SentParts } from '../../../src/kit/outbound/sent-parts.ts';
 import { isReengagementError } from './errors.ts';
 import type { GraphApi } from './graph.ts';
-import { formatBytes, uploadMedia } from './media.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { uploadMedia } from './media.ts';
 import type { TemplateOptions } from './options.ts';
 import { recordSent } from './sent-index.ts';
 import { describeLastInbound, windowState, type WindowState } from './window.ts';
@@ -85,7 +86,7 @@ function planOutsideWindow(reply: Pick<ReplyToSend, 'text' | 'files'>, window: W
 
 /** Meta refuses template parameters with line breaks, tabs or more than four spaces in a row. */
 export function templateParameter(text: string): { text: string; shortened: boolean } {
-  const flat = text.replace(/\s*[\r\n\t]+\s*/g, ' ').replace(/ {4,}/g, '   ').trim();
+  const flat = text.replace(/\s+/g, (ws) => (/[\r\n\t]/.test(ws) ? ' ' : ws)).replace(/ {4,}/g, '   ').trim();
   if (flat.length <= TEMPLATE_PARAMETER_LIMIT) return { text: flat || '-', shortened: false };
   return { text: `${flat.slice(0, TEMPLATE_PARAMETER_LIMIT - 1).trimEnd()}…`, shortened: true };
 }
@@ -108,18 +109,16 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
   const now = (deps.now ?? (() => new Date()))();
   const window = windowState(to.meta?.['lastInboundAt'], now);
   const plan = planReply(reply, window, deps.template, now);
-  const sentKey = `sent:${reply.replyId}`;
-  const sent = parseSent(await deps.kv.get(sentKey));
+  const sent = await SentParts.open(deps.kv, `sent:${reply.replyId}`, z.string());
   const externalIds: string[] = [];
 
   const sendPart = async (part: Part, index: number) => {
-    const partKey = `${index}:${fingerprint(part)}`;
-    const already = sent[partKey];
-    if (already !== undefined) return void externalIds.push(already);
-    const wamid = await callPart(deps, to.externalId, part, reply.replyId);
-    sent[partKey] = wamid;
-    await deps.kv.set(sentKey, JSON.stringify(sent));
-    await recordSent(deps.kv, wamid, { conversation: to.externalId, replyId: reply.replyId, excerpt: excerptOf(part) });
+    const wamid = await sent.once(index, contentOf(part), async () => {
+      const id = await callPart(deps, to.externalId, part, reply.replyId);
+      // Indexed before it counts as sent, so a later `failed` status always finds its conversation.
+      await recordSent(deps.kv, id, { conversation: to.externalId, replyId: reply.replyId, excerpt: excerptOf(part) });
+      return id;
+    });
     externalIds.push(wamid);
   };
 
@@ -172,24 +171,9 @@ function excerptOf(part: Part): string {
   return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
 }
 
-/** Ties a recorded part to its content, so a changed reply never skips a part it did not send. */
-function fingerprint(part: Part): string {
-  const hash = createHash('sha256').update(part.kind);
-  if (part.kind === 'text') hash.update(part.text);
-  else if (part.kind === 'media') hash.update(part.type).update(part.file.name).update(part.file.data);
-  else hash.update(part.template.name).update(part.template.language).update(part.parameter ?? '');
-  return hash.digest('hex').slice(0, 16);
-}
-
-const SentParts = z.record(z.string(), z.string());
-
-/** An unreadable record means nothing is known to be sent: sending again beats losing a part. */
-function parseSent(value: string | undefined): Record<string, string> {
-  if (value === undefined) return {};
-  try {
-    const parsed = SentParts.safeParse(JSON.parse(value));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
+/** What a recorded part is tied to, so a changed reply never skips a part it did not send. */
+function contentOf(part: Part): (string | Buffer)[] {
+  if (part.kind === 'text') return [part.kind, part.text];
+  if (part.kind === 'media') return [part.kind, part.type, part.file.name, part.file.data];
+  return [part.kind, part.template.name, part.template.language, part.parameter ?? ''];
 }

@@ -2,7 +2,7 @@ import type { ChannelContext, HttpResponse, InboundRequest, KeyValueStore, Logge
 import { refusedInput } from '../../../src/core/errors.ts';
 import { jsonBody } from '../../../src/core/safe-parse.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import { reactionText, readChange, type NormalizeOptions } from './normalize.ts';
 import { ChangeValue, WebhookPayload } from './payload.ts';
 import { lookupSent } from './sent-index.ts';

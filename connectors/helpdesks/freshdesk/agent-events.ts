@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentEventResult, HttpResponse, RouteGuard } from '../../../src/core/connector.ts';
 import { isRecord } from '../../../src/core/safe-parse.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import type { FreshdeskOptions } from './options.ts';
 
 type Denied = { ok: false; status: number; error: string };

@@ -110,7 +110,7 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
   async function createTicket(input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<TicketRef> {
     const routing = ticketRouting(input.decision, options, input.decision.type ? await accountTypes() : undefined);
     const marker = input.message.id;
-    const channel = input.message.channel;
+    const channel = input.channel;
     const fitted = fitAttachments(input.files, options.maxAttachmentBytes);
     const followUp = input.followUpOf ? [`This conversation continues closed ticket #${input.followUpOf} (${ticketUrl(input.followUpOf)}).`] : [];
     const lines = [...followUp, ...input.notes, ...fitted.notes];

@@ -21,7 +21,7 @@ export const FreshdeskOptions = HelpdeskCommonOptions.extend({
   webhookUser: z.string().min(1).default('switchboard')
     .describe('user name, when the automation rule authenticates with basic auth (password: webhookSecret)'),
   sources: z.record(z.string(), SourceName).default({})
-    .describe('channel id or channel kind → ticket source (email, portal, phone, chat, …); default by kind: chat for messengers, portal for web forms, phone for calls, email for email'),
+    .describe('channel id or channel kind → ticket source (email, portal, phone, chat, …); default by the channel’s medium: chat for messengers and APIs, portal for forms, phone for phone, email for email'),
   maxAttachmentBytes: z.number().int().positive().max(FRESHDESK_MAX_ATTACHMENT_BYTES).default(FRESHDESK_MAX_ATTACHMENT_BYTES)
     .describe('attachments sent with one message, in bytes (Freshdesk keeps at most 20 MB per ticket); the rest are named in a private note'),
 });

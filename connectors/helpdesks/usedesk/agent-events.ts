@@ -1,6 +1,6 @@
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
 import { isRecord, poisonedKey } from '../../../src/core/safe-parse.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 type Denied = { ok: false; status: number; error: string };
 const deny = (status: number, error: string): Denied => ({ ok: false, status, error });

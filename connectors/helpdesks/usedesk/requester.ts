@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { KeyValueStore, RequesterRef } from '../../../src/core/connector.ts';
+import type { ChannelRef, KeyValueStore, RequesterRef } from '../../../src/core/connector.ts';
 import type { Sender } from '../../../src/core/message.ts';
 import { ClientCard, ClientCreated, ClientHits } from './api.ts';
 import type { UsedeskHttp } from './http.ts';
 
 /** A client id found or created is reused this long without asking Usedesk again. */
 const CLIENT_REUSE_MS = 60 * 60_000;
-const MESSENGERS: Record<string, string> = { telegram: 'telegram', 'whatsapp-cloud': 'whatsapp', 'whatsapp-web': 'whatsapp', viber: 'viber' };
+/** Messenger networks Usedesk keeps ids of on a client (its `messengers[].type`), named as channels name their network. */
+const MESSENGERS = new Set(['telegram', 'whatsapp', 'viber']);
 
 const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -21,10 +22,10 @@ export interface ClientIdentity {
   channelKey: string;
 }
 
-export function clientIdentity(sender: Sender, channel: { id: string; kind: string }): ClientIdentity {
+export function clientIdentity(sender: Sender, channel: ChannelRef): ClientIdentity {
   const name = sender.displayName?.trim() || sender.username?.trim() || `${capitalized(channel.kind)} user ${sender.externalId}`;
   const digits = sender.phone?.replace(/\D/g, '');
-  const type = MESSENGERS[channel.kind];
+  const type = channel.medium === 'messenger' && channel.network && MESSENGERS.has(channel.network) ? channel.network : undefined;
   return {
     name,
     ...(sender.email?.trim() ? { email: sender.email.trim().toLowerCase() } : {}),

@@ -1,4 +1,4 @@
-import type { NoticePayload } from '../webhook/payload.ts';
+import type { NoticePayload } from '../../../src/kit/notice/payload.ts';
 
 /** Slack's mrkdwn treats &, < and > as control characters (<!channel> pings everyone): escape the customer's words. */
 export function escapeMrkdwn(s: string): string {

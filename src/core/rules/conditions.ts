@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { LinearRegex } from '../linear-regex.ts';
 import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
@@ -47,7 +48,7 @@ class ConditionCompiler {
     throw new RuleCompileError(this.ruleName, path, problem);
   }
 
-  regex(src: string, path: string): RegExp {
+  regex(src: string, path: string): LinearRegex {
     if (src.trim() === '') this.fail(path, 'empty pattern (it would match every message)');
     try {
       return compilePattern(src);
@@ -195,8 +196,9 @@ class ConditionCompiler {
         why = `text matched ${quote(hit.src)} at ${quote(hit.found)}`;
       }
       for (const u of unless) {
-        const m = u.re.exec(text);
-        if (m) return { ok: false, why: `text vetoed by unless ${quote(u.src)} at ${quote(m[0])}` };
+        // `test` runs on the engine's fast path; only a hit pays for `exec`.
+        const m = u.re.test(text) ? u.re.exec(text) : null;
+        if (m) return { ok: false, why: `text vetoed by unless ${quote(u.src)} at ${quote(m.text)}` };
       }
       return { ok: true, why };
     };
@@ -234,15 +236,12 @@ function flag(want: boolean, label: string, get: (e: MatchEnv) => boolean): Chec
 
 function firstHit(
   text: string,
-  matches: readonly { src: string; re: RegExp }[],
+  matches: readonly { src: string; re: LinearRegex }[],
   keywords: readonly { src: string; key: string }[],
 ): { src: string; found: string; groups: Record<string, string> } | undefined {
   for (const { src, re } of matches) {
-    const m = re.exec(text);
-    if (!m) continue;
-    const groups: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
-    return { src, found: m[0], groups };
+    const m = re.test(text) ? re.exec(text) : null;
+    if (m) return { src, found: m.text, groups: m.groups };
   }
   for (const { src, key } of keywords) {
     if (text.includes(key)) return { src, found: key, groups: {} };

@@ -2,6 +2,7 @@ import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
+import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
 import { EmbeddedStore } from './store.ts';
 import { EmbeddedWorker } from './worker.ts';
@@ -22,11 +23,13 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const db = openDatabase(opts.path, { sync: opts.sync });
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
   const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs });
+  const conversations = createEmbeddedConversationLog(db, opts.log);
   let worker: EmbeddedWorker | undefined;
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {
     try {
       store.pruneLedger(retention);
+      conversations.prune();
     } catch (err) {
       opts.log.warn({ err }, 'ledger pruning failed');
     }
@@ -39,6 +42,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    conversations,
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new EmbeddedWorker(store, pipeline, { ...opts.retry, concurrency: opts.concurrency }, opts.log.child({ part: 'worker' }), events);
       worker.start();

@@ -119,7 +119,7 @@ export class EmbeddedWorker {
         this.pausedUntil.set(head.target, Date.now() + delay);
         this.store.scheduleRetry(head, Date.now() + delay, head.failures, err.ambiguous, err.message, err.detail, err.status);
         log.warn({ target: head.target, delayMs: delay, status: err.status }, 'rate limited; target paused');
-        this.events.retried?.(outcome(head), 'rate_limited', delay);
+        this.events.retried?.(outcome(head), 'rate_limited', delay, { message: err.message, status: err.status });
         return;
       }
       const failures = head.failures + 1;
@@ -129,13 +129,13 @@ export class EmbeddedWorker {
           this.store.kill(j, reason, err.detail, err.status, err.ambiguous, j === head ? this.pipeline.onGiveUp(head, err) : []);
         }
         log.error({ status: err.status, detail: err.detail?.slice(0, 2000), error: reason }, 'dead-lettered');
-        this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted');
+        this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted', { message: reason, status: err.status });
         return;
       }
       const delay = retryDelay(this.opts, failures, err.retryAfterMs);
       this.store.scheduleRetry(head, Date.now() + delay, failures, err.ambiguous, err.message, err.detail, err.status);
       log.warn({ status: err.status, delayMs: delay, error: err.message }, 'delivery failed; will retry');
-      this.events.retried?.(outcome(head), 'error', delay);
+      this.events.retried?.(outcome(head), 'error', delay, { message: err.message, status: err.status });
     } catch (storeErr) {
       // The job stays queued as it was; it will be retried after a restart or the next tick.
       log.error({ err: storeErr }, 'could not record the failure');

@@ -3,7 +3,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { redisConversationLog } from './conversations.ts';
 import { redisLease } from './lease.ts';
+import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore, type LaneToken } from './store.ts';
 import { RedisWorker, type LaneTokenData } from './worker.ts';
@@ -98,6 +100,8 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    conversations: redisConversationLog(commands, opts.prefix, log),
+    processes: redisProcessBoard(commands, opts.prefix),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new RedisWorker(
         storeOn(workerConnection()),

@@ -168,7 +168,7 @@ export class RedisWorker {
       const until = Date.now() + delay;
       await this.store.retry(head, until, head.failures, failure, until);
       log.warn({ target: head.target, delayMs: delay, status: err.status }, 'rate limited; target paused');
-      this.events.retried?.(outcome(head), 'rate_limited', delay);
+      this.events.retried?.(outcome(head), 'rate_limited', delay, { message: err.message, status: err.status });
       return { next: 'wait', until };
     }
     const failures = head.failures + 1;
@@ -176,14 +176,14 @@ export class RedisWorker {
       const reason = err.kind === 'permanent' ? err.message : `gave up after ${failures} attempts: ${err.message}`;
       const more = await this.store.kill(lane, token, jobs.map((j) => j.id), { ...failure, error: reason }, this.pipeline.onGiveUp(head, err));
       log.error({ status: err.status, detail: err.detail?.slice(0, 2000), error: reason }, 'dead-lettered');
-      this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted');
+      this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted', { message: reason, status: err.status });
       return more ? { next: 'more' } : { next: 'done' };
     }
     const delay = retryDelay(this.opts, failures, err.retryAfterMs);
     const until = Date.now() + delay;
     await this.store.retry(head, until, failures, failure);
     log.warn({ status: err.status, delayMs: delay, error: err.message }, 'delivery failed; will retry');
-    this.events.retried?.(outcome(head), 'error', delay);
+    this.events.retried?.(outcome(head), 'error', delay, { message: err.message, status: err.status });
     return { next: 'wait', until };
   }
 

@@ -1,5 +1,5 @@
-import type { InboundRequest } from '../../../src/core/connector.ts';
-import { emptyFields, isRecord, jsonBody, parseForm as parseFlatForm, parseJson, type Parsed } from '../../../src/core/safe-parse.ts';
+import type { InboundRequest } from '../../core/connector.ts';
+import { emptyFields, isRecord, jsonBody, parseForm as parseFlatForm, parseJson, type Parsed } from '../../core/safe-parse.ts';
 
 export type Decoded = { ok: true; body: unknown } | { ok: false; error: string };
 

@@ -1,5 +1,6 @@
-import type { ChannelContext, KeyValueStore, Logger } from '../../../src/core/connector.ts';
-import type { AttachmentRef, InboundDraft } from '../../../src/core/message.ts';
+import type { ChannelContext, KeyValueStore, Logger } from '../../core/connector.ts';
+import type { AttachmentRef, InboundDraft } from '../../core/message.ts';
+import { KeyedLock } from '../keyed-lock.ts';
 import { partyOf } from './phone.ts';
 
 /**
@@ -71,7 +72,8 @@ const MISSED_WORDS: Record<string, string> = {
 
 export class CallTracker {
   readonly #o: CallTrackerOptions;
-  readonly #tails = new Map<string, Promise<unknown>>();
+  /** Events of one call one after another (read-modify-write of its state); other calls in parallel. */
+  readonly #calls = new KeyedLock();
 
   constructor(o: CallTrackerOptions) {
     this.#o = o;
@@ -79,7 +81,7 @@ export class CallTracker {
 
   /** Applies one webhook's events to the call and stores the messages they complete. Throws when they could not be stored. */
   async handle(callId: string, events: CallEvent[]): Promise<CallState> {
-    return this.#serial(callId, async () => {
+    return this.#calls.run(callId, async () => {
       const key = `call:${callId}`;
       const stored = await this.#o.kv.get(key);
       const state: CallState = stored ? (JSON.parse(stored) as CallState) : {};
@@ -187,19 +189,6 @@ export class CallTracker {
       };
     }
     return undefined;
-  }
-
-  /** Events of one call one after another (read-modify-write of its state); other calls in parallel. */
-  async #serial<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const before = this.#tails.get(key) ?? Promise.resolve();
-    const mine = before.then(task, task);
-    const tail = mine.catch(() => undefined);
-    this.#tails.set(key, tail);
-    try {
-      return await mine;
-    } finally {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
   }
 }
 

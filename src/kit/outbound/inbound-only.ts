@@ -1,4 +1,4 @@
-import type { Conversation, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
+import type { Conversation, ReplyToSend, SendResult } from '../../core/connector.ts';
 
 /**
  * `send` for channels that only receive (webhooks, phone calls): nothing is sent, and the

@@ -1,5 +1,5 @@
-import type { Notice } from '../../../src/core/connector.ts';
-import { maskPersonalData } from '../../../src/core/redact.ts';
+import type { Notice } from '../../core/connector.ts';
+import { maskPersonalData } from '../../core/redact.ts';
 
 /** What a notice says, once, for every notifier: personal data masked before anything leaves. */
 export interface NoticePayload {

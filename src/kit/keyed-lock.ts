@@ -1,6 +1,7 @@
 /**
- * Runs tasks with the same key one after another (a double-clicked submit must not verify
- * one captcha token twice or race on the dedupe record); different keys run in parallel.
+ * Runs tasks with the same key one after another, different keys in parallel: a read-modify-write
+ * of one record (a call's state, a form submission's dedupe entry) never races itself, and a
+ * double-clicked submit never verifies one captcha token twice.
  */
 export class KeyedLock {
   readonly #tails = new Map<string, Promise<unknown>>();
