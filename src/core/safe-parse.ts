@@ -111,13 +111,21 @@ export function isJsonType(essence: string): boolean {
   return essence === 'application/json' || (essence.startsWith('application/') && essence.endsWith('+json'));
 }
 
+type ParsedRequest = { headers: Record<string, string | undefined>; rawBody: Buffer; body: unknown };
+const essenceOf = (req: ParsedRequest): string => (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+
 /**
  * The body as JSON: what the HTTP layer already parsed for a JSON content type, else the raw
  * bytes parsed here (for a sender that labels its JSON otherwise).
  */
-export function jsonBody(req: { headers: Record<string, string | undefined>; rawBody: Buffer; body: unknown }): Parsed<unknown> {
-  const essence = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (isJsonType(essence) && req.body !== undefined) return { ok: true, value: req.body };
+export function jsonBody(req: ParsedRequest): Parsed<unknown> {
+  if (isJsonType(essenceOf(req)) && req.body !== undefined) return { ok: true, value: req.body };
   if (req.rawBody.length === 0) return { ok: false, field: 'body', error: 'is empty' };
   return parseJson(req.rawBody.toString('utf8'));
+}
+
+/** The body as form fields: what the HTTP layer already parsed for a form content type, else the raw bytes parsed here. */
+export function formBody(req: ParsedRequest): Parsed<FlatFields> {
+  if (essenceOf(req) === 'application/x-www-form-urlencoded' && isRecord(req.body)) return { ok: true, value: req.body as FlatFields };
+  return parseForm(req.rawBody.toString('utf8'));
 }

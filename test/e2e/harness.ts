@@ -79,6 +79,11 @@ export class GatewayProcess {
     }, 30_000);
   }
 
+  /** The process has ended (crashed, or been stopped). */
+  get exited(): boolean {
+    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
+  }
+
   /** SIGKILL: no shutdown hooks, no flush; what was acknowledged must survive. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;

@@ -16,7 +16,8 @@ export function multipart(fields: [string, string][], files: { field: string; fi
 
 export const formBody = (pairs: [string, string][]): Encoded => ({
   contentType: 'application/x-www-form-urlencoded',
-  raw: Buffer.from(pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')),
+  // URLSearchParams, not encodeURIComponent: a lone surrogate becomes U+FFFD instead of throwing.
+  raw: Buffer.from(new URLSearchParams(pairs).toString()),
 });
 
 /** Keys that would write to Object.prototype through a naive parser or merge, as JSON, form and multipart bodies. */

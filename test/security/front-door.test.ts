@@ -13,14 +13,19 @@ import { ACCOUNT, startHostileGateway, type HelpdeskKind, type HostileGateway, t
  * a customer's message still arrives when one of its files cannot be fetched.
  */
 
-/** The most the event loop may be blocked while one hostile request is handled (the old regexes: 20 s to 10 min). */
-const MAX_LOOP_STALL_S = 0.5;
+/**
+ * The most the event loop may be blocked while one 1 MB hostile request is handled and its
+ * message delivered. Linear work on a megabyte (parse, mask, store, deliver) blocks it for 0.15 to
+ * 0.3 s on an idle machine, and up to 2 s when other processes share its two cores; the old
+ * super-linear patterns blocked it for 20 s on 16 KB and for over 10 minutes on 400,000 × "Ж".
+ */
+const MAX_LOOP_STALL_S = 2.5;
 /** The most the resident memory may grow under a flood of over-limit uploads (it grew 310 MB before). */
 const MAX_RSS_GROWTH = 96 * 1024 * 1024;
 
-const LAG = 'switchboard_process_nodejs_eventloop_lag_max_seconds';
-const CPU = 'switchboard_process_process_cpu_seconds_total';
-const RSS = 'switchboard_process_process_resident_memory_bytes';
+const LAG = 'nodejs_eventloop_lag_max_seconds';
+const CPU = 'process_cpu_seconds_total';
+const RSS = 'process_resident_memory_bytes';
 
 /** Internal services an attacker would like the gateway to fetch: each request it gets is a failure. */
 let inside: Server;
@@ -55,6 +60,21 @@ afterAll(async () => {
 /** Scrapes /metrics (which also restarts the event-loop lag window) and returns one value. */
 async function metric(g: HostileGateway, name: string): Promise<number> {
   return (await g.metrics()).get(name) ?? Number.NaN;
+}
+
+/**
+ * Waits until the queue holds nothing and nothing is being delivered; answers the longest the
+ * event loop was blocked meanwhile (every read of /metrics restarts prom-client's lag window, so
+ * each read's maximum counts).
+ */
+async function drained(g: HostileGateway): Promise<number> {
+  let worst = 0;
+  await waitFor('the queue to drain', async () => {
+    const m = await g.metrics();
+    worst = Math.max(worst, m.get(LAG) ?? 0);
+    return m.get('switchboard_queue_depth') === 0 && m.get('switchboard_in_flight') === 0;
+  }, 120_000);
+  return worst;
 }
 
 /** Every path to a scalar in a sample payload. */
@@ -134,6 +154,7 @@ describe.each<HelpdeskKind>(['usedesk', 'zendesk', 'freshdesk', 'jsonl'])('the f
     const stalls: string[] = [];
     const fivexx: string[] = [];
     const variants = Object.entries(HOSTILE_STRINGS);
+    const lags: [number, string][] = [];
     let requests = 0;
     await metric(g, LAG);
     const cpuBefore = await metric(g, CPU);
@@ -145,7 +166,9 @@ describe.each<HelpdeskKind>(['usedesk', 'zendesk', 'freshdesk', 'jsonl'])('the f
         const res = await g.send(route, route.encode(withValue(sample, path, hostile), true));
         requests++;
         if (res.status >= 500) fivexx.push(`${route.name} ${path.join('.')}=${name}: ${res.status}`);
-        const lag = await metric(g, LAG);
+        // Its delivery runs in this process too: the window lasts until it is done.
+        const lag = await drained(g);
+        lags.push([lag, `${route.name} ${path.join('.')}=${name}`]);
         if (lag > MAX_LOOP_STALL_S) stalls.push(`${route.name} ${path.join('.')}=${name}: loop blocked ${lag.toFixed(2)} s`);
       }
     }
@@ -156,16 +179,16 @@ describe.each<HelpdeskKind>(['usedesk', 'zendesk', 'freshdesk', 'jsonl'])('the f
         const res = await g.send(crm, crm.encode(crm.sample(), signed), { signed, path: encodeURI(path) }).catch(() => ({ status: 0, text: 'connection closed' }));
         requests++;
         if (res.status >= 500) fivexx.push(`path of ${path.length} chars: ${res.status}`);
-        const lag = await metric(g, LAG);
+        const lag = await drained(g);
+        lags.push([lag, `path of ${path.length} chars`]);
         if (lag > MAX_LOOP_STALL_S) stalls.push(`path of ${path.length} chars: loop blocked ${lag.toFixed(2)} s`);
       }
     }
-    // What was accepted is delivered too (rules, masking, the helpdesk call) in this same process.
-    await waitFor('the queue to drain', async () => (await metric(g, 'switchboard_queue_depth')) === 0, 300_000);
-    const lag = await metric(g, LAG);
-    if (lag > MAX_LOOP_STALL_S) stalls.push(`delivering the accepted ones: loop blocked ${lag.toFixed(2)} s`);
     const cpuPerRequest = ((await metric(g, CPU)) - cpuBefore) / requests;
-    console.info(`${helpdesk}: ${requests} hostile requests, ${(cpuPerRequest * 1000).toFixed(1)} ms CPU each on average`);
+    lags.sort((a, b) => a[0] - b[0]);
+    const ms = (i: number) => (lags[i]![0] * 1000).toFixed(0);
+    console.info(`${helpdesk}: ${requests} hostile requests (with their deliveries): ${(cpuPerRequest * 1000).toFixed(1)} ms CPU each on average; `
+      + `event loop blocked at most ${ms(lags.length - 1)} ms (${lags.at(-1)![1]}), median ${ms(Math.floor(lags.length / 2))} ms`);
     expect(fivexx).toEqual([]);
     expect(stalls).toEqual([]);
     await stillServing(g);

@@ -1,5 +1,6 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
 import { refusedInput } from '../../../src/core/errors.ts';
+import { formBody } from '../../../src/core/safe-parse.ts';
 import { CallTracker, type CallEvent } from '../../../src/kit/telephony/call-tracker.ts';
 import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { TwilioApi } from './api.ts';
@@ -38,7 +39,7 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
         body: (req, raw) => (validSignature(options.authToken, req, raw, signedUrl(publicUrl!, ctx.channelId, path, req.url)) ? undefined : refused),
       },
       async handler(req) {
-        const p = formParams(req.rawBody);
+        const p = lastValues(req);
         if (!p['CallSid'] || (p['AccountSid'] && p['AccountSid'] !== options.accountSid)) {
           return { status: 400, body: { error: p['CallSid'] ? 'AccountSid is not this channel\'s account' : 'CallSid is required' } };
         }
@@ -119,4 +120,13 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
       return `Twilio account ${options.accountSid} accepted the credentials`;
     },
   };
+}
+
+/** The POST parameters, as the signature read them (a repeated one: its last value); parsed once, by the HTTP layer, when sent as a form. */
+function lastValues(req: InboundRequest): Params {
+  const fields = formBody(req);
+  if (!fields.ok) return formParams(req.rawBody);
+  const out = Object.create(null) as Params;
+  for (const [k, v] of Object.entries(fields.value)) out[k] = Array.isArray(v) ? v.at(-1)! : v;
+  return out;
 }

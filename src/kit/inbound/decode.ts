@@ -1,24 +1,22 @@
 import type { InboundRequest } from '../../core/connector.ts';
-import { emptyFields, isRecord, jsonBody, parseForm as parseFlatForm, parseJson, type Parsed } from '../../core/safe-parse.ts';
+import { emptyFields, formBody, isRecord, jsonBody, parseJson, type FlatFields } from '../../core/safe-parse.ts';
 
 export type Decoded = { ok: true; body: unknown } | { ok: false; error: string };
 
 /**
- * A form body as a record; a repeated field (`user[]=a&user[]=b`) becomes a list under its
+ * Form fields as a record; a repeated field (`user[]=a&user[]=b`) becomes a list under its
  * name without the brackets, so both PHP-style and plain repeats read as arrays.
  */
-export function parseForm(raw: string): Parsed<Record<string, string | string[]>> {
-  const flat = parseFlatForm(raw);
-  if (!flat.ok) return flat;
+export function withLists(flat: FlatFields): FlatFields {
   const out = emptyFields();
-  for (const [rawKey, value] of Object.entries(flat.value)) {
+  for (const [rawKey, value] of Object.entries(flat)) {
     const key = rawKey.endsWith('[]') ? rawKey.slice(0, -2) : rawKey;
     const list = rawKey.endsWith('[]') || Array.isArray(value);
     const existing = out[key];
     const values = Array.isArray(value) ? value : [value];
     out[key] = existing === undefined ? (list ? values : value) : [...(Array.isArray(existing) ? existing : [existing]), ...values];
   }
-  return { ok: true, value: out };
+  return out;
 }
 
 const failed = (p: { field: string; error: string }, where = ''): Decoded => ({ ok: false, error: `${where}${p.field} ${p.error}` });
@@ -32,11 +30,12 @@ export function decodeBody(req: InboundRequest, format: 'auto' | 'json' | 'form'
   if (text.trim() === '') return { ok: false, error: 'empty body' };
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   const asJson = format === 'json' || (format === 'auto' && (type.includes('json') || (!type.includes('form') && /^\s*[[{]/.test(text))));
-  // JSON the HTTP layer already parsed (and checked) is not parsed again.
-  const parsed = asJson ? jsonBody(req) : parseForm(text);
+  // What the HTTP layer already parsed (and checked) is not parsed again.
+  const parsed = asJson ? jsonBody(req) : formBody(req);
   if (!parsed.ok) return failed(parsed);
-  if (jsonField === undefined) return { ok: true, body: parsed.value };
-  const inner = isRecord(parsed.value) && Object.hasOwn(parsed.value, jsonField) ? parsed.value[jsonField] : undefined;
+  const body = asJson ? parsed.value : withLists(parsed.value as FlatFields);
+  if (jsonField === undefined) return { ok: true, body };
+  const inner = isRecord(body) && Object.hasOwn(body, jsonField) ? body[jsonField] : undefined;
   if (typeof inner !== 'string') return { ok: false, error: `field '${jsonField}' with a JSON document is missing` };
   const doc = parseJson(inner);
   return doc.ok ? { ok: true, body: doc.value } : failed(doc, `field '${jsonField}': `);
