@@ -383,10 +383,11 @@ export function describeDecision(decision: Decision, rules: string[]): string {
   return parts.join(' ');
 }
 
-/** The start of a text, on one line: enough for a person to recognise it. */
+/** The start of a text, on one line: enough for a person to recognise it. Reads only the start (a text may be a megabyte). */
 export function excerpt(text: string, max = 160): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  const start = text.trimStart();
+  const line = start.slice(0, max * 8).replace(/\s+/g, ' ').trim();
+  return line.length > max || start.length > max * 8 ? `${line.slice(0, max - 1)}…` : line;
 }
 
 function defaultSubject(m: NormalizedMessage): string {

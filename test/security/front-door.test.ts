@@ -14,12 +14,14 @@ import { ACCOUNT, startHostileGateway, type HelpdeskKind, type HostileGateway, t
  */
 
 /**
- * The most the event loop may be blocked while one 1 MB hostile request is handled and its
- * message delivered. Linear work on a megabyte (parse, mask, store, deliver) blocks it for 0.15 to
- * 0.3 s on an idle machine, and up to 2 s when other processes share its two cores; the old
- * super-linear patterns blocked it for 20 s on 16 KB and for over 10 minutes on 400,000 × "Ж".
+ * The budget of one 1 MB hostile request, its delivery included, in the gateway's own measures
+ * (read from /metrics, not the test's clock): CPU time, which other processes on the machine do
+ * not inflate, and the longest the event loop was blocked, which they do (a linear megabyte blocks
+ * it for 0.1 to 0.3 s on an idle machine, up to 3 s when the machine's two cores are shared). The
+ * old super-linear patterns blocked it for 20 s on 16 KB and over 10 minutes on 400,000 × "Ж".
  */
-const MAX_LOOP_STALL_S = 2.5;
+const MAX_CPU_PER_REQUEST_S = 1.5;
+const MAX_LOOP_STALL_S = 5;
 /** The most the resident memory may grow under a flood of over-limit uploads (it grew 310 MB before). */
 const MAX_RSS_GROWTH = 96 * 1024 * 1024;
 
@@ -155,6 +157,7 @@ describe.each<HelpdeskKind>(['usedesk', 'zendesk', 'freshdesk', 'jsonl'])('the f
     const fivexx: string[] = [];
     const variants = Object.entries(HOSTILE_STRINGS);
     const lags: [number, string][] = [];
+    const cpus: [number, string][] = [];
     let requests = 0;
     await metric(g, LAG);
     const cpuBefore = await metric(g, CPU);
@@ -163,13 +166,18 @@ describe.each<HelpdeskKind>(['usedesk', 'zendesk', 'freshdesk', 'jsonl'])('the f
       const paths = leafPaths(sample);
       for (const [i, path] of paths.entries()) {
         const [name, hostile] = variants[i % variants.length]!;
+        const label = `${route.name} ${path.join('.')}=${name}`;
+        const cpu = await metric(g, CPU);
         const res = await g.send(route, route.encode(withValue(sample, path, hostile), true));
         requests++;
-        if (res.status >= 500) fivexx.push(`${route.name} ${path.join('.')}=${name}: ${res.status}`);
+        if (res.status >= 500) fivexx.push(`${label}: ${res.status}`);
         // Its delivery runs in this process too: the window lasts until it is done.
         const lag = await drained(g);
-        lags.push([lag, `${route.name} ${path.join('.')}=${name}`]);
-        if (lag > MAX_LOOP_STALL_S) stalls.push(`${route.name} ${path.join('.')}=${name}: loop blocked ${lag.toFixed(2)} s`);
+        const spent = (await metric(g, CPU)) - cpu;
+        lags.push([lag, label]);
+        cpus.push([spent, label]);
+        if (lag > MAX_LOOP_STALL_S) stalls.push(`${label}: loop blocked ${lag.toFixed(2)} s`);
+        if (spent > MAX_CPU_PER_REQUEST_S) stalls.push(`${label}: ${spent.toFixed(2)} s of CPU`);
       }
     }
     // Paths: Node refuses a head over 16 KB (431); just under it, the request reaches the routes.
@@ -185,10 +193,12 @@ describe.each<HelpdeskKind>(['usedesk', 'zendesk', 'freshdesk', 'jsonl'])('the f
       }
     }
     const cpuPerRequest = ((await metric(g, CPU)) - cpuBefore) / requests;
-    lags.sort((a, b) => a[0] - b[0]);
-    const ms = (i: number) => (lags[i]![0] * 1000).toFixed(0);
-    console.info(`${helpdesk}: ${requests} hostile requests (with their deliveries): ${(cpuPerRequest * 1000).toFixed(1)} ms CPU each on average; `
-      + `event loop blocked at most ${ms(lags.length - 1)} ms (${lags.at(-1)![1]}), median ${ms(Math.floor(lags.length / 2))} ms`);
+    const worst = (list: [number, string][]) => {
+      list.sort((a, b) => a[0] - b[0]);
+      return `at most ${(list.at(-1)![0] * 1000).toFixed(0)} ms (${list.at(-1)![1]}), median ${(list[Math.floor(list.length / 2)]![0] * 1000).toFixed(0)} ms`;
+    };
+    console.info(`${helpdesk}: ${requests} hostile requests, their deliveries included: ${(cpuPerRequest * 1000).toFixed(1)} ms CPU each on average; `
+      + `CPU ${worst(cpus)}; event loop blocked ${worst(lags)}`);
     expect(fivexx).toEqual([]);
     expect(stalls).toEqual([]);
     await stillServing(g);

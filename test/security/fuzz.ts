@@ -45,7 +45,7 @@ export interface FuzzReport {
 }
 
 /** An event-loop delay this long counts as a stall: a megabyte of linear work blocks it for a fraction of that, a super-linear pattern for seconds to minutes. */
-export const STALL_SECONDS = 1;
+export const STALL_SECONDS = 2;
 /** How often /metrics is read for the event-loop delay, in requests. */
 const LAG_EVERY = 50;
 
@@ -161,7 +161,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     const g = await startHostileGateway(helpdesk);
     try {
       // With the Usedesk gateway every channel route; with the others, the helpdesk route only.
-      for (const route of g.routes.filter((r) => (helpdesk === 'usedesk' || r.path === '/helpdesk/events' || process.env['FUZZ_ALL'] === '1'))) {
+      for (const route of g.routes.filter((r) => helpdesk === 'usedesk' || r.path === '/helpdesk/events')) {
         results.push(await fuzzRoute(g, route, o));
         if (g.gw.exited) {
           crashes++;
@@ -181,7 +181,7 @@ export function reportTable(r: FuzzReport): string {
   return [
     `Seed ${r.seed}, ${r.runs} bodies per route, ${r.seconds.toFixed(0)} s, gateway crashes: ${r.crashes}.`,
     '',
-    '| helpdesk | route | sent | 5xx | unanswered | max event-loop delay (ms) | stalls (> 1 s) | answers |',
+    '| helpdesk | route | sent | 5xx | unanswered | max event-loop delay (ms) | stalls (> 2 s) | answers |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
