@@ -321,7 +321,9 @@ export async function startHostileGateway(helpdesk: HelpdeskKind, env: Record<st
       return out;
     },
     async close() {
-      await gw.stop();
+      // A gateway whose event loop hangs cannot run its SIGTERM handler: it is killed after a grace period.
+      await Promise.race([gw.stop(), new Promise((r) => setTimeout(r, 10_000))]);
+      await gw.kill('SIGKILL');
       await Promise.all([tg.close(), graph.close(), tw.close(), ud?.close(), zd?.close(), fd?.close()]);
       await dir.remove();
     },
