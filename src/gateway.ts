@@ -137,6 +137,7 @@ export async function startGateway(opts: {
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
     history: runtime.conversations,
+    rulesFired: (cfg.helpdesk as { rulesFired?: 'tags' | 'note' }).rulesFired,
     identity: createIdentityService({
       store: runtime.identities,
       options: cfg.identity,

@@ -32,6 +32,7 @@ import { formatBytes } from './format-bytes.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { topicOf } from './rules/topic.ts';
+import { afterWrite } from './last-set.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -68,6 +69,8 @@ export interface PipelineDeps {
   history?: Pick<ConversationLog, 'record'>;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
   identity?: IdentityService;
+  /** How agents see which rules fired (`helpdesk.rulesFired`): tags in the message's own write (default), or a private note. */
+  rulesFired?: 'tags' | 'note';
 }
 
 export interface Pipeline {
@@ -166,25 +169,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
+    // The rules that fired go as tags in the message's own write, unless a private note is asked for.
+    const asNote = deps.rulesFired === 'note';
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
     const masked = maskedNote(messages);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const lastSet = link ? link.lastSet : joined?.lastSet;
     const input: TicketInput = {
       channel: channelRef,
       message: first,
       extra: messages.slice(1),
-      decision,
+      decision: asNote ? decision : { ...decision, tags: [...decision.tags, ...newRules.map(ruleTag)] },
       subject: decision.subject ?? first.conversation.subject ?? defaultSubject(combined),
       files,
       notes,
       conversationKey: key,
       ...(messages.every((m) => m.private === true) ? { private: true } : {}),
+      ...(lastSet ? { lastSet } : {}),
     };
 
     let ref: TicketRef;
-    const topic = topicOf(decision);
-    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
-    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
     const requester = deps.identity
       ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
       : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
@@ -197,7 +204,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
-    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    // What the ticket now carries at least; a ticket the message had to move to starts afresh.
+    const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -214,6 +223,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       conversation,
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
+      lastSet: nowSet,
     });
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
@@ -384,6 +394,11 @@ function replyJob(link: Link, reply: AgentReply): NewJob {
     target: channelTarget(link.channelId),
     payload: { kind: 'reply', reply },
   };
+}
+
+/** The tag that tells agents a rule fired (`helpdesk.rulesFired: tags`): `rule_<name>`, one word. */
+export function ruleTag(name: string): string {
+  return `rule_${name.trim().toLowerCase().replace(/[\s,]+/g, '_')}`;
 }
 
 export function describeDecision(decision: Decision, rules: string[]): string {

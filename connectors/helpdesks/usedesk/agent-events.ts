@@ -23,6 +23,8 @@ const ticketNumber = (v: unknown): string | undefined =>
 export interface UsedeskEvent {
   /** Tickets to read for new agent replies. */
   ticketIds: string[];
+  /** Tickets whose status changed (a `trigger` webhook): the gateway looks before it writes there again. */
+  changed: string[];
   /** A chat webhook: the chat, its ticket when Usedesk says, and whether an agent wrote. */
   chat?: { chatId: string; ticketId?: string; fromAgent: boolean };
 }
@@ -30,7 +32,8 @@ export interface UsedeskEvent {
 /**
  * Usedesk's webhooks carry no signature: the body's `secret` (the API channel's token) is the
  * proof. Only an agent's (`from: user`) public comment, or an agent's chat message, asks for a
- * read; every other event (new ticket, status change, rating) is acknowledged and ignored.
+ * read; a status change (`trigger`) is noted; every other event (new ticket, rating) is
+ * acknowledged and ignored.
  */
 export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentEventResult & { ok: false }) | { ok: true; event: UsedeskEvent } {
   const raw = req.body;
@@ -40,16 +43,20 @@ export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentE
   if (!secretMatches(body.secret, secret)) return deny(401, 'wrong secret: check helpdesk.webhookSecret (the API channel token)');
   if (isRecord(body.comment)) {
     const c = body.comment;
-    if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [] } };
+    if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [], changed: [] } };
     const id = ticketNumber(c.ticket_id);
-    return id ? { ok: true, event: { ticketIds: [id] } } : deny(400, 'comment.ticket_id must be a ticket number');
+    return id ? { ok: true, event: { ticketIds: [id], changed: [] } } : deny(400, 'comment.ticket_id must be a ticket number');
+  }
+  if (isRecord(body.trigger)) {
+    const id = ticketNumber(body.trigger.ticket_id);
+    return id ? { ok: true, event: { ticketIds: [], changed: [id] } } : deny(400, 'trigger.ticket_id must be a ticket number');
   }
   if (body.chat_id !== undefined) {
     const chatId = ticketNumber(body.chat_id);
     if (!chatId) return deny(400, 'chat_id must be a number');
     const ticketId = isRecord(body.ticket) ? ticketNumber(body.ticket.id) : undefined;
     const fromAgent = body.from === 'user';
-    return { ok: true, event: { ticketIds: fromAgent && ticketId ? [ticketId] : [], chat: { chatId, ticketId, fromAgent } } };
+    return { ok: true, event: { ticketIds: fromAgent && ticketId ? [ticketId] : [], changed: [], chat: { chatId, ticketId, fromAgent } } };
   }
-  return { ok: true, event: { ticketIds: [] } };
+  return { ok: true, event: { ticketIds: [], changed: [] } };
 }
