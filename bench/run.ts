@@ -6,24 +6,25 @@ import { parseArgs } from 'node:util';
 import { e2eBench, type E2eRun } from './e2e.ts';
 import { ingressBench, type IngressRun } from './ingress.ts';
 import { memoryBench, type MemoryRun } from './memory.ts';
+import { requestsBench, requestsTable, type RequestsRun } from './requests.ts';
 import { machine, REPO, round } from './lib.ts';
 
 /**
  * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
  * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
- * Options: --only ingress,e2e,memory,drain  --seconds 10  --messages 10000  --out results.json
+ * Options: --only ingress,e2e,memory,drain,requests  --seconds 10  --messages 10000  --out results.json
  */
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingress,e2e,memory,drain' },
+    only: { type: 'string', default: 'ingress,e2e,memory,drain,requests' },
     seconds: { type: 'string', default: '10' },
     messages: { type: 'string', default: '10000' },
     out: { type: 'string' },
   },
 });
 const only = new Set(values.only.split(','));
-const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null } = {
+const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null; requests?: RequestsRun[] } = {
   machine: machine(),
   at: new Date().toISOString(),
 };
@@ -79,6 +80,12 @@ if (only.has('drain')) {
     console.log('\n## Drain\n\nbench/drain.ts is not there yet; skipped.');
     results.drain = null;
   }
+}
+
+if (only.has('requests')) {
+  console.log('\n## Helpdesk requests per message (shipped rules, real gateway, each fake helpdesk counting)\n');
+  results.requests = await requestsBench();
+  console.log(requestsTable(results.requests));
 }
 
 if (values.out) {
