@@ -23,8 +23,10 @@ const ticketNumber = (v: unknown): string | undefined =>
 export interface UsedeskEvent {
   /** Tickets to read for new agent replies. */
   ticketIds: string[];
-  /** Tickets whose status changed (a `trigger` webhook): the gateway looks before it writes there again. */
-  changed: string[];
+  /** Tickets whose status changed (a `trigger` webhook): the gateway reads them before it writes there again. */
+  changed?: string[];
+  /** Tickets a status change made solved (2) or closed (3): the rating question. */
+  solved?: string[];
   /** A chat webhook: the chat, its ticket when Usedesk says, and whether an agent wrote. */
   chat?: { chatId: string; ticketId?: string; fromAgent: boolean };
 }
@@ -32,8 +34,9 @@ export interface UsedeskEvent {
 /**
  * Usedesk's webhooks carry no signature: the body's `secret` (the API channel's token) is the
  * proof. Only an agent's (`from: user`) public comment, or an agent's chat message, asks for a
- * read; a status change (`trigger`) is noted; every other event (new ticket, rating) is
- * acknowledged and ignored.
+ * read; a status change is noted (the next follow-up reads the ticket), and one to solved or
+ * closed reports the ticket solved; every other event (new ticket, rating) is acknowledged and
+ * ignored.
  */
 export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentEventResult & { ok: false }) | { ok: true; event: UsedeskEvent } {
   const raw = req.body;
@@ -43,20 +46,23 @@ export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentE
   if (!secretMatches(body.secret, secret)) return deny(401, 'wrong secret: check helpdesk.webhookSecret (the API channel token)');
   if (isRecord(body.comment)) {
     const c = body.comment;
-    if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [], changed: [] } };
+    if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [] } };
     const id = ticketNumber(c.ticket_id);
-    return id ? { ok: true, event: { ticketIds: [id], changed: [] } } : deny(400, 'comment.ticket_id must be a ticket number');
+    return id ? { ok: true, event: { ticketIds: [id] } } : deny(400, 'comment.ticket_id must be a ticket number');
   }
   if (isRecord(body.trigger)) {
-    const id = ticketNumber(body.trigger.ticket_id);
-    return id ? { ok: true, event: { ticketIds: [], changed: [id] } } : deny(400, 'trigger.ticket_id must be a ticket number');
+    const t = body.trigger;
+    const id = ticketNumber(t.ticket_id);
+    if (!id) return deny(400, 'trigger.ticket_id must be a ticket number');
+    const solved = t.new_status === 2 || t.new_status === 3 || t.new_status === '2' || t.new_status === '3';
+    return { ok: true, event: { ticketIds: [], changed: [id], ...(solved ? { solved: [id] } : {}) } };
   }
   if (body.chat_id !== undefined) {
     const chatId = ticketNumber(body.chat_id);
     if (!chatId) return deny(400, 'chat_id must be a number');
     const ticketId = isRecord(body.ticket) ? ticketNumber(body.ticket.id) : undefined;
     const fromAgent = body.from === 'user';
-    return { ok: true, event: { ticketIds: fromAgent && ticketId ? [ticketId] : [], changed: [], chat: { chatId, ticketId, fromAgent } } };
+    return { ok: true, event: { ticketIds: fromAgent && ticketId ? [ticketId] : [], chat: { chatId, ticketId, fromAgent } } };
   }
-  return { ok: true, event: { ticketIds: [], changed: [] } };
+  return { ok: true, event: { ticketIds: [] } };
 }
