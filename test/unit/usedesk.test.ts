@@ -222,7 +222,7 @@ describe('agent-reply webhook', () => {
     expect(await verify({ secret: TOKEN, ticket: { id: 3409 } })).toEqual({ ok: true, ticketIds: [] });
   });
 
-  it('a status change (the "change ticket" webhook) asks for no read now, but the next follow-up reads its ticket first', async () => {
+  it('a status change (the "ticket change" webhook) asks for no read now, but the next follow-up reads its ticket first', async () => {
     const ud = await usedesk();
     const routed = decision({ priority: 'normal', tags: ['bonus'] });
     const followUp = input({ decision: routed, lastSet: { priority: 'normal', tags: ['bonus'] } });
@@ -231,7 +231,7 @@ describe('agent-reply webhook', () => {
     // Known open, nothing new to set: the comment is the only request.
     api().post('/create/comment').reply(200, { status: 'success', comment_id: 6 });
     await ud.appendMessage('3409', followUp, { id: '12' }, attempt());
-    expect(await ud.verifyAgentEvent(inboundRequest(JSON.stringify({ secret: TOKEN, trigger: { ticket_id: 3409, new_status: 3 } })))).toEqual({ ok: true, ticketIds: [] });
+    expect(await ud.verifyAgentEvent(inboundRequest(JSON.stringify({ secret: TOKEN, trigger: { ticket_id: 3409, new_status: 3 } })))).toMatchObject({ ok: true, ticketIds: [] });
     // Told of a change: read first, and the closed ticket gets a new one.
     api().post('/ticket').reply(200, card({ status_id: 3 }));
     api().post('/create/ticket').reply(200, { ticket_id: 4000 });
