@@ -124,57 +124,38 @@ const every = (n: number): Record<HelpdeskKind, number> => ({ zendesk: n, freshd
  */
 const NEW_CUSTOMER = { ...every(2), usedesk: 3 };
 
+/** A step: who writes in which chat (a private chat is the customer's id; a group is another conversation). */
+interface StepSpec {
+  name: string;
+  budget?: Record<HelpdeskKind, number>;
+  chat: number;
+  from: { id: number; name: string };
+  text: string;
+  /** Sent as a photo with `text` as its caption. */
+  photo?: boolean;
+}
+
+const ALISHER = { id: ALICE, name: 'Alisher' };
+const BOBUR = { id: BOB, name: 'Bobur' };
+
 /** The steps, in order: each one's conversation state is what the steps before it left. */
-const STEPS: { name: string; budget?: Record<HelpdeskKind, number>; update(tg: FakeTelegram, n: number): Record<string, unknown>; marker: string }[] = [
-  {
-    name: 'new conversation, new customer',
-    budget: NEW_CUSTOMER,
-    marker: 'вывод не пришёл уже 3 дня',
-    update: (_tg, n) => tgUpdate.text(ALICE, 'Здравствуйте, вывод не пришёл уже 3 дня', { updateId: n, firstName: 'Alisher', userId: ALICE }),
-  },
-  {
-    name: 'follow-up, same topic',
-    budget: every(1),
-    marker: 'вывод так и не пришёл',
-    update: (_tg, n) => tgUpdate.text(ALICE, 'Вывод так и не пришёл, помогите', { updateId: n, firstName: 'Alisher', userId: ALICE }),
-  },
-  {
-    name: 'follow-up with a photo (same topic)',
-    marker: 'чек о выводе',
-    update: (tg, n) => {
-      tg.addFile(`receipt-${n}`, Buffer.from('\x89PNG\r\n\x1a\nreceipt'), `photos/receipt-${n}.png`);
-      return tgUpdate.photo(ALICE, { fileId: `receipt-${n}`, size: 15 }, { updateId: n, firstName: 'Alisher', userId: ALICE, caption: 'чек о выводе' });
-    },
-  },
-  {
-    name: 'new conversation, known customer, another topic',
-    budget: every(2),
-    marker: 'бонус за депозит не начислили',
-    update: (_tg, n) => tgUpdate.text(GROUP_CHAT, 'А ещё бонус за депозит не начислили', { updateId: n, firstName: 'Alisher', userId: ALICE }),
-  },
-  {
-    name: 'new conversation, known customer, same topic (joins the open ticket, with a note)',
-    budget: every(2),
-    marker: 'вывод до сих пор не пришёл',
-    update: (_tg, n) => tgUpdate.text(OTHER_GROUP_CHAT, 'Вывод до сих пор не пришёл', { updateId: n, firstName: 'Alisher', userId: ALICE }),
-  },
-  {
-    name: 'new conversation, another new customer',
-    budget: NEW_CUSTOMER,
-    marker: 'не начислился бонус',
-    update: (_tg, n) => tgUpdate.text(BOB, 'Не начислился бонус', { updateId: n, firstName: 'Bobur', userId: BOB }),
-  },
-  {
-    name: 'follow-up, another topic with a higher priority (new tags, priority raised)',
-    marker: 'и вывод не проходит',
-    update: (_tg, n) => tgUpdate.text(BOB, 'И вывод не проходит', { updateId: n, firstName: 'Bobur', userId: BOB }),
-  },
-  {
-    name: 'follow-up without a topic (the catch-all rule adds its tag)',
-    marker: 'спасибо, жду',
-    update: (_tg, n) => tgUpdate.text(BOB, 'Спасибо, жду', { updateId: n, firstName: 'Bobur', userId: BOB }),
-  },
+const STEPS: StepSpec[] = [
+  { name: 'new conversation, new customer', budget: NEW_CUSTOMER, chat: ALICE, from: ALISHER, text: 'Здравствуйте, вывод не пришёл уже 3 дня' },
+  { name: 'follow-up, same topic', budget: every(1), chat: ALICE, from: ALISHER, text: 'Вывод так и не пришёл, помогите' },
+  { name: 'follow-up with a photo (same topic)', chat: ALICE, from: ALISHER, text: 'Чек о выводе', photo: true },
+  { name: 'new conversation, known customer, another topic', budget: every(2), chat: GROUP_CHAT, from: ALISHER, text: 'А ещё бонус за депозит не начислили' },
+  { name: 'new conversation, known customer, same topic (joins the open ticket, with a note)', budget: every(2), chat: OTHER_GROUP_CHAT, from: ALISHER, text: 'Вывод до сих пор не пришёл' },
+  { name: 'new conversation, another new customer', budget: NEW_CUSTOMER, chat: BOB, from: BOBUR, text: 'Не начислился бонус' },
+  { name: 'follow-up, another topic with a higher priority (new tags, priority raised)', chat: BOB, from: BOBUR, text: 'И вывод не проходит' },
+  { name: 'follow-up without a topic (the catch-all rule adds its tag)', chat: BOB, from: BOBUR, text: 'Спасибо, жду' },
 ];
+
+function updateOf(step: StepSpec, tg: FakeTelegram, n: number): Record<string, unknown> {
+  const o = { updateId: n, firstName: step.from.name, userId: step.from.id };
+  if (!step.photo) return tgUpdate.text(step.chat, step.text, o);
+  tg.addFile(`receipt-${n}`, Buffer.from('\x89PNG\r\n\x1a\nreceipt'), `photos/receipt-${n}.png`);
+  return tgUpdate.photo(step.chat, { fileId: `receipt-${n}`, size: 15 }, { ...o, caption: step.text });
+}
 
 export interface Count {
   steps: Step[];
@@ -193,9 +174,9 @@ export async function countRequests(kind: HelpdeskKind): Promise<Count> {
     const steps: Step[] = [];
     for (const [i, step] of STEPS.entries()) {
       const before = hd.calls().length;
-      const answer = await gw.post('/webhooks/telegram', step.update(tg, 900_000 + i), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+      const answer = await gw.post('/webhooks/telegram', updateOf(step, tg, 900_000 + i), { 'x-telegram-bot-api-secret-token': TG_SECRET });
       if (answer.status !== 200) throw new Error(`${step.name}: the webhook answered ${answer.status} ${answer.body}`);
-      await waitFor(`"${step.marker}" in ${kind}`, () => hd.texts().some((t) => t.toLowerCase().includes(step.marker)), 20_000);
+      await waitFor(`"${step.text}" in ${kind}`, () => hd.texts().some((t) => t.includes(step.text)), 20_000);
       await idle(gw);
       const calls = hd.calls().slice(before);
       steps.push({ name: step.name, ...(step.budget ? { budget: step.budget[kind] } : {}), requests: calls.length, calls });

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelInstance, Logger } from '../../src/core/connector.ts';
-import type { Link, LinkStore } from '../../src/core/jobs.ts';
-import { NormalizedMessage } from '../../src/core/message.ts';
+import type { NormalizedMessage } from '../../src/core/message.ts';
 import { createPipeline, ruleTag, type Pipeline } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
 import type { Rule } from '../../src/core/rules/schema.ts';
 import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { memoryLinks, quietChannel, telegramText } from '../fixtures/pipeline.ts';
+import { silent } from '../contract/helpdesk-contract.ts';
 
 /**
  * How agents learn which rules fired, and what that costs: by default a `rule_<name>` tag each,
@@ -18,7 +18,6 @@ import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-rules-fired-0123';
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 const RULES: Rule[] = [
   { name: 'withdrawal', when: { text: { matches: ['вывод'] } }, set: { priority: 'high', tags: ['payments', 'withdrawal'] }, stop: true },
@@ -26,39 +25,8 @@ const RULES: Rule[] = [
   { name: 'general', set: { priority: 'normal', tags: ['general'] } },
 ];
 
-function memoryLinks(): LinkStore & { all: Map<string, Link> } {
-  const all = new Map<string, Link>();
-  return {
-    all,
-    get: async (k) => all.get(k),
-    byTicket: async (id) => [...all.values()].find((l) => l.ticketId === id),
-    put: async (l) => void all.set(l.conversationKey, l),
-  };
-}
-
-const chat: ChannelInstance = {
-  send: async () => ({ externalIds: [] }),
-  fetchAttachment: async () => {
-    throw new Error('no files here');
-  },
-};
-
 let n = 0;
-function text(body: string): NormalizedMessage {
-  n += 1;
-  return NormalizedMessage.parse({
-    id: `01HZRULES${String(n).padStart(17, '0')}`,
-    channel: { id: 'telegram', kind: 'telegram' },
-    kind: 'message',
-    externalId: `777:${n}`,
-    dedupeKey: `777:${n}`,
-    conversation: { externalId: '777' },
-    sender: { externalId: '777', displayName: 'Azamat' },
-    text: body,
-    occurredAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-  });
-}
+const text = (body: string) => telegramText('01HZRULES', ++n, body);
 
 describe('the rules that fired reach the agents without a request of their own', () => {
   let zd: FakeZendesk;
@@ -71,7 +39,7 @@ describe('the rules that fired reach the agents without a request of their own',
     const compiled = compileRules(RULES);
     return createPipeline({
       helpdesk,
-      channels: new Map([['telegram', { kind: 'telegram', medium: 'messenger' as const, network: 'telegram', instance: chat }]]),
+      channels: new Map([['telegram', { kind: 'telegram', medium: 'messenger' as const, network: 'telegram', instance: quietChannel }]]),
       links,
       enqueue: async () => {},
       rules: () => ({ compiled, replies: {} }),
