@@ -189,6 +189,7 @@ export async function startGateway(opts: {
     log: log.child({ part: 'pipeline' }),
     timing,
     history: runtime.conversations,
+    rulesFired: (cfg.helpdesk as { rulesFired?: 'tags' | 'note' }).rulesFired,
     identity: createIdentityService({
       store: runtime.identities,
       options: cfg.identity,

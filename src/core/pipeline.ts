@@ -36,6 +36,7 @@ import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { topicOf } from './rules/topic.ts';
+import { afterWrite } from './last-set.ts';
 import type { Csat } from './csat/csat.ts';
 
 /**
@@ -79,6 +80,8 @@ export interface PipelineDeps {
   history?: Pick<ConversationLog, 'record'>;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
   identity?: IdentityService;
+  /** How agents see which rules fired (`helpdesk.rulesFired`): tags in the message's own write (default), or a private note. */
+  rulesFired?: 'tags' | 'note';
   /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
   csat?: Csat;
   /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
@@ -185,25 +188,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
+    // The rules that fired go as tags in the message's own write, unless a private note is asked for.
+    const asNote = deps.rulesFired === 'note';
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
     const masked = maskedNote(messages);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const lastSet = link ? link.lastSet : joined?.lastSet;
     const input: TicketInput = {
       channel: channelRef,
       message: first,
       extra: messages.slice(1),
-      decision,
+      decision: asNote ? decision : { ...decision, tags: [...decision.tags, ...newRules.map(ruleTag)] },
       subject: decision.subject ?? first.conversation.subject ?? defaultSubject(combined),
       files,
       notes,
       conversationKey: key,
       ...(messages.every((m) => m.private === true) ? { private: true } : {}),
+      ...(lastSet ? { lastSet } : {}),
     };
 
     let ref: TicketRef;
-    const topic = topicOf(decision);
-    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
-    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
     const requester = deps.identity
       ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
       : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
@@ -216,7 +223,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
-    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    // What the ticket now carries at least; a ticket the message had to move to starts afresh.
+    const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet });
     const language = detectLanguage(combined.text, first.sender.locale);
     // Before the link: once linked, a ticket solved at once is asked in this language.
     await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
@@ -236,6 +245,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       conversation,
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
+      lastSet: nowSet,
     });
     await deps.routingLog?.append({
       at: routedAt.getTime(),
@@ -438,6 +448,11 @@ function replyJob(link: Link, reply: AgentReply): NewJob {
     target: channelTarget(link.channelId),
     payload: { kind: 'reply', reply },
   };
+}
+
+/** The tag that tells agents a rule fired (`helpdesk.rulesFired: tags`): `rule_<name>`, one word. */
+export function ruleTag(name: string): string {
+  return `rule_${name.trim().toLowerCase().replace(/[\s,]+/g, '_')}`;
 }
 
 export function describeDecision(decision: Decision, rules: string[]): string {
