@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
+import type { CustomerView } from './identity/customer.ts';
+import type { LastSet } from './last-set.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -89,6 +91,12 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * A sliding-window cap that holds when many callers ask at once, in one process or several:
+   * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   */
+  claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */
@@ -128,6 +136,13 @@ export interface ChannelContext {
    * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
    */
   noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /**
+   * Send a conversation of this channel a reply again, through its outbound lane (retried and
+   * dead-lettered like any reply; the channel's `send` decides its form): for a channel that
+   * learns only later that a reply did not arrive and knows what to do instead (WhatsApp's 131047
+   * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
+   */
+  replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
 }
@@ -150,6 +165,21 @@ export interface ReplyToSend {
   /** The helpdesk comment id: a stable id for the channel's own dedupe, if it has one. */
   replyId: string;
   automatic?: boolean;
+  /**
+   * A question with choices (a rating 1–5), given only to channels that declare `buttons`: they
+   * render them as buttons, a list or a template's quick replies, and a pick comes back as a
+   * message whose `choice` is the option's id. Other channels get the choices as text instead.
+   */
+  choices?: Choices;
+}
+
+export interface Choices {
+  /** In order; `id` is what comes back (at most 64 characters), `label` what the customer sees. */
+  options: { id: string; label: string }[];
+  /** A short caption for a button that opens a menu of the options (at most 20 characters). */
+  menu: string;
+  /** The customer's language (ru, uz, en): picks the approved template where a channel needs one. */
+  language: string;
 }
 
 export interface SendResult {
@@ -267,6 +297,14 @@ export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Commands `switchboard <kind> …` gets from this channel. */
   commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+  /** What `switchboard check` and the start log point out in valid but risky options. */
+  warnings?(options: z.infer<O>): OptionWarning[];
+}
+
+/** A valid option the admin should know about (a password allowed without TLS), at its key path. */
+export interface OptionWarning {
+  path: (string | number)[];
+  message: string;
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {
@@ -279,6 +317,8 @@ export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>):
 export interface Notice {
   /** The part after `id:` in the rule's target, e.g. `compliance` in `slack:compliance`. */
   target: string;
+  /** What happened, in one line, when it is not "rules fired" (an SLA breach). */
+  headline?: string;
   ticketId: string;
   ticketUrl?: string;
   rules: string[];
@@ -326,12 +366,21 @@ export interface TicketInput {
   decision: Decision;
   subject: string;
   files: FetchedFile[];
-  /** Private note text: which rules fired, what could not be attached. */
+  /**
+   * Private note text (what could not be attached, which rules fired with `rulesFired: note`): a
+   * write of its own where the helpdesk cannot put a private note in the message's write.
+   */
   notes: string[];
   /** The gateway's conversation key; connectors may store it on the ticket for reconciliation. */
   conversationKey: string;
   /** A closed ticket this one follows up, if any. */
   followUpOf?: string;
+  /**
+   * For a message to an existing ticket, what the gateway last set on it (docs/helpdesk-mapping.md):
+   * read the ticket first only to raise the priority above this (`mayRaisePriority`) or, where an
+   * update replaces the tag list, to add tags beyond these (`tagsBeyond`). Absent: not known.
+   */
+  lastSet?: LastSet;
   /**
    * Write the message (text and files) as a private note, not as the customer's public comment
    * (set when every message in it is `private`: call logs, CRM events). Never shown to the customer.
@@ -341,6 +390,8 @@ export interface TicketInput {
 
 export interface RequesterRef {
   id: string;
+  /** For the agents, as a private note on the ticket: e.g. two helpdesk users that belong together. */
+  notes?: string[];
 }
 
 export interface TicketRef {
@@ -360,12 +411,41 @@ export interface AgentReply {
 }
 
 export type AgentEventResult =
-  | { ok: true; ticketIds: string[]; response?: HttpResponse }
+  | { ok: true; ticketIds: string[]; response?: HttpResponse; solved?: SolvedTicket[] }
   | { ok: false; status: number; error: string };
+
+/** A ticket the helpdesk's event reports solved, with the tags it carries when the event says. */
+export interface SolvedTicket {
+  ticketId: string;
+  tags?: string[];
+}
+
+/** The customer's rating of a solved ticket, and how the agents see it. */
+export interface RatingInput {
+  /** 1 (bad) to 5 (excellent). */
+  score: number;
+  requesterId: string;
+  /** Added to the ticket (e.g. `csat_5`). */
+  tags: string[];
+  /** Custom fields by symbolic name (mapped in the helpdesk's `fields`). */
+  fields: Record<string, number>;
+  /** A private note for the agents. */
+  note: string;
+}
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext): Promise<RequesterRef>;
+  /**
+   * Finds or creates the helpdesk user for a customer the gateway meets for the first time.
+   * `customer` is what the gateway knows of them beyond this sender (the player id, proven phones
+   * and emails): look the user up by those before creating one.
+   */
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext, customer?: CustomerView): Promise<RequesterRef>;
+  /**
+   * Adds a customer's proven emails, phones and player id to their existing helpdesk user. Never
+   * merges two users: one that already holds an identifier is named in `notes` instead.
+   */
+  addIdentities?(requesterId: string, customer: CustomerView, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id
@@ -373,6 +453,14 @@ export interface HelpdeskInstance {
    */
   appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
+  /** Adds tags to the ticket, keeping the ones it has; adding a tag it has changes nothing. */
+  addTags(ticketId: string, tags: string[], ctx: AttemptContext): Promise<void>;
+  /**
+   * Writes the customer's rating: into the helpdesk's own satisfaction rating where its API takes
+   * one, and always as the tags, fields and private note given. Safe to repeat (`reconcile`).
+   * Without it the gateway writes only the note.
+   */
+  recordRating?(ticketId: string, rating: RatingInput, ctx: AttemptContext): Promise<void>;
   /**
    * Who may post agent events to `POST /helpdesk/events` (a header secret, a signature over the
    * body), checked before the body is read or parsed. Absent: the proof sits inside the body
@@ -442,6 +530,31 @@ export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Its API's rate limits; without them the helpdesk is not paced (the dry run). */
   rateLimits?: HelpdeskRateLimits;
   create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
+  /** Reads the tickets agents have handled (training the text model, `rules eval`); absent: no list API. */
+  history?(options: z.infer<O>, ctx: HelpdeskContext): HistoryReader;
+}
+
+/** A ticket as the helpdesk has it now: the customer's first words and the tags agents left. */
+export interface HistoryTicket {
+  id: string;
+  createdAt?: string;
+  subject?: string;
+  /** The customer's first message, plain text. */
+  text: string;
+  tags: string[];
+}
+
+export interface HistoryQuery {
+  /** Tickets created or updated since then. */
+  since: Date;
+  /** Only tickets this says yes to need their text (a helpdesk that reads each ticket separately skips the rest). */
+  want?(ticketId: string): boolean;
+  /** Called as tickets arrive, with the count so far. */
+  onProgress?(count: number): void;
+}
+
+export interface HistoryReader {
+  tickets(query: HistoryQuery): AsyncIterable<HistoryTicket>;
 }
 
 export function defineHelpdesk<O extends z.ZodObject>(def: HelpdeskDefinition<O>): HelpdeskDefinition<O> {
@@ -456,6 +569,8 @@ export const HelpdeskCommonOptions = z.object({
     .describe('symbolic custom field name (used by rules) → helpdesk field id or key'),
   types: z.record(z.string(), z.string()).default({})
     .describe('rule ticket type → helpdesk type, when the names differ'),
+  rulesFired: z.enum(['tags', 'note']).default('tags')
+    .describe('how agents see which rules fired: tags (a rule_<name> tag each, in the same write as the message) or note (a private note: one request more per message)'),
   requestsPerMinute: z.number().int().positive().optional()
     .describe("requests per minute to the helpdesk, never more; unset: the smallest plan's documented limit until the helpdesk reports its own"),
   timeoutMs: z.number().int().positive().default(15000).describe('per-request timeout'),

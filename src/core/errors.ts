@@ -100,3 +100,17 @@ export class InvalidInput extends Error {
 export function refusedInput(err: unknown): { status: 400; body: { error: string } } | undefined {
   return err instanceof InvalidInput ? { status: 400, body: { error: err.message } } : undefined;
 }
+
+/**
+ * Not a failure: the job may not run yet (quiet hours, a delay). The runtime puts it back to run
+ * at `until` without counting an attempt and without pausing its target.
+ */
+export class NotYet extends Error {
+  readonly until: number;
+
+  constructor(until: number, reason: string) {
+    super(reason);
+    this.name = 'NotYet';
+    this.until = until;
+  }
+}

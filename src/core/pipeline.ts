@@ -2,18 +2,21 @@ import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
+  Capability,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
   Medium,
   Logger,
+  Notice,
   NotifierInstance,
   TicketInput,
   TicketRef,
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
 import type { Decision, Replies } from './rules/schema.ts';
-import type { CompiledRules } from './rules/engine.ts';
+import type { CompiledRules, TopicScorer } from './rules/engine.ts';
+import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
 import { DeliveryError, asDeliveryError } from './errors.ts';
 import {
@@ -29,6 +32,12 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { ConversationTiming } from './kpi/timing.ts';
+import type { IdentityService } from './identity/service.ts';
+import { joinedNote, playerField } from './identity/deliver.ts';
+import { topicOf } from './rules/topic.ts';
+import { afterWrite } from './last-set.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -41,12 +50,16 @@ export interface ChannelEntry {
   /** What the channel is, from its definition: the helpdesk maps from this. */
   medium: Medium;
   network?: string;
+  /** What a reply can carry on it, from its definition (absent: text). */
+  sends?: readonly Capability[];
   instance: ChannelInstance;
 }
 
 export interface RuleSet {
   compiled: CompiledRules;
   replies: Replies;
+  /** The text model `model:` conditions ask (reloaded without a restart, like the rules). */
+  model?: TopicScorer;
 }
 
 export interface PipelineDeps {
@@ -61,6 +74,8 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Response times per conversation (absent: not measured). */
+  timing?: ConversationTiming;
   /** Where each conversation's path is recorded for the console (best effort). */
   history?: Pick<ConversationLog, 'record'>;
   /**
@@ -70,6 +85,14 @@ export interface PipelineDeps {
    * `delivery.maxAttempts`, or a failing file would dead-letter the message.
    */
   fileAttempts?: number;
+  /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
+  identity?: IdentityService;
+  /** How agents see which rules fired (`helpdesk.rulesFired`): tags in the message's own write (default), or a private note. */
+  rulesFired?: 'tags' | 'note';
+  /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
+  csat?: Csat;
+  /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
+  routingLog?: RoutingLog;
 }
 
 export interface Pipeline {
@@ -161,40 +184,71 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
+    // the customer did write, though (WhatsApp's 24-hour window opens again).
+    if (await deps.csat?.intercept(messages)) return touch(messages[0]!);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
     const link = await links.get(key);
+    const channelRef = { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) };
+    let who = await deps.identity?.recognize(first, channelRef);
     const combined: NormalizedMessage = {
       ...first,
+      ...(who?.playerId ? { playerId: who.playerId } : {}),
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
-    const { compiled, replies } = deps.rules();
-    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    const { compiled, replies, model } = deps.rules();
+    const routedAt = now();
+    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
+    if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
+      const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
+      who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
+    }
+    if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
+    // The rules that fired go as tags in the message's own write, unless a private note is asked for.
+    const asNote = deps.rulesFired === 'note';
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments, ctx);
     const masked = maskedNote(messages);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
+    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const lastSet = link ? link.lastSet : joined?.lastSet;
     const input: TicketInput = {
-      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
+      channel: channelRef,
       message: first,
       extra: messages.slice(1),
-      decision,
+      decision: asNote ? decision : { ...decision, tags: [...decision.tags, ...newRules.map(ruleTag)] },
       subject: decision.subject ?? first.conversation.subject ?? defaultSubject(combined),
       files,
       notes,
       conversationKey: key,
       ...(messages.every((m) => m.private === true) ? { private: true } : {}),
+      ...(lastSet ? { lastSet } : {}),
     };
 
     let ref: TicketRef;
-    if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
+    const requester = deps.identity
+      ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
+      : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
+    notes.push(...(requester.notes ?? []));
+    if (joined) {
+      notes.unshift(joinedNote(channelRef, who?.playerId));
+      ref = await helpdesk.appendMessage(joined.ticketId, input, requester, ctx);
+    } else if (!link) {
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
-      ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
+      ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
+    // What the ticket now carries at least; a ticket the message had to move to starts afresh.
+    const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet });
+    const language = detectLanguage(combined.text, first.sender.locale);
+    // Before the link: once linked, a ticket solved at once is asked in this language.
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -211,11 +265,26 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       conversation,
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
+      lastSet: nowSet,
     });
+    await deps.routingLog?.append({
+      at: routedAt.getTime(),
+      ticketId: ref.ticketId,
+      created: !link || link.ticketId !== ref.ticketId,
+      isFirst: !link,
+      message: combined,
+      decision,
+    }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff'));
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
+    }
+    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
+    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
+    if (deps.timing && waiting.length > 0) {
+      const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
+      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
     }
     const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
     const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
@@ -223,7 +292,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
-    const language = detectLanguage(combined.text, first.sender.locale);
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -262,6 +330,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     if (followUps.length > 0) await deps.enqueue(followUps);
+  }
+
+  async function touch(m: NormalizedMessage): Promise<void> {
+    const link = await links.get(conversationKey(m.channel.id, m.conversation.externalId));
+    if (!link) return;
+    await links.put({ ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } });
   }
 
   async function sync(ticketId: string): Promise<void> {
@@ -317,13 +391,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
-  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
-    const colon = p.target.indexOf(':');
-    const id = colon === -1 ? p.target : p.target.slice(0, colon);
+  /** `slack:compliance` → the notifier `slack`, its target `compliance`. */
+  async function sendNotice(target: string, notice: Omit<Notice, 'target'>, ctx: AttemptContext): Promise<void> {
+    const colon = target.indexOf(':');
+    const id = colon === -1 ? target : target.slice(0, colon);
     const notifier = deps.notifiers?.get(id);
-    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (rule target '${p.target}')`, { kind: 'permanent' });
-    await notifier.send({
-      target: colon === -1 ? '' : p.target.slice(colon + 1),
+    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (target '${target}')`, { kind: 'permanent' });
+    await notifier.send({ ...notice, target: colon === -1 ? '' : target.slice(colon + 1) }, ctx);
+  }
+
+  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
+    await sendNotice(p.target, {
       ticketId: p.ticketId,
       ticketUrl: p.ticketUrl,
       rules: p.rule.split(', '),
@@ -345,6 +423,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'sync':
           return sync(p.ticketId);
         case 'reply':
+          // The agent answered when the helpdesk says, else when the gateway saw the answer.
+          await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
           return reply(p.reply, ctx);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
@@ -352,6 +432,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
+        case 'tag':
+          return helpdesk.addTags(p.ticketId, p.tags, ctx);
+        case 'notice':
+          return sendNotice(p.target, p.notice, ctx);
+        case 'csat':
+          if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
+          return deps.csat.run(p.csat, ctx);
       }
     },
     onGiveUp(job, err) {
@@ -365,6 +452,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
+/** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
+export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
+  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }), dedupeKey };
+}
+
 function replyJob(link: Link, reply: AgentReply): NewJob {
   return {
     dedupeKey: `reply:${reply.ticketId}:${reply.commentId}`,
@@ -374,13 +466,26 @@ function replyJob(link: Link, reply: AgentReply): NewJob {
   };
 }
 
+/** The tag that tells agents a rule fired (`helpdesk.rulesFired: tags`): `rule_<name>`, one word. */
+export function ruleTag(name: string): string {
+  return `rule_${name.trim().toLowerCase().replace(/[\s,]+/g, '_')}`;
+}
+
 export function describeDecision(decision: Decision, rules: string[]): string {
   const parts = [`Switchboard rules fired: ${rules.join(', ')}.`];
   if (decision.priority) parts.push(`Priority: ${decision.priority}.`);
   if (decision.group) parts.push(`Group: ${decision.group}.`);
   if (decision.type) parts.push(`Type: ${decision.type}.`);
   if (decision.tags.length > 0) parts.push(`Tags: ${decision.tags.join(', ')}.`);
+  if (decision.model) parts.push(describeScores(decision.model));
   return parts.join(' ');
+}
+
+/** "Text model: responsible_gaming 0.82, payments 0.11, … (used by rule responsible-gaming-model)." */
+export function describeScores(model: NonNullable<Decision['model']>): string {
+  const top = Object.entries(model.scores).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, v]) => `${t} ${v.toFixed(2)}`);
+  const used = model.usedBy.length > 0 ? ` (used by rule${model.usedBy.length > 1 ? 's' : ''} ${model.usedBy.join(', ')})` : ' (no rule that fired used it)';
+  return `Text model: ${top.join(', ')}${used}.`;
 }
 
 /** The start of a text, on one line: enough for a person to recognise it. Reads only the start (a text may be a megabyte). */

@@ -6,6 +6,9 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { registerAdmin, type AdminDeps } from './admin.ts';
 import { headOf, parseBody, parseQuery } from './inbound.ts';
+import { registerCsatPage } from './csat-page.ts';
+import type { Csat } from '../core/csat/csat.ts';
+import type { CsatOptions } from '../core/csat/options.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +31,8 @@ export interface MountedChannel {
 export interface AppDeps {
   runtime: Runtime;
   helpdesk: HelpdeskInstance;
+  /** The rating question: solved tickets are handed to it, and its email-link page is mounted. */
+  csat?: { flow: Csat; texts: CsatOptions['texts'] };
   channels: MountedChannel[];
   metrics: Metrics;
   log: Logger;
@@ -84,9 +89,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (!result.ok) return { status: result.status, body: { error: 'rejected', message: result.error } };
       // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
       await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
+      if (result.solved && result.solved.length > 0) await deps.csat?.flow.solved(result.solved);
       return result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } };
     },
   });
+
+  if (deps.csat?.flow.active) registerCsatPage(app, deps.csat.flow, deps.csat.texts);
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {

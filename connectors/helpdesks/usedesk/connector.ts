@@ -8,14 +8,18 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { mayRaisePriority, tagsBeyond } from '../../../src/core/last-set.ts';
+import { tagsMissing } from '../../../src/kit/tags.ts';
+import { ticketWatch } from '../../../src/kit/ticket-watch.ts';
 import { verifyUsedeskEvent } from './agent-events.ts';
 import { Channels, ClientCard, CommentCreated, Created, Done, STATUS, TicketCard, tagNames } from './api.ts';
 import { createChat, type ChatMode } from './chat.ts';
 import { isTicketGone } from './errors.ts';
 import { UsedeskHttp } from './http.ts';
 import type { UsedeskOptions } from './options.ts';
+import { recordRating } from './rating.ts';
 import { agentReplies } from './replies.ts';
-import { clientIdentity, upsertClient } from './requester.ts';
+import { addClientIdentities, clientIdentity, customerClientIdentity, upsertClient } from './requester.ts';
 import {
   PRIORITY,
   additionalId,
@@ -43,6 +47,8 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   const http = new UsedeskHttp({ baseUrl: options.baseUrl, apiToken: options.apiToken, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log });
   const secret = options.webhookSecret ?? options.apiToken;
   const web = webOrigin(options.baseUrl);
+  // A comment goes through on a closed ticket: a follow-up reads the ticket first unless it is known open.
+  const watch = ticketWatch(kv, 'usedesk', options.recheckTicketAfterSec);
   const ref = (ticketId: number | string, requesterId: string): TicketRef => ({
     ticketId: String(ticketId),
     requesterId,
@@ -136,6 +142,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       }
       throw err;
     }
+    await watch.sawOpen(String(created.ticket_id));
     await addNotes(String(created.ticket_id), lines, input.message.id);
     return ref(created.ticket_id, requester.id);
   }
@@ -143,7 +150,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   /** Tags added and priority raised (never lowered) after a follow-up; the customer's comment reopens the ticket itself. */
   async function updateAfterMessage(ticketId: string, card: TicketCard, input: TicketInput): Promise<void> {
     const existing = tagNames(card);
-    const added = usedeskTags(input.decision.tags).filter((t) => !existing.some((x) => x.toLowerCase() === t.toLowerCase()));
+    const added = tagsMissing(existing, usedeskTags(input.decision.tags));
     const wanted = input.decision.priority ? PRIORITY[input.decision.priority] : undefined;
     const update: Record<string, unknown> = {};
     if (added.length > 0) update.tag = [...existing, ...added].join(', ');
@@ -152,18 +159,29 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
     await http.call(`update ticket ${ticketId}`, '/update/ticket', { ticket_id: Number(ticketId), ...update }, Done);
   }
 
-  async function writeToTicket(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
-    let card: TicketCard;
+  /**
+   * The ticket, read when the message may have to change it (tags to add: Usedesk's update replaces
+   * the list; a priority that may rise) or when the gateway does not know it is still open;
+   * undefined when the comment alone will do (Usedesk reopens a solved ticket the client writes on).
+   */
+  async function readIfNeeded(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<TicketCard | 'deleted' | undefined> {
+    const changes = tagsBeyond(input.decision.tags, input.lastSet, usedeskTags).length > 0 || mayRaisePriority(input.decision.priority, input.lastSet);
+    if (!attempt.reconcile && !changes && (await watch.knownOpen(ticketId))) return undefined;
     try {
-      card = await readTicket(ticketId);
+      return await readTicket(ticketId);
     } catch (err) {
       if (isTicketGone(err)) return 'deleted';
       throw err;
     }
-    const status = card.ticket.status_id;
+  }
+
+  async function writeToTicket(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
+    const card = await readIfNeeded(ticketId, input, attempt);
+    if (card === 'deleted') return 'deleted';
+    const status = card?.ticket.status_id;
     if (status === STATUS.closed) return 'closed';
     if (status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) return 'deleted';
-    const written = attempt.reconcile && (card.comments ?? []).some((c) => hasMarker(c.message, input.message.id));
+    const written = attempt.reconcile && (card?.comments ?? []).some((c) => hasMarker(c.message, input.message.id));
     if (written) log.info({ ticketId, messageId: input.message.id }, 'an earlier attempt added the message; not adding it again');
     else {
       const html = withMarker(messageHtml(input, input.files), input.message.id, input.message.channel.id);
@@ -174,11 +192,14 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
         throw err;
       }
     }
-    try {
-      await updateAfterMessage(ticketId, card, input);
-    } catch (err) {
-      const e = asDeliveryError(err);
-      throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+    if (card) {
+      try {
+        await updateAfterMessage(ticketId, card, input);
+      } catch (err) {
+        const e = asDeliveryError(err);
+        throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+      }
+      await watch.sawOpen(ticketId);
     }
     await addNotes(ticketId, input.notes, input.message.id, attempt.reconcile ? card : undefined);
     return 'written';
@@ -195,6 +216,20 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
     return createTicket({ ...input, followUpOf: outcome === 'closed' ? ticketId : undefined }, requester, attempt);
   }
 
+  /** The ticket behind a linked id: a chat known only as `chat-<id>` until Usedesk says its ticket. */
+  async function ticketFor(linked: string): Promise<string> {
+    const id = chat ? await chat.ticketOf(linked) : linked;
+    if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${linked} is yet`, { kind: 'retry' });
+    return id;
+  }
+
+  async function addPrivateNote(ticketId: string, text: string, attempt: AttemptContext): Promise<void> {
+    const id = await ticketFor(ticketId);
+    const marker = attempt.idempotencyKey;
+    if (attempt.reconcile && ((await readTicket(id)).comments ?? []).some((c) => hasMarker(c.message, marker))) return;
+    await writeComment(id, withMarker(textHtml(text), marker), { client: false, public: false });
+  }
+
   const chat: ChatMode | undefined = options.chat
     ? createChat({ http, kv, log, chat: options.chat, readTicket, writeComment, addNotes, ref })
     : undefined;
@@ -202,29 +237,56 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   return {
     kind: 'usedesk',
 
-    upsertRequester: (sender, channel) => upsertClient(http, kv, clientIdentity(sender, channel)),
+    async upsertRequester(sender, channel, _attempt, customer) {
+      const ref = await upsertClient(http, kv, customerClientIdentity(clientIdentity(sender, channel), customer));
+      return customer && customer.emails.length + customer.phones.length > 1 ? addClientIdentities(http, ref.id, customer) : ref;
+    },
+    addIdentities: (requesterId, customer) => addClientIdentities(http, requesterId, customer),
     createTicket,
     appendMessage,
 
-    async addPrivateNote(ticketId, text, attempt) {
+    addPrivateNote,
+
+    async recordRating(ticketId, rating, attempt) {
+      const id = await ticketFor(ticketId);
+      await recordRating({ http, options, readTicket, addNote: (text) => addPrivateNote(ticketId, text, attempt) }, id, rating, attempt);
+    },
+
+    async addTags(ticketId, tags) {
       const id = chat ? await chat.ticketOf(ticketId) : ticketId;
       if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${ticketId} is yet`, { kind: 'retry' });
-      const marker = attempt.idempotencyKey;
-      if (attempt.reconcile && ((await readTicket(id)).comments ?? []).some((c) => hasMarker(c.message, marker))) return;
-      await writeComment(id, withMarker(textHtml(text), marker), { client: false, public: false });
+      let card: TicketCard | undefined;
+      try {
+        card = await readTicket(id);
+      } catch (err) {
+        if (!isTicketGone(err)) throw err;
+      }
+      const status = card?.ticket.status_id;
+      if (!card || status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) {
+        log.info({ ticketId: id }, 'the ticket is gone; no tags added');
+        return;
+      }
+      // update/ticket replaces the list: send what it has plus what is new.
+      const existing = tagNames(card);
+      const added = tagsMissing(existing, usedeskTags(tags));
+      if (added.length === 0) return;
+      await http.call(`add tags to ticket ${id}`, '/update/ticket', { ticket_id: Number(id), tag: [...existing, ...added].join(', ') }, Done);
     },
 
     async verifyAgentEvent(req) {
       const verified = verifyUsedeskEvent(req, secret);
       if (!verified.ok) return verified;
       const { event } = verified;
+      // An agent did something on these tickets (a reply, a status change): look before writing again.
+      for (const id of [...event.ticketIds, ...(event.changed ?? [])]) await watch.changed(id);
       const ticketIds = [...event.ticketIds];
+      const solved = (event.solved ?? []).map((id) => ({ ticketId: id }));
       if (event.chat) {
         if (event.chat.ticketId) await chat?.learn(event.chat.chatId, event.chat.ticketId);
         // A chat still known only by its chat id is linked as `chat-<id>`.
         if (event.chat.fromAgent) ticketIds.push(`chat-${event.chat.chatId}`);
       }
-      return { ok: true, ticketIds };
+      return { ok: true, ticketIds, ...(solved.length > 0 ? { solved } : {}) };
     },
 
     async listAgentReplies(ticketId) {
