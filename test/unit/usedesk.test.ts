@@ -246,6 +246,17 @@ describe('agent-reply webhook', () => {
     expect(await ud.verifyAgentEvent(inboundRequest(form, {}, 'application/x-www-form-urlencoded'))).toEqual({ ok: true, ticketIds: ['3409'] });
   });
 
+  it('a wrong shape is a 400 naming the field, and no key of a form can reach a prototype', async () => {
+    expect(await verify({ secret: TOKEN, comment: [] })).toEqual({ ok: false, status: 400, error: 'comment must be an object' });
+    expect(await verify({ secret: TOKEN, comment: comment({ ticket_id: [1] }) })).toMatchObject({ ok: false, status: 400, error: 'comment.ticket_id must be a ticket number' });
+    expect(await verify({ secret: TOKEN, chat_id: 'x' })).toMatchObject({ ok: false, status: 400, error: 'chat_id must be a number' });
+    const ud = await usedesk();
+    // The HTTP layer refuses such keys first; the nesting refuses them again, before the secret is read.
+    const poisoned = await ud.verifyAgentEvent(inboundRequest('__proto__[polluted]=1&comment[ticket_id]=1', {}, 'application/x-www-form-urlencoded'));
+    expect(poisoned).toMatchObject({ ok: false, status: 400 });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('a wrong or missing secret is refused without echoing the token', async () => {
     const wrong = await verify({ secret: 'guess', comment: comment() });
     expect(wrong).toMatchObject({ ok: false, status: 401 });
