@@ -3,7 +3,7 @@ import type { LinearRegex } from '../linear-regex.ts';
 import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
-import { compilePattern } from './pattern.ts';
+import { PatternSet } from './pattern.ts';
 import type { Condition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
 import { inWindow, isValidTimeZone, localClock, parseClock, type Window } from './time.ts';
 
@@ -39,9 +39,11 @@ function quote(s: string): string {
 /** Compiles conditions of one rule; every error names the rule and the path inside it. */
 class ConditionCompiler {
   private readonly ruleName: string;
+  private readonly patterns: PatternSet;
 
-  constructor(ruleName: string) {
+  constructor(ruleName: string, patterns: PatternSet) {
     this.ruleName = ruleName;
+    this.patterns = patterns;
   }
 
   fail(path: string, problem: string): never {
@@ -51,7 +53,7 @@ class ConditionCompiler {
   regex(src: string, path: string): LinearRegex {
     if (src.trim() === '') this.fail(path, 'empty pattern (it would match every message)');
     try {
-      return compilePattern(src);
+      return this.patterns.compile(src);
     } catch (err) {
       return this.fail(path, `invalid regular expression ${quote(src)}: ${(err as Error).message}`);
     }
@@ -259,9 +261,10 @@ function formField(message: NormalizedMessage, field: string): string | undefine
   return fields && Object.hasOwn(fields, field) ? fields[field] : undefined;
 }
 
-export function compileCondition(ruleName: string, cond: Condition | undefined): Check {
+/** `patterns`: the set the rule set's patterns share (one scan of each text serves them all). */
+export function compileCondition(ruleName: string, cond: Condition | undefined, patterns = new PatternSet()): Check {
   if (cond === undefined) return () => ({ ok: true, why: 'no conditions' });
-  return new ConditionCompiler(ruleName).condition(cond, 'when');
+  return new ConditionCompiler(ruleName, patterns).condition(cond, 'when');
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { compileCondition, searchableText, type Check, type MatchEnv } from './conditions.ts';
+import { PatternSet } from './pattern.ts';
 import type { Decision, Priority, Replies, Rule } from './schema.ts';
 import { renderTemplate } from './template.ts';
 
@@ -47,6 +48,7 @@ const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, h
 /** Compiles patterns and time zones once; throws RuleCompileError naming the rule and path. */
 export function compileRules(rules: Rule[], options: CompileOptions = {}): CompiledRules {
   const seen = new Set<string>();
+  const patterns = new PatternSet();
   const compiled = rules.map((rule): CompiledRule => {
     if (seen.has(rule.name)) throw new RuleCompileError(rule.name, 'name', 'another rule has the same name');
     seen.add(rule.name);
@@ -54,7 +56,7 @@ export function compileRules(rules: Rule[], options: CompileOptions = {}): Compi
       throw new RuleCompileError(rule.name, 'reply', `no entry "${rule.reply}" under replies:`);
     }
     const notify = rule.notify === undefined ? [] : Array.isArray(rule.notify) ? rule.notify : [rule.notify];
-    return { rule, check: compileCondition(rule.name, rule.when), notify };
+    return { rule, check: compileCondition(rule.name, rule.when, patterns), notify };
   });
   return { rules: [...rules], compiled };
 }
