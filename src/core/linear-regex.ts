@@ -233,10 +233,32 @@ function attemptCost(node: PatternNode): AttemptCost {
   }
 }
 
-/** The pattern (read as `tree`) runs on V8's engine in linear time (see the module comment). */
+/** Somewhere in the pattern RE2 and JavaScript read the same syntax differently (see PatternNode). */
+function re2Differs(node: PatternNode): boolean {
+  switch (node.kind) {
+    case 'any':
+    case 'edge':
+      return node.re2Differs === true;
+    case 'look':
+    case 'repeat':
+      return re2Differs(node.item);
+    case 'seq':
+      return node.items.some(re2Differs);
+    case 'alt':
+      return node.options.some(re2Differs);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The pattern (read as `tree`) runs on V8's engine: in linear time (see the module comment), and
+ * with the matches RE2 would give it.
+ */
 export function backtrackingIsBounded(src: string, tree = readPattern(src)): boolean {
   // A named group inside a lookbehind captures on V8 but not on RE2 (which has no captures there).
   if (/\(\?<[^=!]/u.test(src) && /\(\?<[=!]/u.test(src)) return false;
+  if (re2Differs(tree)) return false;
   const { ways, reads } = attemptCost(tree);
   // A way costs a step even when it reads nothing (`(?:^){0,9}`).
   return ways * (reads + 1) <= BACKTRACKING_LIMIT;

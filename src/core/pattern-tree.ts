@@ -6,13 +6,18 @@
  * becomes `unknown`, about which both questions answer "nothing known", never something wrong.
  */
 
+/**
+ * `re2Differs`: RE2 reads this differently from JavaScript with the `iu` flags: its `\b` and `\B`
+ * know only ASCII letters (JavaScript's also `ſ` and the Kelvin sign), and a `\S` inside a class
+ * is not an ASCII space there (a Unicode space in JavaScript).
+ */
 export type PatternNode =
   /** One literal character (a code point, as written). */
   | { kind: 'char'; ch: string }
   /** One character from a class, an escape such as `\s`, or `.`; `chars` lists a small plain class. */
-  | { kind: 'any'; chars?: readonly string[] }
+  | { kind: 'any'; chars?: readonly string[]; re2Differs?: true }
   /** Matches no text: `^`, `$`, `\b`, `\B`. */
-  | { kind: 'edge' }
+  | { kind: 'edge'; re2Differs?: true }
   /** A lookaround: matches no text, but runs `item` at that place. */
   | { kind: 'look'; item: PatternNode }
   | { kind: 'seq'; items: readonly PatternNode[] }
@@ -121,10 +126,12 @@ class Reader {
     if (negated) this.i += 1;
     const members: string[] = [];
     let plain = !negated;
+    let re2Differs = false;
     while (this.i < this.chars.length && this.peek() !== ']') {
       const c = this.peek();
       if (c === '\\') {
         const next = this.peek(1);
+        if (next === 'S') re2Differs = true;
         if (/^[\p{L}\p{N}]$/u.test(next)) plain = false;
         else members.push(next);
         this.i += 2;
@@ -137,13 +144,14 @@ class Reader {
       }
     }
     this.i += 1; // `]`
+    if (re2Differs) return { kind: 'any', re2Differs };
     return plain && members.length > 0 && members.length <= SMALL_CLASS ? { kind: 'any', chars: members } : { kind: 'any' };
   }
 
   private escape(): PatternNode {
     const next = this.peek(1);
     this.i += 2;
-    if (next === 'b' || next === 'B') return { kind: 'edge' };
+    if (next === 'b' || next === 'B') return { kind: 'edge', re2Differs: true };
     if (CLASS_ESCAPES.has(next) || next === 'u' || next === 'x' || next === 'c' || next === 'k' || /^\d$/u.test(next)) {
       // The escape's argument: `\p{…}`, `\u{…}`, `\k<…>`, `\uXXXX`, `\xXX`, `\cX`.
       if (this.peek() === '{') this.i = this.chars.indexOf('}', this.i) + 1;

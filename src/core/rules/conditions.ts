@@ -3,7 +3,7 @@ import type { LinearRegex } from '../linear-regex.ts';
 import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
-import { PatternSet } from './pattern.ts';
+import { PatternSet, type PatternCompiler } from './pattern.ts';
 import type { Condition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
 import { inWindow, isValidTimeZone, localClock, parseClock, type Window } from './time.ts';
 
@@ -39,9 +39,9 @@ function quote(s: string): string {
 /** Compiles conditions of one rule; every error names the rule and the path inside it. */
 class ConditionCompiler {
   private readonly ruleName: string;
-  private readonly patterns: PatternSet;
+  private readonly patterns: PatternCompiler;
 
-  constructor(ruleName: string, patterns: PatternSet) {
+  constructor(ruleName: string, patterns: PatternCompiler) {
     this.ruleName = ruleName;
     this.patterns = patterns;
   }
@@ -262,7 +262,7 @@ function formField(message: NormalizedMessage, field: string): string | undefine
 }
 
 /** `patterns`: the set the rule set's patterns share (one scan of each text serves them all). */
-export function compileCondition(ruleName: string, cond: Condition | undefined, patterns = new PatternSet()): Check {
+export function compileCondition(ruleName: string, cond: Condition | undefined, patterns: PatternCompiler = new PatternSet()): Check {
   if (cond === undefined) return () => ({ ok: true, why: 'no conditions' });
   return new ConditionCompiler(ruleName, patterns).condition(cond, 'when');
 }

@@ -1,7 +1,7 @@
 import type { NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { compileCondition, searchableText, type Check, type MatchEnv } from './conditions.ts';
-import { PatternSet } from './pattern.ts';
+import { PatternSet, type PatternCompiler } from './pattern.ts';
 import type { Decision, Priority, Replies, Rule } from './schema.ts';
 import { renderTemplate } from './template.ts';
 
@@ -41,6 +41,8 @@ export interface TraceEntry {
 export interface CompileOptions {
   /** When given, a rule whose `reply` names no entry here is a compile error. */
   replies?: Replies;
+  /** Compiles the text patterns; a new PatternSet unless given (bench/rules.ts compares engines). */
+  patterns?: PatternCompiler;
 }
 
 const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, high: 2, urgent: 3 };
@@ -48,7 +50,7 @@ const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, h
 /** Compiles patterns and time zones once; throws RuleCompileError naming the rule and path. */
 export function compileRules(rules: Rule[], options: CompileOptions = {}): CompiledRules {
   const seen = new Set<string>();
-  const patterns = new PatternSet();
+  const patterns = options.patterns ?? new PatternSet();
   const compiled = rules.map((rule): CompiledRule => {
     if (seen.has(rule.name)) throw new RuleCompileError(rule.name, 'name', 'another rule has the same name');
     seen.add(rule.name);

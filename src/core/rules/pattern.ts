@@ -179,6 +179,11 @@ function leftmost(branches: readonly Branch[], text: string): LinearMatch | null
   return best;
 }
 
+/** What compiles a rule set's patterns (a PatternSet; a benchmark passes other engines). */
+export interface PatternCompiler {
+  compile(src: string): LinearRegex;
+}
+
 /**
  * Compiles the patterns of one rule set, which all run on the same texts: each top-level
  * alternative of each pattern is a branch of its own, and before any branch runs, one pass over
@@ -187,7 +192,7 @@ function leftmost(branches: readonly Branch[], text: string): LinearMatch | null
  * and shared by every pattern of the set. It is linear in the text, and so is every branch
  * (src/core/linear-regex.ts), so a pattern's time stays linear in the text.
  */
-export class PatternSet {
+export class PatternSet implements PatternCompiler {
   /** Distinct required strings, and the gates each one opens. */
   private readonly strings = new Map<string, number>();
   private readonly gatesOf: number[][] = [];
@@ -197,6 +202,12 @@ export class PatternSet {
   private openAt = new Int32Array(0);
   private scan = 0;
   private scanned: string | undefined;
+  private readonly backtracking: boolean;
+
+  /** `backtracking: false` runs every branch on RE2 (tests compare the engines with it). */
+  constructor({ backtracking = true }: { backtracking?: boolean } = {}) {
+    this.backtracking = backtracking;
+  }
 
   /** Throws SyntaxError naming what is invalid, or what no linear-time engine can run. */
   compile(src: string): LinearRegex {
@@ -233,7 +244,7 @@ export class PatternSet {
     const required = requiredText(tree);
     return {
       backward,
-      regex: compileLinear(rewritten, { tree }),
+      regex: compileLinear(rewritten, { tree, backtracking: this.backtracking }),
       // A reversed branch needs its strings reversed, in the text as written.
       gate: required ? this.gate(backward ? required.map(reversedText) : required) : -1,
     };
