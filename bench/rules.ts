@@ -72,30 +72,44 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-/** In a worker: evaluate one hostile input and report the milliseconds. */
+/** In a worker: evaluate one hostile input twice (the second time with every program it needs already built) and report the milliseconds. */
 if (!isMainThread) {
   const { engine, input } = workerData as { engine: Engine; input: string };
   const rules = compile(engine);
-  const ctx = context(input);
-  const start = performance.now();
-  evaluate(rules, ctx);
-  parentPort?.postMessage(performance.now() - start);
+  const timed = (): number => {
+    const start = performance.now();
+    evaluate(rules, context(input));
+    return performance.now() - start;
+  };
+  parentPort?.postMessage([timed(), timed()]);
 } else if (process.argv[2] === '--compile') {
   // In a fresh process: a cold compile, as a gateway does it at start.
   const engine = process.argv[3] as Engine;
   const [cpu, wall] = [cpuMs(), performance.now()];
-  compile(engine);
-  console.log(JSON.stringify({ cpu: cpuMs() - cpu, wall: performance.now() - wall }));
+  const rules = compile(engine);
+  const compiled = { cpu: cpuMs() - cpu, wall: performance.now() - wall };
+  // The first message also pays for what is built on first use (V8's code for each pattern it runs, the prefilter's automaton).
+  const first = performance.now();
+  evaluate(rules, context('Здравствуйте, вывод не пришел уже 3 дня, ID 123456'));
+  console.log(JSON.stringify({ ...compiled, first: performance.now() - first }));
 } else {
   await main();
 }
 
-function coldCompile(engine: Engine): { cpu: number; wall: number } {
+interface Cold {
+  cpu: number;
+  wall: number;
+  first: number;
+}
+
+/** Compile in a fresh process, as a gateway does at start: the fastest of three. */
+function coldCompile(engine: Engine): Cold {
   const runs = [1, 2, 3].map(() => {
     const r = spawnSync(process.execPath, ['bench/rules.ts', '--compile', engine], { cwd: REPO, encoding: 'utf8' });
-    return JSON.parse(r.stdout) as { cpu: number; wall: number };
+    return JSON.parse(r.stdout) as Cold;
   });
-  return { cpu: Math.min(...runs.map((r) => r.cpu)), wall: Math.min(...runs.map((r) => r.wall)) };
+  const least = (key: keyof Cold): number => Math.min(...runs.map((r) => r[key]));
+  return { cpu: least('cpu'), wall: least('wall'), first: least('first') };
 }
 
 /** Per message, the fastest of several rounds (a shared machine adds pauses, never removes work), in µs. */
@@ -114,11 +128,11 @@ function perMessage(engine: Engine, texts: readonly string[]): number[] {
   return best.sort((a, b) => a - b);
 }
 
-function hostile(engine: Engine, input: string): Promise<number | undefined> {
+function hostile(engine: Engine, input: string): Promise<[number, number] | undefined> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: { engine, input } });
     const timer = setTimeout(() => void worker.terminate().then(() => resolve(undefined)), DEADLINE_MS);
-    worker.once('message', (ms: number) => {
+    worker.once('message', (ms: [number, number]) => {
       clearTimeout(timer);
       void worker.terminate().then(() => resolve(ms));
     });
@@ -134,16 +148,17 @@ async function main(): Promise<void> {
   const texts = files.flatMap(loadLabeled).map((m) => m.text);
 
   console.log(`## Rules: the shipped rules per message (${texts.length} labeled messages of test/rules/*.yaml)\n`);
-  const compiled = Object.fromEntries(ENGINES.map((e) => [e, coldCompile(e)])) as Record<Engine, { cpu: number; wall: number }>;
+  const compiled = Object.fromEntries(ENGINES.map((e) => [e, coldCompile(e)])) as Record<Engine, Cold>;
   const costs = Object.fromEntries(ENGINES.map((e) => [e, perMessage(e, texts)])) as Record<Engine, number[]>;
   const v8 = { compile: compiled.v8, median: percentile(costs.v8, 50) };
-  console.log('| engine | compile, fresh process: CPU ms (wall) | vs V8 | per message median µs | vs V8 | p90 µs | p99 µs | max µs |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| engine | compile in a fresh process: CPU ms (wall) | vs V8 | then the first message, ms | per message median µs | vs V8 | p90 µs | p99 µs | max µs |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const e of ENGINES) {
     const c = costs[e];
     const median = percentile(c, 50);
+    const cold = compiled[e];
     console.log(
-      `| ${e} | ${round(compiled[e].cpu)} (${round(compiled[e].wall)}) | ${round(compiled[e].cpu / v8.compile.cpu, 2)}× | ${round(median, 1)} | ${round(median / v8.median, 2)}× | ${round(percentile(c, 90), 1)} | ${round(percentile(c, 99), 1)} | ${round(c.at(-1) ?? 0)} |`,
+      `| ${e} | ${round(cold.cpu)} (${round(cold.wall)}) | ${round(cold.cpu / v8.compile.cpu, 2)}× | ${round(cold.first, 1)} | ${round(median, 1)} | ${round(median / v8.median, 2)}× | ${round(percentile(c, 90), 1)} | ${round(percentile(c, 99), 1)} | ${round(c.at(-1) ?? 0)} |`,
     );
   }
 
@@ -159,14 +174,14 @@ async function main(): Promise<void> {
     '"4111 " × 200,000': '4111 '.repeat(MB / 5),
     'every cue word, repeated to 1 MB': `${everyCue} `.repeat(Math.ceil(MB / (everyCue.length + 1))).slice(0, MB),
   };
-  console.log(`\n## Rules: one 1 MB hostile message (ms; stopped after ${DEADLINE_MS / 1000} s)\n`);
-  console.log(`| input | ${ENGINES.join(' | ')} | gateway vs V8 |`);
+  console.log(`\n## Rules: one 1 MB hostile message, ms the first time / the second time (stopped after ${DEADLINE_MS / 1000} s)\n`);
+  console.log(`| input | ${ENGINES.join(' | ')} | gateway vs V8, second time |`);
   console.log(`|---|${ENGINES.map(() => '---:').join('|')}|---:|`);
   for (const [name, input] of Object.entries(inputs)) {
-    const ms: (number | undefined)[] = [];
+    const ms: ([number, number] | undefined)[] = [];
     for (const e of ENGINES) ms.push(await hostile(e, input));
     const [base, , ours] = ms;
-    const shown = ms.map((m) => (m === undefined ? `> ${DEADLINE_MS / 1000} s` : String(round(m, 1))));
-    console.log(`| ${name} | ${shown.join(' | ')} | ${base !== undefined && ours !== undefined ? `${round(ours / base, 2)}×` : '–'} |`);
+    const shown = ms.map((m) => (m === undefined ? `> ${DEADLINE_MS / 1000} s` : `${round(m[0])} / ${round(m[1])}`));
+    console.log(`| ${name} | ${shown.join(' | ')} | ${base && ours ? `${round(ours[1] / base[1], 2)}×` : '–'} |`);
   }
 }

@@ -47,6 +47,12 @@ class Reader {
     return this.chars.slice(this.i, this.i + s.length).join('') === s;
   }
 
+  /** Moves past the next `ch` (to the end when there is none: the reader always moves on). */
+  private skipPast(ch: string): void {
+    const at = this.chars.indexOf(ch, this.i);
+    this.i = at === -1 ? this.chars.length : at + 1;
+  }
+
   read(): PatternNode {
     const node = this.alternation();
     // An unbalanced `)` cannot happen in a valid pattern; read the rest anyway.
@@ -111,8 +117,8 @@ class Reader {
     let look = false;
     if (this.startsWith('(?=') || this.startsWith('(?!')) [look, this.i] = [true, this.i + 3];
     else if (this.startsWith('(?<=') || this.startsWith('(?<!')) [look, this.i] = [true, this.i + 4];
-    else if (this.startsWith('(?<')) this.i = this.chars.indexOf('>', this.i) + 1;
-    else if (this.startsWith('(?')) this.i = this.chars.indexOf(':', this.i) + 1; // (?:…) and modifiers (?i:…)
+    else if (this.startsWith('(?<')) this.skipPast('>');
+    else if (this.startsWith('(?')) this.skipPast(':'); // (?:…) and modifiers (?i:…)
     else this.i += 1;
     const item = this.alternation();
     this.i += 1; // `)`
@@ -136,7 +142,7 @@ class Reader {
         else members.push(next);
         this.i += 2;
         // `\p{…}`, `\u{…}`: skip the braces.
-        if (this.peek() === '{' && /^[pPu]$/u.test(next)) this.i = this.chars.indexOf('}', this.i) + 1;
+        if (this.peek() === '{' && /^[pPu]$/u.test(next)) this.skipPast('}');
       } else {
         if (c === '-' && members.length > 0 && this.peek(1) !== ']') plain = false;
         members.push(c);
@@ -154,8 +160,8 @@ class Reader {
     if (next === 'b' || next === 'B') return { kind: 'edge', re2Differs: true };
     if (CLASS_ESCAPES.has(next) || next === 'u' || next === 'x' || next === 'c' || next === 'k' || /^\d$/u.test(next)) {
       // The escape's argument: `\p{…}`, `\u{…}`, `\k<…>`, `\uXXXX`, `\xXX`, `\cX`.
-      if (this.peek() === '{') this.i = this.chars.indexOf('}', this.i) + 1;
-      else if (next === 'k' && this.peek() === '<') this.i = this.chars.indexOf('>', this.i) + 1;
+      if (this.peek() === '{') this.skipPast('}');
+      else if (next === 'k' && this.peek() === '<') this.skipPast('>');
       else if (next === 'u') this.i += 4;
       else if (next === 'x') this.i += 2;
       else if (next === 'c') this.i += 1;

@@ -11,6 +11,14 @@ import { reversePattern, topLevelAlternatives } from '../../src/core/rules/word-
 import { playerMessage } from '../rules/message.ts';
 import { loadLabeled, loadShippedRules } from '../rules/shipped.ts';
 
+/** A small deterministic generator, so a failure repeats. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
 const required = (src: string): readonly string[] | undefined => requiredText(readPattern(src));
 const reversed = (s: string): string => Array.from(s).reverse().join('');
 
@@ -103,6 +111,43 @@ describe('a pattern set', () => {
     expect(patterns.map((p) => p.test(text))).toEqual([true, true, true, false]);
     expect(scans).toHaveBeenCalledTimes(1);
     scans.mockRestore();
+  });
+
+  it('matches what JavaScript matches, for random patterns and texts', () => {
+    // Small alphabets make matches, overlaps and near misses common.
+    const next = random(11);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+    const atom = (depth: number): string => {
+      const r = next();
+      if (r < 0.45) return pick(['a', 'b', 'ж', 'Ж', ' ', 'ab', 'жa', "o'", '-']);
+      if (r < 0.6) return pick(['[ab]', '[^a]', '\\s', '\\w', '\\d', '.', '[аж]']);
+      if (r < 0.7) return pick(['\\b', '\\B', '(?<!a)', '(?<=ж)', '(?!b)', '(?=a)', '^', '$']);
+      return depth > 2 ? 'a' : `(${pick(['', '?:', '?<g>'])}${alternation(depth + 1)})`;
+    };
+    const quantified = (depth: number): string => atom(depth) + (next() < 0.3 ? pick(['?', '*', '+', '{0,2}', '{1,3}', '{2}', '+?']) : '');
+    const sequence = (depth: number): string => Array.from({ length: 1 + Math.floor(next() * 4) }, () => quantified(depth)).join('');
+    const alternation = (depth: number): string => Array.from({ length: 1 + Math.floor(next() * 3) }, () => sequence(depth)).join('|');
+    const text = (): string => Array.from({ length: Math.floor(next() * 12) }, () => pick(['a', 'b', 'ж', 'Ж', ' ', '1', 'x', '\n', 'ᲀ'])).join('');
+    let compared = 0;
+    for (let round = 0; round < 1500; round += 1) {
+      const src = alternation(0);
+      let reference: RegExp;
+      let pattern: ReturnType<typeof compilePattern>;
+      try {
+        reference = new RegExp(rewritePattern(src, { narrow: false }), 'iu');
+        pattern = compilePattern(src);
+      } catch {
+        continue; // invalid (a named group twice), or refused as not linear
+      }
+      for (let k = 0; k < 12; k += 1) {
+        const t = text();
+        const m = reference.exec(t);
+        const groups = m && Object.fromEntries(Object.entries(m.groups ?? {}).filter(([, v]) => v !== undefined));
+        expect([src, t, pattern.test(t), pattern.exec(t)?.groups ?? null]).toEqual([src, t, m !== null, groups]);
+        compared += 1;
+      }
+    }
+    expect(compared).toBeGreaterThan(5000);
   });
 
   it('gives the same answers on RE2 alone for the boundary and lookaround forms', () => {
