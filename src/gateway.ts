@@ -4,9 +4,14 @@ import { newId } from './core/ids.ts';
 import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
-import { createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { createIdentityService } from './core/identity/service.ts';
+import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
+import { createCsat } from './core/csat/csat.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
+import { calendarOf } from './core/kpi/config.ts';
+import { createConversationTiming } from './core/kpi/timing.ts';
+import { createSlaWatch, watchLoop } from './core/kpi/watch.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
@@ -94,6 +99,11 @@ export async function startGateway(opts: {
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
         await runtime.enqueue([noteJob(link.ticketId, text, `note:${id}:${dedupeKey}`)]);
       },
+      replyAgain: async (externalId, reply, dedupeKey) => {
+        const link = await runtime.links.get(conversationKey(id, externalId));
+        if (!link) return clog.warn({ conversation: externalId }, 'nothing to reply to: no ticket is linked to this conversation');
+        await runtime.enqueue([againJob(link, reply, `again:${id}:${dedupeKey}`)]);
+      },
       conversationForTicket: async (ticketId) => {
         const link = await runtime.links.byTicket(ticketId);
         return link && link.channelId === id ? link.conversation.externalId : undefined;
@@ -112,7 +122,7 @@ export async function startGateway(opts: {
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), sends: def.sends, instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();
@@ -121,6 +131,29 @@ export async function startGateway(opts: {
     notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
   }
 
+  const calendar = calendarOf(cfg.sla, cfg.timezone);
+  const timing = createConversationTiming({
+    store: runtime.timing,
+    kpi: cfg.kpi,
+    sla: cfg.sla,
+    calendar,
+    groups: Object.keys((cfg.helpdesk as { groups?: Record<string, unknown> }).groups ?? {}),
+    observe: (sample, labels) => metrics.response(sample, labels),
+    log: log.child({ part: 'timing' }),
+  });
+  const csat = createCsat({
+    options: cfg.csat,
+    kv: runtime.kv,
+    links: runtime.links,
+    channels,
+    helpdesk,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    timezone: cfg.timezone,
+    defaultLanguage: cfg.defaultLanguage,
+    publicUrl: cfg.server.publicUrl,
+    events: metrics.csat,
+    log: log.child({ part: 'csat' }),
+  });
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -130,7 +163,17 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    timing,
     history: runtime.conversations,
+    identity: createIdentityService({
+      store: runtime.identities,
+      options: cfg.identity,
+      helpdesk,
+      helpdeskFields: Object.keys((cfg.helpdesk as { fields?: Record<string, unknown> }).fields ?? {}),
+      log: log.child({ part: 'identity' }),
+      newId,
+    }),
+    csat,
   });
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
@@ -147,6 +190,7 @@ export async function startGateway(opts: {
   const app = await buildApp({
     runtime,
     helpdesk,
+    csat: { flow: csat, texts: cfg.csat.texts },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),
@@ -162,6 +206,7 @@ export async function startGateway(opts: {
   });
 
   if (role !== 'ingress') runtime.startWorker(pipeline, allEvents(metrics.events, activity.events, failuresOnThePath(runtime)));
+  const slaWatch = role !== 'ingress' ? startSlaWatch(cfg, runtime, calendar, channels, metrics, log) : undefined;
   if (role !== 'worker') {
     for (const [id, c] of channels) {
       if (c.instance.exclusive && runtime.lease && c.instance.start) {
@@ -189,6 +234,7 @@ export async function startGateway(opts: {
       closing ??= (async () => {
         watcher.close();
         await app.close();
+        await slaWatch?.close();
         for (const keeper of exclusive.values()) await keeper.close();
         for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
         await runtime.close();
@@ -197,6 +243,35 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/**
+ * The SLA watch (it also forgets timings older than kpi.keepDays, so it runs without targets too):
+ * in this process on the embedded store, in whichever process holds its lease on Redis.
+ */
+function startSlaWatch(
+  cfg: Config,
+  runtime: Runtime,
+  calendar: ReturnType<typeof calendarOf>,
+  channels: ReadonlyMap<string, ChannelEntry>,
+  metrics: ReturnType<typeof createMetrics>,
+  log: Logger,
+): { close(): Promise<void> } {
+  const wlog = log.child({ part: 'sla-watch' });
+  const watch = createSlaWatch({
+    store: runtime.timing,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    sla: cfg.sla,
+    calendar,
+    channelKinds: new Map([...channels].map(([id, c]) => [id, c.kind])),
+    keepDays: cfg.kpi.keepDays,
+    declared: (stage, labels) => metrics.slaStage(stage, labels),
+    log: wlog,
+  });
+  const loop = watchLoop(() => watch.tick(), cfg.sla.checkEvery, wlog);
+  if (runtime.lease) return runExclusively(runtime.lease('sla-watch'), loop, wlog, 'the SLA watch');
+  void loop.start();
+  return { close: () => loop.stop() };
 }
 
 /** The first step of a conversation's path, with the ids a person may look it up by. */
@@ -288,6 +363,7 @@ function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
     get: (k) => runtime.kv.get(prefix + k),
     set: (k, v) => runtime.kv.set(prefix + k, v),
     delete: (k) => runtime.kv.delete(prefix + k),
+    claimInWindow: (k, id, limit, windowMs) => runtime.kv.claimInWindow(prefix + k, id, limit, windowMs),
   };
 }
 

@@ -1,14 +1,18 @@
 import { Command, CommanderError, Option } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { registry } from '../../connectors/registry.ts';
 import { UsageError, type ChannelDefinition } from '../core/connector.ts';
 import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
-import { configJsonSchema } from '../config/schema.ts';
+import { configJsonSchema, rulesJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { parseDuration } from '../core/kpi/duration.ts';
+import { printableReport } from './report.ts';
+import { memoryKv } from '../runtime/memory-kv.ts';
 
 /**
  * Exit codes scripts can trust:
@@ -27,8 +31,22 @@ class ExitError extends Error {
 const defaultConfig = () => process.env['SWITCHBOARD_CONFIG'] ?? 'switchboard.yaml';
 const configOption = () => new Option('-c, --config <file>', 'config file (env SWITCHBOARD_CONFIG)').default(undefined, '$SWITCHBOARD_CONFIG or ./switchboard.yaml');
 
+/** Where the config comes from when `--config` is not given, said the way a newcomer can act on it. */
+function missingConfig(file: string | undefined, path: string): string {
+  if (file !== undefined) return `config file not found: ${path}`;
+  const from = process.env['SWITCHBOARD_CONFIG'] ? `SWITCHBOARD_CONFIG names ${path}, which does not exist` : `no config file given, and ./${path} does not exist`;
+  return `${from}. Name the config with --config FILE (or SWITCHBOARD_CONFIG=FILE): --config config/demo.yaml runs the demo; `
+    + 'for your own, copy config/switchboard.example.yaml to switchboard.yaml.';
+}
+
 async function load(file: string | undefined): Promise<LoadedConfig> {
   const path = file ?? defaultConfig();
+  // Said before loading, in words a newcomer can act on (the loader would say ENOENT).
+  try {
+    await access(path);
+  } catch {
+    throw new ExitError(missingConfig(file, path), EXIT.config);
+  }
   try {
     const loaded = await loadConfig(path, registry, process.env);
     compileRules(loaded.config.rules);
@@ -36,7 +54,6 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
   } catch (err) {
     if (err instanceof ConfigError) throw new ExitError(err.message, EXIT.config);
     if (err instanceof RuleCompileError) throw new ExitError(`${path}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExitError(`config file not found: ${path}`, EXIT.config);
     throw err;
   }
 }
@@ -49,6 +66,7 @@ async function openStore(loaded: LoadedConfig) {
 export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('Channel gateway: customer messages into your helpdesk, agents\' replies back.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -87,8 +105,7 @@ export function buildProgram(): Command {
       if (!o.online) return;
       let failed = 0;
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });
-      const memoryKv = new Map<string, string>();
-      const kv = { get: async (k: string) => memoryKv.get(k), set: async (k: string, v: string) => void memoryKv.set(k, v), delete: async (k: string) => void memoryKv.delete(k) };
+      const kv = memoryKv();
       const report = async (what: string, fn: (() => Promise<string>) | undefined) => {
         if (!fn) return console.log(`  ${what}: no online check for this kind`);
         try {
@@ -108,6 +125,7 @@ export function buildProgram(): Command {
           blobs: { put: async () => '', get: async () => undefined, delete: async () => undefined },
           accept: async () => [],
           noteToAgents: async () => undefined,
+          replyAgain: async () => undefined,
           conversationForTicket: async () => undefined,
         });
         await report(`channel ${id}`, instance.check?.bind(instance));
@@ -196,25 +214,52 @@ export function buildProgram(): Command {
   }
 
   program
+    .command('report')
+    .description('conversations by channel and topic: volume, first response (median, p90), share within SLA, contact reasons against the period before')
+    .addOption(configOption())
+    .option('--since <duration>', 'the period up to now, e.g. 24h, 7d, 30d', '7d')
+    .option('--csv', 'one CSV table instead of text')
+    .action(async (o: { config?: string; since: string; csv?: boolean }) => {
+      const sinceMs = parseDuration(o.since);
+      if (sinceMs === undefined) throw new ExitError(`--since: expected a duration like 24h, 7d or 30d, got '${o.since}'`, EXIT.config);
+      const loaded = await load(o.config);
+      const rt = await openStore(loaded);
+      try {
+        console.log(await printableReport(rt.timing, loaded.config, { sinceMs, csv: o.csv }));
+      } finally {
+        await rt.close();
+      }
+    });
+
+  program
     .command('schema')
-    .description('print the config JSON Schema (for editors), or the normalized message schema')
+    .description('print the config JSON Schema (for editors), the rules-file schema, or the normalized message schema')
+    .option('--rules', 'the schema of a rules file (one named in include:) instead')
     .option('--message', 'the normalized message schema instead')
-    .option('--write', 'write config/switchboard.schema.json (and config/message.schema.json)')
-    .action(async (o: { message?: boolean; write?: boolean }) => {
-      const configSchema = JSON.stringify(configJsonSchema(registry), null, 2) + '\n';
-      const messageSchema = JSON.stringify(messageJsonSchema(), null, 2) + '\n';
+    .option('--write', 'write config/switchboard.schema.json, config/rules.schema.json and config/message.schema.json')
+    .action(async (o: { rules?: boolean; message?: boolean; write?: boolean }) => {
+      const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+      const schemas = {
+        'switchboard.schema.json': json(configJsonSchema(registry)),
+        'rules.schema.json': json(rulesJsonSchema()),
+        'message.schema.json': json(messageJsonSchema()),
+      };
       if (o.write) {
         const dir = fileURLToPath(new URL('../../config/', import.meta.url));
-        await writeFile(`${dir}switchboard.schema.json`, configSchema);
-        await writeFile(`${dir}message.schema.json`, messageSchema);
-        return console.log(`wrote ${dir}switchboard.schema.json and ${dir}message.schema.json`);
+        for (const [name, text] of Object.entries(schemas)) await writeFile(`${dir}${name}`, text);
+        return console.log(`wrote ${Object.keys(schemas).map((n) => dir + n).join(', ')}`);
       }
-      process.stdout.write(o.message ? messageSchema : configSchema);
+      process.stdout.write(schemas[o.message ? 'message.schema.json' : o.rules ? 'rules.schema.json' : 'switchboard.schema.json']);
     });
 
   for (const def of registry.channels) addChannelCommands(program, def);
 
   return program;
+}
+
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
 }
 
 /** `switchboard <kind> <command>` for the commands a channel's definition brings, run for one channel of that kind. */

@@ -94,6 +94,8 @@ export interface CheckInput {
   groups: string[];
   /** Symbolic custom fields mapped in `helpdesk.fields`. */
   fields: string[];
+  /** `sla.notify` and the channel ids `sla.targets.channels` names. */
+  sla: { notify: string[]; targetChannels: string[] };
 }
 
 function keysOf(v: unknown): string[] {
@@ -110,7 +112,36 @@ export function checkInput(merged: Record<string, unknown>): CheckInput {
     channelIds: keysOf(merged.channels),
     groups: keysOf(helpdesk?.groups),
     fields: keysOf(helpdesk?.fields),
+    sla: slaNames(merged.sla),
   };
+}
+
+function slaNames(sla: unknown): CheckInput['sla'] {
+  const s = (typeof sla === 'object' && sla !== null ? sla : {}) as { notify?: unknown; targets?: { channels?: unknown } };
+  const notify = Array.isArray(s.notify) ? s.notify.filter((t): t is string => typeof t === 'string') : [];
+  return { notify, targetChannels: keysOf(s.targets?.channels) };
+}
+
+/** A notice target (`slack:compliance`) must name a configured notifier. */
+function checkNotifyTarget(target: string, path: Path, notifierIds: string[], out: CheckResult): void {
+  const id = target.split(':')[0] ?? '';
+  if (notifierIds.length === 0) {
+    out.warnings.push(err(path, `no notifiers are configured, so the notice to '${target}' will not be sent`));
+  } else if (!notifierIds.includes(id)) {
+    const s = suggest(id, notifierIds);
+    const mean = s === undefined ? `configured notifiers: ${notifierIds.join(', ')}` : `did you mean '${s}'?`;
+    out.errors.push(err(path, `no notifier '${id}' in notifiers; ${mean}`));
+  }
+}
+
+/** SLA targets name channels and notifiers that must exist, or the promise silently covers nothing. */
+function checkSla(input: CheckInput, out: CheckResult): void {
+  input.sla.notify.forEach((target, i) => checkNotifyTarget(target, ['sla', 'notify', i], input.notifierIds, out));
+  for (const id of input.sla.targetChannels) {
+    if (!input.channelIds.includes(id)) {
+      out.errors.push(err(['sla', 'targets', 'channels', id], `no channel '${id}' is configured; ${hint(id, input.channelIds, 'configured channels')}`));
+    }
+  }
 }
 
 /**
@@ -135,16 +166,7 @@ export function crossCheck(input: CheckInput, registry: ConnectorRegistry, where
     if (rule.reply !== undefined && !replyNames.includes(rule.reply)) {
       out.errors.push(err([...at, 'reply'], `no reply named '${rule.reply}' in replies; ${hint(rule.reply, replyNames, 'defined replies')}`));
     }
-    for (const { target, path } of notifyTargets(rule, at)) {
-      const id = target.split(':')[0] ?? '';
-      if (notifierIds.length === 0) {
-        out.warnings.push(err(path, `no notifiers are configured, so the notice to '${target}' will not be sent`));
-      } else if (!notifierIds.includes(id)) {
-        const s = suggest(id, notifierIds);
-        const mean = s === undefined ? `configured notifiers: ${notifierIds.join(', ')}` : `did you mean '${s}'?`;
-        out.errors.push(err(path, `no notifier '${id}' in notifiers; ${mean}`));
-      }
-    }
+    for (const { target, path } of notifyTargets(rule, at)) checkNotifyTarget(target, path, notifierIds, out);
     // Only checked when a mapping exists: a dry-run helpdesk has none and needs none.
     const group = rule.set?.group;
     if (group !== undefined && groups.length > 0 && !groups.includes(group)) {
@@ -161,5 +183,6 @@ export function crossCheck(input: CheckInput, registry: ConnectorRegistry, where
     if (compileError !== undefined) out.errors.push(compileError);
     if (rule.when !== undefined) checkNames(rule.when, [...at, 'when'], known, out);
   });
+  checkSla(input, out);
   return out;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
+import type { CustomerView } from './identity/customer.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -65,6 +66,12 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * A sliding-window cap that holds when many callers ask at once, in one process or several:
+   * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   */
+  claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */
@@ -104,6 +111,13 @@ export interface ChannelContext {
    * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
    */
   noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /**
+   * Send a conversation of this channel a reply again, through its outbound lane (retried and
+   * dead-lettered like any reply; the channel's `send` decides its form): for a channel that
+   * learns only later that a reply did not arrive and knows what to do instead (WhatsApp's 131047
+   * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
+   */
+  replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
 }
@@ -126,6 +140,21 @@ export interface ReplyToSend {
   /** The helpdesk comment id: a stable id for the channel's own dedupe, if it has one. */
   replyId: string;
   automatic?: boolean;
+  /**
+   * A question with choices (a rating 1–5), given only to channels that declare `buttons`: they
+   * render them as buttons, a list or a template's quick replies, and a pick comes back as a
+   * message whose `choice` is the option's id. Other channels get the choices as text instead.
+   */
+  choices?: Choices;
+}
+
+export interface Choices {
+  /** In order; `id` is what comes back (at most 64 characters), `label` what the customer sees. */
+  options: { id: string; label: string }[];
+  /** A short caption for a button that opens a menu of the options (at most 20 characters). */
+  menu: string;
+  /** The customer's language (ru, uz, en): picks the approved template where a channel needs one. */
+  language: string;
 }
 
 export interface SendResult {
@@ -243,6 +272,14 @@ export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Commands `switchboard <kind> …` gets from this channel. */
   commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+  /** What `switchboard check` and the start log point out in valid but risky options. */
+  warnings?(options: z.infer<O>): OptionWarning[];
+}
+
+/** A valid option the admin should know about (a password allowed without TLS), at its key path. */
+export interface OptionWarning {
+  path: (string | number)[];
+  message: string;
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {
@@ -255,6 +292,8 @@ export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>):
 export interface Notice {
   /** The part after `id:` in the rule's target, e.g. `compliance` in `slack:compliance`. */
   target: string;
+  /** What happened, in one line, when it is not "rules fired" (an SLA breach). */
+  headline?: string;
   ticketId: string;
   ticketUrl?: string;
   rules: string[];
@@ -317,6 +356,8 @@ export interface TicketInput {
 
 export interface RequesterRef {
   id: string;
+  /** For the agents, as a private note on the ticket: e.g. two helpdesk users that belong together. */
+  notes?: string[];
 }
 
 export interface TicketRef {
@@ -336,12 +377,41 @@ export interface AgentReply {
 }
 
 export type AgentEventResult =
-  | { ok: true; ticketIds: string[]; response?: HttpResponse }
+  | { ok: true; ticketIds: string[]; response?: HttpResponse; solved?: SolvedTicket[] }
   | { ok: false; status: number; error: string };
+
+/** A ticket the helpdesk's event reports solved, with the tags it carries when the event says. */
+export interface SolvedTicket {
+  ticketId: string;
+  tags?: string[];
+}
+
+/** The customer's rating of a solved ticket, and how the agents see it. */
+export interface RatingInput {
+  /** 1 (bad) to 5 (excellent). */
+  score: number;
+  requesterId: string;
+  /** Added to the ticket (e.g. `csat_5`). */
+  tags: string[];
+  /** Custom fields by symbolic name (mapped in the helpdesk's `fields`). */
+  fields: Record<string, number>;
+  /** A private note for the agents. */
+  note: string;
+}
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext): Promise<RequesterRef>;
+  /**
+   * Finds or creates the helpdesk user for a customer the gateway meets for the first time.
+   * `customer` is what the gateway knows of them beyond this sender (the player id, proven phones
+   * and emails): look the user up by those before creating one.
+   */
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext, customer?: CustomerView): Promise<RequesterRef>;
+  /**
+   * Adds a customer's proven emails, phones and player id to their existing helpdesk user. Never
+   * merges two users: one that already holds an identifier is named in `notes` instead.
+   */
+  addIdentities?(requesterId: string, customer: CustomerView, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id
@@ -349,6 +419,14 @@ export interface HelpdeskInstance {
    */
   appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
+  /** Adds tags to the ticket, keeping the ones it has; adding a tag it has changes nothing. */
+  addTags(ticketId: string, tags: string[], ctx: AttemptContext): Promise<void>;
+  /**
+   * Writes the customer's rating: into the helpdesk's own satisfaction rating where its API takes
+   * one, and always as the tags, fields and private note given. Safe to repeat (`reconcile`).
+   * Without it the gateway writes only the note.
+   */
+  recordRating?(ticketId: string, rating: RatingInput, ctx: AttemptContext): Promise<void>;
   /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
   verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
   /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */

@@ -2,11 +2,13 @@ import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
+  Capability,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
   Medium,
   Logger,
+  Notice,
   NotifierInstance,
   TicketInput,
   TicketRef,
@@ -29,6 +31,11 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { ConversationTiming } from './kpi/timing.ts';
+import type { IdentityService } from './identity/service.ts';
+import { joinedNote, playerField } from './identity/deliver.ts';
+import { topicOf } from './rules/topic.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -41,6 +48,8 @@ export interface ChannelEntry {
   /** What the channel is, from its definition: the helpdesk maps from this. */
   medium: Medium;
   network?: string;
+  /** What a reply can carry on it, from its definition (absent: text). */
+  sends?: readonly Capability[];
   instance: ChannelInstance;
 }
 
@@ -61,8 +70,14 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Response times per conversation (absent: not measured). */
+  timing?: ConversationTiming;
   /** Where each conversation's path is recorded for the console (best effort). */
   history?: Pick<ConversationLog, 'record'>;
+  /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
+  identity?: IdentityService;
+  /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
+  csat?: Csat;
 }
 
 export interface Pipeline {
@@ -141,23 +156,34 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
+    // the customer did write, though (WhatsApp's 24-hour window opens again).
+    if (await deps.csat?.intercept(messages)) return touch(messages[0]!);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
     const link = await links.get(key);
+    const channelRef = { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) };
+    let who = await deps.identity?.recognize(first, channelRef);
     const combined: NormalizedMessage = {
       ...first,
+      ...(who?.playerId ? { playerId: who.playerId } : {}),
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
     const { compiled, replies } = deps.rules();
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
+      const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
+      who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
+    }
+    if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
     const masked = maskedNote(messages);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes];
+    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
     const input: TicketInput = {
-      channel: { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) },
+      channel: channelRef,
       message: first,
       extra: messages.slice(1),
       decision,
@@ -169,12 +195,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
 
     let ref: TicketRef;
-    if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, input.channel, ctx);
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const requester = deps.identity
+      ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
+      : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
+    notes.push(...(requester.notes ?? []));
+    if (joined) {
+      notes.unshift(joinedNote(channelRef, who?.playerId));
+      ref = await helpdesk.appendMessage(joined.ticketId, input, requester, ctx);
+    } else if (!link) {
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
-      ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
+      ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    const language = detectLanguage(combined.text, first.sender.locale);
+    // Before the link: once linked, a ticket solved at once is asked in this language.
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -197,13 +236,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
+    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
+    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
+    if (deps.timing && waiting.length > 0) {
+      const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
+      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
+    }
     const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
     const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
     await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
-    const language = detectLanguage(combined.text, first.sender.locale);
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -242,6 +286,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     if (followUps.length > 0) await deps.enqueue(followUps);
+  }
+
+  async function touch(m: NormalizedMessage): Promise<void> {
+    const link = await links.get(conversationKey(m.channel.id, m.conversation.externalId));
+    if (!link) return;
+    await links.put({ ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } });
   }
 
   async function sync(ticketId: string): Promise<void> {
@@ -301,13 +351,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
-  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
-    const colon = p.target.indexOf(':');
-    const id = colon === -1 ? p.target : p.target.slice(0, colon);
+  /** `slack:compliance` → the notifier `slack`, its target `compliance`. */
+  async function sendNotice(target: string, notice: Omit<Notice, 'target'>, ctx: AttemptContext): Promise<void> {
+    const colon = target.indexOf(':');
+    const id = colon === -1 ? target : target.slice(0, colon);
     const notifier = deps.notifiers?.get(id);
-    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (rule target '${p.target}')`, { kind: 'permanent' });
-    await notifier.send({
-      target: colon === -1 ? '' : p.target.slice(colon + 1),
+    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (target '${target}')`, { kind: 'permanent' });
+    await notifier.send({ ...notice, target: colon === -1 ? '' : target.slice(colon + 1) }, ctx);
+  }
+
+  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
+    await sendNotice(p.target, {
       ticketId: p.ticketId,
       ticketUrl: p.ticketUrl,
       rules: p.rule.split(', '),
@@ -329,6 +383,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'sync':
           return sync(p.ticketId);
         case 'reply':
+          // The agent answered when the helpdesk says, else when the gateway saw the answer.
+          await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
           return reply(p.reply);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
@@ -336,6 +392,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
+        case 'tag':
+          return helpdesk.addTags(p.ticketId, p.tags, ctx);
+        case 'notice':
+          return sendNotice(p.target, p.notice, ctx);
+        case 'csat':
+          if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
+          return deps.csat.run(p.csat, ctx);
       }
     },
     onGiveUp(job, err) {
@@ -347,6 +410,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return [noteJob(ticketId, `Switchboard: ${what}.\n${reason}`, `note:giveup:${job.dedupeKey}`)];
     },
   };
+}
+
+/** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
+export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
+  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }), dedupeKey };
 }
 
 function replyJob(link: Link, reply: AgentReply): NewJob {

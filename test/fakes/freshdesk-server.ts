@@ -65,6 +65,7 @@ export interface FdContact {
   phone: string | null;
   mobile: string | null;
   unique_external_id: string | null;
+  other_emails?: string[];
 }
 
 export interface FdRequest {
@@ -85,10 +86,21 @@ export interface FdFailure {
   applyFirst?: boolean;
 }
 
+/** A satisfaction rating, as POST /tickets/{id}/satisfaction_ratings makes one. */
+export interface FdRating {
+  id: number;
+  ticket_id: number;
+  ratings: Record<string, number>;
+  feedback: string | null;
+  created_at: string;
+}
+
 export interface FakeFreshdesk {
   /** http://127.0.0.1:PORT — the helpdesk's `baseUrl`. */
   url: string;
   tickets: FdTicket[];
+  /** Satisfaction ratings, in order. */
+  ratings: FdRating[];
   contacts: FdContact[];
   requests: FdRequest[];
   /** Requests answered, and answered 429, under `rateLimit`: in all, and per window (by its start, ms). */
@@ -126,6 +138,8 @@ const MAX_ATTACHMENTS_BYTES = 20 * 1024 * 1024;
 const PRIORITIES = [1, 2, 3, 4];
 const STATUSES = [2, 3, 4, 5];
 const SOURCES = [1, 2, 3, 7, 9, 10];
+/** Freshdesk's rating values, Extremely Happy … Extremely Unhappy. */
+const RATING_VALUES = [103, 102, 101, 100, -101, -102, -103];
 const TICKET_FIELDS = new Set(['subject', 'description', 'requester_id', 'email', 'phone', 'name', 'unique_external_id', 'status', 'priority', 'source', 'type', 'group_id', 'tags', 'custom_fields', 'attachments', 'responder_id', 'cc_emails', 'parent_id']);
 
 interface Answer {
@@ -192,12 +206,13 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
   const windowMs = opts.rateLimit?.windowMs ?? 60_000;
 
   const tickets: FdTicket[] = [];
+  const ratings: FdRating[] = [];
   const contacts: FdContact[] = [];
   const requests: FdRequest[] = [];
   const purged = new Set<number>();
   const failures: { left: number; failure: FdFailure }[] = [];
   const attachments = new Map<number, FdAttachment>();
-  const ids = { contact: 5001, ticket: 1, conversation: 9001, attachment: 7001 };
+  const ids = { contact: 5001, ticket: 1, conversation: 9001, attachment: 7001, rating: 3001 };
   const agent = { id: 42, name: 'Alice Agent' };
   const rate = { accepted: 0, limited: 0, windows: new Map<number, { accepted: number; limited: number; other: number }>() };
   let window = { index: -1, used: 0 };
@@ -390,6 +405,17 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     return { status: 201, body: conversationJson(conversation) };
   }
 
+  function addRating(ticket: FdTicket, body: Json): Answer {
+    const given = isObject(body.ratings) ? body.ratings : undefined;
+    const value = given?.default_question;
+    if (typeof value !== 'number' || !RATING_VALUES.includes(value)) {
+      throw invalid([{ field: 'default_question', message: `It should be one of these values: '${RATING_VALUES.join(',')}'`, code: 'invalid_value' }]);
+    }
+    const rating: FdRating = { id: ids.rating++, ticket_id: ticket.id, ratings: { default_question: value }, feedback: typeof body.feedback === 'string' ? body.feedback : null, created_at: now() };
+    ratings.push(rating);
+    return { status: 201, body: { ...rating, survey_id: 1, user_id: ticket.requester_id, agent_id: agent.id } };
+  }
+
   function route(method: string, path: string, query: URLSearchParams, body: Json | undefined): Answer {
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/api/v2/agents/me') {
@@ -405,6 +431,27 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
       return { status: 200, body: found };
     }
     if (method === 'POST' && path === '/api/v2/contacts') return createContact(body ?? {});
+    const contactPath = /^\/api\/v2\/contacts\/(\d+)$/.exec(path);
+    if (contactPath && (method === 'GET' || method === 'PUT')) {
+      const contact = contacts.find((c) => c.id === Number(contactPath[1]));
+      if (!contact) throw new FdError(404, { code: 'access_denied', message: 'not found' });
+      if (method === 'PUT') {
+        const b = body ?? {};
+        const dup = (field: string, taken: FdContact | undefined) => {
+          if (taken && taken.id !== contact.id) throw new FdError(409, { description: 'Validation failed', errors: [{ field, message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: taken.id } }] });
+        };
+        if (typeof b.unique_external_id === 'string') {
+          dup('unique_external_id', contacts.find((c) => c.unique_external_id === b.unique_external_id));
+          contact.unique_external_id = b.unique_external_id;
+        }
+        if (Array.isArray(b.other_emails)) {
+          for (const e of b.other_emails) dup('other_emails', contacts.find((c) => c.email === String(e).toLowerCase() || c.other_emails?.includes(String(e).toLowerCase())));
+          contact.other_emails = b.other_emails.map((e) => String(e).toLowerCase());
+        }
+        for (const f of ['phone', 'mobile'] as const) if (typeof b[f] === 'string') contact[f] = b[f];
+      }
+      return { status: 200, body: contact };
+    }
     if (method === 'GET' && path === '/api/v2/ticket_fields') {
       const fields = [
         { id: 1, name: 'ticket_type', label: 'Type', type: 'default_ticket_type', choices: ticketTypes },
@@ -430,6 +477,11 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
       if (method === 'PUT') return updateTicket(Number(m[1]), body ?? {});
     }
     if (method === 'POST' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/notes$/))) return addNote(Number(m[1]), body ?? {});
+    if ((m = path.match(/^\/api\/v2\/tickets\/(\d+)\/satisfaction_ratings$/))) {
+      const ticket = ticketById(Number(m[1]));
+      if (method === 'GET') return { status: 200, body: ratings.filter((r) => r.ticket_id === ticket.id) };
+      if (method === 'POST') return addRating(ticket, body ?? {});
+    }
     if (method === 'GET' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/conversations$/))) {
       const ticket = ticketById(Number(m[1]));
       const page = Math.max(1, num(query.get('page') ?? undefined) ?? 1);
@@ -556,6 +608,7 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
   return {
     url,
     tickets,
+    ratings,
     contacts,
     requests,
     rate,
@@ -578,7 +631,8 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
         id: ids.conversation++,
         ticket_id: ticket.id,
         body: `<div>${body}</div>`,
-        body_text: body,
+        // Freshdesk's body_text is the HTML without its markup (link targets gone).
+        body_text: body.replace(/<[^>]+>/g, ''),
         incoming: false,
         private: o.private ?? false,
         source: o.private ? 2 : 0,

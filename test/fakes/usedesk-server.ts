@@ -223,6 +223,14 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
         ];
       case '/create/client':
         return { client_id: newClient(b).id, status: true };
+      case '/update/client': {
+        // Usedesk adds emails and a phone to the client's own.
+        const c = clientById(b.client_id);
+        const emails = Array.isArray(b.emails) ? b.emails.map(String) : [];
+        for (const e of emails) if (!c.emails.includes(e.toLowerCase())) c.emails.push(e.toLowerCase());
+        if (typeof b.phone === 'string' && !c.phones.includes(b.phone)) c.phones.push(b.phone);
+        return { client_id: c.id, status: true };
+      }
       case '/clients': {
         const q = String(b.query ?? '').toLowerCase();
         const full = b.search_type !== 'partial_match';

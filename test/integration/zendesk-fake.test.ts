@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, KeyValueStore, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, InboundRequest, Logger, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
 /** The Zendesk connector against the fake Zendesk: real HTTP, real state, the gateway's view of it. */
@@ -15,10 +16,6 @@ const SECRET = 'signing-secret-0123456789';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 let seq = 0;
 function message(text: string, overrides: Partial<NormalizedMessage> = {}): NormalizedMessage {
@@ -117,7 +114,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
       priority: 'high',
       type: 'incident',
       group_id: 101,
-      tags: ['payments', 'withdrawal_delay'],
+      tags: ['payments', 'withdrawal_delay', 'switchboard', 'switchboard_messenger'],
       custom_fields: [{ id: 900001, value: 'P-5512345' }],
       external_id: 'telegram:777',
       status: 'new',
@@ -140,7 +137,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
       ['first', true, ticket.requester_id],
       ['ID 5512345, карта Humo', true, ticket.requester_id],
     ]);
-    expect(ticket.tags).toEqual(['payments', 'kyc']);
+    expect(ticket.tags).toEqual(['payments', 'switchboard', 'switchboard_messenger', 'kyc']);
   });
 
   it('a message for a closed ticket opens a follow-up ticket linked to it', async () => {

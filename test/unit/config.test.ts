@@ -173,8 +173,26 @@ channels:
       line: lineOf(text, 'enum: payments'),
       column: 15,
       path: 'channels.contact.fields.topic.enum',
-      message: 'expected a list, got a string',
+      message: "expected a list, got 'payments'",
     });
+  });
+
+  it('quotes back the value it could not use, but never a secret', async () => {
+    const text = `${JSONL}channels:
+  contact:
+    kind: webform
+    fields:
+      email: { type: email, required: ture }
+      message: { maxLength: many }
+  tg:
+    kind: telegram
+    token: 12345
+    mode: polling
+`;
+    const { err } = await loadError({ 'config.yaml': text });
+    expect(issueAt(err, 'channels.contact.fields.email.required').message).toBe("expected true or false, got 'ture'; did you mean true?");
+    expect(issueAt(err, 'channels.contact.fields.message.maxLength').message).toBe("expected a number, got 'many'");
+    expect(issueAt(err, 'channels.tg.token').message).toBe('expected a string, got a number');
   });
 
   it('reports an error in an included file with that file’s name and line', async () => {

@@ -202,6 +202,16 @@ describe('value conditions', () => {
     expect(trace?.why).toContain('2 of 3 held: text matched "every day" at "every day" & text matched "my salary"');
     expect(explain(compileRules([r]), ctx('my wife')).trace[0]?.why).toContain('only 1 of 3 held, 2 needed');
   });
+
+  it('a rule whose branches all failed for the same reason says that reason once', () => {
+    const text = (k: string) => ({ text: { keywords: [`absent${k}`] } });
+    const r = tagIf('rg', { any: [text('a'), { any: [text('b'), text('c')] }, { atLeast: { count: 2, of: [text('d'), text('e'), text('f')] } }] });
+    expect(explain(compileRules([r]), ctx('nothing here')).trace[0]?.why).toBe('text: no pattern or keyword matched');
+    const mixed = tagIf('m', { any: [text('a'), { channel: { equals: 'email' } }, text('b')] });
+    const why = explain(compileRules([mixed]), ctx('nothing here')).trace[0]?.why ?? '';
+    expect(why.match(/no pattern or keyword matched/g)).toHaveLength(1);
+    expect(why).toMatch(/^none of: /);
+  });
 });
 
 describe('time windows', () => {

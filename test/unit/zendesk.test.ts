@@ -3,11 +3,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, KeyValueStore, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, InboundRequest, Logger, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
 const BASE = 'https://acme.zendesk.com';
@@ -18,10 +19,6 @@ const BASIC = `Basic ${Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64')
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test captures of request bodies
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 function recordingLogger(lines: string[]): Logger {
   const log = (obj: object, msg?: string) => void lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
@@ -215,7 +212,7 @@ describe('createTicket', () => {
         priority: 'high',
         type: 'problem',
         group_id: 360001,
-        tags: ['payments', 'vip_player'],
+        tags: ['payments', 'vip_player', 'switchboard', 'switchboard_messenger'],
         custom_fields: [{ id: 900001, value: 'P-1' }],
         external_id: 'telegram:777',
         metadata: { switchboard: { message_id: '01HZMSG0000000000000000001' } },

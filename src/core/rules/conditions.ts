@@ -77,6 +77,8 @@ class ConditionCompiler {
       checks.push(this.value(vc, at(`form.${field}`), `form.${field}`, (e) => formField(e.message, field)));
     }
     if (cond.time !== undefined) checks.push(this.time(cond.time, at('time')));
+    if (cond.player?.known !== undefined) checks.push(flag(cond.player.known, 'player known', (e) => (e.message.playerId ?? '') !== ''));
+    if (cond.player?.id !== undefined) checks.push(this.value(cond.player.id, at('player.id'), 'player id', (e) => e.message.playerId));
     if (cond.text !== undefined) checks.push(this.text(cond.text, at('text')));
     if (cond.all !== undefined) checks.push(this.all(cond.all.map((c, i) => this.condition(c, at(`all[${i}]`)))));
     if (cond.any !== undefined) {
@@ -120,7 +122,9 @@ class ConditionCompiler {
         if (r.ok) return r;
         whys.push(r.why);
       }
-      return { ok: false, why: `none of: ${whys.join(' | ')}` };
+      // Twenty branches that failed for the same reason say it once.
+      const reasons = [...new Set(whys)];
+      return { ok: false, why: reasons.length === 1 ? reasons[0]! : `none of: ${reasons.join(' | ')}` };
     };
   }
 
@@ -135,7 +139,9 @@ class ConditionCompiler {
         else failed.push(r.why);
         if (held.length === count) return { ok: true, why: `${count} of ${checks.length} held: ${held.join(' & ')}` };
       }
-      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...failed].join(' | ')}` };
+      const reasons = [...new Set(failed)];
+      if (held.length === 0 && reasons.length === 1) return { ok: false, why: reasons[0]! };
+      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...reasons].join(' | ')}` };
     };
   }
 

@@ -82,6 +82,7 @@ export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Dec
   const trace: TraceEntry[] = [];
   const fieldTemplates = new Map<string, Template>();
   let subject: Template | undefined;
+  let player: (Template & { trusted: boolean; rule: string }) | undefined;
   let stoppedBy: string | undefined;
   let text: string | undefined;
   const searchText = (): string => (text ??= searchableText(ctx.message));
@@ -112,6 +113,7 @@ export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Dec
       }
     }
     if (set.subject !== undefined) subject = { template: set.subject, captures: env.captures };
+    if (set.playerId !== undefined) player = { template: set.playerId, captures: env.captures, trusted: rule.trusted === true, rule: rule.name };
     if (rule.reply !== undefined) pushUnique(decision.replies, [rule.reply]);
     pushUnique(decision.notify, notify);
     decision.firedRules.push(rule.name);
@@ -122,6 +124,10 @@ export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Dec
     const value = renderTemplate(template, ctx.message, decision, captures);
     if (value !== '') decision.fields[key] = value;
     else delete decision.fields[key];
+  }
+  if (player) {
+    const id = renderTemplate(player.template, ctx.message, decision, player.captures).trim();
+    if (id !== '') decision.player = { id, trusted: player.trusted, rule: player.rule };
   }
   if (subject) {
     const value = renderTemplate(subject.template, ctx.message, decision, subject.captures);

@@ -31,6 +31,12 @@ export const TimeWindow = z.strictObject({
   timezone: z.string().optional().describe('IANA zone; defaults to the top-level `timezone`'),
 });
 
+/** Condition on the customer's player id as the gateway knows it (docs/identity.md). */
+export const PlayerCondition = z.strictObject({
+  known: z.boolean().optional().describe('true: the customer has a player id (vouched for by a channel or linked before); false: none'),
+  id: ValueCondition.optional().describe('the player id: one, a list (a VIP list), or { in, matches }'),
+});
+
 export interface Condition {
   channel?: z.infer<typeof ValueCondition>;
   channelKind?: z.infer<typeof ValueCondition>;
@@ -41,6 +47,7 @@ export interface Condition {
   hasAttachment?: boolean;
   first?: boolean;
   time?: z.infer<typeof TimeWindow>;
+  player?: z.infer<typeof PlayerCondition>;
   all?: Condition[];
   any?: Condition[];
   atLeast?: AtLeast;
@@ -64,6 +71,7 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
     hasAttachment: z.boolean().optional(),
     first: z.boolean().optional().describe('true: only the first message of a conversation; false: only follow-ups'),
     time: TimeWindow.optional(),
+    player: PlayerCondition.optional(),
     all: z.array(Condition).optional(),
     any: z.array(Condition).optional(),
     atLeast: z.strictObject({
@@ -82,6 +90,8 @@ export const RuleActions = z.strictObject({
   fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional()
     .describe('custom fields by symbolic name (mapped in `helpdesk.fields`); values may use {{placeholders}}'),
   subject: z.string().optional().describe('subject template, e.g. "[{{channel}}] {{text}}"'),
+  playerId: z.string().optional()
+    .describe("the player id found in the message, e.g. '{{match.id}}': written to the ticket's player field when the customer has none; links identities only when the rule is trusted"),
 });
 
 export const Rule = z.strictObject({
@@ -91,6 +101,8 @@ export const Rule = z.strictObject({
   reply: z.string().optional().describe('name of an entry in `replies:` sent to the customer at once'),
   notify: oneOrMany(z.string()).optional().describe('notifier targets, e.g. slack:compliance'),
   stop: z.boolean().optional().describe('stop evaluating further rules when this one fires'),
+  trusted: z.boolean().optional()
+    .describe("the player id this rule sets is proof of who the sender is (only for text from the operator's own systems); default false"),
 });
 export type Rule = z.infer<typeof Rule>;
 
@@ -110,5 +122,7 @@ export const Decision = z.object({
   replies: z.array(z.string()),
   notify: z.array(z.string()),
   firedRules: z.array(z.string()),
+  /** The player id a rule found in the message, and whether that rule is trusted to link identities. */
+  player: z.object({ id: z.string(), trusted: z.boolean(), rule: z.string() }).optional(),
 });
 export type Decision = z.infer<typeof Decision>;

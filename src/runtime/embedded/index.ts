@@ -4,7 +4,9 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
+import { createEmbeddedIdentities } from './identities.ts';
 import { EmbeddedStore } from './store.ts';
+import { createEmbeddedTimingStore } from './timing-store.ts';
 import { EmbeddedWorker } from './worker.ts';
 
 export interface EmbeddedOptions {
@@ -42,7 +44,9 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    timing: createEmbeddedTimingStore(db),
     conversations,
+    identities: createEmbeddedIdentities(db),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new EmbeddedWorker(store, pipeline, { ...opts.retry, concurrency: opts.concurrency }, opts.log.child({ part: 'worker' }), events);
       worker.start();

@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
+import { claimSlot } from '../window-slots.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 
@@ -309,6 +310,13 @@ export class EmbeddedStore {
     get: async (key) => (this.stmt.kvGet!.get(key) as { value: string } | undefined)?.value,
     set: (key, value) => this.write(() => void this.stmt.kvSet!.run(key, value)),
     delete: (key) => this.write(() => void this.stmt.kvDelete!.run(key)),
+    // Read and write in one synchronous step of one transaction: nothing can come in between.
+    claimInWindow: (key, id, limit, windowMs) => this.write(() => {
+      const row = this.stmt.kvGet!.get(key) as { value: string } | undefined;
+      const { claimed, value } = claimSlot(row?.value, id, limit, windowMs, Date.now());
+      this.stmt.kvSet!.run(key, value);
+      return claimed;
+    }),
   };
 
   readonly blobs: BlobStore = {

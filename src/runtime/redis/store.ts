@@ -192,6 +192,8 @@ export class RedisStore {
     get: async (key) => (await this.redis.hget(`${this.p}:kv`, key)) ?? undefined,
     set: async (key, value) => void (await this.redis.hset(`${this.p}:kv`, key, value)),
     delete: async (key) => void (await this.redis.hdel(`${this.p}:kv`, key)),
+    claimInWindow: async (key, id, limit, windowMs) =>
+      (await scripts.claimInWindow.run(this.redis, [`${this.p}:window:${key}`, id, limit, windowMs, Date.now()])) === 1,
   };
 
   readonly blobs: BlobStore = {
