@@ -10,14 +10,14 @@ import { readPattern, type PatternNode } from './pattern-tree.ts';
  * runs them in linear time, on its slower engine).
  *
  * Which engine runs a pattern:
- * - V8's own (backtracking) engine when the pattern can only ever try a bounded amount of work
- *   from one place in the text: no `*`, `+` or `{n,}` anywhere, and at most BACKTRACKING_LIMIT
- *   characters read over every way through it (see `attemptCost`). The search tries each place
- *   once, so its time is at most that constant times the length of the text: linear, and V8's
- *   compiled code is many times faster than re2js.
+ * - V8's own (backtracking) engine when the pattern can only ever try a bounded amount from one
+ *   place in the text: no `*`, `+` or `{n,}` anywhere, and at most BACKTRACKING_LIMIT steps over
+ *   every way through it (see `attemptCost`). The search makes one attempt per place, so its
+ *   time is at most that constant times the length of the text: linear, and V8's compiled code
+ *   is many times faster than re2js. Only where both engines read the pattern alike (see
+ *   PatternNode's `re2Differs`): they agree on every character class it can then contain (the
+ *   tables of Node's V8 and of re2js are compared in test/unit/linear-regex.test.ts).
  * - RE2 (re2js, pure JavaScript) otherwise: its time is linear in the text whatever the pattern.
- * Both get the same pattern and agree on every character class it can contain (the tables of
- * Node's V8 and of re2js are compared in test/unit/linear-regex.test.ts).
  */
 
 export interface LinearMatch {
@@ -213,8 +213,10 @@ function attemptCost(node: PatternNode): AttemptCost {
       return { ways: 1, reads: 0 };
     case 'look': {
       const inner = attemptCost(node.item);
-      return { ways: 1, reads: inner.ways * inner.reads };
+      return { ways: 1, reads: inner.ways * (inner.reads + 1) };
     }
+    case 'named':
+      return attemptCost(node.item);
     case 'seq':
       return node.items.map(attemptCost).reduce((a, b) => ({ ways: a.ways * b.ways, reads: a.reads + b.reads }), { ways: 1, reads: 0 });
     case 'alt': {
@@ -233,14 +235,29 @@ function attemptCost(node: PatternNode): AttemptCost {
   }
 }
 
-/** Somewhere in the pattern RE2 and JavaScript read the same syntax differently (see PatternNode). */
+function hasNamedGroup(node: PatternNode): boolean {
+  if (node.kind === 'named') return true;
+  if (node.kind === 'look' || node.kind === 'repeat') return hasNamedGroup(node.item);
+  if (node.kind === 'seq') return node.items.some(hasNamedGroup);
+  return node.kind === 'alt' && node.options.some(hasNamedGroup);
+}
+
+/**
+ * Somewhere in the pattern RE2 and JavaScript read the same syntax differently (see PatternNode),
+ * or would capture differently: a named group inside a lookbehind captures only on V8 (RE2 keeps
+ * no captures there), and one inside a repetition keeps its last value on RE2 where V8 forgets it
+ * in a round that does not reach it (`(?:(?<a>x)|y){2}` on `xy`).
+ */
 function re2Differs(node: PatternNode): boolean {
   switch (node.kind) {
     case 'any':
     case 'edge':
       return node.re2Differs === true;
     case 'look':
+      return hasNamedGroup(node.item) || re2Differs(node.item);
     case 'repeat':
+      return (node.max > 1 && hasNamedGroup(node.item)) || re2Differs(node.item);
+    case 'named':
       return re2Differs(node.item);
     case 'seq':
       return node.items.some(re2Differs);
@@ -255,28 +272,24 @@ function re2Differs(node: PatternNode): boolean {
  * The pattern (read as `tree`) runs on V8's engine: in linear time (see the module comment), and
  * with the matches RE2 would give it.
  */
-export function backtrackingIsBounded(src: string, tree = readPattern(src)): boolean {
-  // A named group inside a lookbehind captures on V8 but not on RE2 (which has no captures there).
-  if (/\(\?<[^=!]/u.test(src) && /\(\?<[=!]/u.test(src)) return false;
+export function runsOnV8(src: string, tree = readPattern(src)): boolean {
   if (re2Differs(tree)) return false;
   const { ways, reads } = attemptCost(tree);
   // A way costs a step even when it reads nothing (`(?:^){0,9}`).
   return ways * (reads + 1) <= BACKTRACKING_LIMIT;
 }
 
-function onBacktracking(src: string): LinearRegex {
+/** A match as either engine reports it, with the named groups that took part. */
+function linearMatch(m: RegExpExecArray | null): LinearMatch | null {
+  if (!m) return null;
+  const groups: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
+  return { text: m[0], index: m.index, groups };
+}
+
+function onV8(src: string): LinearRegex {
   const re = new RegExp(src, 'iu');
-  return {
-    source: src,
-    test: (text) => re.test(text),
-    exec(text) {
-      const m = re.exec(text);
-      if (!m) return null;
-      const groups: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
-      return { text: m[0], index: m.index, groups };
-    },
-  };
+  return { source: src, test: (text) => re.test(text), exec: (text) => linearMatch(re.exec(text)) };
 }
 
 function onRe2(src: string, re2: string): LinearRegex {
@@ -288,17 +301,7 @@ function onRe2(src: string, re2: string): LinearRegex {
     const message = (err as Error).message.replace(/^error parsing regexp: /u, '').replace(/: `[\s\S]*`$/u, '');
     throw new UnsupportedPattern(message);
   }
-  return {
-    source: src,
-    test: (text) => compiled.test(text),
-    exec(text) {
-      const m = compiled.exec(text) as (RegExpExecArray & { groups?: Record<string, string | undefined> }) | null;
-      if (!m) return null;
-      const groups: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
-      return { text: m[0], index: m.index, groups };
-    },
-  };
+  return { source: src, test: (text) => compiled.test(text), exec: (text) => linearMatch(compiled.exec(text) as RegExpExecArray | null) };
 }
 
 /**
@@ -308,5 +311,5 @@ function onRe2(src: string, re2: string): LinearRegex {
 export function compileLinear(src: string, { tree, backtracking = true }: { tree?: PatternNode; backtracking?: boolean } = {}): LinearRegex {
   // What RE2 cannot run is refused whichever engine runs the pattern, so both accept the same.
   const re2 = toRe2Syntax(src);
-  return backtracking && backtrackingIsBounded(src, tree) ? onBacktracking(src) : onRe2(src, re2);
+  return backtracking && runsOnV8(src, tree) ? onV8(src) : onRe2(src, re2);
 }

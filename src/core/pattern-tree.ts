@@ -8,8 +8,9 @@
 
 /**
  * `re2Differs`: RE2 reads this differently from JavaScript with the `iu` flags: its `\b` and `\B`
- * know only ASCII letters (JavaScript's also `ſ` and the Kelvin sign), and a `\S` inside a class
- * is not an ASCII space there (a Unicode space in JavaScript).
+ * know only ASCII letters (JavaScript's also `ſ` and the Kelvin sign); a `\S` inside a class is
+ * not an ASCII space there (a Unicode space in JavaScript); `\P{Lu}` leaves out `a` there, where
+ * JavaScript's case-insensitive `\P{Lu}` matches `A` (it matches `a`, and `A` folds to `a`).
  */
 export type PatternNode =
   /** One literal character (a code point, as written). */
@@ -20,6 +21,8 @@ export type PatternNode =
   | { kind: 'edge'; re2Differs?: true }
   /** A lookaround: matches no text, but runs `item` at that place. */
   | { kind: 'look'; item: PatternNode }
+  /** A named group (a capture the rules' templates can read). */
+  | { kind: 'named'; item: PatternNode }
   | { kind: 'seq'; items: readonly PatternNode[] }
   | { kind: 'alt'; options: readonly PatternNode[] }
   | { kind: 'repeat'; min: number; max: number; item: PatternNode }
@@ -114,15 +117,18 @@ class Reader {
   }
 
   private group(): PatternNode {
-    let look = false;
-    if (this.startsWith('(?=') || this.startsWith('(?!')) [look, this.i] = [true, this.i + 3];
-    else if (this.startsWith('(?<=') || this.startsWith('(?<!')) [look, this.i] = [true, this.i + 4];
-    else if (this.startsWith('(?<')) this.skipPast('>');
+    let kind: 'look' | 'named' | undefined;
+    if (this.startsWith('(?=') || this.startsWith('(?!')) [kind, this.i] = ['look', this.i + 3];
+    else if (this.startsWith('(?<=') || this.startsWith('(?<!')) [kind, this.i] = ['look', this.i + 4];
+    else if (this.startsWith('(?<')) {
+      kind = 'named';
+      this.skipPast('>');
+    }
     else if (this.startsWith('(?')) this.skipPast(':'); // (?:…) and modifiers (?i:…)
     else this.i += 1;
     const item = this.alternation();
     this.i += 1; // `)`
-    return look ? { kind: 'look', item } : item;
+    return kind ? { kind, item } : item;
   }
 
   /** `[…]`: a small class of plain characters is listed; anything else is one unknown character. */
@@ -137,7 +143,7 @@ class Reader {
       const c = this.peek();
       if (c === '\\') {
         const next = this.peek(1);
-        if (next === 'S') re2Differs = true;
+        if (next === 'S' || next === 'P') re2Differs = true;
         if (/^[\p{L}\p{N}]$/u.test(next)) plain = false;
         else members.push(next);
         this.i += 2;
@@ -166,7 +172,8 @@ class Reader {
       else if (next === 'x') this.i += 2;
       else if (next === 'c') this.i += 1;
       // A backreference repeats an unknown text: like any character, repeated.
-      return next === 'k' || /^[1-9]$/u.test(next) ? { kind: 'repeat', min: 0, max: Infinity, item: { kind: 'any' } } : { kind: 'any' };
+      if (next === 'k' || /^[1-9]$/u.test(next)) return { kind: 'repeat', min: 0, max: Infinity, item: { kind: 'any' } };
+      return next === 'P' ? { kind: 'any', re2Differs: true } : { kind: 'any' };
     }
     return { kind: 'char', ch: CONTROL_ESCAPES[next] ?? next };
   }

@@ -88,6 +88,8 @@ function summarize(node: PatternNode): Info {
     case 'look':
       // Zero-width: a lookaround's text is not part of the match.
       return EMPTY;
+    case 'named':
+      return summarize(node.item);
     case 'seq':
       return sequence(node.items);
     case 'alt':
