@@ -84,3 +84,16 @@ describe('foldCase', () => {
     expect(wrong).toEqual([]);
   });
 });
+
+describe('a long-running gateway', () => {
+  it('keeps reporting each string once after more passes than its marks can count', () => {
+    const search = new LiteralSearch(['вывод', 'bonus']);
+    // Two billion passes take weeks at full load; start next to the limit instead.
+    (search as unknown as { pass: number }).pass = 0x7fffffff - 2;
+    for (let k = 0; k < 5; k += 1) {
+      const ids: number[] = [];
+      search.search(k % 2 ? 'bonus, bonus' : 'вывод и вывод', (id) => ids.push(id));
+      expect(ids).toEqual([k % 2]);
+    }
+  });
+});

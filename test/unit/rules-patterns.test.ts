@@ -160,3 +160,12 @@ describe('a pattern set', () => {
     }
   });
 });
+
+describe('a long-running rule set', () => {
+  it('keeps matching after more scans than its marks can count', () => {
+    const set = new PatternSet();
+    const withdrawal = set.compile('вывод');
+    (set as unknown as { scan: number }).scan = 0x7fffffff - 2;
+    for (let k = 0; k < 5; k += 1) expect([k, withdrawal.test(k % 2 ? 'бонус' : 'мой вывод')]).toEqual([k, k % 2 === 0]);
+  });
+});

@@ -41,6 +41,8 @@ function foldedCodePoints(s: string): number[] {
 
 const UNKNOWN = 0;
 const OUTSIDE = 1;
+/** The largest number an Int32Array holds: marks of passes and scans count up to it. */
+export const MAX_MARK = 0x7fffffff;
 
 export class LiteralSearch {
   /** Per state: its transitions, by the character's index in the alphabet. */
@@ -106,6 +108,11 @@ export class LiteralSearch {
 
   /** Calls `found(id)` once for each string that occurs in `text`. */
   search(text: string, found: (id: number) => void): void {
+    // Passes are told apart by number; before the number outgrows the marks, start them over.
+    if (this.pass === MAX_MARK) {
+      this.seen.fill(0);
+      this.pass = 0;
+    }
     this.pass += 1;
     const seen = this.seen;
     let state = 0;

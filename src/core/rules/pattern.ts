@@ -1,6 +1,6 @@
 import { compileLinear, toRe2Syntax, UnsupportedPattern, type LinearMatch, type LinearRegex } from '../linear-regex.ts';
 import { readPattern } from '../pattern-tree.ts';
-import { LiteralSearch } from './literal-search.ts';
+import { LiteralSearch, MAX_MARK } from './literal-search.ts';
 import { requiredText } from './required-text.ts';
 import { foldChar, isApostrophe } from './normalize.ts';
 import { boundaries, escapeLength, quantifierLength, reversePattern, topLevelAlternatives, type Boundary } from './word-sides.ts';
@@ -272,6 +272,11 @@ export class PatternSet implements PatternCompiler {
       this.scanned = undefined;
     }
     if (text === this.scanned) return;
+    // Scans are told apart by number; before the number outgrows the marks, start them over.
+    if (this.scan === MAX_MARK) {
+      this.openAt.fill(0);
+      this.scan = 0;
+    }
     const scan = ++this.scan;
     this.search.search(text, (id) => {
       for (const gate of this.gatesOf[id] ?? []) this.openAt[gate] = scan;
