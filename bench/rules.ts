@@ -67,12 +67,16 @@ function patterns(engine: Engine): PatternCompiler {
 const shipped = loadShippedRules();
 const compile = (engine: Engine) => compileRules(shipped.rules, { replies: shipped.replies, patterns: patterns(engine) });
 const context = (text: string) => ({ message: playerMessage(text), isFirst: true, now: new Date('2025-03-10T09:00:00Z'), timezone: 'Asia/Tashkent' });
+const ratio = (a: number, b: number): string => (a / b < 0.01 ? '< 0.01×' : `${round(a / b, 2)}×`);
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 
-/** In a worker: evaluate one hostile input twice (the second time with every program it needs already built) and report the milliseconds. */
+/**
+ * In a worker: evaluate one hostile input the first time, then the fastest of three more (with every
+ * program it needs already built), and report the milliseconds.
+ */
 if (!isMainThread) {
   const { engine, input } = workerData as { engine: Engine; input: string };
   const rules = compile(engine);
@@ -81,7 +85,7 @@ if (!isMainThread) {
     evaluate(rules, context(input));
     return performance.now() - start;
   };
-  parentPort?.postMessage([timed(), timed()]);
+  parentPort?.postMessage([timed(), Math.min(timed(), timed(), timed())]);
 } else if (process.argv[2] === '--compile') {
   // In a fresh process: a cold compile, as a gateway does it at start.
   const engine = process.argv[3] as Engine;
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
     const median = percentile(c, 50);
     const cold = compiled[e];
     console.log(
-      `| ${e} | ${round(cold.cpu)} (${round(cold.wall)}) | ${round(cold.cpu / v8.compile.cpu, 2)}× | ${round(cold.first, 1)} | ${round(median, 1)} | ${round(median / v8.median, 2)}× | ${round(percentile(c, 90), 1)} | ${round(percentile(c, 99), 1)} | ${round(c.at(-1) ?? 0)} |`,
+      `| ${e} | ${round(cold.cpu)} (${round(cold.wall)}) | ${ratio(cold.cpu, v8.compile.cpu)} | ${round(cold.first, 1)} | ${round(median, 1)} | ${ratio(median, v8.median)} | ${round(percentile(c, 90), 1)} | ${round(percentile(c, 99), 1)} | ${round(c.at(-1) ?? 0)} |`,
     );
   }
 
@@ -174,14 +178,14 @@ async function main(): Promise<void> {
     '"4111 " × 200,000': '4111 '.repeat(MB / 5),
     'every cue word, repeated to 1 MB': `${everyCue} `.repeat(Math.ceil(MB / (everyCue.length + 1))).slice(0, MB),
   };
-  console.log(`\n## Rules: one 1 MB hostile message, ms the first time / the second time (stopped after ${DEADLINE_MS / 1000} s)\n`);
-  console.log(`| input | ${ENGINES.join(' | ')} | gateway vs V8, second time |`);
+  console.log(`\n## Rules: one 1 MB hostile message, ms the first time / again (stopped after ${DEADLINE_MS / 1000} s)\n`);
+  console.log(`| input | ${ENGINES.join(' | ')} | gateway vs V8, again |`);
   console.log(`|---|${ENGINES.map(() => '---:').join('|')}|---:|`);
   for (const [name, input] of Object.entries(inputs)) {
     const ms: ([number, number] | undefined)[] = [];
     for (const e of ENGINES) ms.push(await hostile(e, input));
     const [base, , ours] = ms;
     const shown = ms.map((m) => (m === undefined ? `> ${DEADLINE_MS / 1000} s` : `${round(m[0])} / ${round(m[1])}`));
-    console.log(`| ${name} | ${shown.join(' | ')} | ${base && ours ? `${round(ours[1] / base[1], 2)}×` : '–'} |`);
+    console.log(`| ${name} | ${shown.join(' | ')} | ${base && ours ? ratio(ours[1], base[1]) : '–'} |`);
   }
 }

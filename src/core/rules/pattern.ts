@@ -1,8 +1,8 @@
 import { compileLinear, toRe2Syntax, UnsupportedPattern, type LinearMatch, type LinearRegex } from '../linear-regex.ts';
 import { readPattern } from '../pattern-tree.ts';
 import { LiteralSearch, MAX_MARK } from './literal-search.ts';
-import { requiredText } from './required-text.ts';
 import { foldChar, isApostrophe } from './normalize.ts';
+import { requiredText } from './required-text.ts';
 import { boundaries, escapeLength, quantifierLength, reversePattern, topLevelAlternatives, type Boundary } from './word-sides.ts';
 
 /**
