@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
-import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
+import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
 import { createIdentityService } from './core/identity/service.ts';
@@ -15,6 +15,11 @@ import { createSlaWatch, watchLoop } from './core/kpi/watch.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
+import { loadModelFile, modelPathOf, watchModelFile } from './config/model-file.ts';
+import { RoutingLog } from './core/history/routing-log.ts';
+import type { TextModel } from './core/model/text-model.ts';
+import { evaluateRouting } from './core/history/evaluate.ts';
+import { startRoutingGauges } from './runtime/routing-accuracy.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
 import { Activity } from './runtime/activity.ts';
@@ -56,13 +61,31 @@ export async function startGateway(opts: {
   const metrics = createMetrics(cfg.helpdesk.kind);
   const activity = new Activity();
 
-  let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
+  // The text model loads before the rules compile, so a rule naming a topic it lacks is refused.
+  const modelPath = modelPathOf(loaded);
+  let model: TextModel | undefined = modelPath ? await loadModelFile(modelPath) : undefined;
+  const compile = (list: typeof cfg.rules, replies: typeof cfg.replies, m: TextModel | undefined): RuleSet =>
+    ({ compiled: compileRules(list, { modelTopics: m?.topics }), replies, model: m });
+  let rules: RuleSet = compile(cfg.rules, cfg.replies, model);
+  const modelWatcher = modelPath ? watchModelFile(
+    modelPath,
+    (next) => {
+      try {
+        rules = compile([...rules.compiled.rules], rules.replies, next);
+        model = next;
+        log.info({ file: modelPath, topics: next.topics, trainedAt: next.file.trained.at }, 'text model reloaded');
+      } catch (err) {
+        log.error({ err }, 'text model change refused: the rules do not compile with it; the running model stays');
+      }
+    },
+    (err) => log.error({ error: err.message }, 'text model change refused; the running model stays'),
+  ) : undefined;
   const watcher = watchRules(
     loaded,
     opts.registry,
     (next) => {
       try {
-        rules = { compiled: compileRules(next.rules), replies: next.replies };
+        rules = compile(next.rules, next.replies, model);
         log.info({ rules: next.rules.length }, 'rules reloaded');
       } catch (err) {
         log.error({ err }, 'rules change refused; the running rules stay');
@@ -76,13 +99,13 @@ export async function startGateway(opts: {
   );
   for (const w of loaded.warnings) log.warn({ file: w.file, line: w.line, path: w.path }, w.message);
 
-  const helpdesk = await createHelpdesk(opts.registry, cfg, {
+  // One limiter for every request to the helpdesk: deliveries and the accuracy refresh alike.
+  const limiter = createHelpdeskLimiter(opts.registry, cfg, {
     log: log.child({ helpdesk: cfg.helpdesk.kind }),
-    kv: runtime.kv,
-    dataDir,
     // Shared by every process when the runtime can (Redis); timed for the metrics either way.
     makeLimiter: (o) => metrics.timedLimiter(activity.watchLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o))),
   });
+  const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir, limiter });
   const channels = new Map<string, ChannelEntry>();
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
     const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
@@ -154,6 +177,7 @@ export async function startGateway(opts: {
     events: metrics.csat,
     log: log.child({ part: 'csat' }),
   });
+  const routingLog = new RoutingLog(runtime.kv, cfg.history);
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -165,6 +189,7 @@ export async function startGateway(opts: {
     log: log.child({ part: 'pipeline' }),
     timing,
     history: runtime.conversations,
+    rulesFired: (cfg.helpdesk as { rulesFired?: 'tags' | 'note' }).rulesFired,
     identity: createIdentityService({
       store: runtime.identities,
       options: cfg.identity,
@@ -174,7 +199,20 @@ export async function startGateway(opts: {
       newId,
     }),
     csat,
+    routingLog,
   });
+
+  // Production accuracy (`rules eval`) as gauges, where deliveries run and the helpdesk can list tickets.
+  const historyReader = cfg.history.evaluate && role !== 'ingress'
+    ? createHistoryReader(opts.registry, cfg, { log: log.child({ part: 'routing-accuracy' }), kv: runtime.kv, dataDir, limiter })
+    : undefined;
+  const evaluateEvery = cfg.history.evaluate;
+  const gauges = historyReader && evaluateEvery ? startRoutingGauges({
+    registry: metrics.registry,
+    everyMs: evaluateEvery.every,
+    log: log.child({ part: 'routing-accuracy' }),
+    evaluate: () => evaluateRouting({ log: routingLog, reader: historyReader, topics: cfg.topics, since: new Date(Date.now() - evaluateEvery.since) }),
+  }) : undefined;
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
   const exclusive = new Map<string, ReturnType<typeof runExclusively>>();
@@ -233,6 +271,8 @@ export async function startGateway(opts: {
     close() {
       closing ??= (async () => {
         watcher.close();
+        modelWatcher?.close();
+        gauges?.stop();
         await app.close();
         await slaWatch?.close();
         for (const keeper of exclusive.values()) await keeper.close();
@@ -339,12 +379,40 @@ export async function createHelpdesk(
   cfg: Config,
   ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
 ): Promise<HelpdeskInstance> {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The configured helpdesk's ticket history (training, `rules eval`), paced like deliveries; undefined when its kind has no list API. */
+export function createHistoryReader(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): HistoryReader | undefined {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.history?.(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The rate limiter the helpdesk's requests share, from its documented limits and `requestsPerMinute` (none for the dry run). */
+export function createHelpdeskLimiter(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): RateLimiter | undefined {
+  return helpdeskParts(registry, cfg, ctx).limiter;
+}
+
+function helpdeskParts(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+) {
   const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
   const options = def.options.parse(withoutKind(cfg.helpdesk));
   // One limiter paces every request to the helpdesk (a runtime shared by several processes may bring its own).
   const common = HelpdeskCommonOptions.pick({ requestsPerMinute: true }).parse(options);
   const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }), ctx.makeLimiter);
-  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+  return { def, options, limiter };
 }
 
 function findDefinition<D extends ChannelDefinition | HelpdeskDefinition | NotifierDefinition>(defs: D[], kind: string, what: string): D {
@@ -383,5 +451,5 @@ export function testRules(rules: RuleSet, input: RulesTestInput, where: { channe
     occurredAt: now.toISOString(),
     receivedAt: now.toISOString(),
   });
-  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone });
+  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone, model: rules.model });
 }

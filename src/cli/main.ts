@@ -12,6 +12,12 @@ import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, test
 import { createLogger } from '../runtime/log.ts';
 import { parseDuration } from '../core/kpi/duration.ts';
 import { printableReport } from './report.ts';
+import { loadConfiguredModel } from '../config/model-file.ts';
+import type { CliDeps } from './deps.ts';
+import { registerModelCommands } from './model-train.ts';
+import { registerRulesDiff } from './rules-diff.ts';
+import { registerRulesEval } from './rules-eval.ts';
+import { formatModelScores } from './show-scores.ts';
 import { memoryKv } from '../runtime/memory-kv.ts';
 
 /**
@@ -63,6 +69,8 @@ async function openStore(loaded: LoadedConfig) {
   return openRuntime(loaded.config, createLogger({ level: 'warn', secrets: loaded.secrets }));
 }
 
+const deps: CliDeps = { load, fail: (message, code) => new ExitError(message, EXIT[code]) };
+
 export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('Channel gateway: customer messages into your helpdesk, agents\' replies back.')
@@ -102,6 +110,18 @@ export function buildProgram(): Command {
       console.log(`  helpdesk: ${cfg.helpdesk.kind}`);
       console.log(`  channels: ${Object.entries(cfg.channels).map(([id, c]) => `${id} (${c.kind})`).join(', ') || 'none'}`);
       console.log(`  rules: ${cfg.rules.length}, replies: ${Object.keys(cfg.replies).length}`);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
+      if (model) {
+        try {
+          compileRules(cfg.rules, { modelTopics: model.topics });
+        } catch (err) {
+          if (err instanceof RuleCompileError) throw new ExitError(`${loaded.file}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
+          throw err;
+        }
+        console.log(`  model: ${model.topics.join(', ')} (${model.file.trained.examples} messages, trained ${model.file.trained.at})`);
+      }
       if (!o.online) return;
       let failed = 0;
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });
@@ -155,8 +175,11 @@ export function buildProgram(): Command {
       const cfg = loaded.config;
       const channel = cfg.channels[o.channel];
       if (!channel) throw new ExitError(`no channel '${o.channel}' in ${loaded.file} (channels: ${Object.keys(cfg.channels).join(', ')})`, EXIT.config);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
       const result = testRules(
-        { compiled: compileRules(cfg.rules), replies: cfg.replies },
+        { compiled: compileRules(cfg.rules, { modelTopics: model?.topics }), replies: cfg.replies, model },
         { channel: o.channel, text: o.text, first: !o.followUp, sender: pairs(o.sender), form: o.form ? pairs(o.form) : undefined },
         { channelKind: channel.kind, timezone: cfg.timezone },
       );
@@ -170,9 +193,13 @@ export function buildProgram(): Command {
       if (d.subject) console.log(`subject:  ${d.subject}`);
       console.log(`replies:  ${d.replies.join(', ') || '-'}`);
       console.log(`notify:   ${d.notify.join(', ') || '-'}`);
+      for (const line of formatModelScores(d, result.trace)) console.log(line);
       console.log('rules:');
       for (const t of result.trace) console.log(`  ${t.fired ? 'FIRED' : '  -  '} ${t.rule}${t.why ? `: ${t.why}` : ''}`);
     });
+  registerRulesEval(rules, deps);
+  registerRulesDiff(rules, deps);
+  registerModelCommands(program, deps);
 
   const dlq = program.command('dlq').description('inspect and replay the dead-letter queue');
   dlq

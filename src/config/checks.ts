@@ -59,6 +59,17 @@ function checkNames(cond: Condition, at: Path, known: Known, out: CheckResult): 
   if (cond.not !== undefined) checkNames(cond.not, [...at, 'not'], known, out);
 }
 
+/** Where a rule asks the text model: without a `model:` section those conditions never hold. */
+function modelConditions(cond: Condition, at: Path): Path[] {
+  return [
+    ...(cond.model !== undefined ? [[...at, 'model']] : []),
+    ...(cond.all ?? []).flatMap((c, i) => modelConditions(c, [...at, 'all', i])),
+    ...(cond.any ?? []).flatMap((c, i) => modelConditions(c, [...at, 'any', i])),
+    ...(cond.atLeast?.of ?? []).flatMap((c, i) => modelConditions(c, [...at, 'atLeast', 'of', i])),
+    ...(cond.not !== undefined ? modelConditions(cond.not, [...at, 'not']) : []),
+  ];
+}
+
 /** `when.any[0].text.matches[2]` → ['when', 'any', 0, 'text', 'matches', 2] */
 function parseRulePath(p: string): Path {
   return [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] === undefined ? m[1] ?? '' : Number(m[2])));
@@ -96,6 +107,8 @@ export interface CheckInput {
   fields: string[];
   /** `sla.notify` and the channel ids `sla.targets.channels` names. */
   sla: { notify: string[]; targetChannels: string[] };
+  /** The config names a text model (`model.path`). */
+  hasModel: boolean;
 }
 
 function keysOf(v: unknown): string[] {
@@ -113,6 +126,7 @@ export function checkInput(merged: Record<string, unknown>): CheckInput {
     groups: keysOf(helpdesk?.groups),
     fields: keysOf(helpdesk?.fields),
     sla: slaNames(merged.sla),
+    hasModel: keysOf(merged.model).includes('path'),
   };
 }
 
@@ -181,7 +195,14 @@ export function crossCheck(input: CheckInput, registry: ConnectorRegistry, where
     }
     const compileError = compileIssue(rule, at);
     if (compileError !== undefined) out.errors.push(compileError);
-    if (rule.when !== undefined) checkNames(rule.when, [...at, 'when'], known, out);
+    if (rule.when !== undefined) {
+      checkNames(rule.when, [...at, 'when'], known, out);
+      if (!input.hasModel) {
+        for (const path of modelConditions(rule.when, [...at, 'when'])) {
+          out.warnings.push(err(path, 'no text model is configured (model.path), so this condition never holds; train one with `switchboard model train`'));
+        }
+      }
+    }
   });
   checkSla(input, out);
   return out;

@@ -45,11 +45,16 @@ async function readMain(file: string, env: NodeJS.ProcessEnv, issues: IssueList)
  * Reads, interpolates, merges and validates a config file. Bad config throws `ConfigError`
  * listing every problem (file:line:col, key path, message); nothing else is thrown for it.
  */
-export async function loadConfig(file: string, registry: ConnectorRegistry, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export async function loadConfig(
+  file: string,
+  registry: ConnectorRegistry,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { substitute?: ReadonlyMap<string, string> } = {},
+): Promise<LoadedConfig> {
   const abs = path.resolve(file);
   const issues = new IssueList();
   const main = await readMain(abs, env, issues);
-  const included = await loadIncludes(main, env, issues);
+  const included = await loadIncludes(main, env, issues, options.substitute);
   const origins = new Origins(main.source);
   const merged = mergeIncludes(main, included, origins, issues);
   const files = [main, ...included];

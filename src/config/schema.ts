@@ -5,6 +5,7 @@ import { IdentityOptions } from '../core/identity/options.ts';
 import { KpiSection, SlaSection } from '../core/kpi/config.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, PrivacySection, ServerSection, StoreSection, TimeZone } from './sections.ts';
+import { DEFAULT_TOPICS, HistorySection, ModelSection, TopicsSection } from './learning.ts';
 
 /** A connector kind as the config sees it: its name, options schema and secret option keys. */
 export interface ConnectorKind {
@@ -88,6 +89,9 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
     kpi: KpiSection.prefault({}),
     sla: SlaSection.prefault({}),
     csat: CsatOptions.prefault({}),
+    model: ModelSection.optional(),
+    topics: TopicsSection.default(() => ({ ...DEFAULT_TOPICS })),
+    history: HistorySection.prefault({}),
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
 import type { CustomerView } from './identity/customer.ts';
+import type { LastSet } from './last-set.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -341,12 +342,21 @@ export interface TicketInput {
   decision: Decision;
   subject: string;
   files: FetchedFile[];
-  /** Private note text: which rules fired, what could not be attached. */
+  /**
+   * Private note text (what could not be attached, which rules fired with `rulesFired: note`): a
+   * write of its own where the helpdesk cannot put a private note in the message's write.
+   */
   notes: string[];
   /** The gateway's conversation key; connectors may store it on the ticket for reconciliation. */
   conversationKey: string;
   /** A closed ticket this one follows up, if any. */
   followUpOf?: string;
+  /**
+   * For a message to an existing ticket, what the gateway last set on it (docs/helpdesk-mapping.md):
+   * read the ticket first only to raise the priority above this (`mayRaisePriority`) or, where an
+   * update replaces the tag list, to add tags beyond these (`tagsBeyond`). Absent: not known.
+   */
+  lastSet?: LastSet;
   /**
    * Write the message (text and files) as a private note, not as the customer's public comment
    * (set when every message in it is `private`: call logs, CRM events). Never shown to the customer.
@@ -487,6 +497,31 @@ export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Its API's rate limits; without them the helpdesk is not paced (the dry run). */
   rateLimits?: HelpdeskRateLimits;
   create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
+  /** Reads the tickets agents have handled (training the text model, `rules eval`); absent: no list API. */
+  history?(options: z.infer<O>, ctx: HelpdeskContext): HistoryReader;
+}
+
+/** A ticket as the helpdesk has it now: the customer's first words and the tags agents left. */
+export interface HistoryTicket {
+  id: string;
+  createdAt?: string;
+  subject?: string;
+  /** The customer's first message, plain text. */
+  text: string;
+  tags: string[];
+}
+
+export interface HistoryQuery {
+  /** Tickets created or updated since then. */
+  since: Date;
+  /** Only tickets this says yes to need their text (a helpdesk that reads each ticket separately skips the rest). */
+  want?(ticketId: string): boolean;
+  /** Called as tickets arrive, with the count so far. */
+  onProgress?(count: number): void;
+}
+
+export interface HistoryReader {
+  tickets(query: HistoryQuery): AsyncIterable<HistoryTicket>;
 }
 
 export function defineHelpdesk<O extends z.ZodObject>(def: HelpdeskDefinition<O>): HelpdeskDefinition<O> {
@@ -501,6 +536,8 @@ export const HelpdeskCommonOptions = z.object({
     .describe('symbolic custom field name (used by rules) → helpdesk field id or key'),
   types: z.record(z.string(), z.string()).default({})
     .describe('rule ticket type → helpdesk type, when the names differ'),
+  rulesFired: z.enum(['tags', 'note']).default('tags')
+    .describe('how agents see which rules fired: tags (a rule_<name> tag each, in the same write as the message) or note (a private note: one request more per message)'),
   requestsPerMinute: z.number().int().positive().optional()
     .describe("requests per minute to the helpdesk, never more; unset: the smallest plan's documented limit until the helpdesk reports its own"),
   timeoutMs: z.number().int().positive().default(15000).describe('per-request timeout'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NormalizedMessage } from './message.ts';
 import type { Conversation } from './connector.ts';
+import type { LastSet } from './last-set.ts';
 import { CsatStep } from './csat/steps.ts';
 
 /**
@@ -105,6 +106,8 @@ export interface Link {
   createdAt: number;
   /** Rules already reported on the ticket, so follow-ups note only new ones. */
   firedRules: string[];
+  /** What the gateway last set on the ticket: a follow-up reads the ticket only to go beyond it. */
+  lastSet?: LastSet;
 }
 
 export interface LinkStore {

@@ -15,7 +15,8 @@ import type {
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
 import type { Decision, Replies } from './rules/schema.ts';
-import type { CompiledRules } from './rules/engine.ts';
+import type { CompiledRules, TopicScorer } from './rules/engine.ts';
+import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
 import { DeliveryError, asDeliveryError } from './errors.ts';
 import {
@@ -35,6 +36,7 @@ import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { topicOf } from './rules/topic.ts';
+import { afterWrite } from './last-set.ts';
 import type { Csat } from './csat/csat.ts';
 
 /**
@@ -56,6 +58,8 @@ export interface ChannelEntry {
 export interface RuleSet {
   compiled: CompiledRules;
   replies: Replies;
+  /** The text model `model:` conditions ask (reloaded without a restart, like the rules). */
+  model?: TopicScorer;
 }
 
 export interface PipelineDeps {
@@ -76,8 +80,12 @@ export interface PipelineDeps {
   history?: Pick<ConversationLog, 'record'>;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
   identity?: IdentityService;
+  /** How agents see which rules fired (`helpdesk.rulesFired`): tags in the message's own write (default), or a private note. */
+  rulesFired?: 'tags' | 'note';
   /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
   csat?: Csat;
+  /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
+  routingLog?: RoutingLog;
 }
 
 export interface Pipeline {
@@ -171,33 +179,38 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
-    const { compiled, replies } = deps.rules();
-    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    const { compiled, replies, model } = deps.rules();
+    const routedAt = now();
+    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
     if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
       const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
       who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
     }
     if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
+    // The rules that fired go as tags in the message's own write, unless a private note is asked for.
+    const asNote = deps.rulesFired === 'note';
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
     const masked = maskedNote(messages);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const lastSet = link ? link.lastSet : joined?.lastSet;
     const input: TicketInput = {
       channel: channelRef,
       message: first,
       extra: messages.slice(1),
-      decision,
+      decision: asNote ? decision : { ...decision, tags: [...decision.tags, ...newRules.map(ruleTag)] },
       subject: decision.subject ?? first.conversation.subject ?? defaultSubject(combined),
       files,
       notes,
       conversationKey: key,
       ...(messages.every((m) => m.private === true) ? { private: true } : {}),
+      ...(lastSet ? { lastSet } : {}),
     };
 
     let ref: TicketRef;
-    const topic = topicOf(decision);
-    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
-    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
     const requester = deps.identity
       ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
       : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
@@ -210,7 +223,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
-    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    // What the ticket now carries at least; a ticket the message had to move to starts afresh.
+    const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet });
     const language = detectLanguage(combined.text, first.sender.locale);
     // Before the link: once linked, a ticket solved at once is asked in this language.
     await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
@@ -230,7 +245,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       conversation,
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
+      lastSet: nowSet,
     });
+    await deps.routingLog?.append({
+      at: routedAt.getTime(),
+      ticketId: ref.ticketId,
+      created: !link || link.ticketId !== ref.ticketId,
+      isFirst: !link,
+      message: combined,
+      decision,
+    }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff'));
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
@@ -426,13 +450,26 @@ function replyJob(link: Link, reply: AgentReply): NewJob {
   };
 }
 
+/** The tag that tells agents a rule fired (`helpdesk.rulesFired: tags`): `rule_<name>`, one word. */
+export function ruleTag(name: string): string {
+  return `rule_${name.trim().toLowerCase().replace(/[\s,]+/g, '_')}`;
+}
+
 export function describeDecision(decision: Decision, rules: string[]): string {
   const parts = [`Switchboard rules fired: ${rules.join(', ')}.`];
   if (decision.priority) parts.push(`Priority: ${decision.priority}.`);
   if (decision.group) parts.push(`Group: ${decision.group}.`);
   if (decision.type) parts.push(`Type: ${decision.type}.`);
   if (decision.tags.length > 0) parts.push(`Tags: ${decision.tags.join(', ')}.`);
+  if (decision.model) parts.push(describeScores(decision.model));
   return parts.join(' ');
+}
+
+/** "Text model: responsible_gaming 0.82, payments 0.11, … (used by rule responsible-gaming-model)." */
+export function describeScores(model: NonNullable<Decision['model']>): string {
+  const top = Object.entries(model.scores).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, v]) => `${t} ${v.toFixed(2)}`);
+  const used = model.usedBy.length > 0 ? ` (used by rule${model.usedBy.length > 1 ? 's' : ''} ${model.usedBy.join(', ')})` : ' (no rule that fired used it)';
+  return `Text model: ${top.join(', ')}${used}.`;
 }
 
 /** The start of a text, on one line: enough for a person to recognise it. */

@@ -58,6 +58,8 @@ helpdeskContract({
         fd.requests.length = 0;
         fd.ratings.length = 0;
       },
+      statusEvent: (ticketId) => inboundRequest(JSON.stringify({ ticket_id: ticketId }), { 'X-Switchboard-Secret': SECRET }),
+      requestCount: () => fd.requests.length,
       close: () => fd.close(),
       closeTicket: (id) => fd.setStatus(Number(id), 5),
       deleteTicket: (id) => fd.deleteTicket(Number(id)),

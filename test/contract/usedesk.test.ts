@@ -55,6 +55,8 @@ helpdeskContract({
         ud.clients.length = 0;
         ud.requests.length = 0;
       },
+      statusEvent: (ticketId) => inboundRequest(JSON.stringify(ud.statusWebhook(Number(ticketId), TOKEN))),
+      requestCount: () => ud.requests.length,
       close: () => ud.close(),
       closeTicket: (id) => ud.setStatus(Number(id), 3),
       deleteTicket: (id) => ud.setStatus(Number(id), 4),

@@ -112,6 +112,10 @@ export interface FakeFreshdesk {
   addAgentReply(ticketId: number, body: string, opts?: { private?: boolean; attachments?: { name: string; content_type: string; data: Buffer }[] }): FdConversation;
   /** Sets the status: 4 resolved, 5 closed. */
   setStatus(ticketId: number, status: number): void;
+  /** An agent re-files the ticket with these tags. */
+  retag(ticketId: number, tags: string[]): void;
+  /** A ticket agents already handled: the customer's first message and the final tags. */
+  seedTicket(t: { subject?: string; description: string; tags: string[]; createdAt?: string }): FdTicket;
   /** To the trash (`deleted: true`), or `permanently` (404 from then on). */
   deleteTicket(ticketId: number, opts?: { permanently?: boolean }): void;
   close(): Promise<void>;
@@ -463,13 +467,22 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     if (path === '/api/v2/tickets') {
       if (method === 'POST') return createTicket(body ?? {});
       if (method === 'GET') {
+        // List tickets: the last 30 days unless `updated_since`; `include=description` adds the
+        // first message; `page`/`per_page` with a `Link: rel="next"` while more are left.
         const requesterId = num(query.get('requester_id') ?? undefined);
         const perPage = Math.min(100, num(query.get('per_page') ?? undefined) ?? 30);
+        const page = Math.max(1, num(query.get('page') ?? undefined) ?? 1);
+        const since = query.get('updated_since');
+        const sinceMs = since === null ? Date.now() - 30 * 86_400_000 : Date.parse(since);
+        if (Number.isNaN(sinceMs)) return { status: 400, body: { description: 'Validation failed', errors: [{ field: 'updated_since', message: 'It should be in the \'valid date\' format', code: 'invalid_value' }] } };
+        const asc = query.get('order_type') === 'asc';
         const list = tickets
-          .filter((t) => !t.deleted && !purged.has(t.id) && (requesterId === undefined || t.requester_id === requesterId))
-          .sort((a, b) => b.id - a.id)
-          .slice(0, perPage);
-        return { status: 200, body: list.map((t) => ticketJson(t, false)) };
+          .filter((t) => !t.deleted && !purged.has(t.id) && (requesterId === undefined || t.requester_id === requesterId) && Date.parse(t.updated_at) >= sinceMs)
+          .sort((a, b) => (asc ? a.id - b.id : b.id - a.id));
+        const slice = list.slice((page - 1) * perPage, page * perPage);
+        const headers: Record<string, string> = {};
+        if (page * perPage < list.length) headers.link = `<${url}${path}?${new URLSearchParams({ ...Object.fromEntries(query), page: String(page + 1) })}>; rel="next"`;
+        return { status: 200, body: slice.map((t) => ticketJson(t, query.get('include') === 'description')), headers };
       }
     }
     if ((m = path.match(/^\/api\/v2\/tickets\/(\d+)$/))) {
@@ -645,6 +658,21 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     },
     setStatus(ticketId, status) {
       ticketById(ticketId).status = status;
+    },
+    retag(ticketId, tags) {
+      const t = ticketById(ticketId);
+      t.tags = [...new Set(tags)];
+      t.updated_at = now();
+    },
+    seedTicket(t) {
+      const at = t.createdAt ?? now();
+      const ticket: FdTicket = {
+        id: ids.ticket++, subject: t.subject ?? 'Question', description: `<div>${t.description}</div>`, description_text: t.description,
+        requester_id: 0, status: 4, priority: 1, source: 2, type: null, group_id: null, tags: [...new Set(t.tags)], custom_fields: {},
+        attachments: [], deleted: false, conversations: [], created_at: at, updated_at: at,
+      };
+      tickets.push(ticket);
+      return ticket;
     },
     deleteTicket(ticketId, o = {}) {
       const ticket = ticketById(ticketId);

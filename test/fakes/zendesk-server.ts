@@ -104,6 +104,13 @@ export interface FakeZendesk {
   closeTicket(ticketId: number): void;
   /** An agent solves the ticket. */
   solveTicket(ticketId: number): void;
+  /** An agent re-files the ticket: its tags become `tags` (what `rules eval` reads back). */
+  retag(ticketId: number, tags: string[]): void;
+  /** A ticket agents already handled (history to train on): the customer's words and the final tags. */
+  seedTicket(t: { subject?: string; description: string; tags: string[]; createdAt?: string; status?: string }): FakeTicket;
+  /** Tickets per page of the incremental export (Zendesk's is 1,000); the next `rateLimitExports` export requests answer 429. */
+  exportPageSize: number;
+  rateLimitExports: number;
   /** Deletes the ticket: reads and updates answer 404 RecordNotFound. */
   deleteTicket(ticketId: number): void;
   signWebhook(
@@ -368,6 +375,48 @@ export async function startFakeZendesk(
     return { status: 201, body: { ticket: ticketJson(ticket), audit }, headers: { location: `${url}/api/v2/tickets/${ticket.id}.json` } };
   }
 
+  /**
+   * Cursor-based incremental ticket export: every ticket updated at or after `start_time`
+   * (Unix seconds), as it is now, oldest first; the cursor is opaque to the client.
+   */
+  function incrementalExport(query: URLSearchParams): Answer {
+    if (fake.rateLimitExports > 0) {
+      fake.rateLimitExports--;
+      return { status: 429, body: { error: 'TooManyRequests', description: 'Rate limit for incremental exports exceeded' }, headers: { 'retry-after': '1' } };
+    }
+    const cursor = query.get('cursor');
+    let offset = 0;
+    let start = 0;
+    if (cursor !== null) {
+      const m = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+      if (!m) throw badRequest('InvalidCursor', 'cursor is invalid');
+      start = Number(m[1]);
+      offset = Number(m[2]);
+    } else {
+      const st = query.get('start_time');
+      if (st === null || !/^\d+$/.test(st)) throw badRequest('InvalidPaginationParameter', 'start_time is required');
+      start = Number(st);
+      if (start > Date.now() / 1000 - 60) throw badRequest('InvalidPaginationParameter', 'Too recent start_time. Use a start_time older than 1 minute');
+    }
+    const list = tickets.filter((t) => Date.parse(updatedAt(t)) / 1000 >= start);
+    const page = list.slice(offset, offset + fake.exportPageSize);
+    const end = offset + page.length >= list.length;
+    const after = Buffer.from(`${start}:${offset + page.length}`).toString('base64url');
+    return {
+      status: 200,
+      body: {
+        tickets: page.map((t) => ({ ...ticketJson(t), ...(deleted.has(t.id) ? { status: 'deleted' } : {}) })),
+        after_url: end ? null : `${url}/api/v2/incremental/tickets/cursor.json?cursor=${after}`,
+        after_cursor: end ? null : after,
+        before_url: null,
+        before_cursor: null,
+        end_of_stream: end,
+      },
+    };
+  }
+
+  const updatedAt = (t: FakeTicket): string => t.comments.at(-1)?.created_at ?? now();
+
   function updateTicket(id: number, body: unknown): Answer {
     const ticket = ticketById(id);
     if (!isObject(body) || !isObject(body.ticket)) throw badRequest('InvalidEndpoint', 'ticket is required');
@@ -584,6 +633,7 @@ export async function startFakeZendesk(
       idempotency.set(key, { fingerprint, answer });
       return { ...answer, headers: { ...answer.headers, 'x-idempotency-lookup': 'miss' } };
     }
+    if (method === 'GET' && path === '/api/v2/incremental/tickets/cursor') return incrementalExport(query);
     if (method === 'GET' && path === '/api/v2/tickets') {
       const externalId = query.get('external_id');
       const list = tickets.filter((t) => !deleted.has(t.id) && (externalId === null || t.external_id === externalId));
@@ -720,8 +770,10 @@ export async function startFakeZendesk(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeZendesk = {
     url,
+    exportPageSize: 1000,
+    rateLimitExports: 0,
     tickets,
     users,
     identitiesOf: (userId: number) => {
@@ -755,6 +807,22 @@ export async function startFakeZendesk(
     solveTicket(ticketId) {
       ticketById(ticketId).status = 'solved';
     },
+    retag(ticketId, tags) {
+      ticketById(ticketId).tags = [...new Set(normalizeTags(tags))];
+    },
+    seedTicket(t) {
+      const requester: FakeUser = { id: ids.user++, name: 'Seeded Player', email: null, external_id: null, phone: null, role: 'end-user' };
+      users.push(requester);
+      const at = t.createdAt ?? now();
+      const ticket: FakeTicket = {
+        id: ids.ticket++, subject: t.subject ?? null, requester_id: requester.id, submitter_id: requester.id, priority: null, type: null,
+        status: t.status ?? 'solved', group_id: null, tags: [...new Set(normalizeTags(t.tags))], custom_fields: [], external_id: null,
+        via_followup_source_id: null,
+        comments: [{ id: ids.comment++, body: t.description, html_body: `<p>${t.description}</p>`, public: true, author_id: requester.id, uploads: [], created_at: at }],
+      };
+      tickets.push(ticket);
+      return ticket;
+    },
     deleteTicket(ticketId) {
       ticketById(ticketId);
       deleted.add(ticketId);
@@ -768,4 +836,5 @@ export async function startFakeZendesk(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return fake;
 }

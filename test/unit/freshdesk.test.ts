@@ -102,10 +102,12 @@ describe('options', () => {
 });
 
 describe('requester', () => {
-  it('with an email: looked up by email, found, no create', async () => {
-    api().get('/api/v2/contacts').query({ email: 'p@example.com' }).reply(200, [{ id: 55, email: 'p@example.com' }]);
+  it('with an email: created at once (one request); the contact that already has the email answers the duplicate with its id', async () => {
+    let created: Json = {};
+    api().post('/api/v2/contacts', (b: Json) => ((created = b), true)).reply(409, { description: 'Validation failed', errors: [{ field: 'email', message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: 55 } }] });
     const fd = await freshdesk();
     expect(await fd.upsertRequester({ externalId: 'p@example.com', email: 'P@example.com' }, channelRef({ id: 'contact', kind: 'webform' }), attempt())).toEqual({ id: '55' });
+    expect(created).toEqual({ name: 'Webform user p@example.com', email: 'p@example.com' });
   });
 
   it('without an email: by unique_external_id, then mobile, then phone; created with name, unique_external_id and mobile', async () => {
@@ -120,8 +122,7 @@ describe('requester', () => {
     expect(created).toEqual({ name: 'Whatsapp-cloud user +998901234567', unique_external_id: 'wa:+998901234567', mobile: '+998901234567' });
   });
 
-  it('a create that collides with a contact made meanwhile (409 duplicate_value) uses that contact', async () => {
-    api().get('/api/v2/contacts').query(true).reply(200, []);
+  it('without an email or phone: created at once by unique_external_id; a duplicate (409 duplicate_value) is that contact', async () => {
     api().post('/api/v2/contacts').reply(409, { description: 'Validation failed', errors: [{ field: 'unique_external_id', message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: 91 } }] });
     const fd = await freshdesk();
     expect(await fd.upsertRequester({ externalId: '777' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '91' });

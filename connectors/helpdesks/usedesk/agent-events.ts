@@ -23,6 +23,8 @@ const ticketNumber = (v: unknown): string | undefined =>
 export interface UsedeskEvent {
   /** Tickets to read for new agent replies. */
   ticketIds: string[];
+  /** Tickets whose status changed (a `trigger` webhook): the gateway reads them before it writes there again. */
+  changed?: string[];
   /** Tickets a status change made solved (2) or closed (3): the rating question. */
   solved?: string[];
   /** A chat webhook: the chat, its ticket when Usedesk says, and whether an agent wrote. */
@@ -32,8 +34,9 @@ export interface UsedeskEvent {
 /**
  * Usedesk's webhooks carry no signature: the body's `secret` (the API channel's token) is the
  * proof. Only an agent's (`from: user`) public comment, or an agent's chat message, asks for a
- * read; a status change to solved or closed reports the ticket solved; every other event (new
- * ticket, rating) is acknowledged and ignored.
+ * read; a status change is noted (the next follow-up reads the ticket), and one to solved or
+ * closed reports the ticket solved; every other event (new ticket, rating) is acknowledged and
+ * ignored.
  */
 export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentEventResult & { ok: false }) | { ok: true; event: UsedeskEvent } {
   const raw = req.body;
@@ -49,9 +52,10 @@ export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentE
   }
   if (isRecord(body.trigger)) {
     const t = body.trigger;
-    if (t.new_status !== 2 && t.new_status !== 3 && t.new_status !== '2' && t.new_status !== '3') return { ok: true, event: { ticketIds: [] } };
     const id = ticketNumber(t.ticket_id);
-    return id ? { ok: true, event: { ticketIds: [], solved: [id] } } : deny(400, 'trigger.ticket_id must be a ticket number');
+    if (!id) return deny(400, 'trigger.ticket_id must be a ticket number');
+    const solved = t.new_status === 2 || t.new_status === 3 || t.new_status === '2' || t.new_status === '3';
+    return { ok: true, event: { ticketIds: [], changed: [id], ...(solved ? { solved: [id] } : {}) } };
   }
   if (body.chat_id !== undefined) {
     const chatId = ticketNumber(body.chat_id);

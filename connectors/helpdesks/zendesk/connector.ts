@@ -21,6 +21,7 @@ import { OPTIONAL_USER_FIELDS, requesterUser, type ZendeskUserInput } from './re
 import { commentBody, raisesPriority, ticketRouting, zendeskId, zendeskTags } from './ticket-fields.ts';
 import { forgetUploads, rememberedUploadNotes, uploadFiles } from './uploads.ts';
 import type { CustomerView } from '../../../src/core/identity/customer.ts';
+import { mayRaisePriority } from '../../../src/core/last-set.ts';
 import { addZendeskIdentities, userOfPlayer } from './identities.ts';
 
 /** create_or_update counts against Zendesk's per-user update limit; an unchanged user is not sent again for this long. */
@@ -200,9 +201,10 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
           return 'written';
         }
       }
-      // Reading the ticket costs a request, so only when a priority might have to be raised.
+      // Reading the ticket costs a request: only when the priority may rise above what the gateway
+      // last set (an agent may have set it higher). A closed ticket refuses the update itself.
       let priority: string | undefined;
-      if (input.decision.priority) {
+      if (input.decision.priority && mayRaisePriority(input.decision.priority, input.lastSet)) {
         const { data } = await http.request(`read ticket ${ticketId}`, 'GET', ticketPath(ticketId), TicketResponse);
         if (data.ticket.status === 'closed') return 'closed';
         if (raisesPriority(data.ticket.priority, input.decision.priority)) priority = input.decision.priority;

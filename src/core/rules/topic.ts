@@ -13,3 +13,13 @@ export function topicOf(decision: Decision, topics: readonly string[]): string;
 export function topicOf(decision: Decision, topics: readonly string[] = TOPICS): string {
   return topics.find((t) => decision.tags.includes(t)) ?? 'other';
 }
+
+/**
+ * The topic a helpdesk ticket's tags say, by the config's `topics:` table (topic → tags, in
+ * precedence order); `other` when no tag names one.
+ */
+export function topicOfTags(tags: readonly string[], table: Readonly<Record<string, readonly string[]>>): string {
+  const have = new Set(tags.map((t) => t.toLowerCase()));
+  for (const [topic, names] of Object.entries(table)) if (names.some((n) => have.has(n.toLowerCase()))) return topic;
+  return 'other';
+}
