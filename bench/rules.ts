@@ -32,7 +32,8 @@ function v8Pattern(src: string): LinearRegex {
     test: (text) => re.test(text),
     exec: (text) => {
       const m = re.exec(text);
-      return m ? { text: m[0], index: m.index, groups: {} } : null;
+      const groups = Object.fromEntries(Object.entries(m?.groups ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+      return m ? { text: m[0], index: m.index, groups } : null;
     },
   };
 }
@@ -55,7 +56,9 @@ function oneProgram(src: string): LinearRegex {
   const behind = backward.length > 0 ? compileLinear(rewritePattern(reversePattern(backward.join('|'))), { backtracking: false }) : undefined;
   const reversed = (s: string): string => Array.from(s).reverse().join('');
   const test = (text: string): boolean => (ahead?.test(text) ?? false) || (behind?.test(reversed(text)) ?? false);
-  return { source: src, test, exec: (text): LinearMatch | null => (test(text) ? { text: '', index: 0, groups: {} } : null) };
+  // (A backward match is left in the reversed text's terms: the cost is what is measured here.)
+  const exec = (text: string): LinearMatch | null => ahead?.exec(text) ?? behind?.exec(reversed(text)) ?? null;
+  return { source: src, test, exec };
 }
 
 function patterns(engine: Engine): PatternCompiler {
