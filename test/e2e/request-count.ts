@@ -147,7 +147,7 @@ const STEPS: StepSpec[] = [
   { name: 'new conversation, known customer, same topic (joins the open ticket, with a note)', budget: every(2), chat: OTHER_GROUP_CHAT, from: ALISHER, text: 'Вывод до сих пор не пришёл' },
   { name: 'new conversation, another new customer', budget: NEW_CUSTOMER, chat: BOB, from: BOBUR, text: 'Не начислился бонус' },
   { name: 'follow-up, another topic with a higher priority (new tags, priority raised)', chat: BOB, from: BOBUR, text: 'И вывод не проходит' },
-  { name: 'follow-up without a topic (the catch-all rule adds its tag)', chat: BOB, from: BOBUR, text: 'Спасибо, жду' },
+  { name: 'follow-up without a topic ("thanks": the catch-all rule is for first messages only)', chat: BOB, from: BOBUR, text: 'Спасибо, жду' },
 ];
 
 function updateOf(step: StepSpec, tg: FakeTelegram, n: number): Record<string, unknown> {
