@@ -13,12 +13,12 @@ import { machine, REPO, round } from './lib.ts';
 /**
  * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
  * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
- * Options: --only ingress,e2e,memory,drain,model,requests  --seconds 10  --messages 10000  --out results.json
+ * Options: --only ingress,e2e,memory,drain,model,requests,rules  --seconds 10  --messages 10000  --out results.json
  */
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingress,e2e,memory,drain,model,requests' },
+    only: { type: 'string', default: 'ingress,e2e,memory,drain,model,requests,rules' },
     seconds: { type: 'string', default: '10' },
     messages: { type: 'string', default: '10000' },
     out: { type: 'string' },
@@ -96,6 +96,12 @@ if (only.has('requests')) {
   console.log('\n## Helpdesk requests per message (shipped rules, real gateway, each fake helpdesk counting)\n');
   results.requests = await requestsBench();
   console.log(requestsTable(results.requests));
+}
+
+if (only.has('rules')) {
+  // The rules benchmark (per message, compile, hostile text; bench/rules.ts) prints its own sections.
+  console.log('');
+  spawnSync(process.execPath, [join(REPO, 'bench/rules.ts')], { cwd: REPO, stdio: 'inherit' });
 }
 
 if (values.out) {
