@@ -229,6 +229,10 @@ export async function startGateway(opts: {
     runtime,
     helpdesk,
     csat: { flow: csat, texts: cfg.csat.texts },
+    solved: async (tickets) => {
+      await timing.solved(tickets.map((t) => t.ticketId), Date.now());
+      await csat.solved(tickets);
+    },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import { newId } from '../core/ids.ts';
-import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, UploadedFile } from '../core/connector.ts';
+import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, SolvedTicket, UploadedFile } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -28,8 +28,10 @@ export interface MountedChannel {
 export interface AppDeps {
   runtime: Runtime;
   helpdesk: HelpdeskInstance;
-  /** The rating question: solved tickets are handed to it, and its email-link page is mounted. */
+  /** The rating question's email-link page. */
   csat?: { flow: Csat; texts: CsatOptions['texts'] };
+  /** Tickets the helpdesk's event reports solved (the SLA clock stops, the rating question is asked). */
+  solved?(tickets: SolvedTicket[]): Promise<void>;
   channels: MountedChannel[];
   metrics: Metrics;
   log: Logger;
@@ -93,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
     await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
-    if (result.solved && result.solved.length > 0) await deps.csat?.flow.solved(result.solved);
+    if (result.solved && result.solved.length > 0) await deps.solved?.(result.solved);
     return send(reply, result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } });
   });
 
