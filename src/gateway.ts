@@ -175,6 +175,7 @@ export async function startGateway(opts: {
     defaultLanguage: cfg.defaultLanguage,
     publicUrl: cfg.server.publicUrl,
     events: metrics.csat,
+    history: runtime.conversations,
     log: log.child({ part: 'csat' }),
   });
   const routingLog = new RoutingLog(runtime.kv, cfg.history);
