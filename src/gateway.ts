@@ -182,6 +182,7 @@ export async function startGateway(opts: {
     defaultLanguage: cfg.defaultLanguage,
     publicUrl: cfg.server.publicUrl,
     events: metrics.csat,
+    history: runtime.conversations,
     log: log.child({ part: 'csat' }),
   });
   const routingLog = new RoutingLog(runtime.kv, cfg.history);
@@ -237,6 +238,10 @@ export async function startGateway(opts: {
     runtime,
     helpdesk,
     csat: { flow: csat, texts: cfg.csat.texts },
+    solved: async (tickets) => {
+      await timing.solved(tickets.map((t) => t.ticketId), Date.now());
+      await csat.solved(tickets);
+    },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),

@@ -120,7 +120,8 @@ export interface LinkStore {
 /** One step of a conversation's path, shown on the console: what happened, when, to which ticket. */
 export interface ConversationEvent {
   at: number;
-  kind: 'accepted' | 'ticket' | 'reply' | 'autoreply' | 'note' | 'failed';
+  /** `question` and `rating`: the rating question after "solved" and the customer's answer (docs/csat.md). */
+  kind: 'accepted' | 'ticket' | 'reply' | 'autoreply' | 'note' | 'question' | 'rating' | 'failed';
   /** A short text for a person: a message excerpt, the rules that fired, the error. */
   text?: string;
   ticketId?: string;

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { newId } from '../core/ids.ts';
-import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RequestHead, RouteGuard, RouteSpec } from '../core/connector.ts';
+import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RequestHead, RouteGuard, RouteSpec, SolvedTicket } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -31,8 +31,10 @@ export interface MountedChannel {
 export interface AppDeps {
   runtime: Runtime;
   helpdesk: HelpdeskInstance;
-  /** The rating question: solved tickets are handed to it, and its email-link page is mounted. */
+  /** The rating question's email-link page. */
   csat?: { flow: Csat; texts: CsatOptions['texts'] };
+  /** Tickets the helpdesk's event reports solved (the SLA clock stops, the rating question is asked). */
+  solved?(tickets: SolvedTicket[]): Promise<void>;
   channels: MountedChannel[];
   metrics: Metrics;
   log: Logger;
@@ -89,7 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (!result.ok) return { status: result.status, body: { error: 'rejected', message: result.error } };
       // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
       await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
-      if (result.solved && result.solved.length > 0) await deps.csat?.flow.solved(result.solved);
+      if (result.solved && result.solved.length > 0) await deps.solved?.(result.solved);
       return result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } };
     },
   });
