@@ -4,7 +4,7 @@ import { PHONE_NUMBER_ID, signedWebhook, startFakeGraph, waChange, waMessage, wa
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { freePort, GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+import { freePort, GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
 
 /**
  * The rating question end to end: the real `switchboard start` process with the fake Telegram,
@@ -24,10 +24,10 @@ const FD_KEY = 'fd-api-key-0123456789';
 const FD_SECRET = 'fd-webhook-secret-0123456789';
 const LINK_SECRET = 'csat-link-secret-0123456789-0123456789';
 
-const settle = () => new Promise((r) => setTimeout(r, 800));
+const ADMIN_TOKEN = 'csat-admin-token-0123456789';
 
 const commonYaml = (dataDir: string, publicUrl?: string) => `
-server: { port: 8080, host: 127.0.0.1${publicUrl ? `, publicUrl: ${publicUrl}` : ''} }
+server: { port: 8080, host: 127.0.0.1, adminToken: ${ADMIN_TOKEN}${publicUrl ? `, publicUrl: ${publicUrl}` : ''} }
 store: { kind: embedded, path: ${dataDir} }
 log: { level: info }
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }`;
@@ -160,7 +160,7 @@ csat:
     await update(tgUpdate.text(880001, 'Слишком долго ждал ответа, три дня без новостей', { updateId: 2, messageId: followUp.message_id + 1 }));
     await waitFor('the feedback note', () => notesOf(ticket, 'три дня без новостей').length > 0);
     await waitFor('the thanks for the feedback', () => tg.sent.find((m) => m.chat_id === '880001' && /передали ваш отзыв/.test(m.text ?? '')));
-    await settle();
+    await settled(gw);
     expect(ticket.tags).not.toContain('csat_5');
     expect(notesOf(ticket, 'rated this ticket 2/5')).toHaveLength(1);
     expect(notesOf(ticket, 'три дня без новостей')).toHaveLength(1);
@@ -168,6 +168,17 @@ csat:
     expect(ticket.comments.filter((c) => c.public && c.body.includes('три дня'))).toHaveLength(0);
     expect(ticket.status).toBe('solved');
     expect(tg.sent.filter((m) => m.chat_id === '880001' && m.buttons)).toHaveLength(1);
+
+    // The console's path of the conversation: the question asked and the rating received, once each.
+    const page = await waitFor('the rating on the conversation\'s path', async () => {
+      const html = await (await fetch(`${gw.url}/admin/conversations?q=880001`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+      return html.includes('data-event="rating"') && html;
+    });
+    const steps = [...page.matchAll(/<li data-event="(\w+)">/g)].map((m) => m[1]);
+    expect(steps.filter((k) => k === 'question' || k === 'rating')).toEqual(['question', 'rating']);
+    expect(page).toContain('Rating question sent to the customer');
+    expect(page).toContain('Rating from the customer');
+    expect(page).toContain('2/5 with a button; asked what could be better');
 
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     const labels = 'channel="telegram",topic="payments",group="payments"';
@@ -199,7 +210,7 @@ csat:
     // Data longer than Telegram allows, and a body over the server's limit.
     expect((await update(tgUpdate.callbackQuery(880002, 'x'.repeat(1024 * 1024), { queryId: 'huge' }))).status).toBe(413);
     expect((await update(tgUpdate.callbackQuery(880002, 'y'.repeat(200), { queryId: 'long' }))).status).toBe(200);
-    await settle();
+    await settled(gw);
     expect(mine.tags.some((t) => t.startsWith('csat_'))).toBe(false);
     expect(theirs.tags.some((t) => t.startsWith('csat_'))).toBe(false);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -219,7 +230,7 @@ csat:
     await gw.stop();
     await gw.start();
     expect((await solved(ticket)).status).toBe(200);
-    await settle();
+    await settled(gw);
     expect(tg.sent.filter((m) => m.chat_id === '880005' && m.buttons)).toHaveLength(1);
   });
 
@@ -375,7 +386,7 @@ csat:
     expect(shown.text).toContain('name="comment"');
     expect(shown.headers.get('cache-control')).toBe('no-store');
     expect(shown.headers.get('referrer-policy')).toBe('no-referrer');
-    await settle();
+    await settled(gw);
     expect(fd.ratings).toHaveLength(0);
 
     const done = await page(`/csat/${tokens[1]}`, form('comment=' + encodeURIComponent('Ответ пришёл через неделю, это долго')));
@@ -396,9 +407,10 @@ csat:
     expect((await page(`/csat/${q}.5.${exp}.${sig}`, form(''))).status).toBe(403);
     expect((await page(`/csat/${q}.99.${exp}.${sig}`, form(''))).status).toBe(403);
     expect((await page('/csat/__proto__', form(''))).status).toBe(400);
-    expect((await page(`/csat/${tokens[0]}`, form('__proto__=1&constructor=2'))).status).toBe(200);
+    // A poisoned key is refused by the gateway's parsers, as on every route (docs/security.md).
+    expect((await page(`/csat/${tokens[0]}`, form('__proto__=1&constructor=2'))).status).toBe(400);
     expect((await page(`/csat/${tokens[0]}`, form(`comment=${'x'.repeat(40_000)}`))).status).toBe(413);
-    await settle();
+    await settled(gw);
     expect(fd.ratings).toHaveLength(1);
     expect(ticket.conversations.filter((c) => c.private && c.body_text.includes('rated this ticket'))).toHaveLength(1);
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);

@@ -58,11 +58,18 @@ export class GatewayProcess {
     return new GatewayProcess(configFile, await freePort(), env, role);
   }
 
+  /** Started and not ended. */
   get alive(): boolean {
-    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+    return this.child !== undefined && !this.exited;
   }
 
-  async start(): Promise<void> {
+  /** The process has ended (crashed, or been stopped). */
+  get exited(): boolean {
+    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
+  }
+
+  /** Resolves once /healthz answers (within the tests' one wait deadline unless `deadlineMs` says otherwise). */
+  async start(deadlineMs?: number): Promise<void> {
     this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port), ...(this.role === 'all' ? [] : ['--role', this.role])], {
       cwd: REPO,
       env: { ...process.env, ...this.env, SWITCHBOARD_CONFIG: '' },
@@ -71,11 +78,13 @@ export class GatewayProcess {
     const child = this.child;
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-    await waitFor(`the gateway on ${this.url} (output so far: ${this.output.slice(-2000)})`, async () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
+    // A gateway that exits (a bad config) fails the start at once rather than at the deadline.
+    const exited = await waitFor(`the gateway on ${this.url} (output so far: ${this.output.slice(-2000)})`, async () => {
+      if (child.exitCode !== null) return 'exited';
       const res = await fetch(`${this.url}/healthz`).catch(() => undefined);
-      return res?.ok;
-    });
+      return res?.ok && 'up';
+    }, deadlineMs);
+    if (exited === 'exited') throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
   }
 
   /** SIGKILL: no shutdown hooks, no flush; what was acknowledged must survive. */
@@ -136,4 +145,15 @@ export function duplicateKeys(json: string): string[] {
     }
   }
   return dupes;
+}
+
+/** The gateway has nothing queued and nothing in flight, seen on its /metrics twice in a row. */
+export async function settled(gw: { url: string }): Promise<void> {
+  let quiet = 0;
+  await waitFor(`${gw.url} to have nothing left to deliver`, async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    quiet = value('switchboard_queue_depth') === 0 && value('switchboard_in_flight') === 0 ? quiet + 1 : 0;
+    return quiet >= 2;
+  });
 }

@@ -91,6 +91,8 @@ export interface FakeUsedesk {
   commentWebhook(comment: UdComment, secret: string): Record<string, unknown>;
   /** Forgets what the last test left (tickets, clients, requests, failures); ids keep counting up. */
   reset(): void;
+  /** The API channel's "change ticket" webhook for the ticket's current status. */
+  statusWebhook(ticketId: number, secret: string): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -436,6 +438,10 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
     reset() {
       for (const list of [tickets, clients, requests, failures]) list.length = 0;
       files.clear();
+    },
+    statusWebhook(ticketId, secret) {
+      const t = ticketById(ticketId);
+      return { secret, trigger: { ticket_id: t.id, new_status: t.status_id }, client: { id: t.client_id } };
     },
     async close() {
       for (const server of [api, fileServer]) {

@@ -6,6 +6,7 @@ import { normalizePhone } from '../../src/kit/telephony/phone.ts';
 import { channelContext, type FakeChannelContext } from '../fixtures/channel-context.ts';
 
 /** What the contract checks for every channel (ack after store, 401, 503, bad shapes) is in test/contract/channels/cti.test.ts. */
+import { callRoute } from '../fixtures/route.ts';
 
 const TOKEN = 'cti-url-token-0123456789';
 
@@ -30,7 +31,7 @@ function req(body: Record<string, unknown> | string, o: { token?: string; form?:
   };
 }
 
-const send = (ch: ChannelInstance, body: Record<string, unknown> | string, o?: Parameters<typeof req>[1]) => ch.routes![0]!.handler(req(body, o));
+const send = (ch: ChannelInstance, body: Record<string, unknown> | string, o?: Parameters<typeof req>[1]) => callRoute(ch.routes![0]!, req(body, o));
 const call = { callId: 'c-100', from: '+998 90 123-45-67', to: '998712000000', direction: 'in' };
 
 describe('cti channel (Zammad generic CTI API)', () => {

@@ -4,6 +4,7 @@ import { createTelegramChannel } from '../../connectors/channels/telegram/channe
 import { TelegramOptions } from '../../connectors/channels/telegram/options.ts';
 import type { InboundRequest, RouteSpec } from '../../src/core/connector.ts';
 import { channelContext } from '../fixtures/channel-context.ts';
+import { callRoute } from '../fixtures/route.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 const SECRET = 'wh_secret-0123456789';
@@ -43,17 +44,19 @@ describe('telegram webhook route', () => {
     expect(route).toMatchObject({ method: 'POST', path: '' });
   });
 
-  it('answers 400 naming the problem for a body that is not JSON', async () => {
+  it('answers 400 naming the problem for invalid JSON or a non-update', async () => {
     const { rec, route } = setup();
-    const bad = await route.handler(request('{"update_id": 1, "message": '));
+    const bad = await callRoute(route, request('{"update_id": 1, "message": '));
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ error: expect.stringMatching(/^invalid JSON: /) });
+    expect(bad.body).toMatchObject({ error: expect.stringMatching(/^not a Telegram update: body is not valid JSON: /) });
+    const notUpdate = await callRoute(route, request({ update_id: 'seven' }));
+    expect(notUpdate).toMatchObject({ status: 400, body: { error: expect.stringContaining('update_id') } });
     expect(rec.stored()).toEqual([]);
   });
 
   it('answers 200 to updates it does not handle, and stores nothing', async () => {
     const { rec, route } = setup();
-    const res = await route.handler(request({ update_id: 77, channel_post: { message_id: 1, date: 1, chat: { id: -1, type: 'channel' } } }));
+    const res = await callRoute(route, request({ update_id: 77, channel_post: { message_id: 1, date: 1, chat: { id: -1, type: 'channel' } } }));
     expect(res.status).toBe(200);
     expect(rec.stored()).toEqual([]);
     expect(rec.logs.some((l) => l.level === 'debug' && JSON.stringify(l.obj).includes('channel_post'))).toBe(true);

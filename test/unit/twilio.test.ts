@@ -3,6 +3,7 @@ import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest } fr
 import { DeliveryError } from '../../src/core/errors.ts';
 import { definition as twilioVoice } from '../../connectors/channels/twilio-voice/index.ts';
 import { startFakeTwilio, twilioWebhook, type FakeTwilio } from '../fakes/twilio-server.ts';
+import { callRoute } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelContext, type FakeChannelContext } from '../fixtures/channel-context.ts';
 
@@ -49,7 +50,7 @@ describe('twilio-voice channel', () => {
       method: 'POST', url, headers, query: Object.fromEntries(new URL(url, 'http://x').searchParams),
       rawBody: Buffer.from(body), body: undefined, files: [], ip: '127.0.0.1',
     };
-    return route.handler(req);
+    return callRoute(route, req);
   }
 
   const callParams = (sid: string, over: Record<string, string> = {}) => ({
@@ -63,6 +64,13 @@ describe('twilio-voice channel', () => {
     expect(ok.status).toBe(200);
     const internal = await hook('', callParams('CA01'), { signFor: 'http://10.0.0.5:8080/webhooks/phone' });
     expect(internal.status).toBe(401);
+    const wrongToken = await hook('', callParams('CA01'), { token: 'someone-elses-token-000000000000' });
+    expect(wrongToken.status).toBe(401);
+    const route = ch.routes!.find((r) => r.path === '')!;
+    const unsigned = await callRoute(route, {
+      method: 'POST', url: '/webhooks/phone', headers: {}, query: {}, rawBody: Buffer.from(new URLSearchParams(callParams('CA01')).toString()), body: undefined, files: [], ip: '1.2.3.4',
+    });
+    expect(unsigned.status).toBe(401);
   });
 
   it('rings the agents, each reporting who answered, and falls back to voicemail', async () => {

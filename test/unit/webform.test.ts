@@ -5,6 +5,7 @@ import type { ChannelInstance, InboundRequest, UploadedFile } from '../../src/co
 import { DeliveryError } from '../../src/core/errors.ts';
 import { definition, WebformOptions } from '../../connectors/channels/webform/index.ts';
 import { channelContext, type FakeChannelContext } from '../fixtures/channel-context.ts';
+import { callRoute } from '../fixtures/route.ts';
 
 /** What the contract checks for every channel (ack after store, a resubmit is a no-op, 503, bad fields) is in test/contract/channels/webform.test.ts. */
 async function setup(options: unknown = {}, fake: FakeChannelContext = channelContext({ channelId: 'contact' })) {
@@ -16,7 +17,7 @@ async function setup(options: unknown = {}, fake: FakeChannelContext = channelCo
     expect(r.path).toBe('');
     return r;
   };
-  return { ...fake, channel, post: route('POST').handler, preflight: route('OPTIONS').handler, postRoute: route('POST') };
+  return { ...fake, channel, post: (req: InboundRequest) => callRoute(route('POST'), req), preflight: route('OPTIONS').handler, postRoute: route('POST') };
 }
 
 const IP = '203.0.113.7';
