@@ -29,6 +29,11 @@ export const Sender = z.object({
   email: z.string().optional(),
   locale: z.string().optional(),
   playerId: z.string().optional(),
+  /**
+   * The channel checked that the sender holds `email`: their mail answers one the gateway sent to
+   * that very address (its Message-ID in In-Reply-To/References, from the address it went to).
+   */
+  addressVerified: z.boolean().optional(),
 });
 export type Sender = z.infer<typeof Sender>;
 

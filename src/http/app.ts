@@ -87,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.status(result.status).send({ error: 'rejected', message: result.error });
     }
     // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
-    await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
+    await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`, result.tags)));
     return send(reply, result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } });
   });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+import { eventTags } from '../../../src/kit/inbound/event-tags.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import type { FreshdeskOptions } from './options.ts';
 
@@ -36,7 +37,7 @@ export function authenticateAgentEvent(req: InboundRequest, o: Pick<FreshdeskOpt
   return deny(401, `missing ${o.webhookSecretHeader.toLowerCase()} header (or basic auth)`);
 }
 
-export const RULE_BODY = '{"ticket_id": "{{ticket.id}}"}';
+export const RULE_BODY = '{"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}}"}';
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^#?\d+$/)]);
 /** The body the docs give to paste, or Freshdesk's "simple" webhook content (`freshdesk_webhook: {ticket_id}`). */
 const Body = z.union([
@@ -52,7 +53,10 @@ export function ticketIdsFromEvent(body: unknown): AgentEventResult {
     return deny(400, `${given === undefined ? 'ticket_id is missing' : 'ticket_id must be a ticket number'} (the rule's body must be ${RULE_BODY})`);
   }
   const id = 'ticket_id' in parsed.data ? parsed.data.ticket_id : parsed.data.freshdesk_webhook.ticket_id;
-  return { ok: true, ticketIds: [String(id).trim().replace(/^#/, '')] };
+  // The ticket's tags (and a "reply via" field) come in the body the rule sends: no read is needed for them.
+  const fields = 'ticket_id' in parsed.data ? parsed.data : parsed.data.freshdesk_webhook;
+  const tags = eventTags(fields.tags, fields.reply_via);
+  return { ok: true, ticketIds: [String(id).trim().replace(/^#/, '')], ...(tags ? { tags } : {}) };
 }
 
 export function verifyFreshdeskEvent(req: InboundRequest, o: Pick<FreshdeskOptions, 'webhookSecret' | 'webhookSecretHeader' | 'webhookUser'>): AgentEventResult {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+import { eventTags } from '../../../src/kit/inbound/event-tags.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
@@ -56,12 +57,12 @@ export function authenticateAgentEvent(req: InboundRequest, auth: AgentEventAuth
 }
 
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^\d+$/)]);
-const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}"}';
+const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}","tags":"{{ticket.tags}}"}';
 
-/** Zendesk's event-subscription format: `type` names the event, `detail.id` is the ticket. */
+/** Zendesk's event-subscription format: `type` names the event, `detail` is the ticket (its id, its tags). */
 const EventEnvelope = z.looseObject({ type: z.string().startsWith('zen:event-type:') });
 const EventBody = z.looseObject({ type: z.string(), detail: z.looseObject({ id: TicketNumber }) });
-/** The trigger body admins paste. */
+/** The trigger body admins paste (docs/zendesk.md): the ticket id, and its tags so no read is needed for them. */
 const TriggerBody = z.looseObject({ ticket_id: TicketNumber });
 
 function valueAt(body: unknown, path: PropertyKey[]): unknown {
@@ -77,6 +78,8 @@ function fieldError(body: unknown, error: z.ZodError): string {
   return valueAt(body, path) === undefined ? `${field} is missing` : `${field} must be a ticket number`;
 }
 
+const withTags = (result: AgentEventResult & { ok: true }, tags: string[] | undefined): AgentEventResult => (tags ? { ...result, tags } : result);
+
 /** Which tickets to sync, from a verified webhook body. */
 export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
   let body: unknown;
@@ -90,11 +93,11 @@ export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
     if (!parsed.success) return deny(400, fieldError(body, parsed.error));
     // Other ticket events are acknowledged and ignored: only a new comment can be an agent reply.
     if (parsed.data.type !== COMMENT_ADDED) return { ok: true, ticketIds: [] };
-    return { ok: true, ticketIds: [String(parsed.data.detail.id).trim()] };
+    return withTags({ ok: true, ticketIds: [String(parsed.data.detail.id).trim()] }, eventTags(parsed.data.detail.tags));
   }
   const parsed = TriggerBody.safeParse(body);
   if (!parsed.success) return deny(400, `${fieldError(body, parsed.error)} (${TRIGGER_HINT})`);
-  return { ok: true, ticketIds: [String(parsed.data.ticket_id).trim()] };
+  return withTags({ ok: true, ticketIds: [String(parsed.data.ticket_id).trim()] }, eventTags(parsed.data.tags, parsed.data.reply_via));
 }
 
 export function verifyZendeskEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): AgentEventResult {

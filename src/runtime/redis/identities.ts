@@ -4,10 +4,11 @@ import { LuaScript } from './scripts.ts';
 
 /**
  * Customers in Redis: `<p>:cust:<id>` is a hash {v: version, d: json}, `<p>:ident:<identifier>`
- * the customer id. A commit is one script: it checks the versions the change was planned on,
- * then writes everything, so two processes linking the same customer never lose a link.
+ * the customer id. A commit is one script: it checks the versions the change was planned on
+ * and that identifiers read as nobody's still are, then writes everything, so two processes
+ * linking the same customer never lose a link nor make two customers of one.
  *
- * ARGV: P, nExpected, (id, version)*, nPut, (id, version, json, nIdentifiers, identifier*)*, nRemove, id*
+ * ARGV: P, nExpected, (id, version)*, nUnowned, identifier*, nPut, (id, version, json, nIdentifiers, identifier*)*, nRemove, id*
  */
 const COMMIT = new LuaScript(`
 local p = ARGV[1]
@@ -17,6 +18,11 @@ for _ = 1, n do
   local v = redis.call('HGET', p .. ':cust:' .. ARGV[i], 'v')
   if (not v) or tonumber(v) ~= tonumber(ARGV[i + 1]) then return 0 end
   i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  if redis.call('EXISTS', p .. ':ident:' .. ARGV[i]) == 1 then return 0 end
+  i = i + 1
 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
@@ -48,6 +54,7 @@ export function createRedisIdentities(redis: Redis, prefix: string): IdentitySto
     async commit(change: CustomerChange) {
       const args: (string | number)[] = [prefix, change.expected.length];
       for (const e of change.expected) args.push(e.id, e.version);
+      args.push(change.unowned?.length ?? 0, ...(change.unowned ?? []));
       args.push(change.put.length);
       for (const c of change.put) args.push(c.id, c.version, JSON.stringify(c), c.identifiers.length, ...c.identifiers);
       args.push(change.remove.length, ...change.remove);
