@@ -70,8 +70,11 @@ helpdeskContract({
           private: o.private,
           attachments: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
         }),
+      tagTicket: (ticketId, tag) => void fd.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
       agentEvent(ticketId, how) {
-        const body = JSON.stringify({ ticket_id: ticketId });
+        // The rule body docs/freshdesk.md gives: {"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}}"} (tags comma-separated).
+        const tags = fd.tickets.find((t) => String(t.id) === ticketId)?.tags.join(', ') ?? '';
+        const body = JSON.stringify({ ticket_id: ticketId, tags });
         if (how === 'unauthenticated') return inboundRequest(body);
         return inboundRequest(body, { 'X-Switchboard-Secret': how === 'authentic' ? SECRET : 'not-the-shared-secret' });
       },

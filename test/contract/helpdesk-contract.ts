@@ -87,8 +87,10 @@ export interface HelpdeskHarness {
   /** A refusal in the helpdesk's own format (its status and body), as it answers an invalid ticket. */
   rejection?: { status: number; body: string };
   addAgentReply?(ticketId: string, text: string, opts?: { private?: boolean; file?: FetchedFile }): void;
-  /** The agent-reply webhook the helpdesk sends for a ticket: authentic, with a wrong secret, or with none. */
+  /** The agent-reply webhook the helpdesk sends for a ticket (the body its docs page gives): authentic, with a wrong secret, or with none. */
   agentEvent?(ticketId: string, how: 'authentic' | 'forged' | 'unauthenticated'): InboundRequest;
+  /** An agent adds a tag to the ticket in the helpdesk. */
+  tagTicket?(ticketId: string, tag: string): void;
 
   // Local helpdesks only (the dry run).
   /** Make the next write fail the way the local store fails. */
@@ -478,6 +480,16 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(attachment).toBeDefined();
         const file = await hd.fetchAttachment(attachment!.url);
         expect(file.data.equals(guide.data)).toBe(true);
+      });
+
+      it('the ticket’s tags come with an agent’s reply, in the event or in the read that finds the reply (a reply_via_ tag chooses the channel)', async () => {
+        const { ref } = await newTicket();
+        h.tagTicket!(ref.ticketId, 'reply_via_support_mail');
+        h.addAgentReply!(ref.ticketId, 'Выписку отправили на почту.');
+        const event = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, 'authentic'));
+        expect(event.ok).toBe(true);
+        const [reply] = await hd.listAgentReplies(ref.ticketId);
+        expect([...(event.ok ? (event.tags ?? []) : []), ...(reply!.ticketTags ?? [])]).toContain('reply_via_support_mail');
       });
 
       it('an agent’s rich-text reply reaches the customer as plain text with link targets kept and entities decoded', async () => {

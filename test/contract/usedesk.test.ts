@@ -63,6 +63,7 @@ helpdeskContract({
       rejection: { status: 200, body: '{"error":"The client is blocked","code":422}' },
       addAgentReply: (ticketId, text, o = {}) =>
         void ud.addAgentReply(Number(ticketId), text, { private: o.private, files: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined }),
+      tagTicket: (ticketId, tag) => void ud.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
       agentEvent(ticketId, how) {
         const ticket = ud.tickets.find((t) => String(t.id) === ticketId)!;
         const comment = ticket.comments.filter((c) => c.from === 'user' && c.type === 'public').at(-1) ?? ticket.comments.at(-1)!;
