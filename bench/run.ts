@@ -6,24 +6,25 @@ import { parseArgs } from 'node:util';
 import { e2eBench, type E2eRun } from './e2e.ts';
 import { ingressBench, type IngressRun } from './ingress.ts';
 import { memoryBench, type MemoryRun } from './memory.ts';
+import { modelBench, type ModelRun } from './model.ts';
 import { machine, REPO, round } from './lib.ts';
 
 /**
  * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
  * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
- * Options: --only ingress,e2e,memory,drain  --seconds 10  --messages 10000  --out results.json
+ * Options: --only ingress,e2e,memory,drain,model  --seconds 10  --messages 10000  --out results.json
  */
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingress,e2e,memory,drain' },
+    only: { type: 'string', default: 'ingress,e2e,memory,drain,model' },
     seconds: { type: 'string', default: '10' },
     messages: { type: 'string', default: '10000' },
     out: { type: 'string' },
   },
 });
 const only = new Set(values.only.split(','));
-const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null } = {
+const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null; model?: ModelRun } = {
   machine: machine(),
   at: new Date().toISOString(),
 };
@@ -79,6 +80,15 @@ if (only.has('drain')) {
     console.log('\n## Drain\n\nbench/drain.ts is not there yet; skipped.');
     results.drain = null;
   }
+}
+
+if (only.has('model')) {
+  console.log('\n## Text model (config/models/igaming.json; every labeled message in test/rules/)\n');
+  const r = modelBench();
+  results.model = r;
+  console.log('| file KB | load ms (median of 5) | JSON.parse alone ms | load vs 1 s target | messages | score µs/message (median) | p99 µs | vs 1 ms target | rules µs/message without model | with model | with vs without |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`| ${r.fileKb} | ${r.loadMs} | ${r.parseMs} | ${round((r.loadMs / 1000) * 100, 1)}% | ${r.messages} | ${r.scoreUs} | ${r.scoreP99Us} | ${round((r.scoreUs / 1000) * 100, 1)}% | ${r.rulesUs} | ${r.rulesWithModelUs} | ${round(r.rulesWithModelUs / r.rulesUs, 2)}× |`);
 }
 
 if (values.out) {

@@ -1,16 +1,25 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
-import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
+import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
 import { createIdentityService } from './core/identity/service.ts';
 import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
+import { createCsat } from './core/csat/csat.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
+import { calendarOf } from './core/kpi/config.ts';
+import { createConversationTiming } from './core/kpi/timing.ts';
+import { createSlaWatch, watchLoop } from './core/kpi/watch.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
+import { loadModelFile, modelPathOf, watchModelFile } from './config/model-file.ts';
+import { RoutingLog } from './core/history/routing-log.ts';
+import type { TextModel } from './core/model/text-model.ts';
+import { evaluateRouting } from './core/history/evaluate.ts';
+import { startRoutingGauges } from './runtime/routing-accuracy.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
 import { Activity } from './runtime/activity.ts';
@@ -52,13 +61,31 @@ export async function startGateway(opts: {
   const metrics = createMetrics(cfg.helpdesk.kind);
   const activity = new Activity();
 
-  let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
+  // The text model loads before the rules compile, so a rule naming a topic it lacks is refused.
+  const modelPath = modelPathOf(loaded);
+  let model: TextModel | undefined = modelPath ? await loadModelFile(modelPath) : undefined;
+  const compile = (list: typeof cfg.rules, replies: typeof cfg.replies, m: TextModel | undefined): RuleSet =>
+    ({ compiled: compileRules(list, { modelTopics: m?.topics }), replies, model: m });
+  let rules: RuleSet = compile(cfg.rules, cfg.replies, model);
+  const modelWatcher = modelPath ? watchModelFile(
+    modelPath,
+    (next) => {
+      try {
+        rules = compile([...rules.compiled.rules], rules.replies, next);
+        model = next;
+        log.info({ file: modelPath, topics: next.topics, trainedAt: next.file.trained.at }, 'text model reloaded');
+      } catch (err) {
+        log.error({ err }, 'text model change refused: the rules do not compile with it; the running model stays');
+      }
+    },
+    (err) => log.error({ error: err.message }, 'text model change refused; the running model stays'),
+  ) : undefined;
   const watcher = watchRules(
     loaded,
     opts.registry,
     (next) => {
       try {
-        rules = { compiled: compileRules(next.rules), replies: next.replies };
+        rules = compile(next.rules, next.replies, model);
         log.info({ rules: next.rules.length }, 'rules reloaded');
       } catch (err) {
         log.error({ err }, 'rules change refused; the running rules stay');
@@ -72,13 +99,13 @@ export async function startGateway(opts: {
   );
   for (const w of loaded.warnings) log.warn({ file: w.file, line: w.line, path: w.path }, w.message);
 
-  const helpdesk = await createHelpdesk(opts.registry, cfg, {
+  // One limiter for every request to the helpdesk: deliveries and the accuracy refresh alike.
+  const limiter = createHelpdeskLimiter(opts.registry, cfg, {
     log: log.child({ helpdesk: cfg.helpdesk.kind }),
-    kv: runtime.kv,
-    dataDir,
     // Shared by every process when the runtime can (Redis); timed for the metrics either way.
     makeLimiter: (o) => metrics.timedLimiter(activity.watchLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o))),
   });
+  const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir, limiter });
   const channels = new Map<string, ChannelEntry>();
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
     const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
@@ -118,7 +145,7 @@ export async function startGateway(opts: {
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), sends: def.sends, instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();
@@ -127,6 +154,30 @@ export async function startGateway(opts: {
     notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
   }
 
+  const calendar = calendarOf(cfg.sla, cfg.timezone);
+  const timing = createConversationTiming({
+    store: runtime.timing,
+    kpi: cfg.kpi,
+    sla: cfg.sla,
+    calendar,
+    groups: Object.keys((cfg.helpdesk as { groups?: Record<string, unknown> }).groups ?? {}),
+    observe: (sample, labels) => metrics.response(sample, labels),
+    log: log.child({ part: 'timing' }),
+  });
+  const csat = createCsat({
+    options: cfg.csat,
+    kv: runtime.kv,
+    links: runtime.links,
+    channels,
+    helpdesk,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    timezone: cfg.timezone,
+    defaultLanguage: cfg.defaultLanguage,
+    publicUrl: cfg.server.publicUrl,
+    events: metrics.csat,
+    log: log.child({ part: 'csat' }),
+  });
+  const routingLog = new RoutingLog(runtime.kv, cfg.history);
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -136,6 +187,7 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    timing,
     history: runtime.conversations,
     identity: createIdentityService({
       store: runtime.identities,
@@ -145,7 +197,21 @@ export async function startGateway(opts: {
       log: log.child({ part: 'identity' }),
       newId,
     }),
+    csat,
+    routingLog,
   });
+
+  // Production accuracy (`rules eval`) as gauges, where deliveries run and the helpdesk can list tickets.
+  const historyReader = cfg.history.evaluate && role !== 'ingress'
+    ? createHistoryReader(opts.registry, cfg, { log: log.child({ part: 'routing-accuracy' }), kv: runtime.kv, dataDir, limiter })
+    : undefined;
+  const evaluateEvery = cfg.history.evaluate;
+  const gauges = historyReader && evaluateEvery ? startRoutingGauges({
+    registry: metrics.registry,
+    everyMs: evaluateEvery.every,
+    log: log.child({ part: 'routing-accuracy' }),
+    evaluate: () => evaluateRouting({ log: routingLog, reader: historyReader, topics: cfg.topics, since: new Date(Date.now() - evaluateEvery.since) }),
+  }) : undefined;
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
   const exclusive = new Map<string, ReturnType<typeof runExclusively>>();
@@ -161,6 +227,7 @@ export async function startGateway(opts: {
   const app = await buildApp({
     runtime,
     helpdesk,
+    csat: { flow: csat, texts: cfg.csat.texts },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),
@@ -176,6 +243,7 @@ export async function startGateway(opts: {
   });
 
   if (role !== 'ingress') runtime.startWorker(pipeline, allEvents(metrics.events, activity.events, failuresOnThePath(runtime)));
+  const slaWatch = role !== 'ingress' ? startSlaWatch(cfg, runtime, calendar, channels, metrics, log) : undefined;
   if (role !== 'worker') {
     for (const [id, c] of channels) {
       if (c.instance.exclusive && runtime.lease && c.instance.start) {
@@ -202,7 +270,10 @@ export async function startGateway(opts: {
     close() {
       closing ??= (async () => {
         watcher.close();
+        modelWatcher?.close();
+        gauges?.stop();
         await app.close();
+        await slaWatch?.close();
         for (const keeper of exclusive.values()) await keeper.close();
         for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
         await runtime.close();
@@ -211,6 +282,35 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/**
+ * The SLA watch (it also forgets timings older than kpi.keepDays, so it runs without targets too):
+ * in this process on the embedded store, in whichever process holds its lease on Redis.
+ */
+function startSlaWatch(
+  cfg: Config,
+  runtime: Runtime,
+  calendar: ReturnType<typeof calendarOf>,
+  channels: ReadonlyMap<string, ChannelEntry>,
+  metrics: ReturnType<typeof createMetrics>,
+  log: Logger,
+): { close(): Promise<void> } {
+  const wlog = log.child({ part: 'sla-watch' });
+  const watch = createSlaWatch({
+    store: runtime.timing,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    sla: cfg.sla,
+    calendar,
+    channelKinds: new Map([...channels].map(([id, c]) => [id, c.kind])),
+    keepDays: cfg.kpi.keepDays,
+    declared: (stage, labels) => metrics.slaStage(stage, labels),
+    log: wlog,
+  });
+  const loop = watchLoop(() => watch.tick(), cfg.sla.checkEvery, wlog);
+  if (runtime.lease) return runExclusively(runtime.lease('sla-watch'), loop, wlog, 'the SLA watch');
+  void loop.start();
+  return { close: () => loop.stop() };
 }
 
 /** The first step of a conversation's path, with the ids a person may look it up by. */
@@ -278,12 +378,40 @@ export async function createHelpdesk(
   cfg: Config,
   ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
 ): Promise<HelpdeskInstance> {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The configured helpdesk's ticket history (training, `rules eval`), paced like deliveries; undefined when its kind has no list API. */
+export function createHistoryReader(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): HistoryReader | undefined {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.history?.(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The rate limiter the helpdesk's requests share, from its documented limits and `requestsPerMinute` (none for the dry run). */
+export function createHelpdeskLimiter(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): RateLimiter | undefined {
+  return helpdeskParts(registry, cfg, ctx).limiter;
+}
+
+function helpdeskParts(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+) {
   const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
   const options = def.options.parse(withoutKind(cfg.helpdesk));
   // One limiter paces every request to the helpdesk (a runtime shared by several processes may bring its own).
   const common = HelpdeskCommonOptions.pick({ requestsPerMinute: true }).parse(options);
   const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }), ctx.makeLimiter);
-  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+  return { def, options, limiter };
 }
 
 function findDefinition<D extends ChannelDefinition | HelpdeskDefinition | NotifierDefinition>(defs: D[], kind: string, what: string): D {
@@ -322,5 +450,5 @@ export function testRules(rules: RuleSet, input: RulesTestInput, where: { channe
     occurredAt: now.toISOString(),
     receivedAt: now.toISOString(),
   });
-  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone });
+  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone, model: rules.model });
 }

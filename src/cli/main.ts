@@ -10,6 +10,14 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { configJsonSchema, rulesJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { parseDuration } from '../core/kpi/duration.ts';
+import { printableReport } from './report.ts';
+import { loadConfiguredModel } from '../config/model-file.ts';
+import type { CliDeps } from './deps.ts';
+import { registerModelCommands } from './model-train.ts';
+import { registerRulesDiff } from './rules-diff.ts';
+import { registerRulesEval } from './rules-eval.ts';
+import { formatModelScores } from './show-scores.ts';
 import { memoryKv } from '../runtime/memory-kv.ts';
 
 /**
@@ -61,6 +69,8 @@ async function openStore(loaded: LoadedConfig) {
   return openRuntime(loaded.config, createLogger({ level: 'warn', secrets: loaded.secrets }));
 }
 
+const deps: CliDeps = { load, fail: (message, code) => new ExitError(message, EXIT[code]) };
+
 export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('Channel gateway: customer messages into your helpdesk, agents\' replies back.')
@@ -100,6 +110,18 @@ export function buildProgram(): Command {
       console.log(`  helpdesk: ${cfg.helpdesk.kind}`);
       console.log(`  channels: ${Object.entries(cfg.channels).map(([id, c]) => `${id} (${c.kind})`).join(', ') || 'none'}`);
       console.log(`  rules: ${cfg.rules.length}, replies: ${Object.keys(cfg.replies).length}`);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
+      if (model) {
+        try {
+          compileRules(cfg.rules, { modelTopics: model.topics });
+        } catch (err) {
+          if (err instanceof RuleCompileError) throw new ExitError(`${loaded.file}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
+          throw err;
+        }
+        console.log(`  model: ${model.topics.join(', ')} (${model.file.trained.examples} messages, trained ${model.file.trained.at})`);
+      }
       if (!o.online) return;
       let failed = 0;
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });
@@ -153,8 +175,11 @@ export function buildProgram(): Command {
       const cfg = loaded.config;
       const channel = cfg.channels[o.channel];
       if (!channel) throw new ExitError(`no channel '${o.channel}' in ${loaded.file} (channels: ${Object.keys(cfg.channels).join(', ')})`, EXIT.config);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
       const result = testRules(
-        { compiled: compileRules(cfg.rules), replies: cfg.replies },
+        { compiled: compileRules(cfg.rules, { modelTopics: model?.topics }), replies: cfg.replies, model },
         { channel: o.channel, text: o.text, first: !o.followUp, sender: pairs(o.sender), form: o.form ? pairs(o.form) : undefined },
         { channelKind: channel.kind, timezone: cfg.timezone },
       );
@@ -168,9 +193,13 @@ export function buildProgram(): Command {
       if (d.subject) console.log(`subject:  ${d.subject}`);
       console.log(`replies:  ${d.replies.join(', ') || '-'}`);
       console.log(`notify:   ${d.notify.join(', ') || '-'}`);
+      for (const line of formatModelScores(d, result.trace)) console.log(line);
       console.log('rules:');
       for (const t of result.trace) console.log(`  ${t.fired ? 'FIRED' : '  -  '} ${t.rule}${t.why ? `: ${t.why}` : ''}`);
     });
+  registerRulesEval(rules, deps);
+  registerRulesDiff(rules, deps);
+  registerModelCommands(program, deps);
 
   const dlq = program.command('dlq').description('inspect and replay the dead-letter queue');
   dlq
@@ -210,6 +239,24 @@ export function buildProgram(): Command {
         }
       });
   }
+
+  program
+    .command('report')
+    .description('conversations by channel and topic: volume, first response (median, p90), share within SLA, contact reasons against the period before')
+    .addOption(configOption())
+    .option('--since <duration>', 'the period up to now, e.g. 24h, 7d, 30d', '7d')
+    .option('--csv', 'one CSV table instead of text')
+    .action(async (o: { config?: string; since: string; csv?: boolean }) => {
+      const sinceMs = parseDuration(o.since);
+      if (sinceMs === undefined) throw new ExitError(`--since: expected a duration like 24h, 7d or 30d, got '${o.since}'`, EXIT.config);
+      const loaded = await load(o.config);
+      const rt = await openStore(loaded);
+      try {
+        console.log(await printableReport(rt.timing, loaded.config, { sinceMs, csv: o.csv }));
+      } finally {
+        await rt.close();
+      }
+    });
 
   program
     .command('schema')

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import type { ChannelDefinition, HelpdeskDefinition, NotifierDefinition, OptionWarning } from '../core/connector.ts';
+import { CsatOptions } from '../core/csat/options.ts';
 import { IdentityOptions } from '../core/identity/options.ts';
+import { KpiSection, SlaSection } from '../core/kpi/config.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, PrivacySection, ServerSection, StoreSection, TimeZone } from './sections.ts';
+import { DEFAULT_TOPICS, HistorySection, ModelSection, TopicsSection } from './learning.ts';
 
 /** A connector kind as the config sees it: its name, options schema and secret option keys. */
 export interface ConnectorKind {
@@ -83,6 +86,12 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
       .describe('files, relative to this one, whose rules are appended and whose replies are merged'),
     rules: z.array(Rule).default([]).describe('routing rules, evaluated in order (this file\'s first, then included files\')'),
     replies: Replies.default({}).describe('auto-reply templates: name → { ru, uz, en, default }'),
+    kpi: KpiSection.prefault({}),
+    sla: SlaSection.prefault({}),
+    csat: CsatOptions.prefault({}),
+    model: ModelSection.optional(),
+    topics: TopicsSection.default(() => ({ ...DEFAULT_TOPICS })),
+    history: HistorySection.prefault({}),
   });
 }
 

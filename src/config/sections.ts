@@ -78,4 +78,4 @@ export const DeliverySection = z.strictObject({
 export const Language = z.enum(['ru', 'uz', 'en']);
 
 /** Option paths of the core sections that hold secrets (connectors declare their own). */
-export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['server', 'viewerToken'], ['store', 'url']];
+export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['server', 'viewerToken'], ['store', 'url'], ['csat', 'linkSecret']];

@@ -140,6 +140,21 @@ export interface ReplyToSend {
   /** The helpdesk comment id: a stable id for the channel's own dedupe, if it has one. */
   replyId: string;
   automatic?: boolean;
+  /**
+   * A question with choices (a rating 1–5), given only to channels that declare `buttons`: they
+   * render them as buttons, a list or a template's quick replies, and a pick comes back as a
+   * message whose `choice` is the option's id. Other channels get the choices as text instead.
+   */
+  choices?: Choices;
+}
+
+export interface Choices {
+  /** In order; `id` is what comes back (at most 64 characters), `label` what the customer sees. */
+  options: { id: string; label: string }[];
+  /** A short caption for a button that opens a menu of the options (at most 20 characters). */
+  menu: string;
+  /** The customer's language (ru, uz, en): picks the approved template where a channel needs one. */
+  language: string;
 }
 
 export interface SendResult {
@@ -277,6 +292,8 @@ export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>):
 export interface Notice {
   /** The part after `id:` in the rule's target, e.g. `compliance` in `slack:compliance`. */
   target: string;
+  /** What happened, in one line, when it is not "rules fired" (an SLA breach). */
+  headline?: string;
   ticketId: string;
   ticketUrl?: string;
   rules: string[];
@@ -363,8 +380,27 @@ export interface AgentReply {
 
 export type AgentEventResult =
   /** `tags`: the ticket's tags, where the event carries them (an event names one ticket), so no read is needed for them. */
-  | { ok: true; ticketIds: string[]; tags?: string[]; response?: HttpResponse }
+  | { ok: true; ticketIds: string[]; tags?: string[]; response?: HttpResponse; solved?: SolvedTicket[] }
   | { ok: false; status: number; error: string };
+
+/** A ticket the helpdesk's event reports solved, with the tags it carries when the event says. */
+export interface SolvedTicket {
+  ticketId: string;
+  tags?: string[];
+}
+
+/** The customer's rating of a solved ticket, and how the agents see it. */
+export interface RatingInput {
+  /** 1 (bad) to 5 (excellent). */
+  score: number;
+  requesterId: string;
+  /** Added to the ticket (e.g. `csat_5`). */
+  tags: string[];
+  /** Custom fields by symbolic name (mapped in the helpdesk's `fields`). */
+  fields: Record<string, number>;
+  /** A private note for the agents. */
+  note: string;
+}
 
 export interface HelpdeskInstance {
   readonly kind: string;
@@ -386,6 +422,14 @@ export interface HelpdeskInstance {
    */
   appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
+  /** Adds tags to the ticket, keeping the ones it has; adding a tag it has changes nothing. */
+  addTags(ticketId: string, tags: string[], ctx: AttemptContext): Promise<void>;
+  /**
+   * Writes the customer's rating: into the helpdesk's own satisfaction rating where its API takes
+   * one, and always as the tags, fields and private note given. Safe to repeat (`reconcile`).
+   * Without it the gateway writes only the note.
+   */
+  recordRating?(ticketId: string, rating: RatingInput, ctx: AttemptContext): Promise<void>;
   /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
   verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
   /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */
@@ -446,6 +490,31 @@ export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Its API's rate limits; without them the helpdesk is not paced (the dry run). */
   rateLimits?: HelpdeskRateLimits;
   create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
+  /** Reads the tickets agents have handled (training the text model, `rules eval`); absent: no list API. */
+  history?(options: z.infer<O>, ctx: HelpdeskContext): HistoryReader;
+}
+
+/** A ticket as the helpdesk has it now: the customer's first words and the tags agents left. */
+export interface HistoryTicket {
+  id: string;
+  createdAt?: string;
+  subject?: string;
+  /** The customer's first message, plain text. */
+  text: string;
+  tags: string[];
+}
+
+export interface HistoryQuery {
+  /** Tickets created or updated since then. */
+  since: Date;
+  /** Only tickets this says yes to need their text (a helpdesk that reads each ticket separately skips the rest). */
+  want?(ticketId: string): boolean;
+  /** Called as tickets arrive, with the count so far. */
+  onProgress?(count: number): void;
+}
+
+export interface HistoryReader {
+  tickets(query: HistoryQuery): AsyncIterable<HistoryTicket>;
 }
 
 export function defineHelpdesk<O extends z.ZodObject>(def: HelpdeskDefinition<O>): HelpdeskDefinition<O> {

@@ -81,3 +81,17 @@ export function errorFromNetwork(what: string, err: unknown): DeliveryError {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new DeliveryError(`${what}: ${message}`, { kind: 'retry', ambiguous: true, detail: message, cause: err });
 }
+
+/**
+ * Not a failure: the job may not run yet (quiet hours, a delay). The runtime puts it back to run
+ * at `until` without counting an attempt and without pausing its target.
+ */
+export class NotYet extends Error {
+  readonly until: number;
+
+  constructor(until: number, reason: string) {
+    super(reason);
+    this.name = 'NotYet';
+    this.until = until;
+  }
+}

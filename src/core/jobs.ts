@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NormalizedMessage } from './message.ts';
 import type { Conversation } from './connector.ts';
+import { CsatStep } from './csat/steps.ts';
 
 /**
  * Work that waits in a runtime. Every job has a dedupe key (insert-if-absent),
@@ -15,6 +16,19 @@ const AgentReplyPayload = z.object({
   html: z.string().optional(),
   attachments: z.array(z.object({ name: z.string(), mime: z.string(), url: z.string(), size: z.number().optional() })),
   createdAt: z.string().optional(),
+});
+
+/** A notice composed when it was queued (the SLA watch's), sent as it is. */
+export const ReadyNotice = z.object({
+  headline: z.string().optional(),
+  ticketId: z.string(),
+  ticketUrl: z.string().optional(),
+  rules: z.array(z.string()),
+  priority: z.string().optional(),
+  tags: z.array(z.string()),
+  channel: z.object({ id: z.string(), kind: z.string() }),
+  senderName: z.string().optional(),
+  text: z.string(),
 });
 
 export const JobPayload = z.discriminatedUnion('kind', [
@@ -42,6 +56,12 @@ export const JobPayload = z.discriminatedUnion('kind', [
     priority: z.string().optional(),
     tags: z.array(z.string()),
   }),
+  /** Tags added to a ticket (the SLA watch's breach tag). */
+  z.object({ kind: z.literal('tag'), ticketId: z.string(), tags: z.array(z.string()).min(1) }),
+  /** A ready notice to a notifier target. */
+  z.object({ kind: z.literal('notice'), target: z.string(), notice: ReadyNotice }),
+  /** A step of the rating question after a ticket was solved (docs/csat.md). */
+  z.object({ kind: z.literal('csat'), csat: CsatStep }),
 ]);
 export type JobPayload = z.infer<typeof JobPayload>;
 export type JobKind = JobPayload['kind'];

@@ -81,6 +81,11 @@ export const NormalizedMessage = z.object({
   private: z.boolean().optional(),
   occurredAt: z.string(),
   receivedAt: z.string(),
+  /**
+   * The id of an option the customer picked from a question the gateway asked (a button, a list
+   * row, a template quick reply); see `ReplyToSend.choices`.
+   */
+  choice: z.string().max(256).optional(),
   /** The channel payload, redacted; kept so an admin can see what arrived. */
   raw: z.unknown().optional(),
   /** Channel extras; `batchKey` groups consecutive messages into one delivery (Telegram albums). */

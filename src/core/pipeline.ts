@@ -2,18 +2,21 @@ import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
+  Capability,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
   Medium,
   Logger,
+  Notice,
   NotifierInstance,
   TicketInput,
   TicketRef,
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
 import type { Decision, Replies } from './rules/schema.ts';
-import type { CompiledRules } from './rules/engine.ts';
+import type { CompiledRules, TopicScorer } from './rules/engine.ts';
+import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
 import { DeliveryError, asDeliveryError } from './errors.ts';
 import {
@@ -29,10 +32,12 @@ import {
   type NewJob,
 } from './jobs.ts';
 import { formatBytes } from './format-bytes.ts';
+import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { routeReply } from './identity/reply-via.ts';
 import { topicOf } from './rules/topic.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -45,12 +50,16 @@ export interface ChannelEntry {
   /** What the channel is, from its definition: the helpdesk maps from this. */
   medium: Medium;
   network?: string;
+  /** What a reply can carry on it, from its definition (absent: text). */
+  sends?: readonly Capability[];
   instance: ChannelInstance;
 }
 
 export interface RuleSet {
   compiled: CompiledRules;
   replies: Replies;
+  /** The text model `model:` conditions ask (reloaded without a restart, like the rules). */
+  model?: TopicScorer;
 }
 
 export interface PipelineDeps {
@@ -65,10 +74,16 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Response times per conversation (absent: not measured). */
+  timing?: ConversationTiming;
   /** Where each conversation's path is recorded for the console (best effort). */
   history?: Pick<ConversationLog, 'record'>;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
   identity?: IdentityService;
+  /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
+  csat?: Csat;
+  /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
+  routingLog?: RoutingLog;
 }
 
 export interface Pipeline {
@@ -148,6 +163,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
+    // the customer did write, though (WhatsApp's 24-hour window opens again).
+    if (await deps.csat?.intercept(messages)) return touch(messages[0]!);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
@@ -160,8 +178,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
-    const { compiled, replies } = deps.rules();
-    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    const { compiled, replies, model } = deps.rules();
+    const routedAt = now();
+    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
     if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
       const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
       who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
@@ -200,6 +219,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
     await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic }, { channelId: first.channel.id, key });
+    const language = detectLanguage(combined.text, first.sender.locale);
+    // Before the link: once linked, a ticket solved at once is asked in this language.
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -217,10 +239,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
     });
+    await deps.routingLog?.append({
+      at: routedAt.getTime(),
+      ticketId: ref.ticketId,
+      created: !link || link.ticketId !== ref.ticketId,
+      isFirst: !link,
+      message: combined,
+      decision,
+    }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff'));
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
+    }
+    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
+    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
+    if (deps.timing && waiting.length > 0) {
+      const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
+      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
     }
     const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
     const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
@@ -228,7 +264,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
-    const language = detectLanguage(combined.text, first.sender.locale);
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -267,6 +302,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     if (followUps.length > 0) await deps.enqueue(followUps);
+  }
+
+  async function touch(m: NormalizedMessage): Promise<void> {
+    const link = await links.get(conversationKey(m.channel.id, m.conversation.externalId));
+    if (!link) return;
+    await links.put({ ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } });
   }
 
   async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>): Promise<void> {
@@ -328,13 +369,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
   }
 
-  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
-    const colon = p.target.indexOf(':');
-    const id = colon === -1 ? p.target : p.target.slice(0, colon);
+  /** `slack:compliance` → the notifier `slack`, its target `compliance`. */
+  async function sendNotice(target: string, notice: Omit<Notice, 'target'>, ctx: AttemptContext): Promise<void> {
+    const colon = target.indexOf(':');
+    const id = colon === -1 ? target : target.slice(0, colon);
     const notifier = deps.notifiers?.get(id);
-    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (rule target '${p.target}')`, { kind: 'permanent' });
-    await notifier.send({
-      target: colon === -1 ? '' : p.target.slice(colon + 1),
+    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (target '${target}')`, { kind: 'permanent' });
+    await notifier.send({ ...notice, target: colon === -1 ? '' : target.slice(colon + 1) }, ctx);
+  }
+
+  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
+    await sendNotice(p.target, {
       ticketId: p.ticketId,
       ticketUrl: p.ticketUrl,
       rules: p.rule.split(', '),
@@ -356,6 +401,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'sync':
           return sync(p);
         case 'reply':
+          // The agent answered when the helpdesk says, else when the gateway saw the answer.
+          await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
           return reply(p);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
@@ -363,6 +410,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
+        case 'tag':
+          return helpdesk.addTags(p.ticketId, p.tags, ctx);
+        case 'notice':
+          return sendNotice(p.target, p.notice, ctx);
+        case 'csat':
+          if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
+          return deps.csat.run(p.csat, ctx);
       }
     },
     onGiveUp(job, err) {
@@ -400,7 +454,15 @@ export function describeDecision(decision: Decision, rules: string[]): string {
   if (decision.group) parts.push(`Group: ${decision.group}.`);
   if (decision.type) parts.push(`Type: ${decision.type}.`);
   if (decision.tags.length > 0) parts.push(`Tags: ${decision.tags.join(', ')}.`);
+  if (decision.model) parts.push(describeScores(decision.model));
   return parts.join(' ');
+}
+
+/** "Text model: responsible_gaming 0.82, payments 0.11, … (used by rule responsible-gaming-model)." */
+export function describeScores(model: NonNullable<Decision['model']>): string {
+  const top = Object.entries(model.scores).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, v]) => `${t} ${v.toFixed(2)}`);
+  const used = model.usedBy.length > 0 ? ` (used by rule${model.usedBy.length > 1 ? 's' : ''} ${model.usedBy.join(', ')})` : ' (no rule that fired used it)';
+  return `Text model: ${top.join(', ')}${used}.`;
 }
 
 /** The start of a text, on one line: enough for a person to recognise it. */

@@ -6,6 +6,9 @@ import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { registerAdmin, type AdminDeps } from './admin.ts';
+import { registerCsatPage } from './csat-page.ts';
+import type { Csat } from '../core/csat/csat.ts';
+import type { CsatOptions } from '../core/csat/options.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +28,8 @@ export interface MountedChannel {
 export interface AppDeps {
   runtime: Runtime;
   helpdesk: HelpdeskInstance;
+  /** The rating question: solved tickets are handed to it, and its email-link page is mounted. */
+  csat?: { flow: Csat; texts: CsatOptions['texts'] };
   channels: MountedChannel[];
   metrics: Metrics;
   log: Logger;
@@ -88,8 +93,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
     await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`, result.tags)));
+    if (result.solved && result.solved.length > 0) await deps.csat?.flow.solved(result.solved);
     return send(reply, result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } });
   });
+
+  if (deps.csat?.flow.active) registerCsatPage(app, deps.csat.flow, deps.csat.texts);
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {

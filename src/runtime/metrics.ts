@@ -1,5 +1,7 @@
 import client from 'prom-client';
 import type { RateLimiter } from '../core/connector.ts';
+import type { Labels, ResponseSample } from '../core/kpi/record.ts';
+import type { CsatEvents } from '../core/csat/csat.ts';
 import type { Runtime, WorkerEvents } from './runtime.ts';
 
 /**
@@ -43,6 +45,45 @@ export function createMetrics(helpdeskKind: string) {
     registers: [registry],
   });
 
+  // Labels are bounded: configured channels, `kpi.topics` + other, four priorities + none, mapped groups + none/other.
+  const conversation = ['channel', 'topic', 'priority', 'group'];
+  const responseBuckets = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
+  const firstResponse = new client.Histogram({
+    name: 'switchboard_first_response_seconds',
+    help: "From the customer's first message (the channel's own time) to the first public agent reply, in business time",
+    labelNames: conversation,
+    buckets: responseBuckets,
+    registers: [registry],
+  });
+  const replyTime = new client.Histogram({
+    name: 'switchboard_reply_seconds',
+    help: "From a later customer message (the channel's own time) to the agent reply that answered it, in business time",
+    labelNames: conversation,
+    buckets: responseBuckets,
+    registers: [registry],
+  });
+  const slaWarnings = new client.Counter({ name: 'switchboard_sla_warnings_total', help: 'Waits that reached the warning share of their SLA target', labelNames: conversation, registers: [registry] });
+  const slaBreaches = new client.Counter({ name: 'switchboard_sla_breaches_total', help: 'Waits that went past their SLA target without an agent reply', labelNames: conversation, registers: [registry] });
+  const csatLabels = ['channel', 'topic', 'group'];
+  const csatAsked = new client.Counter({ name: 'switchboard_csat_asked_total', help: 'Rating questions sent after a ticket was solved', labelNames: csatLabels, registers: [registry] });
+  const csatAnswered = new client.Counter({ name: 'switchboard_csat_answered_total', help: 'Rating questions answered', labelNames: csatLabels, registers: [registry] });
+  const csatScore = new client.Histogram({
+    name: 'switchboard_csat_score',
+    help: 'Ratings given, 1–5 (average: _sum / _count)',
+    labelNames: csatLabels,
+    buckets: [1, 2, 3, 4, 5],
+    registers: [registry],
+  });
+  const csatSkipped = new client.Counter({ name: 'switchboard_csat_skipped_total', help: 'Solved tickets whose customer was not asked, by reason', labelNames: ['channel', 'reason'], registers: [registry] });
+  const csat: CsatEvents = {
+    asked: (l) => csatAsked.inc({ ...l }),
+    answered(l, score) {
+      csatAnswered.inc({ ...l });
+      csatScore.observe({ ...l }, score);
+    },
+    skipped: (channel, reason) => csatSkipped.inc({ channel, reason }),
+  };
+
   const events: WorkerEvents = {
     delivered(job, count) {
       delivered.inc({ kind: job.kind, channel: job.channelId ?? '', helpdesk: helpdeskKind }, count);
@@ -64,6 +105,17 @@ export function createMetrics(helpdeskKind: string) {
     events,
     rejected,
     channelUp,
+    /** A response time was measured for a conversation. */
+    response(sample: ResponseSample, labels: Labels): void {
+      const { channel, topic, priority, group } = labels;
+      (sample.kind === 'first' ? firstResponse : replyTime).observe({ channel, topic, priority, group }, sample.businessMs / 1000);
+    },
+    /** The SLA watch warned about or declared a breach of a conversation's wait. */
+    slaStage(stage: 'warning' | 'breach', labels: Labels): void {
+      const { channel, topic, priority, group } = labels;
+      (stage === 'breach' ? slaBreaches : slaWarnings).inc({ channel, topic, priority, group });
+    },
+    csat,
     /** A message was accepted on the channel (duplicates are counted apart). */
     accept(channel: string, duplicate: boolean): void {
       (duplicate ? duplicates : accepted).inc({ channel });

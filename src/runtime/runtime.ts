@@ -1,5 +1,6 @@
 import type { AcceptOutcome, BlobStore, KeyValueStore, RateLimiter } from '../core/connector.ts';
 import type { ConversationLog, DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
+import type { TimingStore } from '../core/kpi/record.ts';
 import type { IdentityStore } from '../core/identity/customer.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
@@ -12,6 +13,8 @@ export interface Runtime {
   kv: KeyValueStore;
   blobs: BlobStore;
   dlq: DeadLetterQueue;
+  /** Per-conversation response times and SLA state (reports, the SLA watch). */
+  timing: TimingStore;
   /** Each conversation's recent path (accepted, ticket, replies, notes), for the console. */
   conversations: ConversationLog;
   /** Where processes sharing this runtime publish what they see (absent: one process, nothing to share). */

@@ -51,11 +51,12 @@ helpdeskContract({
         };
       },
       requesterCount: () => fd.contacts.length,
-      expected: { group: 101, fieldKey: 'cf_player_id' },
+      expected: { group: 101, fieldKey: 'cf_player_id', nativeRating4: '102' },
       reset() {
         fd.tickets.length = 0;
         fd.contacts.length = 0;
         fd.requests.length = 0;
+        fd.ratings.length = 0;
       },
       close: () => fd.close(),
       closeTicket: (id) => fd.setStatus(Number(id), 5),
@@ -71,6 +72,12 @@ helpdeskContract({
           attachments: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
         }),
       tagTicket: (ticketId, tag) => void fd.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
+      solvedEvent(ticketId, tags) {
+        // The body of the automation rule docs/freshdesk.md gives for "Status is changed to Resolved".
+        return inboundRequest(JSON.stringify({ ticket_id: ticketId, event: 'solved', tags: tags.join(', ') }), { 'X-Switchboard-Secret': SECRET });
+      },
+      solveTicket: (id) => fd.setStatus(Number(id), 4),
+      nativeRatings: (id) => fd.ratings.filter((r) => String(r.ticket_id) === id).map((r) => String(r.ratings.default_question)),
       agentEvent(ticketId, how) {
         // The rule body docs/freshdesk.md gives: {"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}}"} (tags comma-separated).
         const tags = fd.tickets.find((t) => String(t.id) === ticketId)?.tags.join(', ') ?? '';

@@ -75,7 +75,7 @@ export interface HelpdeskHarness {
   requester(id: string): ContractRequester | undefined;
   requesterCount(): number;
   /** What the ticket's routing looks like in the helpdesk for group `payments` and field `player_id`. */
-  expected: { group: string | number; fieldKey: string };
+  expected: { group: string | number; fieldKey: string; nativeRating4?: string };
   reset(): Promise<void> | void;
   close(): Promise<void>;
 
@@ -91,6 +91,15 @@ export interface HelpdeskHarness {
   agentEvent?(ticketId: string, how: 'authentic' | 'forged' | 'unauthenticated'): InboundRequest;
   /** An agent adds a tag to the ticket in the helpdesk. */
   tagTicket?(ticketId: string, tag: string): void;
+  /** The (authentic) event the documented trigger or automation sends when an agent solves the ticket, with its tags. */
+  solvedEvent?(ticketId: string, tags: string[]): InboundRequest;
+  /** An agent solves the ticket in the helpdesk. */
+  solveTicket?(id: string): void;
+  /**
+   * The helpdesk's own satisfaction ratings on the ticket, in its words, where its API takes one
+   * from the gateway; with `expected.nativeRating4` what a 4 of 5 becomes.
+   */
+  nativeRatings?(id: string): string[];
 
   // Local helpdesks only (the dry run).
   /** Make the next write fail the way the local store fails. */
@@ -311,6 +320,28 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       expect(h.requesterCount()).toBe(count);
     });
 
+    it('add tags: the ticket keeps its tags and gains the new one; adding it again changes nothing, and no message is written', async () => {
+      const { ref } = await newTicket({ decision: decision({ tags: ['payments'] }) });
+      const before = h.ticket(ref.ticketId)!.messages.length;
+      await hd.addTags(ref.ticketId, ['sla_breached'], attempt());
+      await hd.addTags(ref.ticketId, ['sla_breached'], attempt());
+      const ticket = h.ticket(ref.ticketId)!;
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'sla_breached']));
+      expect(ticket.tags.filter((t) => t === 'sla_breached')).toHaveLength(1);
+      expect(ticket.messages).toHaveLength(before);
+    });
+
+    if (!na.ticketLifecycle) {
+      it('add tags to a closed or deleted ticket: nothing to tag, and no error that would dead-letter the job', async () => {
+        const closed = await newTicket();
+        h.closeTicket!(closed.ref.ticketId);
+        await hd.addTags(closed.ref.ticketId, ['sla_breached'], attempt());
+        const deleted = await newTicket();
+        h.deleteTicket!(deleted.ref.ticketId);
+        await hd.addTags(deleted.ref.ticketId, ['sla_breached'], attempt());
+      });
+    }
+
     if (na.ticketLifecycle) {
       it('tickets never close: a follow-up to a ticket always lands on it (declared: no ticket lifecycle)', async () => {
         const { ref, requester } = await newTicket();
@@ -441,6 +472,20 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       });
     }
 
+    it('a rating lands on the ticket as its tag and one private note, however often the write is retried', async () => {
+      const { ref, requester } = await newTicket({ decision: decision({ tags: ['payments'] }) });
+      h.solveTicket?.(ref.ticketId);
+      const rating = { score: 4, requesterId: requester.id, tags: ['csat_4'], fields: {}, note: 'Switchboard: the customer rated this ticket 4/5.' };
+      expect(hd.recordRating, 'recordRating is implemented').toBeDefined();
+      await hd.recordRating!(ref.ticketId, rating, attempt({ idempotencyKey: 'contract-rating-1' }));
+      await hd.recordRating!(ref.ticketId, rating, attempt({ idempotencyKey: 'contract-rating-1', attempt: 2, reconcile: true }));
+      const ticket = h.ticket(ref.ticketId)!;
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'csat_4']));
+      expect(ticket.messages.filter((m) => !m.public && m.text.includes('rated this ticket 4/5'))).toHaveLength(1);
+      expect(ticket.messages.filter((m) => m.public)).toHaveLength(1);
+      if (h.nativeRatings) expect(h.nativeRatings(ref.ticketId)).toEqual([h.expected.nativeRating4]);
+    });
+
     if (na.agents) {
       const refusal = na.agents.refusal;
       it('has no agents: every agent-reply webhook is refused, and there are no replies to list (declared)', async () => {
@@ -451,6 +496,17 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(await hd.listAgentReplies(ref.ticketId)).toEqual([]);
       });
     } else {
+      it('the solved event names the ticket (for the rating question) with its tags, and asks for no reply read', async () => {
+        const { ref } = await newTicket();
+        const result = await hd.verifyAgentEvent(h.solvedEvent!(ref.ticketId, ['payments', 'responsible_gaming']));
+        expect(result).toMatchObject({ ok: true, ticketIds: [] });
+        if (!result.ok) return;
+        expect(result.solved?.map((t) => t.ticketId)).toEqual([ref.ticketId]);
+        const tags = result.solved?.[0]?.tags;
+        // A helpdesk whose event carries no tags leaves them to the gateway's own record of the rules' tags.
+        if (tags && tags.length > 0) expect(tags).toEqual(['payments', 'responsible_gaming']);
+      });
+
       it('a forged or unauthenticated agent-reply webhook is refused', async () => {
         const { ref } = await newTicket();
         for (const how of ['forged', 'unauthenticated'] as const) {

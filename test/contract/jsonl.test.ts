@@ -29,7 +29,7 @@ helpdeskContract({
       if (!created) return undefined;
       const mine = lines.filter((l) => l.ticketId === id);
       const messages = mine.flatMap((l) => [
-        ...(l.op === 'addPrivateNote' ? [] : [{ text: l.text ?? '', public: true, byRequester: true, files: l.attachments.map((a) => ({ name: a.name, size: a.size })) }]),
+        ...(l.op === 'addPrivateNote' || l.op === 'addTags' || l.op === 'recordRating' ? [] : [{ text: l.text ?? '', public: true, byRequester: true, files: l.attachments.map((a) => ({ name: a.name, size: a.size })) }]),
         ...l.notes.map((n) => ({ text: n, public: false, byRequester: false, files: [] })),
       ]);
       return {
@@ -60,6 +60,8 @@ helpdeskContract({
           createTicket: reload(hd.createTicket),
           appendMessage: reload(hd.appendMessage),
           addPrivateNote: reload(hd.addPrivateNote),
+          addTags: reload(hd.addTags),
+          recordRating: reload(hd.recordRating!),
         };
       },
       ticket: view,

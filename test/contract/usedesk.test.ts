@@ -64,6 +64,11 @@ helpdeskContract({
       addAgentReply: (ticketId, text, o = {}) =>
         void ud.addAgentReply(Number(ticketId), text, { private: o.private, files: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined }),
       tagTicket: (ticketId, tag) => void ud.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
+      solvedEvent(ticketId) {
+        // What the API channel's "ticket changed" webhook sends when an agent sets the status to solved (2).
+        return inboundRequest(JSON.stringify({ secret: TOKEN, trigger: { ticket_id: Number(ticketId), old_status: 1, new_status: 2 } }));
+      },
+      solveTicket: (id) => ud.setStatus(Number(id), 2),
       agentEvent(ticketId, how) {
         const ticket = ud.tickets.find((t) => String(t.id) === ticketId)!;
         const comment = ticket.comments.filter((c) => c.from === 'user' && c.type === 'public').at(-1) ?? ticket.comments.at(-1)!;

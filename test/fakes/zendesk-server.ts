@@ -41,6 +41,8 @@ export interface FakeTicket {
   external_id: string | null;
   via_followup_source_id: number | null;
   comments: FakeComment[];
+  /** The requester's satisfaction rating (legacy CSAT), once given. */
+  satisfaction_rating?: { score: 'good' | 'bad'; comment: string | null; by: number };
 }
 
 export interface FakeUser {
@@ -100,6 +102,15 @@ export interface FakeZendesk {
     opts?: { attachments?: { file_name: string; content_type: string; data: Buffer }[]; public?: boolean },
   ): { commentId: number };
   closeTicket(ticketId: number): void;
+  /** An agent solves the ticket. */
+  solveTicket(ticketId: number): void;
+  /** An agent re-files the ticket: its tags become `tags` (what `rules eval` reads back). */
+  retag(ticketId: number, tags: string[]): void;
+  /** A ticket agents already handled (history to train on): the customer's words and the final tags. */
+  seedTicket(t: { subject?: string; description: string; tags: string[]; createdAt?: string; status?: string }): FakeTicket;
+  /** Tickets per page of the incremental export (Zendesk's is 1,000); the next `rateLimitExports` export requests answer 429. */
+  exportPageSize: number;
+  rateLimitExports: number;
   /** Deletes the ticket: reads and updates answer 404 RecordNotFound. */
   deleteTicket(ticketId: number): void;
   signWebhook(
@@ -165,12 +176,14 @@ function normalizeTags(v: unknown): string[] {
 }
 
 export async function startFakeZendesk(
-  opts: { email?: string; apiToken?: string; oauthToken?: string } = {},
+  /** `impersonationToken`: an OAuth token with the impersonate scope (X-On-Behalf-Of makes requests as an end user). */
+  opts: { email?: string; apiToken?: string; oauthToken?: string; impersonationToken?: string } = {},
 ): Promise<FakeZendesk> {
   const email = opts.email ?? 'api@example.com';
   const apiToken = opts.apiToken ?? 'fake-zendesk-token';
   const basic = `Basic ${Buffer.from(`${email}/token:${apiToken}`).toString('base64')}`;
   const bearer = opts.oauthToken ? `Bearer ${opts.oauthToken}` : undefined;
+  const impersonator = opts.impersonationToken ? `Bearer ${opts.impersonationToken}` : undefined;
 
   const tickets: FakeTicket[] = [];
   const users: FakeUser[] = [];
@@ -362,6 +375,48 @@ export async function startFakeZendesk(
     return { status: 201, body: { ticket: ticketJson(ticket), audit }, headers: { location: `${url}/api/v2/tickets/${ticket.id}.json` } };
   }
 
+  /**
+   * Cursor-based incremental ticket export: every ticket updated at or after `start_time`
+   * (Unix seconds), as it is now, oldest first; the cursor is opaque to the client.
+   */
+  function incrementalExport(query: URLSearchParams): Answer {
+    if (fake.rateLimitExports > 0) {
+      fake.rateLimitExports--;
+      return { status: 429, body: { error: 'TooManyRequests', description: 'Rate limit for incremental exports exceeded' }, headers: { 'retry-after': '1' } };
+    }
+    const cursor = query.get('cursor');
+    let offset = 0;
+    let start = 0;
+    if (cursor !== null) {
+      const m = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+      if (!m) throw badRequest('InvalidCursor', 'cursor is invalid');
+      start = Number(m[1]);
+      offset = Number(m[2]);
+    } else {
+      const st = query.get('start_time');
+      if (st === null || !/^\d+$/.test(st)) throw badRequest('InvalidPaginationParameter', 'start_time is required');
+      start = Number(st);
+      if (start > Date.now() / 1000 - 60) throw badRequest('InvalidPaginationParameter', 'Too recent start_time. Use a start_time older than 1 minute');
+    }
+    const list = tickets.filter((t) => Date.parse(updatedAt(t)) / 1000 >= start);
+    const page = list.slice(offset, offset + fake.exportPageSize);
+    const end = offset + page.length >= list.length;
+    const after = Buffer.from(`${start}:${offset + page.length}`).toString('base64url');
+    return {
+      status: 200,
+      body: {
+        tickets: page.map((t) => ({ ...ticketJson(t), ...(deleted.has(t.id) ? { status: 'deleted' } : {}) })),
+        after_url: end ? null : `${url}/api/v2/incremental/tickets/cursor.json?cursor=${after}`,
+        after_cursor: end ? null : after,
+        before_url: null,
+        before_cursor: null,
+        end_of_stream: end,
+      },
+    };
+  }
+
+  const updatedAt = (t: FakeTicket): string => t.comments.at(-1)?.created_at ?? now();
+
   function updateTicket(id: number, body: unknown): Answer {
     const ticket = ticketById(id);
     if (!isObject(body) || !isObject(body.ticket)) throw badRequest('InvalidEndpoint', 'ticket is required');
@@ -533,8 +588,31 @@ export async function startFakeZendesk(
     };
   }
 
+  /** The end user an impersonating request acts as (X-On-Behalf-Of: id or email), if it is one. */
+  function actingAs(req: IncomingMessage): FakeUser | undefined {
+    if (impersonator === undefined || req.headers.authorization !== impersonator) return undefined;
+    const who = String(req.headers['x-on-behalf-of'] ?? '');
+    const user = users.find((u) => String(u.id) === who || (u.email !== null && u.email.toLowerCase() === who.toLowerCase()));
+    return user?.role === 'end-user' ? user : undefined;
+  }
+
+  /** Legacy CSAT: only the requester may rate, and only a solved ticket (or one solved before). */
+  function rateTicket(id: number, req: IncomingMessage, body: unknown): Answer {
+    const ticket = ticketById(id);
+    const user = actingAs(req);
+    if (!user || user.id !== ticket.requester_id) throw new ZdError(403, { error: 'Forbidden', description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.' });
+    if (ticket.status !== 'solved') throw invalid({ base: 'Ticket: satisfaction ratings can only be given to solved tickets' });
+    const rating = isObject(body) && isObject(body.satisfaction_rating) ? body.satisfaction_rating : undefined;
+    if (rating?.score !== 'good' && rating?.score !== 'bad') throw invalid({ score: 'Score: is not included in the list' });
+    ticket.satisfaction_rating = { score: rating.score, comment: typeof rating.comment === 'string' ? rating.comment : null, by: user.id };
+    return { status: 200, body: { satisfaction_rating: { id: ticket.id * 10, ticket_id: ticket.id, requester_id: user.id, score: rating.score, comment: ticket.satisfaction_rating.comment } } };
+  }
+
   function route(method: string, path: string, query: URLSearchParams, req: IncomingMessage, raw: Buffer, json: unknown): Answer {
     let m: RegExpMatchArray | null;
+    if (method === 'POST' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/satisfaction_rating$/))) return rateTicket(Number(m[1]), req, json);
+    // An impersonating token reaches only what its end user may (here: rating their ticket).
+    if (impersonator !== undefined && req.headers.authorization === impersonator) throw new ZdError(403, { error: 'Forbidden', description: 'You do not have access to this page.' });
     if (method === 'GET' && path === '/api/v2/users/me') return { status: 200, body: { user: userJson(me) } };
     if (method === 'POST' && path === '/api/v2/users/create_or_update') return createOrUpdateUser(json);
     const userAnswer = path.startsWith('/api/v2/users/') ? userRoutes(method, path, query, json) : undefined;
@@ -555,6 +633,7 @@ export async function startFakeZendesk(
       idempotency.set(key, { fingerprint, answer });
       return { ...answer, headers: { ...answer.headers, 'x-idempotency-lookup': 'miss' } };
     }
+    if (method === 'GET' && path === '/api/v2/incremental/tickets/cursor') return incrementalExport(query);
     if (method === 'GET' && path === '/api/v2/tickets') {
       const externalId = query.get('external_id');
       const list = tickets.filter((t) => !deleted.has(t.id) && (externalId === null || t.external_id === externalId));
@@ -653,7 +732,7 @@ export async function startFakeZendesk(
       return;
     }
     const auth = req.headers.authorization;
-    if (auth !== basic && (bearer === undefined || auth !== bearer)) {
+    if (auth !== basic && (bearer === undefined || auth !== bearer) && (impersonator === undefined || auth !== impersonator)) {
       send(res, { status: 401, body: { error: "Couldn't authenticate you" } });
       return;
     }
@@ -691,8 +770,10 @@ export async function startFakeZendesk(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeZendesk = {
     url,
+    exportPageSize: 1000,
+    rateLimitExports: 0,
     tickets,
     users,
     identitiesOf: (userId: number) => {
@@ -723,6 +804,25 @@ export async function startFakeZendesk(
     closeTicket(ticketId) {
       ticketById(ticketId).status = 'closed';
     },
+    solveTicket(ticketId) {
+      ticketById(ticketId).status = 'solved';
+    },
+    retag(ticketId, tags) {
+      ticketById(ticketId).tags = [...new Set(normalizeTags(tags))];
+    },
+    seedTicket(t) {
+      const requester: FakeUser = { id: ids.user++, name: 'Seeded Player', email: null, external_id: null, phone: null, role: 'end-user' };
+      users.push(requester);
+      const at = t.createdAt ?? now();
+      const ticket: FakeTicket = {
+        id: ids.ticket++, subject: t.subject ?? null, requester_id: requester.id, submitter_id: requester.id, priority: null, type: null,
+        status: t.status ?? 'solved', group_id: null, tags: [...new Set(normalizeTags(t.tags))], custom_fields: [], external_id: null,
+        via_followup_source_id: null,
+        comments: [{ id: ids.comment++, body: t.description, html_body: `<p>${t.description}</p>`, public: true, author_id: requester.id, uploads: [], created_at: at }],
+      };
+      tickets.push(ticket);
+      return ticket;
+    },
     deleteTicket(ticketId) {
       ticketById(ticketId);
       deleted.add(ticketId);
@@ -736,4 +836,5 @@ export async function startFakeZendesk(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return fake;
 }

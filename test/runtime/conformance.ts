@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AttemptContext } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import { DeliveryError, NotYet } from '../../src/core/errors.ts';
 import type { Job, NewJob } from '../../src/core/jobs.ts';
+import { onCustomerMessage, type TimingRecord } from '../../src/core/kpi/record.ts';
+import { updateRecord } from '../../src/core/kpi/timing.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { newCustomer, planLink } from '../../src/core/identity/customer.ts';
@@ -49,6 +51,14 @@ function recordingPipeline(behave: Behaviour = () => {}, giveUp: (job: Job) => N
       return giveUp(job);
     },
   };
+}
+
+/** A conversation's timing record as the pipeline writes it: waiting since `at` unless `answered`. */
+function timing(ticketId: string, at: number, o: { answered?: boolean } = {}): TimingRecord {
+  const r = onCustomerMessage(undefined, { ticketId, messageId: `m-${ticketId}-${at}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at, targetMs: 300_000 });
+  if (!o.answered) return r;
+  const { watchFrom: _w, ...rest } = r;
+  return { ...rest, unanswered: [], firstResponse: { at: at + 1000, calendarMs: 1000, businessMs: 1000 } };
 }
 
 function noteText(job: Job): string {
@@ -182,6 +192,30 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.dlq.replay(dead!.id)).toBe(1);
       await until(() => p.runs.filter((r) => r.payload === 'bad').length === 2);
       await until(async () => (await rt.dlq.list()).length === 0);
+    });
+
+    it('a job that is not due yet (NotYet) runs again then, not before, without spending attempts or pausing its target', async () => {
+      const rt = await start('not-yet', { maxAttempts: 1 });
+      let until_ = 0;
+      const p = recordingPipeline((job) => {
+        if (noteText(job) !== 'later') return;
+        if (until_ === 0) until_ = Date.now() + 700;
+        if (Date.now() < until_) throw new NotYet(until_, 'quiet hours');
+      });
+      await rt.enqueue([note('q', 'later', 'k-later', 'channel:tg')]);
+      rt.startWorker(p);
+      await until(() => p.runs.length === 1);
+      // The same target takes other work meanwhile: it is not paused.
+      await rt.enqueue([note('other', 'now', 'k-now', 'channel:tg')]);
+      await until(() => p.runs.some((r) => r.payload === 'now'));
+      expect(p.runs.filter((r) => r.payload === 'later')).toHaveLength(1);
+      await until(() => p.runs.filter((r) => r.payload === 'later').length === 2);
+      const [first, second] = p.runs.filter((r) => r.payload === 'later');
+      expect(second!.at).toBeGreaterThanOrEqual(until_);
+      expect(second!.ctx.reconcile).toBe(false);
+      // maxAttempts is 1: had waiting counted as a failure, the first run would have dead-lettered it.
+      expect(first!.ctx.idempotencyKey).toBe(second!.ctx.idempotencyKey);
+      expect(await rt.dlq.list()).toEqual([]);
     });
 
     it('gives up after maxAttempts transient failures', async () => {
@@ -346,6 +380,20 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         expect(byWorker[1]).toBeGreaterThan(0);
       });
 
+      it('two processes changing one conversation’s timing at once: every change lands', async () => {
+        const [a, b] = [await start('timing-shared'), await start('timing-shared')];
+        const t = Date.UTC(2025, 4, 5, 10, 0);
+        await a.timing.put(timing('7', t), 0);
+        const add = async (rt: Runtime, at: number) =>
+          updateRecord(rt.timing, '7', (current) => onCustomerMessage(current?.record, { ticketId: '7', messageId: `m${at}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at }));
+        await Promise.all([a, b].map(async (rt, w) => {
+          for (let i = 1; i <= 10; i++) await add(rt, t + w * 100 + i);
+        }));
+        const stored = (await b.timing.get('7'))!;
+        expect(stored.record.unanswered).toHaveLength(21);
+        expect(stored.version).toBe(21);
+      });
+
       it('dedupes the same key accepted by two processes at once', async () => {
         const [a, b] = [await start('shared-dedupe'), await start('shared-dedupe')];
         const outcomes = (await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).enqueue([note('x', 'once', 'same-update')])))).flat();
@@ -392,6 +440,35 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         await until(() => p.runs.length === 2);
         expect(p.runs.map((r) => [r.payload, r.ctx.reconcile])).toEqual([['stuck', true], ['next', false]]);
       });
+    });
+
+    it('keeps conversation timings: compare-and-set, found by opening time and by wait, kept across a restart, pruned', async () => {
+      const rt1 = await start('timing');
+      const t = Date.UTC(2025, 4, 5, 10, 0);
+      expect(await rt1.timing.put(timing('1', t), 0)).toBe(true);
+      expect(await rt1.timing.put(timing('1', t + 5), 0)).toBe(false); // someone else wrote first
+      const first = (await rt1.timing.get('1'))!;
+      expect(first).toEqual({ record: timing('1', t), version: 1 });
+      expect(await rt1.timing.put(timing('1', t, { answered: true }), 1)).toBe(true);
+      expect(await rt1.timing.put(timing('1', t), 1)).toBe(false); // a stale version
+      await rt1.timing.put(timing('2', t + 60_000), 0);
+      await rt1.timing.put(timing('3', t - 60_000), 0);
+      await rt1.timing.put(timing('4', t - 3_600_000, { answered: true }), 0);
+      expect(await rt1.timing.get('nope')).toBeUndefined();
+
+      expect((await rt1.timing.openedBetween(t - 60_000, t + 60_000)).map((r) => r.ticketId)).toEqual(['3', '1']);
+      // Waiting ones, longest waiting first; the answered ones are not watched.
+      expect((await rt1.timing.watched(10)).map((v) => v.record.ticketId)).toEqual(['3', '2']);
+      expect((await rt1.timing.watched(1)).map((v) => v.record.ticketId)).toEqual(['3']);
+
+      await rt1.close(1000);
+      open.splice(open.indexOf(rt1), 1);
+      const rt2 = await start('timing');
+      expect((await rt2.timing.get('1'))?.version).toBe(2);
+      // Opened before t: '3' still waits and stays, '4' was answered and goes.
+      expect(await rt2.timing.prune(t)).toBe(1);
+      expect(await rt2.timing.get('4')).toBeUndefined();
+      expect((await rt2.timing.openedBetween(0, t + 3_600_000)).map((r) => r.ticketId)).toEqual(['3', '1', '2']);
     });
 
     describe('customers (identities)', () => {

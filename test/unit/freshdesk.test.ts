@@ -347,8 +347,10 @@ describe('agent-reply webhook (automation rule)', () => {
     expect(tagged).toEqual({ ok: true, ticketIds: ['503'], tags: ['vip', 'reply_via_whatsapp'] });
     const field = await verify(inboundRequest('{"ticket_id": "504", "tags": "", "reply_via": "support-mail"}', { 'x-switchboard-secret': SECRET }));
     expect(field).toEqual({ ok: true, ticketIds: ['504'], tags: ['reply_via_support-mail'] });
-    // A value that is not text is no tag; the event still names its ticket.
-    expect(await verify(inboundRequest('{"ticket_id": "505", "tags": {"__proto__": {"x": 1}}}', { 'x-switchboard-secret': SECRET }))).toEqual({ ok: true, ticketIds: ['505'] });
+    // Tags that are not text are a 400 naming them; a poisoned key changes nothing.
+    const poisoned = await verify(inboundRequest('{"ticket_id": "505", "tags": {"__proto__": {"x": 1}}}', { 'x-switchboard-secret': SECRET }));
+    expect(poisoned).toMatchObject({ ok: false, status: 400, error: expect.stringMatching(/^tags must be text/) });
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
   });
 });
 

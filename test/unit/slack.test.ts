@@ -79,6 +79,17 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
     expect(m.metadata).toEqual({ event_type: 'switchboard_notice', event_payload: { key: 'job-1', ticket_id: '4711' } });
   });
 
+  it('a notice with a headline (the SLA watch) leads with it, and has no rules to list', async () => {
+    const headline = 'SLA breached: the customer has waited 6m 40s in business hours for a first reply; target 5m';
+    await notifier.send(notice({ headline, rules: [], text: '', senderName: undefined, priority: 'high' }), attempt());
+    const m = fake.messages[0]!;
+    expect(m.text).toBe(`[high] Ticket #4711: ${headline}`);
+    const blocks = JSON.stringify(m.blocks);
+    expect(blocks).toContain(`*<https://acme.zendesk.com/agent/tickets/4711|Ticket #4711>*: ${headline}`);
+    expect(blocks).not.toContain('*Rules*');
+    expect(blocks).not.toContain('needs attention');
+  });
+
   it("escapes the customer's words so they cannot ping a channel or forge links", async () => {
     await notifier.send(notice({ text: '<!channel> see <https://evil.example|your bank> & more' }), attempt());
     const section = JSON.stringify(fake.messages[0]!.blocks);

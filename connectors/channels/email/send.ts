@@ -54,7 +54,8 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
     await deps.transport.sendMail({
       from: deps.from.name ? { name: deps.from.name, address: deps.from.address } : deps.from.address,
       to: to.sender.displayName ? { name: to.sender.displayName, address: recipient } : recipient,
-      subject: replySubject((await recallSubject(deps.kv, to.externalId)) ?? to.subject),
+      // A mail that starts a thread (the rating question to a web form's customer) is no "Re:".
+      subject: inReplyTo || !to.subject ? replySubject((await recallSubject(deps.kv, to.externalId)) ?? to.subject) : to.subject,
       messageId,
       inReplyTo,
       references,

@@ -27,7 +27,7 @@ export function createTelegramChannel(
 ): ChannelInstance {
   const api = createApi(options);
   const log = ctx.log.child({ channel: ctx.channelId, kind: 'telegram' });
-  const channelCtx = { accept: ctx.accept, log };
+  const channelCtx = { accept: acceptAndAnswer(api, ctx, log, options.token), log };
   const normalize = (update: TgUpdate) => normalizeUpdate(update, { maxFileBytes: options.maxFileBytes, playerLinkSecret: options.playerLinkSecret });
   const pacer = new ChatPacer(tuning.pace);
 
@@ -84,6 +84,25 @@ export function createTelegramChannel(
     instance.routes = [webhookRoute({ secretToken: options.secretToken, ctx: channelCtx, normalize })];
   }
   return instance;
+}
+
+/**
+ * Stores updates; then, for button presses, answers the callback query so the customer's app
+ * stops its spinner. Only after storing: a press that was not stored is redelivered by Telegram
+ * (and answered then). The answer is best effort: a failure is logged, the press is kept.
+ */
+function acceptAndAnswer(api: Api, ctx: ChannelContext, log: Logger, token: string): ChannelContext['accept'] {
+  return async (drafts) => {
+    const outcomes = await ctx.accept(drafts);
+    for (const d of drafts) {
+      const id = d.meta?.['callbackQueryId'];
+      if (typeof id !== 'string') continue;
+      await api.answerCallbackQuery(id).catch((err: unknown) => {
+        log.warn({ error: telegramError('answerCallbackQuery', err, token).message }, 'could not answer a button press; the press is stored');
+      });
+    }
+    return outcomes;
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AttachmentRef, InboundDraft, Sender } from '../../../src/core/message.ts';
 import { BOT_API_DOWNLOAD_LIMIT } from './options.ts';
-import type { TgMediaFile, TgMessage, TgUpdate } from './update.ts';
+import type { TgCallbackQuery, TgMediaFile, TgMessage, TgUpdate } from './update.ts';
 import { formatBytes } from '../../../src/core/format-bytes.ts';
 import { verifyPlayerToken } from '../../../src/core/identity/player-token.ts';
 
@@ -31,6 +31,7 @@ const SERVICE_KEYS = [
  * restart the sequence after a week without updates; it is kept in `meta.updateId`.
  */
 export function normalizeUpdate(update: TgUpdate, opts: NormalizeOptions): Normalized {
+  if (update.callback_query) return normalizeCallback(update.update_id, update.callback_query);
   const message = update.message ?? update.edited_message;
   if (!message) return { ignored: `update type not handled: ${updateType(update)}` };
 
@@ -72,6 +73,33 @@ export function normalizeUpdate(update: TgUpdate, opts: NormalizeOptions): Norma
   return { draft };
 }
 
+/** Telegram allows 64 bytes of callback data; anything longer was not set by a bot. */
+const MAX_CALLBACK_DATA = 64;
+
+/**
+ * A button press: an event carrying the button's data as the message's `choice`, keyed by the
+ * callback query id (Telegram sends the same id when it redelivers the update). The core decides
+ * what the choice means; the text is only what an agent would read if it ever got there.
+ */
+function normalizeCallback(updateId: number, cb: TgCallbackQuery): Normalized {
+  if (cb.data === undefined || cb.data === '') return { ignored: 'callback query without data (a game button)' };
+  if (Buffer.byteLength(cb.data) > MAX_CALLBACK_DATA) return { ignored: 'callback data longer than Telegram allows' };
+  const chatId = String(cb.message?.chat.id ?? cb.from.id);
+  const draft: InboundDraft = {
+    kind: 'event',
+    externalId: `cb:${cb.id}`,
+    dedupeKey: `cb:${cb.id}`,
+    conversation: { externalId: chatId },
+    sender: userSender(cb.from),
+    text: '[pressed a button]',
+    choice: cb.data,
+    occurredAt: new Date().toISOString(),
+    raw: { update_id: updateId, callback_query: cb },
+    meta: { updateId, callbackQueryId: cb.id, ...(cb.message ? { replyTo: `${chatId}:${cb.message.message_id}` } : {}) },
+  };
+  return { draft };
+}
+
 /**
  * `/start <payload>` from a `t.me/<bot>?start=<payload>` link. In a private chat with the bot's
  * `playerLinkSecret` set, a payload that verifies as a player token says who the sender is; the
@@ -103,12 +131,15 @@ function senderOf(message: TgMessage): Sender {
   }
   const contact = message.contact;
   const ownPhone = contact && contact.user_id === from.id ? formatPhone(contact.phone_number) : undefined;
+  return compact({ ...userSender(from), phone: ownPhone });
+}
+
+function userSender(from: NonNullable<TgMessage['from']>): Sender {
   return compact({
     externalId: String(from.id),
     displayName: joinName(from.first_name, from.last_name),
     username: from.username,
     locale: from.language_code,
-    phone: ownPhone,
   });
 }
 

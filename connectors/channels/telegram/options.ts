@@ -41,8 +41,8 @@ export const TelegramOptions = z
     playerLinkSecret: z.string().min(16, 'must be at least 16 characters')
       .optional()
       .describe("secret the operator's site signs deep-link player tokens with (t.me/<bot>?start=<token>, docs/identity.md); unset: /start links nothing (secret)"),
-    allowedUpdates: z.array(z.enum(UPDATE_TYPES)).default(['message', 'edited_message'])
-      .describe('update types Telegram sends us; the gateway turns message and edited_message into tickets'),
+    allowedUpdates: z.array(z.enum(UPDATE_TYPES)).default(['message', 'edited_message', 'callback_query'])
+      .describe('update types Telegram sends us; message and edited_message become tickets, callback_query carries button presses (ratings)'),
   })
   .superRefine((o, ctx) => {
     if (o.mode === 'webhook' && o.secretToken === undefined) {

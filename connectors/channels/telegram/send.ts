@@ -12,8 +12,11 @@ export const PHOTO_LIMIT = 10 * 1024 * 1024;
 export const DOCUMENT_LIMIT = 50 * 1024 * 1024;
 const PHOTO_MIMES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
+/** Inline keyboard rows: each button's callback data comes back in a callback query. */
+export type Keyboard = { text: string; callback_data: string }[][];
+
 export type Part =
-  | { method: 'sendMessage'; text: string }
+  | { method: 'sendMessage'; text: string; keyboard?: Keyboard }
   | { method: 'sendPhoto' | 'sendDocument'; file: FetchedFile };
 
 export interface Plan {
@@ -27,7 +30,7 @@ export interface Plan {
  * The text never rides as a caption: a file Telegram refuses must not take the agent's
  * words down with it, and on a retry the text is already out.
  */
-export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
+export function planReply(reply: Pick<ReplyToSend, 'text' | 'files' | 'choices'>): Plan {
   const notes: string[] = [];
   const files: Part[] = [];
   for (const file of reply.files) {
@@ -40,6 +43,11 @@ export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
     files.push({ method: asPhoto ? 'sendPhoto' : 'sendDocument', file });
   }
   const texts: Part[] = splitText(reply.text).map((t) => ({ method: 'sendMessage', text: t }));
+  // Choices ride on the last text message, as one row of buttons.
+  const last = texts.at(-1);
+  if (reply.choices && last?.method === 'sendMessage') {
+    last.keyboard = [reply.choices.options.map((o) => ({ text: o.label, callback_data: o.id }))];
+  }
   return { parts: [...texts, ...files], notes };
 }
 
@@ -77,7 +85,8 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
 
 async function callPart(api: Api, chatId: string, part: Part): Promise<number> {
   if (part.method === 'sendMessage') {
-    return (await api.sendMessage(chatId, part.text)).message_id;
+    const markup = part.keyboard ? { reply_markup: { inline_keyboard: part.keyboard } } : undefined;
+    return (await api.sendMessage(chatId, part.text, markup)).message_id;
   }
   const upload = () => new InputFile(part.file.data, safeFilename(part.file.name));
   if (part.method === 'sendDocument') return (await api.sendDocument(chatId, upload())).message_id;
@@ -99,5 +108,5 @@ function safeFilename(name: string): string {
 
 /** What a recorded part is tied to, so a changed reply never skips a part it did not send. */
 function contentOf(part: Part): (string | Uint8Array)[] {
-  return part.method === 'sendMessage' ? [part.text] : [part.method, part.file.name, part.file.data];
+  return part.method === 'sendMessage' ? [part.text, ...(part.keyboard ? [JSON.stringify(part.keyboard)] : [])] : [part.method, part.file.name, part.file.data];
 }

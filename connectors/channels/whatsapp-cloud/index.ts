@@ -7,7 +7,7 @@ export const definition = defineChannel({
   kind: 'whatsapp-cloud',
   medium: 'messenger',
   network: 'whatsapp',
-  sends: ['text', 'files'],
+  sends: ['text', 'files', 'buttons'],
   options: WhatsAppCloudOptions,
   secrets: WHATSAPP_CLOUD_SECRETS,
   create: (options, ctx) => createWhatsAppCloudChannel(options, ctx),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
+import type { Choices, Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import { splitText } from '../../../src/kit/outbound/split-text.ts';
 import { SentParts } from '../../../src/kit/outbound/sent-parts.ts';
@@ -7,7 +7,7 @@ import { isReengagementError } from './errors.ts';
 import type { GraphApi } from './graph.ts';
 import { formatBytes } from '../../../src/core/format-bytes.ts';
 import { uploadMedia } from './media.ts';
-import type { TemplateOptions } from './options.ts';
+import type { QuestionTemplateOptions, TemplateOptions } from './options.ts';
 import { metaClosedAt, recordMetaClosed, recordSent } from './sent-index.ts';
 import { describeClosedWindow, windowState, type WindowState } from './window.ts';
 
@@ -26,10 +26,14 @@ const MEDIA_RULES: { type: MediaType; mimes: Set<string>; max: number }[] = [
 ];
 export const DOCUMENT_LIMIT = 100 * 1024 * 1024;
 
+/** Meta's limits for a list message: body, button caption, row title, rows. */
+export const LIST_LIMITS = { body: 1024, button: 20, rowTitle: 24, rows: 10 } as const;
+
 export type Part =
   | { kind: 'text'; text: string }
   | { kind: 'media'; type: MediaType; file: FetchedFile }
-  | { kind: 'template'; template: TemplateOptions; parameter?: string };
+  | { kind: 'list'; body: string; choices: Choices }
+  | { kind: 'template'; template: TemplateOptions; parameter?: string; quickReplies?: string[] };
 
 export interface Plan {
   parts: Part[];
@@ -84,6 +88,28 @@ function planOutsideWindow(reply: Pick<ReplyToSend, 'text' | 'files'>, window: W
   };
 }
 
+/**
+ * A question with choices. Inside the window: one list message (reply buttons stop at three; a
+ * list takes up to ten rows, so five ratings fit in one message). Outside it: the approved
+ * question template, whose quick-reply buttons carry the choices' ids as payloads, in order.
+ */
+export function planQuestion(reply: Pick<ReplyToSend, 'text'> & { choices: Choices }, window: WindowState, template: QuestionTemplateOptions | undefined, now: Date): Plan {
+  const { choices } = reply;
+  if (choices.options.length > LIST_LIMITS.rows) {
+    return { parts: [], notes: [`The question was NOT sent: WhatsApp lists take at most ${LIST_LIMITS.rows} choices, it had ${choices.options.length}.`] };
+  }
+  if (window.open) return { parts: [{ kind: 'list', body: reply.text.slice(0, LIST_LIMITS.body), choices }], notes: [] };
+  const why = describeClosedWindow(window, now);
+  if (!template) {
+    return { parts: [], notes: [`The question was NOT sent: ${why}, and no questionTemplate is configured for this channel.`] };
+  }
+  const language = template.languages[choices.language as keyof typeof template.languages] ?? Object.values(template.languages).find((l) => l !== undefined)!;
+  return {
+    parts: [{ kind: 'template', template: { name: template.name, language, replyParameter: false }, quickReplies: choices.options.map((o) => o.id) }],
+    notes: [`The question went as the approved template "${template.name}" (${language}), because ${why}.`],
+  };
+}
+
 /** Meta refuses template parameters with line breaks, tabs or more than four spaces in a row. */
 export function templateParameter(text: string): { text: string; shortened: boolean } {
   const flat = text.replace(/\s+/g, (ws) => (/[\r\n\t]/.test(ws) ? ' ' : ws)).replace(/ {4,}/g, '   ').trim();
@@ -96,6 +122,7 @@ export interface SendDeps {
   kv: KeyValueStore;
   phoneNumberId: string;
   template?: TemplateOptions;
+  questionTemplate?: QuestionTemplateOptions;
   now?: () => Date;
 }
 
@@ -108,7 +135,8 @@ export interface SendDeps {
 export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyToSend): Promise<SendResult> {
   const now = (deps.now ?? (() => new Date()))();
   const window = windowState(to.meta?.['lastInboundAt'], now, await metaClosedAt(deps.kv, to.externalId));
-  const plan = planReply(reply, window, deps.template, now);
+  const planFor = (w: WindowState): Plan => (reply.choices ? planQuestion({ text: reply.text, choices: reply.choices }, w, deps.questionTemplate, now) : planReply(reply, w, deps.template, now));
+  const plan = planFor(window);
   const sent = await SentParts.open(deps.kv, `sent:${reply.replyId}`, z.string());
   const externalIds: string[] = [];
 
@@ -135,7 +163,7 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
       if (!isReengagementError(err) || part.kind === 'template') throw err;
       // Meta's clock says the window is closed: do what a closed window does, for the whole reply.
       await recordMetaClosed(deps.kv, to.externalId, now);
-      const closed = planReply(reply, { open: false, closedByMeta: true, lastInboundAt: window.lastInboundAt }, deps.template, now);
+      const closed = planFor({ open: false, closedByMeta: true, lastInboundAt: window.lastInboundAt });
       for (const [i, p] of closed.parts.entries()) await sendPart(p, plan.parts.length + i);
       return { externalIds, notes: closed.notes };
     }
@@ -152,6 +180,11 @@ async function callPart(deps: SendDeps, to: string, part: Part, replyId: string)
   if (part.kind === 'text') {
     what = `text message to ${to}`;
     body = { ...base, type: 'text', text: { body: part.text, preview_url: false } };
+  } else if (part.kind === 'list') {
+    what = `list message to ${to}`;
+    const menu = part.choices.menu.slice(0, LIST_LIMITS.button);
+    const rows = part.choices.options.map((o) => ({ id: o.id, title: o.label.slice(0, LIST_LIMITS.rowTitle) }));
+    body = { ...base, type: 'interactive', interactive: { type: 'list', body: { text: part.body }, action: { button: menu, sections: [{ title: menu, rows }] } } };
   } else if (part.kind === 'media') {
     const id = await uploadMedia(deps.api, deps.phoneNumberId, part.file);
     what = `${part.type} "${part.file.name}" to ${to}`;
@@ -161,7 +194,12 @@ async function callPart(deps: SendDeps, to: string, part: Part, replyId: string)
   } else {
     what = `template "${part.template.name}" to ${to}`;
     const template: Record<string, unknown> = { name: part.template.name, language: { code: part.template.language } };
-    if (part.parameter !== undefined) template.components = [{ type: 'body', parameters: [{ type: 'text', text: part.parameter }] }];
+    const components: Record<string, unknown>[] = [];
+    if (part.parameter !== undefined) components.push({ type: 'body', parameters: [{ type: 'text', text: part.parameter }] });
+    part.quickReplies?.forEach((payload, index) => {
+      components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] });
+    });
+    if (components.length > 0) template.components = components;
     body = { ...base, type: 'template', template };
   }
   const answer = SendAnswer.safeParse(await deps.api.postJson(what, `${deps.phoneNumberId}/messages`, body));
@@ -172,7 +210,8 @@ async function callPart(deps: SendDeps, to: string, part: Part, replyId: string)
 }
 
 function excerptOf(part: Part): string {
-  const text = part.kind === 'text' ? part.text : part.kind === 'media' ? `[${part.type}: ${part.file.name}]` : `[template ${part.template.name}] ${part.parameter ?? ''}`;
+  const text = part.kind === 'text' || part.kind === 'list' ? (part.kind === 'text' ? part.text : part.body)
+    : part.kind === 'media' ? `[${part.type}: ${part.file.name}]` : `[template ${part.template.name}] ${part.parameter ?? ''}`;
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
 }
@@ -181,5 +220,6 @@ function excerptOf(part: Part): string {
 function contentOf(part: Part): (string | Buffer)[] {
   if (part.kind === 'text') return [part.kind, part.text];
   if (part.kind === 'media') return [part.kind, part.type, part.file.name, part.file.data];
-  return [part.kind, part.template.name, part.template.language, part.parameter ?? ''];
+  if (part.kind === 'list') return [part.kind, part.body, JSON.stringify(part.choices.options)];
+  return [part.kind, part.template.name, part.template.language, part.parameter ?? '', ...(part.quickReplies ?? [])];
 }

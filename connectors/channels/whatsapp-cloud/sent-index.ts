@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../../../src/core/connector.ts';
+import { readKvJson } from '../../../src/core/kv-json.ts';
 
 /** What the gateway remembers about a message it sent: enough to tell the agent which one failed. */
 export const SentMessage = z.object({
@@ -19,15 +20,8 @@ export async function recordSent(kv: KeyValueStore, wamid: string, sent: SentMes
   await kv.set(key(wamid), JSON.stringify(sent));
 }
 
-export async function lookupSent(kv: KeyValueStore, wamid: string): Promise<SentMessage | undefined> {
-  const value = await kv.get(key(wamid));
-  if (value === undefined) return undefined;
-  try {
-    const parsed = SentMessage.safeParse(JSON.parse(value));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function lookupSent(kv: KeyValueStore, wamid: string): Promise<SentMessage | undefined> {
+  return readKvJson(kv, key(wamid), SentMessage);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { eventTags } from '../../../src/kit/inbound/event-tags.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
+import { eventTags, tagList } from '../../../src/kit/inbound/tag-list.ts';
 import type { FreshdeskOptions } from './options.ts';
 
 type Denied = { ok: false; status: number; error: string };
@@ -41,7 +41,8 @@ export const RULE_BODY = '{"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^#?\d+$/)]);
 /** The body the docs give to paste, or Freshdesk's "simple" webhook content (`freshdesk_webhook: {ticket_id}`). */
 const Body = z.union([
-  z.looseObject({ ticket_id: TicketNumber }),
+  // `event: solved` and `tags` come from the rule that reports a resolved ticket (the rating question).
+  z.looseObject({ ticket_id: TicketNumber, event: z.string().optional(), tags: z.string().optional() }),
   z.looseObject({ freshdesk_webhook: z.looseObject({ ticket_id: TicketNumber }) }),
 ]);
 
@@ -49,14 +50,19 @@ export function ticketIdsFromEvent(body: unknown): AgentEventResult {
   if (body === undefined || typeof body !== 'object' || body === null) return deny(400, `body must be JSON like ${RULE_BODY}`);
   const parsed = Body.safeParse(body);
   if (!parsed.success) {
-    const given = (body as Record<string, unknown>).ticket_id ?? ((body as Record<string, unknown>).freshdesk_webhook as Record<string, unknown> | undefined)?.ticket_id;
-    return deny(400, `${given === undefined ? 'ticket_id is missing' : 'ticket_id must be a ticket number'} (the rule's body must be ${RULE_BODY})`);
+    const raw = body as Record<string, unknown>;
+    const given = raw.ticket_id ?? (raw.freshdesk_webhook as Record<string, unknown> | undefined)?.ticket_id;
+    const wrong = given === undefined ? 'ticket_id is missing' : TicketNumber.safeParse(given).success ? 'tags must be text' : 'ticket_id must be a ticket number';
+    return deny(400, `${wrong} (the rule's body must be ${RULE_BODY})`);
   }
-  const id = 'ticket_id' in parsed.data ? parsed.data.ticket_id : parsed.data.freshdesk_webhook.ticket_id;
+  const id = String('ticket_id' in parsed.data ? parsed.data.ticket_id : parsed.data.freshdesk_webhook.ticket_id).trim().replace(/^#/, '');
+  if ('ticket_id' in parsed.data && parsed.data.event === 'solved') {
+    return { ok: true, ticketIds: [], solved: [{ ticketId: id, tags: tagList(typeof parsed.data.tags === 'string' ? parsed.data.tags : undefined) }] };
+  }
   // The ticket's tags (and a "reply via" field) come in the body the rule sends: no read is needed for them.
   const fields = 'ticket_id' in parsed.data ? parsed.data : parsed.data.freshdesk_webhook;
   const tags = eventTags(fields.tags, fields.reply_via);
-  return { ok: true, ticketIds: [String(id).trim().replace(/^#/, '')], ...(tags ? { tags } : {}) };
+  return { ok: true, ticketIds: [id], ...(tags ? { tags } : {}) };
 }
 
 export function verifyFreshdeskEvent(req: InboundRequest, o: Pick<FreshdeskOptions, 'webhookSecret' | 'webhookSecretHeader' | 'webhookUser'>): AgentEventResult {

@@ -95,6 +95,14 @@ export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskCo
       await record('addPrivateNote', attempt, { ticketId, notes: [text] });
     },
 
+    async addTags(ticketId, tags, attempt) {
+      await record('addTags', attempt, { ticketId, tags });
+    },
+
+    async recordRating(ticketId, rating, attempt) {
+      await record('recordRating', attempt, { ticketId, score: rating.score, tags: rating.tags, fields: rating.fields, notes: [rating.note] });
+    },
+
     async verifyAgentEvent() {
       return { ok: false, status: 401, error: 'the jsonl helpdesk has no agents' };
     },

@@ -1,12 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { eventTags } from '../../../src/kit/inbound/event-tags.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
+import { eventTags, tagList } from '../../../src/kit/inbound/tag-list.ts';
 
 export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
 export const TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';
 export const COMMENT_ADDED = 'zen:event-type:ticket.comment_added';
+export const STATUS_CHANGED = 'zen:event-type:ticket.status_changed';
 
 export interface AgentEventAuth {
   webhookSecret?: string;
@@ -61,9 +62,16 @@ const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}","tag
 
 /** Zendesk's event-subscription format: `type` names the event, `detail` is the ticket (its id, its tags). */
 const EventEnvelope = z.looseObject({ type: z.string().startsWith('zen:event-type:') });
-const EventBody = z.looseObject({ type: z.string(), detail: z.looseObject({ id: TicketNumber }) });
-/** The trigger body admins paste (docs/zendesk.md): the ticket id, and its tags so no read is needed for them. */
-const TriggerBody = z.looseObject({ ticket_id: TicketNumber });
+const EventBody = z.looseObject({
+  type: z.string(),
+  detail: z.looseObject({ id: TicketNumber, tags: z.array(z.string()).nullish() }),
+  event: z.looseObject({ current: z.string().nullish() }).nullish(),
+});
+/**
+ * The trigger bodies admins paste (docs/zendesk.md): agent replies, with the ticket's tags so no read is
+ * needed for them (a `reply_via_` tag chooses the channel), and (for the rating question) `"event": "solved"`.
+ */
+const TriggerBody = z.looseObject({ ticket_id: TicketNumber, event: z.string().optional(), tags: z.string().optional() });
 
 function valueAt(body: unknown, path: PropertyKey[]): unknown {
   let v = body;
@@ -91,13 +99,19 @@ export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
   if (EventEnvelope.safeParse(body).success) {
     const parsed = EventBody.safeParse(body);
     if (!parsed.success) return deny(400, fieldError(body, parsed.error));
+    const ticketId = String(parsed.data.detail.id).trim();
+    if (parsed.data.type === STATUS_CHANGED && parsed.data.event?.current?.toLowerCase() === 'solved') {
+      return { ok: true, ticketIds: [], solved: [{ ticketId, tags: (parsed.data.detail.tags ?? []).slice(0, 100) }] };
+    }
     // Other ticket events are acknowledged and ignored: only a new comment can be an agent reply.
     if (parsed.data.type !== COMMENT_ADDED) return { ok: true, ticketIds: [] };
-    return withTags({ ok: true, ticketIds: [String(parsed.data.detail.id).trim()] }, eventTags(parsed.data.detail.tags));
+    return withTags({ ok: true, ticketIds: [ticketId] }, eventTags(parsed.data.detail.tags));
   }
   const parsed = TriggerBody.safeParse(body);
   if (!parsed.success) return deny(400, `${fieldError(body, parsed.error)} (${TRIGGER_HINT})`);
-  return withTags({ ok: true, ticketIds: [String(parsed.data.ticket_id).trim()] }, eventTags(parsed.data.tags, parsed.data.reply_via));
+  const ticketId = String(parsed.data.ticket_id).trim();
+  if (parsed.data.event === 'solved') return { ok: true, ticketIds: [], solved: [{ ticketId, tags: tagList(parsed.data.tags) }] };
+  return withTags({ ok: true, ticketIds: [ticketId] }, eventTags(parsed.data.tags, parsed.data.reply_via));
 }
 
 export function verifyZendeskEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): AgentEventResult {

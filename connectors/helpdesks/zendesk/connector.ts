@@ -15,6 +15,7 @@ import { isClosedTicketError, isIdempotencyMismatch, isNotFound, rejectedFields 
 import { ZendeskHttp } from './http.ts';
 import { authorizationFor, type ZendeskOptions } from './options.ts';
 import { findCreatedTicket, hasMarker, listAudits, type Marker } from './reconcile.ts';
+import { recordRating } from './rating.ts';
 import { listAgentReplies } from './replies.ts';
 import { OPTIONAL_USER_FIELDS, requesterUser, type ZendeskUserInput } from './requester.ts';
 import { commentBody, raisesPriority, ticketRouting, zendeskId, zendeskTags } from './ticket-fields.ts';
@@ -42,6 +43,10 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     limiter: ctx.limiter,
     log,
   });
+  // Requests made as the ticket's requester (X-On-Behalf-Of), for Zendesk's own satisfaction rating.
+  const asRequester = options.csatImpersonationToken
+    ? new ZendeskHttp({ baseUrl: options.baseUrl, authorization: `Bearer ${options.csatImpersonationToken}`, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log })
+    : undefined;
   const ticketPath = (id: string): string => `/tickets/${encodeURIComponent(id)}`;
   const ref = (ticketId: number | string, requesterId: string): TicketRef => ({
     ticketId: String(ticketId),
@@ -247,9 +252,23 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       await putNote(ticketId, text, marker);
     },
 
+    async addTags(ticketId, tags) {
+      const additional = zendeskTags(tags);
+      if (additional.length === 0) return;
+      try {
+        // additional_tags adds to what the ticket has; adding one it has changes nothing.
+        await http.request(`add tags to ticket ${ticketId}`, 'PUT', ticketPath(ticketId), TicketResponse, { json: { ticket: { additional_tags: additional } } });
+      } catch (err) {
+        if (!isClosedTicketError(err) && !isNotFound(err)) throw err;
+        log.info({ ticketId, tags: additional }, 'the ticket is closed or gone; no tags added');
+      }
+    },
+
     async verifyAgentEvent(req) {
       return verifyZendeskEvent(req, options);
     },
+
+    recordRating: (ticketId, rating, attempt) => recordRating({ http, asRequester, options, log }, ticketId, rating, attempt),
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
     fetchAttachment: (url) => http.download(url),

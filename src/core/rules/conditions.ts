@@ -4,7 +4,7 @@ import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
 import { compilePattern } from './pattern.ts';
-import type { Condition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
+import type { Condition, ModelCondition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
 import { inWindow, isValidTimeZone, localClock, parseClock, type Window } from './time.ts';
 
 /** What a condition is checked against. `text()` is the normalized searchable text, built once. */
@@ -16,6 +16,8 @@ export interface MatchEnv {
   text: () => string;
   /** Named groups captured by text patterns, for `{{match.<name>}}` in the rule's templates. */
   captures: Record<string, string>;
+  /** The text model's scores for this message (computed once, on first use); undefined without a model. */
+  scores: () => Readonly<Record<string, number>> | undefined;
 }
 
 export interface Outcome {
@@ -28,6 +30,7 @@ export type Check = (env: MatchEnv) => Outcome;
 type ValueCond = z.infer<typeof ValueCondition>;
 type TextCond = z.infer<typeof TextCondition>;
 type TimeCond = z.infer<typeof TimeWindow>;
+type ModelCond = z.input<typeof ModelCondition>;
 
 const SENDER_FIELDS = Object.keys(Sender.shape);
 const QUOTE_MAX = 40;
@@ -40,8 +43,11 @@ function quote(s: string): string {
 class ConditionCompiler {
   private readonly ruleName: string;
 
-  constructor(ruleName: string) {
+  private readonly modelTopics: readonly string[] | undefined;
+
+  constructor(ruleName: string, modelTopics: readonly string[] | undefined) {
     this.ruleName = ruleName;
+    this.modelTopics = modelTopics;
   }
 
   fail(path: string, problem: string): never {
@@ -78,6 +84,7 @@ class ConditionCompiler {
     if (cond.player?.known !== undefined) checks.push(flag(cond.player.known, 'player known', (e) => (e.message.playerId ?? '') !== ''));
     if (cond.player?.id !== undefined) checks.push(this.value(cond.player.id, at('player.id'), 'player id', (e) => e.message.playerId));
     if (cond.text !== undefined) checks.push(this.text(cond.text, at('text')));
+    if (cond.model !== undefined) checks.push(this.model(cond.model, at('model')));
     if (cond.all !== undefined) checks.push(this.all(cond.all.map((c, i) => this.condition(c, at(`all[${i}]`)))));
     if (cond.any !== undefined) {
       if (cond.any.length === 0) this.fail(at('any'), 'empty list (it would never hold)');
@@ -210,6 +217,22 @@ class ConditionCompiler {
     };
   }
 
+  model(mc: ModelCond, path: string): Check {
+    const { topic } = mc;
+    const atLeast = mc.atLeast ?? 0.5;
+    if (this.modelTopics && !this.modelTopics.includes(topic)) {
+      this.fail(`${path}.topic`, `the model has no topic ${quote(topic)} (it knows ${this.modelTopics.join(', ')})`);
+    }
+    return (e) => {
+      const scores = e.scores();
+      if (scores === undefined) return { ok: false, why: 'model: no model is loaded' };
+      const score = scores[topic];
+      if (score === undefined) return { ok: false, why: `model: the loaded model has no topic ${quote(topic)}` };
+      const ok = score >= atLeast;
+      return { ok, why: `model ${topic} ${score.toFixed(2)} ${ok ? '≥' : '<'} ${atLeast}` };
+    };
+  }
+
   time(tw: TimeCond, path: string): Check {
     if (tw.timezone !== undefined && !isValidTimeZone(tw.timezone)) {
       this.fail(`${path}.timezone`, `unknown IANA time zone ${quote(tw.timezone)}`);
@@ -265,9 +288,10 @@ function formField(message: NormalizedMessage, field: string): string | undefine
   return fields && Object.hasOwn(fields, field) ? fields[field] : undefined;
 }
 
-export function compileCondition(ruleName: string, cond: Condition | undefined): Check {
+/** `modelTopics`: the loaded model's topics, so a rule naming another topic fails to compile. */
+export function compileCondition(ruleName: string, cond: Condition | undefined, modelTopics?: readonly string[]): Check {
   if (cond === undefined) return () => ({ ok: true, why: 'no conditions' });
-  return new ConditionCompiler(ruleName).condition(cond, 'when');
+  return new ConditionCompiler(ruleName, modelTopics).condition(cond, 'when');
 }
 
 /**

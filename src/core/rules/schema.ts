@@ -24,6 +24,12 @@ export const ValueCondition = z.union([
   }),
 ]);
 
+/** Condition on the learned text model's score for one topic (see docs/rules.md, "The text model"). */
+export const ModelCondition = z.strictObject({
+  topic: z.string().min(1).describe('a topic the model was trained on, e.g. responsible_gaming'),
+  atLeast: z.number().min(0).max(1).default(0.5).describe('holds when the topic\'s score (0–1) is at least this'),
+});
+
 export const TimeWindow = z.strictObject({
   days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).optional(),
   from: z.string().regex(/^\d{2}:\d{2}$/, 'HH:MM').optional(),
@@ -42,6 +48,7 @@ export interface Condition {
   channelKind?: z.infer<typeof ValueCondition>;
   kind?: z.infer<typeof ValueCondition>;
   text?: z.infer<typeof TextCondition>;
+  model?: z.input<typeof ModelCondition>;
   sender?: Record<string, z.infer<typeof ValueCondition>>;
   form?: Record<string, z.infer<typeof ValueCondition>>;
   hasAttachment?: boolean;
@@ -66,6 +73,7 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
     channelKind: ValueCondition.optional().describe('channel kind(s): telegram, webform, …'),
     kind: ValueCondition.optional().describe('message kind(s): message, edit, call, voicemail, form'),
     text: TextCondition.optional(),
+    model: ModelCondition.optional().describe('the text model\'s score for a topic: { topic, atLeast }'),
     sender: z.record(z.string(), ValueCondition).optional().describe('conditions on sender fields: phone, email, locale, username, playerId, displayName'),
     form: z.record(z.string(), ValueCondition).optional().describe('conditions on submitted form fields'),
     hasAttachment: z.boolean().optional(),
@@ -124,5 +132,7 @@ export const Decision = z.object({
   firedRules: z.array(z.string()),
   /** The player id a rule found in the message, and whether that rule is trusted to link identities. */
   player: z.object({ id: z.string(), trusted: z.boolean(), rule: z.string() }).optional(),
+  /** The text model's scores, when a rule asked for them, and the fired rules that did. */
+  model: z.object({ scores: z.record(z.string(), z.number()), usedBy: z.array(z.string()) }).optional(),
 });
 export type Decision = z.infer<typeof Decision>;

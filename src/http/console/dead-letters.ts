@@ -58,6 +58,12 @@ export function messageText(d: DeadLetter): string {
       return p.message.text;
     case 'sync':
       return `look for agent replies on ticket ${p.ticketId}`;
+    case 'tag':
+      return `add the tags ${p.tags.join(', ')} to ticket ${p.ticketId}`;
+    case 'notice':
+      return p.notice.headline ?? p.notice.text;
+    case 'csat':
+      return p.csat.step === 'ask' ? `ask for a rating of ticket ${p.csat.ticketId}` : p.csat.step === 'rate' ? `write the rating ${p.csat.score}/5` : `say "${p.csat.what}" after the rating`;
   }
 }
 

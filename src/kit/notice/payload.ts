@@ -6,6 +6,8 @@ export interface NoticePayload {
   /** Stable across retries of this notice: receivers dedupe on it. */
   id: string;
   target: string;
+  /** What happened in one line, when it is not "rules fired" (an SLA breach). */
+  headline?: string;
   ticket: { id: string; url?: string };
   priority?: string;
   tags: string[];
@@ -20,6 +22,7 @@ export function noticePayload(n: Notice, id: string, excerptLength: number): Not
   return {
     id,
     target: n.target,
+    ...(n.headline ? { headline: n.headline } : {}),
     ticket: { id: n.ticketId, ...(n.ticketUrl ? { url: n.ticketUrl } : {}) },
     ...(n.priority ? { priority: n.priority } : {}),
     tags: n.tags,

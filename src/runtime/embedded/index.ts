@@ -6,6 +6,7 @@ import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
 import { createEmbeddedIdentities } from './identities.ts';
 import { EmbeddedStore } from './store.ts';
+import { createEmbeddedTimingStore } from './timing-store.ts';
 import { EmbeddedWorker } from './worker.ts';
 
 export interface EmbeddedOptions {
@@ -43,6 +44,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    timing: createEmbeddedTimingStore(db),
     conversations,
     identities: createEmbeddedIdentities(db),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {

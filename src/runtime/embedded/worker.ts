@@ -1,5 +1,5 @@
 import type { AttemptContext, Logger } from '../../core/connector.ts';
-import { asDeliveryError } from '../../core/errors.ts';
+import { asDeliveryError, NotYet } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { retryDelay, type JobOutcome, type RetryPolicy, type WorkerEvents } from '../runtime.ts';
 import type { EmbeddedStore, StoredJob } from './store.ts';
@@ -110,9 +110,15 @@ export class EmbeddedWorker {
 
   private fail(jobs: StoredJob[], thrown: unknown): void {
     const head = jobs[0]!;
-    const err = asDeliveryError(thrown);
     const log = this.log.child({ job: head.id, lane: head.lane, kind: head.payload.kind, attempt: head.attempts + 1 });
+    const err = asDeliveryError(thrown);
     try {
+      if (thrown instanceof NotYet) {
+        // Not a failure: back in its lane until then, attempts and target untouched.
+        this.store.scheduleRetry(head, thrown.until, head.failures, false, thrown.message);
+        log.info({ until: new Date(thrown.until).toISOString() }, 'not due yet; waits');
+        return;
+      }
       if (err.kind === 'rate_limited') {
         // Not counted as a failure: the remote side is fine, it asks us to slow down.
         const delay = retryDelay(this.opts, head.failures + 1, err.retryAfterMs);

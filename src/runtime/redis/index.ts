@@ -9,6 +9,7 @@ import { redisLease } from './lease.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore, type LaneToken } from './store.ts';
+import { createRedisTimingStore } from './timing-store.ts';
 import { RedisWorker, type LaneTokenData } from './worker.ts';
 
 export interface RedisRuntimeOptions {
@@ -101,6 +102,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    timing: createRedisTimingStore(commands, opts.prefix),
     conversations: redisConversationLog(commands, opts.prefix, log),
     processes: redisProcessBoard(commands, opts.prefix),
     identities: createRedisIdentities(commands, opts.prefix),

@@ -1,7 +1,7 @@
 import { DelayedError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AttemptContext, Logger } from '../../core/connector.ts';
-import { asDeliveryError } from '../../core/errors.ts';
+import { asDeliveryError, NotYet } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { retryDelay, type JobOutcome, type RetryPolicy, type WorkerEvents } from '../runtime.ts';
 import type { RedisStore, TakenJob } from './store.ts';
@@ -159,8 +159,14 @@ export class RedisWorker {
 
   private async fail(lane: string, token: string, jobs: TakenJob[], thrown: unknown): Promise<Step> {
     const head = jobs[0]!;
-    const err = asDeliveryError(thrown);
     const log = this.log.child({ job: head.id, lane: head.lane, kind: head.payload.kind, attempt: head.attempts + 1 });
+    if (thrown instanceof NotYet) {
+      // Not a failure: back in its lane until then, attempts and target untouched.
+      await this.store.retry(head, thrown.until, head.failures, { error: thrown.message, ambiguous: false });
+      log.info({ until: new Date(thrown.until).toISOString() }, 'not due yet; waits');
+      return { next: 'wait', until: thrown.until };
+    }
+    const err = asDeliveryError(thrown);
     const failure = { error: err.message, detail: err.detail, status: err.status, ambiguous: err.ambiguous };
     if (err.kind === 'rate_limited') {
       // Not counted as a failure: the remote side is fine, it asks us to slow down; every process pauses the target.
