@@ -3,7 +3,7 @@ import { signPlayerToken } from '../../src/core/identity/player-token.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harness.ts';
 
 /**
  * Two conversations of one customer delivered at the same moment (join: open-ticket): the web
@@ -26,28 +26,10 @@ store: ${store}
 log: { level: warn }
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
 identity: { join: open-ticket }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  fields: { player_id: 900001 }
+${configBlocks.zendesk('fields: { player_id: 900001 }')}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    mode: webhook
-    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
-    apiRoot: \${TELEGRAM_API_ROOT}
-    playerLinkSecret: \${PLAYER_LINK_SECRET}
-  site:
-    kind: webform
-    fields:
-      email: { type: email }
-      player: {}
-      message: { required: true }
-    mapping: { playerId: player }
-    rateLimit: { perMinute: 100 }
+${configBlocks.telegram('playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${configBlocks.site('rateLimit: { perMinute: 100 }')}
 `;
 }
 
@@ -73,11 +55,7 @@ describe.each(runtimes)('two conversations of one customer at the same moment: o
       dirs.push(dir);
       const store = redis ? `{ kind: redis, url: "${server!.url}", prefix: join }` : `{ kind: embedded, path: ${dir.path}/data }`;
       const gw = await GatewayProcess.create(dir.path, configYaml(store), {
-        ZENDESK_URL: zd.url,
-        ZENDESK_API_TOKEN: ZD_TOKEN,
-        TELEGRAM_BOT_TOKEN: TG_TOKEN,
-        TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-        TELEGRAM_API_ROOT: tg.apiRoot,
+        ...fakesEnv({ url: zd.url, apiToken: ZD_TOKEN }, { apiRoot: tg.apiRoot, token: TG_TOKEN, secret: TG_SECRET }),
         PLAYER_LINK_SECRET: LINK_SECRET,
       });
       await gw.start();

@@ -4,7 +4,7 @@ import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harness.ts';
 
 /**
  * The agent chooses the reply channel, and a verified email reply links: the real gateway process
@@ -26,28 +26,10 @@ log:
   level: \${LOG_LEVEL:-warn}
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
 identity: { join: open-ticket }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
-  fields: { player_id: 900001 }
+${configBlocks.zendesk('webhookSecret: ${ZENDESK_WEBHOOK_SECRET}', 'fields: { player_id: 900001 }')}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    mode: webhook
-    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
-    apiRoot: \${TELEGRAM_API_ROOT}
-    playerLinkSecret: \${PLAYER_LINK_SECRET}
-  site:
-    kind: webform
-    fields:
-      email: { type: email }
-      player: {}
-      message: { required: true }
-    mapping: { playerId: player }
+${configBlocks.telegram('playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${configBlocks.site()}
   support:
     kind: email
     address: support@acme.test
@@ -89,12 +71,8 @@ describe.skipIf(dovecotSkip())('the agent chooses the reply channel; a verified 
     gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, dv, sink, folder), {
       LOG_LEVEL: 'info',
       IMAP_PASSWORD: dv.password,
-      ZENDESK_URL: zd.url,
-      ZENDESK_API_TOKEN: ZD_TOKEN,
+      ...fakesEnv({ url: zd.url, apiToken: ZD_TOKEN }, { apiRoot: tg.apiRoot, token: TG_TOKEN, secret: TG_SECRET }),
       ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-      TELEGRAM_BOT_TOKEN: TG_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-      TELEGRAM_API_ROOT: tg.apiRoot,
       PLAYER_LINK_SECRET: LINK_SECRET,
     });
     await gw.start();
