@@ -20,7 +20,7 @@ function deps(links: Link[], customer?: Customer): ReplyRouteDeps & { stored: Ma
   return {
     stored,
     links: { get: async (k) => stored.get(k), put: async (l) => void stored.set(l.conversationKey, l) },
-    identity: { customerOf: async () => customer, selfOf: (sender) => `user:telegram:${sender.externalId}` },
+    identity: { customerOf: async (id) => (customer?.identifiers.includes(id) ? customer : undefined), selfOf: (sender) => `user:telegram:${sender.externalId}` },
     channels: CHANNELS,
     now: () => 1000,
   };
@@ -45,6 +45,10 @@ describe('the reply channel a ticket chooses', () => {
     expect(await routeReply(d, '55', telegramLink, [])).toEqual({ link: telegramLink, notes: [] });
     expect(await routeReply(d, '55', telegramLink, ['reply_via_whatsapp'])).toEqual({ link: whatsapp, notes: [] });
     expect(await routeReply(d, '55', telegramLink, ['reply_via_telegram'])).toEqual({ link: telegramLink, notes: [] });
+    // A mail thread the gateway opened is the customer's it was opened for, before their address is verified.
+    const opened = link('support-mail', 'ticket-55-to-x', { externalId: 'x@customer.test', email: 'x@customer.test' });
+    opened.conversation.meta = { openedFor: 'user:telegram:801', openedTo: 'x@customer.test' };
+    expect(await routeReply(d, '55', opened, ['reply_via_whatsapp'])).toEqual({ link: whatsapp, notes: [] });
   });
 
   it('says why on the ticket when it cannot go there: no conversation of the customer on that channel, or no such channel', async () => {

@@ -44,7 +44,7 @@ export interface Opening {
 }
 
 /** A claim not renewed for this long is void: its delivery died (dead-lettered) or waits out a long backoff. */
-export const OPENING_TTL_MS = 2 * 60_000;
+export const OPENING_TTL_MS = 5 * 60_000;
 
 export interface CustomerChange {
   /** Customers read for this change, at the version read: the write happens only if none moved. */

@@ -56,12 +56,15 @@ export async function routeReply(deps: ReplyRouteDeps, ticketId: string, last: L
   }
   if (choice.channelId === last.channelId) return { link: last, notes: [] };
   const from = deps.channels.get(last.channelId);
-  const customer = from && deps.identity ? await deps.identity.customerOf(last.conversation.sender, from) : undefined;
+  // Whose conversation it is: the customer a thread was opened for, else the one its sender is.
+  const openedFor = last.conversation.meta?.['openedFor'];
+  const self = typeof openedFor === 'string' ? openedFor : from && deps.identity?.selfOf(last.conversation.sender, from);
+  const customer = self && deps.identity ? await deps.identity.customerOf(self) : undefined;
   const key = customer?.conversations?.[choice.channelId];
   const there = key ? await deps.links.get(key) : undefined;
   if (there) return { link: there, notes: [] };
-  if (deps.channels.get(choice.channelId)!.medium === 'email' && from && deps.identity) {
-    const opened = await openEmail(deps, ticketId, last, customer, choice.channelId, deps.identity.selfOf(last.conversation.sender, from));
+  if (deps.channels.get(choice.channelId)!.medium === 'email' && self) {
+    const opened = await openEmail(deps, ticketId, last, customer, choice.channelId, self);
     if (opened) return opened;
   }
   return { link: last, notes: [`the ticket asks for replies via ${choice.channelId} (tag ${choice.tag}), but the gateway knows no conversation of this customer there; ${fallback}.`] };

@@ -40,8 +40,8 @@ export interface IdentityService {
    * continues, if any. A verified answer in a conversation the gateway opened for a customer (an
    * email from the address it wrote to, replying to that mail) links the sender to that customer.
    * Anyone else writing into a customer's conversation (a CC'd address, a stranger answering a
-   * forwarded mail) is recognised but returned without a customer: their message goes to the
-   * conversation's ticket and neither gives to nor takes from that customer's helpdesk user or tickets.
+   * forwarded mail) is returned as nobody: their message goes to the conversation's ticket and
+   * neither gives to nor takes from that customer's helpdesk user, tickets or player id.
    */
   recognize(message: NormalizedMessage, channel: ChannelRef, conversation?: Pick<Conversation, 'sender' | 'meta'>): Promise<Recognized>;
   /** A trusted rule found the player id in the message: link it like a proof. */
@@ -53,8 +53,8 @@ export interface IdentityService {
    * that ticket, then throws a retry: two conversations delivered at once open one ticket.
    */
   joinOrOpen(customer: Customer | undefined, topic: string, conversationKey: string): Promise<CustomerTicket | undefined>;
-  /** The customer a conversation's sender is, as stored (nothing is linked); undefined for a shared identifier. */
-  customerOf(sender: Sender, channel: ChannelRef): Promise<Customer | undefined>;
+  /** The customer an identifier belongs to, as stored (nothing is linked); undefined for a shared identifier. */
+  customerOf(identifier: string): Promise<Customer | undefined>;
   /** The identifier the channel knows this sender by. */
   selfOf(sender: Sender, channel: ChannelRef): string;
   /**
@@ -139,10 +139,7 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
       // A verified answer: the sender's identifiers join the customer who was answered (anchored there, so
       // a conflict makes the sender's address shared rather than moving that customer's own id).
       const recognized = await link(answered && answered !== who.self ? [answered, ...who.proven] : who.proven, who.playerId);
-      if (conversation && !answered && selfIdentifier(conversation.sender, channel, region) !== who.self) {
-        const { customer: _, ...stranger } = recognized;
-        return stranger;
-      }
+      if (conversation && !answered && selfIdentifier(conversation.sender, channel, region) !== who.self) return { notes: recognized.notes };
       return recognized;
     },
 
@@ -155,29 +152,28 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
       if (!customer || options.join !== 'open-ticket') return undefined;
       const waitUntil = now() + OPENING_WAIT_MS;
       for (let pause = 50; ; pause = Math.min(pause * 2, 800)) {
-        let join: CustomerTicket | undefined;
-        let busy: Opening | undefined;
+        let seen: { join?: CustomerTicket; busy?: Opening } = {};
         // The check and the claim are one compare-and-set on the customer: of two conversations deciding at
         // once, one commits its claim and the other's commit is refused and re-planned, seeing that claim.
         await amend(customer, (current) => {
           const at = now();
-          join = ticketToJoin(current, topic, at, options.joinWindowHours * 3600_000);
-          busy = join ? undefined : openedByAnother(current, topic, conversationKey, at);
-          if (join || busy) return unchanged(current);
+          const join = ticketToJoin(current, topic, at, options.joinWindowHours * 3600_000);
+          seen = { join, busy: join ? undefined : openedByAnother(current, topic, conversationKey, at) };
+          if (seen.join || seen.busy) return unchanged(current);
           return edited(current, (c) => {
             c.opening = claimOpening(c, { conversationKey, topic, at });
           });
         });
-        if (join || !busy) return join;
+        if (seen.join || !seen.busy) return seen.join;
         if (now() >= waitUntil) {
-          throw new DeliveryError(`another conversation of this customer (${(busy as Opening).conversationKey}) is opening their ticket; this one joins it once it is there`, { kind: 'retry' });
+          throw new DeliveryError(`another conversation of this customer (${seen.busy.conversationKey}) is opening their ticket; this one joins it once it is there`, { kind: 'retry' });
         }
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     },
 
-    async customerOf(sender, channel) {
-      const [customer] = await store.find([selfIdentifier(sender, channel, region)]);
+    async customerOf(id) {
+      const [customer] = await store.find([id]);
       return customer?.sharedBy ? undefined : customer;
     },
 
