@@ -23,7 +23,8 @@ function configYaml(store: string): string {
   return `
 server: { port: 8080, host: 127.0.0.1 }
 store: ${store}
-log: { level: warn }
+log:
+  level: \${LOG_LEVEL:-info}
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
 identity: { join: open-ticket }
 ${configBlocks.zendesk('fields: { player_id: 900001 }')}
@@ -63,7 +64,9 @@ describe.each(runtimes)('two conversations of one customer at the same moment: o
     }
   });
   afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') for (const gw of gateways) console.error(gw.output.slice(-4000));
+    if (ctx.task.result?.state !== 'fail') return;
+    for (const gw of gateways) console.error(gw.output.slice(-8000));
+    console.error(zd.tickets.map((t) => `ticket ${t.id} (requester ${t.requester_id}): ${t.comments.map((c) => c.body.slice(0, 60).replace(/\s+/g, ' ')).join(' | ')}`).join('\n'));
   });
   afterAll(async () => {
     for (const gw of gateways) await gw.stop();

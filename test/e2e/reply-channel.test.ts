@@ -169,6 +169,10 @@ describe.skipIf(dovecotSkip())('the agent chooses the reply channel; a verified 
     const sent = await waitFor('the reply by email', () => mailsWith('Ответ по почте')[0]);
     expect(sent.to).toEqual(['sister@customer.test']);
 
+    // A mail from her address that only names the ticket ([#id] in the subject, no reply to our mail) is
+    // threaded there for the agents, and proves nothing.
+    await email('sister@customer.test', `[#${ticket.id}] по поводу заявки`, 'Сестра без ответа на письмо');
+    await waitFor('that mail on the ticket', () => commentsWith(ticket, 'Сестра без ответа на письмо').length === 1);
     // The brother answers the mail he was forwarded: his words reach the ticket of the thread, but he is not linked.
     await email('brother@customer.test', `Re: ${sent.parsed.subject}`, 'Это брат, пересылаю', { 'In-Reply-To': sent.parsed.messageId!, References: sent.parsed.messageId! });
     await waitFor('the forwarded answer on the ticket', () => commentsWith(ticket, 'Это брат').length === 1);

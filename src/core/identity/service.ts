@@ -39,9 +39,10 @@ export interface IdentityService {
    * Links what the message proves and returns the sender's customer. `conversation`: the one it
    * continues, if any. A verified answer in a conversation the gateway opened for a customer (an
    * email from the address it wrote to, replying to that mail) links the sender to that customer.
-   * Anyone else writing into a customer's conversation (a CC'd address, a stranger answering a
-   * forwarded mail) is returned as nobody: their message goes to the conversation's ticket and
-   * neither gives to nor takes from that customer's helpdesk user, tickets or player id.
+   * Anyone but that conversation's customer writing into it (a CC'd address, a stranger answering a
+   * forwarded mail, an unverified mail into a thread opened for a customer) is returned as nobody:
+   * their message goes to the conversation's ticket and neither gives to nor takes from that
+   * customer's helpdesk user, tickets or player id.
    */
   recognize(message: NormalizedMessage, channel: ChannelRef, conversation?: Pick<Conversation, 'sender' | 'meta'>): Promise<Recognized>;
   /** A trusted rule found the player id in the message: link it like a proof. */
@@ -123,8 +124,8 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
    * committed only if nobody wrote in between, else planned again.
    */
   async function amend(customer: Customer, plan: (current: Customer) => LinkPlan): Promise<void> {
-    await update([customer.identifiers[0]!], (found) => {
-      const current = found.find((c) => c.id === customer.id) ?? found[0];
+    await update(customer.identifiers, (found) => {
+      const current = found.find((c) => c.id === customer.id) ?? found.find((c) => !c.sharedBy);
       return current ? plan(current) : unchanged(customer);
     });
   }
@@ -139,7 +140,10 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
       // A verified answer: the sender's identifiers join the customer who was answered (anchored there, so
       // a conflict makes the sender's address shared rather than moving that customer's own id).
       const recognized = await link(answered && answered !== who.self ? [answered, ...who.proven] : who.proven, who.playerId);
-      if (conversation && !answered && selfIdentifier(conversation.sender, channel, region) !== who.self) return { notes: recognized.notes };
+      // The conversation is its owner's: the customer a thread was opened for, else the one its sender is.
+      const openedFor = conversation?.meta?.['openedFor'];
+      const owner = typeof openedFor === 'string' ? openedFor : conversation && selfIdentifier(conversation.sender, channel, region);
+      if (owner !== undefined && !recognized.customer?.identifiers.includes(owner)) return { notes: recognized.notes };
       return recognized;
     },
 

@@ -42,14 +42,32 @@ end
 return 1
 `);
 
+/**
+ * The customers of these identifiers, read in one step: read apart, a merge committed in between
+ * would show an identifier's old customer already deleted, as if the identifier were nobody's.
+ *
+ * ARGV: P, identifier* → the customers' JSON, each once
+ */
+const FIND = new LuaScript(`
+local p = ARGV[1]
+local seen, out = {}, {}
+for i = 2, #ARGV do
+  local id = redis.call('GET', p .. ':ident:' .. ARGV[i])
+  if id and not seen[id] then
+    seen[id] = true
+    local d = redis.call('HGET', p .. ':cust:' .. id, 'd')
+    if d then out[#out + 1] = d end
+  end
+end
+return out
+`);
+
 export function createRedisIdentities(redis: Redis, prefix: string): IdentityStore {
   return {
     async find(identifiers) {
       if (identifiers.length === 0) return [];
-      const owners = await redis.mget(identifiers.map((i) => `${prefix}:ident:${i}`));
-      const ids = [...new Set(owners.filter((o): o is string => o !== null))];
-      const rows = await Promise.all(ids.map((id) => redis.hget(`${prefix}:cust:${id}`, 'd')));
-      return rows.flatMap((row) => (row ? [JSON.parse(row) as Customer] : []));
+      const rows = (await FIND.run(redis, [prefix, ...identifiers])) as string[];
+      return rows.map((row) => JSON.parse(row) as Customer);
     },
     async commit(change: CustomerChange) {
       const args: (string | number)[] = [prefix, change.expected.length];
