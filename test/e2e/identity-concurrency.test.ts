@@ -99,5 +99,5 @@ describe.each(runtimes)('two conversations of one customer at the same moment: o
       expect(zd.users.find((u) => u.id === form!.requester_id)?.external_id).toBe(player);
     }
     expect(zd.users.filter((u) => u.role === 'end-user')).toHaveLength(PLAYERS.length);
-  });
+  }, 90_000);
 });
