@@ -214,7 +214,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const asNote = deps.rulesFired === 'note';
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments, ctx);
     const masked = maskedNote(messages);
-    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    // With tags, the model's scores still reach the agent when a rule that fired now read them: a
+    // learned verdict needs its why (one note, only on the messages the model routed).
+    const modelNote = !asNote && decision.model?.usedBy.some((r) => newRules.includes(r)) ? [describeScores(decision.model)] : [];
+    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : modelNote), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
     const topic = topicOf(decision);
     // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
     const joined = link ? undefined : await deps.identity?.joinOrOpen(who?.customer, topic, key);
