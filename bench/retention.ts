@@ -91,7 +91,7 @@ async function tick(t: number): Promise<void> {
     note(`em:${id}`);
     note(`mid-own:${id}`);
     work.push(kv.email.set(`sent:${id}`, `<${id}@acme.test>`, { keep: 'sent' }));
-    work.push(threads.recordSent(`<${id}@acme.test>`, `<c${seq.mail}@customer.test>`));
+    work.push(threads.recordSent(`<${id}@acme.test>`, `<c${seq.mail}@customer.test>`, `c${seq.mail}@customer.test`));
   }
   for (let i = 0; i < share(PER_DAY.emails, t); i++) {
     const m = ++seq.mail;
