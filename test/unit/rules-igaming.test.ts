@@ -63,6 +63,8 @@ const TUNED = [
   // Round 8: the fourth blind set (set B, scored once after round 7), and training data written by
   // the tuner for what A and B showed the model lacked (short and off-topic routine messages).
   'blind4.yaml', 'round8.yaml',
+  // The fifth blind set (set C, scored once after round 8, then tuned on).
+  'blind5.yaml',
 ];
 /**
  * Written after the last tuning and never tuned on: the honest estimate, reported, not gated.
