@@ -6,25 +6,26 @@ import { parseArgs } from 'node:util';
 import { e2eBench, type E2eRun } from './e2e.ts';
 import { ingressBench, type IngressRun } from './ingress.ts';
 import { memoryBench, type MemoryRun } from './memory.ts';
+import { requestsBench, requestsTable, type RequestsRun } from './requests.ts';
 import { modelBench, type ModelRun } from './model.ts';
 import { machine, REPO, round } from './lib.ts';
 
 /**
  * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
  * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
- * Options: --only ingress,e2e,memory,drain,model  --seconds 10  --messages 10000  --out results.json
+ * Options: --only ingress,e2e,memory,drain,model,requests,rules  --seconds 10  --messages 10000  --out results.json
  */
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingress,e2e,memory,drain,model' },
+    only: { type: 'string', default: 'ingress,e2e,memory,drain,model,requests,rules' },
     seconds: { type: 'string', default: '10' },
     messages: { type: 'string', default: '10000' },
     out: { type: 'string' },
   },
 });
 const only = new Set(values.only.split(','));
-const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null; model?: ModelRun } = {
+const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null; model?: ModelRun; requests?: RequestsRun[] } = {
   machine: machine(),
   at: new Date().toISOString(),
 };
@@ -89,6 +90,18 @@ if (only.has('model')) {
   console.log('| file KB | load ms (median of 5) | JSON.parse alone ms | load vs 1 s target | messages | score µs/message (median) | p99 µs | vs 1 ms target | rules µs/message without model | with model | with vs without |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(`| ${r.fileKb} | ${r.loadMs} | ${r.parseMs} | ${round((r.loadMs / 1000) * 100, 1)}% | ${r.messages} | ${r.scoreUs} | ${r.scoreP99Us} | ${round((r.scoreUs / 1000) * 100, 1)}% | ${r.rulesUs} | ${r.rulesWithModelUs} | ${round(r.rulesWithModelUs / r.rulesUs, 2)}× |`);
+}
+
+if (only.has('requests')) {
+  console.log('\n## Helpdesk requests per message (shipped rules, real gateway, each fake helpdesk counting)\n');
+  results.requests = await requestsBench();
+  console.log(requestsTable(results.requests));
+}
+
+if (only.has('rules')) {
+  // The rules benchmark (per message, compile, hostile text; bench/rules.ts) prints its own sections.
+  console.log('');
+  spawnSync(process.execPath, [join(REPO, 'bench/rules.ts')], { cwd: REPO, stdio: 'inherit' });
 }
 
 if (values.out) {
