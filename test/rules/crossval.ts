@@ -18,10 +18,11 @@ import { DEFAULT_FEATURES } from '../../src/core/model/features.ts';
 import { topTopic, type Scores } from '../../src/core/model/text-model.ts';
 import { train, TRAIN_DEFAULTS } from '../../src/core/model/train.ts';
 import { seededRandom, shuffle } from '../../src/core/random.ts';
-import { compileRules, topicOf } from '../../src/core/rules/engine.ts';
+import { compileRules } from '../../src/core/rules/engine.ts';
 import { matchKey } from '../../src/core/rules/normalize.ts';
 import { testRules } from '../../src/gateway.ts';
 import { loadLabeled, type LabeledMessage } from './shipped.ts';
+import { RoutingTally } from './tally.ts';
 
 const { values } = parseArgs({
   options: {
@@ -61,29 +62,18 @@ const cfg = loaded.config;
 const rules = { compiled: compileRules(cfg.rules, { replies: cfg.replies, modelTopics: topics }), replies: cfg.replies, model: scorer };
 const channel = Object.keys(cfg.channels)[0]!;
 const where = { channelKind: cfg.channels[channel]!.kind, timezone: cfg.timezone };
-let topicRight = 0;
-let rg = 0;
-let rgCaught = 0;
+const tally = new RoutingTally();
 let byModelRule = 0;
-let routine = 0;
-let falseUrgent = 0;
 const modelRuleFalse: string[] = [];
 for (const m of all) {
   const { decision } = testRules(rules, { channel, text: m.text, first: true }, where);
   const viaModel = decision.firedRules.includes('responsible-gaming-model');
-  if (topicOf(decision) === m.topic) topicRight++;
-  if (m.topic === 'responsible_gaming') {
-    rg++;
-    if (topicOf(decision) === m.topic) rgCaught++;
-    if (viaModel) byModelRule++;
-  } else {
-    routine++;
-    if (decision.priority === 'urgent') falseUrgent++;
-    if (viaModel) modelRuleFalse.push(`  ${decision.model?.scores['responsible_gaming']} ${m.topic}: ${m.text}`);
-  }
+  tally.add(m.topic, decision);
+  if (viaModel && m.topic === 'responsible_gaming') byModelRule++;
+  if (viaModel && m.topic !== 'responsible_gaming') modelRuleFalse.push(`  ${decision.model?.scores['responsible_gaming']} ${m.topic}: ${m.text}`);
 }
-const pct = (a: number, b: number) => `${((100 * a) / Math.max(b, 1)).toFixed(1)}%`;
 console.log(`${all.length} messages from ${sets.length} sets, ${folds} folds, l2 ${l2}, ${values.spelling ? 'spellings' : 'Latin skeletons'}`);
-console.log(`model alone: ${pct(right, all.length)} top topic right, log loss ${(logLoss / all.length).toFixed(3)}`);
-console.log(`rules + model: ${topicRight}/${all.length} topic right (${pct(topicRight, all.length)}); RG caught ${rgCaught}/${rg} (${byModelRule} by responsible-gaming-model); false urgent ${falseUrgent}/${routine} (${pct(falseUrgent, routine)}), ${modelRuleFalse.length} by responsible-gaming-model`);
+console.log(`model alone: ${((100 * right) / all.length).toFixed(1)}% top topic right, log loss ${(logLoss / all.length).toFixed(3)}`);
+console.log(`rules + model: ${tally}`);
+console.log(`responsible-gaming-model: caught ${byModelRule} pleas, raised ${modelRuleFalse.length} routine messages`);
 if (modelRuleFalse.length > 0) console.log(modelRuleFalse.join('\n'));
