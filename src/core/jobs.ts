@@ -50,7 +50,15 @@ export interface NewJob {
   payload: JobPayload;
   /** Consecutive jobs of a lane with the same batch key are delivered together. */
   batchKey?: string;
+  /** Who sent it (`channelId:senderId`), for the per-sender flood limit; absent for the gateway's own work. */
+  sender?: string;
 }
+
+/**
+ * The sender was over the flood limit when the job was queued: it waits behind other senders'
+ * work. `first` marks the first job of the episode (the agents are told once).
+ */
+export type Throttled = 'first' | 'more';
 
 export interface Job extends NewJob {
   id: string;
@@ -59,6 +67,7 @@ export interface Job extends NewJob {
   createdAt: number;
   /** The last attempt may have reached the remote side (crash, timeout). */
   ambiguous: boolean;
+  throttled?: Throttled;
 }
 
 export interface DeadLetter {

@@ -10,7 +10,7 @@ import type {
   TicketRef,
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
-import type { Decision, Replies } from './rules/schema.ts';
+import type { Decision, Priority, Replies } from './rules/schema.ts';
 import type { CompiledRules } from './rules/engine.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
 import { DeliveryError, asDeliveryError } from './errors.ts';
@@ -59,6 +59,11 @@ export interface Pipeline {
   run(jobs: Job[], ctx: AttemptContext): Promise<void>;
   /** A job was dead-lettered: returns the follow-up work (tell the agent a reply did not go out). */
   onGiveUp(job: Job, err: DeliveryError): NewJob[];
+  /**
+   * The priority a queued job waits with (runtimes serve urgent before high before the rest).
+   * Called once per job, by the worker, soon after it is queued; absent: every job is alike.
+   */
+  classify?(job: Job): Promise<Priority | undefined>;
 }
 
 /** Lanes: inbound and outbound of a conversation are separate so a slow helpdesk never holds up replies. */
@@ -80,6 +85,7 @@ export function inboundJob(message: NormalizedMessage): NewJob {
     target: HELPDESK_TARGET,
     payload: { kind: 'inbound', message },
     batchKey: typeof batch === 'string' ? batch : undefined,
+    sender: `${message.channel.id}:${message.sender.externalId}`,
   };
 }
 
@@ -90,6 +96,11 @@ export function noteJob(ticketId: string, text: string, dedupeKey: string): NewJ
 export function syncJob(ticketId: string, dedupeKey: string): NewJob {
   return { dedupeKey, lane: lanes.sync(ticketId), target: HELPDESK_TARGET, payload: { kind: 'sync', ticketId } };
 }
+
+/** Told once per flood episode, with the first message that had to wait for it. */
+export const THROTTLED_NOTE =
+  'Switchboard: this sender went over the flood limit (delivery.floodLimit), so their messages are delivered ' +
+  'after other customers\' until they slow down. Nothing was dropped; urgent messages are not held back.';
 
 /** Agent comments older than the link (by more than clock skew) were not written for this conversation. */
 const REPLY_CLOCK_SKEW_MS = 5 * 60_000;
@@ -125,7 +136,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { files, notes };
   }
 
-  async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+  async function inbound(messages: NormalizedMessage[], ctx: AttemptContext, throttled: boolean): Promise<void> {
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
@@ -139,7 +150,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
-    const notes = [...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []), ...fileNotes];
+    const notes = [
+      ...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []),
+      ...(throttled ? [THROTTLED_NOTE] : []),
+      ...fileNotes,
+    ];
     const input: TicketInput = {
       message: first,
       extra: messages.slice(1),
@@ -290,13 +305,37 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }, ctx);
   }
 
+  /** Scheduling: the rules' priority for a customer message; agents' replies go before the backlog. */
+  async function classify(job: Job): Promise<Priority | undefined> {
+    const p = job.payload;
+    switch (p.kind) {
+      case 'inbound': {
+        const link = await links.get(conversationKey(p.message.channel.id, p.message.conversation.externalId));
+        return evaluate(deps.rules().compiled, { message: p.message, isFirst: !link, now: now(), timezone: deps.timezone }).priority;
+      }
+      case 'notify':
+        return p.priority === 'urgent' ? 'urgent' : 'high';
+      case 'sync':
+      case 'reply':
+      case 'autoreply':
+        return 'high';
+      case 'note':
+        return undefined;
+    }
+  }
+
   return {
+    classify,
     async run(jobs, ctx) {
       const head = jobs[0]!;
       const p = head.payload;
       switch (p.kind) {
         case 'inbound':
-          return inbound(jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message), ctx);
+          return inbound(
+            jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message),
+            ctx,
+            jobs.some((j) => j.throttled === 'first'),
+          );
         case 'sync':
           return sync(p.ticketId);
         case 'reply':

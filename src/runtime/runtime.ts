@@ -66,10 +66,3 @@ export interface RetryPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
 }
-
-/** Exponential backoff with full jitter in [50%, 100%]; a Retry-After from the remote side wins. */
-export function retryDelay(policy: RetryPolicy, failures: number, retryAfterMs?: number, random = Math.random): number {
-  if (retryAfterMs !== undefined) return Math.min(Math.max(retryAfterMs, 0), policy.maxDelayMs) + Math.floor(random() * 250);
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
-  return Math.floor(exp * (0.5 + random() * 0.5));
-}

@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
+import { FloodMeter, type FloodLimit } from '../flood.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { databaseFile, openDatabase } from './database.ts';
@@ -14,6 +15,8 @@ export interface EmbeddedOptions {
   batchSettleMs?: number;
   /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
   ledgerRetentionMs?: number;
+  /** Per-sender flood limit (absent: none). */
+  floodLimit?: FloodLimit;
   log: Logger;
 }
 
@@ -21,7 +24,7 @@ export interface EmbeddedOptions {
 export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const db = openDatabase(opts.path, { sync: opts.sync });
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
-  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs });
+  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit) });
   let worker: EmbeddedWorker | undefined;
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {

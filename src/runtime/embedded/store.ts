@@ -1,8 +1,12 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
-import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
+import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob, type Throttled } from '../../core/jobs.ts';
+import { provisionalClass } from '../classes.ts';
+import type { FloodMeter } from '../flood.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
+import { UNCLASSIFIED } from './database.ts';
+import { LaneBook, type Head } from './lane-book.ts';
 
 interface PendingWrite {
   run(): unknown;
@@ -27,20 +31,27 @@ interface JobRow {
   detail: string | null;
   status: number | null;
   failed_at: number | null;
+  class: number;
+  throttled: string | null;
 }
 
 export interface StoredJob extends Job {
   seq: number;
   failures: number;
   runAt: number;
+  /** Its scheduling class as booked when it was read (provisional if not classified yet). */
+  cls: number;
 }
 
-/** What the worker needs to pick a lane: its lowest queued job, when it is due, where it goes. */
-interface LaneHead {
+/** A queued job the worker has yet to classify; the payload is kept while the queue is short. */
+interface Unclassified {
   seq: number;
-  runAt: number;
-  target: string;
+  lane: string;
+  job?: Job;
 }
+
+/** Payloads kept in memory for classification; beyond this the worker reads them back. */
+const KEEP_UNCLASSIFIED_PAYLOADS = 10_000;
 
 /**
  * The embedded store's tables behind small methods. Writes arriving in the same
@@ -56,33 +67,38 @@ export class EmbeddedStore {
   /** Batched jobs (albums) wait this long so the rest of the batch can arrive. */
   private readonly batchSettleMs: number;
   /**
-   * Lane → head, kept in step with every write this process makes, so finding work costs
-   * the lanes looked at, not the whole backlog. Map order is the order lanes became ready,
-   * which makes lanes take turns. Rebuilt from the table when another connection committed
-   * (`switchboard dlq replay` from a shell) or a transaction of ours rolled back.
+   * Every lane with queued work, kept in step with every write this process makes (see
+   * LaneBook). Rebuilt from the table when another connection committed (`switchboard dlq
+   * replay` from a shell) or a transaction of ours rolled back.
    */
-  private readonly laneHeads = new Map<string, LaneHead>();
-  private indexStale = true;
-  private indexedVersion = -1;
+  private readonly book = new LaneBook();
+  private bookStale = true;
+  private bookVersion = -1;
+  /** Jobs queued but not classified yet, oldest first. */
+  private unclassified: Unclassified[] = [];
+  private readonly flood: FloodMeter | undefined;
 
-  constructor(db: DatabaseSync, opts: { batchSettleMs?: number } = {}) {
+  constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter } = {}) {
     this.db = db;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
+    this.flood = opts.flood;
     this.stmt = {
       claimKey: db.prepare('INSERT OR IGNORE INTO ledger (dedupe_key, job_id, accepted_at) VALUES (?, ?, ?)'),
       lookupKey: db.prepare('SELECT job_id FROM ledger WHERE dedupe_key = ?'),
       insertJob: db.prepare(
-        'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at, class, throttled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       heads: db.prepare(`
         SELECT j.lane, j.seq, j.run_at, j.target FROM jobs j
         JOIN (SELECT lane, MIN(seq) AS seq FROM jobs WHERE state = 'queued' GROUP BY lane) h ON j.seq = h.seq
-        ORDER BY j.run_at, j.seq`),
+        ORDER BY j.seq`),
+      classCounts: db.prepare(`SELECT lane, class, COUNT(*) AS n FROM jobs WHERE state = 'queued' GROUP BY lane, class`),
+      unclassified: db.prepare(`SELECT seq, lane FROM jobs WHERE state = 'queued' AND class >= ${UNCLASSIFIED} ORDER BY seq`),
+      setClass: db.prepare(`UPDATE jobs SET class = ? WHERE seq = ? AND state = 'queued' AND class >= ${UNCLASSIFIED}`),
       laneHead: db.prepare(`SELECT seq, run_at, target FROM jobs WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1`),
       bySeq: db.prepare(`SELECT * FROM jobs WHERE seq = ? AND state = 'queued'`),
       dataVersion: db.prepare('PRAGMA data_version'),
       batch: db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND lane = ? AND seq >= ? ORDER BY seq LIMIT ?`),
-      nextRunAt: db.prepare(`SELECT MIN(run_at) AS at FROM jobs WHERE state = 'queued'`),
       start: db.prepare('UPDATE jobs SET attempts = attempts + 1, ambiguous = 1 WHERE id = ?'),
       done: db.prepare('DELETE FROM jobs WHERE id = ?'),
       retry: db.prepare('UPDATE jobs SET run_at = ?, failures = ?, ambiguous = ?, error = ?, detail = ?, status = ? WHERE id = ?'),
@@ -118,9 +134,18 @@ export class EmbeddedStore {
     const id = newId();
     if (this.stmt.claimKey!.run(job.dedupeKey, id, now).changes === 1) {
       const runAt = job.batchKey ? now + settleMs : now;
-      const seq = this.insert(id, job, runAt, now);
+      const throttled = job.sender === undefined ? undefined : this.flood?.mark(job.sender, now);
+      const cls = provisionalClass(throttled !== undefined);
+      const seq = this.insert(id, job, runAt, now, cls, throttled);
       // A new job heads its lane only if the lane had nothing queued.
-      if (!this.laneHeads.has(job.lane)) this.laneHeads.set(job.lane, { seq, runAt, target: job.target });
+      if (this.book.has(job.lane)) this.book.count(job.lane, cls, +1, now);
+      else this.book.add(job.lane, { seq, runAt, target: job.target }, countsOf(cls), now);
+      const keep = this.unclassified.length < KEEP_UNCLASSIFIED_PAYLOADS;
+      this.unclassified.push({
+        seq,
+        lane: job.lane,
+        job: keep ? { ...job, id, attempts: 0, createdAt: now, ambiguous: false, ...(throttled ? { throttled } : {}) } : undefined,
+      });
       this.newWork = true;
       return { id, dedupeKey: job.dedupeKey, duplicate: false };
     }
@@ -182,8 +207,8 @@ export class EmbeddedStore {
     } catch {
       // the failed statement may already have ended the transaction
     }
-    // The lane index may hold heads of rolled-back inserts: rebuild it from the table.
-    this.indexStale = true;
+    // The book may hold heads of rolled-back inserts: rebuild it from the table.
+    this.bookStale = true;
   }
 
   private wakeIfNewWork(): void {
@@ -192,48 +217,60 @@ export class EmbeddedStore {
     this.onEnqueued();
   }
 
-  private insert(id: string, job: NewJob, runAt: number, now: number): number {
-    const res = this.stmt.insertJob!.run(id, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), runAt, now);
+  private insert(id: string, job: NewJob, runAt: number, now: number, cls: number, throttled: Throttled | undefined): number {
+    const res = this.stmt.insertJob!.run(
+      id, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), runAt, now, UNCLASSIFIED + cls, throttled ?? null,
+    );
     return Number(res.lastInsertRowid);
   }
 
-  /** Re-reads a lane's head after its jobs changed; the lane goes to the back of the line. */
-  private refreshLane(lane: string): void {
-    this.laneHeads.delete(lane);
+  /** The lane's jobs changed (done, failed, dead): it gets its new head and goes to the back of its class. */
+  private settleLane(lane: string): void {
     const row = this.stmt.laneHead!.get(lane) as { seq: number; run_at: number; target: string } | undefined;
-    if (row) this.laneHeads.set(lane, { seq: row.seq, runAt: row.run_at, target: row.target });
+    this.book.settle(lane, row ? { seq: row.seq, runAt: row.run_at, target: row.target } : undefined, Date.now());
   }
 
-  private reindexIfStale(): void {
-    // data_version moves only when another connection commits; our own writes keep the index.
+  private rebuildIfStale(): void {
+    // data_version moves only when another connection commits; our own writes keep the book.
     const version = (this.stmt.dataVersion!.get() as { data_version: number }).data_version;
-    if (!this.indexStale && version === this.indexedVersion) return;
-    this.laneHeads.clear();
-    for (const r of this.stmt.heads!.all() as { lane: string; seq: number; run_at: number; target: string }[]) {
-      this.laneHeads.set(r.lane, { seq: r.seq, runAt: r.run_at, target: r.target });
+    if (!this.bookStale && version === this.bookVersion) return;
+    const now = Date.now();
+    const counts = new Map<string, number[]>();
+    for (const r of this.stmt.classCounts!.all() as { lane: string; class: number; n: number }[]) {
+      let c = counts.get(r.lane);
+      if (!c) counts.set(r.lane, (c = countsOf()));
+      c[r.class % UNCLASSIFIED]! += r.n;
     }
-    this.indexStale = false;
-    this.indexedVersion = version;
+    const running = new Map(this.book.runningLanes().map((l) => [l.name, l.runningSeqs]));
+    this.book.clear();
+    for (const r of this.stmt.heads!.all() as { lane: string; seq: number; run_at: number; target: string }[]) {
+      const head: Head = { seq: r.seq, runAt: r.run_at, target: r.target };
+      const seqs = running.get(r.lane);
+      // A lane being delivered stays with its worker; it settles when the delivery ends.
+      if (seqs) this.book.keepRunning(r.lane, head, counts.get(r.lane) ?? countsOf(), seqs);
+      else this.book.add(r.lane, head, counts.get(r.lane) ?? countsOf(), now);
+    }
+    this.unclassified = (this.stmt.unclassified!.all() as { seq: number; lane: string }[]).map((r) => ({ seq: r.seq, lane: r.lane }));
+    this.bookStale = false;
+    this.bookVersion = version;
   }
 
   /**
-   * Up to `max` lane heads that are due and not refused by `skip` (a busy lane, a paused
-   * target), lanes in the order they became ready. Only these are read and parsed.
+   * Up to `max` lane heads that are due, most urgent class first and round-robin within a
+   * class, skipping targets that are `paused`. The lanes are the caller's until they settle.
    */
-  dueHeads(now: number, max: number, skip: (lane: string, target: string) => boolean): StoredJob[] {
-    this.reindexIfStale();
+  takeHeads(now: number, max: number, paused: (target: string) => boolean): StoredJob[] {
+    this.rebuildIfStale();
     const out: StoredJob[] = [];
     if (max <= 0) return out;
-    for (const [lane, head] of this.laneHeads) {
-      if (head.runAt > now || skip(lane, head.target)) continue;
+    for (const head of this.book.take(now, max, paused)) {
       const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
       if (!row) {
         // Changed behind our back; read the table again next time round.
-        this.indexStale = true;
+        this.bookStale = true;
         continue;
       }
       out.push(toJob(row));
-      if (out.length >= max) break;
     }
     return out;
   }
@@ -247,41 +284,102 @@ export class EmbeddedStore {
       if (j.batchKey !== head.batchKey) break;
       out.push(j);
     }
+    this.book.setRunning(head.lane, out.map((j) => j.seq));
     return out;
   }
 
-  nextRunAt(): number | undefined {
-    const row = this.stmt.nextRunAt!.get() as { at: number | null };
-    return row.at ?? undefined;
+  /** When the next delayed lane is due. */
+  nextDue(): number | undefined {
+    return this.book.nextDue();
   }
 
-  /** Recorded before delivery starts, so a crash during it is known to need reconciling. */
-  markStarted(jobs: StoredJob[]): Promise<void> {
-    return this.write(() => jobs.forEach((j) => this.stmt.start!.run(j.id)));
+  /** Up to `max` queued jobs to classify, oldest first (read back from the table when not kept). */
+  takeUnclassified(max: number): { seq: number; lane: string; job: Job }[] {
+    this.rebuildIfStale();
+    const out: { seq: number; lane: string; job: Job }[] = [];
+    while (out.length < max && this.unclassified.length > 0) {
+      const u = this.unclassified.shift()!;
+      if (u.job) {
+        out.push({ seq: u.seq, lane: u.lane, job: u.job });
+        continue;
+      }
+      const row = this.stmt.bySeq!.get(u.seq) as unknown as JobRow | undefined;
+      if (row && row.class >= UNCLASSIFIED) out.push({ seq: u.seq, lane: u.lane, job: toJob(row) });
+    }
+    return out;
+  }
+
+  get unclassifiedCount(): number {
+    return this.unclassified.length;
+  }
+
+  /**
+   * Books the classes the worker found (`from`: the provisional class the job waited with). A job
+   * that finished or started meanwhile keeps what it had.
+   */
+  setClasses(results: { seq: number; lane: string; from: number; cls: number }[]): void {
+    this.tx(() => {
+      const now = Date.now();
+      for (const r of results) {
+        if (this.book.isRunning(r.lane, r.seq)) continue;
+        if (this.stmt.setClass!.run(r.cls, r.seq).changes === 1) this.book.reclass(r.lane, r.from, r.cls, now);
+      }
+    });
+  }
+
+  /**
+   * Recorded before delivery starts, so a crash during it is known to need reconciling. One
+   * transaction for every lane launched in a tick, committed at once: the deliveries start in
+   * this turn of the event loop, not the next.
+   */
+  markStarted(jobs: StoredJob[]): void {
+    this.tx(() => jobs.forEach((j) => this.stmt.start!.run(j.id)));
   }
 
   /** Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. */
   complete(jobs: StoredJob[]): Promise<void> {
     return this.write(() => {
       for (const j of jobs) this.stmt.done!.run(j.id);
-      this.refreshLane(jobs[0]!.lane);
+      this.uncount(jobs);
+      this.settleLane(jobs[0]!.lane);
     });
+  }
+
+  /** A lane whose outcome could not be recorded: it goes back to waiting as the table has it. */
+  abandon(lane: string): void {
+    try {
+      this.settleLane(lane);
+    } catch {
+      this.book.settle(lane, undefined, Date.now());
+      this.bookStale = true;
+    }
+  }
+
+  /** Something failed half-way: read the table again before the next decision. */
+  markStale(): void {
+    this.bookStale = true;
   }
 
   scheduleRetry(job: StoredJob, runAt: number, failures: number, ambiguous: boolean, error: string, detail?: string, status?: number): void {
     this.stmt.retry!.run(runAt, failures, ambiguous ? 1 : 0, error, detail ?? null, status ?? null, job.id);
-    this.refreshLane(job.lane);
+    this.settleLane(job.lane);
   }
 
-  /** Dead-letters a job and enqueues its follow-up work in the same transaction. */
-  kill(job: StoredJob, error: string, detail: string | undefined, status: number | undefined, ambiguous: boolean, followUps: NewJob[]): void {
+  /** Dead-letters jobs of one lane and enqueues the follow-up work in the same transaction. */
+  kill(jobs: StoredJob[], error: string, detail: string | undefined, status: number | undefined, ambiguous: boolean, followUps: NewJob[]): void {
     this.tx(() => {
       const now = Date.now();
-      this.stmt.dead!.run(error, detail ?? null, status ?? null, now, ambiguous ? 1 : 0, job.id);
+      for (const job of jobs) this.stmt.dead!.run(error, detail ?? null, status ?? null, now, ambiguous ? 1 : 0, job.id);
       for (const next of followUps) this.insertIfAbsent(next, now, 0);
-      this.refreshLane(job.lane);
+      this.uncount(jobs);
+      this.settleLane(jobs[0]!.lane);
     });
     this.wakeIfNewWork();
+  }
+
+  private uncount(jobs: StoredJob[]): void {
+    const now = Date.now();
+    for (const j of jobs) this.book.count(j.lane, j.cls, -1, now);
   }
 
   private tx(fn: () => void): void {
@@ -337,7 +435,7 @@ export class EmbeddedStore {
         for (const one of ids) n += Number(this.stmt.replayOne!.run(Date.now(), one).changes);
       });
       if (n > 0) {
-        this.indexStale = true;
+        this.bookStale = true;
         this.onEnqueued();
       }
       return n;
@@ -376,7 +474,15 @@ function toJob(r: JobRow): StoredJob {
     ambiguous: r.ambiguous === 1,
     runAt: r.run_at,
     createdAt: r.created_at,
+    cls: r.class % UNCLASSIFIED,
+    ...(r.throttled === 'first' || r.throttled === 'more' ? { throttled: r.throttled } : {}),
   };
+}
+
+function countsOf(cls?: number): number[] {
+  const counts = [0, 0, 0, 0];
+  if (cls !== undefined) counts[cls] = 1;
+  return counts;
 }
 
 function toDeadLetter(r: JobRow): DeadLetter {

@@ -1,23 +1,29 @@
 import type { AttemptContext, Logger } from '../../core/connector.ts';
 import { asDeliveryError } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
-import { retryDelay, type JobOutcome, type RetryPolicy, type WorkerEvents } from '../runtime.ts';
+import { classOf, provisionalClass } from '../classes.ts';
+import { decideFailure, outcome, reportFailure } from '../failure.ts';
+import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
 import type { EmbeddedStore, StoredJob } from './store.ts';
 
 export interface WorkerOptions extends RetryPolicy {
   concurrency: number;
 }
 
+/** Jobs classified per round: enough to keep up with ingress, few enough to keep turns short. */
+const CLASSIFY_BATCH = 64;
+
 /**
- * Runs lane heads: one job at a time per lane (order within a conversation),
- * up to `concurrency` lanes at once (conversations never wait on each other).
+ * Runs lane heads: one job at a time per lane (order within a conversation), up to
+ * `concurrency` lanes at once, most urgent class first and round-robin within a class (see
+ * LaneBook). Queued jobs are classified by the pipeline in the background, off the accept path.
  * A target that answered "rate limited" is paused as a whole until its wait is over.
  */
 export class EmbeddedWorker {
-  private readonly busyLanes = new Set<string>();
   private readonly pausedUntil = new Map<string, number>();
   private running = 0;
   private tickScheduled = false;
+  private classifying = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void) | undefined;
@@ -46,9 +52,7 @@ export class EmbeddedWorker {
 
   wake(): void {
     if (this.stopping || this.tickScheduled) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    // Many wake-ups in one turn (a group commit, several completions) make one tick.
+    // Many wake-ups in one turn (a group commit) make one tick.
     this.tickScheduled = true;
     setImmediate(() => {
       this.tickScheduled = false;
@@ -57,23 +61,66 @@ export class EmbeddedWorker {
   }
 
   private tick(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.classifying) return;
+    // Jobs queued since the last pick are classified first, so a pick never passes over an
+    // urgent job it has not looked at yet.
+    if (this.pipeline.classify && this.store.unclassifiedCount > 0) return this.classify(this.pipeline.classify);
     const now = Date.now();
     for (const [target, until] of this.pausedUntil) if (until <= now) this.pausedUntil.delete(target);
-    const free = this.opts.concurrency - this.running;
-    if (free > 0) {
-      let heads: StoredJob[];
-      try {
-        heads = this.store.dueHeads(now, free, (lane, target) => this.busyLanes.has(lane) || this.pausedUntil.has(target));
-      } catch (err) {
-        this.log.error({ err }, 'could not read the queue; retrying in 1 s');
-        this.schedule(now + 1000);
-        return;
+    try {
+      const free = this.opts.concurrency - this.running;
+      const heads = this.store.takeHeads(now, free, (target) => this.pausedUntil.has(target));
+      const batches = heads.map((head) => this.store.batchFrom(head));
+      if (batches.length > 0) {
+        this.store.markStarted(batches.flat());
+        for (const jobs of batches) this.launch(jobs);
       }
-      for (const head of heads) this.launch(this.store.batchFrom(head));
+    } catch (err) {
+      this.log.error({ err }, 'could not read the queue; retrying in 1 s');
+      this.store.markStale();
+      this.schedule(now + 1000);
+      return;
     }
-    const next = Math.min(this.store.nextRunAt() ?? Infinity, ...this.pausedUntil.values(), now + 5000);
-    this.schedule(next);
+    this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), now + 5000));
+  }
+
+  /** Classifies a batch of queued jobs (the rules, off the accept path); a lane whose class rose moves up. */
+  private classify(classify: NonNullable<Pipeline['classify']>): void {
+    this.classifying = true;
+    let batch;
+    try {
+      batch = this.store.takeUnclassified(CLASSIFY_BATCH);
+    } catch (err) {
+      this.classifying = false;
+      this.log.error({ err }, 'could not read the queue; retrying in 1 s');
+      this.store.markStale();
+      return this.schedule(Date.now() + 1000);
+    }
+    void Promise.all(
+      batch.map(async ({ seq, lane, job }) => {
+        const throttled = job.throttled !== undefined;
+        let priority;
+        try {
+          priority = await classify.call(this.pipeline, job);
+        } catch (err) {
+          // Scheduling is best effort: a job that cannot be classified keeps its provisional class.
+          this.log.warn({ err, job: job.id }, 'could not classify a queued job; it waits as it is');
+        }
+        return { seq, lane, from: provisionalClass(throttled), cls: classOf(priority, throttled) };
+      }),
+    ).then(
+      (results) => {
+        try {
+          this.store.setClasses(results);
+        } catch (err) {
+          this.log.warn({ err }, 'could not record job classes; they wait as they are');
+          this.store.markStale();
+        }
+        this.classifying = false;
+        this.tick();
+      },
+      () => undefined, // each classification catches its own error
+    );
   }
 
   private schedule(at: number): void {
@@ -85,7 +132,6 @@ export class EmbeddedWorker {
   private launch(jobs: StoredJob[]): void {
     const head = jobs[0]!;
     this.running++;
-    this.busyLanes.add(head.lane);
     const ctx: AttemptContext = {
       attempt: head.attempts + 1,
       reconcile: head.attempts > 0 && head.ambiguous,
@@ -93,7 +139,6 @@ export class EmbeddedWorker {
     };
     void (async () => {
       try {
-        await this.store.markStarted(jobs);
         await this.pipeline.run(jobs, ctx);
         await this.store.complete(jobs);
         this.events.delivered?.(outcome(head), jobs.length);
@@ -101,9 +146,10 @@ export class EmbeddedWorker {
         this.fail(jobs, thrown);
       } finally {
         this.running--;
-        this.busyLanes.delete(head.lane);
         if (this.stopping && this.running === 0) this.idle?.();
-        this.wake();
+        // Straight on to the next lane: waiting for another turn of the event loop would let a
+        // busy ingress take it.
+        this.tick();
       }
     })();
   }
@@ -111,34 +157,20 @@ export class EmbeddedWorker {
   private fail(jobs: StoredJob[], thrown: unknown): void {
     const head = jobs[0]!;
     const err = asDeliveryError(thrown);
-    const log = this.log.child({ job: head.id, lane: head.lane, kind: head.payload.kind, attempt: head.attempts + 1 });
+    const step = decideFailure(err, head.failures, this.opts);
     try {
-      if (err.kind === 'rate_limited') {
-        // Not counted as a failure: the remote side is fine, it asks us to slow down.
-        const delay = retryDelay(this.opts, head.failures + 1, err.retryAfterMs);
-        this.pausedUntil.set(head.target, Date.now() + delay);
-        this.store.scheduleRetry(head, Date.now() + delay, head.failures, err.ambiguous, err.message, err.detail, err.status);
-        log.warn({ target: head.target, delayMs: delay, status: err.status }, 'rate limited; target paused');
-        this.events.retried?.(outcome(head), 'rate_limited', delay);
-        return;
+      if (step.action === 'dead') {
+        this.store.kill(jobs, step.reason, err.detail, err.status, err.ambiguous, this.pipeline.onGiveUp(head, err));
+      } else {
+        const until = Date.now() + step.delayMs;
+        if (step.action === 'pause') this.pausedUntil.set(head.target, until);
+        this.store.scheduleRetry(head, until, step.failures, err.ambiguous, err.message, err.detail, err.status);
       }
-      const failures = head.failures + 1;
-      if (err.kind === 'permanent' || failures >= this.opts.maxAttempts) {
-        const reason = err.kind === 'permanent' ? err.message : `gave up after ${failures} attempts: ${err.message}`;
-        for (const j of jobs) {
-          this.store.kill(j, reason, err.detail, err.status, err.ambiguous, j === head ? this.pipeline.onGiveUp(head, err) : []);
-        }
-        log.error({ status: err.status, detail: err.detail?.slice(0, 2000), error: reason }, 'dead-lettered');
-        this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted');
-        return;
-      }
-      const delay = retryDelay(this.opts, failures, err.retryAfterMs);
-      this.store.scheduleRetry(head, Date.now() + delay, failures, err.ambiguous, err.message, err.detail, err.status);
-      log.warn({ status: err.status, delayMs: delay, error: err.message }, 'delivery failed; will retry');
-      this.events.retried?.(outcome(head), 'error', delay);
+      reportFailure(this.log, this.events, head, step, err);
     } catch (storeErr) {
       // The job stays queued as it was; it will be retried after a restart or the next tick.
-      log.error({ err: storeErr }, 'could not record the failure');
+      this.log.error({ err: storeErr, job: head.id }, 'could not record the failure');
+      this.store.abandon(head.lane);
     }
   }
 
@@ -152,10 +184,4 @@ export class EmbeddedWorker {
       setTimeout(resolve, graceMs).unref();
     });
   }
-}
-
-function outcome(job: StoredJob): JobOutcome {
-  const p = job.payload;
-  const channelId = p.kind === 'inbound' ? p.message.channel.id : job.target.startsWith('channel:') ? job.target.slice(8) : undefined;
-  return { kind: p.kind, lane: job.lane, target: job.target, channelId, createdAt: job.createdAt };
 }

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { AttemptContext, Logger } from '../../core/connector.ts';
 import { asDeliveryError } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
-import { retryDelay, type JobOutcome, type RetryPolicy, type WorkerEvents } from '../runtime.ts';
+import { retryDelay } from '../failure.ts';
+import type { JobOutcome, RetryPolicy, WorkerEvents } from '../runtime.ts';
 import type { RedisStore, TakenJob } from './store.ts';
 
 export interface LaneTokenData {
