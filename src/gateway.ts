@@ -200,9 +200,10 @@ export function roleProblem(role: Role, cfg: Config): string | undefined {
 /** The runtime the config names; a worker is started on it only by `startWorker`. */
 export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
   const retry = { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs };
+  const floodLimit = cfg.delivery.floodLimit || undefined;
   const store = cfg.store;
   if (store.kind === 'redis') {
-    // Loaded only when used: BullMQ and ioredis cost a one-process deployment memory for nothing.
+    // Loaded only when used: ioredis costs a one-process deployment memory for nothing.
     const { createRedisRuntime } = await import('./runtime/redis/index.ts');
     return createRedisRuntime({
       url: store.url,
@@ -210,10 +211,11 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       concurrency: cfg.delivery.concurrency,
       retry,
       lockDurationMs: store.takeoverAfterMs,
+      floodLimit,
       log: log.child({ part: 'store' }),
     });
   }
-  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, log: log.child({ part: 'store' }) });
+  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, floodLimit, log: log.child({ part: 'store' }) });
 }
 
 export async function createHelpdesk(

@@ -20,7 +20,7 @@ describe.runIf(available)('Redis runtime', () => {
     await server?.close();
   });
 
-  runtimeConformance('redis (BullMQ + ioredis)', {
+  runtimeConformance('redis (ioredis, Lua)', {
     sharedState: true,
     async open(name, opts) {
       return createRedisRuntime({
@@ -30,6 +30,7 @@ describe.runIf(available)('Redis runtime', () => {
         retry: { maxAttempts: opts?.maxAttempts ?? 10, baseDelayMs: 40, maxDelayMs: 2000 },
         batchSettleMs: 150,
         lockDurationMs: 2000,
+        floodLimit: opts?.floodLimit,
         log: pino({ level: 'silent' }),
       });
     },
