@@ -183,3 +183,21 @@ export function machine(): Record<string, string> {
 }
 
 export const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** The machine's load average now (1 / 5 / 15 min), stated next to every figure measured. */
+export function loadAverage(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' / ');
+}
+
+/** CPU time a process has used so far (user + system), in ms (Linux). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // After the command name: state is field 3, utime 14 and stime 15 (clock ticks, 100 a second).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU used by a set of processes between start() and the returned stop(), in ms. */
+export function cpuMeter(pids: number[]): () => number {
+  const at = pids.map(cpuMs);
+  return () => pids.reduce((sum, pid, i) => sum + cpuMs(pid) - at[i]!, 0);
+}

@@ -190,6 +190,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
     });
+    rememberLinked(key);
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
@@ -237,6 +238,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     if (followUps.length > 0) await deps.enqueue(followUps);
+  }
+
+  // Conversations known to have a ticket (a link is never removed), so classifying a follow-up
+  // costs no store read. Bounded: forgotten ones are read again.
+  const linked = new Set<string>();
+  const rememberLinked = (key: string) => {
+    if (linked.size >= 100_000) linked.clear();
+    linked.add(key);
+  };
+  async function hasTicket(key: string): Promise<boolean> {
+    if (linked.has(key)) return true;
+    const found = (await links.get(key)) !== undefined;
+    if (found) rememberLinked(key);
+    return found;
   }
 
   async function sync(ticketId: string): Promise<void> {
@@ -310,8 +325,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const p = job.payload;
     switch (p.kind) {
       case 'inbound': {
-        const link = await links.get(conversationKey(p.message.channel.id, p.message.conversation.externalId));
-        return evaluate(deps.rules().compiled, { message: p.message, isFirst: !link, now: now(), timezone: deps.timezone }).priority;
+        const isFirst = !(await hasTicket(conversationKey(p.message.channel.id, p.message.conversation.externalId)));
+        return evaluate(deps.rules().compiled, { message: p.message, isFirst, now: now(), timezone: deps.timezone }).priority;
       }
       case 'notify':
         return p.priority === 'urgent' ? 'urgent' : 'high';

@@ -60,6 +60,7 @@ const KEEP_UNCLASSIFIED_PAYLOADS = 10_000;
 export class EmbeddedStore {
   readonly db: DatabaseSync;
   private pending: PendingWrite[] = [];
+  private pendingLast: PendingWrite[] = [];
   private newWork = false;
   private flushScheduled = false;
   private readonly stmt: Record<string, StatementSync>;
@@ -157,10 +158,13 @@ export class EmbeddedStore {
    * Group commit: every write asked for in one event-loop turn runs in one transaction (one
    * WAL append), and each caller hears back only once that transaction committed. If the
    * shared transaction fails, each write is tried alone so one bad write fails only itself.
+   * A `last` write runs after the others of its transaction (taking lanes after completions).
    */
-  private write<T>(op: () => T): Promise<T> {
+  private write<T>(op: () => T, last = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: op, resolve: resolve as (value: unknown) => void, reject });
+      const w = { run: op, resolve: resolve as (value: unknown) => void, reject };
+      if (last) this.pendingLast.push(w);
+      else this.pending.push(w);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -170,8 +174,9 @@ export class EmbeddedStore {
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.pending;
+    const batch = [...this.pending, ...this.pendingLast];
     this.pending = [];
+    this.pendingLast = [];
     if (batch.length === 0) return;
     let results: unknown[];
     try {
@@ -256,27 +261,38 @@ export class EmbeddedStore {
   }
 
   /**
-   * Up to `max` lane heads that are due, most urgent class first and round-robin within a
-   * class, skipping targets that are `paused`. The lanes are the caller's until they settle.
+   * Takes up to `free()` due lanes, most urgent class first and round-robin within a class,
+   * skipping targets that are `paused`, with each head's batch, and records their jobs as
+   * started (so a crash during delivery is known to need reconciling). It happens in the next
+   * group commit, together with the completions written in this turn of the event loop: one
+   * transaction, and the deliveries start as soon as it commits. The lanes are the caller's
+   * until they settle (complete, retry, kill, abandon).
    */
-  takeHeads(now: number, max: number, paused: (target: string) => boolean): StoredJob[] {
-    this.rebuildIfStale();
-    const out: StoredJob[] = [];
-    if (max <= 0) return out;
-    for (const head of this.book.take(now, max, paused)) {
-      const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
-      if (!row) {
-        // Changed behind our back; read the table again next time round.
-        this.bookStale = true;
-        continue;
+  takeAndStart(free: () => number, paused: (target: string) => boolean): Promise<StoredJob[][]> {
+    let taken: StoredJob[][] = [];
+    return this.write(() => {
+      // A shared transaction that failed is tried again alone: give back what the first try took.
+      for (const jobs of taken) this.settleLane(jobs[0]!.lane);
+      this.rebuildIfStale();
+      taken = [];
+      for (const head of this.book.take(Date.now(), free(), paused)) {
+        const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
+        if (!row) {
+          // Changed behind our back; read the table again next time round.
+          this.abandon(head.lane);
+          this.bookStale = true;
+          continue;
+        }
+        const jobs = this.batchFrom(toJob(row));
+        for (const j of jobs) this.stmt.start!.run(j.id);
+        taken.push(jobs);
       }
-      out.push(toJob(row));
-    }
-    return out;
+      return taken;
+    }, true);
   }
 
   /** The head and the consecutive queued jobs of its lane that share its batch key. */
-  batchFrom(head: StoredJob, max = 20): StoredJob[] {
+  private batchFrom(head: StoredJob, max = 20): StoredJob[] {
     if (!head.batchKey) return [head];
     const rows = (this.stmt.batch!.all(head.lane, head.seq, max) as unknown as JobRow[]).map(toJob);
     const out: StoredJob[] = [];
@@ -325,15 +341,6 @@ export class EmbeddedStore {
         if (this.stmt.setClass!.run(r.cls, r.seq).changes === 1) this.book.reclass(r.lane, r.from, r.cls, now);
       }
     });
-  }
-
-  /**
-   * Recorded before delivery starts, so a crash during it is known to need reconciling. One
-   * transaction for every lane launched in a tick, committed at once: the deliveries start in
-   * this turn of the event loop, not the next.
-   */
-  markStarted(jobs: StoredJob[]): void {
-    this.tx(() => jobs.forEach((j) => this.stmt.start!.run(j.id)));
   }
 
   /** Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. */

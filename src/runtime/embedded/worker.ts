@@ -10,6 +10,9 @@ export interface WorkerOptions extends RetryPolicy {
   concurrency: number;
 }
 
+/** An idle worker looks at the table this often (work another process queued, e.g. `switchboard dlq replay`). */
+const IDLE_RECHECK_MS = 1000;
+
 /** Jobs classified per round: enough to keep up with ingress, few enough to keep turns short. */
 const CLASSIFY_BATCH = 64;
 
@@ -23,6 +26,7 @@ export class EmbeddedWorker {
   private readonly pausedUntil = new Map<string, number>();
   private running = 0;
   private tickScheduled = false;
+  private picking = false;
   private classifying = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
@@ -61,27 +65,39 @@ export class EmbeddedWorker {
   }
 
   private tick(): void {
-    if (this.stopping || this.classifying) return;
-    // Jobs queued since the last pick are classified first, so a pick never passes over an
-    // urgent job it has not looked at yet.
-    if (this.pipeline.classify && this.store.unclassifiedCount > 0) return this.classify(this.pipeline.classify);
+    if (this.stopping) return;
+    // Jobs queued since the last round are classified first, so a pick never passes over an
+    // urgent job it could have looked at; the pick follows the round.
+    if (this.pipeline.classify && !this.classifying && this.store.unclassifiedCount > 0) return this.classify(this.pipeline.classify);
+    this.pick();
+  }
+
+  /** Takes free lanes in the next group commit (with the completions of this turn) and starts them. */
+  private pick(): void {
+    if (this.picking || this.stopping) return;
+    this.picking = true;
     const now = Date.now();
     for (const [target, until] of this.pausedUntil) if (until <= now) this.pausedUntil.delete(target);
-    try {
-      const free = this.opts.concurrency - this.running;
-      const heads = this.store.takeHeads(now, free, (target) => this.pausedUntil.has(target));
-      const batches = heads.map((head) => this.store.batchFrom(head));
-      if (batches.length > 0) {
-        this.store.markStarted(batches.flat());
-        for (const jobs of batches) this.launch(jobs);
-      }
-    } catch (err) {
-      this.log.error({ err }, 'could not read the queue; retrying in 1 s');
-      this.store.markStale();
-      this.schedule(now + 1000);
-      return;
-    }
-    this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), now + 5000));
+    this.store
+      .takeAndStart(
+        () => {
+          this.picking = false;
+          return this.stopping ? 0 : this.opts.concurrency - this.running;
+        },
+        (target) => this.pausedUntil.has(target),
+      )
+      .then(
+        (taken) => {
+          for (const jobs of taken) this.launch(jobs);
+          this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), Date.now() + IDLE_RECHECK_MS));
+        },
+        (err: unknown) => {
+          this.picking = false;
+          this.log.error({ err }, 'could not read the queue; retrying in 1 s');
+          this.store.markStale();
+          this.schedule(Date.now() + 1000);
+        },
+      );
   }
 
   /** Classifies a batch of queued jobs (the rules, off the accept path); a lane whose class rose moves up. */
@@ -117,7 +133,9 @@ export class EmbeddedWorker {
           this.store.markStale();
         }
         this.classifying = false;
-        this.tick();
+        this.pick();
+        // The next round in a later turn: a long backlog to classify must not hold the event loop.
+        if (this.store.unclassifiedCount > 0) this.wake();
       },
       () => undefined, // each classification catches its own error
     );
@@ -138,18 +156,24 @@ export class EmbeddedWorker {
       idempotencyKey: head.id,
     };
     void (async () => {
+      let completed: Promise<void> | undefined;
       try {
         await this.pipeline.run(jobs, ctx);
-        await this.store.complete(jobs);
-        this.events.delivered?.(outcome(head), jobs.length);
+        completed = this.store.complete(jobs);
       } catch (thrown) {
         this.fail(jobs, thrown);
-      } finally {
-        this.running--;
-        if (this.stopping && this.running === 0) this.idle?.();
-        // Straight on to the next lane: waiting for another turn of the event loop would let a
-        // busy ingress take it.
-        this.tick();
+      }
+      this.running--;
+      if (this.stopping && this.running === 0) this.idle?.();
+      // The next lane is taken in the same transaction as this one's completion.
+      this.pick();
+      if (!completed) return;
+      try {
+        await completed;
+        this.events.delivered?.(outcome(head), jobs.length);
+      } catch (thrown) {
+        // Delivered, but not recorded as done: it runs again, as a reconciliation.
+        this.fail(jobs, thrown);
       }
     })();
   }
