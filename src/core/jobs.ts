@@ -52,6 +52,8 @@ export interface NewJob {
   batchKey?: string;
   /** Who sent it (`channelId:senderId`), for the per-sender flood limit; absent for the gateway's own work. */
   sender?: string;
+  /** The conversation whose link the runtime may read for the worker when it hands the job out. */
+  conversation?: string;
 }
 
 /**
@@ -68,6 +70,8 @@ export interface Job extends NewJob {
   /** The last attempt may have reached the remote side (crash, timeout). */
   ambiguous: boolean;
   throttled?: Throttled;
+  /** The conversation's link as the runtime read it when it handed the job out (null: none yet; absent: not read). */
+  link?: Link | null;
 }
 
 export interface DeadLetter {

@@ -86,6 +86,7 @@ export function inboundJob(message: NormalizedMessage): NewJob {
     payload: { kind: 'inbound', message },
     batchKey: typeof batch === 'string' ? batch : undefined,
     sender: `${message.channel.id}:${message.sender.externalId}`,
+    conversation: key,
   };
 }
 
@@ -136,11 +137,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { files, notes };
   }
 
-  async function inbound(messages: NormalizedMessage[], ctx: AttemptContext, throttled: boolean): Promise<void> {
+  async function inbound(jobs: Job[], ctx: AttemptContext): Promise<void> {
+    const messages = jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
-    const link = await links.get(key);
+    // The runtime may have read the link with the job (the lane is ours: nobody else writes it meanwhile).
+    const link = jobs[0]!.link !== undefined ? (jobs[0]!.link ?? undefined) : await links.get(key);
+    const throttled = jobs.some((j) => j.throttled === 'first');
     const combined: NormalizedMessage = {
       ...first,
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
@@ -325,7 +329,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const p = job.payload;
     switch (p.kind) {
       case 'inbound': {
-        const isFirst = !(await hasTicket(conversationKey(p.message.channel.id, p.message.conversation.externalId)));
+        const key = conversationKey(p.message.channel.id, p.message.conversation.externalId);
+        if (job.link) rememberLinked(key);
+        const isFirst = job.link === null || !(await hasTicket(key));
         return evaluate(deps.rules().compiled, { message: p.message, isFirst, now: now(), timezone: deps.timezone }).priority;
       }
       case 'notify':
@@ -346,11 +352,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const p = head.payload;
       switch (p.kind) {
         case 'inbound':
-          return inbound(
-            jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message),
-            ctx,
-            jobs.some((j) => j.throttled === 'first'),
-          );
+          return inbound(jobs, ctx);
         case 'sync':
           return sync(p.ticketId);
         case 'reply':

@@ -77,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   app.post('/helpdesk/events', async (req, reply) => {
+    await deps.runtime.admit();
     const inbound = await toInbound(req, deps.bodyLimit);
     const result = await deps.helpdesk.verifyAgentEvent(inbound);
     if (!result.ok) {
@@ -137,6 +138,7 @@ function mountRoute(app: FastifyInstance, deps: AppDeps, channel: MountedChannel
     url,
     bodyLimit: limit,
     handler: async (req, reply) => {
+      await deps.runtime.admit();
       let inbound: InboundRequest;
       try {
         inbound = await toInbound(req, limit);

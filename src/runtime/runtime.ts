@@ -21,6 +21,12 @@ export interface Runtime {
   sharedRateLimiter?(name: string, opts: RateLimiterOptions): RateLimiter;
   /** A lease all processes on this runtime compete for (absent: one process, nothing to share). */
   lease?(name: string): Lease;
+  /**
+   * Called before a webhook is handled: resolves when it may be, so that deliveries running in
+   * this process keep their share of the event loop during a storm (see IngressShare).
+   * Undefined: go ahead now.
+   */
+  admit(): Promise<void> | undefined;
 }
 
 /** Held by one process at a time, until it releases it or stops renewing for `ttlMs`. */

@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { FloodMeter, type FloodLimit } from '../flood.ts';
+import { IngressShare } from '../ingress-share.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { databaseFile, openDatabase } from './database.ts';
@@ -26,6 +27,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
   const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit) });
   let worker: EmbeddedWorker | undefined;
+  const share = new IngressShare({ busy: () => (worker?.inFlight ?? 0) > 0 });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {
     try {
@@ -58,5 +60,6 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     async ping() {
       db.prepare('SELECT 1').get();
     },
+    admit: () => share.admit(),
   };
 }

@@ -4,6 +4,7 @@ import type { Pipeline } from '../../core/pipeline.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisLease } from './lease.ts';
+import { IngressShare } from '../ingress-share.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
 import { RedisWorker } from './worker.ts';
@@ -63,6 +64,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
+  const share = new IngressShare({ busy: () => (worker?.inFlight ?? 0) > 0 });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),
@@ -93,6 +95,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     async ping() {
       await commands.ping();
     },
+    admit: () => share.admit(),
     // On the patient connection: a request waiting for its turn waits out a Redis restart too.
     sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection(), `${opts.prefix}:rl:${name}`, limiterOpts),
     // Lapses as fast as a dead worker's jobs are taken over.

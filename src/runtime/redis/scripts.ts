@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
  * Keys under the prefix P:
  *   P:ledger:<dedupeKey>  job id (SET NX: the idempotency ledger; expires after retention once done)
  *   P:job:<id>            hash: dk lane target batch payload attempts failures ambiguous runAt createdAt
- *                         state cls throttled [error detail status failedAt]
+ *                         state cls throttled conv [error detail status failedAt]
  *                         cls: 0 urgent … 3 throttled once classified, 10 + the provisional class before
  *   P:lane:<lane>         list of job ids, in order (the conversation's queue)
  *   P:ls:<lane>           hash: the lane's state: c0 … c3 (queued jobs per class), target,
@@ -29,6 +29,7 @@ import type { Redis } from 'ioredis';
  *   P:dead                zset id -> failedAt (the dead-letter queue)
  *   P:pause:<target>      ms timestamp until which the target asked us to wait (Retry-After)
  *   P:flood:<sender>      hash tokens at episode: the sender's flood-limit bucket
+ *   P:link:<conversation> the conversation's link (LinkStore); handed out with its jobs
  */
 
 const LIB = `
@@ -114,7 +115,7 @@ local function flood_mark(sender, now, cap, perMs)
 end
 
 -- Insert-if-absent of one job; it waits unclassified, with the provisional class.
-local function add_job(now, settle_ms, cap, perMs, dk, id, lane, target, batch, payload, sender)
+local function add_job(now, settle_ms, cap, perMs, dk, id, lane, target, batch, payload, sender, conv)
   local lk = P .. ':ledger:' .. dk
   if not redis.call('SET', lk, id, 'NX') then
     return 0, redis.call('GET', lk) or id
@@ -127,7 +128,7 @@ local function add_job(now, settle_ms, cap, perMs, dk, id, lane, target, batch, 
   if throttled ~= '' then prov = 3 end
   redis.call('HSET', jobkey(id), 'dk', dk, 'lane', lane, 'target', target, 'batch', batch, 'payload', payload,
     'attempts', 0, 'failures', 0, 'ambiguous', 0, 'runAt', runAt, 'createdAt', now, 'state', 'queued',
-    'cls', 10 + prov, 'throttled', throttled)
+    'cls', 10 + prov, 'throttled', throttled, 'conv', conv)
   redis.call('RPUSH', lanekey(lane), id)
   redis.call('ZADD', P .. ':pending', now, id)
   redis.call('RPUSH', P .. ':unclassified', id)
@@ -141,13 +142,13 @@ local function add_job(now, settle_ms, cap, perMs, dk, id, lane, target, batch, 
   return 1, id
 end
 
--- Jobs packed 7 fields each from ARGV[from]: dk id lane target batch payload sender
+-- Jobs packed 8 fields each from ARGV[from]: dk id lane target batch payload sender conversation
 local function add_jobs(from, count, now, settle_ms, cap, perMs)
   local out = {}
   local added = 0
   for i = 0, count - 1 do
-    local b = from + i * 7
-    local new, id = add_job(now, settle_ms, cap, perMs, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6])
+    local b = from + i * 8
+    local new, id = add_job(now, settle_ms, cap, perMs, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
     out[#out + 1] = new
     out[#out + 1] = id
     added = added + new
@@ -164,18 +165,31 @@ local function leave(lane, id)
   if cls then redis.call('HINCRBY', lskey(lane), 'c' .. (cls % 10), -1) end
 end
 
+-- A job as the worker gets it: the fields TAKEN_FIELDS counts, its conversation's link last
+-- ('-' not read: the job names no conversation; '' none yet).
+local JOB_FIELDS = {'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled', 'conv'}
+local function hand_out(out, id, f)
+  out[#out + 1] = id
+  for k = 1, 11 do out[#out + 1] = f[k] or '' end
+  if not f[12] or f[12] == '' then
+    out[#out + 1] = '-'
+  else
+    out[#out + 1] = redis.call('GET', P .. ':link:' .. f[12]) or ''
+  end
+end
+
 local function owns(worker, lane)
   return redis.call('HGET', lskey(lane), 'owner') == worker
 end
 `;
 
-/** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender) → {new, id}… */
+/** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender conversation) → {new, id}… */
 const ENQUEUE = `${LIB}
 return add_jobs(7, tonumber(ARGV[6]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
 `;
 
-/** Fields returned per taken job, and per job to classify. */
-export const TAKEN_FIELDS = 12;
+/** Fields returned per taken job, and per job to classify (scripts.ts, hand_out). */
+export const TAKEN_FIELDS = 13;
 
 /**
  * One round of a worker, in one round trip:
@@ -247,11 +261,11 @@ local toClassify = {}
 if classifyMax > 0 then
   local ids = redis.call('LPOP', P .. ':unclassified', classifyMax) or {}
   for _, id in ipairs(ids) do
-    local f = redis.call('HMGET', jobkey(id), 'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled', 'state')
-    if f[12] == 'queued' and (tonumber(f[10]) or 0) >= 10 then
+    local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
+    local state = redis.call('HGET', jobkey(id), 'state')
+    if state == 'queued' and (tonumber(f[10]) or 0) >= 10 then
       redis.call('ZADD', P .. ':classifying', now + lockMs, id)
-      toClassify[#toClassify + 1] = id
-      for k = 1, 11 do toClassify[#toClassify + 1] = f[k] or '' end
+      hand_out(toClassify, id, f)
     end
   end
 end
@@ -287,14 +301,13 @@ while took < free do
   local batch = nil
   local running = {}
   for n, id in ipairs(ids) do
-    local f = redis.call('HMGET', jobkey(id), 'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled')
+    local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
     if n == 1 then batch = f[4] elseif batch == '' or f[4] ~= batch then break end
     if not f[1] then break end
     redis.call('HINCRBY', jobkey(id), 'attempts', 1)
     redis.call('HSET', jobkey(id), 'ambiguous', 1)
     running[#running + 1] = id
-    taken[#taken + 1] = id
-    for k = 1, 11 do taken[#taken + 1] = f[k] or '' end
+    hand_out(taken, id, f)
   end
   local ls = lskey(lane)
   if #running == 0 then

@@ -211,14 +211,14 @@ export interface Failure {
 }
 
 function packJob(job: NewJob): string[] {
-  return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload), job.sender ?? ''];
+  return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload), job.sender ?? '', job.conversation ?? ''];
 }
 
-/** Jobs as the step script returns them: id dk lane target batch payload attempts failures ambiguous createdAt cls throttled. */
+/** Jobs as the step script returns them: id dk lane target batch payload attempts failures ambiguous createdAt cls throttled link. */
 function unpackJobs(flat: string[]): TakenJob[] {
   const jobs: TakenJob[] = [];
   for (let i = 0; i < flat.length; i += TAKEN_FIELDS) {
-    const [id, dk, lane, target, batch, payload, attempts, failures, ambiguous, createdAt, , throttled] = flat.slice(i, i + TAKEN_FIELDS);
+    const [id, dk, lane, target, batch, payload, attempts, failures, ambiguous, createdAt, , throttled, link] = flat.slice(i, i + TAKEN_FIELDS);
     jobs.push({
       id: id!,
       dedupeKey: dk!,
@@ -231,6 +231,7 @@ function unpackJobs(flat: string[]): TakenJob[] {
       ambiguous: ambiguous === '1',
       createdAt: Number(createdAt),
       ...(throttled === 'first' || throttled === 'more' ? { throttled } : {}),
+      ...(link === '-' ? {} : { link: parseLink(link) ?? null }),
     });
   }
   return jobs;
