@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
  *
  *   GET  /bench/stats     {"comments": n, "requests": n}
  *   GET  /bench/arrivals  {"<n>": arrivedAtMs, …}
+ *   GET  /bench/arrival-requests  {"<n>": number of the request that brought it, …}
  *   POST /bench/reset
  *   POST /bench/hold      stop answering (requests wait) until
  *   POST /bench/release   answers everything held and goes on answering at once
@@ -20,15 +21,23 @@ let comments = 0;
 let requests = 0;
 const userIds = new Map<string, number>();
 let arrivals = new Map<string, number>();
+/** The number of the helpdesk request that brought each message. */
+let arrivalRequests = new Map<string, number>();
+
 let holding = false;
 let held: (() => void)[] = [];
 
 function record(body: unknown): void {
-  const text = (body as { ticket?: { comment?: { body?: string } } })?.ticket?.comment?.body;
+  const comment = (body as { ticket?: { comment?: { body?: string; public?: boolean } } })?.ticket?.comment;
+  const text = comment?.body;
   if (typeof text !== 'string') return;
+  if (comment?.public === false) return;
   comments++;
   const at = Date.now();
-  for (const m of text.matchAll(/bench-(\d+)/g)) arrivals.set(m[1]!, at);
+  for (const m of text.matchAll(/bench-(\d+)/g)) {
+    arrivals.set(m[1]!, at);
+    arrivalRequests.set(m[1]!, requests);
+  }
 }
 
 const server = createServer((req, res) => {
@@ -43,8 +52,10 @@ const server = createServer((req, res) => {
     };
     if (url === '/bench/stats') return send(200, { comments, requests, tickets, users });
     if (url === '/bench/arrivals') return send(200, Object.fromEntries(arrivals));
+    if (url === '/bench/arrival-requests') return send(200, Object.fromEntries(arrivalRequests));
     if (url === '/bench/reset') {
       arrivals = new Map();
+      arrivalRequests = new Map();
       comments = 0;
       requests = 0;
       return send(200, { ok: true });

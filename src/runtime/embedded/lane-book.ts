@@ -119,9 +119,9 @@ export class LaneBook {
    * Up to `max` lanes whose heads are due, most urgent class first, round-robin within a class
    * (across targets too), skipping paused targets. They are marked running (their head; see setRunning).
    */
-  take(now: number, max: number, paused: (target: string) => boolean): { lane: string; seq: number }[] {
+  take(now: number, max: number, paused: (target: string) => boolean): { lane: string; seq: number; cls: number }[] {
     this.promote(now);
-    const out: { lane: string; seq: number }[] = [];
+    const out: { lane: string; seq: number; cls: number }[] = [];
     const open = [...this.ready].filter(([target]) => !paused(target)).map(([, queues]) => queues);
     for (let cls = 0; cls < CLASS_COUNT && out.length < max; cls++) {
       while (out.length < max) {
@@ -135,7 +135,7 @@ export class LaneBook {
         best.where = 'running';
         best.runningSeqs = [best.head.seq];
         best.version++;
-        out.push({ lane: best.name, seq: best.head.seq });
+        out.push({ lane: best.name, seq: best.head.seq, cls: best.cls });
       }
     }
     return out;

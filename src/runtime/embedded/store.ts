@@ -50,6 +50,12 @@ interface Unclassified {
   job?: Job;
 }
 
+/** A lane the worker took: its jobs (head and batch) and the class it was taken in. */
+export interface TakenLane {
+  jobs: StoredJob[];
+  cls: number;
+}
+
 /** Payloads kept in memory for classification; beyond this the worker reads them back. */
 const KEEP_UNCLASSIFIED_PAYLOADS = 10_000;
 
@@ -268,11 +274,11 @@ export class EmbeddedStore {
    * transaction, and the deliveries start as soon as it commits. The lanes are the caller's
    * until they settle (complete, retry, kill, abandon).
    */
-  takeAndStart(free: () => number, paused: (target: string) => boolean): Promise<StoredJob[][]> {
-    let taken: StoredJob[][] = [];
+  takeAndStart(free: () => number, paused: (target: string) => boolean): Promise<TakenLane[]> {
+    let taken: TakenLane[] = [];
     return this.write(() => {
       // A shared transaction that failed is tried again alone: give back what the first try took.
-      for (const jobs of taken) this.settleLane(jobs[0]!.lane);
+      for (const t of taken) this.settleLane(t.jobs[0]!.lane);
       this.rebuildIfStale();
       taken = [];
       for (const head of this.book.take(Date.now(), free(), paused)) {
@@ -285,7 +291,7 @@ export class EmbeddedStore {
         }
         const jobs = this.batchFrom(toJob(row));
         for (const j of jobs) this.stmt.start!.run(j.id);
-        taken.push(jobs);
+        taken.push({ jobs, cls: head.cls });
       }
       return taken;
     }, true);

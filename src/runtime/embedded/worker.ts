@@ -2,9 +2,10 @@ import type { AttemptContext, Logger } from '../../core/connector.ts';
 import { asDeliveryError } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { classOf, provisionalClass } from '../classes.ts';
+import { withClass } from '../delivery-class.ts';
 import { decideFailure, outcome, reportFailure } from '../failure.ts';
 import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
-import type { EmbeddedStore, StoredJob } from './store.ts';
+import type { EmbeddedStore, StoredJob, TakenLane } from './store.ts';
 
 export interface WorkerOptions extends RetryPolicy {
   concurrency: number;
@@ -88,7 +89,7 @@ export class EmbeddedWorker {
       )
       .then(
         (taken) => {
-          for (const jobs of taken) this.launch(jobs);
+          for (const lane of taken) this.launch(lane);
           this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), Date.now() + IDLE_RECHECK_MS));
         },
         (err: unknown) => {
@@ -147,7 +148,7 @@ export class EmbeddedWorker {
     this.timer.unref();
   }
 
-  private launch(jobs: StoredJob[]): void {
+  private launch({ jobs, cls }: TakenLane): void {
     const head = jobs[0]!;
     this.running++;
     const ctx: AttemptContext = {
@@ -158,7 +159,7 @@ export class EmbeddedWorker {
     void (async () => {
       let completed: Promise<void> | undefined;
       try {
-        await this.pipeline.run(jobs, ctx);
+        await withClass(cls, () => this.pipeline.run(jobs, ctx));
         completed = this.store.complete(jobs);
       } catch (thrown) {
         this.fail(jobs, thrown);

@@ -203,7 +203,7 @@ export const TAKEN_FIELDS = 13;
  *
  * ARGV: P worker now lockMs retentionMs free maxBatch classifyMax
  *       nDone (lane nIds ids…)…  nClassified (id cls)…
- * → {taken fields…, toClassify fields…, more (1: ready lanes are left), nextDue ('' none)}
+ * → {taken fields…, toClassify fields…, more (1: ready lanes are left), nextDue ('' none), the class of each taken lane}
  */
 const STEP = `${LIB}
 local worker, now, lockMs, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -289,6 +289,7 @@ for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
   end
 end
 local took = 0
+local classes = {}
 while took < free do
   local bestKey, bestScore = nil, nil
   for _, rk in ipairs(open) do
@@ -297,6 +298,7 @@ while took < free do
   end
   if not bestKey then break end
   local lane = redis.call('ZPOPMIN', bestKey)[1]
+  local cls = math.floor(bestScore / TURN_SPAN)
   local ids = redis.call('LRANGE', lanekey(lane), 0, maxBatch - 1)
   local batch = nil
   local running = {}
@@ -319,6 +321,7 @@ while took < free do
     redis.call('HSET', ls, 'where', 'running', 'owner', worker, 'running', table.concat(running, ' '))
     redis.call('ZADD', P .. ':running', now + lockMs, lane)
     took = took + 1
+    classes[#classes + 1] = cls
   end
 end
 
@@ -330,7 +333,7 @@ if more == 1 and took > 0 then wake() end
 if classifyMax > 0 and redis.call('LLEN', P .. ':unclassified') > 0 then wake() end
 local firstDelayed = redis.call('ZRANGE', P .. ':delayed', 0, 0, 'WITHSCORES')
 if firstDelayed[2] and (not nextDue or tonumber(firstDelayed[2]) < nextDue) then nextDue = tonumber(firstDelayed[2]) end
-return {taken, toClassify, more, nextDue and tostring(nextDue) or ''}
+return {taken, toClassify, more, nextDue and tostring(nextDue) or '', classes}
 `;
 
 /**

@@ -23,9 +23,14 @@ export interface StepInput {
   classifyMax: number;
 }
 
+/** A lane the worker took: its jobs (head and batch) and the class it was taken in. */
+export interface TakenLane {
+  jobs: TakenJob[];
+  cls: number;
+}
+
 export interface StepResult {
-  /** Taken lanes' jobs, a lane's head first and its batch after it. */
-  taken: TakenJob[][];
+  taken: TakenLane[];
   toClassify: TakenJob[];
   /** Ready lanes are left that this worker did not take. */
   more: boolean;
@@ -114,13 +119,12 @@ export class RedisStore {
     for (const d of input.done) args.push(d.lane, d.ids.length, ...d.ids);
     args.push(input.classified.length);
     for (const c of input.classified) args.push(c.id, c.cls);
-    const [taken, toClassify, more, nextDue] = (await scripts.step.run(this.redis, args)) as [string[], string[], number, string];
-    const takenJobs = unpackJobs(taken);
-    const lanes: TakenJob[][] = [];
-    for (const job of takenJobs) {
+    const [taken, toClassify, more, nextDue, classes] = (await scripts.step.run(this.redis, args)) as [string[], string[], number, string, number[]];
+    const lanes: TakenLane[] = [];
+    for (const job of unpackJobs(taken)) {
       const last = lanes[lanes.length - 1];
-      if (last && last[0]!.lane === job.lane) last.push(job);
-      else lanes.push([job]);
+      if (last && last.jobs[0]!.lane === job.lane) last.jobs.push(job);
+      else lanes.push({ jobs: [job], cls: Number(classes[lanes.length]) });
     }
     return { taken: lanes, toClassify: unpackJobs(toClassify), more: Number(more) === 1, nextDue: nextDue === '' ? undefined : Number(nextDue) };
   }

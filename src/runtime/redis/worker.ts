@@ -4,9 +4,10 @@ import { asDeliveryError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { classOf } from '../classes.ts';
+import { withClass } from '../delivery-class.ts';
 import { decideFailure, outcome, reportFailure } from '../failure.ts';
 import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
-import type { RedisStore, StepInput, TakenJob } from './store.ts';
+import type { RedisStore, StepInput, TakenJob, TakenLane } from './store.ts';
 
 export interface RedisWorkerOptions extends RetryPolicy {
   concurrency: number;
@@ -96,7 +97,7 @@ export class RedisWorker {
       for (const d of done) this.lanes.delete(d.lane);
       if (done.length > 0) this.slotFreed?.();
       this.wakeAt(r.nextDue);
-      for (const jobs of r.taken) this.launch(jobs);
+      for (const lane of r.taken) this.launch(lane);
       if (r.toClassify.length > 0) this.classify(r.toClassify);
       if (r.more && this.lanes.size < this.opts.concurrency) this.again = true;
     } catch (err) {
@@ -165,7 +166,7 @@ export class RedisWorker {
     }, () => undefined);
   }
 
-  private launch(jobs: TakenJob[]): void {
+  private launch({ jobs, cls }: TakenLane): void {
     const head = jobs[0]!;
     this.lanes.set(head.lane, jobs);
     this.running++;
@@ -176,7 +177,7 @@ export class RedisWorker {
     };
     void (async () => {
       try {
-        await this.pipeline.run(jobs, ctx);
+        await withClass(cls, () => this.pipeline.run(jobs, ctx));
         this.done.push({ lane: head.lane, ids: jobs.map((j) => j.id) });
         this.events.delivered?.(outcome(head), jobs.length);
       } catch (thrown) {
