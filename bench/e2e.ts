@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { startRedis, type RedisServer } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, percentile, round, rssMb, sampleRss, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
+import { gatewayYaml, loadAverage, percentile, round, rssMb, sampleRss, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
  * End to end: webhooks in, tickets and comments out, against a helpdesk that answers at once.
@@ -22,6 +22,7 @@ export interface E2eRun {
   latencyP99: number;
   rssIdleMb: number;
   rssPeakMb: number;
+  load: string;
 }
 
 interface Stats {
@@ -91,6 +92,7 @@ export async function runOne(setup: string, store: Store, roles: ('all' | 'ingre
     const rssIdleMb = Math.max(...procs.map((p) => rssMb(p.pid)));
     // Warm-up, then the measured burst.
     await burst(front.url, hd, Math.min(2000, o.messages / 5), o.chats);
+    const load = loadAverage();
     const samplers = procs.map((p) => sampleRss(p.pid));
     const b = await burst(front.url, hd, o.messages, o.chats);
     const rssPeakMb = Math.max(...samplers.map((s) => s.stop()));
@@ -108,6 +110,7 @@ export async function runOne(setup: string, store: Store, roles: ('all' | 'ingre
       latencyP99: percentile(lat, 99),
       rssIdleMb,
       rssPeakMb,
+      load,
     };
   } finally {
     for (const p of procs) await p.stop();
