@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
+import { cpuMeter, gatewayYaml, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
  * Delivery during an ingress storm. One gateway process (both runtimes), a helpdesk that
@@ -23,6 +23,11 @@ export interface StormRun {
   after: number;
   /** during / unloaded */
   share: number;
+  /**
+   * The same share per second of the gateway's own CPU time (deliveries per CPU-second in the
+   * storm / unloaded): what part of the process the deliveries kept, however busy the machine was.
+   */
+  cpuShare: number;
   load: string;
 }
 
@@ -42,7 +47,7 @@ function webhooks(url: string, o: { connections: number; amount?: number; durati
   });
 }
 
-async function one(setup: string, store: Store, seconds: number, backlog: number): Promise<StormRun> {
+async function one(setup: string, store: Store, seconds: number, backlog: number, redisPid?: number): Promise<StormRun> {
   const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
   try {
@@ -54,19 +59,24 @@ async function one(setup: string, store: Store, seconds: number, backlog: number
       while ((await comments(hd)) < 2000) await sleep(50);
       await fetch(`${hd.url}/bench/hold`, { method: 'POST' });
       await webhooks(gw.url, { connections: 16, amount: backlog });
+      const pids = redisPid === undefined ? [gw.pid] : [gw.pid, redisPid];
       const c0 = await comments(hd);
       const t0 = Date.now();
+      const cpu0 = cpuMeter(pids);
       await fetch(`${hd.url}/bench/release`, { method: 'POST' });
       while ((await comments(hd)) < c0 + backlog) await sleep(20);
       const unloaded = backlog / ((Date.now() - t0) / 1000);
+      const unloadedPerCpu = backlog / Math.max(1, cpu0());
 
       // The storm, and as long again after it.
       const load = loadAverage();
       const c1 = await comments(hd);
       const t1 = Date.now();
+      const cpu1 = cpuMeter(pids);
       const storm = await webhooks(gw.url, { connections: 50, duration: seconds });
       const t2 = Date.now();
       const c2 = await comments(hd);
+      const stormPerCpu = (c2 - c1) / Math.max(1, cpu1());
       await sleep(seconds * 1000);
       const c3 = await comments(hd);
       const during = (c2 - c1) / ((t2 - t1) / 1000);
@@ -77,6 +87,7 @@ async function one(setup: string, store: Store, seconds: number, backlog: number
         during: round(during),
         after: round((c3 - c2) / seconds),
         share: round(during / unloaded, 2),
+        cpuShare: round(stormPerCpu / unloadedPerCpu, 2),
         load,
       };
     } finally {
@@ -98,7 +109,7 @@ export async function stormBench(o: { seconds: number; backlog: number }): Promi
   }
   const redis = await startRedis({ appendfsync: 'everysec' });
   try {
-    runs.push(await one('Redis, one process (--role all)', { kind: 'redis', url: redis.url }, o.seconds, o.backlog));
+    runs.push(await one('Redis, one process (--role all)', { kind: 'redis', url: redis.url }, o.seconds, o.backlog, redis.pid));
   } finally {
     await redis.close();
   }
@@ -111,7 +122,7 @@ if (import.meta.main) {
     const dir = await tempDir();
     const redis = only === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
     const store: Store = redis ? { kind: 'redis', url: redis.url } : { kind: 'embedded', path: `${dir.path}/data` };
-    console.log(JSON.stringify(await one(only, store, Number(process.argv[2] ?? 10), Number(process.argv[3] ?? 10_000))));
+    console.log(JSON.stringify(await one(only, store, Number(process.argv[2] ?? 10), Number(process.argv[3] ?? 10_000), redis?.pid)));
     await redis?.close();
     await dir.remove();
   } else for (const r of await stormBench({ seconds: Number(process.argv[2] ?? 10), backlog: Number(process.argv[3] ?? 10_000) })) console.log(JSON.stringify(r));

@@ -117,7 +117,6 @@ export async function startGateway(opts: {
     channels,
     notifiers,
     links: runtime.links,
-    enqueue: (jobs) => runtime.enqueue(jobs),
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),

@@ -47,7 +47,6 @@ export interface PipelineDeps {
   /** Notifier instances by their id in `notifiers:`. */
   notifiers?: ReadonlyMap<string, NotifierInstance>;
   links: LinkStore;
-  enqueue(jobs: NewJob[]): Promise<unknown>;
   /** The rules in force now (they reload without a restart). */
   rules(): RuleSet;
   timezone: string;
@@ -55,8 +54,20 @@ export interface PipelineDeps {
   now?: () => Date;
 }
 
+/**
+ * What a delivery leaves behind. The runtime writes it in the same transaction that records the
+ * jobs as done: a conversation's link never exists without its delivery being recorded, and work
+ * that follows from it (an automatic reply that needs the link) is never queued without it.
+ */
+export interface RunOutcome {
+  /** The conversation's link, created or updated. */
+  link?: Link;
+  /** Follow-up work: automatic replies, notes for the agents, notices, agents' replies to send. */
+  enqueue?: NewJob[];
+}
+
 export interface Pipeline {
-  run(jobs: Job[], ctx: AttemptContext): Promise<void>;
+  run(jobs: Job[], ctx: AttemptContext): Promise<RunOutcome | void>;
   /** A job was dead-lettered: returns the follow-up work (tell the agent a reply did not go out). */
   onGiveUp(job: Job, err: DeliveryError): NewJob[];
   /**
@@ -137,7 +148,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { files, notes };
   }
 
-  async function inbound(jobs: Job[], ctx: AttemptContext): Promise<void> {
+  async function inbound(jobs: Job[], ctx: AttemptContext): Promise<RunOutcome> {
     const messages = jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message);
     const first = messages[0]!;
     const channel = channelOf(first.channel.id);
@@ -185,7 +196,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       sender: { ...link?.conversation.sender, ...stripUndefined(first.sender), externalId: first.sender.externalId },
       meta: { ...link?.conversation.meta, lastInboundAt: first.occurredAt, lastMessageId: first.externalId },
     };
-    await links.put({
+    const updated: Link = {
       conversationKey: key,
       channelId: first.channel.id,
       ticketId: ref.ticketId,
@@ -193,7 +204,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       conversation,
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
-    });
+    };
     rememberLinked(key);
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
@@ -241,7 +252,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         });
       }
     }
-    if (followUps.length > 0) await deps.enqueue(followUps);
+    return { link: updated, enqueue: followUps };
   }
 
   // Conversations known to have a ticket (a link is never removed), so classifying a follow-up
@@ -258,7 +269,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return found;
   }
 
-  async function sync(ticketId: string): Promise<void> {
+  async function sync(ticketId: string): Promise<RunOutcome | void> {
     const link = await links.byTicket(ticketId);
     if (!link) {
       log.debug({ ticketId }, 'agent event for a ticket no conversation is linked to; ignored');
@@ -267,11 +278,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const replies = await helpdesk.listAgentReplies(ticketId);
     const since = link.createdAt - REPLY_CLOCK_SKEW_MS;
     const fresh = replies.filter((r) => !r.createdAt || Date.parse(r.createdAt) >= since);
-    if (fresh.length === 0) return;
-    await deps.enqueue(fresh.map((reply) => replyJob(link, reply)));
+    return { enqueue: fresh.map((reply) => replyJob(link, reply)) };
   }
 
-  async function reply(r: AgentReply): Promise<void> {
+  async function reply(r: AgentReply): Promise<RunOutcome | void> {
     const link = await links.byTicket(r.ticketId);
     if (!link) throw new DeliveryError(`no conversation is linked to ticket ${r.ticketId}`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
@@ -289,11 +299,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
     if (notes.length > 0) {
-      await deps.enqueue([noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)]);
+      return { enqueue: [noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)] };
     }
   }
 
-  async function autoreply(p: Extract<JobPayload, { kind: 'autoreply' }>, dedupeKey: string): Promise<void> {
+  async function autoreply(p: Extract<JobPayload, { kind: 'autoreply' }>, dedupeKey: string): Promise<RunOutcome> {
     const link = await links.get(p.conversationKey);
     if (!link) throw new DeliveryError(`conversation ${p.conversationKey} has no link`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
@@ -303,7 +313,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const text = declined
       ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
       : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
-    await deps.enqueue([noteJob(p.ticketId, text, `note:${dedupeKey}`)]);
+    return { enqueue: [noteJob(p.ticketId, text, `note:${dedupeKey}`)] };
   }
 
   async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {

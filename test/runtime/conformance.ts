@@ -276,6 +276,30 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.stats()).toMatchObject({ queued: 0, dead: 1, oldestQueuedMs: 0 });
     });
 
+    it('writes what a delivery leaves (the link, follow-up work) with its completion', async () => {
+      const rt = await start('outcome');
+      const link = {
+        conversationKey: 'telegram:9',
+        channelId: 'telegram',
+        ticketId: '90',
+        requesterId: '5',
+        conversation: { channelId: 'telegram', externalId: '9', sender: { externalId: '9' } },
+        createdAt: Date.now(),
+        firedRules: [],
+      };
+      const p = recordingPipeline();
+      const run = p.run.bind(p);
+      p.run = async (jobs, ctx) => {
+        await run(jobs, ctx);
+        return noteText(jobs[0]!) === 'first' ? { link, enqueue: [note('after', 'follow-up')] } : undefined;
+      };
+      await rt.enqueue([note('in', 'first')]);
+      rt.startWorker(p);
+      await until(() => p.runs.some((r) => r.payload === 'follow-up'));
+      expect(await rt.links.get('telegram:9')).toEqual(link);
+      expect((await rt.links.byTicket('90'))?.conversationKey).toBe('telegram:9');
+    });
+
     it('enqueues the follow-up work of a dead-lettered job (the agent is told)', async () => {
       const rt = await start('giveup');
       const p = recordingPipeline(

@@ -79,14 +79,18 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
       helpdesk,
       channels: new Map([['pbx', { kind: 'cti', instance: phoneChannel }]]),
       links,
-      enqueue: async (jobs) => void enqueued.push(...jobs),
       rules: () => ({ compiled, replies: { thanks: { en: 'Thanks for calling' } } }),
       timezone: 'UTC',
       log: silent,
     });
   });
 
-  const run = (m: NormalizedMessage) => pipeline.run([{ id: `j${m.id}`, dedupeKey: m.dedupeKey, lane: 'l', target: 'helpdesk', payload: { kind: 'inbound', message: m }, attempts: 0, createdAt: Date.now(), ambiguous: false }], ctx());
+  // As a runtime does: what the delivery left (the link, follow-up work) is written after it.
+  const run = async (m: NormalizedMessage) => {
+    const out = await pipeline.run([{ id: `j${m.id}`, dedupeKey: m.dedupeKey, lane: 'l', target: 'helpdesk', payload: { kind: 'inbound', message: m }, attempts: 0, createdAt: Date.now(), ambiguous: false }], ctx());
+    if (out?.link) await links.put(out.link);
+    enqueued.push(...(out?.enqueue ?? []));
+  };
 
   it('a call log with no ticket yet opens one for the caller whose only comment is an internal note', async () => {
     await run(callMessage({ private: true }));

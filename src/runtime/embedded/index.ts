@@ -27,7 +27,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
   const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit) });
   let worker: EmbeddedWorker | undefined;
-  const share = new IngressShare({ busy: () => (worker?.inFlight ?? 0) > 0 });
+  const share = new IngressShare({ busy: () => worker?.busy ?? false });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {
     try {

@@ -4,6 +4,7 @@ import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connect
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob, type Throttled } from '../../core/jobs.ts';
 import { provisionalClass } from '../classes.ts';
 import type { FloodMeter } from '../flood.ts';
+import type { RunOutcome } from '../../core/pipeline.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { UNCLASSIFIED } from './database.ts';
 import { LaneBook, type Head } from './lane-book.ts';
@@ -349,10 +350,16 @@ export class EmbeddedStore {
     });
   }
 
-  /** Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. */
-  complete(jobs: StoredJob[]): Promise<void> {
+  /**
+   * Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. What
+   * the delivery left (the conversation's link, follow-up work) is written in the same transaction.
+   */
+  complete(jobs: StoredJob[], outcome: RunOutcome | void): Promise<void> {
     return this.write(() => {
+      const now = Date.now();
       for (const j of jobs) this.stmt.done!.run(j.id);
+      if (outcome?.link) this.putLink(outcome.link);
+      for (const next of outcome?.enqueue ?? []) this.insertIfAbsent(next, now, this.batchSettleMs);
       this.uncount(jobs);
       this.settleLane(jobs[0]!.lane);
     });
@@ -406,14 +413,15 @@ export class EmbeddedStore {
     }
   }
 
+  private putLink(link: Link): void {
+    this.stmt.linkPut!.run(link.conversationKey, link.ticketId, JSON.stringify(link));
+    this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey);
+  }
+
   readonly links: LinkStore = {
     get: async (key) => parseLink(this.stmt.linkGet!.get(key)),
     byTicket: async (ticketId) => parseLink(this.stmt.linkByTicket!.get(ticketId)),
-    put: (link: Link) =>
-      this.write(() => {
-        this.stmt.linkPut!.run(link.conversationKey, link.ticketId, JSON.stringify(link));
-        this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey);
-      }),
+    put: (link: Link) => this.write(() => this.putLink(link)),
   };
 
   readonly kv: KeyValueStore = {

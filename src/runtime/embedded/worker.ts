@@ -50,6 +50,11 @@ export class EmbeddedWorker {
     return this.running;
   }
 
+  /** Deliveries in flight, or the next lanes being taken. */
+  get busy(): boolean {
+    return this.running > 0 || this.picking;
+  }
+
   start(): void {
     this.store.onEnqueued = () => this.wake();
     this.wake();
@@ -159,8 +164,8 @@ export class EmbeddedWorker {
     void (async () => {
       let completed: Promise<void> | undefined;
       try {
-        await withClass(cls, () => this.pipeline.run(jobs, ctx));
-        completed = this.store.complete(jobs);
+        const left = await withClass(cls, () => this.pipeline.run(jobs, ctx));
+        completed = this.store.complete(jobs, left);
       } catch (thrown) {
         this.fail(jobs, thrown);
       }

@@ -64,7 +64,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
-  const share = new IngressShare({ busy: () => (worker?.inFlight ?? 0) > 0 });
+  const share = new IngressShare({ busy: () => worker?.busy ?? false });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),

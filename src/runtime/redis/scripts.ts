@@ -193,7 +193,8 @@ export const TAKEN_FIELDS = 13;
 
 /**
  * One round of a worker, in one round trip:
- *   1. jobs it finished are removed (their lanes settle: next head, back of their class);
+ *   1. jobs it finished are removed, with what each delivery left written in the same step (the
+ *      conversation's link, follow-up work); their lanes settle: next head, back of their class;
  *   2. classes it found are booked (a ready lane whose class rose moves up);
  *   3. due delayed lanes become ready; lanes of dead workers (lock expired) are taken back;
  *   4. it takes up to `free` ready lanes, most urgent class first, round-robin within a class,
@@ -201,16 +202,18 @@ export const TAKEN_FIELDS = 13;
  *   5. it is handed up to `classifyMax` jobs to classify. When the worker brought no classes
  *      and there are jobs to classify, step 4 is skipped: it classifies first, then takes.
  *
- * ARGV: P worker now lockMs retentionMs free maxBatch classifyMax
- *       nDone (lane nIds ids…)…  nClassified (id cls)…
+ * ARGV: P worker now lockMs retentionMs free maxBatch classifyMax settleMs floodCap floodPerMs
+ *       nDone (lane nIds ids… conversation ticketId linkJson nFollow follow-ups…)…  nClassified (id cls)…
+ *       (linkJson '' when the delivery left no link; follow-ups packed as for ENQUEUE)
  * → {taken fields…, toClassify fields…, more (1: ready lanes are left), nextDue ('' none), the class of each taken lane}
  */
 const STEP = `${LIB}
 local worker, now, lockMs, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local free, maxBatch, classifyMax = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local i = 9
+local settle_ms, cap, perMs = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local i = 12
 
--- 1. finished
+-- 1. finished (a lane another worker took back meanwhile is left alone: that worker redoes it)
 local nDone = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nDone do
   local lane, n = ARGV[i], tonumber(ARGV[i + 1])
@@ -224,8 +227,17 @@ for _ = 1, nDone do
       if dk then redis.call('PEXPIRE', P .. ':ledger:' .. dk, retention) end
     end
   end
-  if mine then settle(lane, now) end
   i = i + 2 + n
+  local conv, ticket, link, nFollow = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  if mine then
+    if link ~= '' then
+      redis.call('SET', P .. ':link:' .. conv, link)
+      redis.call('SET', P .. ':ticket:' .. ticket, conv)
+    end
+    add_jobs(i + 4, nFollow, now, settle_ms, cap, perMs)
+    settle(lane, now)
+  end
+  i = i + 4 + nFollow * 8
 end
 
 -- 2. classified

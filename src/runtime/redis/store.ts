@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
+import type { RunOutcome } from '../../core/pipeline.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { scripts, TAKEN_FIELDS } from './scripts.ts';
@@ -13,8 +14,8 @@ export interface TakenJob extends Job {
 
 export interface StepInput {
   worker: string;
-  /** Lanes whose jobs this worker finished. */
-  done: { lane: string; ids: string[] }[];
+  /** Lanes whose jobs this worker finished, with what each delivery left. */
+  done: { lane: string; ids: string[]; outcome?: RunOutcome | void }[];
   /** Classes this worker found for the jobs it was handed. */
   classified: { id: string; cls: number }[];
   /** Lanes it can take now. */
@@ -114,9 +115,14 @@ export class RedisStore {
   /** One round of a worker (finish, book classes, take, get jobs to classify): one round trip. */
   async step(input: StepInput): Promise<StepResult> {
     const args: (string | number)[] = [
-      this.p, input.worker, Date.now(), this.opts.lockMs, this.opts.retentionMs, input.free, MAX_BATCH, input.classifyMax, input.done.length,
+      this.p, input.worker, Date.now(), this.opts.lockMs, this.opts.retentionMs, input.free, MAX_BATCH, input.classifyMax,
+      this.opts.batchSettleMs, ...this.flood, input.done.length,
     ];
-    for (const d of input.done) args.push(d.lane, d.ids.length, ...d.ids);
+    for (const d of input.done) {
+      const link = d.outcome?.link;
+      const follow = d.outcome?.enqueue ?? [];
+      args.push(d.lane, d.ids.length, ...d.ids, link?.conversationKey ?? '', link?.ticketId ?? '', link ? JSON.stringify(link) : '', follow.length, ...follow.flatMap(packJob));
+    }
     args.push(input.classified.length);
     for (const c of input.classified) args.push(c.id, c.cls);
     const [taken, toClassify, more, nextDue, classes] = (await scripts.step.run(this.redis, args)) as [string[], string[], number, string, number[]];

@@ -65,6 +65,11 @@ export class RedisWorker {
     return this.running;
   }
 
+  /** Lanes taken and not given back yet: deliveries, and finished ones whose completion is on its way. */
+  get busy(): boolean {
+    return this.lanes.size > 0;
+  }
+
   start(): void {
     this.renewTimer = setInterval(() => {
       this.store.renew(this.id, [...this.lanes.keys()]).catch((err: unknown) => this.warn('could not renew lane locks', err));
@@ -177,8 +182,8 @@ export class RedisWorker {
     };
     void (async () => {
       try {
-        await withClass(cls, () => this.pipeline.run(jobs, ctx));
-        this.done.push({ lane: head.lane, ids: jobs.map((j) => j.id) });
+        const left = await withClass(cls, () => this.pipeline.run(jobs, ctx));
+        this.done.push({ lane: head.lane, ids: jobs.map((j) => j.id), outcome: left });
         this.events.delivered?.(outcome(head), jobs.length);
       } catch (thrown) {
         await this.fail(jobs, thrown);
