@@ -1,6 +1,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { importLayers } from './eslint/import-layers.js';
+
+/** Which layer may import which (DESIGN.md's layout): connectors → kit → core, never sideways. */
+const switchboard = { rules: { 'import-layers': importLayers } };
+const layers = [
+  { files: ['src/core/**'], options: { home: 2, may: [] } },
+  { files: ['src/kit/**'], options: { home: 2, may: ['src/core'] } },
+  { files: ['connectors/*/*/**'], options: { home: 3, may: ['src/core', 'src/kit'] } },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', 'data/**', 'dist/**', 'coverage/**'] },
@@ -15,4 +24,9 @@ export default tseslint.config(
     },
   },
   { files: ['src/cli/**', 'bench/**', 'test/**', 'bin/**'], rules: { 'no-console': 'off' } },
+  ...layers.map(({ files, options }) => ({
+    files,
+    plugins: { switchboard },
+    rules: { 'switchboard/import-layers': ['error', options] },
+  })),
 );

@@ -4,6 +4,7 @@ import type { FairnessRun } from './fairness.ts';
 import { TARGET_NAMES, TARGETS, type BacklogRun, type IngressRun, type Target } from './ingress.ts';
 import { round, spread } from './lib.ts';
 import type { MemoryRun } from './memory.ts';
+import type { ModelRun } from './model.ts';
 import { rateLimitMet, type RateLimitRun } from './rate-limit.ts';
 import type { StormRun } from './storm.ts';
 
@@ -20,6 +21,7 @@ export interface Results {
   e2e?: E2eRun[];
   memory?: MemoryRun[];
   rateLimit?: RateLimitRun[];
+  model?: ModelRun;
 }
 
 export const BEGIN = '<!-- npm run bench: generated from here -->';
@@ -258,6 +260,17 @@ export function markdown(r: Results): string {
       table(
         ['scenario', 'helpdesk requests', 'seconds', 'per full window (mean)', 'of what the window allows', 'busiest window', '429 answers', 'lost', 'duplicated', 'load'],
         r.rateLimit.map((l) => [l.scenario, fmt(l.requests), fmt(l.seconds, 1), `${fmt(l.meanPerWindow)} (${l.fullWindows} windows)`, `${pct(l.meanPerWindow / l.allowedPerWindow)} of ${fmt(l.allowedPerWindow)}`, fmt(l.busiestWindow), `${l.limited}`, l.lost, l.duplicated, l.load]),
+      ),
+    );
+  }
+  if (r.model) {
+    const m = r.model;
+    out.push('', '## Text model', '');
+    out.push(`config/models/igaming.json; every labeled message in test/rules/ (${fmt(m.messages)}).`, '');
+    out.push(
+      table(
+        ['file KB', 'load ms (median of 5)', 'JSON.parse alone ms', 'score µs/message (median)', 'p99 µs', 'rules µs/message without model', 'with model'],
+        [[fmt(m.fileKb), fmt(m.loadMs, 1), fmt(m.parseMs, 1), fmt(m.scoreUs, 1), fmt(m.scoreP99Us, 1), fmt(m.rulesUs, 1), fmt(m.rulesWithModelUs, 1)]],
       ),
     );
   }

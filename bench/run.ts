@@ -6,6 +6,7 @@ import { fairnessBench } from './fairness.ts';
 import { backlogBench, ingressBench } from './ingress.ts';
 import { loadAverage, machine } from './lib.ts';
 import { memoryBench } from './memory.ts';
+import { modelBench } from './model.ts';
 import { rateLimitBench } from './rate-limit.ts';
 import { markdown, updateDocument, type Results } from './report.ts';
 import { stormBench } from './storm.ts';
@@ -20,11 +21,11 @@ import { stormBench } from './storm.ts';
  *   npm run bench -- --quick           smaller and shorter (about 5 minutes): for a change, not for the record
  *   npm run bench -- --only storm,drain
  *
- * Sections: ingress, storm, drain, fairness, backlog, e2e, memory, ratelimit.
+ * Sections: ingress, storm, drain, fairness, backlog, e2e, memory, ratelimit, model.
  */
 
-const ALL = ['ingress', 'storm', 'drain', 'fairness', 'backlog', 'e2e', 'memory', 'ratelimit'];
-const QUICK = ['ingress', 'storm', 'drain', 'fairness'];
+const ALL = ['ingress', 'storm', 'drain', 'fairness', 'backlog', 'e2e', 'memory', 'ratelimit', 'model'];
+const QUICK = ['ingress', 'storm', 'drain', 'fairness', 'model'];
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +77,11 @@ if (only.has('memory')) {
 if (only.has('ratelimit')) {
   step('rate limit');
   results.rateLimit = await rateLimitBench({ messages: quick ? 3000 : 10_000, perMinute: 12_000, windowMs: 6000, chats: 200, scenarios: ['configured', 'reported', 'shared'] });
+}
+
+if (only.has('model')) {
+  step('text model');
+  results.model = modelBench();
 }
 
 const md = markdown(results);

@@ -9,6 +9,7 @@ import { definition as webhook } from './channels/webhook/index.ts';
 import { definition as email } from './channels/email/index.ts';
 import { definition as slackNotifier } from './notifiers/slack/index.ts';
 import { definition as webhookNotifier } from './notifiers/webhook/index.ts';
+import { definition as jsonlNotifier } from './notifiers/jsonl/index.ts';
 import { definition as zendesk } from './helpdesks/zendesk/index.ts';
 import { definition as jsonl } from './helpdesks/jsonl/index.ts';
 import { definition as freshdesk } from './helpdesks/freshdesk/index.ts';
@@ -18,5 +19,5 @@ import { definition as usedesk } from './helpdesks/usedesk/index.ts';
 export const registry: ConnectorRegistry = {
   channels: [telegram, webform, whatsappCloud, whatsappWeb, twilioVoice, cti, webhook, email],
   helpdesks: [zendesk, jsonl, freshdesk, usedesk],
-  notifiers: [slackNotifier, webhookNotifier],
+  notifiers: [slackNotifier, webhookNotifier, jsonlNotifier],
 };

@@ -1,22 +1,34 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
-import { HelpdeskCommonOptions, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
+import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
-import { createPipeline, inboundJob, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { maskMessage } from './core/privacy.ts';
+import { createIdentityService } from './core/identity/service.ts';
+import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
+import { createCsat } from './core/csat/csat.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
+import { calendarOf } from './core/kpi/config.ts';
+import { createConversationTiming } from './core/kpi/timing.ts';
+import { createSlaWatch, watchLoop } from './core/kpi/watch.ts';
 import type { ConnectorRegistry } from './config/schema.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { watchRules } from './config/watch.ts';
+import { loadModelFile, modelPathOf, watchModelFile } from './config/model-file.ts';
+import { RoutingLog } from './core/history/routing-log.ts';
+import type { TextModel } from './core/model/text-model.ts';
+import { evaluateRouting } from './core/history/evaluate.ts';
+import { startRoutingGauges } from './runtime/routing-accuracy.ts';
 import { buildApp, type MountedChannel } from './http/app.ts';
 import type { RulesTestInput } from './http/admin.ts';
+import { Activity } from './runtime/activity.ts';
 import { createEmbeddedRuntime } from './runtime/embedded/index.ts';
 import { createLogger } from './runtime/log.ts';
 import { createRateLimiter, helpdeskLimiter, type RateLimiterOptions } from './runtime/rate-limiter.ts';
 import { runExclusively } from './runtime/exclusive.ts';
 import { createMetrics } from './runtime/metrics.ts';
-import type { Runtime } from './runtime/runtime.ts';
+import { allEvents, type Runtime, type WorkerEvents } from './runtime/runtime.ts';
 
 export type Role = 'all' | 'ingress' | 'worker';
 
@@ -47,14 +59,33 @@ export async function startGateway(opts: {
   const dataDir = dataDirOf(cfg);
   const runtime = await openRuntime(cfg, log);
   const metrics = createMetrics(cfg.helpdesk.kind);
+  const activity = new Activity();
 
-  let rules: RuleSet = { compiled: compileRules(cfg.rules), replies: cfg.replies };
+  // The text model loads before the rules compile, so a rule naming a topic it lacks is refused.
+  const modelPath = modelPathOf(loaded);
+  let model: TextModel | undefined = modelPath ? await loadModelFile(modelPath) : undefined;
+  const compile = (list: typeof cfg.rules, replies: typeof cfg.replies, m: TextModel | undefined): RuleSet =>
+    ({ compiled: compileRules(list, { modelTopics: m?.topics }), replies, model: m });
+  let rules: RuleSet = compile(cfg.rules, cfg.replies, model);
+  const modelWatcher = modelPath ? watchModelFile(
+    modelPath,
+    (next) => {
+      try {
+        rules = compile([...rules.compiled.rules], rules.replies, next);
+        model = next;
+        log.info({ file: modelPath, topics: next.topics, trainedAt: next.file.trained.at }, 'text model reloaded');
+      } catch (err) {
+        log.error({ err }, 'text model change refused: the rules do not compile with it; the running model stays');
+      }
+    },
+    (err) => log.error({ error: err.message }, 'text model change refused; the running model stays'),
+  ) : undefined;
   const watcher = watchRules(
     loaded,
     opts.registry,
     (next) => {
       try {
-        rules = { compiled: compileRules(next.rules), replies: next.replies };
+        rules = compile(next.rules, next.replies, model);
         log.info({ rules: next.rules.length }, 'rules reloaded');
       } catch (err) {
         log.error({ err }, 'rules change refused; the running rules stay');
@@ -68,13 +99,13 @@ export async function startGateway(opts: {
   );
   for (const w of loaded.warnings) log.warn({ file: w.file, line: w.line, path: w.path }, w.message);
 
-  const helpdesk = await createHelpdesk(opts.registry, cfg, {
+  // One limiter for every request to the helpdesk: deliveries and the accuracy refresh alike.
+  const limiter = createHelpdeskLimiter(opts.registry, cfg, {
     log: log.child({ helpdesk: cfg.helpdesk.kind }),
-    kv: runtime.kv,
-    dataDir,
     // Shared by every process when the runtime can (Redis); timed for the metrics either way.
-    makeLimiter: (o) => metrics.timedLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o)),
+    makeLimiter: (o) => metrics.timedLimiter(activity.watchLimiter(runtime.sharedRateLimiter?.('helpdesk', o) ?? createRateLimiter(o))),
   });
+  const helpdesk = await createHelpdesk(opts.registry, cfg, { log: log.child({ helpdesk: cfg.helpdesk.kind }), kv: runtime.kv, dataDir, limiter });
   const channels = new Map<string, ChannelEntry>();
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
     const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
@@ -91,19 +122,30 @@ export async function startGateway(opts: {
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
         await runtime.enqueue([noteJob(link.ticketId, text, `note:${id}:${dedupeKey}`)]);
       },
+      replyAgain: async (externalId, reply, dedupeKey) => {
+        const link = await runtime.links.get(conversationKey(id, externalId));
+        if (!link) return clog.warn({ conversation: externalId }, 'nothing to reply to: no ticket is linked to this conversation');
+        await runtime.enqueue([againJob(link, reply, `again:${id}:${dedupeKey}`)]);
+      },
       conversationForTicket: async (ticketId) => {
         const link = await runtime.links.byTicket(ticketId);
         return link && link.channelId === id ? link.conversation.externalId : undefined;
       },
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
-        const messages = drafts.map((d) => NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }));
+        // Card numbers are masked here, before the journal: nothing downstream ever holds one.
+        const messages = drafts.map((d) => maskMessage(NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }), cfg.privacy));
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
-        for (const o of outcomes) (o.duplicate ? metrics.duplicates : metrics.accepted).inc({ channel: id });
+        outcomes.forEach((o, i) => {
+          metrics.accept(id, o.duplicate);
+          if (o.duplicate) return;
+          activity.inbound(id);
+          void recordAccepted(runtime, messages[i]!);
+        });
         return outcomes;
       },
     });
-    channels.set(id, { kind: def.kind, instance });
+    channels.set(id, { kind: def.kind, medium: def.medium, ...(def.network ? { network: def.network } : {}), sends: def.sends, instance });
   }
 
   const notifiers = new Map<string, NotifierInstance>();
@@ -112,6 +154,30 @@ export async function startGateway(opts: {
     notifiers.set(id, await def.create(def.options.parse(withoutKind(nCfg)), { log: log.child({ notifier: id }), kv: prefixedKv(runtime, `notifier:${id}:`) }));
   }
 
+  const calendar = calendarOf(cfg.sla, cfg.timezone);
+  const timing = createConversationTiming({
+    store: runtime.timing,
+    kpi: cfg.kpi,
+    sla: cfg.sla,
+    calendar,
+    groups: Object.keys((cfg.helpdesk as { groups?: Record<string, unknown> }).groups ?? {}),
+    observe: (sample, labels) => metrics.response(sample, labels),
+    log: log.child({ part: 'timing' }),
+  });
+  const csat = createCsat({
+    options: cfg.csat,
+    kv: runtime.kv,
+    links: runtime.links,
+    channels,
+    helpdesk,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    timezone: cfg.timezone,
+    defaultLanguage: cfg.defaultLanguage,
+    publicUrl: cfg.server.publicUrl,
+    events: metrics.csat,
+    log: log.child({ part: 'csat' }),
+  });
+  const routingLog = new RoutingLog(runtime.kv, cfg.history);
   const pipeline = createPipeline({
     helpdesk,
     channels,
@@ -120,7 +186,31 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    timing,
+    history: runtime.conversations,
+    identity: createIdentityService({
+      store: runtime.identities,
+      options: cfg.identity,
+      helpdesk,
+      helpdeskFields: Object.keys((cfg.helpdesk as { fields?: Record<string, unknown> }).fields ?? {}),
+      log: log.child({ part: 'identity' }),
+      newId,
+    }),
+    csat,
+    routingLog,
   });
+
+  // Production accuracy (`rules eval`) as gauges, where deliveries run and the helpdesk can list tickets.
+  const historyReader = cfg.history.evaluate && role !== 'ingress'
+    ? createHistoryReader(opts.registry, cfg, { log: log.child({ part: 'routing-accuracy' }), kv: runtime.kv, dataDir, limiter })
+    : undefined;
+  const evaluateEvery = cfg.history.evaluate;
+  const gauges = historyReader && evaluateEvery ? startRoutingGauges({
+    registry: metrics.registry,
+    everyMs: evaluateEvery.every,
+    log: log.child({ part: 'routing-accuracy' }),
+    evaluate: () => evaluateRouting({ log: routingLog, reader: historyReader, topics: cfg.topics, since: new Date(Date.now() - evaluateEvery.since) }),
+  }) : undefined;
 
   // Channels that receive in one process only run where their lease is; the rest stand by.
   const exclusive = new Map<string, ReturnType<typeof runExclusively>>();
@@ -129,22 +219,30 @@ export async function startGateway(opts: {
     id,
     kind: c.kind,
     routes: c.instance.routes ?? [],
-    status: () => (standby(id) ? { ready: true, detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
+    status: () => (standby(id) ? { ready: true, state: 'standby', detail: 'standing by: another process runs this channel' } : (c.instance.status?.() ?? { ready: true })),
+    inspect: c.instance.inspect?.bind(c.instance),
+    actions: c.instance.actions,
   }));
   const app = await buildApp({
     runtime,
     helpdesk,
+    csat: { flow: csat, texts: cfg.csat.texts },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),
     bodyLimit: cfg.server.bodyLimitBytes,
     trustProxy: cfg.server.trustProxy,
-    admin: cfg.server.adminToken
-      ? { token: cfg.server.adminToken, runtime, testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }) }
-      : undefined,
+    admin: {
+      tokens: cfg.server.adminToken ? { admin: cfg.server.adminToken, viewer: cfg.server.viewerToken } : undefined,
+      helpdesk: { kind: helpdesk.kind, requestsPerMinute: requestsPerMinuteOf(cfg.helpdesk), check: helpdesk.check?.bind(helpdesk) },
+      activity,
+      role,
+      testRules: (input) => testRules(rules, input, { channelKind: cfg.channels[input.channel]?.kind ?? 'unknown', timezone: cfg.timezone }),
+    },
   });
 
-  if (role !== 'ingress') runtime.startWorker(pipeline, metrics.events);
+  if (role !== 'ingress') runtime.startWorker(pipeline, allEvents(metrics.events, activity.events, failuresOnThePath(runtime)));
+  const slaWatch = role !== 'ingress' ? startSlaWatch(cfg, runtime, calendar, channels, metrics, log) : undefined;
   if (role !== 'worker') {
     for (const [id, c] of channels) {
       if (c.instance.exclusive && runtime.lease && c.instance.start) {
@@ -171,7 +269,10 @@ export async function startGateway(opts: {
     close() {
       closing ??= (async () => {
         watcher.close();
+        modelWatcher?.close();
+        gauges?.stop();
         await app.close();
+        await slaWatch?.close();
         for (const keeper of exclusive.values()) await keeper.close();
         for (const [, c] of channels) await c.instance.stop?.().catch(() => undefined);
         await runtime.close();
@@ -180,6 +281,62 @@ export async function startGateway(opts: {
       return closing;
     },
   };
+}
+
+/**
+ * The SLA watch (it also forgets timings older than kpi.keepDays, so it runs without targets too):
+ * in this process on the embedded store, in whichever process holds its lease on Redis.
+ */
+function startSlaWatch(
+  cfg: Config,
+  runtime: Runtime,
+  calendar: ReturnType<typeof calendarOf>,
+  channels: ReadonlyMap<string, ChannelEntry>,
+  metrics: ReturnType<typeof createMetrics>,
+  log: Logger,
+): { close(): Promise<void> } {
+  const wlog = log.child({ part: 'sla-watch' });
+  const watch = createSlaWatch({
+    store: runtime.timing,
+    enqueue: (jobs) => runtime.enqueue(jobs),
+    sla: cfg.sla,
+    calendar,
+    channelKinds: new Map([...channels].map(([id, c]) => [id, c.kind])),
+    keepDays: cfg.kpi.keepDays,
+    declared: (stage, labels) => metrics.slaStage(stage, labels),
+    log: wlog,
+  });
+  const loop = watchLoop(() => watch.tick(), cfg.sla.checkEvery, wlog);
+  if (runtime.lease) return runExclusively(runtime.lease('sla-watch'), loop, wlog, 'the SLA watch');
+  void loop.start();
+  return { close: () => loop.stop() };
+}
+
+/** The first step of a conversation's path, with the ids a person may look it up by. */
+async function recordAccepted(runtime: Runtime, m: NormalizedMessage): Promise<void> {
+  const files = m.attachments.length > 0 ? ` (+${m.attachments.length} file(s))` : '';
+  const s = m.sender;
+  await runtime.conversations
+    .record(conversationKey(m.channel.id, m.conversation.externalId), { at: Date.now(), kind: 'accepted', text: `${m.kind}: ${excerpt(m.text)}${files}` }, [
+      m.conversation.externalId, s.externalId, s.username ?? '', s.phone ?? '', s.email ?? '', s.playerId ?? '',
+    ])
+    .catch(() => undefined);
+}
+
+/** A dead-lettered job of a conversation's lane shows on its path, with the error. */
+function failuresOnThePath(runtime: Runtime): WorkerEvents {
+  return {
+    deadLettered(job, _reason, failure) {
+      const key = [lanes.inbound(''), lanes.outbound('')].map((p) => (job.lane.startsWith(p) ? job.lane.slice(p.length) : undefined)).find((k) => k);
+      if (!key) return;
+      void runtime.conversations.record(key, { at: Date.now(), kind: 'failed', text: `${job.kind}: ${failure?.message ?? 'failed'} (in the dead-letter queue)` }).catch(() => undefined);
+    },
+  };
+}
+
+function requestsPerMinuteOf(helpdesk: Config['helpdesk']): number | undefined {
+  const rpm = (helpdesk as { requestsPerMinute?: unknown }).requestsPerMinute;
+  return typeof rpm === 'number' ? rpm : undefined;
 }
 
 /** Local files (database, sessions) live under the embedded store's path, else ./data. */
@@ -222,12 +379,40 @@ export async function createHelpdesk(
   cfg: Config,
   ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
 ): Promise<HelpdeskInstance> {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The configured helpdesk's ticket history (training, `rules eval`), paced like deliveries; undefined when its kind has no list API. */
+export function createHistoryReader(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; kv: Runtime['kv']; dataDir: string; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): HistoryReader | undefined {
+  const { def, options, limiter } = helpdeskParts(registry, cfg, ctx);
+  return def.history?.(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+}
+
+/** The rate limiter the helpdesk's requests share, from its documented limits and `requestsPerMinute` (none for the dry run). */
+export function createHelpdeskLimiter(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+): RateLimiter | undefined {
+  return helpdeskParts(registry, cfg, ctx).limiter;
+}
+
+function helpdeskParts(
+  registry: ConnectorRegistry,
+  cfg: Config,
+  ctx: { log: Logger; limiter?: RateLimiter; makeLimiter?: (opts: RateLimiterOptions) => RateLimiter },
+) {
   const def = findDefinition(registry.helpdesks, cfg.helpdesk.kind, 'helpdesk');
   const options = def.options.parse(withoutKind(cfg.helpdesk));
   // One limiter paces every request to the helpdesk (a runtime shared by several processes may bring its own).
   const common = HelpdeskCommonOptions.pick({ requestsPerMinute: true }).parse(options);
   const limiter = ctx.limiter ?? helpdeskLimiter(def.rateLimits, common, ctx.log.child({ part: 'rate-limiter' }), ctx.makeLimiter);
-  return def.create(options, { log: ctx.log, kv: ctx.kv, dataDir: ctx.dataDir, limiter });
+  return { def, options, limiter };
 }
 
 function findDefinition<D extends ChannelDefinition | HelpdeskDefinition | NotifierDefinition>(defs: D[], kind: string, what: string): D {
@@ -246,6 +431,7 @@ function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
     get: (k) => runtime.kv.get(prefix + k),
     set: (k, v) => runtime.kv.set(prefix + k, v),
     delete: (k) => runtime.kv.delete(prefix + k),
+    claimInWindow: (k, id, limit, windowMs) => runtime.kv.claimInWindow(prefix + k, id, limit, windowMs),
   };
 }
 
@@ -265,5 +451,5 @@ export function testRules(rules: RuleSet, input: RulesTestInput, where: { channe
     occurredAt: now.toISOString(),
     receivedAt: now.toISOString(),
   });
-  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone });
+  return explain(rules.compiled, { message, isFirst: input.first, now, timezone: where.timezone, model: rules.model });
 }

@@ -1,14 +1,24 @@
 import { Command, CommanderError, Option } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { registry } from '../../connectors/registry.ts';
-import { TelegramOptions } from '../../connectors/channels/telegram/index.ts';
+import { UsageError, type ChannelDefinition } from '../core/connector.ts';
 import { messageJsonSchema } from '../core/message.ts';
 import { compileRules, RuleCompileError } from '../core/rules/engine.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
-import { configJsonSchema } from '../config/schema.ts';
+import { configJsonSchema, rulesJsonSchema } from '../config/schema.ts';
 import { createHelpdesk, dataDirOf, openRuntime, roleProblem, startGateway, testRules, type Role } from '../gateway.ts';
 import { createLogger } from '../runtime/log.ts';
+import { parseDuration } from '../core/kpi/duration.ts';
+import { printableReport } from './report.ts';
+import { loadConfiguredModel } from '../config/model-file.ts';
+import type { CliDeps } from './deps.ts';
+import { registerModelCommands } from './model-train.ts';
+import { registerRulesDiff } from './rules-diff.ts';
+import { registerRulesEval } from './rules-eval.ts';
+import { formatModelScores } from './show-scores.ts';
+import { memoryKv } from '../runtime/memory-kv.ts';
 
 /**
  * Exit codes scripts can trust:
@@ -27,8 +37,22 @@ class ExitError extends Error {
 const defaultConfig = () => process.env['SWITCHBOARD_CONFIG'] ?? 'switchboard.yaml';
 const configOption = () => new Option('-c, --config <file>', 'config file (env SWITCHBOARD_CONFIG)').default(undefined, '$SWITCHBOARD_CONFIG or ./switchboard.yaml');
 
+/** Where the config comes from when `--config` is not given, said the way a newcomer can act on it. */
+function missingConfig(file: string | undefined, path: string): string {
+  if (file !== undefined) return `config file not found: ${path}`;
+  const from = process.env['SWITCHBOARD_CONFIG'] ? `SWITCHBOARD_CONFIG names ${path}, which does not exist` : `no config file given, and ./${path} does not exist`;
+  return `${from}. Name the config with --config FILE (or SWITCHBOARD_CONFIG=FILE): --config config/demo.yaml runs the demo; `
+    + 'for your own, copy config/switchboard.example.yaml to switchboard.yaml.';
+}
+
 async function load(file: string | undefined): Promise<LoadedConfig> {
   const path = file ?? defaultConfig();
+  // Said before loading, in words a newcomer can act on (the loader would say ENOENT).
+  try {
+    await access(path);
+  } catch {
+    throw new ExitError(missingConfig(file, path), EXIT.config);
+  }
   try {
     const loaded = await loadConfig(path, registry, process.env);
     compileRules(loaded.config.rules);
@@ -36,7 +60,6 @@ async function load(file: string | undefined): Promise<LoadedConfig> {
   } catch (err) {
     if (err instanceof ConfigError) throw new ExitError(err.message, EXIT.config);
     if (err instanceof RuleCompileError) throw new ExitError(`${path}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExitError(`config file not found: ${path}`, EXIT.config);
     throw err;
   }
 }
@@ -46,9 +69,12 @@ async function openStore(loaded: LoadedConfig) {
   return openRuntime(loaded.config, createLogger({ level: 'warn', secrets: loaded.secrets }));
 }
 
+const deps: CliDeps = { load, fail: (message, code) => new ExitError(message, EXIT[code]) };
+
 export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('Channel gateway: customer messages into your helpdesk, agents\' replies back.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -84,11 +110,22 @@ export function buildProgram(): Command {
       console.log(`  helpdesk: ${cfg.helpdesk.kind}`);
       console.log(`  channels: ${Object.entries(cfg.channels).map(([id, c]) => `${id} (${c.kind})`).join(', ') || 'none'}`);
       console.log(`  rules: ${cfg.rules.length}, replies: ${Object.keys(cfg.replies).length}`);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
+      if (model) {
+        try {
+          compileRules(cfg.rules, { modelTopics: model.topics });
+        } catch (err) {
+          if (err instanceof RuleCompileError) throw new ExitError(`${loaded.file}: rule '${err.ruleName}' ${err.path}: ${err.message}`, EXIT.config);
+          throw err;
+        }
+        console.log(`  model: ${model.topics.join(', ')} (${model.file.trained.examples} messages, trained ${model.file.trained.at})`);
+      }
       if (!o.online) return;
       let failed = 0;
       const log = createLogger({ level: 'warn', secrets: loaded.secrets });
-      const memoryKv = new Map<string, string>();
-      const kv = { get: async (k: string) => memoryKv.get(k), set: async (k: string, v: string) => void memoryKv.set(k, v), delete: async (k: string) => void memoryKv.delete(k) };
+      const kv = memoryKv();
       const report = async (what: string, fn: (() => Promise<string>) | undefined) => {
         if (!fn) return console.log(`  ${what}: no online check for this kind`);
         try {
@@ -108,6 +145,7 @@ export function buildProgram(): Command {
           blobs: { put: async () => '', get: async () => undefined, delete: async () => undefined },
           accept: async () => [],
           noteToAgents: async () => undefined,
+          replyAgain: async () => undefined,
           conversationForTicket: async () => undefined,
         });
         await report(`channel ${id}`, instance.check?.bind(instance));
@@ -137,8 +175,11 @@ export function buildProgram(): Command {
       const cfg = loaded.config;
       const channel = cfg.channels[o.channel];
       if (!channel) throw new ExitError(`no channel '${o.channel}' in ${loaded.file} (channels: ${Object.keys(cfg.channels).join(', ')})`, EXIT.config);
+      const model = await loadConfiguredModel(loaded).catch((err: Error) => {
+        throw new ExitError(err.message, EXIT.config);
+      });
       const result = testRules(
-        { compiled: compileRules(cfg.rules), replies: cfg.replies },
+        { compiled: compileRules(cfg.rules, { modelTopics: model?.topics }), replies: cfg.replies, model },
         { channel: o.channel, text: o.text, first: !o.followUp, sender: pairs(o.sender), form: o.form ? pairs(o.form) : undefined },
         { channelKind: channel.kind, timezone: cfg.timezone },
       );
@@ -152,9 +193,13 @@ export function buildProgram(): Command {
       if (d.subject) console.log(`subject:  ${d.subject}`);
       console.log(`replies:  ${d.replies.join(', ') || '-'}`);
       console.log(`notify:   ${d.notify.join(', ') || '-'}`);
+      for (const line of formatModelScores(d, result.trace)) console.log(line);
       console.log('rules:');
       for (const t of result.trace) console.log(`  ${t.fired ? 'FIRED' : '  -  '} ${t.rule}${t.why ? `: ${t.why}` : ''}`);
     });
+  registerRulesEval(rules, deps);
+  registerRulesDiff(rules, deps);
+  registerModelCommands(program, deps);
 
   const dlq = program.command('dlq').description('inspect and replay the dead-letter queue');
   dlq
@@ -196,48 +241,81 @@ export function buildProgram(): Command {
   }
 
   program
+    .command('report')
+    .description('conversations by channel and topic: volume, first response (median, p90), share within SLA, contact reasons against the period before')
+    .addOption(configOption())
+    .option('--since <duration>', 'the period up to now, e.g. 24h, 7d, 30d', '7d')
+    .option('--csv', 'one CSV table instead of text')
+    .action(async (o: { config?: string; since: string; csv?: boolean }) => {
+      const sinceMs = parseDuration(o.since);
+      if (sinceMs === undefined) throw new ExitError(`--since: expected a duration like 24h, 7d or 30d, got '${o.since}'`, EXIT.config);
+      const loaded = await load(o.config);
+      const rt = await openStore(loaded);
+      try {
+        console.log(await printableReport(rt.timing, loaded.config, { sinceMs, csv: o.csv }));
+      } finally {
+        await rt.close();
+      }
+    });
+
+  program
     .command('schema')
-    .description('print the config JSON Schema (for editors), or the normalized message schema')
+    .description('print the config JSON Schema (for editors), the rules-file schema, or the normalized message schema')
+    .option('--rules', 'the schema of a rules file (one named in include:) instead')
     .option('--message', 'the normalized message schema instead')
-    .option('--write', 'write config/switchboard.schema.json (and config/message.schema.json)')
-    .action(async (o: { message?: boolean; write?: boolean }) => {
-      const configSchema = JSON.stringify(configJsonSchema(registry), null, 2) + '\n';
-      const messageSchema = JSON.stringify(messageJsonSchema(), null, 2) + '\n';
+    .option('--write', 'write config/switchboard.schema.json, config/rules.schema.json and config/message.schema.json')
+    .action(async (o: { rules?: boolean; message?: boolean; write?: boolean }) => {
+      const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+      const schemas = {
+        'switchboard.schema.json': json(configJsonSchema(registry)),
+        'rules.schema.json': json(rulesJsonSchema()),
+        'message.schema.json': json(messageJsonSchema()),
+      };
       if (o.write) {
         const dir = fileURLToPath(new URL('../../config/', import.meta.url));
-        await writeFile(`${dir}switchboard.schema.json`, configSchema);
-        await writeFile(`${dir}message.schema.json`, messageSchema);
-        return console.log(`wrote ${dir}switchboard.schema.json and ${dir}message.schema.json`);
+        for (const [name, text] of Object.entries(schemas)) await writeFile(`${dir}${name}`, text);
+        return console.log(`wrote ${Object.keys(schemas).map((n) => dir + n).join(', ')}`);
       }
-      process.stdout.write(o.message ? messageSchema : configSchema);
+      process.stdout.write(schemas[o.message ? 'message.schema.json' : o.rules ? 'rules.schema.json' : 'switchboard.schema.json']);
     });
 
-  const telegram = program.command('telegram').description('Telegram bot housekeeping');
-  telegram
-    .command('set-webhook')
-    .description('register server.publicUrl + /webhooks/<channel> with Telegram, with the secret token')
-    .addOption(configOption())
-    .option('--channel <id>', 'the telegram channel id (default: the only one)')
-    .option('--delete', 'remove the webhook (to use polling)')
-    .option('--drop-pending', 'drop updates Telegram is holding')
-    .option('--info', 'only show what Telegram has')
-    .action(async (o: { config?: string; channel?: string; delete?: boolean; dropPending?: boolean; info?: boolean }) => {
-      const loaded = await load(o.config);
-      const cfg = loaded.config;
-      const bots = Object.entries(cfg.channels).filter(([, c]) => c.kind === 'telegram');
-      const picked = o.channel ? bots.find(([id]) => id === o.channel) : bots.length === 1 ? bots[0] : undefined;
-      if (!picked) {
-        throw new ExitError(o.channel ? `no telegram channel '${o.channel}'` : `say which channel with --channel (${bots.map(([id]) => id).join(', ') || 'none configured'})`, EXIT.config);
-      }
-      const { kind: _kind, ...raw } = picked[1];
-      const options = TelegramOptions.parse(raw);
-      const { formatWebhookInfo, setWebhook, webhookInfo } = await import('../../connectors/channels/telegram/webhook-admin.ts');
-      if (o.info) return console.log(formatWebhookInfo(await webhookInfo(options)));
-      if (!o.delete && !cfg.server.publicUrl) throw new ExitError('server.publicUrl is not set: Telegram needs the public HTTPS address of this gateway', EXIT.config);
-      console.log(await setWebhook(options, { publicUrl: cfg.server.publicUrl ?? '', channelId: picked[0], drop: o.dropPending, remove: o.delete }));
-    });
+  for (const def of registry.channels) addChannelCommands(program, def);
 
   return program;
+}
+
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
+/** `switchboard <kind> <command>` for the commands a channel's definition brings, run for one channel of that kind. */
+function addChannelCommands(program: Command, def: ChannelDefinition): void {
+  if (!def.commands?.length) return;
+  const group = program.command(def.kind).description(`${def.kind} channel housekeeping`);
+  for (const cmd of def.commands) {
+    const sub = group
+      .command(cmd.name)
+      .description(cmd.description)
+      .addOption(configOption())
+      .option('--channel <id>', `the ${def.kind} channel id (default: the only one)`);
+    for (const f of cmd.flags ?? []) sub.option(f.flags, f.description);
+    sub.action(async (o: { config?: string; channel?: string } & Record<string, unknown>) => {
+      const cfg = (await load(o.config)).config;
+      const ofKind = Object.entries(cfg.channels).filter(([, c]) => c.kind === def.kind);
+      const picked = o.channel ? ofKind.find(([id]) => id === o.channel) : ofKind.length === 1 ? ofKind[0] : undefined;
+      if (!picked) {
+        throw new ExitError(o.channel ? `no ${def.kind} channel '${o.channel}'` : `say which channel with --channel (${ofKind.map(([id]) => id).join(', ') || 'none configured'})`, EXIT.config);
+      }
+      const { kind: _kind, ...raw } = picked[1];
+      try {
+        console.log(await cmd.run({ channelId: picked[0], options: def.options.parse(raw), publicUrl: cfg.server.publicUrl, flags: o }));
+      } catch (err) {
+        if (err instanceof UsageError) throw new ExitError(err.message, EXIT.config);
+        throw err;
+      }
+    });
+  }
 }
 
 function pairs(list: string[] | undefined): Record<string, string> {
@@ -269,5 +347,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv);
-// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it).
-if (process.argv[2] !== 'start' || code !== EXIT.ok) process.exit(code);
+// `start` keeps running; every other command ends here (open keep-alive sockets must not hold it),
+// once stdout has taken everything: into a pipe, a bare exit cuts off a long output (`schema | …`).
+if (process.argv[2] !== 'start' || code !== EXIT.ok) process.stdout.write('', () => process.exit(code));

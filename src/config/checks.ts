@@ -59,6 +59,17 @@ function checkNames(cond: Condition, at: Path, known: Known, out: CheckResult): 
   if (cond.not !== undefined) checkNames(cond.not, [...at, 'not'], known, out);
 }
 
+/** Where a rule asks the text model: without a `model:` section those conditions never hold. */
+function modelConditions(cond: Condition, at: Path): Path[] {
+  return [
+    ...(cond.model !== undefined ? [[...at, 'model']] : []),
+    ...(cond.all ?? []).flatMap((c, i) => modelConditions(c, [...at, 'all', i])),
+    ...(cond.any ?? []).flatMap((c, i) => modelConditions(c, [...at, 'any', i])),
+    ...(cond.atLeast?.of ?? []).flatMap((c, i) => modelConditions(c, [...at, 'atLeast', 'of', i])),
+    ...(cond.not !== undefined ? modelConditions(cond.not, [...at, 'not']) : []),
+  ];
+}
+
 /** `when.any[0].text.matches[2]` → ['when', 'any', 0, 'text', 'matches', 2] */
 function parseRulePath(p: string): Path {
   return [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] === undefined ? m[1] ?? '' : Number(m[2])));
@@ -94,6 +105,10 @@ export interface CheckInput {
   groups: string[];
   /** Symbolic custom fields mapped in `helpdesk.fields`. */
   fields: string[];
+  /** `sla.notify` and the channel ids `sla.targets.channels` names. */
+  sla: { notify: string[]; targetChannels: string[] };
+  /** The config names a text model (`model.path`). */
+  hasModel: boolean;
 }
 
 function keysOf(v: unknown): string[] {
@@ -110,7 +125,37 @@ export function checkInput(merged: Record<string, unknown>): CheckInput {
     channelIds: keysOf(merged.channels),
     groups: keysOf(helpdesk?.groups),
     fields: keysOf(helpdesk?.fields),
+    sla: slaNames(merged.sla),
+    hasModel: keysOf(merged.model).includes('path'),
   };
+}
+
+function slaNames(sla: unknown): CheckInput['sla'] {
+  const s = (typeof sla === 'object' && sla !== null ? sla : {}) as { notify?: unknown; targets?: { channels?: unknown } };
+  const notify = Array.isArray(s.notify) ? s.notify.filter((t): t is string => typeof t === 'string') : [];
+  return { notify, targetChannels: keysOf(s.targets?.channels) };
+}
+
+/** A notice target (`slack:compliance`) must name a configured notifier. */
+function checkNotifyTarget(target: string, path: Path, notifierIds: string[], out: CheckResult): void {
+  const id = target.split(':')[0] ?? '';
+  if (notifierIds.length === 0) {
+    out.warnings.push(err(path, `no notifiers are configured, so the notice to '${target}' will not be sent`));
+  } else if (!notifierIds.includes(id)) {
+    const s = suggest(id, notifierIds);
+    const mean = s === undefined ? `configured notifiers: ${notifierIds.join(', ')}` : `did you mean '${s}'?`;
+    out.errors.push(err(path, `no notifier '${id}' in notifiers; ${mean}`));
+  }
+}
+
+/** SLA targets name channels and notifiers that must exist, or the promise silently covers nothing. */
+function checkSla(input: CheckInput, out: CheckResult): void {
+  input.sla.notify.forEach((target, i) => checkNotifyTarget(target, ['sla', 'notify', i], input.notifierIds, out));
+  for (const id of input.sla.targetChannels) {
+    if (!input.channelIds.includes(id)) {
+      out.errors.push(err(['sla', 'targets', 'channels', id], `no channel '${id}' is configured; ${hint(id, input.channelIds, 'configured channels')}`));
+    }
+  }
 }
 
 /**
@@ -135,16 +180,7 @@ export function crossCheck(input: CheckInput, registry: ConnectorRegistry, where
     if (rule.reply !== undefined && !replyNames.includes(rule.reply)) {
       out.errors.push(err([...at, 'reply'], `no reply named '${rule.reply}' in replies; ${hint(rule.reply, replyNames, 'defined replies')}`));
     }
-    for (const { target, path } of notifyTargets(rule, at)) {
-      const id = target.split(':')[0] ?? '';
-      if (notifierIds.length === 0) {
-        out.warnings.push(err(path, `no notifiers are configured, so the notice to '${target}' will not be sent`));
-      } else if (!notifierIds.includes(id)) {
-        const s = suggest(id, notifierIds);
-        const mean = s === undefined ? `configured notifiers: ${notifierIds.join(', ')}` : `did you mean '${s}'?`;
-        out.errors.push(err(path, `no notifier '${id}' in notifiers; ${mean}`));
-      }
-    }
+    for (const { target, path } of notifyTargets(rule, at)) checkNotifyTarget(target, path, notifierIds, out);
     // Only checked when a mapping exists: a dry-run helpdesk has none and needs none.
     const group = rule.set?.group;
     if (group !== undefined && groups.length > 0 && !groups.includes(group)) {
@@ -159,7 +195,15 @@ export function crossCheck(input: CheckInput, registry: ConnectorRegistry, where
     }
     const compileError = compileIssue(rule, at);
     if (compileError !== undefined) out.errors.push(compileError);
-    if (rule.when !== undefined) checkNames(rule.when, [...at, 'when'], known, out);
+    if (rule.when !== undefined) {
+      checkNames(rule.when, [...at, 'when'], known, out);
+      if (!input.hasModel) {
+        for (const path of modelConditions(rule.when, [...at, 'when'])) {
+          out.warnings.push(err(path, 'no text model is configured (model.path), so this condition never holds; train one with `switchboard model train`'));
+        }
+      }
+    }
   });
+  checkSla(input, out);
   return out;
 }

@@ -62,8 +62,11 @@ function errnoCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
-/** Reads the files named by the main file's `include:` (one level: they cannot include). */
-export async function loadIncludes(main: ParsedFile, env: NodeJS.ProcessEnv, issues: IssueList): Promise<ParsedFile[]> {
+/**
+ * Reads the files named by the main file's `include:` (one level: they cannot include).
+ * `substitute` reads another file in place of an included one (`rules diff` of an edited copy).
+ */
+export async function loadIncludes(main: ParsedFile, env: NodeJS.ProcessEnv, issues: IssueList, substitute?: ReadonlyMap<string, string>): Promise<ParsedFile[]> {
   const list = isRecord(main.data) ? main.data.include : undefined;
   if (!Array.isArray(list)) return [];
   const out: ParsedFile[] = [];
@@ -78,7 +81,7 @@ export async function loadIncludes(main: ParsedFile, env: NodeJS.ProcessEnv, iss
     seen.add(file);
     let parsed: ParsedFile | undefined;
     try {
-      parsed = await parseFile(file, env, issues);
+      parsed = await parseFile(substitute?.get(file) ?? file, env, issues);
     } catch (err) {
       issues.at(main.source, ['include', i], `cannot read included file '${entry}': ${errnoCode(err)}`);
       continue;

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { checkInput, crossCheck } from './checks.ts';
+import { checkCsat } from './csat-checks.ts';
 import { isRecord, startsWith, stringLeaves, type Path } from './data.ts';
 import { loadIncludes, mergeIncludes, Origins } from './include.ts';
 import { IssueList } from './issue-list.ts';
 import { ConfigError, type ConfigIssue } from './issues.ts';
 import { parseFile, type ParsedFile } from './parse-file.ts';
 import { retype } from './retype.ts';
-import { buildConfigSchema, type Config, type ConnectorRegistry } from './schema.ts';
+import { buildConfigSchema, connectorWarnings, type Config, type ConnectorRegistry } from './schema.ts';
 import { isSecretPath, redactableSecrets } from './secrets.ts';
 import { displayPath, locate } from './source.ts';
 import { errorMap, translateIssues, type LocatedMessage } from './zod-issues.ts';
@@ -44,11 +45,16 @@ async function readMain(file: string, env: NodeJS.ProcessEnv, issues: IssueList)
  * Reads, interpolates, merges and validates a config file. Bad config throws `ConfigError`
  * listing every problem (file:line:col, key path, message); nothing else is thrown for it.
  */
-export async function loadConfig(file: string, registry: ConnectorRegistry, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export async function loadConfig(
+  file: string,
+  registry: ConnectorRegistry,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { substitute?: ReadonlyMap<string, string> } = {},
+): Promise<LoadedConfig> {
   const abs = path.resolve(file);
   const issues = new IssueList();
   const main = await readMain(abs, env, issues);
-  const included = await loadIncludes(main, env, issues);
+  const included = await loadIncludes(main, env, issues, options.substitute);
   const origins = new Origins(main.source);
   const merged = mergeIncludes(main, included, origins, issues);
   const files = [main, ...included];
@@ -81,9 +87,11 @@ export async function loadConfig(file: string, registry: ConnectorRegistry, env:
     return `${source.display}:${locate(source, local).line}`;
   };
   const checked = crossCheck(checkInput(merged), registry, where);
+  const csatChecked = checkCsat(merged, registry);
   const warnings = new IssueList(issues.sources);
-  report(checked.errors, issues);
-  report(checked.warnings, warnings);
+  report([...checked.errors, ...csatChecked.errors], issues);
+  report([...checked.warnings, ...csatChecked.warnings], warnings);
+  if (result.success) report(connectorWarnings(result.data, registry).map((w) => ({ ...w, at: 'value' as const })), warnings);
 
   const read = issues.sources.map((s) => s.file);
   if (!result.success || issues.items.length > 0) throw new ConfigError(issues.toIssues(secrets), read);

@@ -34,7 +34,9 @@ export const ServerSection = z.strictObject({
     .optional()
     .describe('how channels reach this gateway from outside (webhook registration, signatures)'),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional()
-    .describe('bearer token for /admin/*; the admin API is disabled without it (secret)'),
+    .describe('token for /admin: the console (log in with it) and the admin API (Authorization: Bearer); both are off without it (secret)'),
+  viewerToken: z.string().min(16, 'must be at least 16 characters').optional()
+    .describe('a second token that may look at the console and the admin API but not change anything (needs adminToken; secret)'),
   bodyLimitBytes: z.number().int().positive().default(1_048_576).describe('largest request body accepted'),
   trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string(), z.array(z.string())]).default(false)
     .describe('behind a reverse proxy: true, the number of hops, or the proxy addresses (Fastify trustProxy)'),
@@ -53,6 +55,13 @@ export const StoreSection = z.discriminatedUnion('kind', [
       .describe('how long the work of a worker process that died stays locked before another worker takes it over'),
   }),
 ]).describe('where queued work, the idempotency ledger and conversation links live');
+
+export const PrivacySection = z.strictObject({
+  maskCards: z.boolean().default(true)
+    .describe('mask card numbers (13–19 digits, Luhn-valid or grouped like a card) to their last 4 digits when a message is accepted, before it is stored or sent'),
+  maskCvv: z.boolean().default(false).describe('also mask a 3–4 digit number (a CVV/CVC) just after a masked card number'),
+  maskIbans: z.boolean().default(false).describe('also mask IBANs (mod-97 checked) to their country, check digits and last 4'),
+}).describe('what is masked in customers\' messages before anything stores or sends them (docs/privacy.md)');
 
 export const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -76,4 +85,4 @@ export const DeliverySection = z.strictObject({
 export const Language = z.enum(['ru', 'uz', 'en']);
 
 /** Option paths of the core sections that hold secrets (connectors declare their own). */
-export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['store', 'url']];
+export const CORE_SECRET_PATHS: readonly (readonly string[])[] = [['server', 'adminToken'], ['server', 'viewerToken'], ['store', 'url'], ['csat', 'linkSecret']];

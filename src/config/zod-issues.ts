@@ -141,6 +141,8 @@ function translate(iss: z.core.$ZodIssue, ctx: TranslateContext): LocatedMessage
       const why = iss.issues.map((i) => i.message).join('; ');
       return [{ path: iss.path, at: 'key', message: `key '${String(key)}' ${why}` }];
     }
+    case 'invalid_type':
+      return [{ path: iss.path, at: 'value', message: echoValue(iss, ctx) }];
     case 'invalid_value': {
       const value = valueAt(ctx.data, iss.path);
       if (ctx.isSecret(iss.path) || (typeof value !== 'string' && typeof value !== 'number')) {
@@ -153,6 +155,17 @@ function translate(iss: z.core.$ZodIssue, ctx: TranslateContext): LocatedMessage
     default:
       return [{ path: iss.path, at: 'value', message: iss.message }];
   }
+}
+
+/** A short value that is not a secret is quoted back, so `required: ture` shows what was typed. */
+function echoValue(iss: z.core.$ZodIssue & { code: 'invalid_type' }, ctx: TranslateContext): string {
+  const value = valueAt(ctx.data, iss.path);
+  const got = `got ${typeName(value)}`;
+  if (!iss.message.endsWith(got) || ctx.isSecret(iss.path)) return iss.message;
+  if (typeof value === 'number') return `${iss.message.slice(0, -got.length)}got ${value}`;
+  if (typeof value !== 'string' || value.length > 60) return iss.message;
+  const s = iss.expected === 'boolean' ? suggest(value, ['true', 'false']) : undefined;
+  return `${iss.message.slice(0, -got.length)}got '${value}'${s === undefined ? '' : `; did you mean ${s}?`}`;
 }
 
 export function translateIssues(issues: readonly z.core.$ZodIssue[], ctx: TranslateContext): LocatedMessage[] {

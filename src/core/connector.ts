@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
+import type { CustomerView } from './identity/customer.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -65,6 +66,12 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * A sliding-window cap that holds when many callers ask at once, in one process or several:
+   * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   */
+  claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */
@@ -104,6 +111,13 @@ export interface ChannelContext {
    * its ticket. Keyed, so a repeated report writes one note. No-op when no ticket is linked.
    */
   noteToAgents(conversationExternalId: string, text: string, dedupeKey: string): Promise<void>;
+  /**
+   * Send a conversation of this channel a reply again, through its outbound lane (retried and
+   * dead-lettered like any reply; the channel's `send` decides its form): for a channel that
+   * learns only later that a reply did not arrive and knows what to do instead (WhatsApp's 131047
+   * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
+   */
+  replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
 }
@@ -126,6 +140,21 @@ export interface ReplyToSend {
   /** The helpdesk comment id: a stable id for the channel's own dedupe, if it has one. */
   replyId: string;
   automatic?: boolean;
+  /**
+   * A question with choices (a rating 1–5), given only to channels that declare `buttons`: they
+   * render them as buttons, a list or a template's quick replies, and a pick comes back as a
+   * message whose `choice` is the option's id. Other channels get the choices as text instead.
+   */
+  choices?: Choices;
+}
+
+export interface Choices {
+  /** In order; `id` is what comes back (at most 64 characters), `label` what the customer sees. */
+  options: { id: string; label: string }[];
+  /** A short caption for a button that opens a menu of the options (at most 20 characters). */
+  menu: string;
+  /** The customer's language (ru, uz, en): picks the approved template where a channel needs one. */
+  language: string;
 }
 
 export interface SendResult {
@@ -133,6 +162,41 @@ export interface SendResult {
   externalIds: string[];
   /** What the customer did not get, said so the agent can act (becomes a private note). */
   notes?: string[];
+}
+
+/** What a channel says about itself now: /readyz, /metrics and the console read it often, so it is cheap. */
+export interface ChannelStatus {
+  /** Able to receive. */
+  ready: boolean;
+  /** What is wrong, or what it is doing, in plain words. */
+  detail?: string;
+  /**
+   * One word for the console: `connected` (a live connection: IMAP, polling), `receiving` (webhook
+   * routes mounted), `linked` (a paired account), `waiting` (for the admin: a QR code to scan),
+   * `connecting`, `standby`, `stopped`, `error`. Absent: `receiving` when ready, else `error`.
+   */
+  state?: string;
+  /** Short facts worth showing beside it, e.g. `{ mode: 'polling' }`. */
+  facts?: Record<string, string>;
+}
+
+/** What the vendor says about the channel (Telegram's webhook registration): costs a call, so the console caches it. */
+export interface ChannelInspection {
+  /** Something the admin should fix, in plain words; absent when all is well. */
+  problem?: string;
+  facts: Record<string, string>;
+}
+
+/** A fix the admin can run from the console, e.g. registering the webhook with the vendor. */
+export interface ChannelAction {
+  /** URL-safe name: `set-webhook`. */
+  name: string;
+  /** The button's text. */
+  label: string;
+  /** One sentence on what it does, shown beside the button. */
+  description: string;
+  /** Runs it; the answer is a summary for a person (no secrets). Throws with a message on failure. */
+  run(): Promise<string>;
 }
 
 export interface ChannelInstance {
@@ -148,19 +212,74 @@ export interface ChannelInstance {
   fetchAttachment(ref: AttachmentRef): Promise<FetchedFile>;
   /** The attachment reached the helpdesk: free whatever the channel kept for it (stored uploads). */
   releaseAttachment?(ref: AttachmentRef): Promise<void>;
-  /** For /readyz: is the channel able to receive? */
-  status?(): { ready: boolean; detail?: string };
+  /** For /readyz and the console: is the channel able to receive, and what is it doing? */
+  status?(): ChannelStatus;
+  /** What the vendor knows about this channel (the console shows it; called at most every half minute). */
+  inspect?(): Promise<ChannelInspection>;
+  /** Fixes an admin may run from the console. */
+  actions?: ChannelAction[];
   /** `switchboard check --online`: prove the credentials work. */
   check?(): Promise<string>;
 }
 
+/**
+ * What kind of conversation a channel carries. Helpdesks map their own notions (a ticket's
+ * source, a contact's messenger ids) from this, never from a channel's kind.
+ */
+export const MEDIA = ['messenger', 'phone', 'email', 'form', 'api'] as const;
+export type Medium = (typeof MEDIA)[number];
+
+/** What a reply to the customer can carry on a channel. */
+export type Capability = 'text' | 'files' | 'buttons';
+
+/** A configured channel as a helpdesk sees it: its id, its kind, and what it is. */
+export interface ChannelRef {
+  id: string;
+  kind: string;
+  medium: Medium;
+  /** The messenger network its sender ids belong to (`telegram`, `whatsapp`), where it is one. */
+  network?: string;
+}
+
+/** Bad usage of a command (exit code 2), said in words for the person who typed it. */
+export class UsageError extends Error {}
+
+/** A `switchboard <kind> <name>` command a channel brings along (e.g. `telegram set-webhook`). */
+export interface ChannelCommand<Options = unknown> {
+  name: string;
+  description: string;
+  /** Commander-style flags, e.g. `{ flags: '--delete', description: 'remove the webhook' }`. */
+  flags?: { flags: string; description: string }[];
+  /**
+   * Runs for one configured channel of this kind (`--channel`, or the only one); returns what to
+   * print. Throws UsageError for a problem the person can fix in the config or the flags.
+   */
+  run(ctx: { channelId: string; options: Options; publicUrl?: string; flags: Record<string, unknown> }): Promise<string>;
+}
+
 export interface ChannelDefinition<O extends z.ZodObject = z.ZodObject> {
   kind: string;
+  /** What the channel is: helpdesks map from this. */
+  medium: Medium;
+  /** The messenger network its sender ids belong to, for helpdesks that keep messenger ids on a contact. */
+  network?: string;
+  /** What a reply can carry; empty for a channel that only receives (its `send` says so in a note). */
+  sends: readonly Capability[];
   /** Zod schema of this channel's options (without `kind`); becomes part of the config schema. */
   options: O;
   /** Option keys that hold secrets: never echoed in errors or logs. */
   secrets?: string[];
+  /** Commands `switchboard <kind> …` gets from this channel. */
+  commands?: ChannelCommand<z.infer<O>>[];
   create(options: z.infer<O>, ctx: ChannelContext): ChannelInstance | Promise<ChannelInstance>;
+  /** What `switchboard check` and the start log point out in valid but risky options. */
+  warnings?(options: z.infer<O>): OptionWarning[];
+}
+
+/** A valid option the admin should know about (a password allowed without TLS), at its key path. */
+export interface OptionWarning {
+  path: (string | number)[];
+  message: string;
 }
 
 export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>): ChannelDefinition<O> {
@@ -173,6 +292,8 @@ export function defineChannel<O extends z.ZodObject>(def: ChannelDefinition<O>):
 export interface Notice {
   /** The part after `id:` in the rule's target, e.g. `compliance` in `slack:compliance`. */
   target: string;
+  /** What happened, in one line, when it is not "rules fired" (an SLA breach). */
+  headline?: string;
   ticketId: string;
   ticketUrl?: string;
   rules: string[];
@@ -212,6 +333,8 @@ export interface AttemptContext {
 }
 
 export interface TicketInput {
+  /** The channel the message came through, with what it is (the configured channel's definition says). */
+  channel: ChannelRef;
   message: NormalizedMessage;
   /** More messages delivered together with `message` (an album). */
   extra: NormalizedMessage[];
@@ -233,6 +356,8 @@ export interface TicketInput {
 
 export interface RequesterRef {
   id: string;
+  /** For the agents, as a private note on the ticket: e.g. two helpdesk users that belong together. */
+  notes?: string[];
 }
 
 export interface TicketRef {
@@ -252,12 +377,41 @@ export interface AgentReply {
 }
 
 export type AgentEventResult =
-  | { ok: true; ticketIds: string[]; response?: HttpResponse }
+  | { ok: true; ticketIds: string[]; response?: HttpResponse; solved?: SolvedTicket[] }
   | { ok: false; status: number; error: string };
+
+/** A ticket the helpdesk's event reports solved, with the tags it carries when the event says. */
+export interface SolvedTicket {
+  ticketId: string;
+  tags?: string[];
+}
+
+/** The customer's rating of a solved ticket, and how the agents see it. */
+export interface RatingInput {
+  /** 1 (bad) to 5 (excellent). */
+  score: number;
+  requesterId: string;
+  /** Added to the ticket (e.g. `csat_5`). */
+  tags: string[];
+  /** Custom fields by symbolic name (mapped in the helpdesk's `fields`). */
+  fields: Record<string, number>;
+  /** A private note for the agents. */
+  note: string;
+}
 
 export interface HelpdeskInstance {
   readonly kind: string;
-  upsertRequester(sender: Sender, channel: { id: string; kind: string }, ctx: AttemptContext): Promise<RequesterRef>;
+  /**
+   * Finds or creates the helpdesk user for a customer the gateway meets for the first time.
+   * `customer` is what the gateway knows of them beyond this sender (the player id, proven phones
+   * and emails): look the user up by those before creating one.
+   */
+  upsertRequester(sender: Sender, channel: ChannelRef, ctx: AttemptContext, customer?: CustomerView): Promise<RequesterRef>;
+  /**
+   * Adds a customer's proven emails, phones and player id to their existing helpdesk user. Never
+   * merges two users: one that already holds an identifier is named in `notes` instead.
+   */
+  addIdentities?(requesterId: string, customer: CustomerView, ctx: AttemptContext): Promise<RequesterRef>;
   createTicket(input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   /**
    * Append a customer message to an existing ticket. May answer with another ticket id
@@ -265,6 +419,14 @@ export interface HelpdeskInstance {
    */
   appendMessage(ticketId: string, input: TicketInput, requester: RequesterRef, ctx: AttemptContext): Promise<TicketRef>;
   addPrivateNote(ticketId: string, text: string, ctx: AttemptContext): Promise<void>;
+  /** Adds tags to the ticket, keeping the ones it has; adding a tag it has changes nothing. */
+  addTags(ticketId: string, tags: string[], ctx: AttemptContext): Promise<void>;
+  /**
+   * Writes the customer's rating: into the helpdesk's own satisfaction rating where its API takes
+   * one, and always as the tags, fields and private note given. Safe to repeat (`reconcile`).
+   * Without it the gateway writes only the note.
+   */
+  recordRating?(ticketId: string, rating: RatingInput, ctx: AttemptContext): Promise<void>;
   /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
   verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
   /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */
@@ -325,6 +487,31 @@ export interface HelpdeskDefinition<O extends z.ZodObject = z.ZodObject> {
   /** Its API's rate limits; without them the helpdesk is not paced (the dry run). */
   rateLimits?: HelpdeskRateLimits;
   create(options: z.infer<O>, ctx: HelpdeskContext): HelpdeskInstance | Promise<HelpdeskInstance>;
+  /** Reads the tickets agents have handled (training the text model, `rules eval`); absent: no list API. */
+  history?(options: z.infer<O>, ctx: HelpdeskContext): HistoryReader;
+}
+
+/** A ticket as the helpdesk has it now: the customer's first words and the tags agents left. */
+export interface HistoryTicket {
+  id: string;
+  createdAt?: string;
+  subject?: string;
+  /** The customer's first message, plain text. */
+  text: string;
+  tags: string[];
+}
+
+export interface HistoryQuery {
+  /** Tickets created or updated since then. */
+  since: Date;
+  /** Only tickets this says yes to need their text (a helpdesk that reads each ticket separately skips the rest). */
+  want?(ticketId: string): boolean;
+  /** Called as tickets arrive, with the count so far. */
+  onProgress?(count: number): void;
+}
+
+export interface HistoryReader {
+  tickets(query: HistoryQuery): AsyncIterable<HistoryTicket>;
 }
 
 export function defineHelpdesk<O extends z.ZodObject>(def: HelpdeskDefinition<O>): HelpdeskDefinition<O> {

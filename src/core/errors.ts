@@ -1,3 +1,5 @@
+import { maskCards } from './redact.ts';
+
 /**
  * How a helpdesk or channel failure is sorted. Connectors throw `DeliveryError`;
  * the runtime decides from `kind` whether to retry, wait, or dead-letter.
@@ -24,13 +26,14 @@ export class DeliveryError extends Error {
   readonly detail?: string;
   readonly ambiguous: boolean;
 
+  /** A helpdesk that echoes the ticket's text in its error would put a card number in the dead letter: masked here, the rest verbatim. */
   constructor(message: string, init: DeliveryErrorInit) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(maskCards(message), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'DeliveryError';
     this.kind = init.kind;
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
-    this.detail = init.detail;
+    this.detail = init.detail === undefined ? undefined : maskCards(init.detail);
     this.ambiguous = init.ambiguous ?? false;
   }
 }
@@ -77,4 +80,18 @@ export function errorFromResponse(
 export function errorFromNetwork(what: string, err: unknown): DeliveryError {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new DeliveryError(`${what}: ${message}`, { kind: 'retry', ambiguous: true, detail: message, cause: err });
+}
+
+/**
+ * Not a failure: the job may not run yet (quiet hours, a delay). The runtime puts it back to run
+ * at `until` without counting an attempt and without pausing its target.
+ */
+export class NotYet extends Error {
+  readonly until: number;
+
+  constructor(until: number, reason: string) {
+    super(reason);
+    this.name = 'NotYet';
+    this.until = until;
+  }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NormalizedMessage } from './message.ts';
 import type { Conversation } from './connector.ts';
+import { CsatStep } from './csat/steps.ts';
 
 /**
  * Work that waits in a runtime. Every job has a dedupe key (insert-if-absent),
@@ -15,6 +16,19 @@ const AgentReplyPayload = z.object({
   html: z.string().optional(),
   attachments: z.array(z.object({ name: z.string(), mime: z.string(), url: z.string(), size: z.number().optional() })),
   createdAt: z.string().optional(),
+});
+
+/** A notice composed when it was queued (the SLA watch's), sent as it is. */
+export const ReadyNotice = z.object({
+  headline: z.string().optional(),
+  ticketId: z.string(),
+  ticketUrl: z.string().optional(),
+  rules: z.array(z.string()),
+  priority: z.string().optional(),
+  tags: z.array(z.string()),
+  channel: z.object({ id: z.string(), kind: z.string() }),
+  senderName: z.string().optional(),
+  text: z.string(),
 });
 
 export const JobPayload = z.discriminatedUnion('kind', [
@@ -39,6 +53,12 @@ export const JobPayload = z.discriminatedUnion('kind', [
     priority: z.string().optional(),
     tags: z.array(z.string()),
   }),
+  /** Tags added to a ticket (the SLA watch's breach tag). */
+  z.object({ kind: z.literal('tag'), ticketId: z.string(), tags: z.array(z.string()).min(1) }),
+  /** A ready notice to a notifier target. */
+  z.object({ kind: z.literal('notice'), target: z.string(), notice: ReadyNotice }),
+  /** A step of the rating question after a ticket was solved (docs/csat.md). */
+  z.object({ kind: z.literal('csat'), csat: CsatStep }),
 ]);
 export type JobPayload = z.infer<typeof JobPayload>;
 export type JobKind = JobPayload['kind'];
@@ -105,6 +125,40 @@ export interface LinkStore {
   /** Finds the conversation for a ticket, including tickets it was linked to before. */
   byTicket(ticketId: string): Promise<Link | undefined>;
   put(link: Link): Promise<void>;
+}
+
+/** One step of a conversation's path, shown on the console: what happened, when, to which ticket. */
+export interface ConversationEvent {
+  at: number;
+  kind: 'accepted' | 'ticket' | 'reply' | 'autoreply' | 'note' | 'failed';
+  /** A short text for a person: a message excerpt, the rules that fired, the error. */
+  text?: string;
+  ticketId?: string;
+  /** The ticket in the helpdesk's agent interface. */
+  ticketUrl?: string;
+}
+
+/**
+ * A small, expiring record of each conversation's path (the console's Conversations page).
+ * Best effort: losing an entry never costs a message, so writes may be batched and dropped
+ * on a crash. Bounded: the newest events per conversation, kept for a limited time.
+ */
+export interface ConversationLog {
+  /** Appends an event; `terms` are ids a person may search by later (customer id, phone, email, ticket id). */
+  record(conversationKey: string, event: ConversationEvent, terms?: string[]): Promise<void>;
+  /** Oldest first. */
+  events(conversationKey: string): Promise<ConversationEvent[]>;
+  /** Conversation keys recorded under this term, or the conversation key itself, most recent first. */
+  find(term: string, limit?: number): Promise<string[]>;
+}
+
+/** How long a conversation's path is kept after its last event, and how many events of it. */
+export const CONVERSATION_LOG_LIMITS = { retentionMs: 30 * 24 * 3_600_000, eventsPerConversation: 100, conversationsPerTerm: 20 };
+
+/** Search terms are compared without case, `#1234` and `@name` as `1234` and `name`, phone numbers as digits. */
+export function searchTerm(raw: string): string {
+  const t = raw.trim().toLowerCase().replace(/^[#@]/, '').slice(0, 200);
+  return /^\+?[\d\s().-]{7,}$/.test(t) ? t.replace(/\D/g, '') : t;
 }
 
 export function conversationKey(channelId: string, externalId: string): string {

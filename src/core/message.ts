@@ -58,6 +58,12 @@ export const NormalizedMessage = z.object({
     subject: z.string().optional(),
   }),
   sender: Sender,
+  /**
+   * The customer's player id as the gateway knows it when it routes the message: the one the
+   * channel vouched for (`sender.playerId`) or the one the sender's identity was linked to before
+   * (docs/identity.md). Filled in by the gateway before the rules run; adapters set `sender.playerId`.
+   */
+  playerId: z.string().optional(),
   text: z.string(),
   html: z.string().optional(),
   attachments: z.array(AttachmentRef).default([]),
@@ -70,6 +76,11 @@ export const NormalizedMessage = z.object({
   private: z.boolean().optional(),
   occurredAt: z.string(),
   receivedAt: z.string(),
+  /**
+   * The id of an option the customer picked from a question the gateway asked (a button, a list
+   * row, a template quick reply); see `ReplyToSend.choices`.
+   */
+  choice: z.string().max(256).optional(),
   /** The channel payload, redacted; kept so an admin can see what arrived. */
   raw: z.unknown().optional(),
   /** Channel extras; `batchKey` groups consecutive messages into one delivery (Telegram albums). */

@@ -1,29 +1,42 @@
+import { maskedNote } from './privacy.ts';
 import type {
   AgentReply,
   AttemptContext,
+  Capability,
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  Medium,
   Logger,
+  Notice,
   NotifierInstance,
   TicketInput,
   TicketRef,
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
 import type { Decision, Priority, Replies } from './rules/schema.ts';
-import type { CompiledRules } from './rules/engine.ts';
+import type { CompiledRules, TopicScorer } from './rules/engine.ts';
+import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
 import { DeliveryError, asDeliveryError } from './errors.ts';
 import {
   HELPDESK_TARGET,
   channelTarget,
   conversationKey,
+  type ConversationEvent,
+  type ConversationLog,
   type Job,
   type JobPayload,
   type Link,
   type LinkStore,
   type NewJob,
 } from './jobs.ts';
+import { formatBytes } from './format-bytes.ts';
+import type { ConversationTiming } from './kpi/timing.ts';
+import type { IdentityService } from './identity/service.ts';
+import { joinedNote, playerField } from './identity/deliver.ts';
+import { topicOf } from './rules/topic.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -33,12 +46,19 @@ import {
 
 export interface ChannelEntry {
   kind: string;
+  /** What the channel is, from its definition: the helpdesk maps from this. */
+  medium: Medium;
+  network?: string;
+  /** What a reply can carry on it, from its definition (absent: text). */
+  sends?: readonly Capability[];
   instance: ChannelInstance;
 }
 
 export interface RuleSet {
   compiled: CompiledRules;
   replies: Replies;
+  /** The text model `model:` conditions ask (reloaded without a restart, like the rules). */
+  model?: TopicScorer;
 }
 
 export interface PipelineDeps {
@@ -52,6 +72,16 @@ export interface PipelineDeps {
   timezone: string;
   log: Logger;
   now?: () => Date;
+  /** Response times per conversation (absent: not measured). */
+  timing?: ConversationTiming;
+  /** Where each conversation's path is recorded for the console (best effort). */
+  history?: Pick<ConversationLog, 'record'>;
+  /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
+  identity?: IdentityService;
+  /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
+  csat?: Csat;
+  /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
+  routingLog?: RoutingLog;
 }
 
 /**
@@ -121,6 +151,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { helpdesk, links, log } = deps;
   const now = deps.now ?? (() => new Date());
 
+  /** Never fails a delivery: the path is for people looking, the message is what matters. */
+  async function record(key: string, event: Omit<ConversationEvent, 'at'>, terms?: string[]): Promise<void> {
+    await deps.history?.record(key, { at: Date.now(), ...event }, terms).catch((err: unknown) => log.warn({ err }, 'could not record a conversation event'));
+  }
+
   function channelOf(channelId: string): ChannelEntry {
     const entry = deps.channels.get(channelId);
     if (!entry) {
@@ -148,29 +183,45 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { files, notes };
   }
 
-  async function inbound(jobs: Job[], ctx: AttemptContext): Promise<RunOutcome> {
+  async function inbound(jobs: Job[], ctx: AttemptContext): Promise<RunOutcome | void> {
     const messages = jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message);
     const first = messages[0]!;
-    const channel = channelOf(first.channel.id);
     const key = conversationKey(first.channel.id, first.conversation.externalId);
     // The runtime may have read the link with the job (the lane is ours: nobody else writes it meanwhile).
     const link = jobs[0]!.link !== undefined ? (jobs[0]!.link ?? undefined) : await links.get(key);
+    // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
+    // the customer did write, though (WhatsApp's 24-hour window opens again).
+    if (await deps.csat?.intercept(messages)) return touch(link, first);
+    const channel = channelOf(first.channel.id);
     const throttled = jobs.some((j) => j.throttled === 'first');
+    const channelRef = { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) };
+    let who = await deps.identity?.recognize(first, channelRef);
     const combined: NormalizedMessage = {
       ...first,
+      ...(who?.playerId ? { playerId: who.playerId } : {}),
       text: messages.map((m) => m.text).filter((t) => t.length > 0).join('\n'),
       attachments: messages.flatMap((m) => m.attachments),
     };
-    const { compiled, replies } = deps.rules();
-    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: now(), timezone: deps.timezone });
+    const { compiled, replies, model } = deps.rules();
+    const routedAt = now();
+    const decision = evaluate(compiled, { message: combined, isFirst: !link, now: routedAt, timezone: deps.timezone, model });
+    if (deps.identity && decision.player?.trusted && decision.player.id !== who?.playerId) {
+      const linked = await deps.identity.linkPlayer(first, channelRef, decision.player.id);
+      who = { ...linked, notes: [...(who?.notes ?? []), ...linked.notes] };
+    }
+    if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
     const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
+    const masked = maskedNote(messages);
     const notes = [
       ...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []),
+      ...(masked ? [masked] : []),
       ...(throttled ? [THROTTLED_NOTE] : []),
       ...fileNotes,
+      ...(who?.notes ?? []),
     ];
     const input: TicketInput = {
+      channel: channelRef,
       message: first,
       extra: messages.slice(1),
       decision,
@@ -182,12 +233,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
 
     let ref: TicketRef;
-    if (!link) {
-      const requester = await helpdesk.upsertRequester(first.sender, first.channel, ctx);
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const requester = deps.identity
+      ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
+      : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
+    notes.push(...(requester.notes ?? []));
+    if (joined) {
+      notes.unshift(joinedNote(channelRef, who?.playerId));
+      ref = await helpdesk.appendMessage(joined.ticketId, input, requester, ctx);
+    } else if (!link) {
       ref = await helpdesk.createTicket(input, requester, ctx);
     } else {
-      ref = await helpdesk.appendMessage(link.ticketId, input, { id: link.requesterId }, ctx);
+      ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    const language = detectLanguage(combined.text, first.sender.locale);
+    // Before the link: once linked, a ticket solved at once is asked in this language.
+    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -206,15 +270,31 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       firedRules: [...(link?.firedRules ?? []), ...newRules],
     };
     rememberLinked(key);
+    await deps.routingLog?.append({
+      at: routedAt.getTime(),
+      ticketId: ref.ticketId,
+      created: !link || link.ticketId !== ref.ticketId,
+      isFirst: !link,
+      message: combined,
+      decision,
+    }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff'));
     // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
     for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
+    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
+    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
+    if (deps.timing && waiting.length > 0) {
+      const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
+      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
+    }
+    const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
+    const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
+    await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];
-    const language = detectLanguage(combined.text, first.sender.locale);
     // A private message (a call log) is not the customer writing in: nothing to answer.
     for (const name of input.private ? [] : decision.replies) {
       const template = pickReply(replies, name, language);
@@ -269,6 +349,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return found;
   }
 
+  /** The customer wrote (a rating answer): the link remembers when, for channels with a reply window. */
+  function touch(link: Link | undefined, m: NormalizedMessage): RunOutcome | void {
+    if (!link) return;
+    return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
+  }
+
   async function sync(ticketId: string): Promise<RunOutcome | void> {
     const link = await links.byTicket(ticketId);
     if (!link) {
@@ -298,6 +384,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
+    await record(link.conversationKey, { kind: 'reply', ticketId: r.ticketId, text: excerpt(r.text) });
     if (notes.length > 0) {
       return { enqueue: [noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)] };
     }
@@ -313,16 +400,28 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const text = declined
       ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
       : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
+    await record(p.conversationKey, { kind: 'autoreply', ticketId: p.ticketId, text: declined ? `not sent: ${result.notes!.join(' ')}` : `"${p.name}": ${excerpt(p.text)}` });
     return { enqueue: [noteJob(p.ticketId, text, `note:${dedupeKey}`)] };
   }
 
-  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
-    const colon = p.target.indexOf(':');
-    const id = colon === -1 ? p.target : p.target.slice(0, colon);
+  async function note(ticketId: string, text: string, ctx: AttemptContext): Promise<void> {
+    await helpdesk.addPrivateNote(ticketId, text, ctx);
+    if (!deps.history) return;
+    const link = await links.byTicket(ticketId);
+    if (link) await record(link.conversationKey, { kind: 'note', ticketId, text: excerpt(text) });
+  }
+
+  /** `slack:compliance` → the notifier `slack`, its target `compliance`. */
+  async function sendNotice(target: string, notice: Omit<Notice, 'target'>, ctx: AttemptContext): Promise<void> {
+    const colon = target.indexOf(':');
+    const id = colon === -1 ? target : target.slice(0, colon);
     const notifier = deps.notifiers?.get(id);
-    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (rule target '${p.target}')`, { kind: 'permanent' });
-    await notifier.send({
-      target: colon === -1 ? '' : p.target.slice(colon + 1),
+    if (!notifier) throw new DeliveryError(`no notifier '${id}' is configured (target '${target}')`, { kind: 'permanent' });
+    await notifier.send({ ...notice, target: colon === -1 ? '' : target.slice(colon + 1) }, ctx);
+  }
+
+  async function notify(p: Extract<JobPayload, { kind: 'notify' }>, ctx: AttemptContext): Promise<void> {
+    await sendNotice(p.target, {
       ticketId: p.ticketId,
       ticketUrl: p.ticketUrl,
       rules: p.rule.split(', '),
@@ -342,15 +441,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const key = conversationKey(p.message.channel.id, p.message.conversation.externalId);
         if (job.link) rememberLinked(key);
         const isFirst = job.link === null || !(await hasTicket(key));
-        return evaluate(deps.rules().compiled, { message: p.message, isFirst, now: now(), timezone: deps.timezone }).priority;
+        const { compiled, model } = deps.rules();
+        return evaluate(compiled, { message: p.message, isFirst, now: now(), timezone: deps.timezone, model }).priority;
       }
       case 'notify':
         return p.priority === 'urgent' ? 'urgent' : 'high';
       case 'sync':
       case 'reply':
       case 'autoreply':
+      case 'notice':
         return 'high';
       case 'note':
+      case 'tag':
+      case 'csat':
         return undefined;
     }
   }
@@ -366,13 +469,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'sync':
           return sync(p.ticketId);
         case 'reply':
+          // The agent answered when the helpdesk says, else when the gateway saw the answer.
+          await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
           return reply(p.reply);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':
-          return helpdesk.addPrivateNote(p.ticketId, p.text, ctx);
+          return note(p.ticketId, p.text, ctx);
         case 'notify':
           return notify(p, ctx);
+        case 'tag':
+          return helpdesk.addTags(p.ticketId, p.tags, ctx);
+        case 'notice':
+          return sendNotice(p.target, p.notice, ctx);
+        case 'csat':
+          if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
+          return deps.csat.run(p.csat, ctx);
       }
     },
     onGiveUp(job, err) {
@@ -384,6 +496,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return [noteJob(ticketId, `Switchboard: ${what}.\n${reason}`, `note:giveup:${job.dedupeKey}`)];
     },
   };
+}
+
+/** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
+export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
+  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }), dedupeKey };
 }
 
 function replyJob(link: Link, reply: AgentReply): NewJob {
@@ -401,14 +518,27 @@ export function describeDecision(decision: Decision, rules: string[]): string {
   if (decision.group) parts.push(`Group: ${decision.group}.`);
   if (decision.type) parts.push(`Type: ${decision.type}.`);
   if (decision.tags.length > 0) parts.push(`Tags: ${decision.tags.join(', ')}.`);
+  if (decision.model) parts.push(describeScores(decision.model));
   return parts.join(' ');
 }
 
+/** "Text model: responsible_gaming 0.82, payments 0.11, … (used by rule responsible-gaming-model)." */
+export function describeScores(model: NonNullable<Decision['model']>): string {
+  const top = Object.entries(model.scores).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, v]) => `${t} ${v.toFixed(2)}`);
+  const used = model.usedBy.length > 0 ? ` (used by rule${model.usedBy.length > 1 ? 's' : ''} ${model.usedBy.join(', ')})` : ' (no rule that fired used it)';
+  return `Text model: ${top.join(', ')}${used}.`;
+}
+
+/** The start of a text, on one line: enough for a person to recognise it. */
+export function excerpt(text: string, max = 160): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 function defaultSubject(m: NormalizedMessage): string {
-  const line = m.text.replace(/\s+/g, ' ').trim();
   const who = m.sender.displayName ?? m.sender.username ?? m.sender.phone ?? m.sender.email ?? m.sender.externalId;
-  const excerpt = line.length > 60 ? `${line.slice(0, 57)}…` : line;
-  return excerpt ? `${excerpt} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
+  const start = excerpt(m.text, 60);
+  return start ? `${start} — ${who} via ${m.channel.id}` : `Message from ${who} via ${m.channel.id}`;
 }
 
 function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
@@ -418,10 +548,4 @@ function mergeRefs(a: string[] | undefined, b: string[]): string[] | undefined {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} B`;
 }

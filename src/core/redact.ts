@@ -1,53 +1,38 @@
+import { maskCards as maskCardNumbers } from './mask/cards.ts';
+import { maskEmails, maskPhones } from './mask/contacts.ts';
+
 /**
- * Masks what must not leave the gateway in logs and notices: card numbers (Luhn-checked),
- * emails, phone numbers, and any secret value the config holds.
+ * Masks what must not leave the gateway in logs and notices: card numbers, emails, phone
+ * numbers, and any secret value the config holds. Every masker scans the text once (no
+ * backtracking regular expression), and log strings are cut to LOG_STRING_MAX first.
  */
 
-const CARD = /\b(?:\d[ -]?){12,18}\d\b/g;
-const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}/gu;
-const PHONE = /(?<![\w/-])\+?\d[\d\s().-]{7,16}\d(?![\w/])/g;
+export { maskEmails, maskPhones } from './mask/contacts.ts';
 
-function luhn(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-
+/** Card numbers masked to their last 4 digits (see src/core/mask/cards.ts). */
 export function maskCards(text: string): string {
-  return text.replace(CARD, (m) => {
-    const digits = m.replace(/\D/g, '');
-    if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return m;
-    return `**** **** **** ${digits.slice(-4)}`;
-  });
-}
-
-export function maskEmails(text: string): string {
-  return text.replace(EMAIL, (m) => {
-    const at = m.indexOf('@');
-    return `${m[0]}***@${m.slice(at + 1)}`;
-  });
-}
-
-export function maskPhones(text: string): string {
-  return text.replace(PHONE, (m) => {
-    const digits = m.replace(/\D/g, '');
-    if (digits.length < 9 || digits.length > 15) return m;
-    return `${m.startsWith('+') ? '+' : ''}${digits.slice(0, 2)}******${digits.slice(-2)}`;
-  });
+  return maskCardNumbers(text).text;
 }
 
 /** Cards first: a card number would otherwise be mistaken for a phone. */
 export function maskPersonalData(text: string): string {
   return maskPhones(maskEmails(maskCards(text)));
+}
+
+/** The longest string a log line carries per field: enough for an error text, never a whole body. */
+export const LOG_STRING_MAX = 2000;
+
+/**
+ * `text` cut to `max` characters, saying how much was left out. A number cut in half could no
+ * longer be recognized (the first 12 digits of a card would stay visible), so a cut never ends
+ * inside a run of digits and separators.
+ */
+export function cutForLog(text: string, max = LOG_STRING_MAX): string {
+  if (text.length <= max) return text;
+  let end = max;
+  while (end > 0 && /[\d\s.()+-]/.test(text[end - 1] ?? '')) end -= 1;
+  if (end > 0 && /[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end -= 1;
+  return `${text.slice(0, end)}…[${text.length - end} more characters]`;
 }
 
 const SECRET_KEY = /(token|secret|password|passwd|apikey|api_key|authorization|signature|cookie)/i;
@@ -56,12 +41,17 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 
+/** One string made safe to log: cut, secrets taken out, personal data masked. */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  return maskPersonalData(cutForLog(cutSecrets(text, secrets)));
+}
+
 /**
  * Returns a copy safe to log: secret-named keys replaced, known secret values cut out,
  * personal data masked in every string. Depth-limited so a huge payload cannot stall logging.
  */
 export function redactDeep(value: unknown, secrets: readonly string[] = [], depth = 0): unknown {
-  if (typeof value === 'string') return maskPersonalData(cutSecrets(value, secrets));
+  if (typeof value === 'string') return redactText(value, secrets);
   if (value === null || typeof value !== 'object') return value;
   if (depth > 8) return '[…]';
   if (value instanceof Error) {
@@ -70,7 +60,7 @@ export function redactDeep(value: unknown, secrets: readonly string[] = [], dept
   if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => redactDeep(v, secrets, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of Object.entries(value).slice(0, 200)) {
     out[k] = isSecretKey(k) && v !== undefined && v !== null && v !== '' ? '[REDACTED]' : redactDeep(v, secrets, depth + 1);
   }
   return out;

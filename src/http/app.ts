@@ -1,11 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import { newId } from '../core/ids.ts';
-import type { HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, UploadedFile } from '../core/connector.ts';
+import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, UploadedFile } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
-import { registerAdminRoutes, type AdminDeps } from './admin.ts';
+import { registerAdmin, type AdminDeps } from './admin.ts';
+import { registerCsatPage } from './csat-page.ts';
+import type { Csat } from '../core/csat/csat.ts';
+import type { CsatOptions } from '../core/csat/options.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,19 +20,23 @@ export interface MountedChannel {
   id: string;
   kind: string;
   routes: RouteSpec[];
-  status(): { ready: boolean; detail?: string };
+  status(): ChannelStatus;
+  inspect?(): Promise<ChannelInspection>;
+  actions?: ChannelAction[];
 }
 
 export interface AppDeps {
   runtime: Runtime;
   helpdesk: HelpdeskInstance;
+  /** The rating question: solved tickets are handed to it, and its email-link page is mounted. */
+  csat?: { flow: Csat; texts: CsatOptions['texts'] };
   channels: MountedChannel[];
   metrics: Metrics;
   log: Logger;
   bodyLimit: number;
   trustProxy?: boolean | number | string | string[];
-  /** Ingress-only processes accept agent events too; workers-only processes mount no channel routes. */
-  admin?: AdminDeps;
+  /** /admin: the JSON API and the console (a page saying how to turn them on when no token is set). */
+  admin: Omit<AdminDeps, 'extraRoutes' | 'runtime' | 'channels' | 'log'>;
 }
 
 /**
@@ -87,8 +94,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
     await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
+    if (result.solved && result.solved.length > 0) await deps.csat?.flow.solved(result.solved);
     return send(reply, result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } });
   });
+
+  if (deps.csat?.flow.active) registerCsatPage(app, deps.csat.flow, deps.csat.texts);
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
@@ -114,19 +124,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
 
-  if (deps.admin) {
-    const { extraRoutes } = deps.admin;
-    // Channels' admin routes (a QR code to link an account) sit behind the same token as /admin/*.
-    registerAdminRoutes(app, {
-      ...deps.admin,
-      extraRoutes: (admin) => {
-        extraRoutes?.(admin);
-        for (const channel of deps.channels) {
-          for (const spec of channel.routes) if (spec.prefix === 'admin') mountRoute(admin, deps, channel, spec);
-        }
-      },
-    });
-  }
+  // Channels' admin routes (a QR code to link an account) sit behind the same access rules as /admin/*.
+  await registerAdmin(app, {
+    ...deps.admin,
+    runtime: deps.runtime,
+    channels: deps.channels,
+    log: deps.log,
+    extraRoutes: (admin) => {
+      for (const channel of deps.channels) {
+        for (const spec of channel.routes) if (spec.prefix === 'admin') mountRoute(admin, deps, channel, spec);
+      }
+    },
+  });
   return app;
 }
 

@@ -10,9 +10,10 @@ export interface ExclusivePart {
  * Runs a part that only one process may run at a time (a Telegram poller: two get 409
  * Conflict) in whichever process holds its lease. The others stand by and take over once the
  * holder stops renewing: a killed process's part restarts elsewhere within the lease's TTL.
- * A renewal that fails (Redis away) changes nothing; the next one decides.
+ * A renewal that fails (Redis away) changes nothing; the next one decides. `what` names the part
+ * in the log (the SLA watch runs this way too).
  */
-export function runExclusively(lease: Lease, part: ExclusivePart, log: Logger): { active(): boolean; close(): Promise<void> } {
+export function runExclusively(lease: Lease, part: ExclusivePart, log: Logger, what = 'the channel'): { active(): boolean; close(): Promise<void> } {
   let running = false;
   let closed = false;
   let standbySaid = false;
@@ -30,15 +31,15 @@ export function runExclusively(lease: Lease, part: ExclusivePart, log: Logger): 
     if (held && !running) {
       running = true;
       standbySaid = false;
-      log.info({}, 'this process runs the channel (lease taken)');
-      await part.start().catch((err: unknown) => log.error({ err }, 'channel failed to start; see /readyz'));
+      log.info({}, `this process runs ${what} (lease taken)`);
+      await part.start().catch((err: unknown) => log.error({ err }, `${what} failed to start`));
     } else if (!held && running) {
       running = false;
-      log.warn({}, 'another process holds the lease now; stopping the channel here');
-      await part.stop().catch((err: unknown) => log.warn({ err }, 'channel did not stop cleanly'));
+      log.warn({}, `another process holds the lease now; stopping ${what} here`);
+      await part.stop().catch((err: unknown) => log.warn({ err }, `${what} did not stop cleanly`));
     } else if (!held && !standbySaid) {
       standbySaid = true;
-      log.info({}, 'standing by: another process runs the channel');
+      log.info({}, `standing by: another process runs ${what}`);
     }
   };
   const tick = () => {

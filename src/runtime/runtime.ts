@@ -1,5 +1,7 @@
 import type { AcceptOutcome, BlobStore, KeyValueStore, RateLimiter } from '../core/connector.ts';
-import type { DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
+import type { ConversationLog, DeadLetter, LinkStore, NewJob } from '../core/jobs.ts';
+import type { TimingStore } from '../core/kpi/record.ts';
+import type { IdentityStore } from '../core/identity/customer.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
 
@@ -11,6 +13,14 @@ export interface Runtime {
   kv: KeyValueStore;
   blobs: BlobStore;
   dlq: DeadLetterQueue;
+  /** Per-conversation response times and SLA state (reports, the SLA watch). */
+  timing: TimingStore;
+  /** Each conversation's recent path (accepted, ticket, replies, notes), for the console. */
+  conversations: ConversationLog;
+  /** Where processes sharing this runtime publish what they see (absent: one process, nothing to share). */
+  processes?: ProcessBoard;
+  /** Customers: the identifiers the gateway learned belong together (docs/identity.md). */
+  identities: IdentityStore;
   /** Start running jobs through the pipeline. */
   startWorker(pipeline: Pipeline, events?: WorkerEvents): void;
   /** Stop taking work, wait for jobs in flight (up to `graceMs`), close. */
@@ -27,6 +37,14 @@ export interface Runtime {
    * Undefined: go ahead now.
    */
   admit(): Promise<void> | undefined;
+}
+
+/** Each process's latest report (JSON), so a console on any process can show all of them. */
+export interface ProcessBoard {
+  /** Replaces this process's report; it is forgotten `ttlMs` after the last publish (the process died). */
+  publish(processId: string, report: string, ttlMs: number): Promise<void>;
+  /** Every live process's report. */
+  list(): Promise<string[]>;
 }
 
 /** Held by one process at a time, until it releases it or stops renewing for `ttlMs`. */
@@ -61,10 +79,25 @@ export interface JobOutcome {
   createdAt: number;
 }
 
+/** What the remote side said when an attempt failed (the dead letter keeps the full detail). */
+export interface FailureNote {
+  message: string;
+  status?: number;
+}
+
 export interface WorkerEvents {
   delivered?(job: JobOutcome, count: number): void;
-  retried?(job: JobOutcome, reason: string, delayMs: number): void;
-  deadLettered?(job: JobOutcome, reason: string): void;
+  retried?(job: JobOutcome, reason: string, delayMs: number, failure?: FailureNote): void;
+  deadLettered?(job: JobOutcome, reason: string, failure?: FailureNote): void;
+}
+
+/** Several listeners as one (metrics, the console's activity record, the conversation log). */
+export function allEvents(...listeners: WorkerEvents[]): WorkerEvents {
+  return {
+    delivered: (job, count) => listeners.forEach((l) => l.delivered?.(job, count)),
+    retried: (job, reason, delayMs, failure) => listeners.forEach((l) => l.retried?.(job, reason, delayMs, failure)),
+    deadLettered: (job, reason, failure) => listeners.forEach((l) => l.deadLettered?.(job, reason, failure)),
+  };
 }
 
 export interface RetryPolicy {

@@ -6,6 +6,7 @@ import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { tempDir, waitFor } from '../e2e/harness.ts';
 import { RoleProcess } from './processes.ts';
+import { seededRandom } from '../../src/core/random.ts';
 
 /**
  * Chaos, bounded and on loopback: two ingress and three worker processes on one real Redis,
@@ -23,17 +24,8 @@ const TG_TOKEN = '123456:CHAOS-token-abcdefghijklmnopqrstu';
 const TG_SECRET = 'chaos-secret-token_0123456789';
 const ZD_TOKEN = 'zd-chaos-token-0123456789';
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed with CHAOS_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing run can be replayed with CHAOS_SEED. */
+const seeded = seededRandom;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -45,14 +45,18 @@ helpdeskContract({
       tickets: () => fd.tickets.map(view),
       requester: (id) => {
         const c = fd.contacts.find((x) => String(x.id) === id);
-        return c && { id: String(c.id), name: c.name, email: c.email, phone: c.mobile ?? c.phone, externalId: c.unique_external_id };
+        return c && {
+          id: String(c.id), name: c.name, email: c.email, phone: c.mobile ?? c.phone, externalId: c.unique_external_id,
+          contacts: [c.email, ...(c.other_emails ?? []), c.phone?.replace(/\D/g, ''), c.mobile?.replace(/\D/g, '')].filter((x): x is string => !!x),
+        };
       },
       requesterCount: () => fd.contacts.length,
-      expected: { group: 101, fieldKey: 'cf_player_id' },
+      expected: { group: 101, fieldKey: 'cf_player_id', nativeRating4: '102' },
       reset() {
         fd.tickets.length = 0;
         fd.contacts.length = 0;
         fd.requests.length = 0;
+        fd.ratings.length = 0;
       },
       close: () => fd.close(),
       closeTicket: (id) => fd.setStatus(Number(id), 5),
@@ -67,6 +71,12 @@ helpdeskContract({
           private: o.private,
           attachments: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
         }),
+      solvedEvent(ticketId, tags) {
+        // The body of the automation rule docs/freshdesk.md gives for "Status is changed to Resolved".
+        return inboundRequest(JSON.stringify({ ticket_id: ticketId, event: 'solved', tags: tags.join(', ') }), { 'X-Switchboard-Secret': SECRET });
+      },
+      solveTicket: (id) => fd.setStatus(Number(id), 4),
+      nativeRatings: (id) => fd.ratings.filter((r) => String(r.ticket_id) === id).map((r) => String(r.ratings.default_question)),
       agentEvent(ticketId, how) {
         const body = JSON.stringify({ ticket_id: ticketId });
         if (how === 'unauthenticated') return inboundRequest(body);

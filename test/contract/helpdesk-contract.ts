@@ -4,7 +4,6 @@ import type {
   FetchedFile,
   HelpdeskInstance,
   InboundRequest,
-  KeyValueStore,
   Logger,
   RateLimiter,
   RateSignal,
@@ -13,6 +12,7 @@ import type {
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage, Sender } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 /**
  * The contract every helpdesk connector passes: each scenario runs the connector, through the
@@ -54,6 +54,8 @@ export interface ContractRequester {
   phone?: string | null;
   /** The channel's id for the customer, where the helpdesk keeps it. */
   externalId?: string | null;
+  /** Every email (lowercased) and phone (digits only) the helpdesk keeps for the requester. */
+  contacts?: string[];
 }
 
 export interface ContractFailure {
@@ -73,7 +75,7 @@ export interface HelpdeskHarness {
   requester(id: string): ContractRequester | undefined;
   requesterCount(): number;
   /** What the ticket's routing looks like in the helpdesk for group `payments` and field `player_id`. */
-  expected: { group: string | number; fieldKey: string };
+  expected: { group: string | number; fieldKey: string; nativeRating4?: string };
   reset(): Promise<void> | void;
   close(): Promise<void>;
 
@@ -87,6 +89,15 @@ export interface HelpdeskHarness {
   addAgentReply?(ticketId: string, text: string, opts?: { private?: boolean; file?: FetchedFile }): void;
   /** The agent-reply webhook the helpdesk sends for a ticket: authentic, with a wrong secret, or with none. */
   agentEvent?(ticketId: string, how: 'authentic' | 'forged' | 'unauthenticated'): InboundRequest;
+  /** The (authentic) event the documented trigger or automation sends when an agent solves the ticket, with its tags. */
+  solvedEvent?(ticketId: string, tags: string[]): InboundRequest;
+  /** An agent solves the ticket in the helpdesk. */
+  solveTicket?(id: string): void;
+  /**
+   * The helpdesk's own satisfaction ratings on the ticket, in its words, where its API takes one
+   * from the gateway; with `expected.nativeRating4` what a 4 of 5 becomes.
+   */
+  nativeRatings?(id: string): string[];
 
   // Local helpdesks only (the dry run).
   /** Make the next write fail the way the local store fails. */
@@ -105,6 +116,8 @@ export interface HelpdeskContractSpec {
     ticketLifecycle?: true;
     /** Accepts every ticket as given: nothing to refuse. */
     validation?: true;
+    /** Keeps no player id on the requester (it stays on the ticket's player field). */
+    playerIdOnRequester?: true;
   };
 }
 
@@ -112,10 +125,7 @@ export interface HelpdeskContractSpec {
 
 export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-export function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
+export { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /** Builds an InboundRequest as the gateway's HTTP layer hands it to `verifyAgentEvent`. */
 export function inboundRequest(body: string, headers: Record<string, string> = {}, contentType = 'application/json'): InboundRequest {
@@ -209,12 +219,12 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     });
 
     function input(msg: NormalizedMessage, o: Partial<TicketInput> = {}): TicketInput {
-      return { message: msg, extra: [], decision: decision(), subject: 'Вывод не пришёл', files: [], notes: [], conversationKey: `${msg.channel.id}:${msg.conversation.externalId}`, ...o };
+      return { channel: o.channel ?? channelRef((o.message ?? msg).channel), message: msg, extra: [], decision: decision(), subject: 'Вывод не пришёл', files: [], notes: [], conversationKey: `${msg.channel.id}:${msg.conversation.externalId}`, ...o };
     }
 
     async function newTicket(o: Partial<TicketInput> = {}, text = 'вывод не пришёл уже 3 дня') {
       const msg = message(text, customer);
-      const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+      const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
       const ref = await hd.createTicket(input(msg, o), requester, attempt());
       const ticket = h.ticket(ref.ticketId);
       expect(ticket, `ticket ${ref.ticketId} is in the helpdesk`).toBeDefined();
@@ -268,25 +278,67 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     it('a requester known only by a phone number is created with it, and found again rather than duplicated', async () => {
       const voice = { id: 'phone-line', kind: 'twilio-voice' };
       const caller: Sender = { externalId: '+998901234567', phone: '+998901234567' };
-      const first = await hd.upsertRequester(caller, voice, attempt());
+      const first = await hd.upsertRequester(caller, channelRef(voice), attempt());
+      await hd.createTicket(input(message('missed call', caller, voice)), first, attempt());
       const count = h.requesterCount();
       expect(h.requester(first.id)?.phone?.replace(/\D/g, '')).toBe('998901234567');
-      const again = await (await h.connect()).upsertRequester(caller, voice, attempt());
+      const again = await (await h.connect()).upsertRequester(caller, channelRef(voice), attempt());
       expect(again.id).toBe(first.id);
       expect(h.requesterCount()).toBe(count);
     });
 
+    it("a customer's proven email, phone and player id reach their one requester; one another requester holds is never merged", async () => {
+      if (!hd.addIdentities) return;
+      const first = await hd.upsertRequester({ externalId: '777001' }, channelRef(TELEGRAM), attempt(), { phones: [], emails: [] });
+      const holder = await hd.upsertRequester({ externalId: 'taken@example.com', email: 'taken@example.com' }, channelRef({ id: 'mail', kind: 'email' }), attempt());
+      const count = h.requesterCount();
+      const ref = await hd.addIdentities(first.id, { playerId: 'P-4242', phones: ['+998901112200'], emails: ['p4242@example.com', 'taken@example.com'] }, attempt());
+      expect(ref.id).toBe(first.id);
+      expect(h.requesterCount()).toBe(count);
+      expect(h.requester(first.id)!.contacts).toEqual(expect.arrayContaining(['998901112200', 'p4242@example.com']));
+      if (!na.playerIdOnRequester) expect(h.requester(first.id)!.externalId).toBe('P-4242');
+      // The other requester is still there, with its own address: the gateway links forward, it never merges.
+      expect(h.requester(holder.id)!.contacts).toContain('taken@example.com');
+      if (!h.requester(first.id)!.contacts!.includes('taken@example.com')) expect(ref.notes?.join(' ')).toMatch(/taken@example\.com.*never merges/s);
+      // Told again, nothing more is written or noted twice over.
+      const again = await hd.addIdentities(first.id, { playerId: 'P-4242', phones: ['+998901112200'], emails: ['p4242@example.com'] }, attempt());
+      expect(again).toEqual({ id: first.id });
+    });
+
     it('a requester known only by the channel user id is created with it, and found again rather than duplicated', async () => {
       const anonymous: Sender = { externalId: '5550001' };
-      const first = await hd.upsertRequester(anonymous, TELEGRAM, attempt());
+      const first = await hd.upsertRequester(anonymous, channelRef(TELEGRAM), attempt());
+      await hd.createTicket(input(message('salom', anonymous)), first, attempt());
       const count = h.requesterCount();
       const stored = h.requester(first.id)!;
       expect(`${stored.externalId ?? ''} ${stored.name ?? ''}`).toContain('5550001');
       // A fresh connector (no cache) must find the same one.
-      const again = await (await h.connect()).upsertRequester(anonymous, TELEGRAM, attempt());
+      const again = await (await h.connect()).upsertRequester(anonymous, channelRef(TELEGRAM), attempt());
       expect(again.id).toBe(first.id);
       expect(h.requesterCount()).toBe(count);
     });
+
+    it('add tags: the ticket keeps its tags and gains the new one; adding it again changes nothing, and no message is written', async () => {
+      const { ref } = await newTicket({ decision: decision({ tags: ['payments'] }) });
+      const before = h.ticket(ref.ticketId)!.messages.length;
+      await hd.addTags(ref.ticketId, ['sla_breached'], attempt());
+      await hd.addTags(ref.ticketId, ['sla_breached'], attempt());
+      const ticket = h.ticket(ref.ticketId)!;
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'sla_breached']));
+      expect(ticket.tags.filter((t) => t === 'sla_breached')).toHaveLength(1);
+      expect(ticket.messages).toHaveLength(before);
+    });
+
+    if (!na.ticketLifecycle) {
+      it('add tags to a closed or deleted ticket: nothing to tag, and no error that would dead-letter the job', async () => {
+        const closed = await newTicket();
+        h.closeTicket!(closed.ref.ticketId);
+        await hd.addTags(closed.ref.ticketId, ['sla_breached'], attempt());
+        const deleted = await newTicket();
+        h.deleteTicket!(deleted.ref.ticketId);
+        await hd.addTags(deleted.ref.ticketId, ['sla_breached'], attempt());
+      });
+    }
 
     if (na.ticketLifecycle) {
       it('tickets never close: a follow-up to a ticket always lands on it (declared: no ticket lifecycle)', async () => {
@@ -318,7 +370,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     if (na.remote) {
       it('nothing remote: a call repeated with the same idempotency key writes once (declared: no network)', async () => {
         const msg = message('written once', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         const ctx = attempt();
         const a = await hd.createTicket(input(msg), requester, ctx);
         const b = await hd.createTicket(input(msg), requester, { ...ctx, attempt: 2, reconcile: true });
@@ -328,7 +380,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
 
       it('nothing remote: a failing local store is a retryable error, not a lost message', async () => {
         const msg = message('store broken', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         await h.breakStorage!();
         const err = await failure(hd.createTicket(input(msg), requester, attempt()));
         expect(err.kind).toBe('retry');
@@ -365,7 +417,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       it('a timeout after the helpdesk applied a create: the retry makes no second ticket', async () => {
         const slow = await h.connect({ timeoutMs: 150 });
         const msg = message('slow helpdesk, create', customer);
-        const requester = await slow.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await slow.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         const ctx = attempt();
         h.failNext!(1, { status: 500, applyFirst: true, delayMs: 400 });
         const err = await failure(slow.createTicket(input(msg), requester, ctx));
@@ -399,7 +451,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     } else {
       it('a validation error is permanent and keeps the helpdesk’s own words verbatim (for the dead-letter record)', async () => {
         const msg = message('refused', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         h.failNext!(1, h.rejection!);
         const err = await failure(hd.createTicket(input(msg), requester, attempt()));
         expect(err.kind).toBe('permanent');
@@ -409,7 +461,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
 
       it('a group or field with no mapping is permanent and names the option to set, before anything is written', async () => {
         const msg = message('unmapped', customer);
-        const requester = await hd.upsertRequester(msg.sender, msg.channel, attempt());
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
         const err = await failure(hd.createTicket(input(msg, { decision: decision({ group: 'vip', fields: { loyalty: 'gold' } }) }), requester, attempt()));
         expect(err.kind).toBe('permanent');
         expect(err.message).toContain('helpdesk.groups.vip');
@@ -417,6 +469,20 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(h.tickets()).toHaveLength(0);
       });
     }
+
+    it('a rating lands on the ticket as its tag and one private note, however often the write is retried', async () => {
+      const { ref, requester } = await newTicket({ decision: decision({ tags: ['payments'] }) });
+      h.solveTicket?.(ref.ticketId);
+      const rating = { score: 4, requesterId: requester.id, tags: ['csat_4'], fields: {}, note: 'Switchboard: the customer rated this ticket 4/5.' };
+      expect(hd.recordRating, 'recordRating is implemented').toBeDefined();
+      await hd.recordRating!(ref.ticketId, rating, attempt({ idempotencyKey: 'contract-rating-1' }));
+      await hd.recordRating!(ref.ticketId, rating, attempt({ idempotencyKey: 'contract-rating-1', attempt: 2, reconcile: true }));
+      const ticket = h.ticket(ref.ticketId)!;
+      expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'csat_4']));
+      expect(ticket.messages.filter((m) => !m.public && m.text.includes('rated this ticket 4/5'))).toHaveLength(1);
+      expect(ticket.messages.filter((m) => m.public)).toHaveLength(1);
+      if (h.nativeRatings) expect(h.nativeRatings(ref.ticketId)).toEqual([h.expected.nativeRating4]);
+    });
 
     if (na.agents) {
       const refusal = na.agents.refusal;
@@ -428,6 +494,17 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(await hd.listAgentReplies(ref.ticketId)).toEqual([]);
       });
     } else {
+      it('the solved event names the ticket (for the rating question) with its tags, and asks for no reply read', async () => {
+        const { ref } = await newTicket();
+        const result = await hd.verifyAgentEvent(h.solvedEvent!(ref.ticketId, ['payments', 'responsible_gaming']));
+        expect(result).toMatchObject({ ok: true, ticketIds: [] });
+        if (!result.ok) return;
+        expect(result.solved?.map((t) => t.ticketId)).toEqual([ref.ticketId]);
+        const tags = result.solved?.[0]?.tags;
+        // A helpdesk whose event carries no tags leaves them to the gateway's own record of the rules' tags.
+        if (tags && tags.length > 0) expect(tags).toEqual(['payments', 'responsible_gaming']);
+      });
+
       it('a forged or unauthenticated agent-reply webhook is refused', async () => {
         const { ref } = await newTicket();
         for (const how of ['forged', 'unauthenticated'] as const) {
@@ -457,6 +534,13 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(attachment).toBeDefined();
         const file = await hd.fetchAttachment(attachment!.url);
         expect(file.data.equals(guide.data)).toBe(true);
+      });
+
+      it('an agent’s rich-text reply reaches the customer as plain text with link targets kept and entities decoded', async () => {
+        const { ref } = await newTicket();
+        h.addAgentReply!(ref.ticketId, 'Инструкция <a href="https://casino.example/help/kyc">здесь</a> &mdash; это займёт 5&nbsp;минут&#8230; It&rsquo;s <b>free</b>.');
+        const [reply] = await hd.listAgentReplies(ref.ticketId);
+        expect(reply!.text).toBe('Инструкция здесь (https://casino.example/help/kyc) — это займёт 5\u00a0минут… It’s free.');
       });
     }
   });

@@ -29,7 +29,7 @@ helpdeskContract({
       if (!created) return undefined;
       const mine = lines.filter((l) => l.ticketId === id);
       const messages = mine.flatMap((l) => [
-        ...(l.op === 'addPrivateNote' ? [] : [{ text: l.text ?? '', public: true, byRequester: true, files: l.attachments.map((a) => ({ name: a.name, size: a.size })) }]),
+        ...(l.op === 'addPrivateNote' || l.op === 'addTags' || l.op === 'recordRating' ? [] : [{ text: l.text ?? '', public: true, byRequester: true, files: l.attachments.map((a) => ({ name: a.name, size: a.size })) }]),
         ...l.notes.map((n) => ({ text: n, public: false, byRequester: false, files: [] })),
       ]);
       return {
@@ -57,20 +57,22 @@ helpdeskContract({
         };
         return {
           ...hd,
-          upsertRequester: reload(hd.upsertRequester),
           createTicket: reload(hd.createTicket),
           appendMessage: reload(hd.appendMessage),
           addPrivateNote: reload(hd.addPrivateNote),
+          addTags: reload(hd.addTags),
+          recordRating: reload(hd.recordRating!),
         };
       },
       ticket: view,
       tickets: () => lines.filter((l) => l.op === 'createTicket').map((l) => view(l.ticketId!)!),
+      // The dry run keeps no requesters of its own: each ticket line carries its requester.
       requester: (id: string) => {
-        const line = lines.find((l) => l.op === 'upsertRequester' && l.requester?.id === id);
+        const line = lines.find((l) => l.op === 'createTicket' && l.requester?.id === id);
         const r = line?.requester as Record<string, string | undefined> | undefined;
-        return r && { id, name: r.displayName, email: r.email, phone: r.phone, externalId: r.id };
+        return r && { id, name: r.displayName, email: r.email, phone: r.phone, externalId: r.externalId };
       },
-      requesterCount: () => new Set(lines.filter((l) => l.op === 'upsertRequester').map((l) => l.requester?.id)).size,
+      requesterCount: () => new Set(lines.filter((l) => l.op === 'createTicket').map((l) => l.requester?.id)).size,
       expected: { group: 'payments', fieldKey: 'player_id' },
       async reset() {
         dir = join(root, String(++run));

@@ -1,5 +1,5 @@
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
-import { htmlText } from '../../connectors/helpdesks/usedesk/ticket-fields.ts';
+import { htmlToPlainText } from '../../src/kit/html-text.ts';
 import { startFakeUsedesk, type FakeUsedesk, type UdTicket } from '../fakes/usedesk-server.ts';
 import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
 
@@ -17,7 +17,7 @@ function view(t: UdTicket): ContractTicket {
     tags: t.tags,
     fields: Object.fromEntries(t.custom_fields.map((f) => [String(f.id), f.value])),
     messages: t.comments.map((c) => ({
-      text: htmlText(c.message),
+      text: htmlToPlainText(c.message),
       public: c.type === 'public',
       byRequester: c.from === 'client',
       files: c.files.map((f) => ({ name: f.name, size: f.data.length, data: f.data })),
@@ -27,6 +27,7 @@ function view(t: UdTicket): ContractTicket {
 
 helpdeskContract({
   name: 'usedesk',
+  notApplicable: { playerIdOnRequester: true },
   async start() {
     const ud: FakeUsedesk = await startFakeUsedesk({ apiToken: TOKEN, groups: [101], fields: [901] });
     return {
@@ -42,7 +43,10 @@ helpdeskContract({
       tickets: () => ud.tickets.map(view),
       requester: (id) => {
         const c = ud.clients.find((x) => String(x.id) === id);
-        return c && { id: String(c.id), name: c.name, email: c.emails[0], phone: c.phones[0], externalId: c.messengers[0]?.identity ?? c.note };
+        return c && {
+          id: String(c.id), name: c.name, email: c.emails[0], phone: c.phones[0], externalId: c.messengers[0]?.identity ?? c.note,
+          contacts: [...c.emails, ...c.phones.map((p) => p.replace(/\D/g, ''))],
+        };
       },
       requesterCount: () => ud.clients.length,
       expected: { group: 101, fieldKey: '901' },
@@ -59,6 +63,11 @@ helpdeskContract({
       rejection: { status: 200, body: '{"error":"The client is blocked","code":422}' },
       addAgentReply: (ticketId, text, o = {}) =>
         void ud.addAgentReply(Number(ticketId), text, { private: o.private, files: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined }),
+      solvedEvent(ticketId) {
+        // What the API channel's "ticket changed" webhook sends when an agent sets the status to solved (2).
+        return inboundRequest(JSON.stringify({ secret: TOKEN, trigger: { ticket_id: Number(ticketId), old_status: 1, new_status: 2 } }));
+      },
+      solveTicket: (id) => ud.setStatus(Number(id), 2),
       agentEvent(ticketId, how) {
         const ticket = ud.tickets.find((t) => String(t.id) === ticketId)!;
         const comment = ticket.comments.filter((c) => c.from === 'user' && c.type === 'public').at(-1) ?? ticket.comments.at(-1)!;

@@ -5,6 +5,7 @@ import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket
 const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-contract-token-0123456789';
 const SECRET = 'zd-contract-signing-secret-0123';
+const IMPERSONATE = 'zd-contract-impersonation-0123';
 
 function view(zd: FakeZendesk, t: FakeTicket): ContractTicket {
   return {
@@ -28,11 +29,11 @@ function view(zd: FakeZendesk, t: FakeTicket): ContractTicket {
 helpdeskContract({
   name: 'zendesk',
   async start() {
-    const zd = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN });
+    const zd = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN, impersonationToken: IMPERSONATE });
     return {
       connect: async (o = {}) =>
         definition.create(
-          ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN, webhookSecret: SECRET, groups: { payments: 101 }, fields: { player_id: 900001 }, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
+          ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN, webhookSecret: SECRET, csatImpersonationToken: IMPERSONATE, groups: { payments: 101 }, fields: { player_id: 900001 }, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
           { log: silent, kv: memoryKv(), dataDir: '/nonexistent', limiter: o.limiter },
         ),
       ticket: (id) => {
@@ -42,10 +43,13 @@ helpdeskContract({
       tickets: () => zd.tickets.map((t) => view(zd, t)),
       requester: (id) => {
         const u = zd.users.find((x) => String(x.id) === id);
-        return u && { id: String(u.id), name: u.name, email: u.email, phone: u.phone, externalId: u.external_id };
+        return u && {
+          id: String(u.id), name: u.name, email: u.email, phone: u.phone, externalId: u.external_id,
+          contacts: zd.identitiesOf(u.id).map((i) => (i.type === 'email' ? i.value.toLowerCase() : i.value.replace(/\D/g, ''))),
+        };
       },
       requesterCount: () => zd.users.filter((u) => u.role === 'end-user').length,
-      expected: { group: 101, fieldKey: '900001' },
+      expected: { group: 101, fieldKey: '900001', nativeRating4: 'good' },
       reset() {
         zd.tickets.length = 0;
         zd.users.length = 0;
@@ -64,6 +68,16 @@ helpdeskContract({
           public: !o.private,
           attachments: o.file ? [{ file_name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
         }),
+      solvedEvent(ticketId, tags) {
+        // The body of the trigger docs/zendesk.md gives for "Status category changed to Solved".
+        const body = JSON.stringify({ ticket_id: ticketId, event: 'solved', tags: tags.join(' ') });
+        return inboundRequest(body, zd.signWebhook(body, SECRET));
+      },
+      solveTicket: (id) => zd.solveTicket(Number(id)),
+      nativeRatings: (id) => {
+        const r = zd.tickets.find((t) => String(t.id) === id)?.satisfaction_rating;
+        return r ? [r.score] : [];
+      },
       agentEvent(ticketId, how) {
         const body = JSON.stringify({ ticket_id: ticketId });
         if (how === 'unauthenticated') return inboundRequest(body);

@@ -13,7 +13,7 @@ const ZD_TOKEN = 'zd-api-token-0123456789';
 const ZD_SECRET = 'zendesk-signing-secret-0123456789';
 
 function configYaml(dataDir: string, dv: Dovecot, sink: SmtpSink, folders: { support: string; payments: string }): string {
-  const imap = (folder: string) => `{ host: 127.0.0.1, port: ${dv.port}, secure: false, user: ${dv.user}, password: "\${IMAP_PASSWORD}", mailbox: ${folder} }`;
+  const imap = (folder: string) => `{ host: 127.0.0.1, port: ${dv.port}, secure: false, allowInsecureAuth: true, user: ${dv.user}, password: "\${IMAP_PASSWORD}", mailbox: ${folder} }`;
   const smtp = `{ host: 127.0.0.1, port: ${sink.port} }`;
   return `
 server: { port: 8080, host: 127.0.0.1 }

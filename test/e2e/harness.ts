@@ -101,13 +101,40 @@ export class GatewayProcess {
 }
 
 /** Runs a `switchboard` CLI command to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; nodeArgs?: string[] } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Keys that appear twice in one JSON object of the line (JSON.parse would silently keep the last). */
+export function duplicateKeys(json: string): string[] {
+  const dupes: string[] = [];
+  // One frame per open object or array: the keys seen so far (arrays have none).
+  const frames: { keys?: Set<string> }[] = [];
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    if (c === '{' || c === '[') {
+      frames.push(c === '{' ? { keys: new Set() } : {});
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') frames.pop();
+    else if (c === ',') expectKey = frames.at(-1)?.keys !== undefined;
+    else if (c === '"') {
+      let s = '';
+      for (i++; json[i] !== '"'; i++) s += json[i] === '\\' ? json[i] + json[++i]! : json[i];
+      const keys = frames.at(-1)?.keys;
+      if (expectKey && keys) {
+        if (keys.has(s)) dupes.push(s);
+        keys.add(s);
+        expectKey = false;
+      }
+    }
+  }
+  return dupes;
 }

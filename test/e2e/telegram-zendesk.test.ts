@@ -110,7 +110,7 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     expect(requester.name).toContain('Azamat');
     expect(ticket.submitter_id).toBe(ticket.requester_id);
     expect(ticket.priority).toBe('high');
-    expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'withdrawal']));
+    expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'withdrawal', 'switchboard', 'switchboard_messenger']));
     expect(ticket.group_id).toBe(101);
     expect(ticket.comments[0]!.body).toContain('вывод не пришёл');
     expect(ticket.comments[0]!.author_id).toBe(ticket.requester_id);
@@ -226,7 +226,7 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     const ticket = await waitFor('the ticket', () => zd.tickets[0]);
     const requester = zd.users.find((u) => u.id === ticket.requester_id)!;
     expect(requester.email).toBe('player@example.com');
-    expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'form_payments']));
+    expect(ticket.tags).toEqual(expect.arrayContaining(['payments', 'form_payments', 'switchboard', 'switchboard_form']));
     await new Promise((r) => setTimeout(r, 500));
     expect(zd.tickets).toHaveLength(1);
   });

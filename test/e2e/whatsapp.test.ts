@@ -245,4 +245,39 @@ describe('WhatsApp Cloud API into Zendesk and back (real gateway process, fake G
     await new Promise((r) => setTimeout(r, 500));
     expect(ticket.comments.filter((c) => c.body.includes('131026'))).toHaveLength(1);
   });
+
+  it('131047 reported in a failed status after Meta accepted the reply: the template goes instead, once, and the next customer message opens the window again', async () => {
+    const waId = '998901110009';
+    await deliver(waPayload([[waChange({ contacts: [{ waId }], messages: [waMessage.text(waId, 'бонус не начислен', 'wamid.RE-1')] })]]));
+    const ticket = await waitFor('the ticket', () => ticketOf('whatsapp', waId));
+    await agentReply(ticket, 'Бонус начислен.\nПроверьте баланс.');
+    const freeForm = await waitFor('the free-form reply in WhatsApp', () => graph.sent.find((m) => m.to === waId));
+    expect(freeForm.type).toBe('text');
+    // Meta accepted the send, and then reports that the window was closed after all.
+    const status = failedStatus(freeForm.wamid, waId, { code: 131047, title: 'Re-engagement message', details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' });
+    for (let i = 0; i < 2; i++) expect((await deliver(waPayload([[waChange({ statuses: [status] })]]))).status).toBe(200);
+
+    const template = await waitFor('the template in WhatsApp', () => graph.sent.find((m) => m.to === waId && m.type === 'template'));
+    expect(template.template).toEqual({ name: 'support_reply', language: 'ru', parameters: ['Бонус начислен. Проверьте баланс.'] });
+    const failed = await waitFor('the failure note', () => ticket.comments.find((c) => !c.public && c.body.includes('131047')));
+    expect(failed.body).toContain('NOT delivered');
+    expect(failed.body).toContain('goes again as the approved template "support_reply"');
+    const sentAs = await waitFor('the template note', () => ticket.comments.find((c) => !c.public && c.body.includes('sent as the approved template')));
+    expect(sentAs.body).toMatch(/error 131047\), although by the gateway's clock the customer last wrote \d+ minutes? ago/);
+    expect(sentAs.body).not.toContain('0 hours ago');
+
+    // Until the customer writes again, the next reply goes as the template straight away.
+    await agentReply(ticket, 'Ещё вопрос?');
+    await waitFor('the second template', () => graph.sent.filter((m) => m.to === waId && m.type === 'template').length === 2);
+    expect(graph.sent.filter((m) => m.to === waId && m.type === 'text')).toHaveLength(1);
+    // The status delivered twice sent one template for it.
+    expect(graph.sent.filter((m) => m.to === waId && m.type === 'template' && m.template?.parameters[0] === 'Бонус начислен. Проверьте баланс.')).toHaveLength(1);
+
+    // The customer answers: the window is open again, and replies are free-form.
+    await deliver(waPayload([[waChange({ contacts: [{ waId }], messages: [waMessage.text(waId, 'спасибо', 'wamid.RE-2', Date.now() + 2000)] })]]));
+    await waitFor('the answer on the ticket', () => ticket.comments.some((c) => c.public && c.body.includes('спасибо')));
+    await agentReply(ticket, 'Рады помочь!');
+    const last = await waitFor('the free-form reply', () => graph.sent.find((m) => m.to === waId && m.text === 'Рады помочь!'));
+    expect(last.type).toBe('text');
+  });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -43,8 +43,22 @@ export interface ImapConnection {
   host: string;
   port: number;
   secure: false;
+  /** Set on a server without TLS: the channel may log in over the plain connection. */
+  allowInsecureAuth?: true;
+  /** Set on a server with TLS: its certificate is self-signed. */
+  rejectUnauthorized?: false;
   user: string;
   password: string;
+}
+
+export interface DovecotOptions {
+  /**
+   * STARTTLS with a self-signed certificate, required before any login (`ssl = required`):
+   * a client that logs in over the plain connection is refused.
+   */
+  tls?: boolean;
+  /** Also accept XOAUTH2 logins (as Microsoft 365 and Gmail do), checked at this RFC 7662 introspection URL. */
+  oauth2?: { introspectionUrl: string };
 }
 
 export interface MessageState {
@@ -62,28 +76,32 @@ export class Dovecot {
   readonly #mailOwner: { uid: number; gid: number } | undefined;
   #child: ChildProcess | undefined;
 
-  private constructor(binary: string, dir: string, port: number, mailOwner: { uid: number; gid: number } | undefined) {
+  private constructor(binary: string, dir: string, port: number, mailOwner: { uid: number; gid: number } | undefined, options: DovecotOptions = {}) {
+    this.options = options;
     this.#binary = binary;
     this.dir = dir;
     this.port = port;
     this.#mailOwner = mailOwner;
   }
 
-  static async start(): Promise<Dovecot> {
+  readonly options: DovecotOptions;
+
+  static async start(options: DovecotOptions = {}): Promise<Dovecot> {
     const binary = dovecotBinary();
     if (!binary) throw new Error('Dovecot is not installed (apt-get install -y dovecot-imapd); SWITCHBOARD_REQUIRE_SERVICES=1 requires it');
     const dir = await mkdtemp(join(tmpdir(), 'sb-dovecot-'));
     // Dovecot's unprivileged processes must be able to reach the sockets and the store below.
     await chmod(dir, 0o755);
     const root = process.getuid?.() === 0;
-    const server = new Dovecot(binary, dir, await freePort(), root ? { uid: 65534, gid: 65534 } : undefined);
+    const server = new Dovecot(binary, dir, await freePort(), root ? { uid: 65534, gid: 65534 } : undefined, options);
     await server.#writeConfig(root);
     await server.startServer();
     return server;
   }
 
   get imap(): ImapConnection {
-    return { host: '127.0.0.1', port: this.port, secure: false, user: this.user, password: this.password };
+    const tls = this.options.tls ? { rejectUnauthorized: false as const } : { allowInsecureAuth: true as const };
+    return { host: '127.0.0.1', port: this.port, secure: false, ...tls, user: this.user, password: this.password };
   }
 
   get #home(): string {
@@ -99,6 +117,20 @@ export class Dovecot {
     for (const sub of ['run', 'state', 'home']) await mkdir(join(this.dir, sub), { recursive: true });
     if (root) await chown(this.#home, owner.uid, owner.gid);
     await writeFile(join(this.dir, 'passwd'), `${this.user}:{PLAIN}${this.password}:${owner.uid}:${owner.gid}::${this.#home}::\n`);
+    const tls = this.options.tls ? await this.#certificate() : undefined;
+    const oauth2 = this.options.oauth2;
+    if (oauth2) {
+      // Dovecot's oauth2 passdb: the token is POSTed (token=…) to the introspection URL, and the
+      // answer's `username` must be the user logging in.
+      await writeFile(join(this.dir, 'dovecot-oauth2.conf.ext'), [
+        `introspection_url = ${oauth2.introspectionUrl}`,
+        'introspection_mode = post',
+        'username_attribute = username',
+        'active_attribute = active',
+        'active_value = true',
+        '',
+      ].join('\n'));
+    }
     await writeFile(join(this.dir, 'dovecot.conf'), [
       'protocols = imap',
       'listen = 127.0.0.1',
@@ -106,9 +138,8 @@ export class Dovecot {
       `state_dir = ${this.dir}/state`,
       `instance_name = sb-test-${this.port}`,
       `log_path = ${this.dir}/dovecot.log`,
-      'ssl = no',
-      'disable_plaintext_auth = no',
-      'auth_mechanisms = plain login',
+      ...(tls ? ['ssl = required', `ssl_cert = <${tls.cert}`, `ssl_key = <${tls.key}`, 'disable_plaintext_auth = yes'] : ['ssl = no', 'disable_plaintext_auth = no']),
+      `auth_mechanisms = plain login${oauth2 ? ' xoauth2' : ''}`,
       // A wrong password is answered at once (the default waits 2 s to slow down guessing).
       'auth_failure_delay = 0',
       // …and repeated failures from one address are not penalised with growing waits either.
@@ -121,11 +152,23 @@ export class Dovecot {
       'mail_location = maildir:~/Maildir',
       // Mail dropped into the store while the server was down is picked up at once.
       'maildir_very_dirty_syncs = no',
-      `passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u ${this.dir}/passwd\n}`,
+      ...(oauth2 ? [`passdb {\n  driver = oauth2\n  mechanisms = xoauth2\n  args = ${this.dir}/dovecot-oauth2.conf.ext\n}`] : []),
+      `passdb {\n  driver = passwd-file\n  mechanisms = plain login\n  args = scheme=PLAIN username_format=%u ${this.dir}/passwd\n}`,
       `userdb {\n  driver = passwd-file\n  args = username_format=%u ${this.dir}/passwd\n}`,
       `service imap-login {\n  chroot =\n  inet_listener imap {\n    address = 127.0.0.1\n    port = ${this.port}\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}`,
       '',
     ].join('\n'));
+  }
+
+  /** A self-signed certificate for 127.0.0.1, made with the openssl command line. */
+  async #certificate(): Promise<{ cert: string; key: string }> {
+    const cert = join(this.dir, 'cert.pem');
+    const key = join(this.dir, 'key.pem');
+    await new Promise<void>((resolve, reject) => {
+      execFile('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1'],
+        (err) => (err ? reject(err) : resolve()));
+    });
+    return { cert, key };
   }
 
   /** Starts (or restarts) the server on its port; resolves once it answers. */
@@ -181,7 +224,7 @@ export class Dovecot {
 
   /** A logged-in client; the caller logs out. */
   async client(): Promise<ImapFlow> {
-    const c = new ImapFlow({ host: '127.0.0.1', port: this.port, secure: false, auth: { user: this.user, pass: this.password }, logger: false });
+    const c = new ImapFlow({ host: '127.0.0.1', port: this.port, secure: false, auth: { user: this.user, pass: this.password }, tls: { rejectUnauthorized: false }, logger: false });
     c.on('error', () => undefined);
     await c.connect();
     return c;

@@ -65,6 +65,7 @@ export interface FdContact {
   phone: string | null;
   mobile: string | null;
   unique_external_id: string | null;
+  other_emails?: string[];
 }
 
 export interface FdRequest {
@@ -85,10 +86,21 @@ export interface FdFailure {
   applyFirst?: boolean;
 }
 
+/** A satisfaction rating, as POST /tickets/{id}/satisfaction_ratings makes one. */
+export interface FdRating {
+  id: number;
+  ticket_id: number;
+  ratings: Record<string, number>;
+  feedback: string | null;
+  created_at: string;
+}
+
 export interface FakeFreshdesk {
   /** http://127.0.0.1:PORT — the helpdesk's `baseUrl`. */
   url: string;
   tickets: FdTicket[];
+  /** Satisfaction ratings, in order. */
+  ratings: FdRating[];
   contacts: FdContact[];
   requests: FdRequest[];
   /** Requests answered, and answered 429, under `rateLimit`: in all, and per window (by its start, ms). */
@@ -100,6 +112,10 @@ export interface FakeFreshdesk {
   addAgentReply(ticketId: number, body: string, opts?: { private?: boolean; attachments?: { name: string; content_type: string; data: Buffer }[] }): FdConversation;
   /** Sets the status: 4 resolved, 5 closed. */
   setStatus(ticketId: number, status: number): void;
+  /** An agent re-files the ticket with these tags. */
+  retag(ticketId: number, tags: string[]): void;
+  /** A ticket agents already handled: the customer's first message and the final tags. */
+  seedTicket(t: { subject?: string; description: string; tags: string[]; createdAt?: string }): FdTicket;
   /** To the trash (`deleted: true`), or `permanently` (404 from then on). */
   deleteTicket(ticketId: number, opts?: { permanently?: boolean }): void;
   close(): Promise<void>;
@@ -126,6 +142,8 @@ const MAX_ATTACHMENTS_BYTES = 20 * 1024 * 1024;
 const PRIORITIES = [1, 2, 3, 4];
 const STATUSES = [2, 3, 4, 5];
 const SOURCES = [1, 2, 3, 7, 9, 10];
+/** Freshdesk's rating values, Extremely Happy … Extremely Unhappy. */
+const RATING_VALUES = [103, 102, 101, 100, -101, -102, -103];
 const TICKET_FIELDS = new Set(['subject', 'description', 'requester_id', 'email', 'phone', 'name', 'unique_external_id', 'status', 'priority', 'source', 'type', 'group_id', 'tags', 'custom_fields', 'attachments', 'responder_id', 'cc_emails', 'parent_id']);
 
 interface Answer {
@@ -192,12 +210,13 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
   const windowMs = opts.rateLimit?.windowMs ?? 60_000;
 
   const tickets: FdTicket[] = [];
+  const ratings: FdRating[] = [];
   const contacts: FdContact[] = [];
   const requests: FdRequest[] = [];
   const purged = new Set<number>();
   const failures: { left: number; failure: FdFailure }[] = [];
   const attachments = new Map<number, FdAttachment>();
-  const ids = { contact: 5001, ticket: 1, conversation: 9001, attachment: 7001 };
+  const ids = { contact: 5001, ticket: 1, conversation: 9001, attachment: 7001, rating: 3001 };
   const agent = { id: 42, name: 'Alice Agent' };
   const rate = { accepted: 0, limited: 0, windows: new Map<number, { accepted: number; limited: number; other: number }>() };
   let window = { index: -1, used: 0 };
@@ -390,6 +409,17 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     return { status: 201, body: conversationJson(conversation) };
   }
 
+  function addRating(ticket: FdTicket, body: Json): Answer {
+    const given = isObject(body.ratings) ? body.ratings : undefined;
+    const value = given?.default_question;
+    if (typeof value !== 'number' || !RATING_VALUES.includes(value)) {
+      throw invalid([{ field: 'default_question', message: `It should be one of these values: '${RATING_VALUES.join(',')}'`, code: 'invalid_value' }]);
+    }
+    const rating: FdRating = { id: ids.rating++, ticket_id: ticket.id, ratings: { default_question: value }, feedback: typeof body.feedback === 'string' ? body.feedback : null, created_at: now() };
+    ratings.push(rating);
+    return { status: 201, body: { ...rating, survey_id: 1, user_id: ticket.requester_id, agent_id: agent.id } };
+  }
+
   function route(method: string, path: string, query: URLSearchParams, body: Json | undefined): Answer {
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/api/v2/agents/me') {
@@ -405,6 +435,27 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
       return { status: 200, body: found };
     }
     if (method === 'POST' && path === '/api/v2/contacts') return createContact(body ?? {});
+    const contactPath = /^\/api\/v2\/contacts\/(\d+)$/.exec(path);
+    if (contactPath && (method === 'GET' || method === 'PUT')) {
+      const contact = contacts.find((c) => c.id === Number(contactPath[1]));
+      if (!contact) throw new FdError(404, { code: 'access_denied', message: 'not found' });
+      if (method === 'PUT') {
+        const b = body ?? {};
+        const dup = (field: string, taken: FdContact | undefined) => {
+          if (taken && taken.id !== contact.id) throw new FdError(409, { description: 'Validation failed', errors: [{ field, message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: taken.id } }] });
+        };
+        if (typeof b.unique_external_id === 'string') {
+          dup('unique_external_id', contacts.find((c) => c.unique_external_id === b.unique_external_id));
+          contact.unique_external_id = b.unique_external_id;
+        }
+        if (Array.isArray(b.other_emails)) {
+          for (const e of b.other_emails) dup('other_emails', contacts.find((c) => c.email === String(e).toLowerCase() || c.other_emails?.includes(String(e).toLowerCase())));
+          contact.other_emails = b.other_emails.map((e) => String(e).toLowerCase());
+        }
+        for (const f of ['phone', 'mobile'] as const) if (typeof b[f] === 'string') contact[f] = b[f];
+      }
+      return { status: 200, body: contact };
+    }
     if (method === 'GET' && path === '/api/v2/ticket_fields') {
       const fields = [
         { id: 1, name: 'ticket_type', label: 'Type', type: 'default_ticket_type', choices: ticketTypes },
@@ -416,13 +467,22 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     if (path === '/api/v2/tickets') {
       if (method === 'POST') return createTicket(body ?? {});
       if (method === 'GET') {
+        // List tickets: the last 30 days unless `updated_since`; `include=description` adds the
+        // first message; `page`/`per_page` with a `Link: rel="next"` while more are left.
         const requesterId = num(query.get('requester_id') ?? undefined);
         const perPage = Math.min(100, num(query.get('per_page') ?? undefined) ?? 30);
+        const page = Math.max(1, num(query.get('page') ?? undefined) ?? 1);
+        const since = query.get('updated_since');
+        const sinceMs = since === null ? Date.now() - 30 * 86_400_000 : Date.parse(since);
+        if (Number.isNaN(sinceMs)) return { status: 400, body: { description: 'Validation failed', errors: [{ field: 'updated_since', message: 'It should be in the \'valid date\' format', code: 'invalid_value' }] } };
+        const asc = query.get('order_type') === 'asc';
         const list = tickets
-          .filter((t) => !t.deleted && !purged.has(t.id) && (requesterId === undefined || t.requester_id === requesterId))
-          .sort((a, b) => b.id - a.id)
-          .slice(0, perPage);
-        return { status: 200, body: list.map((t) => ticketJson(t, false)) };
+          .filter((t) => !t.deleted && !purged.has(t.id) && (requesterId === undefined || t.requester_id === requesterId) && Date.parse(t.updated_at) >= sinceMs)
+          .sort((a, b) => (asc ? a.id - b.id : b.id - a.id));
+        const slice = list.slice((page - 1) * perPage, page * perPage);
+        const headers: Record<string, string> = {};
+        if (page * perPage < list.length) headers.link = `<${url}${path}?${new URLSearchParams({ ...Object.fromEntries(query), page: String(page + 1) })}>; rel="next"`;
+        return { status: 200, body: slice.map((t) => ticketJson(t, query.get('include') === 'description')), headers };
       }
     }
     if ((m = path.match(/^\/api\/v2\/tickets\/(\d+)$/))) {
@@ -430,6 +490,11 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
       if (method === 'PUT') return updateTicket(Number(m[1]), body ?? {});
     }
     if (method === 'POST' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/notes$/))) return addNote(Number(m[1]), body ?? {});
+    if ((m = path.match(/^\/api\/v2\/tickets\/(\d+)\/satisfaction_ratings$/))) {
+      const ticket = ticketById(Number(m[1]));
+      if (method === 'GET') return { status: 200, body: ratings.filter((r) => r.ticket_id === ticket.id) };
+      if (method === 'POST') return addRating(ticket, body ?? {});
+    }
     if (method === 'GET' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/conversations$/))) {
       const ticket = ticketById(Number(m[1]));
       const page = Math.max(1, num(query.get('page') ?? undefined) ?? 1);
@@ -556,6 +621,7 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
   return {
     url,
     tickets,
+    ratings,
     contacts,
     requests,
     rate,
@@ -578,7 +644,8 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
         id: ids.conversation++,
         ticket_id: ticket.id,
         body: `<div>${body}</div>`,
-        body_text: body,
+        // Freshdesk's body_text is the HTML without its markup (link targets gone).
+        body_text: body.replace(/<[^>]+>/g, ''),
         incoming: false,
         private: o.private ?? false,
         source: o.private ? 2 : 0,
@@ -591,6 +658,21 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
     },
     setStatus(ticketId, status) {
       ticketById(ticketId).status = status;
+    },
+    retag(ticketId, tags) {
+      const t = ticketById(ticketId);
+      t.tags = [...new Set(tags)];
+      t.updated_at = now();
+    },
+    seedTicket(t) {
+      const at = t.createdAt ?? now();
+      const ticket: FdTicket = {
+        id: ids.ticket++, subject: t.subject ?? 'Question', description: `<div>${t.description}</div>`, description_text: t.description,
+        requester_id: 0, status: 4, priority: 1, source: 2, type: null, group_id: null, tags: [...new Set(t.tags)], custom_fields: {},
+        attachments: [], deleted: false, conversations: [], created_at: at, updated_at: at,
+      };
+      tickets.push(ticket);
+      return ticket;
     },
     deleteTicket(ticketId, o = {}) {
       const ticket = ticketById(ticketId);

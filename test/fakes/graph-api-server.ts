@@ -16,7 +16,10 @@ export interface SentWa {
   /** The whole JSON body as sent. */
   body: Record<string, unknown>;
   text?: string;
-  template?: { name: string; language: string; parameters: string[] };
+  /** `quickReplies`: the payloads given to the template's quick-reply buttons, in order (when it has any). */
+  template?: { name: string; language: string; parameters: string[]; quickReplies?: string[] };
+  /** An interactive message (list or reply buttons) as sent. */
+  interactive?: { type: string; body: string; button?: string; rows: { id: string; title: string }[] };
   /** For media messages: the uploaded file the media id points to. */
   media?: FakeMedia;
   wamid: string;
@@ -156,15 +159,24 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
       if (text.length > 4096) return metaError(400, 100, 'Invalid parameter', 'text.body is longer than 4096 characters');
       record.text = text;
     } else if (type === 'template') {
-      const components = (payload.components ?? []) as { type: string; parameters?: { text?: string }[] }[];
+      const components = (payload.components ?? []) as { type: string; sub_type?: string; index?: string; parameters?: { text?: string; payload?: string }[] }[];
+      const quickReplies = components
+        .filter((c) => c.type === 'button' && c.sub_type === 'quick_reply')
+        .sort((a, b) => Number(a.index) - Number(b.index))
+        .map((c) => String(c.parameters?.[0]?.payload));
       record.template = {
         name: String(payload.name),
         language: String((payload.language as { code?: string } | undefined)?.code),
-        parameters: components.flatMap((c) => (c.parameters ?? []).map((p) => String(p.text))),
+        parameters: components.filter((c) => c.type === 'body').flatMap((c) => (c.parameters ?? []).map((p) => String(p.text))),
+        ...(quickReplies.length > 0 ? { quickReplies } : {}),
       };
       if (record.template.parameters.some((p) => /[\n\t]| {5,}/.test(p))) {
         return metaError(400, 132018, 'There was an issue with the parameters in your template.', 'Param text cannot have new-line/tab characters or more than 4 consecutive spaces');
       }
+    } else if (type === 'interactive') {
+      const checked = interactiveOf(payload);
+      if (typeof checked === 'string') return metaError(400, 131009, 'Parameter value is not valid', checked);
+      record.interactive = checked;
     } else if (['image', 'video', 'audio', 'document', 'sticker'].includes(type)) {
       const m = media.get(String(payload.id));
       if (!m) return metaError(400, 131053, 'Media upload error', `media id ${String(payload.id)} is unknown`);
@@ -216,6 +228,26 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
+/** Meta's limits on interactive messages: a list (≤ 10 rows, titles ≤ 24, button ≤ 20) or ≤ 3 reply buttons. */
+function interactiveOf(payload: Record<string, unknown>): NonNullable<SentWa['interactive']> | string {
+  const type = String(payload.type ?? '');
+  const body = String((payload.body as { text?: unknown } | undefined)?.text ?? '');
+  const action = (payload.action ?? {}) as { button?: unknown; sections?: { rows?: { id?: unknown; title?: unknown }[] }[]; buttons?: unknown[] };
+  if (body === '' || body.length > 1024) return 'interactive.body.text must be 1 to 1024 characters';
+  if (type === 'button') {
+    if (!Array.isArray(action.buttons) || action.buttons.length < 1 || action.buttons.length > 3) return 'reply buttons: 1 to 3 buttons';
+    return { type, body, rows: [] };
+  }
+  if (type !== 'list') return `interactive.type ${type} is not supported by this fake`;
+  const button = String(action.button ?? '');
+  if (button === '' || button.length > 20) return 'action.button must be 1 to 20 characters';
+  const rows = (action.sections ?? []).flatMap((sec) => sec.rows ?? []).map((r) => ({ id: String(r.id ?? ''), title: String(r.title ?? '') }));
+  if (rows.length < 1 || rows.length > 10) return 'a list takes 1 to 10 rows in all';
+  if (rows.some((r) => r.title === '' || r.title.length > 24)) return 'row titles must be 1 to 24 characters';
+  if (rows.some((r) => r.id === '' || r.id.length > 200)) return 'row ids must be 1 to 200 characters';
+  return { type, body, button, rows };
+}
+
 function reply(res: ServerResponse, answer: Answer | Buffer): void {
   if (Buffer.isBuffer(answer)) {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': answer.length });
@@ -238,6 +270,12 @@ export interface WaCustomer {
 /** `messages[]` items in the Cloud API's webhook shape. */
 export const waMessage = {
   text: (from: string, body: string, id: string, at = Date.now()) => base(from, id, at, 'text', { text: { body } }),
+  /** The customer picked a row of a list message (`context.id`: that message). */
+  listReply: (from: string, rowId: string, title: string, id: string, context?: string, at = Date.now()) =>
+    base(from, id, at, 'interactive', { interactive: { type: 'list_reply', list_reply: { id: rowId, title } }, ...(context ? { context: { from: '15550100000', id: context } } : {}) }),
+  /** The customer tapped a quick-reply button of a template: its payload comes back. */
+  quickReply: (from: string, payload: string, text: string, id: string, at = Date.now()) =>
+    base(from, id, at, 'button', { button: { payload, text } }),
   image: (from: string, mediaId: string, id: string, caption?: string, at = Date.now()) =>
     base(from, id, at, 'image', { image: { id: mediaId, mime_type: 'image/jpeg', sha256: 'x', ...(caption ? { caption } : {}) } }),
   document: (from: string, mediaId: string, id: string, filename: string, mime = 'application/pdf', at = Date.now()) =>

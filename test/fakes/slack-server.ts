@@ -37,6 +37,8 @@ export interface FakeSlack {
   requests: FakeSlackRequest[];
   /** The next `n` calls of `method` fail with `failure`. */
   failNext(method: string, n: number, failure: FakeSlackFailure): void;
+  /** Calls answer normally again. */
+  clearFailures(): void;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,9 @@ export async function startFakeSlack(opts: { token: string; channels: string[]; 
     requests,
     failNext(method, n, failure) {
       if (n > 0) failures.push({ method, left: n, failure });
+    },
+    clearFailures() {
+      failures.length = 0;
     },
     async close() {
       server.closeAllConnections();

@@ -20,8 +20,8 @@ export interface SmtpSink {
   host: string;
   port: number;
   received: ReceivedMail[];
-  /** Logins tried, with whether they were accepted. */
-  logins: { user: string; ok: boolean }[];
+  /** Logins tried, with whether they were accepted, how, and whether the connection was encrypted. */
+  logins: { user: string; ok: boolean; method: string; tls: boolean }[];
   /** The next `count` messages are refused at RCPT with this reply. */
   refuseNext(count: number, code: number, message: string): void;
   /** Every message to this address is refused at RCPT with this reply. */
@@ -29,22 +29,36 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(opts: { user?: string; password?: string } = {}): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  user?: string;
+  password?: string;
+  /** STARTTLS (smtp-server's own self-signed certificate), required before a login. */
+  tls?: boolean;
+  /** Accept XOAUTH2 logins of `user` whose token this says is good. */
+  oauth2?: { isActive(token: string): boolean };
+}
+
+export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
-  const logins: { user: string; ok: boolean }[] = [];
+  const logins: SmtpSink['logins'] = [];
   let refusals: { count: number; code: number; message: string } | undefined;
   const refusedRecipients = new Map<string, { code: number; message: string }>();
   const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
   const server = new SMTPServer({
     secure: false,
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
+    disabledCommands: opts.tls ? [] : ['STARTTLS'],
+    allowInsecureAuth: !opts.tls,
+    authMethods: ['PLAIN', 'LOGIN', ...(opts.oauth2 ? ['XOAUTH2'] : [])],
     authOptional: opts.user === undefined,
     logger: false,
-    onAuth(auth, _session, callback) {
-      const ok = auth.username === opts.user && auth.password === opts.password;
-      logins.push({ user: auth.username ?? '', ok });
+    onAuth(auth, session, callback) {
+      const ok = auth.username === opts.user && (auth.method === 'XOAUTH2'
+        ? opts.oauth2?.isActive(auth.accessToken ?? '') === true
+        : auth.password === opts.password);
+      logins.push({ user: auth.username ?? '', ok, method: auth.method, tls: session.secure === true });
+      // XOAUTH2 refusals carry the JSON challenge RFC 7628 describes; nodemailer then renews the token.
+      if (!ok && auth.method === 'XOAUTH2') return callback(null, { data: { status: '401', schemes: 'bearer' } });
       if (!ok) return callback(smtpError(535, '5.7.8 Authentication credentials invalid'));
       callback(null, { user: auth.username });
     },

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { ChannelContext, Logger } from '../../src/core/connector.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /**
  * A fake Telegram Bot API server on 127.0.0.1: answers like the Bot API
  * (`{ok:true,result}` / `{ok:false,error_code,description,parameters}`), records what it was
  * asked, and serves files. Enough of the API for the gateway: getMe, getUpdates (long polling),
- * sendMessage, sendPhoto, sendDocument, getFile (+ /file/bot<token>/<path>), setWebhook,
+ * sendMessage (with inline keyboards), answerCallbackQuery, sendPhoto, sendDocument, getFile (+ /file/bot<token>/<path>), setWebhook,
  * deleteWebhook, getWebhookInfo.
  */
 
@@ -24,6 +25,8 @@ export interface SentMessage {
   text?: string;
   caption?: string;
   file?: SentFile;
+  /** Inline keyboard buttons, row by row, as sent in reply_markup. */
+  buttons?: { text: string; callback_data: string }[][];
   message_id: number;
 }
 
@@ -37,6 +40,8 @@ export interface FakeTelegram {
   /** http://127.0.0.1:PORT — pass as the channel's `apiRoot`. */
   apiRoot: string;
   sent: SentMessage[];
+  /** Callback query ids answered with answerCallbackQuery, in order. */
+  answeredCallbacks: string[];
   /** Every authorized method call in order, failed ones included. */
   calls: { method: string; params: Record<string, unknown> }[];
   /** Queues an update for getUpdates; gets an update_id if it has none. */
@@ -92,6 +97,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
   const fake: FakeTelegram = {
     apiRoot: '',
     sent: [],
+    answeredCallbacks: [],
     maxConcurrentPolls: 0,
     calls: [],
     pushUpdate(update) {
@@ -151,7 +157,14 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       const text = typeof p.text === 'string' ? p.text : '';
       if (text.trim() === '') throw badRequest('message text is empty');
       if (text.length > 4096) throw badRequest('message is too long');
-      return recordSend('sendMessage', chatId, { text });
+      const buttons = inlineKeyboard(p.reply_markup);
+      return recordSend('sendMessage', chatId, { text, ...(buttons ? { buttons } : {}) });
+    },
+    answerCallbackQuery: (p) => {
+      const id = typeof p.callback_query_id === 'string' ? p.callback_query_id : '';
+      if (id === '') throw badRequest('query is too old and response timeout expired or query ID is invalid');
+      fake.answeredCallbacks.push(id);
+      return true;
     },
     sendPhoto: (p) => sendFile('sendPhoto', 'photo', p),
     sendDocument: (p) => sendFile('sendDocument', 'document', p),
@@ -291,6 +304,23 @@ function reply(res: ServerResponse, status: number, body: Result): void {
 function allowed(value: unknown): { allowed_updates?: string[] } {
   const list = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
   return Array.isArray(list) ? { allowed_updates: list.map(String) } : {};
+}
+
+/** Checks an inline keyboard as the Bot API does: rows of buttons, callback data of 1–64 bytes. */
+function inlineKeyboard(markup: unknown): SentMessage['buttons'] {
+  const parsed: unknown = typeof markup === 'string' ? JSON.parse(markup) : markup;
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const rows = (parsed as { inline_keyboard?: unknown }).inline_keyboard;
+  if (!Array.isArray(rows)) return undefined;
+  return rows.map((row) => {
+    if (!Array.isArray(row)) throw badRequest('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays');
+    return row.map((b: { text?: unknown; callback_data?: unknown }) => {
+      const data = String(b.callback_data ?? '');
+      if (typeof b.text !== 'string' || b.text === '') throw badRequest('text buttons are unallowed in the inline keyboard');
+      if (Buffer.byteLength(data) < 1 || Buffer.byteLength(data) > 64) throw badRequest('BUTTON_DATA_INVALID');
+      return { text: b.text, callback_data: data };
+    });
+  });
 }
 
 function isSentFile(value: unknown): value is SentFile {
@@ -528,12 +558,16 @@ export const tgUpdate = {
     );
   },
 
-  /** An update the gateway does not handle. */
-  callbackQuery: (chatId: number, data: string, o: UpdateOptions = {}) => ({
+  /**
+   * A press of an inline button on the bot's message `messageId` in `chatId`. `queryId` names the
+   * press (Telegram sends the same id when it redelivers); `userId` defaults to the chat's owner.
+   */
+  callbackQuery: (chatId: number, data: string, o: UpdateOptions & { queryId?: string; messageId?: number } = {}) => ({
     update_id: o.updateId ?? builderUpdateId++,
     callback_query: {
-      id: String(builderMessageId++),
-      from: { id: chatId, is_bot: false, first_name: 'Aziz' },
+      id: o.queryId ?? String(builderMessageId++),
+      from: { id: o.userId ?? chatId, is_bot: false, first_name: o.firstName ?? 'Aziz', language_code: o.languageCode ?? 'ru' },
+      message: { message_id: o.messageId ?? 1, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: chatId < 0 ? 'supergroup' : 'private' } },
       chat_instance: 'ci-1',
       data,
     },
@@ -557,7 +591,8 @@ export function recordingContext(channelId = 'telegram') {
   const stored = new Map<string, InboundDraft>();
   const acceptCalls: string[][] = [];
   const logs: LogEntry[] = [];
-  const kvData = new Map<string, string>();
+  const kv = memoryKv();
+  const kvData = kv.map;
   let failAccepts = 0;
   const log = (level: LogEntry['level']) => (obj: object, msg?: string) => {
     logs.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
@@ -570,11 +605,15 @@ export function recordingContext(channelId = 'telegram') {
     child: () => logger,
   };
   const notes: { conversation: string; text: string; dedupeKey: string }[] = [];
+  const again: { conversation: string; reply: { text: string; replyId: string }; dedupeKey: string }[] = [];
   const ctx: ChannelContext = {
     channelId,
     log: logger,
     async noteToAgents(conversation, text, dedupeKey) {
       notes.push({ conversation, text, dedupeKey });
+    },
+    async replyAgain(conversation, reply, dedupeKey) {
+      again.push({ conversation, reply, dedupeKey });
     },
     async conversationForTicket() {
       return undefined;
@@ -591,11 +630,7 @@ export function recordingContext(channelId = 'telegram') {
         return { id: `id-${d.dedupeKey}`, dedupeKey: d.dedupeKey, duplicate };
       });
     },
-    kv: {
-      get: async (k) => kvData.get(k),
-      set: async (k, v) => void kvData.set(k, v),
-      delete: async (k) => void kvData.delete(k),
-    },
+    kv,
     blobs: {
       put: async () => {
         throw new Error('blobs are not used by the Telegram channel');
@@ -612,6 +647,8 @@ export function recordingContext(channelId = 'telegram') {
     /** The dedupe keys of every accept() call, failed ones included. */
     acceptCalls,
     logs,
+    /** What the channel asked to send again (ChannelContext.replyAgain). */
+    again,
     kv: kvData,
     /** The next `n` accept() calls fail (the store is down). */
     failAccepts(n: number) {

@@ -83,6 +83,10 @@ export interface FakeUsedesk {
   failNext(n: number, failure: UdFailure): void;
   addAgentReply(ticketId: number, text: string, opts?: { private?: boolean; files?: { name: string; content_type: string; data: Buffer }[] }): UdComment;
   setStatus(ticketId: number, status: number): void;
+  /** An agent re-files the ticket with these tags. */
+  retag(ticketId: number, tags: string[]): void;
+  /** A ticket agents already handled: the client's first comment and the final tags. */
+  seedTicket(t: { subject?: string; message: string; tags: string[]; createdAt?: string }): UdTicket;
   /** The body of the API channel's "new comment" webhook for a comment, as Usedesk sends it. */
   commentWebhook(comment: UdComment, secret: string): Record<string, unknown>;
   close(): Promise<void>;
@@ -223,6 +227,14 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
         ];
       case '/create/client':
         return { client_id: newClient(b).id, status: true };
+      case '/update/client': {
+        // Usedesk adds emails and a phone to the client's own.
+        const c = clientById(b.client_id);
+        const emails = Array.isArray(b.emails) ? b.emails.map(String) : [];
+        for (const e of emails) if (!c.emails.includes(e.toLowerCase())) c.emails.push(e.toLowerCase());
+        if (typeof b.phone === 'string' && !c.phones.includes(b.phone)) c.phones.push(b.phone);
+        return { client_id: c.id, status: true };
+      }
       case '/clients': {
         const q = String(b.query ?? '').toLowerCase();
         const full = b.search_type !== 'partial_match';
@@ -267,6 +279,15 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
           files: storeFiles(b.files),
         });
         return { status: 'success', ticket_id: ticket.id };
+      }
+      // The ticket list: newest first, 100 a page, `offset` is the page number; no texts.
+      case '/tickets': {
+        const page = num(b.offset) ?? 0;
+        const list = [...tickets].sort((x, y) => y.created_at.localeCompare(x.created_at) || y.id - x.id).slice(page * 100, page * 100 + 100);
+        return list.map((t) => ({
+          id: t.id, subject: t.subject, status_id: t.status_id, client_id: t.client_id, channel_id: t.channel_id,
+          published_at: t.created_at, last_updated_at: t.comments.at(-1)?.published_at ?? t.created_at,
+        }));
       }
       case '/ticket': {
         const t = ticketById(b.ticket_id);
@@ -394,6 +415,17 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
     },
     setStatus(ticketId, status) {
       ticketById(ticketId).status_id = status;
+    },
+    retag(ticketId, tags) {
+      ticketById(ticketId).tags = [...tags];
+    },
+    seedTicket(t) {
+      const client = newClient({ name: 'Seeded Player' });
+      const ticket = newTicket({ subject: t.subject ?? 'Question', tag: t.tags.join(', '), status: 2 }, client, apiChannelId, null);
+      if (t.createdAt) ticket.created_at = t.createdAt;
+      const comment = addComment(ticket, { message: `<p>${t.message}</p>`, from: 'client', type: 'public', user_id: null, client_id: client.id, files: [] });
+      if (t.createdAt) comment.published_at = t.createdAt;
+      return ticket;
     },
     commentWebhook(comment, secret) {
       const t = ticketById(comment.ticket_id);

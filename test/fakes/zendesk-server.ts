@@ -41,6 +41,8 @@ export interface FakeTicket {
   external_id: string | null;
   via_followup_source_id: number | null;
   comments: FakeComment[];
+  /** The requester's satisfaction rating (legacy CSAT), once given. */
+  satisfaction_rating?: { score: 'good' | 'bad'; comment: string | null; by: number };
 }
 
 export interface FakeUser {
@@ -87,6 +89,8 @@ export interface FakeZendesk {
   url: string;
   tickets: FakeTicket[];
   users: FakeUser[];
+  /** A user's identities (email, phone_number) as Zendesk lists them: the user's email and phone, and those added. */
+  identitiesOf(userId: number): { type: string; value: string }[];
   audits: FakeAudit[];
   /** Every request, in order, failed ones included. */
   requests: FakeRequest[];
@@ -98,6 +102,15 @@ export interface FakeZendesk {
     opts?: { attachments?: { file_name: string; content_type: string; data: Buffer }[]; public?: boolean },
   ): { commentId: number };
   closeTicket(ticketId: number): void;
+  /** An agent solves the ticket. */
+  solveTicket(ticketId: number): void;
+  /** An agent re-files the ticket: its tags become `tags` (what `rules eval` reads back). */
+  retag(ticketId: number, tags: string[]): void;
+  /** A ticket agents already handled (history to train on): the customer's words and the final tags. */
+  seedTicket(t: { subject?: string; description: string; tags: string[]; createdAt?: string; status?: string }): FakeTicket;
+  /** Tickets per page of the incremental export (Zendesk's is 1,000); the next `rateLimitExports` export requests answer 429. */
+  exportPageSize: number;
+  rateLimitExports: number;
   /** Deletes the ticket: reads and updates answer 404 RecordNotFound. */
   deleteTicket(ticketId: number): void;
   signWebhook(
@@ -163,12 +176,14 @@ function normalizeTags(v: unknown): string[] {
 }
 
 export async function startFakeZendesk(
-  opts: { email?: string; apiToken?: string; oauthToken?: string } = {},
+  /** `impersonationToken`: an OAuth token with the impersonate scope (X-On-Behalf-Of makes requests as an end user). */
+  opts: { email?: string; apiToken?: string; oauthToken?: string; impersonationToken?: string } = {},
 ): Promise<FakeZendesk> {
   const email = opts.email ?? 'api@example.com';
   const apiToken = opts.apiToken ?? 'fake-zendesk-token';
   const basic = `Basic ${Buffer.from(`${email}/token:${apiToken}`).toString('base64')}`;
   const bearer = opts.oauthToken ? `Bearer ${opts.oauthToken}` : undefined;
+  const impersonator = opts.impersonationToken ? `Bearer ${opts.impersonationToken}` : undefined;
 
   const tickets: FakeTicket[] = [];
   const users: FakeUser[] = [];
@@ -360,6 +375,48 @@ export async function startFakeZendesk(
     return { status: 201, body: { ticket: ticketJson(ticket), audit }, headers: { location: `${url}/api/v2/tickets/${ticket.id}.json` } };
   }
 
+  /**
+   * Cursor-based incremental ticket export: every ticket updated at or after `start_time`
+   * (Unix seconds), as it is now, oldest first; the cursor is opaque to the client.
+   */
+  function incrementalExport(query: URLSearchParams): Answer {
+    if (fake.rateLimitExports > 0) {
+      fake.rateLimitExports--;
+      return { status: 429, body: { error: 'TooManyRequests', description: 'Rate limit for incremental exports exceeded' }, headers: { 'retry-after': '1' } };
+    }
+    const cursor = query.get('cursor');
+    let offset = 0;
+    let start = 0;
+    if (cursor !== null) {
+      const m = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+      if (!m) throw badRequest('InvalidCursor', 'cursor is invalid');
+      start = Number(m[1]);
+      offset = Number(m[2]);
+    } else {
+      const st = query.get('start_time');
+      if (st === null || !/^\d+$/.test(st)) throw badRequest('InvalidPaginationParameter', 'start_time is required');
+      start = Number(st);
+      if (start > Date.now() / 1000 - 60) throw badRequest('InvalidPaginationParameter', 'Too recent start_time. Use a start_time older than 1 minute');
+    }
+    const list = tickets.filter((t) => Date.parse(updatedAt(t)) / 1000 >= start);
+    const page = list.slice(offset, offset + fake.exportPageSize);
+    const end = offset + page.length >= list.length;
+    const after = Buffer.from(`${start}:${offset + page.length}`).toString('base64url');
+    return {
+      status: 200,
+      body: {
+        tickets: page.map((t) => ({ ...ticketJson(t), ...(deleted.has(t.id) ? { status: 'deleted' } : {}) })),
+        after_url: end ? null : `${url}/api/v2/incremental/tickets/cursor.json?cursor=${after}`,
+        after_cursor: end ? null : after,
+        before_url: null,
+        before_cursor: null,
+        end_of_stream: end,
+      },
+    };
+  }
+
+  const updatedAt = (t: FakeTicket): string => t.comments.at(-1)?.created_at ?? now();
+
   function updateTicket(id: number, body: unknown): Answer {
     const ticket = ticketById(id);
     if (!isObject(body) || !isObject(body.ticket)) throw badRequest('InvalidEndpoint', 'ticket is required');
@@ -411,6 +468,60 @@ export async function startFakeZendesk(
     }
     const audit = recordAudit(ticket, author, t.metadata, events, auditId);
     return { status: 200, body: { ticket: ticketJson(ticket), audit } };
+  }
+
+  /** Identities added with POST /users/{id}/identities; a user's email and phone count as identities too. */
+  const addedIdentities = new Map<number, { id: number; type: string; value: string }[]>();
+  const sameValue = (type: string, a: string, b: string) => (type === 'phone_number' ? a.replace(/\D/g, '') === b.replace(/\D/g, '') : a.toLowerCase() === b.toLowerCase());
+  function identitiesOf(u: FakeUser): { id: number; type: string; value: string }[] {
+    const own = [...(u.email ? [{ id: u.id * 100 + 1, type: 'email', value: u.email }] : []), ...(u.phone ? [{ id: u.id * 100 + 2, type: 'phone_number', value: u.phone }] : [])];
+    const added = (addedIdentities.get(u.id) ?? []).filter((a) => !own.some((o) => o.type === a.type && sameValue(a.type, o.value, a.value)));
+    return [...own, ...added];
+  }
+  const userOf = (m: RegExpMatchArray): FakeUser => {
+    const user = users.find((u) => u.id === Number(m[1]));
+    if (!user) throw new ZdError(404, { error: 'RecordNotFound', description: 'Not found' });
+    return user;
+  };
+
+  function userRoutes(method: string, path: string, query: URLSearchParams, json: unknown): Answer | undefined {
+    let m: RegExpMatchArray | null;
+    if (method === 'GET' && path === '/api/v2/users/search') {
+      const ext = query.get('external_id');
+      const q = query.get('query')?.trim();
+      const found = users.filter((u) => u.role === 'end-user' && (ext ? u.external_id?.toLowerCase() === ext.toLowerCase()
+        : q ? identitiesOf(u).some((i) => sameValue(i.type, i.value, q)) || u.name === q : false));
+      return { status: 200, body: { users: found.map(userJson), next_page: null, count: found.length } };
+    }
+    if ((m = /^\/api\/v2\/users\/(\d+)$/.exec(path))) {
+      const user = userOf(m);
+      if (method === 'GET') return { status: 200, body: { user: userJson(user) } };
+      if (method === 'PUT') {
+        const u = isObject(json) && isObject(json.user) ? json.user : {};
+        if (typeof u.external_id === 'string') {
+          const taken = users.find((x) => x.id !== user.id && x.external_id?.toLowerCase() === String(u.external_id).toLowerCase());
+          if (taken) throw invalid({ external_id: 'External has already been taken' });
+          user.external_id = u.external_id;
+        }
+        return { status: 200, body: { user: userJson(user) } };
+      }
+    }
+    if ((m = /^\/api\/v2\/users\/(\d+)\/identities$/.exec(path))) {
+      const user = userOf(m);
+      if (method === 'GET') return { status: 200, body: { identities: identitiesOf(user).map((i) => ({ ...i, user_id: user.id, verified: true })), next_page: null } };
+      if (method === 'POST') {
+        const i = isObject(json) && isObject(json.identity) ? json.identity : {};
+        const type = String(i.type ?? '');
+        const value = String(i.value ?? '');
+        if (!['email', 'phone_number'].includes(type) || !value) throw invalid({ type: 'Type: is invalid' });
+        const holder = users.find((u) => identitiesOf(u).some((x) => x.type === type && sameValue(type, x.value, value)));
+        if (holder && holder.id !== user.id) throw invalid({ value: `Value: ${value} is already being used by another user` });
+        const identity = { id: ids.user * 100 + addedIdentities.size + 50, type, value };
+        if (!holder) addedIdentities.set(user.id, [...(addedIdentities.get(user.id) ?? []), identity]);
+        return { status: 201, body: { identity: { ...identity, user_id: user.id, verified: true } } };
+      }
+    }
+    return undefined;
   }
 
   function createOrUpdateUser(body: unknown): Answer {
@@ -477,10 +588,35 @@ export async function startFakeZendesk(
     };
   }
 
+  /** The end user an impersonating request acts as (X-On-Behalf-Of: id or email), if it is one. */
+  function actingAs(req: IncomingMessage): FakeUser | undefined {
+    if (impersonator === undefined || req.headers.authorization !== impersonator) return undefined;
+    const who = String(req.headers['x-on-behalf-of'] ?? '');
+    const user = users.find((u) => String(u.id) === who || (u.email !== null && u.email.toLowerCase() === who.toLowerCase()));
+    return user?.role === 'end-user' ? user : undefined;
+  }
+
+  /** Legacy CSAT: only the requester may rate, and only a solved ticket (or one solved before). */
+  function rateTicket(id: number, req: IncomingMessage, body: unknown): Answer {
+    const ticket = ticketById(id);
+    const user = actingAs(req);
+    if (!user || user.id !== ticket.requester_id) throw new ZdError(403, { error: 'Forbidden', description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.' });
+    if (ticket.status !== 'solved') throw invalid({ base: 'Ticket: satisfaction ratings can only be given to solved tickets' });
+    const rating = isObject(body) && isObject(body.satisfaction_rating) ? body.satisfaction_rating : undefined;
+    if (rating?.score !== 'good' && rating?.score !== 'bad') throw invalid({ score: 'Score: is not included in the list' });
+    ticket.satisfaction_rating = { score: rating.score, comment: typeof rating.comment === 'string' ? rating.comment : null, by: user.id };
+    return { status: 200, body: { satisfaction_rating: { id: ticket.id * 10, ticket_id: ticket.id, requester_id: user.id, score: rating.score, comment: ticket.satisfaction_rating.comment } } };
+  }
+
   function route(method: string, path: string, query: URLSearchParams, req: IncomingMessage, raw: Buffer, json: unknown): Answer {
     let m: RegExpMatchArray | null;
+    if (method === 'POST' && (m = path.match(/^\/api\/v2\/tickets\/(\d+)\/satisfaction_rating$/))) return rateTicket(Number(m[1]), req, json);
+    // An impersonating token reaches only what its end user may (here: rating their ticket).
+    if (impersonator !== undefined && req.headers.authorization === impersonator) throw new ZdError(403, { error: 'Forbidden', description: 'You do not have access to this page.' });
     if (method === 'GET' && path === '/api/v2/users/me') return { status: 200, body: { user: userJson(me) } };
     if (method === 'POST' && path === '/api/v2/users/create_or_update') return createOrUpdateUser(json);
+    const userAnswer = path.startsWith('/api/v2/users/') ? userRoutes(method, path, query, json) : undefined;
+    if (userAnswer) return userAnswer;
     if (method === 'POST' && path === '/api/v2/uploads') return upload(query, raw, req.headers['content-type']);
     if (method === 'POST' && path === '/api/v2/tickets') {
       const key = req.headers['idempotency-key'];
@@ -497,6 +633,7 @@ export async function startFakeZendesk(
       idempotency.set(key, { fingerprint, answer });
       return { ...answer, headers: { ...answer.headers, 'x-idempotency-lookup': 'miss' } };
     }
+    if (method === 'GET' && path === '/api/v2/incremental/tickets/cursor') return incrementalExport(query);
     if (method === 'GET' && path === '/api/v2/tickets') {
       const externalId = query.get('external_id');
       const list = tickets.filter((t) => !deleted.has(t.id) && (externalId === null || t.external_id === externalId));
@@ -595,7 +732,7 @@ export async function startFakeZendesk(
       return;
     }
     const auth = req.headers.authorization;
-    if (auth !== basic && (bearer === undefined || auth !== bearer)) {
+    if (auth !== basic && (bearer === undefined || auth !== bearer) && (impersonator === undefined || auth !== impersonator)) {
       send(res, { status: 401, body: { error: "Couldn't authenticate you" } });
       return;
     }
@@ -633,10 +770,16 @@ export async function startFakeZendesk(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeZendesk = {
     url,
+    exportPageSize: 1000,
+    rateLimitExports: 0,
     tickets,
     users,
+    identitiesOf: (userId: number) => {
+      const user = users.find((u) => u.id === userId);
+      return user ? identitiesOf(user).map(({ type, value }) => ({ type, value })) : [];
+    },
     audits,
     requests,
     failNext(n, response) {
@@ -651,13 +794,34 @@ export async function startFakeZendesk(
         const answer = upload(new URLSearchParams({ filename: a.file_name }), a.data, a.content_type);
         tokens.push((answer.body as { upload: { token: string } }).upload.token);
       }
-      const comment = addComment(ticket, { body, public: o.public ?? true, author_id: author.id, uploads: tokens }, author.id, true, auditId);
+      // Written in Zendesk's rich-text editor: html_body as typed, body/plain_body without the markup (and link targets).
+      const html_body = `<div class="zd-comment"><p>${body}</p></div>`;
+      const comment = addComment(ticket, { html_body, public: o.public ?? true, author_id: author.id, uploads: tokens }, author.id, true, auditId);
       if (comment.public && ticket.status === 'new') ticket.status = 'open';
       recordAudit(ticket, author.id, undefined, [{ type: 'Comment', id: comment.id, public: comment.public, body }], auditId);
       return { commentId: comment.id };
     },
     closeTicket(ticketId) {
       ticketById(ticketId).status = 'closed';
+    },
+    solveTicket(ticketId) {
+      ticketById(ticketId).status = 'solved';
+    },
+    retag(ticketId, tags) {
+      ticketById(ticketId).tags = [...new Set(normalizeTags(tags))];
+    },
+    seedTicket(t) {
+      const requester: FakeUser = { id: ids.user++, name: 'Seeded Player', email: null, external_id: null, phone: null, role: 'end-user' };
+      users.push(requester);
+      const at = t.createdAt ?? now();
+      const ticket: FakeTicket = {
+        id: ids.ticket++, subject: t.subject ?? null, requester_id: requester.id, submitter_id: requester.id, priority: null, type: null,
+        status: t.status ?? 'solved', group_id: null, tags: [...new Set(normalizeTags(t.tags))], custom_fields: [], external_id: null,
+        via_followup_source_id: null,
+        comments: [{ id: ids.comment++, body: t.description, html_body: `<p>${t.description}</p>`, public: true, author_id: requester.id, uploads: [], created_at: at }],
+      };
+      tickets.push(ticket);
+      return ticket;
     },
     deleteTicket(ticketId) {
       ticketById(ticketId);
@@ -672,4 +836,5 @@ export async function startFakeZendesk(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return fake;
 }

@@ -399,4 +399,29 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     expect(channel.status?.()).toMatchObject({ ready: false, detail: expect.stringContaining('IMAP login failed for support@127.0.0.1') });
     expect(JSON.stringify(m.logs)).not.toContain('wrong-password-123');
   });
+
+  it('a support address that is a Google Group: its mail is skipped with a warning naming the list, and taken once the list is trusted', async () => {
+    const folder = await newFolder();
+    const group = {
+      'List-Id': 'Support <support.acme.test>',
+      'List-Post': '<mailto:support@acme.test>',
+      Precedence: 'list',
+      'Reply-To': 'Azamat <azamat@customer.test>',
+    };
+    await dv.append(mail({ from: "'Azamat' via Support <support@acme.test>", subject: 'withdrawal', body: 'Where is my money?', headers: group }), { mailbox: folder });
+    const skipped = mailContext();
+    const strict = open(skipped, folder);
+    await strict.start?.();
+    const warning = await until('the warning', () => skipped.logs.find((l) => l.level === 'warn' && l.msg?.includes('trustedLists')));
+    expect(warning.msg).toContain('through the list support.acme.test');
+    expect(skipped.stored()).toEqual([]);
+    await strict.stop?.();
+
+    const folder2 = await newFolder();
+    await dv.append(mail({ from: "'Azamat' via Support <support@acme.test>", subject: 'withdrawal', body: 'Where is my money?', headers: group }), { mailbox: folder2 });
+    const m = mailContext();
+    await open(m, folder2, { trustedLists: ['support@acme.test'] }).start?.();
+    const d = await until('the mail', () => byText(m, 'Where is my money'));
+    expect(d.sender).toMatchObject({ email: 'azamat@customer.test' });
+  });
 });

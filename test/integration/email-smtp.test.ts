@@ -31,7 +31,8 @@ function channel(extra: Record<string, unknown> = {}, smtp: Record<string, unkno
     name: 'Acme Support',
     // Never started here: only the SMTP side is used.
     imap: { host: '127.0.0.1', port: 1, user: 'support', password: 'unused' },
-    smtp: { host: sink.host, port: sink.port, user: SMTP_USER, password: SMTP_PASSWORD, ...smtp },
+    // The sink offers no STARTTLS: this test server may see the password.
+    smtp: { host: sink.host, port: sink.port, user: SMTP_USER, password: SMTP_PASSWORD, allowInsecureAuth: true, ...smtp },
     ...extra,
   });
   return { ch: createEmailChannel(options, rec.ctx), rec };
@@ -72,7 +73,7 @@ describe('email replies over a real SMTP server', () => {
     expect(got.parsed.html).toContain('<b>sent</b>');
     expect(got.parsed.attachments.map((a) => [a.filename, a.contentType, a.content.equals(pdf)])).toEqual([['statement.pdf', 'application/pdf', true]]);
     expect(got.header('auto-submitted')).toBeUndefined();
-    expect(sink.logins).toEqual([{ user: SMTP_USER, ok: true }]);
+    expect(sink.logins).toEqual([{ user: SMTP_USER, ok: true, method: 'PLAIN', tls: false }]);
   });
 
   it('the same reply sent again (a retry after a lost answer) does not reach the customer twice', async () => {
@@ -98,6 +99,16 @@ describe('email replies over a real SMTP server', () => {
     // Agents' own replies are not capped.
     await ch.send(conversation, { text: 'from a person', files: [], replyId: '501:9100' });
     expect(sink.received).toHaveLength(3);
+  });
+
+  it('the hourly cap holds when eight new conversations from one address are answered at the same moment', async () => {
+    const { ch } = channel();
+    const results = await Promise.all(Array.from({ length: 8 }, (_, n) => ch.send(
+      { ...conversation, externalId: `<new${n}@customer.test>` },
+      { text: `ack ${n}`, files: [], replyId: `auto:new:${n}`, automatic: true },
+    )));
+    expect(sink.received).toHaveLength(3); // autoReplyLimitPerHour defaults to 3
+    expect(results.filter((r) => r.externalIds.length === 0 && r.notes?.[0]?.includes('already got 3 automatic replies'))).toHaveLength(5);
   });
 
   it("a permanent rejection is a permanent DeliveryError carrying the server's words; a 4xx is retried", async () => {

@@ -37,6 +37,14 @@ async function until(check: () => boolean, what: string): Promise<void> {
 const getUpdatesCalls = (f: FakeTelegram) => f.calls.filter((c) => c.method === 'getUpdates');
 
 describe('telegram polling', () => {
+  it('a button press is stored with its choice, then answered (answerCallbackQuery), also in polling mode', async () => {
+    const { fake, rec, channel } = await polling();
+    await channel.start?.();
+    fake.pushUpdate(tgUpdate.callbackQuery(42, 'csat:01J00000000000000000000000:5', { updateId: 600, queryId: 'press-1' }));
+    await until(() => fake.answeredCallbacks.includes('press-1'), 'the answered callback query');
+    expect(rec.stored()).toEqual([expect.objectContaining({ kind: 'event', choice: 'csat:01J00000000000000000000000:5', dedupeKey: 'cb:press-1' })]);
+  });
+
   it('stores every update once and confirms it to Telegram afterwards', async () => {
     const { fake, rec, channel } = await polling();
     await channel.start?.();
@@ -46,8 +54,8 @@ describe('telegram polling', () => {
     await until(() => getUpdatesCalls(fake).some((c) => c.params.offset === 502), 'offset 502');
     expect(rec.stored().map((d) => [d.externalId, d.text])).toEqual([['42:1', 'first'], ['43:2', 'second']]);
     expect(rec.acceptCalls.flat()).toEqual(['42:1', '43:2']);
-    expect(getUpdatesCalls(fake)[0]?.params).toMatchObject({ timeout: 1, allowed_updates: ['message', 'edited_message'] });
-    expect(channel.status?.()).toEqual({ ready: true });
+    expect(getUpdatesCalls(fake)[0]?.params).toMatchObject({ timeout: 1, allowed_updates: ['message', 'edited_message', 'callback_query'] });
+    expect(channel.status?.()).toEqual({ ready: true, state: 'connected', facts: { mode: 'polling' } });
   });
 
   it('fetches an update again when storing it failed, and advances only after it is stored', async () => {

@@ -44,6 +44,16 @@ describe('telegram send', () => {
     expect(result).toEqual({ externalIds: ['5000000001:1'] });
   });
 
+  it('a question with choices goes as one message with a row of inline buttons; a retry sends nothing twice', async () => {
+    const { fake, channel } = await setup();
+    const choices = { options: [1, 2, 3, 4, 5].map((n) => ({ id: `csat:01J00000000000000000000000:${n}`, label: `${n} ⭐` })), menu: 'Rate', language: 'en' };
+    await channel.send(to, reply('Please rate our help from 1 to 5.', { choices, replyId: 'csat:q1' }));
+    await channel.send(to, reply('Please rate our help from 1 to 5.', { choices, replyId: 'csat:q1' }));
+    expect(fake.sent).toHaveLength(1);
+    expect(fake.sent[0]!.text).toBe('Please rate our help from 1 to 5.');
+    expect(fake.sent[0]!.buttons).toEqual([choices.options.map((o) => ({ text: o.label, callback_data: o.id }))]);
+  });
+
   it('splits a long reply at 4096 characters on paragraph boundaries, filling each message', async () => {
     const { fake, channel } = await setup();
     const [a, b, c] = ['А'.repeat(3000), 'Б'.repeat(3000), 'В'.repeat(100)];
@@ -188,7 +198,7 @@ describe('telegram webhook registration and check', () => {
     expect(fake.webhook).toEqual({
       url: 'https://support.example.com/webhooks/tg',
       secret_token: SECRET,
-      allowed_updates: ['message', 'edited_message'],
+      allowed_updates: ['message', 'edited_message', 'callback_query'],
     });
     expect(summary).toContain('https://support.example.com/webhooks/tg');
     expect(summary).not.toContain(SECRET);

@@ -8,6 +8,7 @@ import { loadWhatsAppWebJs } from '../../connectors/channels/whatsapp-web/librar
 import { WhatsAppWebOptions } from '../../connectors/channels/whatsapp-web/options.ts';
 import { FAKE_WHATSAPP_WEB_PAGE } from '../fakes/whatsapp-web-client.ts';
 import { tempDir, waitFor } from '../e2e/harness.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /**
  * The real whatsapp-web.js in the system's Chromium, started far enough to emit a QR code.
@@ -46,9 +47,10 @@ describe.skipIf(!haveChromium)('whatsapp-web.js in real Chromium (smoke)', () =>
       log: silent,
       dataDir: dir.path,
       accept: async () => [],
-      kv: { get: async () => undefined, set: async () => {}, delete: async () => {} },
+      kv: memoryKv(),
       blobs: { put: async () => 'x', get: async () => undefined, delete: async () => {} },
       noteToAgents: async () => {},
+      replyAgain: async () => undefined,
       conversationForTicket: async () => undefined,
     } satisfies ChannelContext;
     const channel = createWhatsAppWebChannel(options, ctx, { loadLibrary: loadWhatsAppWebJs });

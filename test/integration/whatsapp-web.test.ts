@@ -52,6 +52,9 @@ describe('whatsapp-web channel in a gateway (fake client)', () => {
   const registry = (): ConnectorRegistry => ({
     channels: [defineChannel({
       kind: 'whatsapp-web',
+      medium: 'messenger',
+      network: 'whatsapp',
+      sends: ['text', 'files'],
       options: WhatsAppWebOptions,
       create: (o, ctx) => createWhatsAppWebChannel(o, ctx, { loadLibrary: async () => world.library, retryCatchUpMs: 50 }),
     })],

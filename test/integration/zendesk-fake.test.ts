@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, KeyValueStore, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, InboundRequest, Logger, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 /** The Zendesk connector against the fake Zendesk: real HTTP, real state, the gateway's view of it. */
 
@@ -14,10 +16,6 @@ const SECRET = 'signing-secret-0123456789';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 let seq = 0;
 function message(text: string, overrides: Partial<NormalizedMessage> = {}): NormalizedMessage {
@@ -44,7 +42,7 @@ function decision(overrides: Partial<Decision> = {}): Decision {
 }
 
 function input(msg: NormalizedMessage, overrides: Partial<TicketInput> = {}): TicketInput {
-  return { message: msg, extra: [], decision: decision(), subject: 'Telegram: Azamat', files: [], notes: [], conversationKey: 'telegram:777', ...overrides };
+  return { channel: overrides.channel ?? channelRef((overrides.message ?? msg).channel), message: msg, extra: [], decision: decision(), subject: 'Telegram: Azamat', files: [], notes: [], conversationKey: 'telegram:777', ...overrides };
 }
 
 let job = 0;
@@ -94,7 +92,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
 
   async function newTicket(text = 'вывод не пришёл', overrides: Partial<TicketInput> = {}) {
     const msg = message(text);
-    const requester = await helpdesk.upsertRequester(msg.sender, channel, attempt());
+    const requester = await helpdesk.upsertRequester(msg.sender, channelRef(channel), attempt());
     const ref = await helpdesk.createTicket(input(msg, overrides), requester, attempt());
     return { ref, requester, ticket: zd.tickets.find((t) => String(t.id) === ref.ticketId)! };
   }
@@ -116,7 +114,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
       priority: 'high',
       type: 'incident',
       group_id: 101,
-      tags: ['payments', 'withdrawal_delay'],
+      tags: ['payments', 'withdrawal_delay', 'switchboard', 'switchboard_messenger'],
       custom_fields: [{ id: 900001, value: 'P-5512345' }],
       external_id: 'telegram:777',
       status: 'new',
@@ -139,7 +137,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
       ['first', true, ticket.requester_id],
       ['ID 5512345, карта Humo', true, ticket.requester_id],
     ]);
-    expect(ticket.tags).toEqual(['payments', 'kyc']);
+    expect(ticket.tags).toEqual(['payments', 'switchboard', 'switchboard_messenger', 'kyc']);
   });
 
   it('a message for a closed ticket opens a follow-up ticket linked to it', async () => {
@@ -164,7 +162,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
 
   it('create: the answer is lost after Zendesk applied it; the retry with reconcile makes no second ticket', async () => {
     const msg = message('lost answer on create');
-    const requester = await helpdesk.upsertRequester(msg.sender, channel, attempt());
+    const requester = await helpdesk.upsertRequester(msg.sender, channelRef(channel), attempt());
     const ctx = attempt();
     zd.failNext(1, { status: 502, body: '<html>Bad Gateway</html>', applyFirst: true });
     const err = await failure(helpdesk.createTicket(input(msg), requester, ctx));
@@ -179,7 +177,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
   it('create: a timed-out create retried without reconcile is answered from the Idempotency-Key, no second ticket', async () => {
     const slow = await connect({ timeoutMs: 200 });
     const msg = message('slow zendesk');
-    const requester = await slow.upsertRequester(msg.sender, channel, attempt());
+    const requester = await slow.upsertRequester(msg.sender, channelRef(channel), attempt());
     const ctx = attempt();
     const file = { name: 'doc.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4 doc') };
     zd.failNext(1, { status: 201, passThrough: true }); // the upload goes through untouched

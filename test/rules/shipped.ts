@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { Replies, Rule } from '../../src/core/rules/schema.ts';
+import { TextModel } from '../../src/core/model/text-model.ts';
 
 const ShippedRules = z.strictObject({ rules: z.array(Rule), replies: Replies });
 const LabeledMessage = z.strictObject({
@@ -26,4 +27,9 @@ export function loadShippedRules(): z.infer<typeof ShippedRules> {
 
 export function loadLabeled(file: string): LabeledMessage[] {
   return LabeledSet.parse(parse(readFileSync(new URL(`test/rules/${file}`, root), 'utf8')));
+}
+
+/** `config/models/igaming.json`: the text model the shipped rules ask (`npm run model:train`). */
+export function loadShippedModel(): TextModel {
+  return TextModel.fromJSON(JSON.parse(readFileSync(new URL('config/models/igaming.json', root), 'utf8')));
 }

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AttemptContext } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import { DeliveryError, NotYet } from '../../src/core/errors.ts';
 import type { Job, NewJob, Throttled } from '../../src/core/jobs.ts';
+import { onCustomerMessage, type TimingRecord } from '../../src/core/kpi/record.ts';
+import { updateRecord } from '../../src/core/kpi/timing.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
+import { newCustomer, planLink } from '../../src/core/identity/customer.ts';
 
 /**
  * What every runtime (embedded, Redis) must do, written once. A runtime is done when
@@ -60,6 +63,14 @@ function recordingPipeline(behave: Behaviour = () => {}, giveUp: (job: Job) => N
       return giveUp(job);
     },
   };
+}
+
+/** A conversation's timing record as the pipeline writes it: waiting since `at` unless `answered`. */
+function timing(ticketId: string, at: number, o: { answered?: boolean } = {}): TimingRecord {
+  const r = onCustomerMessage(undefined, { ticketId, messageId: `m-${ticketId}-${at}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at, targetMs: 300_000 });
+  if (!o.answered) return r;
+  const { watchFrom: _w, ...rest } = r;
+  return { ...rest, unanswered: [], firstResponse: { at: at + 1000, calendarMs: 1000, businessMs: 1000 } };
 }
 
 function noteText(job: Job): string {
@@ -200,6 +211,30 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       await until(async () => (await rt.dlq.list()).length === 0);
     });
 
+    it('a job that is not due yet (NotYet) runs again then, not before, without spending attempts or pausing its target', async () => {
+      const rt = await start('not-yet', { maxAttempts: 1 });
+      let until_ = 0;
+      const p = recordingPipeline((job) => {
+        if (noteText(job) !== 'later') return;
+        if (until_ === 0) until_ = Date.now() + 700;
+        if (Date.now() < until_) throw new NotYet(until_, 'quiet hours');
+      });
+      await rt.enqueue([note('q', 'later', 'k-later', 'channel:tg')]);
+      rt.startWorker(p);
+      await until(() => p.runs.length === 1);
+      // The same target takes other work meanwhile: it is not paused.
+      await rt.enqueue([note('other', 'now', 'k-now', 'channel:tg')]);
+      await until(() => p.runs.some((r) => r.payload === 'now'));
+      expect(p.runs.filter((r) => r.payload === 'later')).toHaveLength(1);
+      await until(() => p.runs.filter((r) => r.payload === 'later').length === 2);
+      const [first, second] = p.runs.filter((r) => r.payload === 'later');
+      expect(second!.at).toBeGreaterThanOrEqual(until_);
+      expect(second!.ctx.reconcile).toBe(false);
+      // maxAttempts is 1: had waiting counted as a failure, the first run would have dead-lettered it.
+      expect(first!.ctx.idempotencyKey).toBe(second!.ctx.idempotencyKey);
+      expect(await rt.dlq.list()).toEqual([]);
+    });
+
     it('gives up after maxAttempts transient failures', async () => {
       const rt = await start('exhaust', { maxAttempts: 3 });
       const p = recordingPipeline(() => {
@@ -259,6 +294,32 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect((await rt.links.byTicket('10'))?.ticketId).toBe('11');
       expect((await rt.links.byTicket('11'))?.conversationKey).toBe('telegram:1');
       expect(await rt.links.get('telegram:2')).toBeUndefined();
+    });
+
+    it('keeps a bounded path per conversation, found by customer, chat or ticket id, and across a restart', async () => {
+      let rt = await start('conversations');
+      const at = Date.now();
+      await rt.conversations.record('telegram:777', { at, kind: 'accepted', text: 'вывод не пришёл' }, ['777', 'Azamat_UZ', '+998 90 123-45-67']);
+      await rt.conversations.record('telegram:777', { at: at + 1, kind: 'ticket', ticketId: '42', ticketUrl: 'https://acme.zendesk.com/agent/tickets/42' }, ['42']);
+      await rt.conversations.record('email:thread-1', { at: at + 2, kind: 'accepted', text: 'KYC' }, ['player@example.com', '42']);
+      await until(async () => (await rt.conversations.events('telegram:777')).length === 2);
+      expect((await rt.conversations.events('telegram:777')).map((e) => [e.kind, e.ticketId])).toEqual([['accepted', undefined], ['ticket', '42']]);
+      // Without case, with the usual prefixes, a phone number written any way, the key itself.
+      expect(await rt.conversations.find('@azamat_uz')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('998901234567')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('PLAYER@example.com')).toEqual(['email:thread-1']);
+      expect(await rt.conversations.find('#42')).toEqual(['email:thread-1', 'telegram:777']);
+      expect(await rt.conversations.find('telegram:777')).toEqual(['telegram:777']);
+      expect(await rt.conversations.find('nobody')).toEqual([]);
+      // Bounded: only the newest events of a long conversation stay.
+      for (let i = 0; i < 120; i++) await rt.conversations.record('telegram:9', { at: at + i, kind: 'note', text: `n${i}` });
+      await until(async () => (await rt.conversations.events('telegram:9')).at(-1)?.text === 'n119');
+      const kept = await rt.conversations.events('telegram:9');
+      expect(kept).toHaveLength(100);
+      expect(kept[0]!.text).toBe('n20');
+      await rt.close(1000);
+      rt = await start('conversations');
+      expect(await rt.conversations.events('telegram:777')).toHaveLength(2);
     });
 
     it('reports queue depth, dead letters and the age of the oldest waiting job', async () => {
@@ -358,6 +419,20 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         expect(overlaps).toEqual([]);
         expect(byWorker[0]).toBeGreaterThan(0);
         expect(byWorker[1]).toBeGreaterThan(0);
+      });
+
+      it('two processes changing one conversation’s timing at once: every change lands', async () => {
+        const [a, b] = [await start('timing-shared'), await start('timing-shared')];
+        const t = Date.UTC(2025, 4, 5, 10, 0);
+        await a.timing.put(timing('7', t), 0);
+        const add = async (rt: Runtime, at: number) =>
+          updateRecord(rt.timing, '7', (current) => onCustomerMessage(current?.record, { ticketId: '7', messageId: `m${at}`, channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments', at }));
+        await Promise.all([a, b].map(async (rt, w) => {
+          for (let i = 1; i <= 10; i++) await add(rt, t + w * 100 + i);
+        }));
+        const stored = (await b.timing.get('7'))!;
+        expect(stored.record.unanswered).toHaveLength(21);
+        expect(stored.version).toBe(21);
       });
 
       it('dedupes the same key accepted by two processes at once', async () => {
@@ -469,6 +544,97 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       });
     });
 
+    it('keeps conversation timings: compare-and-set, found by opening time and by wait, kept across a restart, pruned', async () => {
+      const rt1 = await start('timing');
+      const t = Date.UTC(2025, 4, 5, 10, 0);
+      expect(await rt1.timing.put(timing('1', t), 0)).toBe(true);
+      expect(await rt1.timing.put(timing('1', t + 5), 0)).toBe(false); // someone else wrote first
+      const first = (await rt1.timing.get('1'))!;
+      expect(first).toEqual({ record: timing('1', t), version: 1 });
+      expect(await rt1.timing.put(timing('1', t, { answered: true }), 1)).toBe(true);
+      expect(await rt1.timing.put(timing('1', t), 1)).toBe(false); // a stale version
+      await rt1.timing.put(timing('2', t + 60_000), 0);
+      await rt1.timing.put(timing('3', t - 60_000), 0);
+      await rt1.timing.put(timing('4', t - 3_600_000, { answered: true }), 0);
+      expect(await rt1.timing.get('nope')).toBeUndefined();
+
+      expect((await rt1.timing.openedBetween(t - 60_000, t + 60_000)).map((r) => r.ticketId)).toEqual(['3', '1']);
+      // Waiting ones, longest waiting first; the answered ones are not watched.
+      expect((await rt1.timing.watched(10)).map((v) => v.record.ticketId)).toEqual(['3', '2']);
+      expect((await rt1.timing.watched(1)).map((v) => v.record.ticketId)).toEqual(['3']);
+
+      await rt1.close(1000);
+      open.splice(open.indexOf(rt1), 1);
+      const rt2 = await start('timing');
+      expect((await rt2.timing.get('1'))?.version).toBe(2);
+      // Opened before t: '3' still waits and stays, '4' was answered and goes.
+      expect(await rt2.timing.prune(t)).toBe(1);
+      expect(await rt2.timing.get('4')).toBeUndefined();
+      expect((await rt2.timing.openedBetween(0, t + 3_600_000)).map((r) => r.ticketId)).toEqual(['3', '1', '2']);
+    });
+
+    describe('customers (identities)', () => {
+      let n = 0;
+      const newId = () => `c${++n}`;
+      /** Links what one message proved, as the pipeline does: plan on what is stored, commit, redo on a conflict. */
+      const link = async (rt: Runtime, ids: string[]) => {
+        for (;;) {
+          const plan = planLink(await rt.identities.find(ids), ids, newId);
+          if (plan.change.put.length === 0 || (await rt.identities.commit(plan.change))) return plan;
+        }
+      };
+
+      it('finds a customer by any of its identifiers, and keeps it across a restart', async () => {
+        let rt = await start('ident-find');
+        expect(await rt.identities.find(['phone:+998901234567'])).toEqual([]);
+        await link(rt, ['user:telegram:42', 'phone:+998901234567']);
+        await link(rt, ['user:whatsapp:998901234567', 'phone:+998901234567']);
+        await rt.close(500);
+        open.splice(open.indexOf(rt), 1);
+        rt = await start('ident-find');
+        const [byTelegram] = await rt.identities.find(['user:telegram:42']);
+        const [byWhatsapp] = await rt.identities.find(['user:whatsapp:998901234567']);
+        expect(byTelegram!.id).toBe(byWhatsapp!.id);
+        expect(byTelegram!.identifiers.sort()).toEqual(['phone:+998901234567', 'user:telegram:42', 'user:whatsapp:998901234567']);
+      });
+
+      it('merges two customers a message proves are one; the merged-away one is gone', async () => {
+        const rt = await start('ident-merge');
+        await link(rt, ['user:telegram:7', 'player:555']);
+        await link(rt, ['user:whatsapp:998907777777', 'phone:+998907777777']);
+        const plan = await link(rt, ['user:telegram:7', 'phone:+998907777777']);
+        expect(plan.change.remove).toHaveLength(1);
+        const all = await rt.identities.find(['user:telegram:7', 'user:whatsapp:998907777777', 'player:555']);
+        expect(all).toHaveLength(1);
+        expect(all[0]!.playerId).toBe('555');
+      });
+
+      it('refuses a write planned on a customer that changed since, and writes nothing of it', async () => {
+        const rt = await start('ident-stale');
+        await link(rt, ['user:telegram:8', 'player:800']);
+        const [read] = await rt.identities.find(['user:telegram:8']);
+        await link(rt, ['user:telegram:8', 'phone:+998908888888']);
+        const stale = { ...read!, version: read!.version + 1, identifiers: [...read!.identifiers, 'email:late@example.com'] };
+        expect(await rt.identities.commit({ expected: [{ id: read!.id, version: read!.version }], put: [stale], remove: [] })).toBe(false);
+        expect(await rt.identities.find(['email:late@example.com'])).toEqual([]);
+        const [now] = await rt.identities.find(['user:telegram:8']);
+        expect(now!.identifiers).toContain('phone:+998908888888');
+        // A customer expected to exist but never written is a conflict too.
+        expect(await rt.identities.commit({ expected: [{ id: 'nobody', version: 0 }], put: [newCustomer('x', ['email:x@example.com'])], remove: [] })).toBe(false);
+      });
+
+      it.runIf(factory.sharedState)('two processes linking at once: both links survive', async () => {
+        const [a, b] = [await start('ident-race'), await start('ident-race')];
+        await link(a, ['user:telegram:9', 'player:900']);
+        await Promise.all([
+          link(a, ['user:telegram:9', 'phone:+998909999999']),
+          link(b, ['user:telegram:9', 'email:p900@example.com']),
+        ]);
+        const [c] = await b.identities.find(['player:900']);
+        expect(c!.identifiers.sort()).toEqual(['email:p900@example.com', 'phone:+998909999999', 'player:900', 'user:telegram:9']);
+      });
+    });
+
     it('keeps key-value state and blobs', async () => {
       const rt = await start('kv');
       await rt.kv.set('cursor', '42');
@@ -477,6 +643,19 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.kv.get('cursor')).toBeUndefined();
       const key = await rt.blobs.put(Buffer.from('file bytes'));
       expect((await rt.blobs.get(key))?.toString()).toBe('file bytes');
+    });
+
+    it('claims at most the limit in a window when many claim at once; a claimed id claims again', async () => {
+      const rt = await start('window');
+      // Eight conversations of one address finishing together, each wanting an automatic reply.
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => rt.kv.claimInWindow('autoreplies:a@x.test', `reply-${i}`, 3, 60 * 60_000)));
+      expect(claims.filter(Boolean)).toHaveLength(3);
+      const granted = claims.flatMap((ok, i) => (ok ? [`reply-${i}`] : []));
+      expect(await rt.kv.claimInWindow('autoreplies:a@x.test', granted[0]!, 3, 60 * 60_000)).toBe(true);
+      expect(await rt.kv.claimInWindow('autoreplies:a@x.test', 'reply-late', 3, 60 * 60_000)).toBe(false);
+      expect(await rt.kv.claimInWindow('autoreplies:b@x.test', 'reply-0', 3, 60 * 60_000)).toBe(true);
+      // Once the window has passed, the old claims no longer count.
+      await until(() => rt.kv.claimInWindow('autoreplies:a@x.test', 'reply-next', 3, 20));
     });
   });
 }

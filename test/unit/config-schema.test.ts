@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registry } from '../../connectors/registry.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { configJsonSchema, type ConnectorRegistry } from '../../src/config/schema.ts';
+import { configJsonSchema, rulesJsonSchema, type ConnectorRegistry } from '../../src/config/schema.ts';
+import { messageJsonSchema } from '../../src/core/message.ts';
 import { fakeRegistry } from '../fixtures/config/registry.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,6 +61,44 @@ rules:
     expect(validate({ ...raw, channels: { tg: { kind: 'telegram', tokn: 'x' } } })).toBe(false);
     expect(validate({ ...raw, helpdesk: { kind: 'zendsk' } })).toBe(false);
   });
+
+  it('checks an entry only against the kind it names: one typo, one error', () => {
+    const validate = validator(registry);
+    const config = {
+      helpdesk: { kind: 'jsonl' },
+      channels: { tg: { kind: 'telegram', token: '123:abc', mode: 'polling', tokn: 'x' } },
+    };
+    expect(validate(config)).toBe(false);
+    const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+    expect(errors, JSON.stringify(errors)).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ keyword: 'additionalProperties', params: { additionalProperty: 'tokn' }, instancePath: '/channels/tg' });
+    // A kind nobody has: one error, listing the kinds there are.
+    expect(validate({ ...config, channels: { tg: { kind: 'telegramm', token: 'x' } } })).toBe(false);
+    const kindErrors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+    expect(kindErrors).toHaveLength(1);
+    expect(kindErrors[0]).toMatchObject({ keyword: 'enum', instancePath: '/channels/tg/kind' });
+    expect(kindErrors[0]!.params).toMatchObject({ allowedValues: expect.arrayContaining(['telegram', 'email', 'webform']) });
+  });
+});
+
+describe('rulesJsonSchema', () => {
+  const IGAMING = path.join(root, 'config/rules/igaming.yaml');
+
+  it('accepts the shipped rules file, which names it for editors, and refuses what a rules file cannot hold', async () => {
+    const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(rulesJsonSchema());
+    const text = await readFile(IGAMING, 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../rules.schema.json');
+    expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ rules: [{ name: 'r', set: { priority: 'hihg' } }] })).toBe(false);
+    expect(validate({ helpdesk: { kind: 'jsonl' } })).toBe(false);
+  });
+
+  it('the committed schema files are what `switchboard schema --write` makes', async () => {
+    const committed = async (name: string): Promise<unknown> => JSON.parse(await readFile(path.join(root, 'config', name), 'utf8'));
+    expect(await committed('rules.schema.json')).toEqual(rulesJsonSchema());
+    expect(await committed('switchboard.schema.json')).toEqual(configJsonSchema(registry));
+    expect(await committed('message.schema.json')).toEqual(messageJsonSchema());
+  });
 });
 
 describe('the shipped config files, with the real connectors', () => {
@@ -87,6 +126,16 @@ describe('the shipped config files, with the real connectors', () => {
     ].sort());
     // Every group and field the shipped rules use is mapped in the example.
     expect(loaded.warnings.filter((w) => /helpdesk\.(groups|fields)/.test(w.message))).toEqual([]);
+  });
+
+  it('.env.example names exactly the variables the example config needs', async () => {
+    const names = (await readFile(path.join(root, '.env.example'), 'utf8')).split('\n')
+      .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
+    expect(names.sort()).toEqual(Object.keys(EXAMPLE_ENV).sort());
+    for (const name of names) {
+      const { [name]: _left, ...rest } = EXAMPLE_ENV as Record<string, string>;
+      await expect(loadConfig(EXAMPLE, registry, rest), `without ${name}`).rejects.toThrow(name);
+    }
   });
 
   it('both pass the editor schema as written', async () => {

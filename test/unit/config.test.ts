@@ -173,8 +173,26 @@ channels:
       line: lineOf(text, 'enum: payments'),
       column: 15,
       path: 'channels.contact.fields.topic.enum',
-      message: 'expected a list, got a string',
+      message: "expected a list, got 'payments'",
     });
+  });
+
+  it('quotes back the value it could not use, but never a secret', async () => {
+    const text = `${JSONL}channels:
+  contact:
+    kind: webform
+    fields:
+      email: { type: email, required: ture }
+      message: { maxLength: many }
+  tg:
+    kind: telegram
+    token: 12345
+    mode: polling
+`;
+    const { err } = await loadError({ 'config.yaml': text });
+    expect(issueAt(err, 'channels.contact.fields.email.required').message).toBe("expected true or false, got 'ture'; did you mean true?");
+    expect(issueAt(err, 'channels.contact.fields.message.maxLength').message).toBe("expected a number, got 'many'");
+    expect(issueAt(err, 'channels.tg.token').message).toBe('expected a string, got a number');
   });
 
   it('reports an error in an included file with that file’s name and line', async () => {
@@ -291,6 +309,12 @@ replies:
     const text = `${JSONL}rules:\n  - name: bad\n    when: { text: { matches: [ok, "(unclosed"] } }\n`;
     const { err } = await loadError({ 'config.yaml': text });
     expect(issueAt(err, 'rules[0].when.text.matches[1]')).toMatchObject({ line: 4, message: expect.stringMatching(/invalid regular expression/) });
+  });
+
+  it('a pattern with no linear-time form is refused at its line, naming the construct', async () => {
+    const text = `${JSONL}rules:\n  - name: slow\n    when:\n      text:\n        matches:\n          - ok\n          - '(?<!not )addict(?!ive)'\n          - '(a)\\1'\n`;
+    const { err } = await loadError({ 'config.yaml': text });
+    expect(issueAt(err, 'rules[0].when.text.matches[1]')).toMatchObject({ line: lineOf(text, 'addict'), message: expect.stringMatching(/lookahead .*linear time/) });
   });
 
   it('two rules with one name are an error naming the first', async () => {

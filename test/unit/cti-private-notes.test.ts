@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelInstance, KeyValueStore, Logger } from '../../src/core/connector.ts';
+import type { ChannelInstance, Logger } from '../../src/core/connector.ts';
 import type { Link, LinkStore, NewJob } from '../../src/core/jobs.ts';
 import { NormalizedMessage, type NormalizedMessageInput } from '../../src/core/message.ts';
 import { createPipeline, type Pipeline } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
 import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /**
  * Call logs are private messages: the pipeline writes them as internal notes (TicketInput.private)
@@ -16,10 +17,6 @@ const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-private-0123';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 function memoryLinks(): LinkStore & { all: Map<string, Link> } {
   const all = new Map<string, Link>();
@@ -77,7 +74,7 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
     const compiled = compileRules([{ name: 'calls', when: { kind: 'call' }, set: { tags: ['phone'] }, reply: 'thanks' }]);
     pipeline = createPipeline({
       helpdesk,
-      channels: new Map([['pbx', { kind: 'cti', instance: phoneChannel }]]),
+      channels: new Map([['pbx', { kind: 'cti', medium: 'phone' as const, instance: phoneChannel }]]),
       links,
       rules: () => ({ compiled, replies: { thanks: { en: 'Thanks for calling' } } }),
       timezone: 'UTC',

@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelContext, ChannelInstance, InboundRequest, Logger } from '../../src/core/connector.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
-import { definition as cti, normalizePhone } from '../../connectors/channels/cti/index.ts';
+import { definition as cti } from '../../connectors/channels/cti/index.ts';
+import { normalizePhone } from '../../src/kit/telephony/phone.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
 const TOKEN = 'cti-url-token-0123456789';
@@ -11,7 +13,7 @@ const TOKEN = 'cti-url-token-0123456789';
 let stored: InboundDraft[] = [];
 
 function ctx(): ChannelContext {
-  const kv = new Map<string, string>();
+  const kvStore = memoryKv();
   return {
     channelId: 'pbx',
     log,
@@ -20,10 +22,11 @@ function ctx(): ChannelContext {
       if (!duplicate) stored.push(d);
       return { id: 'x', dedupeKey: d.dedupeKey, duplicate };
     }),
-    kv: { get: async (k) => kv.get(k), set: async (k, v) => void kv.set(k, v), delete: async (k) => void kv.delete(k) },
+    kv: kvStore,
     blobs: { put: async () => 'k', get: async () => undefined, delete: async () => undefined },
     dataDir: '/nonexistent',
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
   };
 }

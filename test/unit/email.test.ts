@@ -1,11 +1,18 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { registry } from '../../connectors/registry.ts';
+import { TokenSource } from '../../connectors/channels/email/oauth2.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { claimSlot } from '../../src/runtime/window-slots.ts';
 import { automatedReason } from '../../connectors/channels/email/automated.ts';
 import { takeAutoReplySlot } from '../../connectors/channels/email/autoreply-cap.ts';
 import { replyText } from '../../connectors/channels/email/body.ts';
 import { ingest, type IngestDeps, type RawMail } from '../../connectors/channels/email/ingest.ts';
 import { ownMessageId } from '../../connectors/channels/email/message-id.ts';
 import { EmailOptions } from '../../connectors/channels/email/options.ts';
-import { parseEmail } from '../../connectors/channels/email/parse.ts';
+import { parseEmail, withoutSignature } from '../../connectors/channels/email/parse.ts';
 import { threadingHeaders } from '../../connectors/channels/email/send.ts';
 import { replySubject } from '../../connectors/channels/email/subjects.ts';
 import { ThreadIndex } from '../../connectors/channels/email/threading.ts';
@@ -14,9 +21,9 @@ import { recordingContext } from '../fakes/telegram-server.ts';
 
 const OWN = { address: 'support@acme.test', messageIdDomain: 'acme.test' };
 
-async function reason(headers: Record<string, string>, from = 'Customer <c@customer.test>', messageId?: string) {
+async function reason(headers: Record<string, string>, from = 'Customer <c@customer.test>', messageId?: string, own: typeof OWN & { trustedLists?: string[] } = OWN) {
   const email = await parseEmail(Buffer.from(mail({ from, subject: 's', body: 'b', headers, messageId })));
-  return automatedReason(email, OWN);
+  return automatedReason(email, own);
 }
 
 describe('email loop protection', () => {
@@ -54,6 +61,31 @@ describe('email loop protection', () => {
     expect(await reason({}, 'Support <SUPPORT@acme.test>')).toMatchObject({ reason: expect.stringContaining('this mailbox') });
     // Colleagues on the same domain are customers like any other.
     expect(await reason({}, 'colleague@acme.test', '<abc123@acme.test>')).toBeUndefined();
+  });
+
+  // What a Google Group puts on each mail it passes on, with From rewritten for DMARC.
+  const GOOGLE_GROUP = {
+    'List-Id': 'Support <support.acme.test>',
+    'List-Post': '<mailto:support@acme.test>',
+    'List-Unsubscribe': '<mailto:support+unsubscribe@acme.test>',
+    'Mailing-list': 'list support@acme.test; contact support+owners@acme.test',
+    Precedence: 'list',
+    'Reply-To': 'Azamat <azamat@customer.test>',
+  };
+
+  it('mail through a list that is this support address is skipped, and says so, until the admin trusts the list', async () => {
+    expect(await reason(GOOGLE_GROUP, "'Azamat' via Support <support@acme.test>")).toMatchObject({ bounce: false, reason: expect.stringContaining('a list rewriting From'), ownList: 'support.acme.test' });
+    expect(await reason(GOOGLE_GROUP)).toEqual({ bounce: false, reason: 'Precedence: list', ownList: 'support.acme.test' });
+    // Trusted by its List-Id or by its address: a customer's mail, From rewritten or not.
+    for (const trustedLists of [['support.acme.test'], ['support@acme.test'], ['<Support.Acme.Test>']]) {
+      expect(await reason(GOOGLE_GROUP, "'Azamat' via Support <support@acme.test>", undefined, { ...OWN, trustedLists })).toBeUndefined();
+      expect(await reason(GOOGLE_GROUP, 'Azamat <azamat@customer.test>', undefined, { ...OWN, trustedLists })).toBeUndefined();
+    }
+    // Trusting the list does not trust an autoresponder writing through it, nor another list.
+    const trustedLists = ['support.acme.test'];
+    expect(await reason({ ...GOOGLE_GROUP, 'Auto-Submitted': 'auto-replied' }, undefined, undefined, { ...OWN, trustedLists })).toMatchObject({ reason: 'Auto-Submitted: auto-replied' });
+    expect(await reason({ 'List-Id': '<news.shop.test>' }, undefined, undefined, { ...OWN, trustedLists })).toMatchObject({ reason: expect.stringContaining('list-id') });
+    expect(await reason({ 'List-Id': '<news.shop.test>' })).not.toHaveProperty('ownList');
   });
 });
 
@@ -123,6 +155,27 @@ describe('email ingest', () => {
     expect(rec.stored()[0]!.text).toBe('Hello,\n\nmy deposit is missing');
   });
 
+  it('an HTML-only mail keeps its sentences whole (no wrap at 80 columns) and its links', async () => {
+    const { rec, deps } = ingestDeps();
+    const sentence = 'I made a withdrawal of 2 500 000 UZS to my Humo card on Monday and it still has not arrived, the status in the cashier says pending';
+    const body = `<p>${sentence}.</p><p>Screenshot: <a href="https://img.example/s.png">here</a></p>`;
+    await ingest(raw(mail({ from: 'c@customer.test', subject: 'html', body, headers: { 'Content-Type': 'text/html; charset=utf-8' } })), deps);
+    expect(rec.stored()[0]!.text).toBe(`${sentence}.\n\nScreenshot: here (https://img.example/s.png)`);
+  });
+
+  it("a new mail's signature (after the `-- ` line) stays out of the ticket", async () => {
+    const { rec, deps } = ingestDeps();
+    const body = 'My deposit is missing.\n\n-- \nDilnoza Karimova\nHead of Finance, Example LLC\n+998 90 123 45 67';
+    await ingest(raw(mail({ from: 'd@customer.test', subject: 'deposit', body })), deps);
+    expect(rec.stored()[0]!.text).toBe('My deposit is missing.');
+  });
+
+  it('keeps a dash line that is not a signature separator, and a mail that is only a signature', () => {
+    expect(withoutSignature('Total --\n-- not a separator without the space\nend')).toBe('Total --\n-- not a separator without the space\nend');
+    expect(withoutSignature('> -- \n> quoted sig\nmy answer')).toBe('> -- \n> quoted sig\nmy answer');
+    expect(withoutSignature('-- \nonly a signature')).toBe('-- \nonly a signature');
+  });
+
   it('a mail without a Message-ID is keyed by its bytes, so the same mail found again is one message', async () => {
     const { rec, deps } = ingestDeps();
     const source = mail({ from: 'c@customer.test', subject: 'no id', body: 'no message id here', messageId: null, date: new Date('2024-01-08T10:00:00Z') });
@@ -171,12 +224,78 @@ describe('email options and auto-reply cap', () => {
     expect(EmailOptions.parse(base)).toMatchObject({ imap: { port: 993, secure: true, mailbox: 'INBOX' }, smtp: { port: 587 }, firstSync: 'unseen', autoReplyLimitPerHour: 3 });
   });
 
-  it('counts automatic replies per recipient over a sliding hour', async () => {
-    const { rec } = ingestDeps();
+  it('logs in with a password or with oauth2, not both and not neither', () => {
+    const oauth2 = { tokenUrl: 'https://login.microsoftonline.com/t/oauth2/v2.0/token', clientId: 'c', clientSecret: 's' };
+    const { password: _p, ...imapNoPassword } = base.imap;
+    expect(EmailOptions.safeParse({ ...base, imap: imapNoPassword }).error?.issues[0]).toMatchObject({ path: ['imap', 'password'], message: 'is required (or log in with oauth2)' });
+    expect(EmailOptions.safeParse({ ...base, oauth2 }).error?.issues[0]).toMatchObject({ path: ['imap', 'password'], message: 'set a password or oauth2, not both' });
+    expect(EmailOptions.safeParse({ ...base, imap: imapNoPassword, oauth2 }).success).toBe(true);
+    // The client secret goes to the token endpoint: never over plain http to another machine.
+    const plain = EmailOptions.safeParse({ ...base, imap: imapNoPassword, oauth2: { ...oauth2, tokenUrl: 'http://login.example.com/token' } });
+    expect(plain.error?.issues[0]).toMatchObject({ path: ['oauth2', 'tokenUrl'] });
+    expect(EmailOptions.safeParse({ ...base, imap: imapNoPassword, oauth2: { ...oauth2, tokenUrl: 'http://127.0.0.1:9/token' } }).success).toBe(true);
+  });
+
+  it('warns in `check` and the start log, with file and line, when a login may travel without TLS', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sb-email-'));
+    try {
+      const file = join(dir, 'switchboard.yaml');
+      await writeFile(file, [
+        'helpdesk: { kind: jsonl }',
+        'channels:',
+        '  mail:',
+        '    kind: email',
+        '    address: support@acme.test',
+        '    imap: { host: imap.acme.test, port: 143, secure: false, user: u, password: p, allowInsecureAuth: true }',
+        '    smtp: { host: smtp.acme.test, user: u, password: p }',
+        '',
+      ].join('\n'));
+      const { warnings } = await loadConfig(file, registry, {});
+      expect(warnings).toEqual([expect.objectContaining({ path: 'channels.mail.imap.allowInsecureAuth', line: 6, message: expect.stringContaining('IMAP login without TLS is allowed') })]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reuses an OAuth2 token until shortly before it expires, shares one request, and renews a refused one', async () => {
+    let now = 1_000_000;
+    let served = 0;
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      served += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `t${served}`, expires_in: 3600 }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      const tokens = new TokenSource({ tokenUrl: `http://127.0.0.1:${port}/token`, clientId: 'c', clientSecret: 's', timeoutMs: 5000 }, () => now);
+      const [a, b] = await Promise.all([tokens.get(), tokens.get()]);
+      expect([a.accessToken, b.accessToken, served]).toEqual(['t1', 't1', 1]);
+      now += 54 * 60_000;
+      expect((await tokens.get()).accessToken).toBe('t1');
+      now += 2 * 60_000; // within five minutes of the hour: renewed
+      expect((await tokens.get()).accessToken).toBe('t2');
+      tokens.refused('t2');
+      expect((await tokens.get()).accessToken).toBe('t3');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('counts automatic replies per recipient over a sliding hour', () => {
+    const hour = 60 * 60_000;
     const t0 = Date.parse('2024-01-08T10:00:00Z');
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'C@customer.test', 'r1', 1, t0)).toBe(true);
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'c@customer.test', 'r2', 1, t0 + 60_000)).toBe(false);
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'other@customer.test', 'r3', 1, t0 + 60_000)).toBe(true);
-    expect(await takeAutoReplySlot(rec.ctx.kv, 'c@customer.test', 'r2', 1, t0 + 61 * 60_000)).toBe(true);
+    const first = claimSlot(undefined, 'r1', 1, hour, t0);
+    expect(first.claimed).toBe(true);
+    expect(claimSlot(first.value, 'r2', 1, hour, t0 + 60_000).claimed).toBe(false);
+    expect(claimSlot(first.value, 'r1', 1, hour, t0 + 60_000).claimed).toBe(true); // a retry of the same reply
+    expect(claimSlot(first.value, 'r2', 1, hour, t0 + 61 * 60_000).claimed).toBe(true);
+    expect(claimSlot(undefined, 'r1', 0, hour, t0).claimed).toBe(false);
+  });
+
+  it('holds the cap when several replies to one address are claimed at once, whatever the case of the address', async () => {
+    const { rec } = ingestDeps();
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => takeAutoReplySlot(rec.ctx.kv, i % 2 ? 'C@customer.test' : 'c@customer.test', `r${i}`, 3)));
+    expect(claims.filter(Boolean)).toHaveLength(3);
   });
 });

@@ -1,11 +1,12 @@
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, RateLimiter, RateSignal, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, InboundRequest, Medium, RateLimiter, RateSignal, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, FreshdeskOptions, freshdeskEndpointLimits } from '../../connectors/helpdesks/freshdesk/index.ts';
 import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 const BASE = 'https://acme.freshdesk.com';
 const KEY = 'fd-key-SECRET-0123456789';
@@ -61,7 +62,7 @@ function message(o: Partial<NormalizedMessage> = {}): NormalizedMessage {
 }
 
 const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
-const input = (o: Partial<TicketInput> = {}): TicketInput => ({ message: message(), extra: [], decision: decision(), subject: 'Withdrawal', files: [], notes: [], conversationKey: 'telegram:777', ...o });
+const input = (o: Partial<TicketInput> = {}): TicketInput => ({ channel: o.channel ?? channelRef((o.message ?? message()).channel), message: message(), extra: [], decision: decision(), subject: 'Withdrawal', files: [], notes: [], conversationKey: 'telegram:777', ...o });
 const attempt = (o: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: 'job-1', ...o });
 
 async function failure(p: Promise<unknown>): Promise<DeliveryError> {
@@ -104,7 +105,7 @@ describe('requester', () => {
   it('with an email: looked up by email, found, no create', async () => {
     api().get('/api/v2/contacts').query({ email: 'p@example.com' }).reply(200, [{ id: 55, email: 'p@example.com' }]);
     const fd = await freshdesk();
-    expect(await fd.upsertRequester({ externalId: 'p@example.com', email: 'P@example.com' }, { id: 'contact', kind: 'webform' }, attempt())).toEqual({ id: '55' });
+    expect(await fd.upsertRequester({ externalId: 'p@example.com', email: 'P@example.com' }, channelRef({ id: 'contact', kind: 'webform' }), attempt())).toEqual({ id: '55' });
   });
 
   it('without an email: by unique_external_id, then mobile, then phone; created with name, unique_external_id and mobile', async () => {
@@ -114,7 +115,7 @@ describe('requester', () => {
     api().get('/api/v2/contacts').query({ phone: '+998901234567' }).reply(200, []);
     api().post('/api/v2/contacts', (b: Json) => ((created = b), true)).reply(201, { id: 77 });
     const fd = await freshdesk();
-    const ref = await fd.upsertRequester({ externalId: '+998901234567', phone: '+998901234567' }, { id: 'wa', kind: 'whatsapp-cloud' }, attempt());
+    const ref = await fd.upsertRequester({ externalId: '+998901234567', phone: '+998901234567' }, channelRef({ id: 'wa', kind: 'whatsapp-cloud' }), attempt());
     expect(ref).toEqual({ id: '77' });
     expect(created).toEqual({ name: 'Whatsapp-cloud user +998901234567', unique_external_id: 'wa:+998901234567', mobile: '+998901234567' });
   });
@@ -123,7 +124,7 @@ describe('requester', () => {
     api().get('/api/v2/contacts').query(true).reply(200, []);
     api().post('/api/v2/contacts').reply(409, { description: 'Validation failed', errors: [{ field: 'unique_external_id', message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: 91 } }] });
     const fd = await freshdesk();
-    expect(await fd.upsertRequester({ externalId: '777' }, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '91' });
+    expect(await fd.upsertRequester({ externalId: '777' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '91' });
   });
 });
 
@@ -173,6 +174,17 @@ describe('createTicket', () => {
     await fd.createTicket(on('phone', 'twilio-voice'), { id: '5' }, attempt());
     await fd.createTicket(on('vip-line', 'twilio-voice'), { id: '5' }, attempt());
     expect(sources).toEqual([2, 3, 1]);
+  });
+
+  it('maps a channel it has never heard of by the medium the channel declares, not by its kind', async () => {
+    const sources: number[] = [];
+    api().post('/api/v2/tickets', (b: Json) => (sources.push(b.source), true)).times(3).reply(201, { id: 1 });
+    const fd = await freshdesk();
+    const newKind = (medium: Medium) => input({ channel: { id: 'x', kind: 'brand-new-kind', medium }, message: message({ channel: { id: 'x', kind: 'brand-new-kind' } }) });
+    await fd.createTicket(newKind('phone'), { id: '5' }, attempt());
+    await fd.createTicket(newKind('form'), { id: '5' }, attempt());
+    await fd.createTicket(newKind('messenger'), { id: '5' }, attempt());
+    expect(sources).toEqual([3, 2, 7]);
   });
 
   it('with files: multipart with attachments[], tags[] and custom_fields[…]; files over 20 MB are named in the note instead', async () => {

@@ -2,13 +2,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, KeyValueStore, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, Logger, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, JsonlOptions } from '../../connectors/helpdesks/jsonl/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-const kv: KeyValueStore = { get: async () => undefined, set: async () => {}, delete: async () => {} };
+const kv = memoryKv();
 
 function message(id: string, text: string): NormalizedMessage {
   return {
@@ -29,6 +31,7 @@ function message(id: string, text: string): NormalizedMessage {
 
 function input(id: string, text: string): TicketInput {
   return {
+    channel: channelRef(message(id, text).channel),
     message: message(id, text),
     extra: [message(`${id}-b`, 'and a second line')],
     decision: { priority: 'high', tags: ['payments'], type: 'question', group: 'payments', fields: { player_id: 'P-1' }, replies: [], notify: [], firedRules: ['withdrawal'] },
@@ -55,21 +58,22 @@ describe('jsonl dry-run helpdesk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes one line per call with what the helpdesk would have received', async () => {
+  it('writes one line per ticket, message and note, with what the helpdesk would have received', async () => {
     const hd = await open();
-    const requester = await hd.upsertRequester(message('m1', '').sender, { id: 'contact', kind: 'webform' }, attempt('job-1'));
+    const requester = await hd.upsertRequester(message('m1', '').sender, channelRef({ id: 'contact', kind: 'webform' }), attempt('job-1'));
     const ref = await hd.createTicket(input('m1', 'Депозит не зачислен'), requester, attempt('job-1'));
     await hd.appendMessage(ref.ticketId, input('m2', 'any news?'), requester, attempt('job-2'));
     await hd.addPrivateNote(ref.ticketId, 'reply not delivered', attempt('job-3'));
 
     expect(requester).toEqual({ id: 'email:p@example.com' });
     expect(ref).toEqual({ ticketId: '1', requesterId: 'email:p@example.com' });
-    const [upsert, create, append, note] = await lines();
-    expect(upsert).toMatchObject({ op: 'upsertRequester', requester: { id: 'email:p@example.com', email: 'p@example.com', displayName: 'Dilnoza' } });
+    const all = await lines();
+    expect(all.map((l) => l.op)).toEqual(['createTicket', 'appendMessage', 'addPrivateNote']);
+    const [create, append, note] = all;
     expect(create).toMatchObject({
       op: 'createTicket',
       ticketId: '1',
-      requester: { id: 'email:p@example.com' },
+      requester: { id: 'email:p@example.com', email: 'p@example.com', displayName: 'Dilnoza' },
       subject: 'Deposit',
       text: 'Депозит не зачислен\nand a second line',
       priority: 'high',

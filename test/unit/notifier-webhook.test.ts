@@ -2,13 +2,14 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyValueStore, Logger, Notice } from '../../src/core/connector.ts';
+import type { Logger, Notice } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import { definition as webhookNotifier, excerpt } from '../../connectors/notifiers/webhook/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const SECRET = 'notice-signing-secret-0123456789';
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
-const kv: KeyValueStore = { get: async () => undefined, set: async () => undefined, delete: async () => undefined };
+const kv = memoryKv();
 
 interface Received {
   path: string;

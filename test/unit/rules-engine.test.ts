@@ -3,7 +3,7 @@ import {
   compileRules, detectLanguage, evaluate, explain, normalizeText, pickReply, renderTemplate,
   RuleCompileError, topicOf, type RuleContext,
 } from '../../src/core/rules/engine.ts';
-import { rewritePattern } from '../../src/core/rules/pattern.ts';
+import { compilePattern, rewritePattern } from '../../src/core/rules/pattern.ts';
 import type { Decision, Rule } from '../../src/core/rules/schema.ts';
 import { playerMessage } from '../rules/message.ts';
 
@@ -104,39 +104,46 @@ describe('text conditions', () => {
   });
 });
 
-describe('word boundaries narrowed by the pattern', () => {
-  const wordClass = /\\p\{L\}/gu;
-  const classes = (src: string, narrow = true): number => (rewritePattern(src, { narrow }).match(wordClass) ?? []).length;
-
-  it('checks one side only where the pattern puts a word character on the other', () => {
-    expect(classes('\\bвывод\\b', false)).toBe(8);
-    expect(classes('\\bвывод\\b')).toBe(2);
-    expect(classes('\\b(вывод|withdraw)\\b')).toBe(2);
-    // An optional atom is looked past: the letter after (or before) it decides.
-    expect(classes('\\bx?y')).toBe(1);
-    expect(classes('долг(и|ов)?\\b')).toBe(1);
-    // Unknown sides keep the general form: a class, an empty alternative, an optional first letter.
-    expect(classes('[ab]\\b', false)).toBe(classes('[ab]\\b'));
-    expect(classes('(a|)\\b', false)).toBe(classes('(a|)\\b'));
-    expect(classes('a?\\b', false)).toBe(classes('a?\\b'));
-  });
-
+describe('patterns run by the linear engine', () => {
+  // Unicode \b, lookaheads and lookbehinds are translated for RE2 (one side checked, an edge
+  // consumed, lookaheads run backwards on the reversed text); JavaScript's own backtracking engine
+  // on the general four-lookaround form is the reference for which texts match.
   const patterns = [
     '\\bвывод\\b', '\\b(вывод|withdraw)\\b', '\\bx?y\\b', '(a|)\\bb', '\\b(?:x|y)?z\\b', 'foo\\B', '\\Bbar', '\\B(ар|ob)\\B',
     "(?<!(can|do)\\s)\\bi\\b", 'a+\\b', 'a*\\b-', '(\\w+)\\b!', '\\b[а-я]+\\b', '\\b(?<id>\\d{4,12})\\b', "\\bo'?zini\\b",
-    '\\b(x|y\\s)\\b', '\\b\\s', '-\\b', 'a{0,2}\\b', '(?:ab)+\\bc', '\\b(?=x)\\w',
-    'долг(и|ов)?\\b', 'ab?\\b', '\\b(по)?мог', '(a|b)?\\bc', '\\bx?(y|z?)\\b', "\\bo'?\\b", 'x\\b(y|)', 'y?\\Bz', '\\bx?-', '\\b(ab)?\\s', '\\p{Script=Cyrillic}+\\b', '[\\p{Script=Latin}]\\bx',
+    '\\b\\s', '-\\b', '(?:ab)+\\bc',
+    'долг(и|ов)?\\b', 'ab?\\b', '\\b(по)?мог', '(a|b)?\\bc', "\\bo'?\\b", 'x\\b(y|)', 'y?\\Bz', '[\\p{Script=Latin}]\\bx',
+    'addict(?!ive)', 'do(?=\\s+i)', '\\bмир(?! x)', '^x', 'y$',
+  ];
+  // A boundary neither side of which the pattern decides, or a look behind and a look ahead in one
+  // alternative: no direction runs it in linear time.
+  const refused = [
+    '\\p{Script=Cyrillic}+\\b', '(?<!a)b(?!c)', '(?<=x)a\\b.y', '\\b(x|y\\s)\\b', 'a{0,2}\\b', '\\b(?=x)\\w', '\\bx?(y|z?)\\b',
+    '\\b(ab)?\\s', 'i(?! go)\\b', 'a\\b.{0,3}\\bx', '(?<!a\\s)x(?!\\sy)|z',
   ];
   const texts = [
     'i', 'hi', 'can i', 'do i go', 'i-x', 'вывод', 'привыводе', 'мой вывод висит', 'withdraw!', 'y', 'xy', 'x y', '_y', 'éy', 'zini',
     'ozini', 'o zini', 'foo', 'foox', 'bar', 'xbar', 'барон', 'bob', 'aaa-', 'a-', '-', '--b', 'word!', 'слово', '12345', 'x12345y', 'id 123456',
     'abab c', 'ababc', 'x', 'a b', ' ', '', 'долг', 'долги', 'долгов!', 'подолгу', 'ab', 'a b!', 'помог', 'смог', 'c', 'ac', 'a c', 'xz',
-    'o', 'zo', 'x y', 'xy', 'z', 'yz', '-z', 'мир x', 'ax', 'a x', 'миx',
+    'o', 'zo', 'x y', 'xy', 'z', 'yz', '-z', 'мир x', 'ax', 'a x', 'миx', 'addictive', 'addicted', 'an addict', 'a x y', 'b x y', 'ab x', 'a  x',
   ];
-  it.each(patterns)('finds what the general form finds for %j', (src) => {
-    const narrowed = new RegExp(rewritePattern(src), 'iu');
-    const general = new RegExp(rewritePattern(src, { narrow: false }), 'iu');
-    for (const text of texts) expect([text, narrowed.exec(text)?.[0]]).toEqual([text, general.exec(text)?.[0]]);
+  it.each(patterns)('matches the texts JavaScript matches for %j', (src) => {
+    const linear = compilePattern(src);
+    const reference = new RegExp(rewritePattern(src, { narrow: false }), 'iu');
+    for (const text of texts) {
+      expect([text, linear.test(text)]).toEqual([text, reference.test(text)]);
+      const m = reference.exec(text);
+      const groups = m && Object.fromEntries(Object.entries(m.groups ?? {}).filter(([, v]) => v !== undefined));
+      expect([text, linear.exec(text)?.groups ?? null]).toEqual([text, groups]);
+    }
+  });
+
+  it.each(refused)('refuses %j, naming why', (src) => {
+    expect(() => compilePattern(src)).toThrow(/linear time/);
+  });
+
+  it('refuses backreferences and names them', () => {
+    expect(() => compilePattern('(a)\\1')).toThrow(/backreference/);
   });
 });
 
@@ -194,6 +201,16 @@ describe('value conditions', () => {
     const trace = explain(compileRules([r]), ctx('every day my salary goes, my wife knows')).trace[0];
     expect(trace?.why).toContain('2 of 3 held: text matched "every day" at "every day" & text matched "my salary"');
     expect(explain(compileRules([r]), ctx('my wife')).trace[0]?.why).toContain('only 1 of 3 held, 2 needed');
+  });
+
+  it('a rule whose branches all failed for the same reason says that reason once', () => {
+    const text = (k: string) => ({ text: { keywords: [`absent${k}`] } });
+    const r = tagIf('rg', { any: [text('a'), { any: [text('b'), text('c')] }, { atLeast: { count: 2, of: [text('d'), text('e'), text('f')] } }] });
+    expect(explain(compileRules([r]), ctx('nothing here')).trace[0]?.why).toBe('text: no pattern or keyword matched');
+    const mixed = tagIf('m', { any: [text('a'), { channel: { equals: 'email' } }, text('b')] });
+    const why = explain(compileRules([mixed]), ctx('nothing here')).trace[0]?.why ?? '';
+    expect(why.match(/no pattern or keyword matched/g)).toHaveLength(1);
+    expect(why).toMatch(/^none of: /);
   });
 });
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, detectLanguage, evaluate, pickReply, topicOf } from '../../src/core/rules/engine.ts';
 import { playerMessage } from '../rules/message.ts';
-import { loadLabeled, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';
+import { loadLabeled, loadShippedModel, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';
 
 const shipped = loadShippedRules();
-const compiled = compileRules(shipped.rules, { replies: shipped.replies });
+const model = loadShippedModel();
+const compiled = compileRules(shipped.rules, { replies: shipped.replies, modelTopics: model.topics });
 
 function classify(m: LabeledMessage) {
   return evaluate(compiled, {
@@ -12,6 +13,7 @@ function classify(m: LabeledMessage) {
     isFirst: true,
     now: new Date('2025-03-10T09:00:00Z'),
     timezone: 'Asia/Tashkent',
+    model,
   });
 }
 
@@ -55,12 +57,15 @@ const TUNED = [
   // Round 6: the second blind set (another author, scored once before tuning), then probes of the
   // families it widened and look-alikes of the new cues.
   'blind2.yaml', 'round6.yaml',
+  // Round 7: the text model joins the rules; the third blind set (set A, scored once before
+  // tuning), then probes of the families it showed thin (round7.yaml).
+  'blind3.yaml', 'round7.yaml',
 ];
 /**
  * Written after the last tuning and never tuned on: the honest estimate, reported, not gated.
  * Empty right after a tuning round; put the next fresh set here, score it, then move it to TUNED.
  */
-const FRESH: string[] = [];
+const FRESH: string[] = ['blind4.yaml'];
 
 describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   const labeled = loadLabeled('labeled.yaml');
@@ -91,8 +96,9 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   });
 
   it('does not mistake limit / pause / block / close in another sense for responsible gaming', () => {
+    // Later sets mark hard responsible-gaming messages tricky too; here only the look-alikes count.
     const falseRg = tuned
-      .filter((m) => m.tricky)
+      .filter((m) => m.tricky && m.topic !== 'responsible_gaming')
       .filter((m) => topicOf(classify(m)) === 'responsible_gaming')
       .map((m) => m.text);
     expect(falseRg).toEqual([]);
@@ -143,5 +149,14 @@ describe.runIf(FRESH.length > 0)('shipped iGaming rules on messages they were no
     // Reported, not gated at the goal: this measures generalization (first scores of earlier
     // fresh sets: 49–98%, see docs/rules.md). Only a collapse fails the build.
     expect(accuracy).toBeGreaterThan(0.6);
+  });
+});
+
+describe('withdrawals in Uzbek, either script', () => {
+  it('routes every form of yechmoq to withdrawal, Latin and Cyrillic alike, but not yechim (a solution)', () => {
+    const withdrawal = ['Pulimni yecha olmayapman', 'Пулимни ечиб ололмаяпман', 'pulimni yecholmayapman', 'пулимни ечолмаяпман', 'pul yechdim, kelmadi', 'пул ечдим, келмади'];
+    for (const text of withdrawal) expect(classify({ text, topic: 'payments', lang: 'uz' }).tags, text).toEqual(['payments', 'withdrawal']);
+    expect(classify({ text: 'muammoga yechim topilmadi', topic: 'other', lang: 'uz' }).tags).not.toContain('withdrawal');
+    expect(classify({ text: 'муаммога ечим топилмади', topic: 'other', lang: 'uz-cyrl' }).tags).not.toContain('withdrawal');
   });
 });

@@ -3,14 +3,11 @@ import type { AttemptContext, KeyValueStore, Logger, Notice, NotifierInstance } 
 import { DeliveryError } from '../../src/core/errors.ts';
 import { definition as slack } from '../../connectors/notifiers/slack/index.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const TOKEN = 'xoxb-1234-5678-abcdefTEST';
 const COMPLIANCE = 'C0COMPLIANCE';
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 const logLines: string[] = [];
 const log: Logger = {
@@ -80,6 +77,17 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
     expect(all).toContain('самоисключение');
     expect(fake.requests[0]!.authorization).toBe(`Bearer ${TOKEN}`);
     expect(m.metadata).toEqual({ event_type: 'switchboard_notice', event_payload: { key: 'job-1', ticket_id: '4711' } });
+  });
+
+  it('a notice with a headline (the SLA watch) leads with it, and has no rules to list', async () => {
+    const headline = 'SLA breached: the customer has waited 6m 40s in business hours for a first reply; target 5m';
+    await notifier.send(notice({ headline, rules: [], text: '', senderName: undefined, priority: 'high' }), attempt());
+    const m = fake.messages[0]!;
+    expect(m.text).toBe(`[high] Ticket #4711: ${headline}`);
+    const blocks = JSON.stringify(m.blocks);
+    expect(blocks).toContain(`*<https://acme.zendesk.com/agent/tickets/4711|Ticket #4711>*: ${headline}`);
+    expect(blocks).not.toContain('*Rules*');
+    expect(blocks).not.toContain('needs attention');
   });
 
   it("escapes the customer's words so they cannot ping a channel or forge links", async () => {

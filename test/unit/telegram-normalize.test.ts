@@ -167,8 +167,17 @@ describe('normalizeUpdate', () => {
     expect(d.text).toBe('[GIF]');
   });
 
+  it('a button press becomes an event carrying the button data as its choice, keyed by the callback query id', () => {
+    const d = draftOf(tgUpdate.callbackQuery(42, 'csat:01J00000000000000000000000:4', { queryId: 'cbq-1', messageId: 7, languageCode: 'uz' }));
+    expect(d).toMatchObject({ kind: 'event', choice: 'csat:01J00000000000000000000000:4', externalId: 'cb:cbq-1', dedupeKey: 'cb:cbq-1', conversation: { externalId: '42' } });
+    expect(d.sender).toMatchObject({ externalId: '42', locale: 'uz' });
+    expect(d.meta).toMatchObject({ callbackQueryId: 'cbq-1', replyTo: '42:7' });
+    // A game button (no data) and data longer than Telegram's 64 bytes are not presses the gateway asked for.
+    expect(normalize(tgUpdate.callbackQuery(42, ''))).toEqual({ ignored: 'callback query without data (a game button)' });
+    expect(normalize(tgUpdate.callbackQuery(42, 'x'.repeat(65)))).toEqual({ ignored: 'callback data longer than Telegram allows' });
+  });
+
   it('ignores updates the gateway does not handle, saying which', () => {
-    expect(normalize(tgUpdate.callbackQuery(42, 'btn'))).toEqual({ ignored: 'update type not handled: callback_query' });
     expect(normalize({ update_id: 5, channel_post: { message_id: 1, date: 1, chat: { id: -1, type: 'channel' } } }))
       .toEqual({ ignored: 'update type not handled: channel_post' });
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { redactToken, telegramError } from '../../connectors/channels/telegram/errors.ts';
 import { ChatPacer } from '../../connectors/channels/telegram/pace.ts';
 import { planReply } from '../../connectors/channels/telegram/send.ts';
-import { splitText } from '../../src/core/split-text.ts';
+import { splitText } from '../../src/kit/outbound/split-text.ts';
 
 const MB = 1024 * 1024;
 const file = (name: string, mime: string, bytes: number) => ({ name, mime, data: Buffer.alloc(bytes, 1) });

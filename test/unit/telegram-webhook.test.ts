@@ -83,10 +83,10 @@ describe('telegram webhook route', () => {
 
   it('answers 200 to updates it does not handle, and stores nothing', async () => {
     const { rec, route } = setup();
-    const res = await route.handler(request(tgUpdate.callbackQuery(42, 'menu')));
+    const res = await route.handler(request({ update_id: 77, channel_post: { message_id: 1, date: 1, chat: { id: -1, type: 'channel' } } }));
     expect(res.status).toBe(200);
     expect(rec.stored()).toEqual([]);
-    expect(rec.logs.some((l) => l.level === 'debug' && JSON.stringify(l.obj).includes('callback_query'))).toBe(true);
+    expect(rec.logs.some((l) => l.level === 'debug' && JSON.stringify(l.obj).includes('channel_post'))).toBe(true);
   });
 });
 
@@ -105,7 +105,7 @@ describe('telegram options', () => {
       apiRoot: 'https://api.telegram.org',
       maxFileBytes: 20 * 1024 * 1024,
       pollingTimeoutSec: 30,
-      allowedUpdates: ['message', 'edited_message'],
+      allowedUpdates: ['message', 'edited_message', 'callback_query'],
     });
   });
 
@@ -117,8 +117,8 @@ describe('telegram options', () => {
     expect(JSON.stringify(issues)).not.toContain('not-a-token');
   });
 
-  it('declare token and secretToken as secrets', () => {
-    expect(definition.secrets).toEqual(['token', 'secretToken']);
+  it('declare token, secretToken and playerLinkSecret as secrets', () => {
+    expect(definition.secrets).toEqual(['token', 'secretToken', 'playerLinkSecret']);
   });
 
   it('mount no route in polling mode', () => {

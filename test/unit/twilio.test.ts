@@ -4,6 +4,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition as twilioVoice } from '../../connectors/channels/twilio-voice/index.ts';
 import { startFakeTwilio, twilioWebhook, type FakeTwilio } from '../fakes/twilio-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const ACCOUNT = `AC${'a1'.repeat(16)}`;
 const TOKEN = 'twilio-auth-token-0123456789abcdef';
@@ -15,7 +16,7 @@ const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () =>
 let stored: InboundDraft[] = [];
 
 function ctx(): ChannelContext {
-  const kv = new Map<string, string>();
+  const kvStore = memoryKv();
   return {
     channelId: 'phone',
     log,
@@ -24,11 +25,12 @@ function ctx(): ChannelContext {
       if (!duplicate) stored.push(d);
       return { id: 'x', dedupeKey: d.dedupeKey, duplicate };
     }),
-    kv: { get: async (k) => kv.get(k), set: async (k, v) => void kv.set(k, v), delete: async (k) => void kv.delete(k) },
+    kv: kvStore,
     blobs: { put: async () => 'k', get: async () => undefined, delete: async () => undefined },
     dataDir: '/nonexistent',
     publicUrl: PUBLIC,
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
   };
 }
@@ -48,6 +50,13 @@ describe('twilio-voice channel', () => {
   beforeEach(async () => {
     stored = [];
     ch = await create({ dial: { to: [{ to: '+998712000101', agent: 'Alice' }, 'client:bob'] } });
+  });
+
+  it('docs/telephony.md names every route the channel mounts', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/telephony.md', import.meta.url), 'utf8');
+    const missing = ch.routes!.map((r) => `/webhooks/phone${r.path}`).filter((url) => !doc.includes(`${url}\``) && !doc.includes(`${url}?`));
+    expect(missing).toEqual([]);
   });
 
   /** Posts to /webhooks/phone{path}{query}, signed by the twilio package for the public URL (or `signFor`). */
@@ -172,7 +181,7 @@ describe('twilio-voice channel', () => {
   });
 
   it('keeps a live call going when the store fails, but asks Twilio to retry a callback', async () => {
-    const broken = { ...ctx(), kv: { get: async () => { throw new Error('disk gone'); }, set: async () => undefined, delete: async () => undefined } };
+    const broken = { ...ctx(), kv: { ...memoryKv(), get: async () => { throw new Error('disk gone'); } } };
     ch = await twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN, apiBaseUrl: fake.url }), broken);
     const voice = await hook('', callParams('CA70'));
     expect(voice.status).toBe(200);

@@ -4,6 +4,7 @@ import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
 import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 /** Usedesk's chat mode against the fake Usedesk: customer messages as a live chat, agent chat replies back. */
 
@@ -26,7 +27,7 @@ function input(text: string, o: Partial<TicketInput> = {}): TicketInput {
     receivedAt: new Date().toISOString(),
     meta: {},
   };
-  return { message, extra: [], decision: { tags: [], fields: {}, replies: [], notify: [], firedRules: [] }, subject: 'Chat', files: [], notes: [], conversationKey: 'telegram:777', ...o };
+  return { channel: o.channel ?? channelRef((o.message ?? message).channel), message, extra: [], decision: { tags: [], fields: {}, replies: [], notify: [], firedRules: [] }, subject: 'Chat', files: [], notes: [], conversationKey: 'telegram:777', ...o };
 }
 
 const attempt = (key: string): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: key });
@@ -47,7 +48,7 @@ describe('Usedesk chat mode (/chat/addMessage)', () => {
   });
 
   it('opens a chat, finds its ticket, continues the chat, never posts one delivery twice, and reads agents’ chat replies', async () => {
-    const requester = await hd.upsertRequester({ externalId: '777', displayName: 'Azamat' }, { id: 'telegram', kind: 'telegram' }, attempt('u1'));
+    const requester = await hd.upsertRequester({ externalId: '777', displayName: 'Azamat' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt('u1'));
     const first = await hd.createTicket(input('Здравствуйте, где мой вывод?', { notes: ['Switchboard rules fired: withdrawal.'] }), requester, attempt('job-1'));
     const ticket = ud.tickets.find((t) => String(t.id) === first.ticketId)!;
     expect(ticket.channel_id).toBe(ud.chatChannelId);

@@ -6,6 +6,7 @@ import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
 import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 const BASE = 'https://api.usedesk.ru';
 const TOKEN = 'ud-token-SECRET-0123456789';
@@ -36,7 +37,7 @@ function message(o: Partial<NormalizedMessage> = {}): NormalizedMessage {
 }
 
 const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
-const input = (o: Partial<TicketInput> = {}): TicketInput => ({ message: message(), extra: [], decision: decision(), subject: 'Bonus', files: [], notes: [], conversationKey: 'telegram:777', ...o });
+const input = (o: Partial<TicketInput> = {}): TicketInput => ({ channel: o.channel ?? channelRef((o.message ?? message()).channel), message: message(), extra: [], decision: decision(), subject: 'Bonus', files: [], notes: [], conversationKey: 'telegram:777', ...o });
 const attempt = (o: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: 'job-1', ...o });
 
 async function failure(p: Promise<unknown>): Promise<DeliveryError> {
@@ -76,18 +77,27 @@ describe('requester', () => {
     api().post('/client', { api_token: TOKEN, client_id: 11 }).reply(200, { id: 11, messengers: [{ identity: '777', type: 'whatsapp' }] });
     api().post('/create/client', (b: Json) => ((created = b), true)).reply(200, { client_id: 12, status: true });
     const ud = await usedesk();
-    expect(await ud.upsertRequester({ externalId: '777', displayName: 'Azamat' }, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '12' });
+    expect(await ud.upsertRequester({ externalId: '777', displayName: 'Azamat' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '12' });
     expect(created).toEqual({ api_token: TOKEN, name: 'Azamat', messengers: [{ identity: '777', type: 'telegram' }], note: 'Switchboard: telegram:777' });
+  });
+
+  it('keeps the messenger id of any messenger channel on a network Usedesk knows, whatever its kind', async () => {
+    let created: Json = {};
+    api().post('/clients', { api_token: TOKEN, query: '555', search_type: 'full_match' }).reply(200, []);
+    api().post('/create/client', (b: Json) => ((created = b), true)).reply(200, { client_id: 13 });
+    const ud = await usedesk();
+    await ud.upsertRequester({ externalId: '555', displayName: 'Dilnoza' }, { id: 'viber', kind: 'some-viber-bridge', medium: 'messenger', network: 'viber' }, attempt());
+    expect(created).toMatchObject({ messengers: [{ identity: '555', type: 'viber' }] });
   });
 
   it('an email or phone is searched first; a phone is sent as digits', async () => {
     api().post('/clients', { api_token: TOKEN, query: 'p@example.com', search_type: 'full_match' }).reply(200, [{ id: 21, emails: 'x@example.com, p@example.com' }]);
     const ud = await usedesk();
-    expect(await ud.upsertRequester({ externalId: 'p@example.com', email: 'P@example.com' }, { id: 'contact', kind: 'webform' }, attempt())).toEqual({ id: '21' });
+    expect(await ud.upsertRequester({ externalId: 'p@example.com', email: 'P@example.com' }, channelRef({ id: 'contact', kind: 'webform' }), attempt())).toEqual({ id: '21' });
     let created: Json = {};
     api().post('/clients', { api_token: TOKEN, query: '998901234567', search_type: 'full_match' }).reply(200, []);
     api().post('/create/client', (b: Json) => ((created = b), true)).reply(200, { client_id: 22 });
-    await ud.upsertRequester({ externalId: '+998 90 123-45-67', phone: '+998 90 123-45-67' }, { id: 'phone', kind: 'twilio-voice' }, attempt());
+    await ud.upsertRequester({ externalId: '+998 90 123-45-67', phone: '+998 90 123-45-67' }, channelRef({ id: 'phone', kind: 'twilio-voice' }), attempt());
     expect(created).toMatchObject({ phone: '998901234567', phone_type: 'mobile' });
   });
 });

@@ -5,6 +5,7 @@ import type { ChannelContext, ChannelInstance, InboundRequest, Logger, UploadedF
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition, WebformOptions } from '../../connectors/channels/webform/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 // ------------------------------------------------------------------ fakes
 
@@ -18,7 +19,8 @@ function fakeContext(channelId = 'contact') {
   const accepted: InboundDraft[] = [];
   const ids = new Map<string, string>();
   const blobs = new Map<string, Buffer>();
-  const kv = new Map<string, string>();
+  const kvStore = memoryKv();
+  const kv = kvStore.map;
   const logs: LogEntry[] = [];
   let failAccept = false;
   let nextBlob = 0;
@@ -35,6 +37,7 @@ function fakeContext(channelId = 'contact') {
     log,
     dataDir: '/tmp/unused',
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
     // Insert-if-absent by dedupe key, like the real runtime.
     async accept(drafts) {
@@ -48,11 +51,7 @@ function fakeContext(channelId = 'contact') {
         return { id, dedupeKey: d.dedupeKey, duplicate: false };
       });
     },
-    kv: {
-      get: async (k) => kv.get(k),
-      set: async (k, v) => void kv.set(k, v),
-      delete: async (k) => void kv.delete(k),
-    },
+    kv: kvStore,
     blobs: {
       put: async (data) => {
         const key = `blob-${++nextBlob}`;

@@ -6,6 +6,7 @@ import type { ChannelContext, ChannelInstance, InboundRequest, Logger, RouteSpec
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition as webhook } from '../../connectors/channels/webhook/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
 let accepted: InboundDraft[] = [];
@@ -18,10 +19,11 @@ function ctx(): ChannelContext {
       accepted.push(...drafts);
       return drafts.map((d) => ({ id: 'x', dedupeKey: d.dedupeKey, duplicate: false }));
     },
-    kv: { get: async () => undefined, set: async () => undefined, delete: async () => undefined },
+    kv: memoryKv(),
     blobs: { put: async () => 'k', get: async () => undefined, delete: async () => undefined },
     dataDir: '/nonexistent',
     noteToAgents: async () => undefined,
+    replyAgain: async () => undefined,
     conversationForTicket: async () => undefined,
   };
 }

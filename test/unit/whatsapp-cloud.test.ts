@@ -1,6 +1,6 @@
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelContext, ChannelInstance, Conversation, InboundRequest, KeyValueStore, Logger, RouteSpec } from '../../src/core/connector.ts';
+import type { ChannelContext, ChannelInstance, Conversation, InboundRequest, Logger, RouteSpec } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { createWhatsAppCloudChannel } from '../../connectors/channels/whatsapp-cloud/channel.ts';
@@ -10,23 +10,23 @@ import { ChangeValue } from '../../connectors/channels/whatsapp-cloud/payload.ts
 import { TEMPLATE_PARAMETER_LIMIT, planReply, templateParameter } from '../../connectors/channels/whatsapp-cloud/send.ts';
 import { signBody, signatureMatches } from '../../connectors/channels/whatsapp-cloud/signature.ts';
 import { windowState } from '../../connectors/channels/whatsapp-cloud/window.ts';
+import { outcomeOfStatus } from '../../connectors/channels/whatsapp-cloud/statuses.ts';
+import { metaClosedAt, recordSent } from '../../connectors/channels/whatsapp-cloud/sent-index.ts';
 import { PHONE_NUMBER_ID, failedStatus, signedWebhook, waChange, waMessage, waPayload } from '../fakes/graph-api-server.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const GRAPH = 'https://graph.example.test';
 const TOKEN = 'EAAunit-test-access-token-0123456789';
 const APP_SECRET = 'fedcba9876543210fedcba9876543210';
 const NOW = new Date('2026-03-01T12:00:00Z');
 
-function memoryKv(): KeyValueStore & { map: Map<string, string> } {
-  const map = new Map<string, string>();
-  return { map, get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), delete: async (k) => void map.delete(k) };
-}
 
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 
 function setup(overrides: Record<string, unknown> = {}, acceptImpl?: (d: InboundDraft[]) => Promise<void>) {
   const accepted: InboundDraft[][] = [];
   const notes: { conversation: string; text: string; key: string }[] = [];
+  const again: { conversation: string; reply: { text: string; replyId: string }; key: string }[] = [];
   const kv = memoryKv();
   const ctx: ChannelContext = {
     channelId: 'wa',
@@ -40,6 +40,7 @@ function setup(overrides: Record<string, unknown> = {}, acceptImpl?: (d: Inbound
       return drafts.map((d) => ({ id: d.externalId, dedupeKey: d.dedupeKey, duplicate: false }));
     },
     noteToAgents: async (conversation, text, key) => void notes.push({ conversation, text, key }),
+    replyAgain: async (conversation, reply, key) => void again.push({ conversation, reply, key }),
     conversationForTicket: async () => undefined,
   };
   const options = WhatsAppCloudOptions.parse({
@@ -52,7 +53,7 @@ function setup(overrides: Record<string, unknown> = {}, acceptImpl?: (d: Inbound
   });
   const channel: ChannelInstance = createWhatsAppCloudChannel(options, ctx, { now: () => NOW });
   const route = (method: 'GET' | 'POST') => channel.routes!.find((r) => r.method === method) as RouteSpec;
-  return { channel, ctx, kv, accepted, notes, route };
+  return { channel, ctx, kv, accepted, notes, again, route };
 }
 
 function post(body: string, headers: Record<string, string>): InboundRequest {
@@ -240,11 +241,46 @@ describe('whatsapp-cloud: the 24-hour window and what a reply becomes', () => {
     expect(bare.notes[0]).toMatch(/NOT sent.*"we_replied"/);
   });
 
+  it('when Meta says the window is closed though the customer wrote minutes ago, the note says so, in minutes', () => {
+    const recent = new Date(NOW.getTime() - 25 * 60_000).toISOString();
+    const metaSays = windowState(recent, NOW, new Date(NOW.getTime() - 60_000));
+    expect(metaSays).toMatchObject({ open: false, closedByMeta: true });
+    const plan = planReply({ text: 'hi', files: [] }, metaSays, { name: 'support_reply', language: 'ru', replyParameter: true }, NOW);
+    expect(plan.notes[0]).toContain('WhatsApp counts the 24-hour customer-service window as closed (error 131047), although by the gateway\'s clock the customer last wrote 25 minutes ago');
+    expect(plan.notes[0]).not.toMatch(/\b0 hours/);
+    // Once the customer writes after Meta's verdict, the window is theirs again.
+    expect(windowState(new Date(NOW.getTime() - 30_000).toISOString(), NOW, new Date(NOW.getTime() - 60_000)).open).toBe(true);
+  });
+
   it('a long template parameter is cut at the limit', () => {
     const p = templateParameter('x'.repeat(2000));
     expect(p.shortened).toBe(true);
     expect(p.text.length).toBe(TEMPLATE_PARAMETER_LIMIT);
     expect(templateParameter('a     b').text).toBe('a   b');
+  });
+});
+
+describe('whatsapp-cloud: 131047 in a failed status', () => {
+  const failed = (wamid: string) => ({ id: wamid, status: 'failed', timestamp: String(NOW.getTime() / 1000), recipient_id: '998900000001', errors: [{ code: 131047, title: 'Re-engagement message' }] });
+  const TEMPLATE = { name: 'support_reply', language: 'ru', replyParameter: true };
+
+  it('sends the reply again as the template, keyed by the reply, and marks the window closed', async () => {
+    const kv = memoryKv();
+    await recordSent(kv, 'wamid.A', { conversation: '998900000001', replyId: '42:900', excerpt: 'Бонус начислен.', text: 'Бонус начислен. Проверьте баланс.' });
+    const outcome = await outcomeOfStatus(kv, failed('wamid.A'), TEMPLATE);
+    expect(outcome?.again).toEqual({ text: 'Бонус начислен. Проверьте баланс.', replyId: 'again:42:900', key: '131047:42:900' });
+    expect(outcome?.note.text).toContain('goes again as the approved template "support_reply" (ru)');
+    expect(await metaClosedAt(kv, '998900000001')).toEqual(NOW);
+  });
+
+  it('without a template, or for a template that failed itself, nothing more is sent and the note says why', async () => {
+    const kv = memoryKv();
+    await recordSent(kv, 'wamid.B', { conversation: '998900000001', replyId: '42:901', excerpt: 'hi', text: 'hi' });
+    const none = await outcomeOfStatus(kv, failed('wamid.B'), undefined);
+    expect(none?.again).toBeUndefined();
+    expect(none?.note.text).toContain('No template is configured');
+    await recordSent(kv, 'wamid.C', { conversation: '998900000001', replyId: 'again:42:900', excerpt: '[template support_reply] hi', template: true });
+    expect((await outcomeOfStatus(kv, failed('wamid.C'), TEMPLATE))?.again).toBeUndefined();
   });
 });
 

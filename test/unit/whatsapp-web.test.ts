@@ -1,20 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import type { BlobStore, KeyValueStore, Logger } from '../../src/core/connector.ts';
+import type { BlobStore, Logger } from '../../src/core/connector.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { Inbox } from '../../connectors/channels/whatsapp-web/inbox.ts';
 import { describeVCard, normalizeMessage } from '../../connectors/channels/whatsapp-web/normalize.ts';
 import { WebSession } from '../../connectors/channels/whatsapp-web/session.ts';
 import { FakeWhatsApp } from '../fakes/whatsapp-web-client.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-function memoryKv(): KeyValueStore & { map: Map<string, string> } {
-  const map = new Map<string, string>();
-  return { map, get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), delete: async (k) => void map.delete(k) };
-}
 
 function memoryBlobs(): BlobStore & { map: Map<string, Buffer> } {
   const map = new Map<string, Buffer>();

@@ -3,11 +3,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, KeyValueStore, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, InboundRequest, Logger, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { channelRef } from '../fixtures/channel-ref.ts';
 
 const BASE = 'https://acme.zendesk.com';
 const EMAIL = 'bot@acme.test';
@@ -17,10 +19,6 @@ const BASIC = `Basic ${Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64')
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test captures of request bodies
 
-function memoryKv(): KeyValueStore {
-  const m = new Map<string, string>();
-  return { get: async (k) => m.get(k), set: async (k, v) => void m.set(k, v), delete: async (k) => void m.delete(k) };
-}
 
 function recordingLogger(lines: string[]): Logger {
   const log = (obj: object, msg?: string) => void lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
@@ -68,6 +66,7 @@ function decision(overrides: Partial<Decision> = {}): Decision {
 
 function input(overrides: Partial<TicketInput> = {}): TicketInput {
   return {
+    channel: overrides.channel ?? channelRef((overrides.message ?? message()).channel),
     message: message(),
     extra: [],
     decision: decision(),
@@ -127,7 +126,7 @@ describe('upsertRequester', () => {
       .post('/api/v2/users/create_or_update', (b) => ((body = b), true))
       .reply(201, { user: { id: 9001, name: 'Azamat', role: 'end-user' } });
     const zd = await zendesk();
-    const ref = await zd.upsertRequester({ externalId: '777', displayName: 'Azamat', phone: '+998901234567', locale: 'uz' }, { id: 'telegram', kind: 'telegram' }, attempt());
+    const ref = await zd.upsertRequester({ externalId: '777', displayName: 'Azamat', phone: '+998901234567', locale: 'uz' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt());
     expect(ref).toEqual({ id: '9001' });
     expect(body).toEqual({
       user: { name: 'Azamat', external_id: 'telegram:777', phone: '+998901234567', locale: 'uz', skip_verify_email: true },
@@ -140,7 +139,7 @@ describe('upsertRequester', () => {
       .post('/api/v2/users/create_or_update', (b) => ((body = b), true))
       .reply(200, { user: { id: 9002, name: 'x', role: 'end-user' } });
     const zd = await zendesk();
-    await zd.upsertRequester({ externalId: '555', email: 'p@example.com' }, { id: 'tg2', kind: 'telegram' }, attempt());
+    await zd.upsertRequester({ externalId: '555', email: 'p@example.com' }, channelRef({ id: 'tg2', kind: 'telegram' }), attempt());
     expect(body).toEqual({ user: { name: 'Telegram user 555', email: 'p@example.com', skip_verify_email: true } });
   });
 
@@ -148,8 +147,8 @@ describe('upsertRequester', () => {
     nock(BASE).post('/api/v2/users/create_or_update').once().reply(200, { user: { id: 9003, role: 'end-user' } });
     const zd = await zendesk();
     const sender = { externalId: '1', username: 'bob' };
-    expect(await zd.upsertRequester(sender, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '9003' });
-    expect(await zd.upsertRequester(sender, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '9003' });
+    expect(await zd.upsertRequester(sender, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '9003' });
+    expect(await zd.upsertRequester(sender, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '9003' });
   });
 
   it('a phone Zendesk refuses is dropped instead of losing the message', async () => {
@@ -160,7 +159,7 @@ describe('upsertRequester', () => {
       .post('/api/v2/users/create_or_update', (b) => (bodies.push(b), true))
       .reply(201, { user: { id: 9004, role: 'end-user' } });
     const zd = await zendesk();
-    expect(await zd.upsertRequester({ externalId: '2', phone: 'not a phone' }, { id: 'telegram', kind: 'telegram' }, attempt())).toEqual({ id: '9004' });
+    expect(await zd.upsertRequester({ externalId: '2', phone: 'not a phone' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '9004' });
     expect(bodies[0]!.user.phone).toBe('not a phone');
     expect(bodies[1]!.user).not.toHaveProperty('phone');
   });
@@ -213,7 +212,7 @@ describe('createTicket', () => {
         priority: 'high',
         type: 'problem',
         group_id: 360001,
-        tags: ['payments', 'vip_player'],
+        tags: ['payments', 'vip_player', 'switchboard', 'switchboard_messenger'],
         custom_fields: [{ id: 900001, value: 'P-1' }],
         external_id: 'telegram:777',
         metadata: { switchboard: { message_id: '01HZMSG0000000000000000001' } },

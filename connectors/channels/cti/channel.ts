@@ -1,9 +1,9 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { verifyRequest } from '../webhook/auth.ts';
-import { decodeBody } from '../webhook/decode.ts';
-import { inboundOnlySend } from '../webhook/inbound-only.ts';
-import { CallTracker } from './calls.ts';
+import { verifyRequest } from '../../../src/kit/inbound/auth.ts';
+import { decodeBody } from '../../../src/kit/inbound/decode.ts';
+import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
+import { CallTracker } from '../../../src/kit/telephony/call-tracker.ts';
 import { CtiRequest, toCallEvents, withAliases } from './event.ts';
 import type { CtiOptions } from './options.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallEvent, CallOutcome } from './calls.ts';
+import type { CallEvent, CallOutcome } from '../../../src/kit/telephony/call-tracker.ts';
 
 /**
  * One request of the generic CTI API (Zammad's `/api/v1/cti/:token` format): `newCall`,

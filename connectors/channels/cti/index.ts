@@ -5,11 +5,11 @@ import { CTI_SECRETS, CtiOptions } from './options.ts';
 /** Generic CTI: newCall / answer / hangup from any PBX that speaks Zammad's CTI API. */
 export const definition = defineChannel({
   kind: 'cti',
+  medium: 'phone',
+  sends: [],
   options: CtiOptions,
   secrets: CTI_SECRETS,
   create: (options, ctx) => createCtiChannel(options, ctx),
 });
 
 export { CtiOptions } from './options.ts';
-export { CallTracker, type CallEvent, type CallState } from './calls.ts';
-export { normalizePhone, partyOf } from './phone.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GenericAuth } from '../webhook/auth.ts';
+import { AUTH_SECRETS, GenericAuth } from '../../../src/kit/inbound/auth.ts';
 
 /** The generic CTI channel: the call events PBXes already send to Zammad's CTI API. */
 export const CtiOptions = z.strictObject({
@@ -12,4 +12,4 @@ export const CtiOptions = z.strictObject({
 });
 export type CtiOptions = z.infer<typeof CtiOptions>;
 
-export const CTI_SECRETS = ['auth.secret', 'auth.password'];
+export const CTI_SECRETS = AUTH_SECRETS;

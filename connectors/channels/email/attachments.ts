@@ -2,6 +2,7 @@ import type { Attachment } from 'mailparser';
 import type { BlobStore, FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 
 /**
  * Attachments and inline images are copied into the gateway's blob store when the mail is
@@ -55,10 +56,4 @@ function attachmentName(a: Attachment, index: number): string {
   if (given) return given.slice(0, 200);
   const ext = a.contentType?.split('/')[1]?.split(/[;+]/)[0]?.replace(/[^a-z0-9]/gi, '') ?? 'bin';
   return `${a.related || a.contentDisposition === 'inline' ? 'inline' : 'attachment'}-${index + 1}.${ext || 'bin'}`;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${Number((n / 1024 / 1024).toFixed(1))} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} bytes`;
 }

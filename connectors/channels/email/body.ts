@@ -23,6 +23,6 @@ function dropAttribution(text: string): string {
   const last = lines.at(-1)?.trim() ?? '';
   if (lines.length < 2 || !last.endsWith(':') || !/[@<]|\d/.test(last)) return text;
   // Gmail wraps a long attribution before the address: "…, Acme Support <" / "support@acme.com>:".
-  const cut = /^\S+@\S+>:$/.test(last) && lines.at(-2)?.trimEnd().endsWith('<') ? 2 : 1;
+  const cut = /^[^\s@]+@\S+>:$/.test(last) && lines.at(-2)?.trimEnd().endsWith('<') ? 2 : 1;
   return lines.slice(0, -cut).join('\n').trim();
 }

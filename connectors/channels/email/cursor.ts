@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../../../src/core/connector.ts';
+import { readKvJson } from '../../../src/core/kv-json.ts';
 
 /**
  * How far the gateway has read a folder: the folder's UIDVALIDITY and the last UID taken in.
@@ -27,16 +28,9 @@ export class CursorStore {
     this.#key = `cursor:${mailbox}`;
   }
 
-  async load(): Promise<Cursor | undefined> {
-    const raw = await this.#kv.get(this.#key);
-    if (raw === undefined) return undefined;
-    try {
-      const parsed = Cursor.safeParse(JSON.parse(raw));
-      // Unreadable: start over as on a first start, rather than guess a position.
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
+  /** Unreadable reads as absent: start over as on a first start, rather than guess a position. */
+  load(): Promise<Cursor | undefined> {
+    return readKvJson(this.#kv, this.#key, Cursor);
   }
 
   async save(cursor: Cursor): Promise<void> {

@@ -1,14 +1,16 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { ImapFlow, type SearchObject } from 'imapflow';
+import { ImapFlow, type ImapFlowOptions, type SearchObject } from 'imapflow';
 import type { KeyValueStore, Logger } from '../../../src/core/connector.ts';
+import { pauseAfterFailure, PollerLifecycle, type Backoff } from '../../../src/kit/poller.ts';
 import { CursorStore, type Cursor } from './cursor.ts';
 import type { RawMail, Taken } from './ingest.ts';
+import { imapTls, type MailLogin } from './login.ts';
 import type { ImapOptions } from './options.ts';
 
 /** Knobs that are sensible in production and only shortened by tests. */
 export interface InboxTuning {
   /** Wait between reconnects: doubles from `initialMs` up to `maxMs`. */
-  backoff: { initialMs: number; maxMs: number };
+  backoff: Backoff;
   /** Idle time before imapflow enters IDLE after our last command. */
   autoIdleDelayMs: number;
   /** A full check this often even without news from the server (a missed EXISTS costs no mail). */
@@ -29,6 +31,7 @@ const PARTIAL_BYTES = 256 * 1024;
 
 export interface InboxDeps {
   imap: ImapOptions;
+  login: MailLogin;
   moveTo?: string;
   firstSync: 'unseen' | 'all';
   maxMessageBytes: number;
@@ -47,10 +50,7 @@ export interface InboxDeps {
 export class MailboxWatcher {
   readonly #deps: InboxDeps;
   readonly #cursors: CursorStore;
-  #abort = new AbortController();
-  #loop: Promise<void> | undefined;
-  #ready = false;
-  #detail: string | undefined = 'not started';
+  readonly #life = new PollerLifecycle();
   #pending = false;
   #wake: (() => void) | undefined;
   #client: ImapFlow | undefined;
@@ -61,52 +61,45 @@ export class MailboxWatcher {
   }
 
   start(): void {
-    if (this.#loop) return;
-    this.#abort = new AbortController();
-    this.#detail = 'connecting';
-    this.#loop = this.#run(this.#abort.signal);
+    if (this.#life.running) return;
+    this.#life.down('connecting');
+    this.#life.start((signal) => this.#run(signal));
   }
 
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    this.#wake?.();
-    // A sync in progress finishes its message; a connection that hangs is cut.
-    const grace = new AbortController();
-    const stopped = await Promise.race([
-      this.#loop?.then(() => true),
-      delay(5000, false, { signal: grace.signal }).catch(() => false),
-    ]);
-    grace.abort();
-    if (!stopped) this.#client?.close();
-    await this.#loop;
-    this.#loop = undefined;
-    this.#ready = false;
-    this.#detail = 'stopped';
+  /** A sync in progress finishes its message; a connection that hangs is cut. */
+  stop(): Promise<void> {
+    return this.#life.stop({ graceMs: 5000, cut: () => this.#client?.close() });
   }
 
   status(): { ready: boolean; detail?: string } {
-    return this.#detail === undefined ? { ready: this.#ready } : { ready: this.#ready, detail: this.#detail };
+    return this.#life.status();
   }
 
   async #run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      const client = newClient(this.#deps);
-      this.#client = client;
+      let client: ImapFlow | undefined;
       try {
-        await this.#session(client, signal, () => (failures = 0));
+        const auth = await this.#deps.login.imapAuth();
+        client = newClient(this.#deps, auth);
+        this.#client = client;
+        try {
+          await this.#session(client, signal, () => (failures = 0));
+        } catch (err) {
+          if ((err as { authenticationFailed?: boolean }).authenticationFailed) this.#deps.login.imapRefused(auth);
+          throw err;
+        }
       } catch (err) {
         if (signal.aborted) break;
-        this.#ready = false;
-        this.#detail = describe(err, this.#deps.imap);
-        this.#deps.log.error({ failures: failures + 1, error: this.#detail }, 'email: IMAP session failed; reconnecting');
+        const detail = describeImapError(err, this.#deps.imap, this.#deps.login.secrets);
+        this.#life.down(detail);
+        this.#deps.log.error({ failures: failures + 1, error: detail }, 'email: IMAP session failed; reconnecting');
       } finally {
-        await closeClient(client, signal.aborted);
+        if (client) await closeClient(client, signal.aborted);
       }
       if (signal.aborted) break;
       failures += 1;
-      const { initialMs, maxMs } = this.#deps.tuning.backoff;
-      await delay(Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 20)), undefined, { signal }).catch(() => undefined);
+      await pauseAfterFailure(this.#deps.tuning.backoff, failures, signal);
     }
   }
 
@@ -128,9 +121,8 @@ export class MailboxWatcher {
     while (!signal.aborted) {
       this.#pending = false;
       await this.#sync(client, signal);
-      if (!this.#ready) this.#deps.log.info({ mailbox: this.#deps.imap.mailbox }, 'email: mailbox in sync; waiting for new mail');
-      this.#ready = true;
-      this.#detail = undefined;
+      if (!this.#life.ready) this.#deps.log.info({ mailbox: this.#deps.imap.mailbox }, 'email: mailbox in sync; waiting for new mail');
+      this.#life.up();
       synced();
       if (this.#pending) continue;
       const waiting = new AbortController();
@@ -233,7 +225,11 @@ export class MailboxWatcher {
     const taken = await this.#deps.ingest({ uid, uidValidity: cursor.uidValidity, source: msg.source, internalDate, size, truncated });
     if (taken.kind === 'automated') {
       // Left unread in the folder: a person may look; it makes no ticket and gets no reply.
-      this.#deps.log.info({ uid, reason: taken.reason }, 'email: automated mail skipped');
+      if (taken.ownList) {
+        this.#deps.log.warn({ uid, list: taken.ownList }, `email: mail came through the list ${taken.ownList}, which carries this mailbox's own address, and was skipped as list mail; if the support address is that list (a Google Group), add it to trustedLists`);
+      } else {
+        this.#deps.log.info({ uid, reason: taken.reason }, 'email: automated mail skipped');
+      }
       return;
     }
     if (taken.kind === 'accepted') {
@@ -246,14 +242,13 @@ export class MailboxWatcher {
   }
 }
 
-function newClient(deps: InboxDeps): ImapFlow {
+function newClient(deps: InboxDeps, auth: NonNullable<ImapFlowOptions['auth']>): ImapFlow {
   const { imap, tuning } = deps;
   return new ImapFlow({
     host: imap.host,
     port: imap.port,
-    secure: imap.secure,
-    auth: { user: imap.user, pass: imap.password },
-    tls: { rejectUnauthorized: imap.rejectUnauthorized },
+    ...imapTls(imap),
+    auth,
     logger: false,
     autoIdleDelay: tuning.autoIdleDelayMs,
     // Restarting IDLE now and then keeps NAT and firewalls from silently dropping the connection.
@@ -271,12 +266,18 @@ async function closeClient(client: ImapFlow, graceful: boolean): Promise<void> {
   client.close();
 }
 
-/** What went wrong, for the log and /readyz: never the password. */
-function describe(err: unknown, imap: ImapOptions): string {
-  const e = err as { authenticationFailed?: boolean; responseText?: string; code?: string; message?: string };
+/** What went wrong, for the log, /readyz and `check`: never the password or token. */
+export function describeImapError(err: unknown, imap: ImapOptions, secrets: readonly string[]): string {
+  const e = err as { authenticationFailed?: boolean; tlsFailed?: boolean; responseText?: string; code?: string; message?: string };
   const where = `${imap.user}@${imap.host}:${imap.port}`;
-  if (e?.authenticationFailed) return `IMAP login failed for ${where}: ${e.responseText ?? 'authentication failed'}`;
-  const text = e?.responseText ?? e?.message ?? String(err);
-  const message = text.split(imap.password).join('***');
-  return `IMAP ${where}: ${e?.code ? `${e.code}: ` : ''}${message}`;
+  let text: string;
+  if (e?.tlsFailed) {
+    text = `IMAP ${where} offers no STARTTLS, so the login was not sent (it would travel in clear): use port 993 with secure: true, `
+      + 'or set imap.allowInsecureAuth: true for a test server';
+  } else if (e?.authenticationFailed) {
+    text = `IMAP login failed for ${where}: ${e.responseText ?? 'authentication failed'}`;
+  } else {
+    text = `IMAP ${where}: ${e?.code ? `${e.code}: ` : ''}${e?.responseText ?? e?.message ?? String(err)}`;
+  }
+  return secrets.reduce((t, s) => t.split(s).join('***'), text);
 }

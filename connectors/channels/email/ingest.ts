@@ -1,6 +1,7 @@
 import type { ChannelContext } from '../../../src/core/connector.ts';
 import type { AttachmentRef, InboundDraft } from '../../../src/core/message.ts';
-import { formatBytes, keepAttachments, releaseKept } from './attachments.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { keepAttachments, releaseKept } from './attachments.ts';
 import { automatedReason, type OwnIdentity } from './automated.ts';
 import { replyText } from './body.ts';
 import { ownMessageIdsIn } from './message-id.ts';
@@ -23,7 +24,7 @@ export type Taken =
   | { kind: 'accepted'; duplicate: boolean; conversation: string; how: string }
   /** Taken before (same Message-ID and Date): a rescan or a second delivery of one mail. */
   | { kind: 'known' }
-  | { kind: 'automated'; reason: string };
+  | { kind: 'automated'; reason: string; ownList?: string };
 
 export interface IngestDeps {
   ctx: Pick<ChannelContext, 'accept' | 'blobs' | 'kv' | 'log' | 'noteToAgents' | 'conversationForTicket'>;
@@ -50,7 +51,7 @@ export async function ingest(mail: RawMail, deps: IngestDeps): Promise<Taken> {
   const automated = automatedReason(email, deps.own);
   if (automated) {
     if (automated.bounce) await noteBounce(email, mail.source, deps);
-    return { kind: 'automated', reason: automated.reason };
+    return { kind: 'automated', reason: automated.reason, ...(automated.ownList ? { ownList: automated.ownList } : {}) };
   }
 
   const identity = email.messageId ? { externalId: email.messageId, dedupeKey: [email.messageId, dateKey(email)].filter(Boolean).join(' ') } : { externalId: `sha:${email.digest}`, dedupeKey: `sha:${email.digest}` };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type AddressObject, type Attachment, type ParsedMail } from 'mailparser';
+import { htmlToPlainText } from '../../../src/kit/html-text.ts';
 
 /**
  * The parts of an email the channel works with, read once by mailparser. Header values are
@@ -15,7 +16,7 @@ export interface Email {
   subject: string;
   from?: Mailbox;
   replyTo?: Mailbox;
-  /** Plain text: the text part, or the HTML part converted to readable text. */
+  /** Plain text: the text part, or the HTML part converted to readable text; without the `-- ` signature. */
   text: string;
   html?: string;
   attachments: Attachment[];
@@ -40,8 +41,11 @@ export async function parseEmail(source: Buffer): Promise<Email> {
 
 async function readEmail(source: Buffer): Promise<Email> {
   // keepCidLinks: inline images stay attachments instead of being copied into the HTML as data: URIs.
-  const mail = await simpleParser(source, { keepCidLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  // skipHtmlToText: mailparser's own conversion wraps lines at 80 columns; HTML-only mail is
+  // converted below without a wrap.
+  const mail = await simpleParser(source, { keepCidLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
   const html = typeof mail.html === 'string' && mail.html.length > 0 ? mail.html : undefined;
+  const text = mail.text?.trim() ? mail.text : html ? htmlToPlainText(html) : '';
   return {
     messageId: cleanId(mail.messageId),
     inReplyTo: cleanId(mail.inReplyTo),
@@ -50,7 +54,7 @@ async function readEmail(source: Buffer): Promise<Email> {
     subject: (mail.subject ?? '').trim(),
     from: firstMailbox(mail.from),
     replyTo: firstMailbox(mail.replyTo),
-    text: normalizeText(mail.text || (html ? await htmlText(html) : '')),
+    text: normalizeText(withoutSignature(text)),
     html,
     attachments: mail.attachments,
     headers: rawHeaders(mail),
@@ -59,13 +63,16 @@ async function readEmail(source: Buffer): Promise<Email> {
 }
 
 /**
- * mailparser converts HTML to text (html-to-text) only for an HTML part at the top or beside a
- * text part; an HTML-only body inside multipart/related (HTML with inline images) gets none.
- * Handing it the HTML as a message of its own gets the same conversion.
+ * The text above the signature separator (`-- ` alone on a line, RFC 3676 §4.3): a signature says
+ * who wrote, which the ticket's requester already says. Quoted lines (`> -- `) are not separators;
+ * a mail that is nothing but a signature keeps it.
  */
-async function htmlText(html: string): Promise<string> {
-  const wrapped = Buffer.concat([Buffer.from('Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from(html)]);
-  return (await simpleParser(wrapped, { skipTextToHtml: true, skipTextLinks: true })).text ?? '';
+export function withoutSignature(text: string): string {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const at = lines.findIndex((l) => l === '-- ');
+  if (at <= 0) return text;
+  const above = lines.slice(0, at).join('\n');
+  return above.trim() ? above : text;
 }
 
 export function header(email: Pick<Email, 'headers'>, name: string): string | undefined {
@@ -129,7 +136,14 @@ function rawHeaders(mail: ParsedMail): Map<string, string[]> {
   return out;
 }
 
-function normalizeText(text: string): string {
+export function normalizeText(text: string): string {
   // Inline images are attachments; their placeholders in the converted HTML say nothing.
-  return text.replace(/\r\n?/g, '\n').replace(/\[cid:[^\]\s]+\]/g, '').replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim();
+  return text.replace(/\r\n?/g, '\n').replace(/\[cid:[^\]\s]+\]/g, '').split('\n').map(trimEndSpaces).join('\n').replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/** Trailing spaces and tabs off one line; `/[ \t]+$/gm` would read a long run of spaces once per space. */
+function trimEndSpaces(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end -= 1;
+  return line.slice(0, end);
 }

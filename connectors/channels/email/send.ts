@@ -1,7 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { formatBytes } from './attachments.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 import { takeAutoReplySlot } from './autoreply-cap.ts';
 import { ownMessageId } from './message-id.ts';
 import { cleanId } from './parse.ts';
@@ -54,7 +54,8 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
     await deps.transport.sendMail({
       from: deps.from.name ? { name: deps.from.name, address: deps.from.address } : deps.from.address,
       to: to.sender.displayName ? { name: to.sender.displayName, address: recipient } : recipient,
-      subject: replySubject((await recallSubject(deps.kv, to.externalId)) ?? to.subject),
+      // A mail that starts a thread (the rating question to a web form's customer) is no "Re:".
+      subject: inReplyTo || !to.subject ? replySubject((await recallSubject(deps.kv, to.externalId)) ?? to.subject) : to.subject,
       messageId,
       inReplyTo,
       references,

@@ -12,6 +12,15 @@ export function smtpError(what: string, err: unknown, secrets: readonly string[]
   const clean = (s: string) => secrets.reduce((out, secret) => (secret ? out.split(secret).join('***') : out), s);
   const response = e.response ? clean(e.response) : undefined;
   const message = clean(e.message ?? String(err));
+  if (e.code === 'ETLS') {
+    return new DeliveryError(`${what}: the SMTP server offers no working STARTTLS, so the login was not sent (it would travel in clear); `
+      + 'use port 465 with secure: true, or set smtp.allowInsecureAuth: true for a test server', {
+      kind: 'retry',
+      status: e.responseCode,
+      detail: response ?? message,
+      cause: err,
+    });
+  }
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') {
     return new DeliveryError(`${what}: the SMTP server refused our login: ${response ?? message}`, {
       kind: 'retry',

@@ -18,5 +18,5 @@ export async function recallSubject(kv: KeyValueStore, conversation: string): Pr
 export function replySubject(subject: string | undefined): string {
   const s = (subject ?? '').trim();
   if (s === '') return 'Re: your message';
-  return /^(re|aw|sv|antw|отв|ответ)\s*(\[\d+\])?\s*:/i.test(s) ? s : `Re: ${s}`;
+  return /^(re|aw|sv|antw|отв|ответ)\s*(?:\[\d+\]\s*)?:/i.test(s) ? s : `Re: ${s}`;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../../../src/core/connector.ts';
+import { readKvJson } from '../../../src/core/kv-json.ts';
 import type { Email } from './parse.ts';
 
 /**
@@ -27,15 +28,8 @@ export class ThreadIndex {
     this.#kv = kv;
   }
 
-  async #get(messageId: string): Promise<Entry | undefined> {
-    const raw = await this.#kv.get(key(messageId));
-    if (raw === undefined) return undefined;
-    try {
-      const parsed = Entry.safeParse(JSON.parse(raw));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
+  #get(messageId: string): Promise<Entry | undefined> {
+    return readKvJson(this.#kv, key(messageId), Entry);
   }
 
   /** The conversation of the newest known id in a thread chain (`ids` oldest first). */

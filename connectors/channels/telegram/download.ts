@@ -1,10 +1,11 @@
 import type { Api } from 'grammy';
-import { readCapped } from '../../../src/core/rest.ts';
+import { readCapped } from '../../../src/kit/download/read-capped.ts';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError, errorFromResponse } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import { redactToken, telegramError } from './errors.ts';
-import { formatBytes, tooLargeReason } from './normalize.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { tooLargeReason } from './normalize.ts';
 
 export interface DownloadDeps {
   api: Api;

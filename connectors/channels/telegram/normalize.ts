@@ -1,9 +1,13 @@
 import type { AttachmentRef, InboundDraft, Sender } from '../../../src/core/message.ts';
 import { BOT_API_DOWNLOAD_LIMIT } from './options.ts';
-import type { TgMediaFile, TgMessage, TgUpdate } from './update.ts';
+import type { TgCallbackQuery, TgMediaFile, TgMessage, TgUpdate } from './update.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { verifyPlayerToken } from '../../../src/core/identity/player-token.ts';
 
 export interface NormalizeOptions {
   maxFileBytes: number;
+  /** Verifies the player token of a `/start <token>` deep link (docs/identity.md). */
+  playerLinkSecret?: string;
 }
 
 export type Normalized = { draft: InboundDraft } | { ignored: string };
@@ -27,6 +31,7 @@ const SERVICE_KEYS = [
  * restart the sequence after a week without updates; it is kept in `meta.updateId`.
  */
 export function normalizeUpdate(update: TgUpdate, opts: NormalizeOptions): Normalized {
+  if (update.callback_query) return normalizeCallback(update.update_id, update.callback_query);
   const message = update.message ?? update.edited_message;
   if (!message) return { ignored: `update type not handled: ${updateType(update)}` };
 
@@ -48,19 +53,65 @@ export function normalizeUpdate(update: TgUpdate, opts: NormalizeOptions): Norma
   if (message.message_thread_id !== undefined) meta.threadId = message.message_thread_id;
   if (message.reply_to_message) meta.replyTo = `${chatId}:${message.reply_to_message.message_id}`;
 
+  const sender = senderOf(message);
+  const start = isEdit ? undefined : deepLink(message, opts.playerLinkSecret);
+  if (start?.playerId) sender.playerId = start.playerId;
+  if (start) meta.playerLink = start.playerId ? 'verified' : start.refused;
+
   const draft: InboundDraft = {
     kind: isEdit ? 'edit' : 'message',
     externalId,
     dedupeKey: isEdit ? `${externalId}:edit:${editDate}` : externalId,
     conversation: { externalId: chatId },
-    sender: senderOf(message),
-    text: content.text,
+    sender,
+    text: start?.text ?? content.text,
     attachments: content.attachments,
     occurredAt: new Date((isEdit ? editDate : message.date) * 1000).toISOString(),
     raw: update,
     meta,
   };
   return { draft };
+}
+
+/** Telegram allows 64 bytes of callback data; anything longer was not set by a bot. */
+const MAX_CALLBACK_DATA = 64;
+
+/**
+ * A button press: an event carrying the button's data as the message's `choice`, keyed by the
+ * callback query id (Telegram sends the same id when it redelivers the update). The core decides
+ * what the choice means; the text is only what an agent would read if it ever got there.
+ */
+function normalizeCallback(updateId: number, cb: TgCallbackQuery): Normalized {
+  if (cb.data === undefined || cb.data === '') return { ignored: 'callback query without data (a game button)' };
+  if (Buffer.byteLength(cb.data) > MAX_CALLBACK_DATA) return { ignored: 'callback data longer than Telegram allows' };
+  const chatId = String(cb.message?.chat.id ?? cb.from.id);
+  const draft: InboundDraft = {
+    kind: 'event',
+    externalId: `cb:${cb.id}`,
+    dedupeKey: `cb:${cb.id}`,
+    conversation: { externalId: chatId },
+    sender: userSender(cb.from),
+    text: '[pressed a button]',
+    choice: cb.data,
+    occurredAt: new Date().toISOString(),
+    raw: { update_id: updateId, callback_query: cb },
+    meta: { updateId, callbackQueryId: cb.id, ...(cb.message ? { replyTo: `${chatId}:${cb.message.message_id}` } : {}) },
+  };
+  return { draft };
+}
+
+/**
+ * `/start <payload>` from a `t.me/<bot>?start=<payload>` link. In a private chat with the bot's
+ * `playerLinkSecret` set, a payload that verifies as a player token says who the sender is; the
+ * token itself never reaches the ticket (it is a credential until it expires).
+ */
+function deepLink(message: TgMessage, secret: string | undefined): { text: string; playerId?: string; refused?: string } | undefined {
+  const m = /^\/start(?:@\w+)?\s+(\S{1,64})\s*$/.exec(message.text ?? '');
+  if (!m || !message.from || message.chat.type !== 'private') return undefined;
+  if (!secret) return { text: '/start (from a link; no player link secret is configured, so it links nothing)', refused: 'no secret configured' };
+  const check = verifyPlayerToken(m[1]!, [secret]);
+  if (check.ok) return { text: `/start (opened from the website, signed in as player ${check.playerId})`, playerId: check.playerId };
+  return { text: `/start (from a link whose player token was refused: ${check.reason}; nothing was linked)`, refused: check.reason };
 }
 
 function updateType(update: TgUpdate): string {
@@ -80,12 +131,15 @@ function senderOf(message: TgMessage): Sender {
   }
   const contact = message.contact;
   const ownPhone = contact && contact.user_id === from.id ? formatPhone(contact.phone_number) : undefined;
+  return compact({ ...userSender(from), phone: ownPhone });
+}
+
+function userSender(from: NonNullable<TgMessage['from']>): Sender {
   return compact({
     externalId: String(from.id),
     displayName: joinName(from.first_name, from.last_name),
     username: from.username,
     locale: from.language_code,
-    phone: ownPhone,
   });
 }
 
@@ -208,13 +262,6 @@ const EXTENSIONS: Record<string, string> = {
 
 function extensionOf(mime: string): string {
   return EXTENSIONS[mime] ?? 'bin';
-}
-
-export function formatBytes(n: number): string {
-  const mb = n / (1024 * 1024);
-  if (mb >= 1) return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
-  const kb = n / 1024;
-  return kb >= 1 ? `${Math.round(kb)} KB` : `${n} bytes`;
 }
 
 function duration(seconds: number | undefined): string {

@@ -38,8 +38,11 @@ export const TelegramOptions = z
       .describe('largest inbound file fetched; the public Bot API serves at most 20 MB'),
     pollingTimeoutSec: z.number().int().min(0).max(50).default(30)
       .describe('long-polling timeout of getUpdates, in seconds'),
-    allowedUpdates: z.array(z.enum(UPDATE_TYPES)).default(['message', 'edited_message'])
-      .describe('update types Telegram sends us; the gateway turns message and edited_message into tickets'),
+    playerLinkSecret: z.string().min(16, 'must be at least 16 characters')
+      .optional()
+      .describe("secret the operator's site signs deep-link player tokens with (t.me/<bot>?start=<token>, docs/identity.md); unset: /start links nothing (secret)"),
+    allowedUpdates: z.array(z.enum(UPDATE_TYPES)).default(['message', 'edited_message', 'callback_query'])
+      .describe('update types Telegram sends us; message and edited_message become tickets, callback_query carries button presses (ratings)'),
   })
   .superRefine((o, ctx) => {
     if (o.mode === 'webhook' && o.secretToken === undefined) {
@@ -53,4 +56,4 @@ export const TelegramOptions = z
 
 export type TelegramOptions = z.infer<typeof TelegramOptions>;
 
-export const TELEGRAM_SECRETS = ['token', 'secretToken'];
+export const TELEGRAM_SECRETS = ['token', 'secretToken', 'playerLinkSecret'];

@@ -1,7 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { GrammyError, type Api } from 'grammy';
 import type { ChannelContext } from '../../../src/core/connector.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
+import { pauseAfterFailure, PollerLifecycle, type Backoff } from '../../../src/kit/poller.ts';
 import { telegramError } from './errors.ts';
 import type { TelegramOptions } from './options.ts';
 import type { Normalized } from './normalize.ts';
@@ -14,7 +14,7 @@ export interface PollerDeps {
   normalize(update: TgUpdate): Normalized;
   timeoutSec: number;
   allowedUpdates: TelegramOptions['allowedUpdates'];
-  backoff: { initialMs: number; maxMs: number };
+  backoff: Backoff;
 }
 
 type GrammySignal = Parameters<Api['getUpdates']>[1];
@@ -32,33 +32,25 @@ const WEBHOOK_SET_HELP =
  */
 export class UpdatePoller {
   readonly #deps: PollerDeps;
-  #abort = new AbortController();
-  #loop: Promise<void> | undefined;
-  #ready = false;
-  #detail: string | undefined = 'not started';
+  readonly #life = new PollerLifecycle();
 
   constructor(deps: PollerDeps) {
     this.#deps = deps;
   }
 
   async start(): Promise<void> {
-    if (this.#loop) return;
-    this.#abort = new AbortController();
-    this.#detail = 'starting';
+    if (this.#life.running) return;
+    this.#life.down('starting');
     await this.#warnIfWebhookSet();
-    this.#loop = this.#run(this.#abort.signal);
+    this.#life.start((signal) => this.#run(signal));
   }
 
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#loop;
-    this.#loop = undefined;
-    this.#ready = false;
-    this.#detail = 'stopped';
+  stop(): Promise<void> {
+    return this.#life.stop();
   }
 
   status(): { ready: boolean; detail?: string } {
-    return this.#detail === undefined ? { ready: this.#ready } : { ready: this.#ready, detail: this.#detail };
+    return this.#life.status();
   }
 
   /**
@@ -70,7 +62,7 @@ export class UpdatePoller {
       // Bounded: an unreachable Telegram must not hold up the gateway's start.
       const info = await this.#deps.api.getWebhookInfo(AbortSignal.timeout(5000) as GrammySignal);
       if (info.url) {
-        this.#detail = WEBHOOK_SET_HELP;
+        this.#life.down(WEBHOOK_SET_HELP);
         this.#deps.ctx.log.error({ webhookHost: safeHost(info.url) }, WEBHOOK_SET_HELP);
       }
     } catch {
@@ -94,8 +86,7 @@ export class UpdatePoller {
         await this.#fail((failures += 1), describe(err, this.#deps.token), signal);
         continue;
       }
-      this.#ready = true;
-      this.#detail = undefined;
+      this.#life.up();
       const last = updates.at(-1);
       if (!last) continue;
       try {
@@ -112,12 +103,9 @@ export class UpdatePoller {
   }
 
   async #fail(failures: number, detail: string, signal: AbortSignal): Promise<void> {
-    const { backoff } = this.#deps;
-    this.#ready = false;
-    this.#detail = detail;
+    this.#life.down(detail);
     this.#deps.ctx.log.error({ failures, error: detail }, 'telegram polling failed; retrying');
-    const wait = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures - 1, 20));
-    await delay(wait, undefined, { signal }).catch(() => undefined);
+    await pauseAfterFailure(this.#deps.backoff, failures, signal);
   }
 
   async #store(updates: unknown[]): Promise<void> {

@@ -1,19 +1,22 @@
-import { createHash } from 'node:crypto';
 import { GrammyError, InputFile, type Api } from 'grammy';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { telegramError } from './errors.ts';
-import { formatBytes } from './normalize.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 import type { ChatPacer } from './pace.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
+import { SentParts } from '../../../src/kit/outbound/sent-parts.ts';
 
 /** Bot API upload limits: sendPhoto takes up to 10 MB, sendDocument up to 50 MB. */
 export const PHOTO_LIMIT = 10 * 1024 * 1024;
 export const DOCUMENT_LIMIT = 50 * 1024 * 1024;
 const PHOTO_MIMES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
+/** Inline keyboard rows: each button's callback data comes back in a callback query. */
+export type Keyboard = { text: string; callback_data: string }[][];
+
 export type Part =
-  | { method: 'sendMessage'; text: string }
+  | { method: 'sendMessage'; text: string; keyboard?: Keyboard }
   | { method: 'sendPhoto' | 'sendDocument'; file: FetchedFile };
 
 export interface Plan {
@@ -27,7 +30,7 @@ export interface Plan {
  * The text never rides as a caption: a file Telegram refuses must not take the agent's
  * words down with it, and on a retry the text is already out.
  */
-export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
+export function planReply(reply: Pick<ReplyToSend, 'text' | 'files' | 'choices'>): Plan {
   const notes: string[] = [];
   const files: Part[] = [];
   for (const file of reply.files) {
@@ -40,6 +43,11 @@ export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>): Plan {
     files.push({ method: asPhoto ? 'sendPhoto' : 'sendDocument', file });
   }
   const texts: Part[] = splitText(reply.text).map((t) => ({ method: 'sendMessage', text: t }));
+  // Choices ride on the last text message, as one row of buttons.
+  const last = texts.at(-1);
+  if (reply.choices && last?.method === 'sendMessage') {
+    last.keyboard = [reply.choices.options.map((o) => ({ text: o.label, callback_data: o.id }))];
+  }
   return { parts: [...texts, ...files], notes };
 }
 
@@ -58,26 +66,18 @@ export interface SendDeps {
 export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyToSend): Promise<SendResult> {
   const chatId = to.externalId;
   const { parts, notes } = planReply(reply);
-  const key = `telegram:${deps.channelId}:sent:${reply.replyId}`;
-  const sent = parseSent(await deps.kv.get(key));
+  const sent = await SentParts.open(deps.kv, `telegram:${deps.channelId}:sent:${reply.replyId}`, z.number().int());
   const externalIds: string[] = [];
 
   for (const [index, part] of parts.entries()) {
-    const partKey = `${index}:${fingerprint(part)}`;
-    const already = sent[partKey];
-    if (already !== undefined) {
-      externalIds.push(`${chatId}:${already}`);
-      continue;
-    }
-    await deps.pacer.wait(chatId);
-    let messageId: number;
-    try {
-      messageId = await callPart(deps.api, chatId, part);
-    } catch (err) {
-      throw telegramError(`${part.method} to chat ${chatId}`, err, deps.token);
-    }
-    sent[partKey] = messageId;
-    await deps.kv.set(key, JSON.stringify(sent));
+    const messageId = await sent.once(index, contentOf(part), async () => {
+      await deps.pacer.wait(chatId);
+      try {
+        return await callPart(deps.api, chatId, part);
+      } catch (err) {
+        throw telegramError(`${part.method} to chat ${chatId}`, err, deps.token);
+      }
+    });
     externalIds.push(`${chatId}:${messageId}`);
   }
   return notes.length > 0 ? { externalIds, notes } : { externalIds };
@@ -85,7 +85,8 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
 
 async function callPart(api: Api, chatId: string, part: Part): Promise<number> {
   if (part.method === 'sendMessage') {
-    return (await api.sendMessage(chatId, part.text)).message_id;
+    const markup = part.keyboard ? { reply_markup: { inline_keyboard: part.keyboard } } : undefined;
+    return (await api.sendMessage(chatId, part.text, markup)).message_id;
   }
   const upload = () => new InputFile(part.file.data, safeFilename(part.file.name));
   if (part.method === 'sendDocument') return (await api.sendDocument(chatId, upload())).message_id;
@@ -105,23 +106,7 @@ function safeFilename(name: string): string {
   return cleaned === '' ? 'file' : cleaned;
 }
 
-/** Ties a recorded part to its content, so a changed reply never skips a part it did not send. */
-function fingerprint(part: Part): string {
-  const hash = createHash('sha256');
-  if (part.method === 'sendMessage') hash.update(part.text);
-  else hash.update(part.method).update(part.file.name).update(part.file.data);
-  return hash.digest('hex').slice(0, 16);
-}
-
-const SentParts = z.record(z.string(), z.number().int());
-
-/** An unreadable record means nothing is known to be sent: sending again beats losing a part. */
-function parseSent(value: string | undefined): Record<string, number> {
-  if (value === undefined) return {};
-  try {
-    const parsed = SentParts.safeParse(JSON.parse(value));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
+/** What a recorded part is tied to, so a changed reply never skips a part it did not send. */
+function contentOf(part: Part): (string | Uint8Array)[] {
+  return part.method === 'sendMessage' ? [part.text, ...(part.keyboard ? [JSON.stringify(part.keyboard)] : [])] : [part.method, part.file.name, part.file.data];
 }

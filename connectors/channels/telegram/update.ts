@@ -78,10 +78,20 @@ export const TgMessage = z.looseObject({
 export type TgMessage = z.infer<typeof TgMessage>;
 export type TgMediaFile = z.infer<typeof MediaFile>;
 
+/** A press of an inline keyboard button; `message` is the bot's message that carried the keyboard. */
+export const TgCallbackQuery = z.looseObject({
+  id: z.string().min(1),
+  from: User,
+  message: z.looseObject({ message_id: z.number().int(), chat: Chat }).optional(),
+  data: z.string().optional(),
+});
+export type TgCallbackQuery = z.infer<typeof TgCallbackQuery>;
+
 export const TgUpdate = z.looseObject({
   update_id: z.number().int(),
   message: TgMessage.optional(),
   edited_message: TgMessage.optional(),
+  callback_query: TgCallbackQuery.optional(),
 });
 export type TgUpdate = z.infer<typeof TgUpdate>;
 

@@ -1,5 +1,5 @@
 import type { ChannelContext, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import type { Normalized } from './normalize.ts';
 import { parseUpdate, type TgUpdate } from './update.ts';
 

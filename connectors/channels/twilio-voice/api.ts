@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
-import { downloadFile } from '../webhook/download.ts';
-import type { CallState } from '../cti/calls.ts';
+import { downloadFile } from '../../../src/kit/download/download-file.ts';
+import type { CallState } from '../../../src/kit/telephony/call-tracker.ts';
 import { directionOf } from './events.ts';
 import type { TwilioVoiceOptions } from './options.ts';
 

@@ -1,6 +1,6 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import { CallTracker, type CallEvent } from '../cti/calls.ts';
-import { inboundOnlySend } from '../webhook/inbound-only.ts';
+import { CallTracker, type CallEvent } from '../../../src/kit/telephony/call-tracker.ts';
+import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { TwilioApi } from './api.ts';
 import { dialEvents, incomingEvents, statusEvents, type Params } from './events.ts';
 import type { TwilioVoiceOptions } from './options.ts';

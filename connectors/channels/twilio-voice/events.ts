@@ -1,4 +1,4 @@
-import type { CallEvent, CallOutcome } from '../cti/calls.ts';
+import type { CallEvent, CallOutcome } from '../../../src/kit/telephony/call-tracker.ts';
 
 /** Twilio's webhook parameters (form fields), turned into the generic call events. */
 export type Params = Record<string, string | undefined>;

@@ -1,5 +1,6 @@
 import type { UploadedFile } from '../../../src/core/connector.ts';
 import type { FilesOptions } from './options.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 
 /** Per-file limits (count, size, type); the HTTP layer already capped the whole body. */
 
@@ -56,12 +57,4 @@ function baseMime(mime: string): string {
 export function safeFilename(name: string, index: number): string {
   const base = (name.split(/[\\/]/).pop() ?? '').replace(/[\p{Cc}]/gu, '').trim().slice(0, 200);
   return base || `attachment-${index + 1}`;
-}
-
-export function formatBytes(n: number): string {
-  const units: [number, string][] = [[1024 * 1024, 'MB'], [1024, 'KB']];
-  for (const [size, unit] of units) {
-    if (n >= size) return `${Number((n / size).toFixed(1))} ${unit}`;
-  }
-  return `${n} bytes`;
 }

@@ -5,7 +5,7 @@ import type { CaptchaVerifier } from './captcha.ts';
 import { corsFor, preflightHeaders } from './cors.ts';
 import { checkFields } from './fields.ts';
 import { checkFiles } from './files.ts';
-import type { KeyedLock } from './keyed-lock.ts';
+import type { KeyedLock } from '../../../src/kit/keyed-lock.ts';
 import { formDraft } from './normalize.ts';
 import { resolveMapping, SUBMISSION_ID_FIELD, type WebformOptions } from './options.ts';
 import type { TokenBucket } from './rate-limit.ts';

@@ -2,7 +2,7 @@ import { defineChannel } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import { captchaVerifier, checkCaptchaSecret } from './captcha.ts';
 import { preflightHandler, submitHandler } from './handler.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '../../../src/kit/keyed-lock.ts';
 import { WebformOptions } from './options.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { undeliverableReply } from './replies.ts';
@@ -17,6 +17,9 @@ const FIELDS_ALLOWANCE_BYTES = 1024 * 1024;
 
 export const definition = defineChannel({
   kind: 'webform',
+  medium: 'form',
+  // A form has no way back to the customer: replies become notes telling the agent how to reach them.
+  sends: [],
   options: WebformOptions,
   secrets: ['captcha.secret'],
   create(options, ctx) {

@@ -1,8 +1,8 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import { verifyRequest } from './auth.ts';
-import { decodeBody } from './decode.ts';
-import { downloadFile } from './download.ts';
-import { inboundOnlySend } from './inbound-only.ts';
+import { verifyWebhook } from './vendor-auth.ts';
+import { decodeBody } from '../../../src/kit/inbound/decode.ts';
+import { downloadFile } from '../../../src/kit/download/download-file.ts';
+import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { mapPayload } from './normalize.ts';
 import { resolveWebhook, type WebhookChannelOptions } from './options.ts';
 import type { Source } from './paths.ts';
@@ -18,7 +18,7 @@ export function createWebhookChannel(options: WebhookChannelOptions, ctx: Channe
 
   async function receive(req: InboundRequest): Promise<HttpResponse> {
     const path = subPath(req.url, ctx.channelId);
-    const auth = verifyRequest(cfg.auth, req);
+    const auth = verifyWebhook(cfg.auth, req);
     if (!auth.ok) {
       log.warn({ path, ip: req.ip, error: auth.error }, 'webhook refused');
       return { status: auth.status, body: { error: auth.error } };

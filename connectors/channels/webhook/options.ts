@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MessageKind } from '../../../src/core/message.ts';
-import { AUTH_SECRETS, WebhookAuth } from './auth.ts';
+import { WEBHOOK_AUTH_SECRETS, WebhookAuth } from './vendor-auth.ts';
 import { Condition, MappingValue } from './paths.ts';
 import { PRESETS } from './presets.ts';
 
@@ -108,4 +108,4 @@ export const WebhookChannelOptions = z.strictObject(Fields).superRefine((o, ctx)
 });
 export type WebhookChannelOptions = z.infer<typeof WebhookChannelOptions>;
 
-export const WEBHOOK_SECRETS = AUTH_SECRETS;
+export const WEBHOOK_SECRETS = WEBHOOK_AUTH_SECRETS;

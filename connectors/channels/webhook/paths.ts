@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileLinear, type LinearRegex } from '../../../src/core/linear-regex.ts';
 
 /**
  * The small language admins use to map a vendor's payload: field paths (`from.number`,
@@ -46,6 +47,7 @@ export const Condition = z.strictObject({
   if (c.matches !== undefined) {
     try {
       new RegExp(c.matches, 'iu');
+      matcher(c.matches);
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['matches'], message: `invalid regular expression: ${(err as Error).message}` });
     }
@@ -131,6 +133,15 @@ export function render(src: Source, value: MappingValue | undefined): string | u
   return undefined;
 }
 
+const matchers = new Map<string, LinearRegex>();
+
+/** The admin's pattern, compiled once for the linear engine: it runs on the vendor's values. */
+function matcher(src: string): LinearRegex {
+  let re = matchers.get(src);
+  if (!re) matchers.set(src, (re = compileLinear(src)));
+  return re;
+}
+
 /** Values compare as text, so `equals: 0` matches a "0" sent as a form field. */
 export function holds(src: Source, c: Condition): boolean {
   const value = readText(src, c.path);
@@ -140,7 +151,7 @@ export function holds(src: Source, c: Condition): boolean {
   if (c.notEquals !== undefined) return !same(c.notEquals);
   if (c.in !== undefined) return c.in.some(same);
   if (c.notIn !== undefined) return !c.notIn.some(same);
-  if (c.matches !== undefined) return value !== undefined && new RegExp(c.matches, 'iu').test(value);
+  if (c.matches !== undefined) return value !== undefined && matcher(c.matches).test(value);
   return false;
 }
 

@@ -22,6 +22,7 @@ export function createWhatsAppCloudChannel(options: WhatsAppCloudOptions, ctx: C
       appSecret: options.appSecret,
       verifyToken: options.verifyToken,
       normalize: { reactions: options.reactions },
+      template: options.template,
       ctx,
       kv: ctx.kv,
       log,
@@ -30,7 +31,7 @@ export function createWhatsAppCloudChannel(options: WhatsAppCloudOptions, ctx: C
       if (!ctx.publicUrl) log.warn({}, 'server.publicUrl is not set: Meta needs a public HTTPS callback URL for this channel\'s webhook');
     },
     send(to, reply) {
-      return sendReply({ api, kv: ctx.kv, phoneNumberId: options.phoneNumberId, template: options.template, now: tuning.now }, to, reply);
+      return sendReply({ api, kv: ctx.kv, phoneNumberId: options.phoneNumberId, template: options.template, questionTemplate: options.questionTemplate, now: tuning.now }, to, reply);
     },
     fetchAttachment(ref) {
       return downloadMedia(api, ref, options.maxFileBytes);

@@ -5,6 +5,9 @@ import { WHATSAPP_CLOUD_SECRETS, WhatsAppCloudOptions } from './options.ts';
 /** WhatsApp Business Cloud API (Meta): GET handshake and signed POST webhooks in, Graph API sends out. */
 export const definition = defineChannel({
   kind: 'whatsapp-cloud',
+  medium: 'messenger',
+  network: 'whatsapp',
+  sends: ['text', 'files', 'buttons'],
   options: WhatsAppCloudOptions,
   secrets: WHATSAPP_CLOUD_SECRETS,
   create: (options, ctx) => createWhatsAppCloudChannel(options, ctx),

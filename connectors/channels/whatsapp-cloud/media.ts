@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { readCapped } from '../../../src/core/rest.ts';
+import { readCapped } from '../../../src/kit/download/read-capped.ts';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import type { GraphApi } from './graph.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
 
 const MediaUrl = z.looseObject({
   url: z.string().min(1),
@@ -43,11 +44,4 @@ export async function uploadMedia(api: GraphApi, phoneNumberId: string, file: Fe
   const answer = Uploaded.safeParse(await api.postForm(`upload of "${file.name}"`, `${phoneNumberId}/media`, form));
   if (!answer.success) throw new DeliveryError(`upload of "${file.name}": the Graph API answer has no media id`, { kind: 'retry', ambiguous: true });
   return answer.data.id;
-}
-
-export function formatBytes(n: number): string {
-  const mb = n / (1024 * 1024);
-  if (mb >= 1) return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
-  const kb = n / 1024;
-  return kb >= 1 ? `${Math.round(kb)} KB` : `${n} bytes`;
 }

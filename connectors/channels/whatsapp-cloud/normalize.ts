@@ -77,8 +77,11 @@ function readMessage(m: WaMessage, names: Map<string, string>, phoneNumberId: st
   if (m.button?.payload !== undefined) meta.buttonPayload = m.button.payload;
   if (m.referral) meta.referral = m.referral;
 
+  // A list row, a reply button or a template's quick reply: what the customer picked, by its id.
+  const choice = m.interactive?.list_reply?.id ?? m.interactive?.button_reply?.id ?? m.button?.payload;
   out.drafts.push({
     kind: 'message',
+    ...(choice && choice.length <= 256 ? { choice } : {}),
     externalId: m.id,
     dedupeKey: m.id,
     conversation: { externalId: m.from },

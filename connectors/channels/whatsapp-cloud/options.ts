@@ -13,6 +13,17 @@ export const TemplateOptions = z.strictObject({
 });
 export type TemplateOptions = z.infer<typeof TemplateOptions>;
 
+const TemplateLanguage = z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a template language code such as en, en_US, ru, uz');
+
+export const QuestionTemplateOptions = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'the template name as approved in WhatsApp Manager (lowercase letters, digits and _)')
+    .describe('approved template with one quick-reply button per choice (five for a rating: 1 … 5, in that order)'),
+  languages: z.strictObject({ ru: TemplateLanguage.optional(), uz: TemplateLanguage.optional(), en: TemplateLanguage.optional() })
+    .refine((l) => Object.values(l).some((v) => v !== undefined), 'name at least one language, e.g. { ru: ru, en: en_US }')
+    .describe("the template's approved translations: customer language → template language code; another language gets the first"),
+});
+export type QuestionTemplateOptions = z.infer<typeof QuestionTemplateOptions>;
+
 export const WhatsAppCloudOptions = z.object({
   // YAML reads an unquoted id as a number; ids are 15 digits, well within exact integers.
   phoneNumberId: z.union([z.string(), z.number().int().positive().max(Number.MAX_SAFE_INTEGER)])
@@ -31,6 +42,8 @@ export const WhatsAppCloudOptions = z.object({
     .describe('Graph API version used for every call'),
   template: TemplateOptions.optional()
     .describe('sent instead of a reply outside the 24-hour window; without it such a reply is not sent and the agent gets a private note'),
+  questionTemplate: QuestionTemplateOptions.optional()
+    .describe('sent for a question with choices (the rating question) outside the 24-hour window; inside it the question is a list message'),
   reactions: z.enum(['note', 'ignore']).default('note')
     .describe("a customer's emoji reaction: a private note on the ticket, or ignored"),
   maxFileBytes: z.number().int().positive().default(DEFAULT_MAX_FILE_BYTES)

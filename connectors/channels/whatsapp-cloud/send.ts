@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
+import type { Choices, Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
+import { SentParts } from '../../../src/kit/outbound/sent-parts.ts';
 import { isReengagementError } from './errors.ts';
 import type { GraphApi } from './graph.ts';
-import { formatBytes, uploadMedia } from './media.ts';
-import type { TemplateOptions } from './options.ts';
-import { recordSent } from './sent-index.ts';
-import { describeLastInbound, windowState, type WindowState } from './window.ts';
+import { formatBytes } from '../../../src/core/format-bytes.ts';
+import { uploadMedia } from './media.ts';
+import type { QuestionTemplateOptions, TemplateOptions } from './options.ts';
+import { metaClosedAt, recordMetaClosed, recordSent } from './sent-index.ts';
+import { describeClosedWindow, windowState, type WindowState } from './window.ts';
 
 /** The Cloud API's limit for a text message body. */
 export const TEXT_LIMIT = 4096;
@@ -25,10 +26,14 @@ const MEDIA_RULES: { type: MediaType; mimes: Set<string>; max: number }[] = [
 ];
 export const DOCUMENT_LIMIT = 100 * 1024 * 1024;
 
+/** Meta's limits for a list message: body, button caption, row title, rows. */
+export const LIST_LIMITS = { body: 1024, button: 20, rowTitle: 24, rows: 10 } as const;
+
 export type Part =
   | { kind: 'text'; text: string }
   | { kind: 'media'; type: MediaType; file: FetchedFile }
-  | { kind: 'template'; template: TemplateOptions; parameter?: string };
+  | { kind: 'list'; body: string; choices: Choices }
+  | { kind: 'template'; template: TemplateOptions; parameter?: string; quickReplies?: string[] };
 
 export interface Plan {
   parts: Part[];
@@ -61,7 +66,7 @@ export function planReply(reply: Pick<ReplyToSend, 'text' | 'files'>, window: Wi
 }
 
 function planOutsideWindow(reply: Pick<ReplyToSend, 'text' | 'files'>, window: WindowState, template: TemplateOptions | undefined, now: Date): Plan {
-  const why = `${describeLastInbound(window, now)}, outside WhatsApp's 24-hour customer-service window, where only approved templates may be sent`;
+  const why = describeClosedWindow(window, now);
   const files = reply.files.length > 0 ? ` The attached files (${reply.files.map((f) => f.name).join(', ')}) were not sent either.` : '';
   if (!template) {
     return {
@@ -83,9 +88,31 @@ function planOutsideWindow(reply: Pick<ReplyToSend, 'text' | 'files'>, window: W
   };
 }
 
+/**
+ * A question with choices. Inside the window: one list message (reply buttons stop at three; a
+ * list takes up to ten rows, so five ratings fit in one message). Outside it: the approved
+ * question template, whose quick-reply buttons carry the choices' ids as payloads, in order.
+ */
+export function planQuestion(reply: Pick<ReplyToSend, 'text'> & { choices: Choices }, window: WindowState, template: QuestionTemplateOptions | undefined, now: Date): Plan {
+  const { choices } = reply;
+  if (choices.options.length > LIST_LIMITS.rows) {
+    return { parts: [], notes: [`The question was NOT sent: WhatsApp lists take at most ${LIST_LIMITS.rows} choices, it had ${choices.options.length}.`] };
+  }
+  if (window.open) return { parts: [{ kind: 'list', body: reply.text.slice(0, LIST_LIMITS.body), choices }], notes: [] };
+  const why = describeClosedWindow(window, now);
+  if (!template) {
+    return { parts: [], notes: [`The question was NOT sent: ${why}, and no questionTemplate is configured for this channel.`] };
+  }
+  const language = template.languages[choices.language as keyof typeof template.languages] ?? Object.values(template.languages).find((l) => l !== undefined)!;
+  return {
+    parts: [{ kind: 'template', template: { name: template.name, language, replyParameter: false }, quickReplies: choices.options.map((o) => o.id) }],
+    notes: [`The question went as the approved template "${template.name}" (${language}), because ${why}.`],
+  };
+}
+
 /** Meta refuses template parameters with line breaks, tabs or more than four spaces in a row. */
 export function templateParameter(text: string): { text: string; shortened: boolean } {
-  const flat = text.replace(/\s*[\r\n\t]+\s*/g, ' ').replace(/ {4,}/g, '   ').trim();
+  const flat = text.replace(/\s+/g, (ws) => (/[\r\n\t]/.test(ws) ? ' ' : ws)).replace(/ {4,}/g, '   ').trim();
   if (flat.length <= TEMPLATE_PARAMETER_LIMIT) return { text: flat || '-', shortened: false };
   return { text: `${flat.slice(0, TEMPLATE_PARAMETER_LIMIT - 1).trimEnd()}…`, shortened: true };
 }
@@ -95,6 +122,7 @@ export interface SendDeps {
   kv: KeyValueStore;
   phoneNumberId: string;
   template?: TemplateOptions;
+  questionTemplate?: QuestionTemplateOptions;
   now?: () => Date;
 }
 
@@ -106,20 +134,25 @@ export interface SendDeps {
  */
 export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyToSend): Promise<SendResult> {
   const now = (deps.now ?? (() => new Date()))();
-  const window = windowState(to.meta?.['lastInboundAt'], now);
-  const plan = planReply(reply, window, deps.template, now);
-  const sentKey = `sent:${reply.replyId}`;
-  const sent = parseSent(await deps.kv.get(sentKey));
+  const window = windowState(to.meta?.['lastInboundAt'], now, await metaClosedAt(deps.kv, to.externalId));
+  const planFor = (w: WindowState): Plan => (reply.choices ? planQuestion({ text: reply.text, choices: reply.choices }, w, deps.questionTemplate, now) : planReply(reply, w, deps.template, now));
+  const plan = planFor(window);
+  const sent = await SentParts.open(deps.kv, `sent:${reply.replyId}`, z.string());
   const externalIds: string[] = [];
 
   const sendPart = async (part: Part, index: number) => {
-    const partKey = `${index}:${fingerprint(part)}`;
-    const already = sent[partKey];
-    if (already !== undefined) return void externalIds.push(already);
-    const wamid = await callPart(deps, to.externalId, part, reply.replyId);
-    sent[partKey] = wamid;
-    await deps.kv.set(sentKey, JSON.stringify(sent));
-    await recordSent(deps.kv, wamid, { conversation: to.externalId, replyId: reply.replyId, excerpt: excerptOf(part) });
+    const wamid = await sent.once(index, contentOf(part), async () => {
+      const id = await callPart(deps, to.externalId, part, reply.replyId);
+      // Indexed before it counts as sent, so a later `failed` status always finds its conversation,
+      // and, for a free-form part, what to send as the template if Meta reports 131047 then.
+      await recordSent(deps.kv, id, {
+        conversation: to.externalId,
+        replyId: reply.replyId,
+        excerpt: excerptOf(part),
+        ...(part.kind === 'template' ? { template: true } : { text: templateParameter(reply.text || reply.files.map((f) => f.name).join(', ')).text }),
+      });
+      return id;
+    });
     externalIds.push(wamid);
   };
 
@@ -129,10 +162,10 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
     } catch (err) {
       if (!isReengagementError(err) || part.kind === 'template') throw err;
       // Meta's clock says the window is closed: do what a closed window does, for the whole reply.
-      const closed = planReply(reply, { open: false, lastInboundAt: window.lastInboundAt }, deps.template, now);
+      await recordMetaClosed(deps.kv, to.externalId, now);
+      const closed = planFor({ open: false, closedByMeta: true, lastInboundAt: window.lastInboundAt });
       for (const [i, p] of closed.parts.entries()) await sendPart(p, plan.parts.length + i);
-      const said = 'WhatsApp refused a free-form message (131047: more than 24 hours since the customer last wrote).';
-      return { externalIds, notes: [said, ...closed.notes] };
+      return { externalIds, notes: closed.notes };
     }
   }
   return plan.notes.length > 0 ? { externalIds, notes: plan.notes } : { externalIds };
@@ -147,6 +180,11 @@ async function callPart(deps: SendDeps, to: string, part: Part, replyId: string)
   if (part.kind === 'text') {
     what = `text message to ${to}`;
     body = { ...base, type: 'text', text: { body: part.text, preview_url: false } };
+  } else if (part.kind === 'list') {
+    what = `list message to ${to}`;
+    const menu = part.choices.menu.slice(0, LIST_LIMITS.button);
+    const rows = part.choices.options.map((o) => ({ id: o.id, title: o.label.slice(0, LIST_LIMITS.rowTitle) }));
+    body = { ...base, type: 'interactive', interactive: { type: 'list', body: { text: part.body }, action: { button: menu, sections: [{ title: menu, rows }] } } };
   } else if (part.kind === 'media') {
     const id = await uploadMedia(deps.api, deps.phoneNumberId, part.file);
     what = `${part.type} "${part.file.name}" to ${to}`;
@@ -156,7 +194,12 @@ async function callPart(deps: SendDeps, to: string, part: Part, replyId: string)
   } else {
     what = `template "${part.template.name}" to ${to}`;
     const template: Record<string, unknown> = { name: part.template.name, language: { code: part.template.language } };
-    if (part.parameter !== undefined) template.components = [{ type: 'body', parameters: [{ type: 'text', text: part.parameter }] }];
+    const components: Record<string, unknown>[] = [];
+    if (part.parameter !== undefined) components.push({ type: 'body', parameters: [{ type: 'text', text: part.parameter }] });
+    part.quickReplies?.forEach((payload, index) => {
+      components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] });
+    });
+    if (components.length > 0) template.components = components;
     body = { ...base, type: 'template', template };
   }
   const answer = SendAnswer.safeParse(await deps.api.postJson(what, `${deps.phoneNumberId}/messages`, body));
@@ -167,29 +210,16 @@ async function callPart(deps: SendDeps, to: string, part: Part, replyId: string)
 }
 
 function excerptOf(part: Part): string {
-  const text = part.kind === 'text' ? part.text : part.kind === 'media' ? `[${part.type}: ${part.file.name}]` : `[template ${part.template.name}] ${part.parameter ?? ''}`;
+  const text = part.kind === 'text' || part.kind === 'list' ? (part.kind === 'text' ? part.text : part.body)
+    : part.kind === 'media' ? `[${part.type}: ${part.file.name}]` : `[template ${part.template.name}] ${part.parameter ?? ''}`;
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
 }
 
-/** Ties a recorded part to its content, so a changed reply never skips a part it did not send. */
-function fingerprint(part: Part): string {
-  const hash = createHash('sha256').update(part.kind);
-  if (part.kind === 'text') hash.update(part.text);
-  else if (part.kind === 'media') hash.update(part.type).update(part.file.name).update(part.file.data);
-  else hash.update(part.template.name).update(part.template.language).update(part.parameter ?? '');
-  return hash.digest('hex').slice(0, 16);
-}
-
-const SentParts = z.record(z.string(), z.string());
-
-/** An unreadable record means nothing is known to be sent: sending again beats losing a part. */
-function parseSent(value: string | undefined): Record<string, string> {
-  if (value === undefined) return {};
-  try {
-    const parsed = SentParts.safeParse(JSON.parse(value));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
+/** What a recorded part is tied to, so a changed reply never skips a part it did not send. */
+function contentOf(part: Part): (string | Buffer)[] {
+  if (part.kind === 'text') return [part.kind, part.text];
+  if (part.kind === 'media') return [part.kind, part.type, part.file.name, part.file.data];
+  if (part.kind === 'list') return [part.kind, part.body, JSON.stringify(part.choices.options)];
+  return [part.kind, part.template.name, part.template.language, part.parameter ?? '', ...(part.quickReplies ?? [])];
 }

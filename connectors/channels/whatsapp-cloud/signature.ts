@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 export const SIGNATURE_HEADER = 'x-hub-signature-256';
 

@@ -1,11 +1,15 @@
 import type { KeyValueStore } from '../../../src/core/connector.ts';
+import { META } from './errors.ts';
+import type { TemplateOptions } from './options.ts';
 import type { WaStatus } from './payload.ts';
-import { lookupSent } from './sent-index.ts';
+import { lookupSent, recordMetaClosed } from './sent-index.ts';
 
-export interface StatusNote {
+export interface StatusOutcome {
   conversation: string;
-  text: string;
-  key: string;
+  /** The private note for the agents. */
+  note: { text: string; key: string };
+  /** Send this again, as the template (Meta accepted a free-form reply, then reported 131047). */
+  again?: { text: string; replyId: string; key: string };
 }
 
 /**
@@ -13,8 +17,12 @@ export interface StatusNote {
  * and details as Meta wrote them. Other statuses (sent, delivered, read) need no one's attention.
  * The conversation comes from what `send` recorded; a message we did not record (sent before an
  * upgrade, or by another tool on the same number) falls back to the recipient's id.
+ *
+ * Meta reports the closed 24-hour window (131047) this way too, after it accepted the send: the
+ * conversation is then marked closed, and the reply goes again as the configured template, as
+ * a refusal at send time would have had it.
  */
-export async function noteForStatus(kv: KeyValueStore, status: WaStatus): Promise<StatusNote | undefined> {
+export async function outcomeOfStatus(kv: KeyValueStore, status: WaStatus, template: TemplateOptions | undefined): Promise<StatusOutcome | undefined> {
   if (status.status !== 'failed') return undefined;
   const sent = await lookupSent(kv, status.id);
   const conversation = sent?.conversation ?? status.recipient_id;
@@ -25,11 +33,24 @@ export async function noteForStatus(kv: KeyValueStore, status: WaStatus): Promis
     return details && details !== e.title ? `${head} (${details})` : head;
   });
   const what = sent ? `the message "${sent.excerpt}"` : `message ${status.id}`;
-  const at = status.timestamp && /^\d+$/.test(status.timestamp) ? ` at ${new Date(Number(status.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')}` : '';
+  const when = status.timestamp && /^\d+$/.test(status.timestamp) ? new Date(Number(status.timestamp) * 1000) : undefined;
+  const at = when ? ` at ${when.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : '';
   const why = errors.length > 0 ? errors.join('; ') : 'WhatsApp gave no reason';
+  const said = `Switchboard: WhatsApp reports that ${what} was NOT delivered to the customer${at}: ${why}.`;
+  const key = `status:${status.id}:failed`;
+
+  const reengagement = (status.errors ?? []).some((e) => e.code === META.REENGAGEMENT);
+  if (!reengagement) return { conversation, note: { text: said, key } };
+  await recordMetaClosed(kv, conversation, when ?? new Date());
+  const resend = sent && sent.text !== undefined && !sent.template && template;
+  if (!resend) {
+    const next = sent?.template ? '' : ' No template is configured for this channel (template: in its config), so nothing more can be sent until the customer writes again.';
+    return { conversation, note: { text: `${said}${next}`, key } };
+  }
   return {
     conversation,
-    text: `Switchboard: WhatsApp reports that ${what} was NOT delivered to the customer${at}: ${why}.`,
-    key: `status:${status.id}:failed`,
+    note: { text: `${said} The reply goes again as the approved template "${template.name}" (${template.language}).`, key },
+    // Keyed by the reply: several failed parts of one reply send one template.
+    again: { text: sent.text!, replyId: `again:${sent.replyId}`, key: `131047:${sent.replyId}` },
   };
 }

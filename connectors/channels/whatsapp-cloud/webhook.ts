@@ -1,18 +1,20 @@
 import type { ChannelContext, HttpResponse, InboundRequest, KeyValueStore, Logger, RouteSpec } from '../../../src/core/connector.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import { reactionText, readChange, type NormalizeOptions } from './normalize.ts';
 import { ChangeValue, WebhookPayload } from './payload.ts';
 import { lookupSent } from './sent-index.ts';
 import { SIGNATURE_HEADER, signatureMatches } from './signature.ts';
-import { noteForStatus } from './statuses.ts';
+import { outcomeOfStatus } from './statuses.ts';
+import type { TemplateOptions } from './options.ts';
 
 export interface WebhookDeps {
   phoneNumberId: string;
   appSecret: string;
   verifyToken: string;
   normalize: NormalizeOptions;
-  ctx: Pick<ChannelContext, 'accept' | 'noteToAgents'>;
+  template?: TemplateOptions;
+  ctx: Pick<ChannelContext, 'accept' | 'noteToAgents' | 'replyAgain'>;
   kv: KeyValueStore;
   log: Logger;
 }
@@ -91,15 +93,19 @@ async function receive(deps: WebhookDeps, req: InboundRequest): Promise<HttpResp
 
   try {
     if (drafts.length > 0) await deps.ctx.accept(drafts);
+    const again: { conversation: string; text: string; replyId: string; key: string }[] = [];
     for (const s of statuses) {
-      const note = await noteForStatus(deps.kv, s);
-      if (note) notes.push(note);
+      const outcome = await outcomeOfStatus(deps.kv, s, deps.template);
+      if (!outcome) continue;
+      notes.push({ conversation: outcome.conversation, ...outcome.note });
+      if (outcome.again) again.push({ conversation: outcome.conversation, ...outcome.again });
     }
     for (const r of reactions) {
       const sent = await lookupSent(deps.kv, r.messageId);
       notes.push({ conversation: r.conversation, text: reactionText(r.emoji, r.messageId, sent?.excerpt), key: r.key });
     }
     for (const n of notes) await deps.ctx.noteToAgents(n.conversation, n.text, n.key);
+    for (const a of again) await deps.ctx.replyAgain(a.conversation, { text: a.text, replyId: a.replyId }, a.key);
   } catch (err) {
     deps.log.error({ err, messages: drafts.length }, 'whatsapp-cloud: webhook could not be stored; Meta will retry');
     return { status: 503, body: { error: 'could not store the events; retry later' } };

@@ -7,7 +7,7 @@ import type { WebLibrary } from './library.ts';
 import type { WhatsAppWebOptions } from './options.ts';
 import { qrForLog, qrRoute } from './qr.ts';
 import { sendReply } from './send.ts';
-import { WebSession } from './session.ts';
+import { WebSession, type SessionState } from './session.ts';
 
 export interface WebChannelDeps {
   /** Loads whatsapp-web.js (or, in tests, a fake with its names). Called when the channel starts. */
@@ -16,6 +16,17 @@ export interface WebChannelDeps {
   retryCatchUpMs?: number;
   now?: () => number;
 }
+
+/** The session's states in the console's words. */
+const CONSOLE_STATE: Record<SessionState, string> = {
+  stopped: 'stopped',
+  starting: 'connecting',
+  qr: 'waiting',
+  authenticated: 'connecting',
+  ready: 'linked',
+  disconnected: 'error',
+  failed: 'error',
+};
 
 /**
  * An ordinary WhatsApp account linked by QR code, driven through whatsapp-web.js in the
@@ -93,8 +104,8 @@ export function createWhatsAppWebChannel(options: WhatsAppWebOptions, ctx: Chann
       await inbox.idle();
     },
     status() {
-      const hint = session.state === 'qr' ? ` (GET /admin/channels/${ctx.channelId}/qr)` : '';
-      return { ready: session.state === 'ready', detail: `${session.state}: ${session.detail}${hint}` };
+      const hint = session.state === 'qr' ? ` (scan it on the console's Linking page, or GET /admin/channels/${ctx.channelId}/qr)` : '';
+      return { ready: session.state === 'ready', detail: `${session.state}: ${session.detail}${hint}`, state: CONSOLE_STATE[session.state] };
     },
     send(to, reply) {
       return sendReply({ client: () => session.ready(), library: loadLibrary, kv: ctx.kv }, to, reply);

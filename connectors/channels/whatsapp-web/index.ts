@@ -9,6 +9,9 @@ import { WhatsAppWebOptions } from './options.ts';
  */
 export const definition = defineChannel({
   kind: 'whatsapp-web',
+  medium: 'messenger',
+  network: 'whatsapp',
+  sends: ['text', 'files'],
   options: WhatsAppWebOptions,
   secrets: [],
   create: (options, ctx) => createWhatsAppWebChannel(options, ctx, { loadLibrary: loadWhatsAppWebJs }),

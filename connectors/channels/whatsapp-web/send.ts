@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation, FetchedFile, KeyValueStore, ReplyToSend, SendResult } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { splitText } from '../../../src/core/split-text.ts';
+import { splitText } from '../../../src/kit/outbound/split-text.ts';
+import { SentParts } from '../../../src/kit/outbound/sent-parts.ts';
 import type { WebClient, WebLibrary } from './library.ts';
 
 /** WhatsApp takes long texts (about 65,000 characters); cut well below so nothing is refused. */
@@ -31,48 +31,21 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
     if (file.data.length > FILE_LIMIT) notes.push(`"${file.name}" was not sent: WhatsApp takes files up to 100 MB.`);
     else parts.push({ kind: 'file', file });
   }
-  const key = `sent:${reply.replyId}`;
-  const sent = parseSent(await deps.kv.get(key));
+  const sent = await SentParts.open(deps.kv, `sent:${reply.replyId}`, z.string());
   const externalIds: string[] = [];
   for (const [index, part] of parts.entries()) {
-    const partKey = `${index}:${fingerprint(part)}`;
-    const already = sent[partKey];
-    if (already !== undefined) {
-      externalIds.push(already);
-      continue;
-    }
-    const client = deps.client();
-    let id: string;
-    try {
-      const content = part.kind === 'text' ? part.text : (await deps.library()).media(part.file.mime, part.file.data.toString('base64'), part.file.name);
-      const options = part.kind === 'file' ? { sendMediaAsDocument: !INLINE_MIMES.has(part.file.mime.toLowerCase()) } : undefined;
-      id = (await client.sendMessage(to.externalId, content, options)).id._serialized;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new DeliveryError(`WhatsApp Web could not send to ${to.externalId}: ${message}`, { kind: 'retry', ambiguous: true, detail: message });
-    }
-    sent[partKey] = id;
-    await deps.kv.set(key, JSON.stringify(sent));
+    const id = await sent.once(index, part.kind === 'text' ? [part.text] : [part.file.name, part.file.data], async () => {
+      const client = deps.client();
+      try {
+        const content = part.kind === 'text' ? part.text : (await deps.library()).media(part.file.mime, part.file.data.toString('base64'), part.file.name);
+        const options = part.kind === 'file' ? { sendMediaAsDocument: !INLINE_MIMES.has(part.file.mime.toLowerCase()) } : undefined;
+        return (await client.sendMessage(to.externalId, content, options)).id._serialized;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new DeliveryError(`WhatsApp Web could not send to ${to.externalId}: ${message}`, { kind: 'retry', ambiguous: true, detail: message });
+      }
+    });
     externalIds.push(id);
   }
   return notes.length > 0 ? { externalIds, notes } : { externalIds };
-}
-
-function fingerprint(part: Part): string {
-  const hash = createHash('sha256');
-  if (part.kind === 'text') hash.update(part.text);
-  else hash.update(part.file.name).update(part.file.data);
-  return hash.digest('hex').slice(0, 16);
-}
-
-const SentParts = z.record(z.string(), z.string());
-
-function parseSent(value: string | undefined): Record<string, string> {
-  if (value === undefined) return {};
-  try {
-    const parsed = SentParts.safeParse(JSON.parse(value));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
 }

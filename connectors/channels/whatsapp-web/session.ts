@@ -1,5 +1,6 @@
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { Logger } from '../../../src/core/connector.ts';
+import { backoffDelay, type Backoff } from '../../../src/kit/poller.ts';
 import type { WebClient, WebMessage } from './library.ts';
 
 export type SessionState = 'stopped' | 'starting' | 'qr' | 'authenticated' | 'ready' | 'disconnected' | 'failed';
@@ -11,11 +12,6 @@ export interface SessionHooks {
   /** Connected: catch up on what arrived meanwhile. */
   onReady(client: WebClient): void;
   onMessage(message: WebMessage): void;
-}
-
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
 }
 
 /**
@@ -128,8 +124,8 @@ export class WebSession {
   }
 
   private nextDelay(): number {
-    const exp = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.failures);
     this.failures += 1;
+    const exp = backoffDelay(this.backoff, this.failures);
     return Math.floor(exp * (0.5 + this.random() * 0.5));
   }
 

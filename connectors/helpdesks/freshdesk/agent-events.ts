@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
+import { tagList } from '../../../src/kit/inbound/tag-list.ts';
 import type { FreshdeskOptions } from './options.ts';
 
 type Denied = { ok: false; status: number; error: string };
@@ -40,7 +41,8 @@ export const RULE_BODY = '{"ticket_id": "{{ticket.id}}"}';
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^#?\d+$/)]);
 /** The body the docs give to paste, or Freshdesk's "simple" webhook content (`freshdesk_webhook: {ticket_id}`). */
 const Body = z.union([
-  z.looseObject({ ticket_id: TicketNumber }),
+  // `event: solved` and `tags` come from the rule that reports a resolved ticket (the rating question).
+  z.looseObject({ ticket_id: TicketNumber, event: z.string().optional(), tags: z.string().optional() }),
   z.looseObject({ freshdesk_webhook: z.looseObject({ ticket_id: TicketNumber }) }),
 ]);
 
@@ -51,8 +53,11 @@ export function ticketIdsFromEvent(body: unknown): AgentEventResult {
     const given = (body as Record<string, unknown>).ticket_id ?? ((body as Record<string, unknown>).freshdesk_webhook as Record<string, unknown> | undefined)?.ticket_id;
     return deny(400, `${given === undefined ? 'ticket_id is missing' : 'ticket_id must be a ticket number'} (the rule's body must be ${RULE_BODY})`);
   }
-  const id = 'ticket_id' in parsed.data ? parsed.data.ticket_id : parsed.data.freshdesk_webhook.ticket_id;
-  return { ok: true, ticketIds: [String(id).trim().replace(/^#/, '')] };
+  const id = String('ticket_id' in parsed.data ? parsed.data.ticket_id : parsed.data.freshdesk_webhook.ticket_id).trim().replace(/^#/, '');
+  if ('ticket_id' in parsed.data && parsed.data.event === 'solved') {
+    return { ok: true, ticketIds: [], solved: [{ ticketId: id, tags: tagList(typeof parsed.data.tags === 'string' ? parsed.data.tags : undefined) }] };
+  }
+  return { ok: true, ticketIds: [id] };
 }
 
 export function verifyFreshdeskEvent(req: InboundRequest, o: Pick<FreshdeskOptions, 'webhookSecret' | 'webhookSecretHeader' | 'webhookUser'>): AgentEventResult {

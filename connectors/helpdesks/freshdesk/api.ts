@@ -55,3 +55,7 @@ export const FdMe = z.looseObject({ id: Id, contact: z.looseObject({ name: z.str
 
 /** Freshdesk's statuses. */
 export const STATUS = { open: 2, pending: 3, resolved: 4, closed: 5 } as const;
+
+/** A satisfaction rating: `ratings` maps question ids (`default_question`) to values 103 … -103. */
+export const FdSatisfactionRating = z.looseObject({ id: Id, ratings: z.record(z.string(), z.number()).nullish() });
+export const FdSatisfactionRatings = z.array(FdSatisfactionRating);

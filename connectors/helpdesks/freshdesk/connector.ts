@@ -8,14 +8,16 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { tagsMissing } from '../../../src/kit/tags.ts';
 import { verifyFreshdeskEvent } from './agent-events.ts';
 import { FdConversation, FdMe, FdTicket, FdTicketFields, STATUS } from './api.ts';
 import { isNotFound, refusesField } from './errors.ts';
 import { FreshdeskHttp } from './http.ts';
 import { authorizationFor, type FreshdeskOptions } from './options.ts';
 import { conversationWithMarker, findCreatedTicket, listConversations } from './reconcile.ts';
+import { recordRating } from './rating.ts';
 import { listAgentReplies } from './replies.ts';
-import { contactIdentity, upsertContact } from './requester.ts';
+import { addContactIdentities, contactIdentity, upsertCustomerContact } from './requester.ts';
 import {
   PRIORITY,
   fitAttachments,
@@ -110,7 +112,7 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
   async function createTicket(input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<TicketRef> {
     const routing = ticketRouting(input.decision, options, input.decision.type ? await accountTypes() : undefined);
     const marker = input.message.id;
-    const channel = input.message.channel;
+    const channel = input.channel;
     const fitted = fitAttachments(input.files, options.maxAttachmentBytes);
     const followUp = input.followUpOf ? [`This conversation continues closed ticket #${input.followUpOf} (${ticketUrl(input.followUpOf)}).`] : [];
     const lines = [...followUp, ...input.notes, ...fitted.notes];
@@ -149,10 +151,16 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
     return ref(created.id, requester.id);
   }
 
+  async function addPrivateNote(ticketId: string, text: string, attempt: AttemptContext): Promise<void> {
+    const marker = attempt.idempotencyKey;
+    if (attempt.reconcile && conversationWithMarker(await listConversations(http, ticketId), marker)) return;
+    await writeNote(ticketId, { html: withMarker(textHtml(text), marker), private: true, files: [] });
+  }
+
   /** Tags added, priority raised (never lowered), a resolved or pending ticket reopened: the customer wrote again. */
   async function updateAfterMessage(ticket: FdTicket, input: TicketInput): Promise<void> {
     const existing = ticket.tags ?? [];
-    const added = freshdeskTags(input.decision.tags).filter((t) => !existing.some((x) => x.toLowerCase() === t.toLowerCase()));
+    const added = tagsMissing(existing, freshdeskTags(input.decision.tags));
     const wanted = input.decision.priority ? PRIORITY[input.decision.priority] : undefined;
     const update: Record<string, unknown> = {};
     if (added.length > 0) update.tags = [...existing, ...added];
@@ -202,7 +210,8 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
   return {
     kind: 'freshdesk',
 
-    upsertRequester: (sender, channel) => upsertContact(http, ctx.kv, contactIdentity(sender, channel)),
+    upsertRequester: (sender, channel, _attempt, customer) => upsertCustomerContact(http, ctx.kv, contactIdentity(sender, channel), customer),
+    addIdentities: (requesterId, customer) => addContactIdentities(http, requesterId, customer),
 
     createTicket,
 
@@ -213,10 +222,28 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       return createTicket({ ...input, followUpOf: outcome === 'closed' ? ticketId : undefined }, requester, attempt);
     },
 
-    async addPrivateNote(ticketId, text, attempt) {
-      const marker = attempt.idempotencyKey;
-      if (attempt.reconcile && conversationWithMarker(await listConversations(http, ticketId), marker)) return;
-      await writeNote(ticketId, { html: withMarker(textHtml(text), marker), private: true, files: [] });
+    addPrivateNote,
+
+    recordRating: (ticketId, rating, attempt) =>
+      recordRating({ http, options, log, addNote: (text) => addPrivateNote(ticketId, text, attempt) }, ticketId, rating, attempt),
+
+    async addTags(ticketId, tags) {
+      let ticket: FdTicket;
+      try {
+        ({ data: ticket } = await http.request(`read ticket ${ticketId}`, 'GET', `/tickets/${enc(ticketId)}`, FdTicket));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        ticket = { id: Number(ticketId), deleted: true };
+      }
+      if (ticket.deleted) {
+        log.info({ ticketId }, 'the ticket is gone; no tags added');
+        return;
+      }
+      // Freshdesk's update replaces the list: send what it has plus what is new.
+      const existing = ticket.tags ?? [];
+      const added = tagsMissing(existing, freshdeskTags(tags));
+      if (added.length === 0) return;
+      await http.request(`add tags to ticket ${ticketId}`, 'PUT', `/tickets/${enc(ticketId)}`, FdTicket, { json: { tags: [...existing, ...added] }, endpoint: 'tickets:update' });
     },
 
     async verifyAgentEvent(req) {

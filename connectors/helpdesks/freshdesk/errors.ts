@@ -1,18 +1,5 @@
-import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
-
-/** Freshdesk's limits are per minute; a 429 without Retry-After still needs a pause. */
-export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
-
-function parseJson(text: string | undefined): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { DeliveryError } from '../../../src/core/errors.ts';
+import { firstLine, isRecord, parseJson, type VendorAnswers } from '../../../src/kit/helpdesk-http/answer-errors.ts';
 
 export interface FieldError {
   field: string;
@@ -42,44 +29,23 @@ export function summarizeFreshdeskBody(body: string): string {
     const parts = [json.code, json.message ?? json.description].filter((s): s is string => typeof s === 'string');
     if (parts.length > 0) return parts.join(': ');
   }
-  return body.trim().split('\n')[0]?.slice(0, 200) ?? '';
+  return firstLine(body);
 }
 
-/** Sorts a Freshdesk error answer: the core rules, refined where Freshdesk differs. */
-export function freshdeskError(what: string, status: number, body: string, headers: { get(name: string): string | null }): DeliveryError {
-  const base = errorFromResponse(what, status, body, headers);
-  const summary = summarizeFreshdeskBody(body);
-  const said = summary ? `: ${summary}` : '';
-  const init = { status, detail: base.detail };
-  if (status === 429) {
-    return new DeliveryError(`${what}: rate limited by Freshdesk (429)${said}`, { ...init, kind: 'rate_limited', retryAfterMs: base.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS });
-  }
-  if (status === 401 || status === 403) {
-    return new DeliveryError(`${what}: Freshdesk rejected the API key (${status})${said}`, { ...init, kind: 'permanent' });
-  }
-  if (status === 404 && body.trim() === '') {
-    // Freshdesk answers a wrong subdomain with an empty 404.
-    return new DeliveryError(`${what}: no Freshdesk account answers at this address (404 without a body); check helpdesk.baseUrl`, { ...init, kind: 'permanent' });
-  }
-  if (status >= 500 || status === 408) {
-    // A write may have been applied before any 5xx.
-    return new DeliveryError(`${what}: Freshdesk answered ${status}${said}`, { ...init, kind: 'retry', retryAfterMs: base.retryAfterMs, ambiguous: true });
-  }
-  if (status === 400 || status === 409) {
-    return new DeliveryError(`${what}: Freshdesk refused it (${status})${said}`, { ...init, kind: 'permanent' });
-  }
-  return new DeliveryError(`${what}: Freshdesk answered ${status}${said}`, { ...init, kind: base.kind, retryAfterMs: base.retryAfterMs, ambiguous: base.ambiguous });
-}
-
-/** fetch's own "fetch failed" says nothing; name the underlying cause (ECONNREFUSED, timeout). */
-export function freshdeskNetworkError(what: string, err: unknown): DeliveryError {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
-  if (!cause) return errorFromNetwork(what, err);
-  const code = (cause as { code?: unknown }).code;
-  const described = new Error(`${err instanceof Error ? err.message : String(err)} (${typeof code === 'string' ? `${code} ` : ''}${cause.message})`, { cause: err });
-  described.name = err instanceof Error ? err.name : 'Error';
-  return errorFromNetwork(what, described);
-}
+/** How Freshdesk's error answers read. */
+export const FRESHDESK_ANSWERS: VendorAnswers = {
+  vendor: 'Freshdesk',
+  refusedCredentials: 'rejected the API key',
+  summarize: summarizeFreshdeskBody,
+  refine({ what, status, body, said, init }) {
+    if (status === 404 && body.trim() === '') {
+      // Freshdesk answers a wrong subdomain with an empty 404.
+      return new DeliveryError(`${what}: no Freshdesk account answers at this address (404 without a body); check helpdesk.baseUrl`, { ...init, kind: 'permanent' });
+    }
+    if (status === 400 || status === 409) return new DeliveryError(`${what}: Freshdesk refused it (${status})${said}`, { ...init, kind: 'permanent' });
+    return undefined;
+  },
+};
 
 export const isNotFound = (err: unknown): boolean => err instanceof DeliveryError && err.status === 404;
 

@@ -1,5 +1,6 @@
 import { defineHelpdesk } from '../../../src/core/connector.ts';
 import { createFreshdeskHelpdesk } from './connector.ts';
+import { createFreshdeskHistory } from './history.ts';
 import { FRESHDESK_SECRETS, FreshdeskOptions } from './options.ts';
 
 export { FreshdeskOptions } from './options.ts';
@@ -27,4 +28,5 @@ export const definition = defineHelpdesk({
   // Growth plan; the X-RateLimit-Total Freshdesk reports on every answer replaces it.
   rateLimits: { requestsPerMinute: 200, endpoints: freshdeskEndpointLimits },
   create: createFreshdeskHelpdesk,
+  history: createFreshdeskHistory,
 });

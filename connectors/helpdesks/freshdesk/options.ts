@@ -21,7 +21,11 @@ export const FreshdeskOptions = HelpdeskCommonOptions.extend({
   webhookUser: z.string().min(1).default('switchboard')
     .describe('user name, when the automation rule authenticates with basic auth (password: webhookSecret)'),
   sources: z.record(z.string(), SourceName).default({})
-    .describe('channel id or channel kind → ticket source (email, portal, phone, chat, …); default by kind: chat for messengers, portal for web forms, phone for calls, email for email'),
+    .describe('channel id or channel kind → ticket source (email, portal, phone, chat, …); default by the channel’s medium: chat for messengers and APIs, portal for forms, phone for phone, email for email'),
+  csatRatings: z.boolean().default(true)
+    .describe("write the customer's rating as Freshdesk's own satisfaction rating (POST /tickets/{id}/satisfaction_ratings; needs a survey on the account)"),
+  csatScale: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().int()]).default([-103, -102, 100, 102, 103])
+    .describe("Freshdesk's rating values for scores 1–5: a 5-point survey by default; a classic 3-point survey: [-103, -103, 100, 103, 103]"),
   maxAttachmentBytes: z.number().int().positive().max(FRESHDESK_MAX_ATTACHMENT_BYTES).default(FRESHDESK_MAX_ATTACHMENT_BYTES)
     .describe('attachments sent with one message, in bytes (Freshdesk keeps at most 20 MB per ticket); the rest are named in a private note'),
 });

@@ -1,4 +1,5 @@
 import type { AgentReply } from '../../../src/core/connector.ts';
+import { htmlToPlainText } from '../../../src/kit/html-text.ts';
 import type { FreshdeskHttp } from './http.ts';
 import { listConversations } from './reconcile.ts';
 
@@ -13,7 +14,8 @@ export async function listAgentReplies(http: FreshdeskHttp, ticketId: string): P
     .map((c) => ({
       ticketId,
       commentId: String(c.id),
-      text: c.body_text ?? '',
+      // body_text drops link targets; the HTML body keeps them.
+      text: c.body ? htmlToPlainText(c.body) : (c.body_text ?? ''),
       html: c.body ?? undefined,
       attachments: (c.attachments ?? []).map((a) => ({
         name: a.name,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyValueStore, RequesterRef } from '../../../src/core/connector.ts';
+import { z } from 'zod';
+import type { CustomerView } from '../../../src/core/identity/customer.ts';
 import type { Sender } from '../../../src/core/message.ts';
 import { FdContact, FdContacts } from './api.ts';
 import { duplicateOf } from './errors.ts';
@@ -67,4 +69,58 @@ export async function upsertContact(http: FreshdeskHttp, kv: KeyValueStore, iden
   }
   await kv.set(cacheKey, `${id}@${Date.now()}`);
   return { id: String(id) };
+}
+
+const FdContactCard = FdContact.extend({ other_emails: z.array(z.string()).nullish() });
+
+/**
+ * Adds a customer's proven identifiers to their contact: the player id as `unique_external_id`,
+ * emails beyond the primary as `other_emails`, a phone as `mobile` (or `phone`) while those are
+ * empty. A value another contact holds is named to the agents; contacts are never merged.
+ */
+export async function addContactIdentities(http: FreshdeskHttp, contactId: string, customer: CustomerView): Promise<RequesterRef> {
+  const path = `/contacts/${encodeURIComponent(contactId)}`;
+  const notes: string[] = [];
+  const { data: card } = await http.request('read the requester', 'GET', path, FdContactCard);
+  const known = [card.email, ...(card.other_emails ?? [])].filter((e): e is string => !!e).map((e) => e.toLowerCase());
+  const update: Record<string, unknown> = {};
+  if (customer.playerId && card.unique_external_id !== customer.playerId) update.unique_external_id = customer.playerId;
+  const emails: string[] = [];
+  for (const email of customer.emails.filter((e) => !known.includes(e))) {
+    const { data } = await http.request('look up contact', 'GET', '/contacts', FdContacts, { query: { email }, endpoint: 'contacts:list' });
+    const other = data.find((c) => String(c.id) !== contactId);
+    if (!other) emails.push(email);
+    else notes.push(`Switchboard: this customer's email ${email} is on another Freshdesk contact (${other.id}); the requester is contact ${contactId}. If they are one person, merge the contacts in Freshdesk (Switchboard never merges contacts).`);
+  }
+  if (emails.length > 0) update.other_emails = [...(card.other_emails ?? []), ...emails].slice(0, 10);
+  const digits = (p: string | null | undefined) => (p ?? '').replace(/\D/g, '');
+  const phones = customer.phones.filter((p) => digits(p) !== digits(card.mobile) && digits(p) !== digits(card.phone));
+  if (phones[0] && !card.mobile) update.mobile = phones[0];
+  else if (phones[0] && !card.phone) update.phone = phones[0];
+  // A value another contact holds is left out (and named to the agents); the rest is written.
+  while (Object.keys(update).length > 0) {
+    try {
+      await http.request('add identities to the requester', 'PUT', path, FdContact, { json: update });
+      break;
+    } catch (err) {
+      const dup = duplicateOf(err);
+      if (!dup || !(dup.field in update)) throw err;
+      const what = dup.field === 'unique_external_id' ? `player id ${customer.playerId}` : dup.field === 'other_emails' ? `email ${emails.join(', ')}` : `${dup.field} ${String(update[dup.field])}`;
+      notes.push(`Switchboard: this customer's ${what} is on another Freshdesk contact${dup.userId ? ` (${dup.userId})` : ''}; the requester is contact ${contactId}. If they are one person, merge the contacts in Freshdesk (Switchboard never merges contacts).`);
+      delete update[dup.field];
+    }
+  }
+  return { id: contactId, ...(notes.length > 0 ? { notes } : {}) };
+}
+
+/** The contact of the customer's player id when Freshdesk has one, else the sender's; then what else the customer proved. */
+export async function upsertCustomerContact(http: FreshdeskHttp, kv: KeyValueStore, identity: ContactIdentity, customer?: CustomerView): Promise<RequesterRef> {
+  let ref: RequesterRef | undefined;
+  if (customer?.playerId) {
+    const { data } = await http.request('look up contact', 'GET', '/contacts', FdContacts, { query: { unique_external_id: customer.playerId }, endpoint: 'contacts:list' });
+    if (data[0]) ref = { id: String(data[0].id) };
+  }
+  ref ??= await upsertContact(http, kv, customer?.playerId && !identity.email ? { ...identity, unique_external_id: customer.playerId } : identity);
+  const more = customer && (customer.playerId || customer.emails.length + customer.phones.length > 0);
+  return more ? addContactIdentities(http, ref.id, customer) : ref;
 }

@@ -1,4 +1,4 @@
-import type { FetchedFile, TicketInput } from '../../../src/core/connector.ts';
+import type { ChannelRef, FetchedFile, Medium, TicketInput } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { Decision } from '../../../src/core/rules/schema.ts';
 import { FRESHDESK_SOURCES, type FreshdeskOptions } from './options.ts';
@@ -6,16 +6,17 @@ import { FRESHDESK_SOURCES, type FreshdeskOptions } from './options.ts';
 /** The rules' priorities as Freshdesk's numbers: 1 Low, 2 Medium, 3 High, 4 Urgent. */
 export const PRIORITY: Record<string, number> = { low: 1, normal: 2, high: 3, urgent: 4 };
 
-/** The source a channel's tickets get unless `sources` says otherwise. */
-const SOURCE_BY_KIND: Record<string, keyof typeof FRESHDESK_SOURCES> = {
+/** The source a channel's tickets get, by what the channel is, unless `sources` says otherwise. */
+const SOURCE_BY_MEDIUM: Record<Medium, keyof typeof FRESHDESK_SOURCES> = {
+  messenger: 'chat',
+  phone: 'phone',
   email: 'email',
-  webform: 'portal',
-  'twilio-voice': 'phone',
-  cti: 'phone',
+  form: 'portal',
+  api: 'chat',
 };
 
-export function sourceFor(channel: { id: string; kind: string }, options: Pick<FreshdeskOptions, 'sources'>): number {
-  const name = options.sources[channel.id] ?? options.sources[channel.kind] ?? SOURCE_BY_KIND[channel.kind] ?? 'chat';
+export function sourceFor(channel: ChannelRef, options: Pick<FreshdeskOptions, 'sources'>): number {
+  const name = options.sources[channel.id] ?? options.sources[channel.kind] ?? SOURCE_BY_MEDIUM[channel.medium];
   return FRESHDESK_SOURCES[name];
 }
 

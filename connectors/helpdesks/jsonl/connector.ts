@@ -2,6 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AttemptContext, HelpdeskContext, HelpdeskInstance, TicketInput } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
+import type { Sender } from '../../../src/core/message.ts';
 import { Journal, type JournalLine, type JournalOp } from './journal.ts';
 import type { JsonlOptions } from './options.ts';
 
@@ -38,6 +39,10 @@ function ticketLine(input: TicketInput): Partial<JournalLine> {
   };
 }
 
+function requesterId(sender: Sender, channel: { id: string }): string {
+  return sender.email ? `email:${sender.email.toLowerCase()}` : `${channel.id}:${sender.externalId}`;
+}
+
 /** The dry-run helpdesk: every call becomes one JSON line in a file, nothing leaves the machine. */
 export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskContext): Promise<HelpdeskInstance> {
   const path = options.path ? resolve(options.path) : join(ctx.dataDir, 'dry-run.jsonl');
@@ -70,14 +75,14 @@ export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskCo
   return {
     kind: 'jsonl',
 
-    async upsertRequester(sender, channel, attempt) {
-      const id = sender.email ? `email:${sender.email.toLowerCase()}` : `${channel.id}:${sender.externalId}`;
-      await record('upsertRequester', attempt, { requester: { id, channel: channel.id, ...sender } });
-      return { id };
+    // Nothing to write: the ticket line carries its requester, so the file has one line per ticket.
+    async upsertRequester(sender, channel) {
+      return { id: requesterId(sender, channel) };
     },
 
     async createTicket(input, requester, attempt) {
-      const line = await record('createTicket', attempt, { ...ticketLine(input), requester: { id: requester.id } }, () => journal.nextTicketId());
+      const who = { id: requester.id, channel: input.message.channel.id, ...input.message.sender };
+      const line = await record('createTicket', attempt, { ...ticketLine(input), requester: who }, () => journal.nextTicketId());
       return { ticketId: line.ticketId!, requesterId: requester.id };
     },
 
@@ -88,6 +93,14 @@ export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskCo
 
     async addPrivateNote(ticketId, text, attempt) {
       await record('addPrivateNote', attempt, { ticketId, notes: [text] });
+    },
+
+    async addTags(ticketId, tags, attempt) {
+      await record('addTags', attempt, { ticketId, tags });
+    },
+
+    async recordRating(ticketId, rating, attempt) {
+      await record('recordRating', attempt, { ticketId, score: rating.score, tags: rating.tags, fields: rating.fields, notes: [rating.note] });
     },
 
     async verifyAgentEvent() {

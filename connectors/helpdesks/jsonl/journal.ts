@@ -2,7 +2,8 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 
-export const JournalOp = z.enum(['upsertRequester', 'createTicket', 'appendMessage', 'addPrivateNote']);
+/** Requesters have no line of their own: the ticket line carries its requester. */
+export const JournalOp = z.enum(['createTicket', 'appendMessage', 'addPrivateNote', 'addTags', 'recordRating']);
 export type JournalOp = z.infer<typeof JournalOp>;
 
 /** One line of the dry-run file: what a real helpdesk would have been asked to do. */
@@ -26,6 +27,8 @@ export const JournalLine = z.object({
   notes: z.array(z.string()),
   /** The message is a private note for the agents (a call log), not the customer's comment. */
   private: z.boolean().optional(),
+  /** recordRating: the customer's rating, 1–5. */
+  score: z.number().int().optional(),
 });
 export type JournalLine = z.infer<typeof JournalLine>;
 

@@ -1,5 +1,5 @@
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 type Denied = { ok: false; status: number; error: string };
 const deny = (status: number, error: string): Denied => ({ ok: false, status, error });
@@ -23,6 +23,8 @@ const ticketNumber = (v: unknown): string | undefined =>
 export interface UsedeskEvent {
   /** Tickets to read for new agent replies. */
   ticketIds: string[];
+  /** Tickets a status change made solved (2) or closed (3): the rating question. */
+  solved?: string[];
   /** A chat webhook: the chat, its ticket when Usedesk says, and whether an agent wrote. */
   chat?: { chatId: string; ticketId?: string; fromAgent: boolean };
 }
@@ -30,7 +32,8 @@ export interface UsedeskEvent {
 /**
  * Usedesk's webhooks carry no signature: the body's `secret` (the API channel's token) is the
  * proof. Only an agent's (`from: user`) public comment, or an agent's chat message, asks for a
- * read; every other event (new ticket, status change, rating) is acknowledged and ignored.
+ * read; a status change to solved or closed reports the ticket solved; every other event (new
+ * ticket, rating) is acknowledged and ignored.
  */
 export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentEventResult & { ok: false }) | { ok: true; event: UsedeskEvent } {
   const raw = req.body;
@@ -43,6 +46,12 @@ export function verifyUsedeskEvent(req: InboundRequest, secret: string): (AgentE
     if (c.from !== 'user' || c.type !== 'public') return { ok: true, event: { ticketIds: [] } };
     const id = ticketNumber(c.ticket_id);
     return id ? { ok: true, event: { ticketIds: [id] } } : deny(400, 'comment.ticket_id must be a ticket number');
+  }
+  if (isRecord(body.trigger)) {
+    const t = body.trigger;
+    if (t.new_status !== 2 && t.new_status !== 3 && t.new_status !== '2' && t.new_status !== '3') return { ok: true, event: { ticketIds: [] } };
+    const id = ticketNumber(t.ticket_id);
+    return id ? { ok: true, event: { ticketIds: [], solved: [id] } } : deny(400, 'trigger.ticket_id must be a ticket number');
   }
   if (body.chat_id !== undefined) {
     const chatId = ticketNumber(body.chat_id);

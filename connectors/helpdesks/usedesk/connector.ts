@@ -8,14 +8,16 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { tagsMissing } from '../../../src/kit/tags.ts';
 import { verifyUsedeskEvent } from './agent-events.ts';
 import { Channels, ClientCard, CommentCreated, Created, Done, STATUS, TicketCard, tagNames } from './api.ts';
 import { createChat, type ChatMode } from './chat.ts';
 import { isTicketGone } from './errors.ts';
 import { UsedeskHttp } from './http.ts';
 import type { UsedeskOptions } from './options.ts';
+import { recordRating } from './rating.ts';
 import { agentReplies } from './replies.ts';
-import { clientIdentity, upsertClient } from './requester.ts';
+import { addClientIdentities, clientIdentity, customerClientIdentity, upsertClient } from './requester.ts';
 import {
   PRIORITY,
   additionalId,
@@ -143,7 +145,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   /** Tags added and priority raised (never lowered) after a follow-up; the customer's comment reopens the ticket itself. */
   async function updateAfterMessage(ticketId: string, card: TicketCard, input: TicketInput): Promise<void> {
     const existing = tagNames(card);
-    const added = usedeskTags(input.decision.tags).filter((t) => !existing.some((x) => x.toLowerCase() === t.toLowerCase()));
+    const added = tagsMissing(existing, usedeskTags(input.decision.tags));
     const wanted = input.decision.priority ? PRIORITY[input.decision.priority] : undefined;
     const update: Record<string, unknown> = {};
     if (added.length > 0) update.tag = [...existing, ...added].join(', ');
@@ -195,6 +197,20 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
     return createTicket({ ...input, followUpOf: outcome === 'closed' ? ticketId : undefined }, requester, attempt);
   }
 
+  /** The ticket behind a linked id: a chat known only as `chat-<id>` until Usedesk says its ticket. */
+  async function ticketFor(linked: string): Promise<string> {
+    const id = chat ? await chat.ticketOf(linked) : linked;
+    if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${linked} is yet`, { kind: 'retry' });
+    return id;
+  }
+
+  async function addPrivateNote(ticketId: string, text: string, attempt: AttemptContext): Promise<void> {
+    const id = await ticketFor(ticketId);
+    const marker = attempt.idempotencyKey;
+    if (attempt.reconcile && ((await readTicket(id)).comments ?? []).some((c) => hasMarker(c.message, marker))) return;
+    await writeComment(id, withMarker(textHtml(text), marker), { client: false, public: false });
+  }
+
   const chat: ChatMode | undefined = options.chat
     ? createChat({ http, kv, log, chat: options.chat, readTicket, writeComment, addNotes, ref })
     : undefined;
@@ -202,16 +218,40 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   return {
     kind: 'usedesk',
 
-    upsertRequester: (sender, channel) => upsertClient(http, kv, clientIdentity(sender, channel)),
+    async upsertRequester(sender, channel, _attempt, customer) {
+      const ref = await upsertClient(http, kv, customerClientIdentity(clientIdentity(sender, channel), customer));
+      return customer && customer.emails.length + customer.phones.length > 1 ? addClientIdentities(http, ref.id, customer) : ref;
+    },
+    addIdentities: (requesterId, customer) => addClientIdentities(http, requesterId, customer),
     createTicket,
     appendMessage,
 
-    async addPrivateNote(ticketId, text, attempt) {
+    addPrivateNote,
+
+    async recordRating(ticketId, rating, attempt) {
+      const id = await ticketFor(ticketId);
+      await recordRating({ http, options, readTicket, addNote: (text) => addPrivateNote(ticketId, text, attempt) }, id, rating, attempt);
+    },
+
+    async addTags(ticketId, tags) {
       const id = chat ? await chat.ticketOf(ticketId) : ticketId;
       if (!id) throw new DeliveryError(`Usedesk has not told which ticket chat ${ticketId} is yet`, { kind: 'retry' });
-      const marker = attempt.idempotencyKey;
-      if (attempt.reconcile && ((await readTicket(id)).comments ?? []).some((c) => hasMarker(c.message, marker))) return;
-      await writeComment(id, withMarker(textHtml(text), marker), { client: false, public: false });
+      let card: TicketCard | undefined;
+      try {
+        card = await readTicket(id);
+      } catch (err) {
+        if (!isTicketGone(err)) throw err;
+      }
+      const status = card?.ticket.status_id;
+      if (!card || status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) {
+        log.info({ ticketId: id }, 'the ticket is gone; no tags added');
+        return;
+      }
+      // update/ticket replaces the list: send what it has plus what is new.
+      const existing = tagNames(card);
+      const added = tagsMissing(existing, usedeskTags(tags));
+      if (added.length === 0) return;
+      await http.call(`add tags to ticket ${id}`, '/update/ticket', { ticket_id: Number(id), tag: [...existing, ...added].join(', ') }, Done);
     },
 
     async verifyAgentEvent(req) {
@@ -219,12 +259,13 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       if (!verified.ok) return verified;
       const { event } = verified;
       const ticketIds = [...event.ticketIds];
+      const solved = (event.solved ?? []).map((id) => ({ ticketId: id }));
       if (event.chat) {
         if (event.chat.ticketId) await chat?.learn(event.chat.chatId, event.chat.ticketId);
         // A chat still known only by its chat id is linked as `chat-<id>`.
         if (event.chat.fromAgent) ticketIds.push(`chat-${event.chat.chatId}`);
       }
-      return { ok: true, ticketIds };
+      return { ok: true, ticketIds, ...(solved.length > 0 ? { solved } : {}) };
     },
 
     async listAgentReplies(ticketId) {

@@ -1,9 +1,5 @@
-import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
-
-/** Usedesk documents no Retry-After; a minute covers its per-minute limit. */
-export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { DeliveryError } from '../../../src/core/errors.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS, firstLine, isRecord, sortAnswer, type VendorAnswers } from '../../../src/kit/helpdesk-http/answer-errors.ts';
 
 /** An `error` in a 2xx body: Usedesk reports most failures that way. */
 export function bodyError(json: unknown): { error: string; code?: number } | undefined {
@@ -31,30 +27,22 @@ export function usedeskBodyError(what: string, err: { error: string; code?: numb
   return new DeliveryError(`${what}: Usedesk refused it: ${err.error}`, { ...init, kind: 'permanent' });
 }
 
+/** How Usedesk's HTTP error answers read (most of its errors come in a 200's body instead). */
+export const USEDESK_ANSWERS: VendorAnswers = {
+  vendor: 'Usedesk',
+  refusedCredentials: 'refused the api_token',
+  summarize(body) {
+    try {
+      return bodyError(JSON.parse(body))?.error ?? '';
+    } catch {
+      return firstLine(body);
+    }
+  },
+};
+
 /** Sorts an HTTP error answer from Usedesk. */
 export function usedeskError(what: string, status: number, body: string, headers: { get(name: string): string | null }): DeliveryError {
-  const base = errorFromResponse(what, status, body, headers);
-  let said = '';
-  try {
-    const e = bodyError(JSON.parse(body));
-    if (e) said = `: ${e.error}`;
-  } catch {
-    said = body.trim() ? `: ${body.trim().split('\n')[0]!.slice(0, 200)}` : '';
-  }
-  const init = { status, detail: base.detail };
-  if (status === 429) return new DeliveryError(`${what}: rate limited by Usedesk (429)${said}`, { ...init, kind: 'rate_limited', retryAfterMs: base.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS });
-  if (status === 401 || status === 403) return new DeliveryError(`${what}: Usedesk refused the api_token (${status})${said}`, { ...init, kind: 'permanent' });
-  if (status >= 500 || status === 408) return new DeliveryError(`${what}: Usedesk answered ${status}${said}`, { ...init, kind: 'retry', retryAfterMs: base.retryAfterMs, ambiguous: true });
-  return new DeliveryError(`${what}: Usedesk answered ${status}${said}`, { ...init, kind: base.kind, retryAfterMs: base.retryAfterMs, ambiguous: base.ambiguous });
-}
-
-export function usedeskNetworkError(what: string, err: unknown): DeliveryError {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
-  if (!cause) return errorFromNetwork(what, err);
-  const code = (cause as { code?: unknown }).code;
-  const described = new Error(`${err instanceof Error ? err.message : String(err)} (${typeof code === 'string' ? `${code} ` : ''}${cause.message})`, { cause: err });
-  described.name = err instanceof Error ? err.name : 'Error';
-  return errorFromNetwork(what, described);
+  return sortAnswer(USEDESK_ANSWERS, what, status, body, headers);
 }
 
 /** "Ticket not found" and friends: the ticket is gone. */

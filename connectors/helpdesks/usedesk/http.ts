@@ -1,49 +1,38 @@
 import type { z } from 'zod';
-import { pacedFetch, rateSignalFrom, type RemoteApi } from '../../../src/core/rest.ts';
-import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../../src/core/connector.ts';
+import type { FetchedFile, RateSignal } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { bodyError, usedeskBodyError, usedeskError, usedeskNetworkError } from './errors.ts';
+import { networkError, parseJson } from '../../../src/kit/helpdesk-http/answer-errors.ts';
+import { HelpdeskHttp, parseJsonAnswer, rateSignalFrom, type HelpdeskHttpInit } from '../../../src/kit/helpdesk-http/client.ts';
+import { bodyError, USEDESK_ANSWERS, usedeskBodyError, usedeskError } from './errors.ts';
 
-export interface UsedeskHttpInit {
-  baseUrl: string;
+export interface UsedeskHttpInit extends Pick<HelpdeskHttpInit, 'baseUrl' | 'timeoutMs' | 'limiter' | 'log'> {
   apiToken: string;
-  timeoutMs: number;
-  limiter?: RateLimiter;
-  log: Logger;
 }
 
 /** Usedesk documents no rate headers; the usual ones are read should it send them, and Retry-After. */
+const RATE_HEADERS = { limit: ['x-ratelimit-limit', 'x-ratelimit-total'], remaining: ['x-ratelimit-remaining'] };
+
 export function usedeskRateSignal(status: number, headers: { get(name: string): string | null }): RateSignal {
-  return rateSignalFrom(status, headers, { limit: ['x-ratelimit-limit', 'x-ratelimit-total'], remaining: ['x-ratelimit-remaining'] });
+  return rateSignalFrom(status, headers, RATE_HEADERS);
 }
 
 /**
- * The one place that talks HTTP to Usedesk: every method is a POST with `api_token` in the body
- * (JSON, or multipart when files go along), and an `error` in a 200 answer is an error too.
+ * The kit's helpdesk client, set up for Usedesk: every method is a POST with `api_token` in the
+ * body (JSON, or multipart when files go along), and an `error` in a 200 answer is an error too.
  */
-export class UsedeskHttp {
-  readonly baseUrl: string;
+export class UsedeskHttp extends HelpdeskHttp {
   readonly #apiToken: string;
-  readonly #api: RemoteApi & { name: string; log: Logger };
+  readonly #timeoutMs: number;
 
   constructor(init: UsedeskHttpInit) {
-    this.baseUrl = init.baseUrl.replace(/\/+$/, '');
+    super({ ...init, name: 'usedesk', apiPrefix: '', rateHeaders: RATE_HEADERS, answers: USEDESK_ANSWERS });
     this.#apiToken = init.apiToken;
-    this.#api = {
-      name: 'usedesk',
-      log: init.log,
-      timeoutMs: init.timeoutMs,
-      limiter: init.limiter ?? unlimited,
-      signalOf: usedeskRateSignal,
-      errorOf: usedeskError,
-      networkErrorOf: usedeskNetworkError,
-    };
+    this.#timeoutMs = init.timeoutMs;
   }
 
   /** Calls `method` (e.g. `/create/ticket`); `wrote` says whether a lost answer may hide an applied write. */
   async call<S extends z.ZodType>(what: string, method: string, params: Record<string, unknown>, schema: S, opts: { files?: FetchedFile[]; wrote?: boolean } = {}): Promise<z.infer<S>> {
     const wrote = opts.wrote ?? true;
-    const url = `${this.baseUrl}${method}`;
     let body: string | FormData;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.files && opts.files.length > 0) {
@@ -56,33 +45,25 @@ export class UsedeskHttp {
       body = JSON.stringify({ api_token: this.#apiToken, ...params });
       headers['content-type'] = 'application/json';
     }
-    const { text } = await pacedFetch(this.#api, what, url, { method: 'POST', headers, body });
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
+    const { text } = await this.send(what, 'POST', this.apiUrl(method), { headers, body });
+    const json = parseJson(text);
     const refused = bodyError(json);
     if (refused) throw usedeskBodyError(what, refused, text, wrote);
-    const parsed = schema.safeParse(json);
-    if (parsed.success) return parsed.data;
-    const where = parsed.error.issues[0]?.path.join('.') || 'body';
-    throw new DeliveryError(`${what}: unexpected answer from Usedesk (${where})`, { kind: 'retry', ambiguous: wrote, detail: text.slice(0, 8000) });
+    return parseJsonAnswer('Usedesk', what, schema, text, wrote, json);
   }
 
   /** Files of comments are plain links; no credentials go with them. */
-  async download(url: string): Promise<FetchedFile> {
+  override async download(url: string): Promise<FetchedFile> {
     const what = 'download attachment';
     let res: Response;
     let data: Buffer;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.#api.timeoutMs) });
+      res = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
       if (!res.ok) throw usedeskError(what, res.status, await res.text(), res.headers);
       data = Buffer.from(await res.arrayBuffer());
     } catch (err) {
       if (err instanceof DeliveryError) throw err;
-      throw usedeskNetworkError(what, err);
+      throw networkError(what, err);
     }
     const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
     return { name: fileNameOf(new URL(url)), mime, data };

@@ -1,5 +1,6 @@
 import { defineHelpdesk } from '../../../src/core/connector.ts';
 import { createUsedeskHelpdesk } from './connector.ts';
+import { createUsedeskHistory } from './history.ts';
 import { USEDESK_SECRETS, UsedeskOptions } from './options.ts';
 
 export { UsedeskOptions } from './options.ts';
@@ -11,4 +12,5 @@ export const definition = defineHelpdesk({
   // Usedesk publishes no limit headers; its API notes give 150 requests a minute.
   rateLimits: { requestsPerMinute: 150 },
   create: createUsedeskHelpdesk,
+  history: createUsedeskHistory,
 });

@@ -1,7 +1,7 @@
 import type { AgentReply } from '../../../src/core/connector.ts';
+import { htmlToPlainText } from '../../../src/kit/html-text.ts';
 import type { FileRef, TicketCard } from './api.ts';
 import { fileNameOf } from './http.ts';
-import { htmlText } from './ticket-fields.ts';
 
 function fileOf(ref: FileRef): { name: string; mime: string; url: string } | undefined {
   const url = typeof ref === 'string' ? ref : (ref.file ?? ref.url ?? ref.path);
@@ -26,7 +26,7 @@ export function agentReplies(ticketId: string, card: TicketCard): AgentReply[] {
     .map((c) => ({
       ticketId,
       commentId: String(c.id),
-      text: htmlText(c.message ?? ''),
+      text: htmlToPlainText(c.message ?? ''),
       html: c.message ?? undefined,
       attachments: (c.files ?? []).map(fileOf).filter((f): f is NonNullable<typeof f> => f !== undefined),
       createdAt: zoned(c.published_at),

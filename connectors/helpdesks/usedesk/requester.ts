@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { KeyValueStore, RequesterRef } from '../../../src/core/connector.ts';
+import { z } from 'zod';
+import type { ChannelRef, KeyValueStore, RequesterRef } from '../../../src/core/connector.ts';
+import type { CustomerView } from '../../../src/core/identity/customer.ts';
 import type { Sender } from '../../../src/core/message.ts';
-import { ClientCard, ClientCreated, ClientHits } from './api.ts';
+import { ClientCard, ClientCreated, ClientHits, Done } from './api.ts';
 import type { UsedeskHttp } from './http.ts';
 
 /** A client id found or created is reused this long without asking Usedesk again. */
 const CLIENT_REUSE_MS = 60 * 60_000;
-const MESSENGERS: Record<string, string> = { telegram: 'telegram', 'whatsapp-cloud': 'whatsapp', 'whatsapp-web': 'whatsapp', viber: 'viber' };
+/** Messenger networks Usedesk keeps ids of on a client (its `messengers[].type`), named as channels name their network. */
+const MESSENGERS = new Set(['telegram', 'whatsapp', 'viber']);
 
 const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -21,10 +24,10 @@ export interface ClientIdentity {
   channelKey: string;
 }
 
-export function clientIdentity(sender: Sender, channel: { id: string; kind: string }): ClientIdentity {
+export function clientIdentity(sender: Sender, channel: ChannelRef): ClientIdentity {
   const name = sender.displayName?.trim() || sender.username?.trim() || `${capitalized(channel.kind)} user ${sender.externalId}`;
   const digits = sender.phone?.replace(/\D/g, '');
-  const type = MESSENGERS[channel.kind];
+  const type = channel.medium === 'messenger' && channel.network && MESSENGERS.has(channel.network) ? channel.network : undefined;
   return {
     name,
     ...(sender.email?.trim() ? { email: sender.email.trim().toLowerCase() } : {}),
@@ -84,4 +87,36 @@ export async function upsertClient(http: UsedeskHttp, kv: KeyValueStore, who: Cl
   }
   await kv.set(key, `${id}@${Date.now()}`);
   return { id: String(id) };
+}
+
+const ClientContacts = ClientCard.extend({
+  emails: z.array(z.looseObject({ email: z.string() })).nullish(),
+  phones: z.array(z.looseObject({ phone: z.union([z.string(), z.number()]).transform(String) })).nullish(),
+});
+
+const usedeskPhone = (phone: string): string | undefined => {
+  const digits = phone.replace(/\D/g, '');
+  return digits.length >= 10 && digits.length <= 15 ? digits : undefined;
+};
+
+/** The sender's identity, with the customer's proven email and phone where the sender has none: looked up before a client is made. */
+export function customerClientIdentity(who: ClientIdentity, customer?: CustomerView): ClientIdentity {
+  const email = who.email ?? customer?.emails[0];
+  const phone = who.phone ?? customer?.phones.map(usedeskPhone).find(Boolean);
+  return { ...who, ...(email ? { email } : {}), ...(phone ? { phone } : {}) };
+}
+
+/**
+ * Adds the customer's proven emails and phones to their client (`/update/client` adds them to
+ * the client's own; it never merges clients). The player id stays on the ticket's player field.
+ */
+export async function addClientIdentities(http: UsedeskHttp, clientId: string, customer: CustomerView): Promise<RequesterRef> {
+  const card = await http.call('read client', '/client', { client_id: Number(clientId) }, ClientContacts, { wrote: false });
+  const known = new Set([...(card.emails ?? []).map((e) => e.email.toLowerCase()), ...(card.phones ?? []).map((p) => p.phone.replace(/\D/g, ''))]);
+  const emails = customer.emails.filter((e) => !known.has(e));
+  const phone = customer.phones.map(usedeskPhone).find((p) => p !== undefined && !known.has(p));
+  if (emails.length > 0 || phone) {
+    await http.call('add identities to the client', '/update/client', { client_id: Number(clientId), ...(emails.length > 0 ? { emails } : {}), ...(phone ? { phone } : {}) }, Done);
+  }
+  return { id: clientId };
 }

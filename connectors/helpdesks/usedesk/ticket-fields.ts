@@ -89,20 +89,6 @@ export function messageHtml(input: Pick<TicketInput, 'message' | 'extra'>, files
 }
 
 /** Plain text of an HTML comment, for the channel. */
-export function htmlText(html: string): string {
-  return html
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|li|h\d)>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
-}
 
 /**
  * Usedesk keeps `additional_id` on tickets but nothing on comments: a comment Switchboard writes

@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
-import { secretMatches } from '../../../src/core/secrets.ts';
+import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
+import { tagList } from '../../../src/kit/inbound/tag-list.ts';
 
 export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
 export const TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';
 export const COMMENT_ADDED = 'zen:event-type:ticket.comment_added';
+export const STATUS_CHANGED = 'zen:event-type:ticket.status_changed';
 
 export interface AgentEventAuth {
   webhookSecret?: string;
@@ -60,9 +62,14 @@ const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}"}';
 
 /** Zendesk's event-subscription format: `type` names the event, `detail.id` is the ticket. */
 const EventEnvelope = z.looseObject({ type: z.string().startsWith('zen:event-type:') });
-const EventBody = z.looseObject({ type: z.string(), detail: z.looseObject({ id: TicketNumber }) });
-/** The trigger body admins paste. */
-const TriggerBody = z.looseObject({ ticket_id: TicketNumber });
+const EventBody = z.looseObject({
+  type: z.string(),
+  detail: z.looseObject({ id: TicketNumber, tags: z.array(z.string()).nullish() }),
+  event: z.looseObject({ current: z.string().nullish() }).nullish(),
+});
+/** The trigger bodies admins paste: agent replies, and (for the rating question) `"event": "solved"` with the tags. */
+const TriggerBody = z.looseObject({ ticket_id: TicketNumber, event: z.string().optional(), tags: z.string().optional() });
+
 
 function valueAt(body: unknown, path: PropertyKey[]): unknown {
   let v = body;
@@ -88,13 +95,19 @@ export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
   if (EventEnvelope.safeParse(body).success) {
     const parsed = EventBody.safeParse(body);
     if (!parsed.success) return deny(400, fieldError(body, parsed.error));
+    const ticketId = String(parsed.data.detail.id).trim();
+    if (parsed.data.type === STATUS_CHANGED && parsed.data.event?.current?.toLowerCase() === 'solved') {
+      return { ok: true, ticketIds: [], solved: [{ ticketId, tags: (parsed.data.detail.tags ?? []).slice(0, 100) }] };
+    }
     // Other ticket events are acknowledged and ignored: only a new comment can be an agent reply.
     if (parsed.data.type !== COMMENT_ADDED) return { ok: true, ticketIds: [] };
-    return { ok: true, ticketIds: [String(parsed.data.detail.id).trim()] };
+    return { ok: true, ticketIds: [ticketId] };
   }
   const parsed = TriggerBody.safeParse(body);
   if (!parsed.success) return deny(400, `${fieldError(body, parsed.error)} (${TRIGGER_HINT})`);
-  return { ok: true, ticketIds: [String(parsed.data.ticket_id).trim()] };
+  const ticketId = String(parsed.data.ticket_id).trim();
+  if (parsed.data.event === 'solved') return { ok: true, ticketIds: [], solved: [{ ticketId, tags: tagList(parsed.data.tags) }] };
+  return { ok: true, ticketIds: [ticketId] };
 }
 
 export function verifyZendeskEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): AgentEventResult {

@@ -15,10 +15,13 @@ import { isClosedTicketError, isIdempotencyMismatch, isNotFound, rejectedFields 
 import { ZendeskHttp } from './http.ts';
 import { authorizationFor, type ZendeskOptions } from './options.ts';
 import { findCreatedTicket, hasMarker, listAudits, type Marker } from './reconcile.ts';
+import { recordRating } from './rating.ts';
 import { listAgentReplies } from './replies.ts';
 import { OPTIONAL_USER_FIELDS, requesterUser, type ZendeskUserInput } from './requester.ts';
 import { commentBody, raisesPriority, ticketRouting, zendeskId, zendeskTags } from './ticket-fields.ts';
 import { forgetUploads, rememberedUploadNotes, uploadFiles } from './uploads.ts';
+import type { CustomerView } from '../../../src/core/identity/customer.ts';
+import { addZendeskIdentities, userOfPlayer } from './identities.ts';
 
 /** create_or_update counts against Zendesk's per-user update limit; an unchanged user is not sent again for this long. */
 const REQUESTER_REUSE_MS = 10 * 60_000;
@@ -40,6 +43,10 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     limiter: ctx.limiter,
     log,
   });
+  // Requests made as the ticket's requester (X-On-Behalf-Of), for Zendesk's own satisfaction rating.
+  const asRequester = options.csatImpersonationToken
+    ? new ZendeskHttp({ baseUrl: options.baseUrl, authorization: `Bearer ${options.csatImpersonationToken}`, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log })
+    : undefined;
   const ticketPath = (id: string): string => `/tickets/${encodeURIComponent(id)}`;
   const ref = (ticketId: number | string, requesterId: string): TicketRef => ({
     ticketId: String(ticketId),
@@ -57,8 +64,16 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     return data.user.id;
   }
 
-  async function upsertRequester(sender: Sender, channel: { id: string; kind: string }): Promise<RequesterRef> {
-    let user = requesterUser(sender, channel);
+  /** The player's user when Zendesk has one; else the sender's, keyed by the player id when there is one. */
+  async function upsertRequester(sender: Sender, channel: { id: string; kind: string }, customer?: CustomerView): Promise<RequesterRef> {
+    const player = customer?.playerId ? await userOfPlayer(http, customer.playerId) : undefined;
+    const id = player ?? Number((await upsertSender(sender, channel, customer)).id);
+    const more = customer && (customer.playerId || customer.emails.length + customer.phones.length > 0);
+    return more ? addZendeskIdentities(http, id, customer) : { id: String(id) };
+  }
+
+  async function upsertSender(sender: Sender, channel: { id: string; kind: string }, customer?: CustomerView): Promise<RequesterRef> {
+    let user = requesterUser(sender, channel, customer?.playerId);
     const cacheKey = `zendesk:requester:${sha256(JSON.stringify(user))}`;
     const cached = await kv.get(cacheKey);
     if (cached) {
@@ -131,6 +146,8 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
 
   async function createTicket(input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<TicketRef> {
     const routing = ticketRouting(input.decision, options);
+    // Marked as the gateway's, and by how the customer wrote: triggers scope on these tags.
+    routing.tags = zendeskTags([...routing.tags, options.ticketTag, `${options.ticketTag}_${input.channel.medium}`]);
     const marker = { message_id: input.message.id };
     if (attempt.reconcile) {
       const found = await findCreatedTicket(http, input.conversationKey, marker);
@@ -214,7 +231,8 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
 
   return {
     kind: 'zendesk',
-    upsertRequester,
+    upsertRequester: (sender, channel, _ctx, customer) => upsertRequester(sender, channel, customer),
+    addIdentities: (requesterId, customer) => addZendeskIdentities(http, Number(requesterId), customer),
     createTicket,
 
     async appendMessage(ticketId, input, requester, attempt) {
@@ -234,9 +252,23 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       await putNote(ticketId, text, marker);
     },
 
+    async addTags(ticketId, tags) {
+      const additional = zendeskTags(tags);
+      if (additional.length === 0) return;
+      try {
+        // additional_tags adds to what the ticket has; adding one it has changes nothing.
+        await http.request(`add tags to ticket ${ticketId}`, 'PUT', ticketPath(ticketId), TicketResponse, { json: { ticket: { additional_tags: additional } } });
+      } catch (err) {
+        if (!isClosedTicketError(err) && !isNotFound(err)) throw err;
+        log.info({ ticketId, tags: additional }, 'the ticket is closed or gone; no tags added');
+      }
+    },
+
     async verifyAgentEvent(req) {
       return verifyZendeskEvent(req, options);
     },
+
+    recordRating: (ticketId, rating, attempt) => recordRating({ http, asRequester, options, log }, ticketId, rating, attempt),
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
     fetchAttachment: (url) => http.download(url),

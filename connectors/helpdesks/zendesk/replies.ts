@@ -1,4 +1,5 @@
 import type { AgentReply } from '../../../src/core/connector.ts';
+import { htmlToPlainText } from '../../../src/kit/html-text.ts';
 import { CommentsPage, nextPageOf, type ZdComment } from './api.ts';
 import type { ZendeskHttp } from './http.ts';
 
@@ -25,7 +26,8 @@ export async function listAgentReplies(http: ZendeskHttp, ticketId: string): Pro
     .map((c) => ({
       ticketId,
       commentId: String(c.id),
-      text: c.plain_body ?? c.body ?? '',
+      // Zendesk's plain_body drops link targets; the HTML keeps them.
+      text: c.html_body ? htmlToPlainText(c.html_body) : (c.plain_body ?? c.body ?? ''),
       html: c.html_body ?? undefined,
       attachments: (c.attachments ?? []).map((a) => ({
         name: a.file_name,

@@ -1,4 +1,4 @@
-import type { NoticePayload } from '../webhook/payload.ts';
+import type { NoticePayload } from '../../../src/kit/notice/payload.ts';
 
 /** Slack's mrkdwn treats &, < and > as control characters (<!channel> pings everyone): escape the customer's words. */
 export function escapeMrkdwn(s: string): string {
@@ -20,14 +20,15 @@ export interface SlackBlock {
 
 export function slackMessage(p: NoticePayload): { text: string; blocks: SlackBlock[] } {
   const priority = p.priority ?? 'no priority';
-  const text = `[${priority}] Ticket #${p.ticket.id}: ${p.rules.join(', ')}`;
+  const text = `[${priority}] Ticket #${p.ticket.id}: ${p.headline ?? p.rules.join(', ')}`;
   const field = (title: string, value: string) => ({ type: 'mrkdwn', text: `*${title}*\n${escapeMrkdwn(value || '—')}` });
+  const what = p.headline ? `: ${escapeMrkdwn(p.headline)}` : ` needs attention (${escapeMrkdwn(priority)})`;
   const blocks: SlackBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `:rotating_light: *${ticketLink(p)}* needs attention (${escapeMrkdwn(priority)})` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `:rotating_light: *${ticketLink(p)}*${what}` } },
     {
       type: 'section',
       fields: [
-        field('Rules', p.rules.join(', ')),
+        ...(p.rules.length > 0 ? [field('Rules', p.rules.join(', '))] : []),
         field('Priority', priority),
         field('Channel', `${p.channel.id} (${p.channel.kind})`),
         field('Tags', p.tags.join(', ')),

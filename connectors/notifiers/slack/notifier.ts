@@ -1,7 +1,7 @@
 import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import type { AttemptContext, KeyValueStore, Logger, Notice, NotifierInstance } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { noticePayload } from '../webhook/payload.ts';
+import { noticePayload } from '../../../src/kit/notice/payload.ts';
 import { slackError } from './errors.ts';
 import { slackMessage } from './message.ts';
 import type { SlackOptions } from './options.ts';

@@ -12,4 +12,4 @@ export const definition = defineNotifier({
 
 export { WebhookNotifierOptions } from './options.ts';
 export { signNotice, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './notifier.ts';
-export { noticePayload, excerpt, type NoticePayload } from './payload.ts';
+export { noticePayload, excerpt, type NoticePayload } from '../../../src/kit/notice/payload.ts';

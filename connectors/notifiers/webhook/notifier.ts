@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AttemptContext, Logger, Notice, NotifierInstance } from '../../../src/core/connector.ts';
 import { errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
 import type { WebhookNotifierOptions } from './options.ts';
-import { noticePayload } from './payload.ts';
+import { noticePayload } from '../../../src/kit/notice/payload.ts';
 
 export const SIGNATURE_HEADER = 'x-switchboard-signature';
 export const TIMESTAMP_HEADER = 'x-switchboard-timestamp';

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
+import type { LinearRegex } from '../linear-regex.ts';
 import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
 import { compilePattern } from './pattern.ts';
-import type { Condition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
+import type { Condition, ModelCondition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
 import { inWindow, isValidTimeZone, localClock, parseClock, type Window } from './time.ts';
 
 /** What a condition is checked against. `text()` is the normalized searchable text, built once. */
@@ -15,6 +16,8 @@ export interface MatchEnv {
   text: () => string;
   /** Named groups captured by text patterns, for `{{match.<name>}}` in the rule's templates. */
   captures: Record<string, string>;
+  /** The text model's scores for this message (computed once, on first use); undefined without a model. */
+  scores: () => Readonly<Record<string, number>> | undefined;
 }
 
 export interface Outcome {
@@ -27,6 +30,7 @@ export type Check = (env: MatchEnv) => Outcome;
 type ValueCond = z.infer<typeof ValueCondition>;
 type TextCond = z.infer<typeof TextCondition>;
 type TimeCond = z.infer<typeof TimeWindow>;
+type ModelCond = z.input<typeof ModelCondition>;
 
 const SENDER_FIELDS = Object.keys(Sender.shape);
 const QUOTE_MAX = 40;
@@ -39,15 +43,18 @@ function quote(s: string): string {
 class ConditionCompiler {
   private readonly ruleName: string;
 
-  constructor(ruleName: string) {
+  private readonly modelTopics: readonly string[] | undefined;
+
+  constructor(ruleName: string, modelTopics: readonly string[] | undefined) {
     this.ruleName = ruleName;
+    this.modelTopics = modelTopics;
   }
 
   fail(path: string, problem: string): never {
     throw new RuleCompileError(this.ruleName, path, problem);
   }
 
-  regex(src: string, path: string): RegExp {
+  regex(src: string, path: string): LinearRegex {
     if (src.trim() === '') this.fail(path, 'empty pattern (it would match every message)');
     try {
       return compilePattern(src);
@@ -74,7 +81,10 @@ class ConditionCompiler {
       checks.push(this.value(vc, at(`form.${field}`), `form.${field}`, (e) => formField(e.message, field)));
     }
     if (cond.time !== undefined) checks.push(this.time(cond.time, at('time')));
+    if (cond.player?.known !== undefined) checks.push(flag(cond.player.known, 'player known', (e) => (e.message.playerId ?? '') !== ''));
+    if (cond.player?.id !== undefined) checks.push(this.value(cond.player.id, at('player.id'), 'player id', (e) => e.message.playerId));
     if (cond.text !== undefined) checks.push(this.text(cond.text, at('text')));
+    if (cond.model !== undefined) checks.push(this.model(cond.model, at('model')));
     if (cond.all !== undefined) checks.push(this.all(cond.all.map((c, i) => this.condition(c, at(`all[${i}]`)))));
     if (cond.any !== undefined) {
       if (cond.any.length === 0) this.fail(at('any'), 'empty list (it would never hold)');
@@ -117,7 +127,9 @@ class ConditionCompiler {
         if (r.ok) return r;
         whys.push(r.why);
       }
-      return { ok: false, why: `none of: ${whys.join(' | ')}` };
+      // Twenty branches that failed for the same reason say it once.
+      const reasons = [...new Set(whys)];
+      return { ok: false, why: reasons.length === 1 ? reasons[0]! : `none of: ${reasons.join(' | ')}` };
     };
   }
 
@@ -132,7 +144,9 @@ class ConditionCompiler {
         else failed.push(r.why);
         if (held.length === count) return { ok: true, why: `${count} of ${checks.length} held: ${held.join(' & ')}` };
       }
-      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...failed].join(' | ')}` };
+      const reasons = [...new Set(failed)];
+      if (held.length === 0 && reasons.length === 1) return { ok: false, why: reasons[0]! };
+      return { ok: false, why: `only ${held.length} of ${checks.length} held, ${count} needed: ${[...held, ...reasons].join(' | ')}` };
     };
   }
 
@@ -195,10 +209,27 @@ class ConditionCompiler {
         why = `text matched ${quote(hit.src)} at ${quote(hit.found)}`;
       }
       for (const u of unless) {
-        const m = u.re.exec(text);
-        if (m) return { ok: false, why: `text vetoed by unless ${quote(u.src)} at ${quote(m[0])}` };
+        // `test` runs on the engine's fast path; only a hit pays for `exec`.
+        const m = u.re.test(text) ? u.re.exec(text) : null;
+        if (m) return { ok: false, why: `text vetoed by unless ${quote(u.src)} at ${quote(m.text)}` };
       }
       return { ok: true, why };
+    };
+  }
+
+  model(mc: ModelCond, path: string): Check {
+    const { topic } = mc;
+    const atLeast = mc.atLeast ?? 0.5;
+    if (this.modelTopics && !this.modelTopics.includes(topic)) {
+      this.fail(`${path}.topic`, `the model has no topic ${quote(topic)} (it knows ${this.modelTopics.join(', ')})`);
+    }
+    return (e) => {
+      const scores = e.scores();
+      if (scores === undefined) return { ok: false, why: 'model: no model is loaded' };
+      const score = scores[topic];
+      if (score === undefined) return { ok: false, why: `model: the loaded model has no topic ${quote(topic)}` };
+      const ok = score >= atLeast;
+      return { ok, why: `model ${topic} ${score.toFixed(2)} ${ok ? '≥' : '<'} ${atLeast}` };
     };
   }
 
@@ -234,15 +265,12 @@ function flag(want: boolean, label: string, get: (e: MatchEnv) => boolean): Chec
 
 function firstHit(
   text: string,
-  matches: readonly { src: string; re: RegExp }[],
+  matches: readonly { src: string; re: LinearRegex }[],
   keywords: readonly { src: string; key: string }[],
 ): { src: string; found: string; groups: Record<string, string> } | undefined {
   for (const { src, re } of matches) {
-    const m = re.exec(text);
-    if (!m) continue;
-    const groups: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
-    return { src, found: m[0], groups };
+    const m = re.test(text) ? re.exec(text) : null;
+    if (m) return { src, found: m.text, groups: m.groups };
   }
   for (const { src, key } of keywords) {
     if (text.includes(key)) return { src, found: key, groups: {} };
@@ -260,9 +288,10 @@ function formField(message: NormalizedMessage, field: string): string | undefine
   return fields && Object.hasOwn(fields, field) ? fields[field] : undefined;
 }
 
-export function compileCondition(ruleName: string, cond: Condition | undefined): Check {
+/** `modelTopics`: the loaded model's topics, so a rule naming another topic fails to compile. */
+export function compileCondition(ruleName: string, cond: Condition | undefined, modelTopics?: readonly string[]): Check {
   if (cond === undefined) return () => ({ ok: true, why: 'no conditions' });
-  return new ConditionCompiler(ruleName).condition(cond, 'when');
+  return new ConditionCompiler(ruleName, modelTopics).condition(cond, 'when');
 }
 
 /**

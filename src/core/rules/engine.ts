@@ -9,8 +9,14 @@ export { normalizeText } from './normalize.ts';
 export { detectLanguage, type Language } from './language.ts';
 export { renderTemplate } from './template.ts';
 export { pickReply } from './replies.ts';
-export { topicOf, TOPICS, type Topic } from './topic.ts';
+export { topicOf, topicOfTags, TOPICS, type Topic } from './topic.ts';
 export { isValidTimeZone } from './time.ts';
+
+/** What a `model:` condition asks: a trained text model (src/core/model). */
+export interface TopicScorer {
+  readonly topics: readonly string[];
+  score(text: string): Record<string, number>;
+}
 
 export interface RuleContext {
   message: NormalizedMessage;
@@ -18,6 +24,8 @@ export interface RuleContext {
   now: Date;
   /** IANA zone for `time` conditions that name none (the config's top-level `timezone`). */
   timezone: string;
+  /** The text model in force, for `model:` conditions (without one they never hold). */
+  model?: TopicScorer;
 }
 
 interface CompiledRule {
@@ -35,11 +43,15 @@ export interface TraceEntry {
   rule: string;
   fired: boolean;
   why: string;
+  /** The rule's conditions read the text model's scores. */
+  usedModel?: boolean;
 }
 
 export interface CompileOptions {
   /** When given, a rule whose `reply` names no entry here is a compile error. */
   replies?: Replies;
+  /** When given, a `model:` condition naming a topic the model does not know is a compile error. */
+  modelTopics?: readonly string[];
 }
 
 const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, high: 2, urgent: 3 };
@@ -54,7 +66,7 @@ export function compileRules(rules: Rule[], options: CompileOptions = {}): Compi
       throw new RuleCompileError(rule.name, 'reply', `no entry "${rule.reply}" under replies:`);
     }
     const notify = rule.notify === undefined ? [] : Array.isArray(rule.notify) ? rule.notify : [rule.notify];
-    return { rule, check: compileCondition(rule.name, rule.when), notify };
+    return { rule, check: compileCondition(rule.name, rule.when, options.modelTopics), notify };
   });
   return { rules: [...rules], compiled };
 }
@@ -78,19 +90,28 @@ export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Dec
   const trace: TraceEntry[] = [];
   const fieldTemplates = new Map<string, Template>();
   let subject: Template | undefined;
+  let player: (Template & { trusted: boolean; rule: string }) | undefined;
   let stoppedBy: string | undefined;
   let text: string | undefined;
   const searchText = (): string => (text ??= searchableText(ctx.message));
+  let scores: Record<string, number> | undefined;
+  const modelScores = (): Record<string, number> | undefined => {
+    if (!ctx.model) return undefined;
+    return (scores ??= roundScores(ctx.model.score(searchText())));
+  };
+  const usedBy: string[] = [];
 
   for (const { rule, check, notify } of rules.compiled) {
     if (stoppedBy !== undefined) {
       trace.push({ rule: rule.name, fired: false, why: `skipped: rule "${stoppedBy}" stopped evaluation` });
       continue;
     }
-    const env: MatchEnv = { ...ctx, text: searchText, captures: {} };
+    let usedModel = false;
+    const env: MatchEnv = { ...ctx, text: searchText, captures: {}, scores: () => ((usedModel = true), modelScores()) };
     const outcome = check(env);
-    trace.push({ rule: rule.name, fired: outcome.ok, why: outcome.why });
+    trace.push({ rule: rule.name, fired: outcome.ok, why: outcome.why, ...(usedModel ? { usedModel } : {}) });
     if (!outcome.ok) continue;
+    if (usedModel) usedBy.push(rule.name);
 
     const set = rule.set ?? {};
     // Priority only ever rises: a catch-all later in the list cannot demote an urgent ticket.
@@ -108,6 +129,7 @@ export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Dec
       }
     }
     if (set.subject !== undefined) subject = { template: set.subject, captures: env.captures };
+    if (set.playerId !== undefined) player = { template: set.playerId, captures: env.captures, trusted: rule.trusted === true, rule: rule.name };
     if (rule.reply !== undefined) pushUnique(decision.replies, [rule.reply]);
     pushUnique(decision.notify, notify);
     decision.firedRules.push(rule.name);
@@ -119,11 +141,23 @@ export function explain(rules: CompiledRules, ctx: RuleContext): { decision: Dec
     if (value !== '') decision.fields[key] = value;
     else delete decision.fields[key];
   }
+  if (player) {
+    const id = renderTemplate(player.template, ctx.message, decision, player.captures).trim();
+    if (id !== '') decision.player = { id, trusted: player.trusted, rule: player.rule };
+  }
   if (subject) {
     const value = renderTemplate(subject.template, ctx.message, decision, subject.captures);
     if (value !== '') decision.subject = value;
   }
+  if (scores !== undefined) decision.model = { scores, usedBy };
   return { decision, trace };
+}
+
+/** Scores to three decimals: what the trace, the ticket's note and the history show. */
+function roundScores(scores: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [topic, score] of Object.entries(scores)) out[topic] = Math.round(score * 1000) / 1000;
+  return out;
 }
 
 /** The routing decision for one message. Pure: same rules and context, same decision. */

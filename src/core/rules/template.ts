@@ -40,6 +40,7 @@ function resolve(
     case 'channel': return message.channel.id;
     case 'channelKind': return message.channel.kind;
     case 'kind': return message.kind;
+    case 'playerId': return message.playerId;
     case 'subject': return message.conversation.subject;
     case 'priority': return decision?.priority;
     case 'tags': return decision?.tags.join(', ');
@@ -51,7 +52,7 @@ function resolve(
 
 /**
  * Renders `{{placeholders}}`: text (first 80 characters, one line), channel, channelKind, kind,
- * subject, sender.<field>, form.<field>, priority, tags, group, type, and match.<name> (named
+ * subject, playerId, sender.<field>, form.<field>, priority, tags, group, type, and match.<name> (named
  * groups captured by the rule's text patterns). Unknown placeholders render empty; values are
  * put on one line so a form field cannot break a subject.
  */

@@ -2,9 +2,11 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob, type Throttled } from '../../core/jobs.ts';
-import { provisionalClass } from '../classes.ts';
-import type { FloodMeter } from '../flood.ts';
 import type { RunOutcome } from '../../core/pipeline.ts';
+import { provisionalClass } from '../classes.ts';
+import type { AttemptRecord } from '../failure.ts';
+import type { FloodMeter } from '../flood.ts';
+import { claimSlot } from '../window-slots.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { UNCLASSIFIED } from './database.ts';
 import { LaneBook, type Head } from './lane-book.ts';
@@ -380,16 +382,16 @@ export class EmbeddedStore {
     this.bookStale = true;
   }
 
-  scheduleRetry(job: StoredJob, runAt: number, failures: number, ambiguous: boolean, error: string, detail?: string, status?: number): void {
-    this.stmt.retry!.run(runAt, failures, ambiguous ? 1 : 0, error, detail ?? null, status ?? null, job.id);
+  scheduleRetry(job: StoredJob, runAt: number, failures: number, rec: AttemptRecord): void {
+    this.stmt.retry!.run(runAt, failures, rec.ambiguous ? 1 : 0, rec.error, rec.detail ?? null, rec.status ?? null, job.id);
     this.settleLane(job.lane);
   }
 
   /** Dead-letters jobs of one lane and enqueues the follow-up work in the same transaction. */
-  kill(jobs: StoredJob[], error: string, detail: string | undefined, status: number | undefined, ambiguous: boolean, followUps: NewJob[]): void {
+  kill(jobs: StoredJob[], rec: AttemptRecord, followUps: NewJob[]): void {
     this.tx(() => {
       const now = Date.now();
-      for (const job of jobs) this.stmt.dead!.run(error, detail ?? null, status ?? null, now, ambiguous ? 1 : 0, job.id);
+      for (const job of jobs) this.stmt.dead!.run(rec.error, rec.detail ?? null, rec.status ?? null, now, rec.ambiguous ? 1 : 0, job.id);
       for (const next of followUps) this.insertIfAbsent(next, now, 0);
       this.uncount(jobs);
       this.settleLane(jobs[0]!.lane);
@@ -428,6 +430,13 @@ export class EmbeddedStore {
     get: async (key) => (this.stmt.kvGet!.get(key) as { value: string } | undefined)?.value,
     set: (key, value) => this.write(() => void this.stmt.kvSet!.run(key, value)),
     delete: (key) => this.write(() => void this.stmt.kvDelete!.run(key)),
+    // Read and write in one synchronous step of one transaction: nothing can come in between.
+    claimInWindow: (key, id, limit, windowMs) => this.write(() => {
+      const row = this.stmt.kvGet!.get(key) as { value: string } | undefined;
+      const { claimed, value } = claimSlot(row?.value, id, limit, windowMs, Date.now());
+      this.stmt.kvSet!.run(key, value);
+      return claimed;
+    }),
   };
 
   readonly blobs: BlobStore = {

@@ -3,7 +3,7 @@ import { asDeliveryError } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { classOf, provisionalClass } from '../classes.ts';
 import { withClass } from '../delivery-class.ts';
-import { decideFailure, outcome, reportFailure } from '../failure.ts';
+import { attemptRecord, decideFailure, dueAt, outcome, reportFailure } from '../failure.ts';
 import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
 import type { EmbeddedStore, StoredJob, TakenLane } from './store.ts';
 
@@ -187,14 +187,15 @@ export class EmbeddedWorker {
   private fail(jobs: StoredJob[], thrown: unknown): void {
     const head = jobs[0]!;
     const err = asDeliveryError(thrown);
-    const step = decideFailure(err, head.failures, this.opts);
+    const step = decideFailure(thrown, err, head.failures, this.opts);
+    const rec = attemptRecord(step, err);
     try {
       if (step.action === 'dead') {
-        this.store.kill(jobs, step.reason, err.detail, err.status, err.ambiguous, this.pipeline.onGiveUp(head, err));
+        this.store.kill(jobs, rec, this.pipeline.onGiveUp(head, err));
       } else {
-        const until = Date.now() + step.delayMs;
+        const until = dueAt(step);
         if (step.action === 'pause') this.pausedUntil.set(head.target, until);
-        this.store.scheduleRetry(head, until, step.failures, err.ambiguous, err.message, err.detail, err.status);
+        this.store.scheduleRetry(head, until, step.failures, rec);
       }
       reportFailure(this.log, this.events, head, step, err);
     } catch (storeErr) {

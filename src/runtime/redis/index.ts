@@ -3,10 +3,14 @@ import type { Logger } from '../../core/connector.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
+import { redisConversationLog } from './conversations.ts';
+import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
 import { IngressShare } from '../ingress-share.ts';
+import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
+import { createRedisTimingStore } from './timing-store.ts';
 import { RedisWorker } from './worker.ts';
 
 export interface RedisRuntimeOptions {
@@ -72,6 +76,10 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     kv: store.kv,
     blobs: store.blobs,
     dlq: store.dlq,
+    timing: createRedisTimingStore(commands, opts.prefix),
+    conversations: redisConversationLog(commands, opts.prefix, log),
+    processes: redisProcessBoard(commands, opts.prefix),
+    identities: createRedisIdentities(commands, opts.prefix),
     startWorker(pipeline: Pipeline, events?: WorkerEvents) {
       worker = new RedisWorker(
         storeOn(workerConnection()),

@@ -498,6 +498,17 @@ export class LuaScript {
   }
 }
 
+/** KeyValueStore.claimInWindow: a sorted set id → when, trimmed to the window, capped at the limit. */
+const CLAIM_IN_WINDOW = `
+local key, id, limit, window, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZSCORE', key, id) then return 1 end
+if redis.call('ZCARD', key) >= limit then return 0 end
+redis.call('ZADD', key, now, id)
+redis.call('PEXPIRE', key, window)
+return 1
+`;
+
 export const scripts = {
   enqueue: new LuaScript(ENQUEUE),
   step: new LuaScript(STEP),
@@ -509,4 +520,5 @@ export const scripts = {
   drop: new LuaScript(DROP),
   linkPut: new LuaScript(LINK_PUT),
   linkByTicket: new LuaScript(LINK_BY_TICKET),
+  claimInWindow: new LuaScript(CLAIM_IN_WINDOW),
 };

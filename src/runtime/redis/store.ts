@@ -3,6 +3,7 @@ import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { RunOutcome } from '../../core/pipeline.ts';
+import type { AttemptRecord } from '../failure.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { scripts, TAKEN_FIELDS } from './scripts.ts';
@@ -136,7 +137,7 @@ export class RedisStore {
   }
 
   /** Reschedules the head; `pauseUntil` pauses its whole target (every process sees it). False: not this worker's lane any more. */
-  async retry(worker: string, job: TakenJob, runAt: number, failures: number, failure: Failure, pauseUntil?: number): Promise<boolean> {
+  async retry(worker: string, job: TakenJob, runAt: number, failures: number, failure: AttemptRecord, pauseUntil?: number): Promise<boolean> {
     const r = await scripts.retry.run(this.redis, [
       this.p, worker, job.lane, job.id, runAt, failures, failure.ambiguous ? 1 : 0, failure.error, failure.detail ?? '', failure.status ?? '',
       job.target, pauseUntil ?? '', Date.now(),
@@ -145,7 +146,7 @@ export class RedisStore {
   }
 
   /** Dead-letters jobs of one lane and enqueues their follow-up work atomically. */
-  async kill(worker: string, lane: string, ids: string[], failure: Failure, followUps: NewJob[]): Promise<boolean> {
+  async kill(worker: string, lane: string, ids: string[], failure: AttemptRecord, followUps: NewJob[]): Promise<boolean> {
     const r = await scripts.kill.run(this.redis, [
       this.p, worker, lane, Date.now(), this.opts.batchSettleMs, ...this.flood, failure.error, failure.detail ?? '', failure.status ?? '',
       failure.ambiguous ? 1 : 0, ids.length, ...ids, followUps.length, ...followUps.flatMap(packJob),
@@ -175,6 +176,8 @@ export class RedisStore {
     get: async (key) => (await this.redis.hget(`${this.p}:kv`, key)) ?? undefined,
     set: async (key, value) => void (await this.redis.hset(`${this.p}:kv`, key, value)),
     delete: async (key) => void (await this.redis.hdel(`${this.p}:kv`, key)),
+    claimInWindow: async (key, id, limit, windowMs) =>
+      (await scripts.claimInWindow.run(this.redis, [`${this.p}:window:${key}`, id, limit, windowMs, Date.now()])) === 1,
   };
 
   readonly blobs: BlobStore = {
@@ -213,12 +216,6 @@ export class RedisStore {
   }
 }
 
-export interface Failure {
-  error: string;
-  detail?: string;
-  status?: number;
-  ambiguous: boolean;
-}
 
 function packJob(job: NewJob): string[] {
   return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload), job.sender ?? '', job.conversation ?? ''];

@@ -5,7 +5,7 @@ import { newId } from '../../core/ids.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { classOf } from '../classes.ts';
 import { withClass } from '../delivery-class.ts';
-import { decideFailure, outcome, reportFailure } from '../failure.ts';
+import { attemptRecord, decideFailure, dueAt, outcome, reportFailure } from '../failure.ts';
 import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
 import type { RedisStore, StepInput, TakenJob, TakenLane } from './store.ts';
 
@@ -200,14 +200,14 @@ export class RedisWorker {
   private async fail(jobs: TakenJob[], thrown: unknown): Promise<void> {
     const head = jobs[0]!;
     const err = asDeliveryError(thrown);
-    const step = decideFailure(err, head.failures, this.opts);
-    const failure = { error: err.message, detail: err.detail, status: err.status, ambiguous: err.ambiguous };
+    const step = decideFailure(thrown, err, head.failures, this.opts);
+    const rec = attemptRecord(step, err);
     try {
       if (step.action === 'dead') {
-        await this.store.kill(this.id, head.lane, jobs.map((j) => j.id), { ...failure, error: step.reason }, this.pipeline.onGiveUp(head, err));
+        await this.store.kill(this.id, head.lane, jobs.map((j) => j.id), rec, this.pipeline.onGiveUp(head, err));
       } else {
-        const until = Date.now() + step.delayMs;
-        await this.store.retry(this.id, head, until, step.failures, failure, step.action === 'pause' ? until : undefined);
+        const until = dueAt(step);
+        await this.store.retry(this.id, head, until, step.failures, rec, step.action === 'pause' ? until : undefined);
       }
       reportFailure(this.log, this.events, head, step, err);
     } catch (storeErr) {

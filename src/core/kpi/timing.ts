@@ -1,0 +1,98 @@
+import type { Logger } from '../connector.ts';
+import { topicOf } from '../rules/topic.ts';
+import type { Decision } from '../rules/schema.ts';
+import type { BusinessCalendar } from './business-time.ts';
+import { targetFor, type KpiSection, type SlaSection } from './config.ts';
+import { onAgentReply, onCustomerMessage, type Labels, type ResponseSample, type TimingRecord, type TimingStore, type Versioned } from './record.ts';
+
+/**
+ * Records each conversation's timing as the pipeline sees its messages and replies. Never fails
+ * a delivery: a timing that cannot be written is logged and the message goes on.
+ */
+export interface ConversationTiming {
+  /** A customer message (not a private note, not an edit) is on the ticket. */
+  customerMessage(m: { ticketId: string; ticketUrl?: string; messageId: string; channel: string; at: number; decision: Decision }): Promise<void>;
+  /** An agent's public reply on the ticket, at the helpdesk's time for it. */
+  agentReply(r: { ticketId: string; commentId: string; at: number }): Promise<void>;
+}
+
+export interface TimingDeps {
+  store: TimingStore;
+  kpi: KpiSection;
+  sla: SlaSection;
+  calendar: BusinessCalendar;
+  /** Symbolic groups the helpdesk maps: anything else is counted as `other`, so metric labels stay few. */
+  groups: readonly string[];
+  /** A response was measured (metrics). */
+  observe?(sample: ResponseSample, labels: Labels): void;
+  log: Logger;
+}
+
+/** Concurrent writers to one ticket are rare; a loser waits a random moment so it is not beaten again at once. */
+const MAX_ROUNDS = 30;
+const jitter = (round: number) => new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(round, 6)));
+
+/** Reads, changes and compare-and-sets one record until the write lands. */
+export async function updateRecord(
+  store: TimingStore,
+  ticketId: string,
+  change: (current: Versioned | undefined) => TimingRecord | undefined,
+): Promise<TimingRecord | undefined> {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const current = await store.get(ticketId);
+    const next = change(current);
+    if (!next) return undefined;
+    if (await store.put(next, current?.version ?? 0)) return next;
+    await jitter(round);
+  }
+  throw new Error(`timing of ticket ${ticketId} kept changing under us (${MAX_ROUNDS} rounds)`);
+}
+
+export function labelsOf(decision: Decision, channel: string, kpi: KpiSection, groups: readonly string[]): Labels {
+  const group = decision.group === undefined ? 'none' : groups.includes(decision.group) ? decision.group : 'other';
+  return { channel, topic: topicOf(decision, kpi.topics), priority: decision.priority ?? 'none', group };
+}
+
+export function createConversationTiming(deps: TimingDeps): ConversationTiming {
+  const { store, log } = deps;
+  return {
+    async customerMessage(m) {
+      const labels = labelsOf(m.decision, m.channel, deps.kpi, deps.groups);
+      const message = {
+        ...labels,
+        ticketId: m.ticketId,
+        ...(m.ticketUrl ? { ticketUrl: m.ticketUrl } : {}),
+        messageId: m.messageId,
+        at: m.at,
+        targetMs: targetFor(deps.sla, m.channel, m.decision.priority),
+      };
+      try {
+        await updateRecord(store, m.ticketId, (current) => {
+          const next = onCustomerMessage(current?.record, message);
+          return next === current?.record ? undefined : next;
+        });
+      } catch (err) {
+        log.warn({ err, ticketId: m.ticketId }, 'could not record the customer message for response times');
+      }
+    },
+
+    async agentReply(r) {
+      let sample: ResponseSample | undefined;
+      let labels: Labels | undefined;
+      try {
+        await updateRecord(store, r.ticketId, (current) => {
+          // A ticket from before the gateway measured anything: nothing to time.
+          if (!current) return undefined;
+          const outcome = onAgentReply(current.record, { commentId: r.commentId, at: r.at }, deps.calendar);
+          sample = outcome?.sample;
+          labels = current.record;
+          return outcome?.record;
+        });
+      } catch (err) {
+        log.warn({ err, ticketId: r.ticketId }, 'could not record the agent reply for response times');
+        return;
+      }
+      if (sample && labels) deps.observe?.(sample, { channel: labels.channel, topic: labels.topic, priority: labels.priority, group: labels.group });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import type { Customer, CustomerChange, IdentityStore } from '../../core/identity/customer.ts';
+import { LuaScript } from './scripts.ts';
+
+/**
+ * Customers in Redis: `<p>:cust:<id>` is a hash {v: version, d: json}, `<p>:ident:<identifier>`
+ * the customer id. A commit is one script: it checks the versions the change was planned on,
+ * then writes everything, so two processes linking the same customer never lose a link.
+ *
+ * ARGV: P, nExpected, (id, version)*, nPut, (id, version, json, nIdentifiers, identifier*)*, nRemove, id*
+ */
+const COMMIT = new LuaScript(`
+local p = ARGV[1]
+local i = 2
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local v = redis.call('HGET', p .. ':cust:' .. ARGV[i], 'v')
+  if (not v) or tonumber(v) ~= tonumber(ARGV[i + 1]) then return 0 end
+  i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local id = ARGV[i]
+  redis.call('HSET', p .. ':cust:' .. id, 'v', ARGV[i + 1], 'd', ARGV[i + 2])
+  local m = tonumber(ARGV[i + 3]); i = i + 4
+  for _ = 1, m do
+    redis.call('SET', p .. ':ident:' .. ARGV[i], id)
+    i = i + 1
+  end
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('DEL', p .. ':cust:' .. ARGV[i])
+  i = i + 1
+end
+return 1
+`);
+
+export function createRedisIdentities(redis: Redis, prefix: string): IdentityStore {
+  return {
+    async find(identifiers) {
+      if (identifiers.length === 0) return [];
+      const owners = await redis.mget(identifiers.map((i) => `${prefix}:ident:${i}`));
+      const ids = [...new Set(owners.filter((o): o is string => o !== null))];
+      const rows = await Promise.all(ids.map((id) => redis.hget(`${prefix}:cust:${id}`, 'd')));
+      return rows.flatMap((row) => (row ? [JSON.parse(row) as Customer] : []));
+    },
+    async commit(change: CustomerChange) {
+      const args: (string | number)[] = [prefix, change.expected.length];
+      for (const e of change.expected) args.push(e.id, e.version);
+      args.push(change.put.length);
+      for (const c of change.put) args.push(c.id, c.version, JSON.stringify(c), c.identifiers.length, ...c.identifiers);
+      args.push(change.remove.length, ...change.remove);
+      return Number(await COMMIT.run(redis, args)) === 1;
+    },
+  };
+}

@@ -1,0 +1,234 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { duplicateKeys, GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+
+/**
+ * The console in Debian's Chromium against the real gateway process, with fake Telegram and
+ * Zendesk servers: what an admin sees and clicks. Screenshots go to test-output/screenshots/.
+ * Skipped loudly without /usr/bin/chromium; SWITCHBOARD_REQUIRE_SERVICES=1 (CI) fails instead.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  const msg = `console browser test: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`;
+  if (process.env['SWITCHBOARD_REQUIRE_SERVICES'] === '1') throw new Error(`${msg}; SWITCHBOARD_REQUIRE_SERVICES=1 forbids skipping`);
+  console.error(`\n*** ${msg}: SKIPPED ***\n`);
+}
+const SHOTS = join(REPO, 'test-output', 'screenshots');
+
+const ADMIN = 'admin-token-console-0123456789';
+const POLL_TOKEN = '111111:POLL-token-abcdefghijklmnopqrstuv';
+const HOOK_TOKEN = '222222:HOOK-token-abcdefghijklmnopqrstuv';
+const HOOK_SECRET = 'hook-secret-token_0123456789';
+const ZD_TOKEN = 'zd-api-token-0123456789';
+
+describe.skipIf(!haveChromium)('the /admin console in a real browser', () => {
+  let polled: FakeTelegram;
+  let hooked: FakeTelegram;
+  let zd: FakeZendesk;
+  let dir: { path: string; remove(): Promise<void> };
+  let gw: GatewayProcess;
+  let browser: Browser;
+  let userData: { path: string; remove(): Promise<void> };
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    polled = await startFakeTelegram({ token: POLL_TOKEN });
+    hooked = await startFakeTelegram({ token: HOOK_TOKEN });
+    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
+    dir = await tempDir('switchboard-console-');
+    gw = await GatewayProcess.create(dir.path, `
+server:
+  host: 127.0.0.1
+  publicUrl: http://127.0.0.1:8080
+  adminToken: \${ADMIN_TOKEN}
+store: { kind: embedded, path: ${dir.path}/data }
+log: { level: info }
+delivery: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }
+helpdesk:
+  kind: zendesk
+  baseUrl: ${zd.url}
+  email: agent@example.com
+  apiToken: ${ZD_TOKEN}
+  webhookSecret: zendesk-signing-secret-0123456789
+  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
+channels:
+  telegram:
+    kind: telegram
+    token: ${POLL_TOKEN}
+    mode: polling
+    pollingTimeoutSec: 1
+    apiRoot: ${polled.apiRoot}
+  tg-hooks:
+    kind: telegram
+    token: ${HOOK_TOKEN}
+    mode: webhook
+    secretToken: ${HOOK_SECRET}
+    apiRoot: ${hooked.apiRoot}
+include: [${REPO}config/rules/igaming.yaml]
+`, { ADMIN_TOKEN: ADMIN });
+    await gw.start();
+    userData = await tempDir('switchboard-chromium-');
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      userDataDir: userData.path,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+  }, 90_000);
+
+  beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(gw.output.slice(-6000))));
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+    await Promise.all([polled?.close(), hooked?.close(), zd?.close()]);
+    await dir?.remove();
+    await userData?.remove();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Page functions run in the browser; written as strings so this file needs no DOM types.
+  const textOf = (selector: string) => page.$eval(selector, (el) => (el as unknown as { innerText: string }).innerText);
+  const waitForPage = (expression: string, timeout = 20_000) => page.waitForFunction(expression, { timeout, polling: 250 });
+
+  it('logs in with the admin token and shows each channel connected, then the error when its server fails', async () => {
+    await page.goto(`${gw.url}/admin`);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    await page.type('#token', 'not-the-token-at-all');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(await textOf('[role=alert]')).toContain('not right');
+    await page.type('#token', ADMIN);
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(new URL(page.url()).pathname).toBe('/admin');
+    const cookies = await page.cookies();
+    const session = cookies.find((c) => c.name === 'sb_session')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/admin' });
+
+    await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'connected'`);
+    expect(await textOf('tr[data-channel="tg-hooks"]')).toMatch(/no webhook is registered with Telegram/);
+    // A customer writes; the row shows the last message in.
+    polled.pushUpdate(tgUpdate.text(777001, 'Pul yechish 3 kundan beri kelmadi', { messageId: 5, firstName: 'Dilnoza', username: 'dilnoza_uz' }));
+    await waitFor('the ticket', () => zd.tickets[0]);
+    await waitForPage(`!document.querySelector('tr[data-channel="telegram"] td:nth-child(3)')?.textContent?.includes('never')`);
+    await shot('overview');
+
+    polled.failNext('getUpdates', 100_000, { error_code: 401, description: 'Unauthorized' });
+    await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'error'`, 30_000);
+    const row = await textOf('tr[data-channel="telegram"]');
+    expect(await textOf('main')).not.toMatch(/<\/?(span|div|a|strong|dl|time) ?/);
+    expect(row).toContain('the bot token was rejected (401)');
+    expect(row).toMatch(/the credentials were refused/);
+    await shot('overview-channel-error');
+
+    // Readable on a phone: nothing wider than the screen (wide tables scroll inside their box).
+    await page.setViewport({ width: 390, height: 844 });
+    await page.reload();
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await shot('overview-phone');
+    await page.setViewport({ width: 1280, height: 900 });
+    // Usable with the keyboard: the first Tab reaches "Skip to content", which moves the focus to the page.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
+  }, 90_000);
+
+  it('finds the conversation by the customer\'s username and shows its path into ticket N', async () => {
+    await page.goto(`${gw.url}/admin/conversations`);
+    await page.type('#q', '@Dilnoza_UZ');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    const ticket = zd.tickets[0]!;
+    await page.waitForSelector('[data-conversation="telegram:777001"] li[data-event="ticket"]');
+    const path = await textOf('[data-conversation="telegram:777001"]');
+    expect(path).toContain('Accepted from the customer');
+    expect(path).toContain('Pul yechish');
+    expect(path).toContain(`ticket #${ticket.id}`);
+    const href = await page.$eval('[data-conversation="telegram:777001"] li[data-event="ticket"] a', (a) => (a as unknown as { href: string }).href);
+    expect(href).toBe(`${zd.url}/agent/tickets/${ticket.id}`);
+    await shot('conversation');
+  }, 60_000);
+
+  it('shows a dead letter with the helpdesk\'s words verbatim (and inert), replays it, and the ticket appears', async () => {
+    const injected = '<img src=x onerror="window.__pwned=1">';
+    const refusal = JSON.stringify({ error: 'RecordInvalid', description: `Requester is suspended ${injected}` });
+    zd.failNext(1, { status: 422, body: refusal, headers: { 'content-type': 'application/json' } });
+    const sent = await gw.post('/webhooks/tg-hooks', tgUpdate.text(777002, `Bonus qayerda? ${injected}`, { messageId: 6, updateId: 500 }), { 'x-telegram-bot-api-secret-token': HOOK_SECRET });
+    expect(sent.status).toBe(200);
+    await page.goto(`${gw.url}/admin/dead-letters`);
+    await waitFor('the dead letter on the page', async () => {
+      await page.reload();
+      return (await page.$$('tr[data-dead-letter]')).length === 1;
+    }, 30_000);
+    const row = await textOf('tr[data-dead-letter]');
+    expect(row).toContain('refused as invalid (HTTP 422)');
+    expect(row).toContain('Bonus qayerda?');
+    // Our own markup is markup (not shown as text), the helpdesk's and the customer's is text.
+    expect(await textOf('main')).not.toMatch(/<\/?(span|div|a|strong|dl|time) ?/);
+    expect(await page.$eval('tr[data-dead-letter]', (tr) => tr.querySelector('details pre')?.textContent)).toBe(refusal);
+    expect(await page.$('tr[data-dead-letter] img')).toBeNull();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    await shot('dead-letters');
+
+    const before = zd.tickets.length;
+    await page.click('tr[data-dead-letter] button[name=one]');
+    await page.waitForSelector('.notice.ok');
+    expect(await textOf('.notice')).toContain('Replayed 1');
+    const ticket = await waitFor('the replayed ticket at the fake Zendesk', () => zd.tickets.length > before && zd.tickets.find((t) => t.comments[0]?.body.includes('Bonus qayerda?')));
+    expect(ticket.comments[0]!.body).toContain(injected);
+    await page.goto(`${gw.url}/admin/dead-letters`);
+    expect(await page.$$('tr[data-dead-letter]')).toHaveLength(0);
+  }, 60_000);
+
+  it('runs the rule tester on an Uzbek message and shows the decision and each rule\'s why', async () => {
+    await page.goto(`${gw.url}/admin/rules`);
+    await page.select('#r-channel', 'telegram');
+    await page.type('#r-text', "Pul yechish uchun so'rov 3 kundan beri kutyapti, pulim qayerda?");
+    await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+    const result = await textOf('#result');
+    expect(result).toMatch(/withdrawal/);
+    expect(await textOf('main')).toContain('Reply language: uz');
+    const fired = await page.$$eval('tr[data-rule]', (rows) => rows.filter((r) => r.children[1]?.textContent === 'yes').map((r) => r.getAttribute('data-rule')));
+    expect(fired.length).toBeGreaterThan(0);
+    expect(await page.$eval(`tr[data-rule="${fired[0]}"] td:last-child`, (td) => td.textContent)).not.toBe('');
+    await shot('rules');
+  }, 30_000);
+
+  it('registers the Telegram webhook with a button, and the problem goes away', async () => {
+    await page.goto(`${gw.url}/admin/linking`);
+    expect(await textOf('#channel-tg-hooks')).toMatch(/no webhook is registered/);
+    await Promise.all([page.waitForNavigation(), page.click('#channel-tg-hooks button')]);
+    expect(await textOf('.notice.ok')).toContain('webhook set to http://127.0.0.1:8080/webhooks/tg-hooks');
+    expect(hooked.webhook).toMatchObject({ url: 'http://127.0.0.1:8080/webhooks/tg-hooks', secret_token: HOOK_SECRET });
+    expect(await textOf('#channel-tg-hooks')).toMatch(/matches publicUrl\s*yes/);
+    await shot('linking');
+  }, 30_000);
+
+  it('refuses a form without the CSRF token, and one without the session; logging out ends the session', async () => {
+    const cookies = await page.cookies();
+    const header = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const csrf = await page.$eval('form.logout input[name=_csrf]', (i) => (i as unknown as { value: string }).value);
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(`${gw.url}/admin/dead-letters/replay`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+    expect((await post({ cookie: header }, 'scope=matching')).status).toBe(403);
+    expect((await post({}, `scope=matching&_csrf=${encodeURIComponent(csrf)}`)).status).toBe(401);
+    expect((await post({ cookie: header }, `scope=matching&_csrf=${encodeURIComponent(csrf)}`)).status).toBe(200);
+
+    await Promise.all([page.waitForNavigation(), page.click('form.logout button')]);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    await page.goto(`${gw.url}/admin/dead-letters`);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    // The gateway kept serving through all of it.
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    // Every log line carries each key once.
+    for (const line of gw.output.split('\n').filter((l) => l.startsWith('{'))) expect(duplicateKeys(line), line).toEqual([]);
+  }, 30_000);
+});

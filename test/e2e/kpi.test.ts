@@ -1,0 +1,323 @@
+import { DateTime } from 'luxon';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/slack-server.ts';
+import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
+import { freePort, GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
+
+/**
+ * Response times and the SLA watch seen from outside: the real gateway process, a fake Telegram,
+ * Zendesk and Slack. Delays come from the channel's own clock (a Telegram message's `date` in the
+ * past, as when it waited in Telegram's queue during an outage), so no test waits for minutes.
+ */
+
+const TG_TOKEN = '123456:KPI-token-abcdefghijklmnopqrstu';
+const TG_SECRET = 'tg-secret-kpi_0123456789';
+const ZD_TOKEN = 'zd-api-token-kpi-0123';
+const ZD_SECRET = 'zendesk-signing-secret-kpi-0123';
+const SLACK_TOKEN = 'xoxb-1111-2222-kpiTEST';
+const LEADS = 'C0LEADS';
+const ZONE = 'Asia/Tashkent';
+
+function configYaml(store: string, sla: string): string {
+  return `
+server: { port: 8080, host: 127.0.0.1 }
+store: ${store}
+timezone: ${ZONE}
+log:
+  level: \${LOG_LEVEL:-warn}
+delivery: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1500, concurrency: 4 }
+helpdesk:
+  kind: zendesk
+  baseUrl: \${ZENDESK_URL}
+  email: agent@example.com
+  apiToken: \${ZENDESK_API_TOKEN}
+  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
+  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
+channels:
+  telegram:
+    kind: telegram
+    token: \${TELEGRAM_BOT_TOKEN}
+    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
+    apiRoot: \${TELEGRAM_API_ROOT}
+notifiers:
+  slack:
+    kind: slack
+    token: \${SLACK_BOT_TOKEN}
+    apiUrl: \${SLACK_API_URL}
+    channels: { leads: ${LEADS} }
+include: [${REPO}config/rules/igaming.yaml]
+${sla}`;
+}
+
+/** One sample of a Prometheus text exposition, whatever order the labels come in. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[3]);
+  }
+  return undefined;
+}
+
+interface World {
+  tg: FakeTelegram;
+  zd: FakeZendesk;
+  slack: FakeSlack;
+  env: Record<string, string>;
+}
+
+async function startWorld(): Promise<World> {
+  const tg = await startFakeTelegram({ token: TG_TOKEN });
+  const zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
+  const slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [LEADS] });
+  const env = {
+    LOG_LEVEL: 'debug',
+    ZENDESK_URL: zd.url,
+    ZENDESK_API_TOKEN: ZD_TOKEN,
+    ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
+    TELEGRAM_BOT_TOKEN: TG_TOKEN,
+    TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    SLACK_BOT_TOKEN: SLACK_TOKEN,
+    SLACK_API_URL: slack.apiUrl,
+  };
+  return { tg, zd, slack, env };
+}
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+describe('response times and SLA from the real gateway process', () => {
+  let w: World;
+  let dir: { path: string; remove(): Promise<void> };
+  let gw: GatewayProcess | undefined;
+  let update = 5000;
+
+  beforeAll(async () => {
+    w = await startWorld();
+  });
+  afterAll(async () => {
+    await Promise.all([w?.tg.close(), w?.zd.close(), w?.slack.close()]);
+  });
+  afterEach(async (ctx) => {
+    await gw?.stop();
+    if (ctx.task.result?.state === 'fail') console.error(gw?.output.slice(-8000));
+    await dir?.remove();
+    w.zd.tickets.length = 0;
+    w.zd.requests.length = 0;
+    w.slack.messages.length = 0;
+    w.tg.sent.length = 0;
+  });
+
+  async function start(sla: string): Promise<GatewayProcess> {
+    dir = await tempDir();
+    gw = await GatewayProcess.create(dir.path, configYaml(`{ kind: embedded, path: ${dir.path}/data }`, sla), w.env);
+    await gw.start();
+    return gw;
+  }
+
+  /** A customer message that Telegram stamped `agoSec` seconds ago; resolves with its ticket. */
+  async function customerWrites(chatId: number, text: string, agoSec: number, opts: { newTicket?: boolean } = {}) {
+    const res = await gw!.post('/webhooks/telegram', tgUpdate.text(chatId, text, { updateId: ++update, messageId: update, date: nowSec() - agoSec, firstName: 'Dilnoza' }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+    expect(res.status).toBe(200);
+    if (opts.newTicket === false) return undefined;
+    return waitFor(`the ticket for "${text}"`, () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
+  }
+
+  async function agentAnswers(ticketId: number, text: string, chatId: number) {
+    w.zd.addAgentComment(ticketId, text);
+    const body = JSON.stringify({ ticket_id: String(ticketId) });
+    expect((await gw!.post('/helpdesk/events', body, w.zd.signWebhook(body, ZD_SECRET))).status).toBe(200);
+    await waitFor(`the reply "${text}" in Telegram`, () => w.tg.sent.find((m) => m.chat_id === String(chatId) && m.text?.includes(text)));
+  }
+
+  const rounds = () => (gw?.output.match(/"msg":"SLA watch round"/g) ?? []).length;
+  /** Waits until the SLA watch has run `n` more rounds: whatever they would do, they have done. */
+  async function moreRounds(n: number) {
+    const target = rounds() + n;
+    await waitFor(`${n} more SLA watch rounds`, () => rounds() >= target);
+  }
+
+  const slaNotices = (ticketId: number, kind: 'breached' | 'warning'): FakeSlackMessage[] =>
+    w.slack.messages.filter((m) => m.text.includes(`Ticket #${ticketId}: SLA ${kind}`));
+  const tagWrites = (ticketId: number) =>
+    w.zd.requests.filter((r) => r.method === 'PUT' && new RegExp(`^/api/v2/tickets/${ticketId}(\\.json)?$`).test(r.path) && JSON.stringify(r.body).includes('"additional_tags":["sla_breached"]'));
+
+  it('a message answered after a delay: the right histogram counts, reply time, and report line (text and CSV)', async () => {
+    await start('sla: { targets: { channels: { telegram: 5m } } }');
+    // Telegram delivered it 200 s late (an outage): the customer has waited since they wrote.
+    const ticket = (await customerWrites(771001, 'Вывод не пришёл уже 3 дня', 200))!;
+    await agentAnswers(ticket.id, 'Проверяем ваш вывод', 771001);
+
+    const labels = { channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments' };
+    const metrics = await waitFor('the first response in /metrics', async () => {
+      const text = await (await fetch(`${gw!.url}/metrics`)).text();
+      return sample(text, 'switchboard_first_response_seconds_count', labels) === 1 ? text : undefined;
+    });
+    expect(sample(metrics, 'switchboard_first_response_seconds_bucket', { ...labels, le: '120' })).toBe(0);
+    expect(sample(metrics, 'switchboard_first_response_seconds_bucket', { ...labels, le: '300' })).toBe(1);
+    const seconds = sample(metrics, 'switchboard_first_response_seconds_sum', labels)!;
+    expect(seconds).toBeGreaterThanOrEqual(199);
+    expect(seconds).toBeLessThan(260);
+    expect(sample(metrics, 'switchboard_reply_seconds_count', labels) ?? 0).toBe(0);
+
+    // The customer writes again 40 s later (by Telegram's clock); the next answer is a reply time, not a first response.
+    await customerWrites(771001, 'ID 5512345', 40, { newTicket: false });
+    await waitFor('the follow-up on the ticket', () => ticket.comments.some((c) => c.body.includes('ID 5512345')));
+    await agentAnswers(ticket.id, 'Нашли, отправили повторно', 771001);
+    await waitFor('the reply time in /metrics', async () =>
+      sample(await (await fetch(`${gw!.url}/metrics`)).text(), 'switchboard_reply_seconds_count', labels) === 1);
+    const after = await (await fetch(`${gw!.url}/metrics`)).text();
+    expect(sample(after, 'switchboard_first_response_seconds_count', labels)).toBe(1);
+    expect(sample(after, 'switchboard_reply_seconds_bucket', { ...labels, le: '30' })).toBe(0);
+    expect(sample(after, 'switchboard_reply_seconds_bucket', { ...labels, le: '120' })).toBe(1);
+
+    const config = `${dir.path}/switchboard.yaml`;
+    const text = await runCli(['report', '--since', '7d', '--config', config], w.env);
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^telegram\s+payments\s+1\s+1\s+3m [23]\ds\s+3m [23]\ds\s+100% \(1\/1\)\s+\d+s$/m);
+    expect(text.stdout).toMatch(/^all\s+all\s+1\s+1\s/m);
+    expect(text.stdout).toMatch(/^payments\s+1\s+0\s+new$/m);
+    const csv = await runCli(['report', '--since', '7d', '--csv', '--config', config], w.env);
+    const rows = csv.stdout.trim().split('\n');
+    expect(rows[0]).toBe('channel,topic,volume,previous_volume,change,answered,median_first_response_seconds,p90_first_response_seconds,within_sla,breached_sla,median_reply_seconds');
+    const line = rows.find((r) => r.startsWith('telegram,payments,'))!.split(',');
+    expect(line.slice(0, 6)).toEqual(['telegram', 'payments', '1', '0', 'new', '1']);
+    expect(Number(line[6])).toBeGreaterThanOrEqual(199);
+    expect(line.slice(8, 10)).toEqual(['1', '0']);
+
+    const bad = await runCli(['report', '--since', 'a week', '--config', config], w.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--since: expected a duration like 24h, 7d or 30d, got 'a week'");
+  });
+
+  it('left unanswered past its target: one tag and one Slack notice per breach, also across a kill -9 and a restart; a warning first, and no breach once answered', async () => {
+    await start(`sla:
+  targets: { channels: { telegram: 5m } }
+  warnAt: 0.5
+  notify: [slack:leads]
+  checkEvery: 1s
+`);
+    // Waited 400 s of a 5-minute target: breached at the first round after it reaches the ticket.
+    const late = (await customerWrites(772001, 'бонус не начислили', 400))!;
+    const [notice] = await waitFor('the breach notice', () => {
+      const n = slaNotices(late.id, 'breached');
+      return n.length > 0 ? n : undefined;
+    });
+    expect(notice!.channel).toBe(LEADS);
+    expect(notice!.text).toMatch(new RegExp(`^\\[normal\\] Ticket #${late.id}: SLA breached: the customer has waited 6m [4-5]\\ds in business hours for a first reply; target 5m$`));
+    expect(JSON.stringify(notice!.blocks)).toContain(`${w.zd.url}/agent/tickets/${late.id}|Ticket #${late.id}`);
+    await waitFor('the tag on the ticket', () => late.tags.includes('sla_breached'));
+
+    // Waited 200 s: past half the target, a warning; the agent answers, so it never breaches.
+    const warned = (await customerWrites(772002, 'кешбэк не пришёл', 200))!;
+    await waitFor('the warning', () => slaNotices(warned.id, 'warning').length === 1);
+    expect(slaNotices(warned.id, 'warning')[0]!.text).toMatch(/the 5m target is reached in (1m( [0-4]\ds)?|[0-5]\ds)$/);
+    await agentAnswers(warned.id, 'Начислим сегодня', 772002);
+
+    // Another late conversation, and the process killed right after Telegram got its 200.
+    await customerWrites(772003, 'фриспины пропали', 400, { newTicket: false });
+    await gw!.kill('SIGKILL');
+    await gw!.start();
+    const afterRestart = await waitFor('the ticket written after the restart', () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes('фриспины'))));
+    await waitFor('its breach notice', () => slaNotices(afterRestart.id, 'breached').length === 1);
+    await moreRounds(3);
+
+    expect(slaNotices(late.id, 'breached')).toHaveLength(1);
+    expect(tagWrites(late.id)).toHaveLength(1);
+    expect(slaNotices(afterRestart.id, 'breached')).toHaveLength(1);
+    expect(tagWrites(afterRestart.id)).toHaveLength(1);
+    expect(afterRestart.tags).toContain('sla_breached');
+    expect(slaNotices(late.id, 'warning')).toHaveLength(0); // straight to the breach: no stale warning
+    expect(slaNotices(warned.id, 'warning')).toHaveLength(1);
+    expect(slaNotices(warned.id, 'breached')).toHaveLength(0);
+    expect(warned.tags).not.toContain('sla_breached');
+
+    // Counted by the process that declared it: this one declared the breach after the restart.
+    const metrics = await (await fetch(`${gw!.url}/metrics`)).text();
+    expect(sample(metrics, 'switchboard_sla_breaches_total', { channel: 'telegram', topic: 'bonus', priority: 'normal', group: 'bonuses' })).toBe(1);
+  });
+
+  it('outside business hours the clock stands still: no tag, no notice', async () => {
+    const today = DateTime.now().setZone(ZONE);
+    const days = [-1, 0, 1].map((d) => `"${today.plus({ days: d }).toISODate()}"`).join(', ');
+    await start(`sla:
+  hours: { mon-sun: "09:00-18:00" }
+  holidays: [${days}]
+  targets: { channels: { telegram: 5m } }
+  warnAt: 0.5
+  notify: [slack:leads]
+  checkEvery: 1s
+`);
+    const ticket = (await customerWrites(773001, 'бонус не начислили', 3600))!;
+    // The watch looks at it round after round (it waits, with a target) and finds no business time passed.
+    await waitFor('rounds that see it waiting', () => (gw!.output.match(/"waiting":1,"declared":0,"msg":"SLA watch round"/g) ?? []).length >= 3);
+    expect(w.slack.messages).toHaveLength(0);
+    expect(ticket.tags).not.toContain('sla_breached');
+    expect(tagWrites(ticket.id)).toHaveLength(0);
+  });
+});
+
+describe.runIf(redisAvailableOrExplain('the SLA watch on several processes'))('the SLA watch on Redis: several processes, one watcher', () => {
+  let w: World;
+  let redis: RedisServer;
+  let dir: { path: string; remove(): Promise<void> };
+  const gws: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    w = await startWorld();
+    redis = await startRedis();
+    dir = await tempDir();
+  });
+  afterAll(async () => {
+    await Promise.all(gws.map((g) => g.stop()));
+    await Promise.all([w?.tg.close(), w?.zd.close(), w?.slack.close(), redis?.close()]);
+    await dir?.remove();
+  });
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') for (const g of gws) console.error(g.output.slice(-4000));
+  });
+
+  it('two processes: the breach is declared once, by the lease holder; when it dies the other takes over the watch', async () => {
+    const env = w.env;
+    const first = await GatewayProcess.create(dir.path, configYaml(`{ kind: redis, url: "${redis.url}", prefix: kpi-e2e, takeoverAfterMs: 5000 }`, `sla:
+  targets: { channels: { telegram: 5m } }
+  notify: [slack:leads]
+  checkEvery: 1s
+`), env);
+    const second = new GatewayProcess(`${dir.path}/switchboard.yaml`, await freePort(), env);
+    gws.push(first, second);
+    await Promise.all([first.start(), second.start()]);
+    // The process that holds the lease now (on a loaded machine it may pass to the other; either way one runs the watch).
+    const watching = (g: GatewayProcess) => g.output.lastIndexOf('this process runs the SLA watch (lease taken)') > Math.max(-1, g.output.lastIndexOf('stopping the SLA watch here'));
+    await waitFor('a process that runs the SLA watch', () => gws.some(watching));
+
+    const breachOf = async (via: GatewayProcess, chatId: number, text: string) => {
+      const res = await via.post('/webhooks/telegram', tgUpdate.text(chatId, text, { updateId: chatId, messageId: 1, date: nowSec() - 400 }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+      expect(res.status).toBe(200);
+      const ticket = await waitFor(`the ticket for "${text}"`, () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
+      await waitFor('its breach notice', () => w.slack.messages.some((m) => m.text.includes(`Ticket #${ticket.id}: SLA breached`)));
+      return ticket;
+    };
+    const rounds = () => gws.reduce((n, g) => n + (g.output.match(/"msg":"SLA watch round"/g) ?? []).length, 0);
+    const notices = (id: number) => w.slack.messages.filter((m) => m.text.includes(`Ticket #${id}: SLA breached`));
+
+    // Written through the process that does not watch: the watch sees it all the same (the store is shared).
+    const a = await breachOf(gws.find((g) => !watching(g)) ?? second, 774001, 'вывод завис');
+    const seen = rounds();
+    await waitFor('three more rounds of the watch', () => rounds() >= seen + 3);
+    expect(notices(a.id)).toHaveLength(1);
+    expect(a.tags).toContain('sla_breached');
+
+    const holder = gws.find(watching)!;
+    const survivor = gws.find((g) => g !== holder)!;
+    await holder.kill('SIGKILL');
+    await waitFor('the other process taking over the watch', () => watching(survivor), 30_000);
+    const b = await breachOf(survivor, 774002, 'депозит не зачислен');
+    expect(notices(b.id)).toHaveLength(1);
+    expect(notices(a.id)).toHaveLength(1);
+  }, 120_000);
+});

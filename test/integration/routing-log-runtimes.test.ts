@@ -1,0 +1,52 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RoutingLog } from '../../src/core/history/routing-log.ts';
+import type { Decision } from '../../src/core/rules/schema.ts';
+import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
+import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
+import { tempDir } from '../e2e/harness.ts';
+import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
+import { playerMessage } from '../rules/message.ts';
+
+/** The routing log lives in each runtime's key-value store: it survives a restart in both. */
+
+const decision: Decision = { tags: ['kyc'], fields: {}, replies: [], notify: [], firedRules: ['kyc'], priority: 'high' };
+const retry = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 };
+
+async function roundTrip(open: () => Promise<Runtime>): Promise<string[]> {
+  let rt = await open();
+  const log = new RoutingLog(rt.kv, { keep: 2, days: 30 });
+  for (const id of ['1', '2', '3']) await log.append({ at: Date.now(), ticketId: id, created: true, isFirst: true, message: playerMessage(`документы ${id}`), decision });
+  await rt.close();
+  rt = await open();
+  const got: string[] = [];
+  for await (const r of new RoutingLog(rt.kv, { keep: 2, days: 30 }).newest()) got.push(`${r.ticketId}:${r.message.text}:${r.decision.tags.join(',')}`);
+  await rt.close();
+  return got;
+}
+
+describe('routing log in both runtimes', () => {
+  it('embedded (SQLite): keeps the newest `keep` across a restart', async () => {
+    const dir = await tempDir('switchboard-routing-log-');
+    try {
+      const open = async () => createEmbeddedRuntime({ path: dir.path, concurrency: 1, retry, log: pino({ level: 'silent' }) });
+      expect(await roundTrip(open)).toEqual(['3:документы 3:kyc', '2:документы 2:kyc']);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  describe.runIf(redisAvailableOrExplain('the routing log on Redis'))('Redis', () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(async () => server?.close());
+
+    it('keeps the newest `keep` across a restart', async () => {
+      const open = async () => createRedisRuntime({ url: server.url, prefix: 'routing-log', concurrency: 1, retry, log: pino({ level: 'silent' }) });
+      expect(await roundTrip(open)).toEqual(['3:документы 3:kyc', '2:документы 2:kyc']);
+    });
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { RoutingLog } from '../../src/core/history/routing-log.ts';
+import { memoryKv as sharedMemoryKv } from '../../src/runtime/memory-kv.ts';
+import type { Decision } from '../../src/core/rules/schema.ts';
+import { playerMessage } from '../rules/message.ts';
+
+function memoryKv() {
+  const kv = sharedMemoryKv();
+  return Object.assign(kv, { size: () => kv.map.size });
+}
+
+const decision: Decision = { tags: ['payments'], fields: {}, replies: [], notify: [], firedRules: ['payments'], priority: 'high' };
+const DAY = 86_400_000;
+
+async function all(log: RoutingLog, opts?: { limit?: number; since?: number }): Promise<string[]> {
+  const out: string[] = [];
+  for await (const r of log.newest(opts)) out.push(r.ticketId);
+  return out;
+}
+
+describe('routing log', () => {
+  it('keeps the last `keep` decisions, newest first, and no more keys than that', async () => {
+    const kv = memoryKv();
+    const log = new RoutingLog(kv, { keep: 3, days: 30 });
+    for (let i = 1; i <= 5; i++) await log.append({ at: Date.now(), ticketId: String(i), created: true, isFirst: true, message: playerMessage(`m${i}`), decision });
+    expect(await all(log)).toEqual(['5', '4', '3']);
+    expect(await all(log, { limit: 2 })).toEqual(['5', '4']);
+    expect(kv.size()).toBe(4); // three records and the pointer
+  });
+
+  it('keeps nothing older than `days`, and drops expired records as new ones come', async () => {
+    const kv = memoryKv();
+    let now = Date.parse('2026-03-01T00:00:00Z');
+    const log = new RoutingLog(kv, { keep: 100, days: 2, now: () => now });
+    await log.append({ at: now, ticketId: 'old', created: true, isFirst: true, message: playerMessage('a'), decision });
+    now += 3 * DAY;
+    expect(await all(log)).toEqual([]);
+    await log.append({ at: now, ticketId: 'new', created: true, isFirst: true, message: playerMessage('b'), decision });
+    expect(await all(log)).toEqual(['new']);
+    expect(kv.size()).toBe(2);
+    expect(await all(log, { since: now + 1 })).toEqual([]);
+  });
+
+  it('serializes appends of one process: none is lost when many run at once', async () => {
+    const log = new RoutingLog(memoryKv(), { keep: 50, days: 30 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => log.append({ at: Date.now(), ticketId: String(i), created: true, isFirst: true, message: playerMessage('x'), decision })));
+    expect((await all(log)).sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+  });
+
+  it('keeps the message masked: card numbers, emails and phones, no raw payload', async () => {
+    const kv = memoryKv();
+    const log = new RoutingLog(kv, { keep: 10, days: 30 });
+    const message = playerMessage('карта 4111 1111 1111 1111, пишите на ivan.petrov@example.com или +998 90 123 45 67', {
+      raw: { secret: 'the channel payload' },
+      sender: { externalId: '1', email: 'ivan.petrov@example.com', phone: '+998901234567' },
+    });
+    await log.append({ at: Date.now(), ticketId: '1', created: true, isFirst: true, message, decision });
+    const stored = [...(await Promise.all([kv.get('routing-log:0')]))][0]!;
+    expect(stored).not.toContain('4111 1111 1111 1111');
+    expect(stored).not.toContain('ivan.petrov@');
+    expect(stored).not.toContain('123 45 67');
+    expect(stored).not.toContain('the channel payload');
+    expect(stored).toContain('**** **** **** 1111');
+  });
+
+  it('keeps nothing when keep is 0', async () => {
+    const kv = memoryKv();
+    await new RoutingLog(kv, { keep: 0, days: 30 }).append({ at: Date.now(), ticketId: '1', created: true, isFirst: true, message: playerMessage('x'), decision });
+    expect(kv.size()).toBe(0);
+  });
+});
