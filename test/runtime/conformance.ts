@@ -529,6 +529,23 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         expect(new Set(order).size).toBe(62);
       });
 
+      it('classifies nothing while every ready lane can be taken at once (no queue to order)', async () => {
+        const rt = await start('no-queue', { concurrency: 4 });
+        const p = recordingPipeline();
+        let classified = 0;
+        const classify = p.classify!.bind(p);
+        p.classify = (job) => {
+          classified++;
+          return classify(job);
+        };
+        rt.startWorker(p);
+        for (const lane of ['a', 'b', 'c']) {
+          await rt.enqueue([note(lane, `${lane}1`)]);
+          await until(() => p.runs.some((r) => r.payload === `${lane}1`));
+        }
+        expect(classified).toBe(0);
+      });
+
       it('throttles a sender over the flood limit: their messages wait behind others, none is dropped, the first is marked once', async () => {
         const rt = await start('flood', { concurrency: 1, floodLimit: { messages: 3, perSeconds: 3600 } });
         // A web form flooded by one sender (each submission its own conversation), and two other customers.

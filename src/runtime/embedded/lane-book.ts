@@ -41,9 +41,15 @@ export class LaneBook {
   private readonly ready = new Map<string, Map<string, Lane>[]>();
   private readonly delayed: Delayed[] = [];
   private turns = 0;
+  /** Lanes in the ready queues (of paused targets too). */
+  private ready_ = 0;
 
   get size(): number {
     return this.lanes.size;
+  }
+
+  get readyCount(): number {
+    return this.ready_;
   }
 
   has(lane: string): boolean {
@@ -58,6 +64,7 @@ export class LaneBook {
     this.lanes.clear();
     this.ready.clear();
     this.delayed.length = 0;
+    this.ready_ = 0;
   }
 
   /** A lane that got its first job, or (when rebuilding) a lane as the table has it. */
@@ -181,10 +188,11 @@ export class LaneBook {
     lane.turn = ++this.turns;
     lane.version++;
     queues[lane.cls]!.set(lane.name, lane);
+    this.ready_++;
   }
 
   private unready(lane: Lane): void {
-    this.ready.get(lane.head.target)?.[lane.cls]!.delete(lane.name);
+    if (this.ready.get(lane.head.target)?.[lane.cls]!.delete(lane.name)) this.ready_--;
   }
 }
 

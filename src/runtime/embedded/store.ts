@@ -84,8 +84,8 @@ export class EmbeddedStore {
   private readonly book = new LaneBook();
   private bookStale = true;
   private bookVersion = -1;
-  /** Jobs queued but not classified yet, oldest first. */
-  private unclassified: Unclassified[] = [];
+  /** Jobs queued but not classified yet, by seq, oldest first; a job that runs or goes leaves it. */
+  private unclassified = new Map<number, Unclassified>();
   private readonly flood: FloodMeter | undefined;
 
   constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter } = {}) {
@@ -150,8 +150,8 @@ export class EmbeddedStore {
       // A new job heads its lane only if the lane had nothing queued.
       if (this.book.has(job.lane)) this.book.count(job.lane, cls, +1, now);
       else this.book.add(job.lane, { seq, runAt, target: job.target }, countsOf(cls), now);
-      const keep = this.unclassified.length < KEEP_UNCLASSIFIED_PAYLOADS;
-      this.unclassified.push({
+      const keep = this.unclassified.size < KEEP_UNCLASSIFIED_PAYLOADS;
+      this.unclassified.set(seq, {
         seq,
         lane: job.lane,
         job: keep ? { ...job, id, attempts: 0, createdAt: now, ambiguous: false, ...(throttled ? { throttled } : {}) } : undefined,
@@ -264,7 +264,7 @@ export class EmbeddedStore {
       if (seqs) this.book.keepRunning(r.lane, head, counts.get(r.lane) ?? countsOf(), seqs);
       else this.book.add(r.lane, head, counts.get(r.lane) ?? countsOf(), now);
     }
-    this.unclassified = (this.stmt.unclassified!.all() as { seq: number; lane: string }[]).map((r) => ({ seq: r.seq, lane: r.lane }));
+    this.unclassified = new Map((this.stmt.unclassified!.all() as { seq: number; lane: string }[]).map((r) => [r.seq, { seq: r.seq, lane: r.lane }]));
     this.bookStale = false;
     this.bookVersion = version;
   }
@@ -322,8 +322,9 @@ export class EmbeddedStore {
   takeUnclassified(max: number): { seq: number; lane: string; job: Job }[] {
     this.rebuildIfStale();
     const out: { seq: number; lane: string; job: Job }[] = [];
-    while (out.length < max && this.unclassified.length > 0) {
-      const u = this.unclassified.shift()!;
+    for (const u of this.unclassified.values()) {
+      if (out.length >= max) break;
+      this.unclassified.delete(u.seq);
       if (u.job) {
         out.push({ seq: u.seq, lane: u.lane, job: u.job });
         continue;
@@ -334,8 +335,14 @@ export class EmbeddedStore {
     return out;
   }
 
-  get unclassifiedCount(): number {
-    return this.unclassified.length;
+  /**
+   * Whether classifying would change anything: there are jobs not classified yet and more lanes
+   * ready than the worker can take now. Without a queue to order, nothing is classified: a job
+   * the worker takes at once never needs a class.
+   */
+  classifyingMatters(free: number): boolean {
+    this.rebuildIfStale();
+    return this.unclassified.size > 0 && this.book.readyCount > free;
   }
 
   /**
@@ -401,7 +408,10 @@ export class EmbeddedStore {
 
   private uncount(jobs: StoredJob[]): void {
     const now = Date.now();
-    for (const j of jobs) this.book.count(j.lane, j.cls, -1, now);
+    for (const j of jobs) {
+      this.book.count(j.lane, j.cls, -1, now);
+      this.unclassified.delete(j.seq);
+    }
   }
 
   private tx(fn: () => void): void {

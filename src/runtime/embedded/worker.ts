@@ -72,9 +72,10 @@ export class EmbeddedWorker {
 
   private tick(): void {
     if (this.stopping) return;
-    // Jobs queued since the last round are classified first, so a pick never passes over an
-    // urgent job it could have looked at; the pick follows the round.
-    if (this.pipeline.classify && !this.classifying && this.store.unclassifiedCount > 0) return this.classify(this.pipeline.classify);
+    // When lanes wait for the worker, jobs queued since the last round are classified first, so a
+    // pick never passes over an urgent job it could have looked at; the pick follows the round.
+    const free = this.opts.concurrency - this.running;
+    if (this.pipeline.classify && !this.classifying && this.store.classifyingMatters(free)) return this.classify(this.pipeline.classify);
     this.pick();
   }
 
@@ -141,7 +142,7 @@ export class EmbeddedWorker {
         this.classifying = false;
         this.pick();
         // The next round in a later turn: a long backlog to classify must not hold the event loop.
-        if (this.store.unclassifiedCount > 0) this.wake();
+        if (this.store.classifyingMatters(this.opts.concurrency - this.running)) this.wake();
       },
       () => undefined, // each classification catches its own error
     );

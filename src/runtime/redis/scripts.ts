@@ -22,7 +22,8 @@ import type { Redis } from 'ioredis';
  *   P:turn                counter for the round-robin
  *   P:delayed             zset lane -> due time (backoff, an album settling, a paused target)
  *   P:running             zset lane -> lock expiry; a lane whose worker died is taken back
- *   P:unclassified        list of job ids the workers have yet to classify
+ *   P:unclassified        zset job id -> P:queued (a counter): jobs the workers have yet to classify,
+ *                         oldest first (a job leaves it when it is done or dead)
  *   P:classifying         zset job id -> expiry (handed to a worker for classification)
  *   P:wake                list: a token here wakes one idle worker (BLPOP)
  *   P:pending             zset id -> createdAt (queue depth, oldest waiting job)
@@ -131,7 +132,7 @@ local function add_job(now, settle_ms, cap, perMs, dk, id, lane, target, batch, 
     'cls', 10 + prov, 'throttled', throttled, 'conv', conv)
   redis.call('RPUSH', lanekey(lane), id)
   redis.call('ZADD', P .. ':pending', now, id)
-  redis.call('RPUSH', P .. ':unclassified', id)
+  redis.call('ZADD', P .. ':unclassified', redis.call('INCR', P .. ':queued'), id)
   local ls = lskey(lane)
   if redis.call('EXISTS', ls) == 0 then
     redis.call('HSET', ls, 'c0', 0, 'c1', 0, 'c2', 0, 'c3', 0, 'c' .. prov, 1, 'target', target)
@@ -161,6 +162,7 @@ end
 local function leave(lane, id)
   redis.call('LREM', lanekey(lane), 1, id)
   redis.call('ZREM', P .. ':pending', id)
+  redis.call('ZREM', P .. ':unclassified', id)
   local cls = tonumber(redis.call('HGET', jobkey(id), 'cls'))
   if cls then redis.call('HINCRBY', lskey(lane), 'c' .. (cls % 10), -1) end
 end
@@ -199,8 +201,9 @@ export const TAKEN_FIELDS = 13;
  *   3. due delayed lanes become ready; lanes of dead workers (lock expired) are taken back;
  *   4. it takes up to `free` ready lanes, most urgent class first, round-robin within a class,
  *      skipping paused targets, and marks their jobs started (attempts + 1, ambiguous);
- *   5. it is handed up to `classifyMax` jobs to classify. When the worker brought no classes
- *      and there are jobs to classify, step 4 is skipped: it classifies first, then takes.
+ *   5. it is handed up to `classifyMax` jobs to classify, when there is a queue to order (more
+ *      ready lanes than it takes). When the worker brought no classes and is handed jobs to
+ *      classify, step 4 is skipped: it classifies first, then takes.
  *
  * ARGV: P worker now lockMs retentionMs free maxBatch classifyMax settleMs floodCap floodPerMs
  *       nDone (lane nIds ids… conversation ticketId linkJson nFollow follow-ups…)…  nClassified (id cls)…
@@ -265,14 +268,37 @@ for _, lane in ipairs(redis.call('ZRANGEBYSCORE', P .. ':running', '-inf', now, 
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. ':classifying', '-inf', now, 'LIMIT', 0, 500)) do
   redis.call('ZREM', P .. ':classifying', id)
-  redis.call('RPUSH', P .. ':unclassified', id)
+  redis.call('ZADD', P .. ':unclassified', redis.call('INCR', P .. ':queued'), id)
 end
 
--- 5 (first: whether to take depends on it). Jobs to classify, with what the classifier needs.
+-- The ready lanes that can be taken (their target is not paused).
+local open = {}
+local nextDue = nil
+local readyTotal = 0
+for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
+  local rk = P .. ':ready:' .. t
+  local n = redis.call('ZCARD', rk)
+  if n == 0 then
+    redis.call('SREM', P .. ':targets', t)
+  else
+    readyTotal = readyTotal + n
+    local pause = tonumber(redis.call('GET', P .. ':pause:' .. t) or '0')
+    if pause > now then
+      if not nextDue or pause < nextDue then nextDue = pause end
+    else
+      open[#open + 1] = rk
+    end
+  end
+end
+
+-- 5 (first: whether to take depends on it). Jobs to classify, with what the classifier needs,
+-- only when lanes wait for workers: a job taken at once never needs a class.
 local toClassify = {}
-if classifyMax > 0 then
-  local ids = redis.call('LPOP', P .. ':unclassified', classifyMax) or {}
-  for _, id in ipairs(ids) do
+local contended = readyTotal > free
+if classifyMax > 0 and contended then
+  local popped = redis.call('ZPOPMIN', P .. ':unclassified', classifyMax)
+  for k = 1, #popped, 2 do
+    local id = popped[k]
     local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
     local state = redis.call('HGET', jobkey(id), 'state')
     if state == 'queued' and (tonumber(f[10]) or 0) >= 10 then
@@ -285,21 +311,6 @@ if nClassified == 0 and #toClassify > 0 then free = 0 end
 
 -- 4. take
 local taken = {}
-local open = {}
-local nextDue = nil
-for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
-  local rk = P .. ':ready:' .. t
-  if redis.call('EXISTS', rk) == 0 then
-    redis.call('SREM', P .. ':targets', t)
-  else
-    local pause = tonumber(redis.call('GET', P .. ':pause:' .. t) or '0')
-    if pause > now then
-      if not nextDue or pause < nextDue then nextDue = pause end
-    else
-      open[#open + 1] = rk
-    end
-  end
-end
 local took = 0
 local classes = {}
 while took < free do
@@ -342,7 +353,7 @@ for _, rk in ipairs(open) do
   if redis.call('EXISTS', rk) == 1 then more = 1 end
 end
 if more == 1 and took > 0 then wake() end
-if classifyMax > 0 and redis.call('LLEN', P .. ':unclassified') > 0 then wake() end
+if classifyMax > 0 and contended and redis.call('ZCARD', P .. ':unclassified') > 0 then wake() end
 local firstDelayed = redis.call('ZRANGE', P .. ':delayed', 0, 0, 'WITHSCORES')
 if firstDelayed[2] and (not nextDue or tonumber(firstDelayed[2]) < nextDue) then nextDue = tonumber(firstDelayed[2]) end
 return {taken, toClassify, more, nextDue and tostring(nextDue) or '', classes}
