@@ -61,6 +61,8 @@ export interface TakenLane {
 
 /** Payloads kept in memory for classification; beyond this the worker reads them back. */
 const KEEP_UNCLASSIFIED_PAYLOADS = 10_000;
+/** Queued jobs looked at per read of the table's unclassified ones (after a restart). */
+const UNCLASSIFIED_CHUNK = 5000;
 
 /**
  * The embedded store's tables behind small methods. Writes arriving in the same
@@ -86,6 +88,11 @@ export class EmbeddedStore {
   private bookVersion = -1;
   /** Jobs queued but not classified yet, by seq, oldest first; a job that runs or goes leaves it. */
   private unclassified = new Map<number, Unclassified>();
+  /**
+   * After a rebuild the table's unclassified jobs are read in chunks, when classifying needs them
+   * (not on the way to being ready): where the next chunk starts, in lane order; undefined: all read.
+   */
+  private unclassifiedFrom: { lane: string; seq: number } | undefined;
   private readonly flood: FloodMeter | undefined;
 
   constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter } = {}) {
@@ -103,7 +110,9 @@ export class EmbeddedStore {
         JOIN (SELECT lane, MIN(seq) AS seq FROM jobs WHERE state = 'queued' GROUP BY lane) h ON j.seq = h.seq
         ORDER BY j.seq`),
       classCounts: db.prepare(`SELECT lane, class, COUNT(*) AS n FROM jobs WHERE state = 'queued' GROUP BY lane, class`),
-      unclassified: db.prepare(`SELECT seq, lane FROM jobs WHERE state = 'queued' AND class >= ${UNCLASSIFIED} ORDER BY seq`),
+      unclassified: db.prepare(`
+        SELECT seq, lane FROM jobs WHERE state = 'queued' AND (lane, seq) > (?, ?) AND class >= ${UNCLASSIFIED}
+        ORDER BY lane, seq LIMIT ${UNCLASSIFIED_CHUNK}`),
       setClass: db.prepare(`UPDATE jobs SET class = ? WHERE seq = ? AND state = 'queued' AND class >= ${UNCLASSIFIED}`),
       laneHead: db.prepare(`SELECT seq, run_at, target FROM jobs WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1`),
       bySeq: db.prepare(`SELECT * FROM jobs WHERE seq = ? AND state = 'queued'`),
@@ -264,7 +273,8 @@ export class EmbeddedStore {
       if (seqs) this.book.keepRunning(r.lane, head, counts.get(r.lane) ?? countsOf(), seqs);
       else this.book.add(r.lane, head, counts.get(r.lane) ?? countsOf(), now);
     }
-    this.unclassified = new Map((this.stmt.unclassified!.all() as { seq: number; lane: string }[]).map((r) => [r.seq, { seq: r.seq, lane: r.lane }]));
+    this.unclassified = new Map();
+    this.unclassifiedFrom = { lane: '', seq: 0 };
     this.bookStale = false;
     this.bookVersion = version;
   }
@@ -321,6 +331,7 @@ export class EmbeddedStore {
   /** Up to `max` queued jobs to classify, oldest first (read back from the table when not kept). */
   takeUnclassified(max: number): { seq: number; lane: string; job: Job }[] {
     this.rebuildIfStale();
+    if (this.unclassified.size < max) this.readUnclassified();
     const out: { seq: number; lane: string; job: Job }[] = [];
     for (const u of this.unclassified.values()) {
       if (out.length >= max) break;
@@ -342,7 +353,17 @@ export class EmbeddedStore {
    */
   classifyingMatters(free: number): boolean {
     this.rebuildIfStale();
-    return this.unclassified.size > 0 && this.book.readyCount > free;
+    return (this.unclassified.size > 0 || this.unclassifiedFrom !== undefined) && this.book.readyCount > free;
+  }
+
+  /** The next chunk of the table's unclassified jobs (after a rebuild). */
+  private readUnclassified(): void {
+    const from = this.unclassifiedFrom;
+    if (!from) return;
+    const rows = this.stmt.unclassified!.all(from.lane, from.seq) as { seq: number; lane: string }[];
+    for (const r of rows) if (!this.unclassified.has(r.seq)) this.unclassified.set(r.seq, { seq: r.seq, lane: r.lane });
+    const last = rows[rows.length - 1];
+    this.unclassifiedFrom = rows.length < UNCLASSIFIED_CHUNK || !last ? undefined : { lane: last.lane, seq: last.seq };
   }
 
   /**
