@@ -241,7 +241,7 @@ export function markdown(r: Results): string {
   if (r.backlog?.length) {
     out.push('', '## Ingress as the backlog grows', '');
     out.push('Saturated acks on an empty store, then with the queue filled to each size (nothing delivered: the helpdesk never answers).', '');
-    out.push(table(['store', 'queued', 'acks/s', 'vs empty', 'load'], r.backlog.map((b) => [b.store, fmt(b.backlog), fmt(b.acks), `${fmt(b.ratio, 2)}×`, b.load])));
+    out.push(table(['store', 'queued', 'acks/s', 'vs empty', 'Redis memory per queued message', 'load'], r.backlog.map((b) => [b.store, fmt(b.backlog), fmt(b.acks), `${fmt(b.ratio, 2)}×`, b.bytesPerMessage === undefined ? '–' : `${fmt(b.bytesPerMessage)} B`, b.load])));
   }
   if (r.e2e?.length) {
     out.push('', '## End to end', '');

@@ -1,5 +1,5 @@
 export interface IngressShareOptions {
-  /** Deliveries are in flight in this process (they need turns of the event loop too). */
+  /** Deliveries in this process are moving (they need turns of the event loop too). */
   busy(): boolean;
   /** Webhook handling may take this share of the rest of the previous turn … */
   share?: number;
@@ -8,6 +8,12 @@ export interface IngressShareOptions {
   /** … and at most this much, so turns stay short: each step of a delivery waits for a turn. */
   maxBudgetMs?: number;
 }
+
+/**
+ * Deliveries in flight that have neither started nor finished anything for this long are waiting
+ * on the remote side (a helpdesk that hangs), not on this process: they need no share of it.
+ */
+export const IDLE_DELIVERIES_AFTER_MS = 250;
 
 /** CPU time of this thread, ms: what the event loop actually spent, not time the machine gave to others. */
 const cpuMs = (): number => {
@@ -23,7 +29,8 @@ const cpuMs = (): number => {
  * get a budget of CPU time: `share` times what the rest of the previous turn used, between
  * `minBudgetMs` and `maxBudgetMs`; requests over it wait for the next turn. A channel's
  * connection that waits sends its next webhook later, so acks slow and deliveries keep their
- * share. With no delivery in flight nothing waits.
+ * share. With no delivery moving (none in flight, or all waiting on a remote side that does not
+ * answer) nothing waits.
  *
  * Time is the thread's CPU time, so a process that the machine sets aside for a while does not
  * count that as work. A handler's cost is measured between two immediates: one released in an

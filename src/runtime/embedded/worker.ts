@@ -3,6 +3,7 @@ import { asDeliveryError } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { classOf, provisionalClass } from '../classes.ts';
 import { withClass } from '../delivery-class.ts';
+import { IDLE_DELIVERIES_AFTER_MS } from '../ingress-share.ts';
 import { attemptRecord, decideFailure, dueAt, outcome, reportFailure } from '../failure.ts';
 import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
 import type { EmbeddedStore, StoredJob, TakenLane } from './store.ts';
@@ -28,6 +29,8 @@ export class EmbeddedWorker {
   private running = 0;
   private tickScheduled = false;
   private picking = false;
+  /** When a delivery last started or ended. */
+  private movedAt = 0;
   private classifying = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
@@ -50,9 +53,9 @@ export class EmbeddedWorker {
     return this.running;
   }
 
-  /** Deliveries in flight, or the next lanes being taken. */
+  /** Deliveries are moving: in flight or being taken, and one started or ended lately. */
   get busy(): boolean {
-    return this.running > 0 || this.picking;
+    return (this.running > 0 || this.picking) && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
   }
 
   start(): void {
@@ -157,6 +160,7 @@ export class EmbeddedWorker {
   private launch({ jobs, cls }: TakenLane): void {
     const head = jobs[0]!;
     this.running++;
+    this.movedAt = Date.now();
     const ctx: AttemptContext = {
       attempt: head.attempts + 1,
       reconcile: head.attempts > 0 && head.ambiguous,
@@ -171,6 +175,7 @@ export class EmbeddedWorker {
         this.fail(jobs, thrown);
       }
       this.running--;
+      this.movedAt = Date.now();
       if (this.stopping && this.running === 0) this.idle?.();
       // The next lane is taken in the same transaction as this one's completion.
       this.pick();

@@ -5,6 +5,7 @@ import { newId } from '../../core/ids.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { classOf } from '../classes.ts';
 import { withClass } from '../delivery-class.ts';
+import { IDLE_DELIVERIES_AFTER_MS } from '../ingress-share.ts';
 import { attemptRecord, decideFailure, dueAt, outcome, reportFailure } from '../failure.ts';
 import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
 import type { RedisStore, StepInput, TakenJob, TakenLane } from './store.ts';
@@ -45,6 +46,8 @@ export class RedisWorker {
   private idleLoop: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private running = 0;
+  /** When a delivery last started or ended. */
+  private movedAt = 0;
   private readonly store: RedisStore;
   private readonly pipeline: Pipeline;
   private readonly blocking: Redis;
@@ -65,9 +68,12 @@ export class RedisWorker {
     return this.running;
   }
 
-  /** Lanes taken and not given back yet: deliveries, and finished ones whose completion is on its way. */
+  /**
+   * Deliveries are moving: lanes taken and not given back yet (in flight, or finished and their
+   * completion on its way), and one started or ended lately.
+   */
   get busy(): boolean {
-    return this.lanes.size > 0;
+    return this.lanes.size > 0 && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
   }
 
   start(): void {
@@ -175,6 +181,7 @@ export class RedisWorker {
     const head = jobs[0]!;
     this.lanes.set(head.lane, jobs);
     this.running++;
+    this.movedAt = Date.now();
     const ctx: AttemptContext = {
       attempt: head.attempts + 1,
       reconcile: head.attempts > 0 && head.ambiguous,
@@ -191,6 +198,7 @@ export class RedisWorker {
         this.slotFreed?.();
       } finally {
         this.running--;
+        this.movedAt = Date.now();
         if (this.stopping && this.running === 0) this.drained?.();
         this.kick();
       }
