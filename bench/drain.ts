@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { cpuMeter, gatewayYaml, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
+import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
  * Drain: a backlog of messages (100,000 by default) delivered to a helpdesk that answers at
@@ -23,12 +23,7 @@ export interface DrainRun {
   load: string;
 }
 
-interface Stats {
-  comments: number;
-  requests: number;
-}
 
-const stats = (hd: Child): Promise<Stats> => fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<Stats>);
 let serial = 40_000_000;
 
 async function fill(url: string, messages: number, chats: number): Promise<void> {
@@ -58,7 +53,7 @@ async function one(setup: string, store: Store, roles: ('all' | 'ingress' | 'wor
     await fetch(`${hd.url}/bench/release`, { method: 'POST' });
     const deadline = t0 + 600_000;
     for (;;) {
-      const s = await stats(hd);
+      const s = await helpdeskStats(hd);
       if (s.comments >= messages) break;
       if (Date.now() > deadline) throw new Error(`${setup}: only ${s.comments} of ${messages} delivered in 10 minutes`);
       await sleep(50);

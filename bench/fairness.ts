@@ -1,5 +1,5 @@
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, loadAverage, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
+import { gatewayYaml, helpdeskStats, loadAverage, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
  * Under backlog, urgent first and fair for everyone (issue 11). The real gateway with the
@@ -59,9 +59,6 @@ async function arrivals(hd: Child): Promise<Record<string, number>> {
   return fetch(`${hd.url}/bench/arrival-requests`).then((r) => r.json() as Promise<Record<string, number>>);
 }
 
-async function stats(hd: Child): Promise<{ requests: number }> {
-  return fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<{ requests: number }>);
-}
 
 async function one(setup: string, store: Store, o: { perMinute: number; conversations: number; perConversation: number; floodSenders: number; floodEach: number }): Promise<FairnessRun> {
   const hd = await spawnServer('fake-helpdesk.ts');
@@ -100,7 +97,7 @@ async function one(setup: string, store: Store, o: { perMinute: number; conversa
       for (const p of probes) {
         const before = await arrivals(hd);
         p.delivered = new Set(Object.keys(before).map(Number));
-        p.requests = (await stats(hd)).requests;
+        p.requests = (await helpdeskStats(hd)).requests;
         p.at = Date.now();
         await post(gw.url, update(p.n, 0, { chat: p.chat, text: p.text }));
       }

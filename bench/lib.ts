@@ -86,15 +86,28 @@ helpdesk:
   webhookSecret: bench-webhook-secret-0123456789
   requestsPerMinute: ${o.requestsPerMinute ?? 1_000_000}${o.rules ? '\n  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }' : ''}
   timeoutMs: ${o.timeoutMs ?? 15000}
-channels:
+${TELEGRAM_CHANNEL}
+${o.rules ? `include: [${join(REPO, 'config/rules/igaming.yaml')}]` : ''}
+`;
+}
+
+/** The benchmarks' one channel: Telegram webhooks with the bench secret (replies go nowhere). */
+export const TELEGRAM_CHANNEL = `channels:
   telegram:
     kind: telegram
     token: "123456:BENCH-token-abcdefghijklmnopqrstu"
     mode: webhook
     secretToken: ${TG_SECRET}
-    apiRoot: http://127.0.0.1:9
-${o.rules ? `include: [${join(REPO, 'config/rules/igaming.yaml')}]` : ''}
-`;
+    apiRoot: http://127.0.0.1:9`;
+
+/** What the bench helpdesk (fake-helpdesk.ts) has received. */
+export interface HelpdeskStats {
+  comments: number;
+  requests: number;
+}
+
+export function helpdeskStats(hd: Child): Promise<HelpdeskStats> {
+  return fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<HelpdeskStats>);
 }
 
 /** `switchboard start` as a user runs it, with a generated config. */

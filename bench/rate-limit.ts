@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startFakeFreshdesk, type FakeFreshdesk } from '../test/fakes/freshdesk-server.ts';
-import { loadAverage, round, sleep, startGateway, tempDir, TG_SECRET, update, webhookHeaders } from './lib.ts';
+import { loadAverage, round, sleep, startGateway, TELEGRAM_CHANNEL, tempDir, update, webhookHeaders } from './lib.ts';
 
 /**
  * Rate limit: a backlog of messages (10,000 by default) against a Freshdesk that allows N requests a
@@ -66,13 +66,7 @@ helpdesk:
   apiKey: ${API_KEY}
   groups: { payments: 101 }
 ${scenario === 'reported' ? '' : `  requestsPerMinute: ${N}`}
-channels:
-  telegram:
-    kind: telegram
-    token: "123456:BENCH-token-abcdefghijklmnopqrstu"
-    mode: webhook
-    secretToken: ${TG_SECRET}
-    apiRoot: http://127.0.0.1:9
+${TELEGRAM_CHANNEL}
 rules:
   - name: withdrawal
     when: { text: { keywords: ["вывод"] } }

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { cpuMeter, gatewayYaml, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
+import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
  * Delivery during an ingress storm. One gateway process (both runtimes), a helpdesk that
@@ -31,11 +31,8 @@ export interface StormRun {
   load: string;
 }
 
-interface Stats {
-  comments: number;
-}
 
-const comments = (hd: Child): Promise<number> => fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<Stats>).then((s) => s.comments);
+const comments = (hd: Child): Promise<number> => helpdeskStats(hd).then((s) => s.comments);
 let serial = 50_000_000;
 
 function webhooks(url: string, o: { connections: number; amount?: number; duration?: number }) {

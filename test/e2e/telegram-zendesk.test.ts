@@ -14,7 +14,8 @@ const ZD_TOKEN = 'zd-api-token-0123456789';
 const ZD_SECRET = 'zendesk-signing-secret-0123456789';
 const ADMIN = 'admin-token-0123456789';
 
-function configYaml(dataDir: string, opts: { concurrency?: number; baseDelayMs?: number } = {}): string {
+function configYaml(dataDir: string, opts: { concurrency?: number; baseDelayMs?: number; floodLimit?: number } = {}): string {
+  const flood = opts.floodLimit === undefined ? '' : `, floodLimit: { messages: ${opts.floodLimit}, perSeconds: 3600 }`;
   return `
 server:
   port: 8080
@@ -27,7 +28,7 @@ store:
 timezone: Asia/Tashkent
 log:
   level: \${LOG_LEVEL:-warn}
-delivery: { maxAttempts: 60, baseDelayMs: ${opts.baseDelayMs ?? 100}, maxDelayMs: 1500, concurrency: ${opts.concurrency ?? 4} }
+delivery: { maxAttempts: 60, baseDelayMs: ${opts.baseDelayMs ?? 100}, maxDelayMs: 1500, concurrency: ${opts.concurrency ?? 4}${flood} }
 helpdesk:
   kind: zendesk
   baseUrl: \${ZENDESK_URL}
@@ -79,17 +80,18 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     zd.users.length = 0;
     zd.requests.length = 0;
     tg.sent.length = 0;
-    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`), {
-      LOG_LEVEL: 'info',
-      ADMIN_TOKEN: ADMIN,
-      ZENDESK_URL: zd.url,
-      ZENDESK_API_TOKEN: ZD_TOKEN,
-      ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-      TELEGRAM_BOT_TOKEN: TG_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-    });
+    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`), env());
     await gw.start();
+  });
+  const env = () => ({
+    LOG_LEVEL: 'info',
+    ADMIN_TOKEN: ADMIN,
+    ZENDESK_URL: zd.url,
+    ZENDESK_API_TOKEN: ZD_TOKEN,
+    ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
+    TELEGRAM_BOT_TOKEN: TG_TOKEN,
+    TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+    TELEGRAM_API_ROOT: tg.apiRoot,
   });
   afterEach(async (ctx) => {
     await gw.stop();
@@ -392,6 +394,24 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
       expect(bodies).toEqual([1, 2, 3, 4].map((i) => `msg ${chat} #${i}`));
     }
   }, 60_000);
+
+  it('a sender over the flood limit gets every message delivered, in order, and the agents one private note; another customer is untouched', async () => {
+    await gw.stop();
+    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, { floodLimit: 3 }), env());
+    await gw.start();
+    for (let i = 1; i <= 7; i++) expect((await sendUpdate(tgUpdate.text(777301, `spam ${i}`, { updateId: 3000 + i, messageId: i }))).status).toBe(200);
+    expect((await sendUpdate(tgUpdate.text(777302, 'hello, a question about my account', { updateId: 3100, messageId: 1 }))).status).toBe(200);
+
+    const spammer = await waitFor('all seven messages', () => {
+      const t = zd.tickets.find((x) => x.comments.some((c) => c.body === 'spam 1'));
+      return t && t.comments.filter((c) => c.public && c.body.startsWith('spam ')).length === 7 ? t : undefined;
+    });
+    // Nothing dropped, nothing twice, order kept within the conversation; the agents are told once.
+    expect(spammer.comments.filter((c) => c.public).map((c) => c.body)).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `spam ${i}`));
+    expect(spammer.comments.filter((c) => !c.public && c.body.includes('flood limit'))).toHaveLength(1);
+    const other = await waitFor('the other customer', () => zd.tickets.find((t) => t.comments.some((c) => c.body.startsWith('hello, a question'))));
+    expect(other.comments.some((c) => c.body.includes('flood limit'))).toBe(false);
+  });
 
   it('killed with SIGKILL mid-delivery and restarted: every acknowledged message arrives exactly once', async () => {
     zd.failNext(40, { status: 200, delayMs: 500, passThrough: true });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AttemptContext } from '../../src/core/connector.ts';
 import { DeliveryError, NotYet } from '../../src/core/errors.ts';
-import type { Job, NewJob, Throttled } from '../../src/core/jobs.ts';
+import type { Job, Link, NewJob, Throttled } from '../../src/core/jobs.ts';
 import { onCustomerMessage, type TimingRecord } from '../../src/core/kpi/record.ts';
 import { updateRecord } from '../../src/core/kpi/timing.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
@@ -79,6 +79,19 @@ function noteText(job: Job): string {
 
 export function note(lane: string, text: string, dedupeKey = `k:${lane}:${text}`, target = 'helpdesk', batchKey?: string): NewJob {
   return { dedupeKey, lane, target, batchKey, payload: { kind: 'note', ticketId: '1', text } };
+}
+
+/** The link of Telegram chat `chat` to ticket `ticketId`. */
+function aLink(chat: string, ticketId: string): Link {
+  return {
+    conversationKey: `telegram:${chat}`,
+    channelId: 'telegram',
+    ticketId,
+    requesterId: '5',
+    conversation: { channelId: 'telegram', externalId: chat, sender: { externalId: chat } },
+    createdAt: Date.now(),
+    firedRules: [],
+  };
 }
 
 /** A customer's message in lane `lane`, from `sender` (the flood limit counts per sender). */
@@ -279,15 +292,7 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
 
     it('stores conversation links, found by conversation and by every ticket it was linked to', async () => {
       const rt = await start('links');
-      const link = {
-        conversationKey: 'telegram:1',
-        channelId: 'telegram',
-        ticketId: '10',
-        requesterId: '5',
-        conversation: { channelId: 'telegram', externalId: '1', sender: { externalId: '1' } },
-        createdAt: Date.now(),
-        firedRules: ['withdrawal'],
-      };
+      const link = { ...aLink('1', '10'), firedRules: ['withdrawal'] };
       await rt.links.put(link);
       expect(await rt.links.get('telegram:1')).toEqual(link);
       await rt.links.put({ ...link, ticketId: '11' });
@@ -339,15 +344,7 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
 
     it('writes what a delivery leaves (the link, follow-up work) with its completion', async () => {
       const rt = await start('outcome');
-      const link = {
-        conversationKey: 'telegram:9',
-        channelId: 'telegram',
-        ticketId: '90',
-        requesterId: '5',
-        conversation: { channelId: 'telegram', externalId: '9', sender: { externalId: '9' } },
-        createdAt: Date.now(),
-        firedRules: [],
-      };
+      const link = aLink('9', '90');
       const p = recordingPipeline();
       const run = p.run.bind(p);
       p.run = async (jobs, ctx) => {
