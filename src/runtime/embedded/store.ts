@@ -138,7 +138,10 @@ export class EmbeddedStore {
       deadIds: db.prepare(`SELECT id FROM jobs WHERE state = 'dead' ORDER BY seq`),
       dropOne: db.prepare(`DELETE FROM jobs WHERE state = 'dead' AND id = ?`),
       dropAll: db.prepare(`DELETE FROM jobs WHERE state = 'dead'`),
-      counts: db.prepare(`SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state`),
+      // Counted on the lane index, and the oldest found in seq order: a scrape never reads the payloads.
+      countQueued: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`),
+      countDead: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'dead'`),
+      oldestQueued: db.prepare(`SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1`),
       pruneLedger: db.prepare('DELETE FROM ledger WHERE accepted_at < ? AND job_id NOT IN (SELECT id FROM jobs)'),
     };
   }
@@ -505,13 +508,12 @@ export class EmbeddedStore {
   };
 
   stats(inFlight: number): RuntimeStats {
-    const rows = this.stmt.counts!.all() as { state: string; n: number; oldest: number | null }[];
-    const queued = rows.find((r) => r.state === 'queued');
+    const oldest = (this.stmt.oldestQueued!.get() as { created_at: number } | undefined)?.created_at;
     return {
-      queued: queued?.n ?? 0,
-      dead: rows.find((r) => r.state === 'dead')?.n ?? 0,
+      queued: (this.stmt.countQueued!.get() as { n: number }).n,
+      dead: (this.stmt.countDead!.get() as { n: number }).n,
       inFlight,
-      oldestQueuedMs: queued?.oldest ? Date.now() - queued.oldest : 0,
+      oldestQueuedMs: oldest === undefined ? 0 : Date.now() - oldest,
     };
   }
 

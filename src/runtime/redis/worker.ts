@@ -105,14 +105,17 @@ export class RedisWorker {
     const classifyMax = this.classifying || this.stopping || !this.pipeline.classify ? 0 : CLASSIFY_BATCH;
     try {
       const r = await this.store.step({ worker: this.id, done, classified, free, classifyMax });
-      for (const d of done) this.lanes.delete(d.lane);
+      for (const d of done) this.finished(d.lane);
       if (done.length > 0) this.slotFreed?.();
       this.wakeAt(r.nextDue);
       for (const lane of r.taken) this.launch(lane);
+      // Lanes are left and slots too: step again, unless jobs are out for classification (their
+      // results come with the next step, and the lanes are taken after them).
       if (r.toClassify.length > 0) this.classify(r.toClassify);
-      if (r.more && this.lanes.size < this.opts.concurrency) this.again = true;
+      else if (r.more && this.lanes.size < this.opts.concurrency) this.again = true;
     } catch (err) {
-      // Nothing was applied: the same finished jobs and classes go with the next step.
+      // Sent again with the next step; what the lost step may have applied is not applied twice
+      // (the lane is no longer this worker's, a follow-up's key is taken, a classified job stays).
       this.done.unshift(...done);
       this.classified.unshift(...classified);
       this.warn('could not reach Redis for the next jobs; trying again', err);
@@ -191,7 +194,6 @@ export class RedisWorker {
       try {
         const left = await withClass(cls, () => this.pipeline.run(jobs, ctx));
         this.done.push({ lane: head.lane, ids: jobs.map((j) => j.id), outcome: left });
-        this.events.delivered?.(outcome(head), jobs.length);
       } catch (thrown) {
         await this.fail(jobs, thrown);
         this.lanes.delete(head.lane);
@@ -203,6 +205,13 @@ export class RedisWorker {
         this.kick();
       }
     })();
+  }
+
+  /** A finished lane's completion is recorded: it is counted as delivered and its slot is free. */
+  private finished(lane: string): void {
+    const jobs = this.lanes.get(lane);
+    if (jobs) this.events.delivered?.(outcome(jobs[0]!), jobs.length);
+    this.lanes.delete(lane);
   }
 
   private async fail(jobs: TakenJob[], thrown: unknown): Promise<void> {
@@ -252,7 +261,7 @@ export class RedisWorker {
     try {
       if (done.length > 0 || classified.length > 0) {
         await this.store.step({ worker: this.id, done, classified, free: 0, classifyMax: 0 });
-        for (const d of done) this.lanes.delete(d.lane);
+        for (const d of done) this.finished(d.lane);
       }
       await this.store.release(this.id, [...this.lanes.keys()]);
     } catch (err) {
