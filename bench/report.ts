@@ -6,6 +6,7 @@ import { round, spread } from './lib.ts';
 import type { MemoryRun } from './memory.ts';
 import type { ModelRun } from './model.ts';
 import { rateLimitMet, type RateLimitRun } from './rate-limit.ts';
+import { requestsTable, type RequestsRun } from './requests.ts';
 import type { StormRun } from './storm.ts';
 
 /** Everything one `npm run bench` measured; the Markdown for BENCHMARKS.md is made from it. */
@@ -21,7 +22,10 @@ export interface Results {
   e2e?: E2eRun[];
   memory?: MemoryRun[];
   rateLimit?: RateLimitRun[];
+  requests?: RequestsRun[];
   model?: ModelRun;
+  /** bench/rules.ts's own Markdown. */
+  rules?: string;
 }
 
 export const BEGIN = '<!-- npm run bench: generated from here -->';
@@ -263,6 +267,11 @@ export function markdown(r: Results): string {
       ),
     );
   }
+  if (r.requests?.length) {
+    out.push('', '## Helpdesk requests per message', '');
+    out.push('The shipped rules, the real gateway process against each fake helpdesk (test/fakes/), which counts every request it gets. A count is deterministic: one run is the figure.', '');
+    out.push(requestsTable(r.requests));
+  }
   if (r.model) {
     const m = r.model;
     out.push('', '## Text model', '');
@@ -274,6 +283,7 @@ export function markdown(r: Results): string {
       ),
     );
   }
+  if (r.rules) out.push('', r.rules);
   out.push('', END);
   return out.join('\n');
 }

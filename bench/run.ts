@@ -1,13 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { drainBench } from './drain.ts';
 import { e2eBench } from './e2e.ts';
 import { fairnessBench } from './fairness.ts';
 import { backlogBench, ingressBench } from './ingress.ts';
-import { loadAverage, machine } from './lib.ts';
+import { loadAverage, machine, REPO } from './lib.ts';
 import { memoryBench } from './memory.ts';
 import { modelBench } from './model.ts';
 import { rateLimitBench } from './rate-limit.ts';
+import { requestsBench } from './requests.ts';
 import { markdown, updateDocument, type Results } from './report.ts';
 import { stormBench } from './storm.ts';
 
@@ -21,11 +24,11 @@ import { stormBench } from './storm.ts';
  *   npm run bench -- --quick           smaller and shorter (about 5 minutes): for a change, not for the record
  *   npm run bench -- --only storm,drain
  *
- * Sections: ingress, storm, drain, fairness, backlog, e2e, memory, ratelimit, model.
+ * Sections: ingress, storm, drain, fairness, backlog, e2e, memory, ratelimit, requests, model, rules.
  */
 
-const ALL = ['ingress', 'storm', 'drain', 'fairness', 'backlog', 'e2e', 'memory', 'ratelimit', 'model'];
-const QUICK = ['ingress', 'storm', 'drain', 'fairness', 'model'];
+const ALL = ['ingress', 'storm', 'drain', 'fairness', 'backlog', 'e2e', 'memory', 'ratelimit', 'requests', 'model', 'rules'];
+const QUICK = ['ingress', 'storm', 'drain', 'fairness', 'requests', 'model'];
 
 const { values } = parseArgs({
   options: {
@@ -79,9 +82,19 @@ if (only.has('ratelimit')) {
   results.rateLimit = await rateLimitBench({ messages: quick ? 3000 : 10_000, perMinute: 12_000, windowMs: 6000, chats: 200, scenarios: ['configured', 'reported', 'shared'] });
 }
 
+if (only.has('requests')) {
+  step('helpdesk requests per message');
+  results.requests = await requestsBench();
+}
 if (only.has('model')) {
   step('text model');
   results.model = modelBench();
+}
+if (only.has('rules')) {
+  step('rules');
+  // bench/rules.ts (per message, compile, hostile text) runs in a fresh process and prints its own Markdown sections.
+  const run = spawnSync(process.execPath, [join(REPO, 'bench/rules.ts')], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  results.rules = run.stdout.trim();
 }
 
 const md = markdown(results);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
+import { InvalidInput } from './core/errors.ts';
 import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
 import { NormalizedMessage, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
@@ -134,7 +135,13 @@ export async function startGateway(opts: {
       accept: async (drafts: InboundDraft[]) => {
         const receivedAt = new Date().toISOString();
         // Card numbers are masked here, before the journal: nothing downstream ever holds one.
-        const messages = drafts.map((d) => maskMessage(NormalizedMessage.parse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } }), cfg.privacy));
+        const messages = drafts.map((d) => {
+          const parsed = NormalizedMessage.safeParse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } });
+          if (parsed.success) return maskMessage(parsed.data, cfg.privacy);
+          // A draft the schema refuses came from the sender's input: a 4xx for it, never a redelivery loop.
+          const issue = parsed.error.issues[0];
+          throw new InvalidInput(issue?.path.join('.') || 'message', issue?.message ?? 'is not a valid message');
+        });
         const outcomes = await runtime.enqueue(messages.map(inboundJob));
         outcomes.forEach((o, i) => {
           metrics.accept(id, o.duplicate);
@@ -175,6 +182,7 @@ export async function startGateway(opts: {
     defaultLanguage: cfg.defaultLanguage,
     publicUrl: cfg.server.publicUrl,
     events: metrics.csat,
+    history: runtime.conversations,
     log: log.child({ part: 'csat' }),
   });
   const routingLog = new RoutingLog(runtime.kv, cfg.history);
@@ -186,8 +194,10 @@ export async function startGateway(opts: {
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
+    fileAttempts: Math.min(3, cfg.delivery.maxAttempts),
     timing,
     history: runtime.conversations,
+    rulesFired: (cfg.helpdesk as { rulesFired?: 'tags' | 'note' }).rulesFired,
     identity: createIdentityService({
       store: runtime.identities,
       options: cfg.identity,
@@ -227,6 +237,10 @@ export async function startGateway(opts: {
     runtime,
     helpdesk,
     csat: { flow: csat, texts: cfg.csat.texts },
+    solved: async (tickets) => {
+      await timing.solved(tickets.map((t) => t.ticketId), Date.now());
+      await csat.solved(tickets);
+    },
     channels: mounted,
     metrics,
     log: log.child({ part: 'http' }),

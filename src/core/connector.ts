@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
 import type { CustomerView } from './identity/customer.ts';
+import type { LastSet } from './last-set.ts';
 
 /**
  * The one interface every connector implements. Connectors import this file (and the
@@ -26,18 +27,28 @@ export interface UploadedFile {
   data: Buffer;
 }
 
-export interface InboundRequest {
+/** What is known of a request before its body is read: where a header or URL secret is checked. */
+export interface RequestHead {
   method: string;
   /** Path relative to the route's mount point, with the query string. */
   url: string;
+  /** Lower-case names; a repeated header is joined with ", ". */
   headers: Record<string, string | undefined>;
+  /** One value per name: the HTTP layer refuses a repeated parameter with a 400. */
   query: Record<string, string | undefined>;
+  ip: string;
+}
+
+export interface InboundRequest extends RequestHead {
   /** The exact bytes received; signatures are computed over these. */
   rawBody: Buffer;
-  /** Parsed body: JSON value, or a flat record for urlencoded and multipart fields. */
+  /**
+   * Parsed body, by content type: a JSON value, or a null-prototype record for urlencoded and
+   * multipart fields (a repeated field is a list). Keys `__proto__`, `constructor` and
+   * `prototype` never reach a route: the HTTP layer refuses them with a 400.
+   */
   body: unknown;
   files: UploadedFile[];
-  ip: string;
 }
 
 export interface HttpResponse {
@@ -56,8 +67,22 @@ export interface RouteSpec {
   /** Below the prefix: '' means exactly `/webhooks/{channelId}`; '/qr' means `/webhooks/{channelId}/qr`. */
   path: string;
   handler(req: InboundRequest): Promise<HttpResponse>;
-  /** Per-route body limit in bytes (web forms with files need more than the default). */
+  /** Per-route body limit in bytes, for every content type (web forms with files need more than the default). */
   bodyLimit?: number;
+  /** Who may send, checked by the HTTP layer before the body is read or parsed. */
+  guard?: RouteGuard;
+}
+
+/**
+ * A route's proof of sender, run by the HTTP layer before the handler, so that a forged or
+ * unwanted request costs neither the read nor the parse of its body. Each check answers a
+ * refusal (status >= 400) or undefined to let the request on. Both are synchronous and cheap.
+ */
+export interface RouteGuard {
+  /** As soon as the headers are in, before a byte of the body is read: a secret in a header or the URL, an origin, a rate limit. */
+  head?(req: RequestHead): HttpResponse | undefined;
+  /** On the exact bytes (read up to the route's limit), before they are parsed: a signature over the body. */
+  body?(req: RequestHead, rawBody: Buffer): HttpResponse | undefined;
 }
 
 // ---------------------------------------------------------------- shared services
@@ -341,12 +366,21 @@ export interface TicketInput {
   decision: Decision;
   subject: string;
   files: FetchedFile[];
-  /** Private note text: which rules fired, what could not be attached. */
+  /**
+   * Private note text (what could not be attached, which rules fired with `rulesFired: note`): a
+   * write of its own where the helpdesk cannot put a private note in the message's write.
+   */
   notes: string[];
   /** The gateway's conversation key; connectors may store it on the ticket for reconciliation. */
   conversationKey: string;
   /** A closed ticket this one follows up, if any. */
   followUpOf?: string;
+  /**
+   * For a message to an existing ticket, what the gateway last set on it (docs/helpdesk-mapping.md):
+   * read the ticket first only to raise the priority above this (`mayRaisePriority`) or, where an
+   * update replaces the tag list, to add tags beyond these (`tagsBeyond`). Absent: not known.
+   */
+  lastSet?: LastSet;
   /**
    * Write the message (text and files) as a private note, not as the customer's public comment
    * (set when every message in it is `private`: call logs, CRM events). Never shown to the customer.
@@ -427,7 +461,16 @@ export interface HelpdeskInstance {
    * Without it the gateway writes only the note.
    */
   recordRating?(ticketId: string, rating: RatingInput, ctx: AttemptContext): Promise<void>;
-  /** Verify and parse the helpdesk's agent-reply webhook. Never throws for bad input. */
+  /**
+   * Who may post agent events to `POST /helpdesk/events` (a header secret, a signature over the
+   * body), checked before the body is read or parsed. Absent: the proof sits inside the body
+   * and `verifyAgentEvent` checks it.
+   */
+  agentEventGuard?: RouteGuard;
+  /**
+   * Parse the helpdesk's agent-reply webhook once `agentEventGuard` let it through (and check
+   * any proof that sits inside the body). Never throws for bad input.
+   */
   verifyAgentEvent(req: InboundRequest): Promise<AgentEventResult>;
   /** Public agent comments on the ticket, oldest first; the gateway dedupes on commentId. */
   listAgentReplies(ticketId: string): Promise<AgentReply[]>;
@@ -526,8 +569,16 @@ export const HelpdeskCommonOptions = z.object({
     .describe('symbolic custom field name (used by rules) → helpdesk field id or key'),
   types: z.record(z.string(), z.string()).default({})
     .describe('rule ticket type → helpdesk type, when the names differ'),
+  rulesFired: z.enum(['tags', 'note']).default('tags')
+    .describe('how agents see which rules fired: tags (a rule_<name> tag each, in the same write as the message) or note (a private note: one request more per message)'),
   requestsPerMinute: z.number().int().positive().optional()
     .describe("requests per minute to the helpdesk, never more; unset: the smallest plan's documented limit until the helpdesk reports its own"),
   timeoutMs: z.number().int().positive().default(15000).describe('per-request timeout'),
+  attachments: z.strictObject({
+    maxBytes: z.number().int().positive().default(50 * 1024 * 1024).describe('largest file of an agent\'s reply that is downloaded'),
+    timeoutMs: z.number().int().positive().default(60_000).describe('the whole download of one file, redirects included'),
+    allowPrivateAddresses: z.boolean().default(false)
+      .describe('follow attachment links to loopback and private addresses (an on-premise helpdesk whose files live on another internal host); links on baseUrl are always fetched'),
+  }).prefault({}).describe("downloading the files of agents' replies"),
 });
 export type HelpdeskCommonOptions = z.infer<typeof HelpdeskCommonOptions>;

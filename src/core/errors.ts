@@ -83,6 +83,25 @@ export function errorFromNetwork(what: string, err: unknown): DeliveryError {
 }
 
 /**
+ * The input itself is wrong (a message the schema refuses), not the store: the sender gets a 4xx
+ * naming the field, because a 5xx would make it send the same thing again forever.
+ */
+export class InvalidInput extends Error {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(`${field} ${message}`);
+    this.name = 'InvalidInput';
+    this.field = field;
+  }
+}
+
+/** A 400 naming the field when `accept` refused the input itself; undefined when the store failed (answer 503). */
+export function refusedInput(err: unknown): { status: 400; body: { error: string } } | undefined {
+  return err instanceof InvalidInput ? { status: 400, body: { error: err.message } } : undefined;
+}
+
+/**
  * Not a failure: the job may not run yet (quiet hours, a delay). The runtime puts it back to run
  * at `until` without counting an attempt and without pausing its target.
  */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NormalizedMessage } from './message.ts';
 import type { Conversation } from './connector.ts';
+import type { LastSet } from './last-set.ts';
 import { CsatStep } from './csat/steps.ts';
 
 /**
@@ -118,6 +119,8 @@ export interface Link {
   createdAt: number;
   /** Rules already reported on the ticket, so follow-ups note only new ones. */
   firedRules: string[];
+  /** What the gateway last set on the ticket: a follow-up reads the ticket only to go beyond it. */
+  lastSet?: LastSet;
 }
 
 export interface LinkStore {
@@ -130,7 +133,8 @@ export interface LinkStore {
 /** One step of a conversation's path, shown on the console: what happened, when, to which ticket. */
 export interface ConversationEvent {
   at: number;
-  kind: 'accepted' | 'ticket' | 'reply' | 'autoreply' | 'note' | 'failed';
+  /** `question` and `rating`: the rating question after "solved" and the customer's answer (docs/csat.md). */
+  kind: 'accepted' | 'ticket' | 'reply' | 'autoreply' | 'note' | 'question' | 'rating' | 'failed';
   /** A short text for a person: a message excerpt, the rules that fired, the error. */
   text?: string;
   ticketId?: string;

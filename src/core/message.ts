@@ -21,14 +21,22 @@ export const AttachmentRef = z.object({
 });
 export type AttachmentRef = z.infer<typeof AttachmentRef>;
 
+/**
+ * Identifiers and contact fields have lengths no channel sends (a Message-ID fits one 998-character
+ * header line; E.164 has 15 digits): a megabyte in one of them is a wrong shape, refused at accept
+ * with the field named, before it becomes a queue lane's key or a helpdesk requester.
+ */
+const Id = z.string().min(1).max(1000);
+const Name = z.string().max(1000);
+
 export const Sender = z.object({
-  externalId: z.string().min(1),
-  displayName: z.string().optional(),
-  username: z.string().optional(),
-  phone: z.string().optional(),
-  email: z.string().optional(),
-  locale: z.string().optional(),
-  playerId: z.string().optional(),
+  externalId: Id,
+  displayName: Name.optional(),
+  username: Name.optional(),
+  phone: z.string().max(64).optional(),
+  email: z.string().max(320).optional(),
+  locale: z.string().max(64).optional(),
+  playerId: Name.optional(),
 });
 export type Sender = z.infer<typeof Sender>;
 
@@ -49,12 +57,12 @@ export const NormalizedMessage = z.object({
   channel: z.object({ id: z.string().min(1), kind: z.string().min(1) }),
   kind: MessageKind,
   /** The channel's own id for this message. */
-  externalId: z.string().min(1),
+  externalId: Id,
   /** The natural idempotency key: a redelivery with the same key is a no-op. */
-  dedupeKey: z.string().min(1),
+  dedupeKey: Id,
   conversation: z.object({
-    externalId: z.string().min(1),
-    threadRefs: z.array(z.string()).optional(),
+    externalId: Id,
+    threadRefs: z.array(z.string().max(1000)).optional(),
     subject: z.string().optional(),
   }),
   sender: Sender,

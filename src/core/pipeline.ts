@@ -36,6 +36,7 @@ import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
 import { topicOf } from './rules/topic.ts';
+import { afterWrite } from './last-set.ts';
 import type { Csat } from './csat/csat.ts';
 
 /**
@@ -76,8 +77,17 @@ export interface PipelineDeps {
   timing?: ConversationTiming;
   /** Where each conversation's path is recorded for the console (best effort). */
   history?: Pick<ConversationLog, 'record'>;
+  /**
+   * Attempts of a delivery during which a file that cannot be fetched (a network error, a host too
+   * slow for its deadline) holds the message back; from the last of them on, the message goes to
+   * the ticket without it and the note names the file and why. Default 3; keep it at most
+   * `delivery.maxAttempts`, or a failing file would dead-letter the message.
+   */
+  fileAttempts?: number;
   /** Customers across channels (docs/identity.md); without it every conversation is on its own. */
   identity?: IdentityService;
+  /** How agents see which rules fired (`helpdesk.rulesFired`): tags in the message's own write (default), or a private note. */
+  rulesFired?: 'tags' | 'note';
   /** The rating question after a ticket is solved (docs/csat.md); absent: never asked. */
   csat?: Csat;
   /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
@@ -164,7 +174,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return entry;
   }
 
-  async function fetchFiles(channel: ChannelInstance, refs: AttachmentRef[]): Promise<{ files: FetchedFile[]; notes: string[] }> {
+  const fileAttempts = deps.fileAttempts ?? 3;
+
+  /**
+   * A file that cannot be fetched never costs the message: a permanent failure is a note at once,
+   * a transient one retries the delivery for `fileAttempts` attempts and is then a note too.
+   */
+  async function fetchOrExplain<F>(fetch: () => Promise<F>, ctx: AttemptContext, explain: (why: string) => string): Promise<F | string> {
+    try {
+      return await fetch();
+    } catch (err) {
+      const e = asDeliveryError(err);
+      if (e.kind !== 'permanent' && ctx.attempt < fileAttempts) throw e;
+      const why = `${e.message}${e.detail && e.detail !== e.message && !e.message.includes(e.detail) ? ` (${e.detail.slice(0, 500)})` : ''}`;
+      return explain(e.kind === 'permanent' ? why : `${why}; gave up after ${ctx.attempt} attempts`);
+    }
+  }
+
+  async function fetchFiles(channel: ChannelInstance, refs: AttachmentRef[], ctx: AttemptContext): Promise<{ files: FetchedFile[]; notes: string[] }> {
     const files: FetchedFile[] = [];
     const notes: string[] = [];
     for (const ref of refs) {
@@ -172,13 +199,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         notes.push(`Attachment "${ref.name}" (${ref.mime}${ref.size ? `, ${formatBytes(ref.size)}` : ''}) was not attached: ${ref.unavailable}.`);
         continue;
       }
-      try {
-        files.push(await channel.fetchAttachment(ref));
-      } catch (err) {
-        const e = asDeliveryError(err);
-        if (e.kind !== 'permanent') throw e;
-        notes.push(`Attachment "${ref.name}" could not be fetched from the channel: ${e.message}${e.detail ? ` (${e.detail})` : ''}.`);
-      }
+      const got = await fetchOrExplain(() => channel.fetchAttachment(ref), ctx, (why) => `Attachment "${ref.name}" could not be fetched from the channel: ${why}.`);
+      if (typeof got === 'string') notes.push(got);
+      else files.push(got);
     }
     return { files, notes };
   }
@@ -211,31 +234,38 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (deps.identity) Object.assign(decision.fields, playerField(deps.identity, who, decision));
     const newRules = decision.firedRules.filter((r) => !link?.firedRules.includes(r));
-    const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments);
+    // The rules that fired go as tags in the message's own write, unless a private note is asked for.
+    const asNote = deps.rulesFired === 'note';
+    const { files, notes: fileNotes } = await fetchFiles(channel.instance, combined.attachments, ctx);
     const masked = maskedNote(messages);
+    // With tags, the model's scores still reach the agent when a rule that fired now read them: a
+    // learned verdict needs its why (one note, only on the messages the model routed).
+    const modelNote = !asNote && decision.model?.usedBy.some((r) => newRules.includes(r)) ? [describeScores(decision.model)] : [];
     const notes = [
-      ...(newRules.length > 0 ? [describeDecision(decision, newRules)] : []),
+      ...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : modelNote),
       ...(masked ? [masked] : []),
       ...(throttled ? [THROTTLED_NOTE] : []),
       ...fileNotes,
       ...(who?.notes ?? []),
     ];
+    const topic = topicOf(decision);
+    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
+    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const lastSet = link ? link.lastSet : joined?.lastSet;
     const input: TicketInput = {
       channel: channelRef,
       message: first,
       extra: messages.slice(1),
-      decision,
+      decision: asNote ? decision : { ...decision, tags: [...decision.tags, ...newRules.map(ruleTag)] },
       subject: decision.subject ?? first.conversation.subject ?? defaultSubject(combined),
       files,
       notes,
       conversationKey: key,
       ...(messages.every((m) => m.private === true) ? { private: true } : {}),
+      ...(lastSet ? { lastSet } : {}),
     };
 
     let ref: TicketRef;
-    const topic = topicOf(decision);
-    // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
-    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
     const requester = deps.identity
       ? await deps.identity.requester(who?.customer, first, channelRef, ctx, link?.requesterId ?? joined?.requesterId)
       : link ? { id: link.requesterId } : await helpdesk.upsertRequester(first.sender, channelRef, ctx);
@@ -248,7 +278,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } else {
       ref = await helpdesk.appendMessage(link.ticketId, input, requester, ctx);
     }
-    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic });
+    // What the ticket now carries at least; a ticket the message had to move to starts afresh.
+    const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet });
     const language = detectLanguage(combined.text, first.sender.locale);
     // Before the link: once linked, a ticket solved at once is asked in this language.
     await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
@@ -268,6 +300,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       conversation,
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
+      lastSet: nowSet,
     };
     rememberLinked(key);
     await deps.routingLog?.append({
@@ -367,20 +400,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { enqueue: fresh.map((reply) => replyJob(link, reply)) };
   }
 
-  async function reply(r: AgentReply): Promise<RunOutcome | void> {
+  async function reply(r: AgentReply, ctx: AttemptContext): Promise<RunOutcome | void> {
     const link = await links.byTicket(r.ticketId);
     if (!link) throw new DeliveryError(`no conversation is linked to ticket ${r.ticketId}`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
     const files: FetchedFile[] = [];
     const notes: string[] = [];
     for (const a of r.attachments) {
-      try {
-        files.push(await helpdesk.fetchAttachment(a.url));
-      } catch (err) {
-        const e = asDeliveryError(err);
-        if (e.kind !== 'permanent') throw e;
-        notes.push(`Attachment "${a.name}" of this reply could not be downloaded from the helpdesk: ${e.message}.`);
-      }
+      const got = await fetchOrExplain(() => helpdesk.fetchAttachment(a.url), ctx, (why) => `Attachment "${a.name}" of this reply could not be downloaded from the helpdesk: ${why}.`);
+      if (typeof got === 'string') notes.push(got);
+      else files.push(got);
     }
     const result = await channel.instance.send(link.conversation, { text: r.text, html: r.html, files, replyId: `${r.ticketId}:${r.commentId}` });
     notes.push(...(result.notes ?? []));
@@ -471,7 +500,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'reply':
           // The agent answered when the helpdesk says, else when the gateway saw the answer.
           await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
-          return reply(p.reply);
+          return reply(p.reply, ctx);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':
@@ -512,6 +541,11 @@ function replyJob(link: Link, reply: AgentReply): NewJob {
   };
 }
 
+/** The tag that tells agents a rule fired (`helpdesk.rulesFired: tags`): `rule_<name>`, one word. */
+export function ruleTag(name: string): string {
+  return `rule_${name.trim().toLowerCase().replace(/[\s,]+/g, '_')}`;
+}
+
 export function describeDecision(decision: Decision, rules: string[]): string {
   const parts = [`Switchboard rules fired: ${rules.join(', ')}.`];
   if (decision.priority) parts.push(`Priority: ${decision.priority}.`);
@@ -529,10 +563,11 @@ export function describeScores(model: NonNullable<Decision['model']>): string {
   return `Text model: ${top.join(', ')}${used}.`;
 }
 
-/** The start of a text, on one line: enough for a person to recognise it. */
+/** The start of a text, on one line: enough for a person to recognise it. Reads only the start (a text may be a megabyte). */
 export function excerpt(text: string, max = 160): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  const start = text.trimStart();
+  const line = start.slice(0, max * 8).replace(/\s+/g, ' ').trim();
+  return line.length > max || start.length > max * 8 ? `${line.slice(0, max - 1)}…` : line;
 }
 
 function defaultSubject(m: NormalizedMessage): string {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Runtime } from '../runtime/runtime.ts';
 import { COOKIE_PATH, CSRF_COOKIE, derivedKey, identify, type Tokens } from './console/access.ts';
 import { registerConsole, type ConsoleDeps } from './console/index.ts';
+import { parseOwnRouteBody } from './inbound.ts';
 import { consoleOffPage } from './console/login.ts';
 import { html, page, sendPage } from './console/page.ts';
 
@@ -65,6 +66,8 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
       csrfOpts: { hmacKey: derivedKey(tokens, 'csrf') },
     });
     await admin.register(rateLimit, { global: false });
+    // The bodies every route reads raw are parsed here by the gateway's safe parsers (the CSRF check reads the form).
+    admin.addHook('preValidation', parseOwnRouteBody);
 
     admin.addHook('onRequest', async (req, reply) => {
       void reply.headers(SECURITY_HEADERS);

@@ -1,17 +1,20 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import multipart from '@fastify/multipart';
 import { newId } from '../core/ids.ts';
-import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RouteSpec, UploadedFile } from '../core/connector.ts';
+import type { ChannelAction, ChannelInspection, ChannelStatus, HelpdeskInstance, HttpResponse, InboundRequest, Logger, RequestHead, RouteGuard, RouteSpec, SolvedTicket } from '../core/connector.ts';
 import { syncJob } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { registerAdmin, type AdminDeps } from './admin.ts';
+import { headOf, parseBody, parseQuery } from './inbound.ts';
 import { registerCsatPage } from './csat-page.ts';
 import type { Csat } from '../core/csat/csat.ts';
 import type { CsatOptions } from '../core/csat/options.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** Set by a guarded route's onRequest hook. */
+    head?: RequestHead;
+    /** The exact bytes of the body, on the gateway's own routes (see parseOwnRouteBody). */
     rawBody?: Buffer;
   }
 }
@@ -28,8 +31,10 @@ export interface MountedChannel {
 export interface AppDeps {
   runtime: Runtime;
   helpdesk: HelpdeskInstance;
-  /** The rating question: solved tickets are handed to it, and its email-link page is mounted. */
+  /** The rating question's email-link page. */
   csat?: { flow: Csat; texts: CsatOptions['texts'] };
+  /** Tickets the helpdesk's event reports solved (the SLA clock stops, the rating question is asked). */
+  solved?(tickets: SolvedTicket[]): Promise<void>;
   channels: MountedChannel[];
   metrics: Metrics;
   log: Logger;
@@ -51,21 +56,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Fastify accepts a hop count at run time although its types leave numbers out.
     trustProxy: (deps.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     return503OnClosing: true,
+    routerOptions: { querystringParser: parseQuery },
   });
 
-  // Keep the exact bytes; parse leniently so a route can verify the sender before judging the body.
-  const keepRaw = (parse: (raw: Buffer) => unknown) => (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    req.rawBody = body;
-    try {
-      done(null, body.length === 0 ? undefined : parse(body));
-    } catch {
-      done(null, undefined);
-    }
-  };
-  app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer' }, keepRaw((b) => JSON.parse(b.toString('utf8'))));
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, keepRaw((b) => Object.fromEntries(new URLSearchParams(b.toString('utf8')))));
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw(() => undefined));
-  await app.register(multipart, { limits: { fileSize: deps.bodyLimit, files: 20, fields: 200, parts: 220 } });
+  // Every content type is read the same way: raw bytes, counted while they arrive and cut off past
+  // the route's limit (a Content-Length over it is refused unread). Guards and parsing come after.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -76,26 +73,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
+    void reply.status(404).send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` });
   });
 
   for (const channel of deps.channels) {
     for (const spec of channel.routes) if (spec.prefix !== 'admin') mountRoute(app, deps, channel, spec);
   }
 
-  app.post('/helpdesk/events', async (req, reply) => {
-    await deps.runtime.admit();
-    const inbound = await toInbound(req, deps.bodyLimit);
-    const result = await deps.helpdesk.verifyAgentEvent(inbound);
-    if (!result.ok) {
-      deps.metrics.rejected.inc({ route: 'helpdesk', status: String(result.status) });
-      deps.log.warn({ status: result.status, error: result.error, ip: req.ip }, 'agent event refused');
-      return reply.status(result.status).send({ error: 'rejected', message: result.error });
-    }
-    // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
-    await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
-    if (result.solved && result.solved.length > 0) await deps.csat?.flow.solved(result.solved);
-    return send(reply, result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } });
+  guardedRoute(app, deps, {
+    method: 'POST',
+    url: '/helpdesk/events',
+    label: 'helpdesk',
+    bodyLimit: deps.bodyLimit,
+    guard: deps.helpdesk.agentEventGuard,
+    async handle(inbound) {
+      const result = await deps.helpdesk.verifyAgentEvent(inbound);
+      if (!result.ok) return { status: result.status, body: { error: 'rejected', message: result.error } };
+      // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
+      await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
+      if (result.solved && result.solved.length > 0) await deps.solved?.(result.solved);
+      return result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } };
+    },
   });
 
   if (deps.csat?.flow.active) registerCsatPage(app, deps.csat.flow, deps.csat.texts);
@@ -141,53 +139,71 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 function mountRoute(app: FastifyInstance, deps: AppDeps, channel: MountedChannel, spec: RouteSpec): void {
   const url = spec.prefix === 'admin' ? `/admin/channels/${channel.id}${spec.path}` : `/${spec.prefix ?? 'webhooks'}/${channel.id}${spec.path}`;
-  const limit = spec.bodyLimit ?? deps.bodyLimit;
+  guardedRoute(app, deps, { method: spec.method, url, label: channel.id, bodyLimit: spec.bodyLimit ?? deps.bodyLimit, guard: spec.guard, handle: spec.handler });
+}
+
+interface GuardedRoute {
+  method: RouteSpec['method'];
+  url: string;
+  /** The route's name in metrics and logs (never the request's own URL). */
+  label: string;
+  bodyLimit: number;
+  guard?: RouteGuard;
+  handle(req: InboundRequest): Promise<HttpResponse>;
+}
+
+/**
+ * A route that checks its sender before paying for the body: the head guard runs when the
+ * headers are in (a refusal closes the connection, so an upload in flight is not read), the body
+ * guard on the raw bytes, and only then is the body parsed. Bad input is a 4xx naming the field.
+ */
+function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): void {
+  const refuse = (req: FastifyRequest, reply: FastifyReply, res: HttpResponse, unread: boolean): FastifyReply => {
+    deps.metrics.rejected.inc({ route: r.label, status: String(res.status) });
+    if (res.status === 401 || res.status === 403) deps.log.warn({ route: r.label, status: res.status, ip: req.ip, error: errorText(res) }, 'request refused');
+    if (unread) void reply.header('connection', 'close');
+    return send(reply, res);
+  };
+  const badInput = (field: string, error: string): HttpResponse => ({ status: 400, body: { error: 'bad_request', field, message: `${field} ${error}` } });
+
   app.route({
-    method: spec.method,
-    url,
-    bodyLimit: limit,
+    method: r.method,
+    url: r.url,
+    bodyLimit: r.bodyLimit,
+    onRequest: async (req, reply) => {
+      const head = headOf(req);
+      if (!head.ok) return refuse(req, reply, badInput(head.field, head.error), hasBody(req));
+      req.head = head.value;
+      const refused = r.guard?.head?.(head.value);
+      if (refused) return refuse(req, reply, refused, hasBody(req));
+    },
     handler: async (req, reply) => {
       await deps.runtime.admit();
-      let inbound: InboundRequest;
-      try {
-        inbound = await toInbound(req, limit);
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode ?? 400;
-        return reply.status(status).send({ error: status === 413 ? 'payload_too_large' : 'bad_request', message: (err as Error).message });
-      }
-      const res = await spec.handler(inbound);
-      if (res.status >= 400) deps.metrics.rejected.inc({ route: channel.id, status: String(res.status) });
-      return send(reply, res);
+      const head = req.head!;
+      // Under /admin the scope's hook already parsed the body and kept the bytes in rawBody.
+      const raw = req.rawBody ?? (Buffer.isBuffer(req.body) ? req.body : EMPTY);
+      const refused = r.guard?.body?.(head, raw);
+      if (refused) return refuse(req, reply, refused, false);
+      const parsed = await parseBody(head, raw);
+      if (!parsed.ok) return refuse(req, reply, badInput(parsed.field, parsed.error), false);
+      const res = await r.handle({ ...head, rawBody: raw, body: parsed.value.body, files: parsed.value.files });
+      return res.status >= 400 ? refuse(req, reply, res, false) : send(reply, res);
     },
   });
 }
 
-async function toInbound(req: FastifyRequest, fileLimit: number): Promise<InboundRequest> {
-  let body: unknown = req.body;
-  const files: UploadedFile[] = [];
-  if (req.isMultipart()) {
-    const fields: Record<string, string> = {};
-    for await (const part of req.parts({ limits: { fileSize: fileLimit } })) {
-      if (part.type === 'file') {
-        files.push({ field: part.fieldname, filename: part.filename, mime: part.mimetype, data: await part.toBuffer() });
-      } else {
-        fields[part.fieldname] = String(part.value);
-      }
-    }
-    body = fields;
-  }
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-  return {
-    method: req.method,
-    url: req.url,
-    headers,
-    query: (req.query ?? {}) as Record<string, string | undefined>,
-    rawBody: req.rawBody ?? Buffer.alloc(0),
-    body,
-    files,
-    ip: req.ip,
-  };
+const EMPTY = Buffer.alloc(0);
+
+/** A body is on its way (and would be read if the connection stayed open). */
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function errorText(res: HttpResponse): string | undefined {
+  const body = res.body as { error?: unknown; message?: unknown } | undefined;
+  const text = typeof body?.message === 'string' ? body.message : typeof body?.error === 'string' ? body.error : undefined;
+  return text?.slice(0, 200);
 }
 
 function send(reply: FastifyReply, res: HttpResponse): FastifyReply {

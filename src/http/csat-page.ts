@@ -5,6 +5,7 @@ import { textsFor } from '../core/csat/texts.ts';
 import type { CsatOptions } from '../core/csat/options.ts';
 import { MAX_SCORE } from '../core/csat/answer.ts';
 import { escapeHtml } from '../core/html.ts';
+import { parseOwnRouteBody } from './inbound.ts';
 
 /**
  * The small page behind the rating links in emails: `GET /csat/{token}` shows the chosen rating
@@ -60,6 +61,7 @@ function comment(body: unknown): string {
 export function registerCsatPage(app: FastifyInstance, csat: Csat, texts: CsatOptions['texts']): void {
   const send = (reply: FastifyReply, out: { status: number; html: string }) => reply.status(out.status).headers(HEADERS).send(out.html);
   app.get<{ Params: { token: string } }>('/csat/:token', async (req, reply) => send(reply, render(await csat.viewLink(req.params.token), texts, false)));
-  app.post<{ Params: { token: string } }>('/csat/:token', { bodyLimit: BODY_LIMIT }, async (req, reply) =>
+  // The form is parsed by the gateway's safe parsers (every route reads its body raw).
+  app.post<{ Params: { token: string } }>('/csat/:token', { bodyLimit: BODY_LIMIT, preValidation: parseOwnRouteBody }, async (req, reply) =>
     send(reply, render(await csat.answerLink(req.params.token, comment(req.body)), texts, true)));
 }

@@ -64,6 +64,12 @@ export function createMetrics(helpdeskKind: string) {
   });
   const slaWarnings = new client.Counter({ name: 'switchboard_sla_warnings_total', help: 'Waits that reached the warning share of their SLA target', labelNames: conversation, registers: [registry] });
   const slaBreaches = new client.Counter({ name: 'switchboard_sla_breaches_total', help: 'Waits that went past their SLA target without an agent reply', labelNames: conversation, registers: [registry] });
+  const slaResponses = new client.Counter({
+    name: 'switchboard_sla_responses_total',
+    help: 'Agent replies (first and later) to waits that had an SLA target, by whether they came within it (result: within, late)',
+    labelNames: [...conversation, 'result'],
+    registers: [registry],
+  });
   const csatLabels = ['channel', 'topic', 'group'];
   const csatAsked = new client.Counter({ name: 'switchboard_csat_asked_total', help: 'Rating questions sent after a ticket was solved', labelNames: csatLabels, registers: [registry] });
   const csatAnswered = new client.Counter({ name: 'switchboard_csat_answered_total', help: 'Rating questions answered', labelNames: csatLabels, registers: [registry] });
@@ -76,7 +82,11 @@ export function createMetrics(helpdeskKind: string) {
   });
   const csatSkipped = new client.Counter({ name: 'switchboard_csat_skipped_total', help: 'Solved tickets whose customer was not asked, by reason', labelNames: ['channel', 'reason'], registers: [registry] });
   const csat: CsatEvents = {
-    asked: (l) => csatAsked.inc({ ...l }),
+    asked(l) {
+      csatAsked.inc({ ...l });
+      // The answered series exists from the first question on, so an answer rate of 0 shows as 0, not as nothing.
+      csatAnswered.inc({ ...l }, 0);
+    },
     answered(l, score) {
       csatAnswered.inc({ ...l });
       csatScore.observe({ ...l }, score);
@@ -109,6 +119,11 @@ export function createMetrics(helpdeskKind: string) {
     response(sample: ResponseSample, labels: Labels): void {
       const { channel, topic, priority, group } = labels;
       (sample.kind === 'first' ? firstResponse : replyTime).observe({ channel, topic, priority, group }, sample.businessMs / 1000);
+      if (sample.targetMs === undefined) return;
+      const within = sample.businessMs <= sample.targetMs;
+      // Both results exist once one does, so the share within SLA is a number from the first reply on.
+      slaResponses.inc({ channel, topic, priority, group, result: within ? 'within' : 'late' });
+      slaResponses.inc({ channel, topic, priority, group, result: within ? 'late' : 'within' }, 0);
     },
     /** The SLA watch warned about or declared a breach of a conversation's wait. */
     slaStage(stage: 'warning' | 'breach', labels: Labels): void {

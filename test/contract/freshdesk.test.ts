@@ -28,6 +28,9 @@ function view(t: FdTicket): ContractTicket {
   };
 }
 
+// The fake's file server is another port on 127.0.0.1: the private-address allowance is set explicitly.
+const PRIVATE_FILES = { allowPrivateAddresses: true };
+
 helpdeskContract({
   name: 'freshdesk',
   async start() {
@@ -35,7 +38,7 @@ helpdeskContract({
     return {
       connect: async (o = {}) =>
         definition.create(
-          FreshdeskOptions.parse({ baseUrl: fd.url, apiKey: API_KEY, webhookSecret: SECRET, groups: { payments: 101 }, fields: { player_id: 'cf_player_id' }, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
+          FreshdeskOptions.parse({ baseUrl: fd.url, apiKey: API_KEY, webhookSecret: SECRET, groups: { payments: 101 }, fields: { player_id: 'cf_player_id' }, attachments: PRIVATE_FILES, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
           { log: silent, kv: memoryKv(), dataDir: '/nonexistent', limiter: o.limiter },
         ),
       ticket: (id) => {
@@ -58,6 +61,8 @@ helpdeskContract({
         fd.requests.length = 0;
         fd.ratings.length = 0;
       },
+      statusEvent: (ticketId) => inboundRequest(JSON.stringify({ ticket_id: ticketId }), { 'X-Switchboard-Secret': SECRET }),
+      requestCount: () => fd.requests.length,
       close: () => fd.close(),
       closeTicket: (id) => fd.setStatus(Number(id), 5),
       deleteTicket: (id) => fd.deleteTicket(Number(id)),

@@ -12,6 +12,8 @@ import type {
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage, Sender } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
+import { agentEvent } from '../fixtures/route.ts';
+import { afterWrite } from '../../src/core/last-set.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
 /**
@@ -89,6 +91,13 @@ export interface HelpdeskHarness {
   addAgentReply?(ticketId: string, text: string, opts?: { private?: boolean; file?: FetchedFile }): void;
   /** The agent-reply webhook the helpdesk sends for a ticket: authentic, with a wrong secret, or with none. */
   agentEvent?(ticketId: string, how: 'authentic' | 'forged' | 'unauthenticated'): InboundRequest;
+  /**
+   * The webhook the helpdesk sends when an agent changes a ticket's status (as its guide sets it up),
+   * for a helpdesk whose message write goes through on a closed ticket; absent where the write is refused.
+   */
+  statusEvent?(ticketId: string): InboundRequest;
+  /** Requests the fake helpdesk has received since the last reset. */
+  requestCount?(): number;
   /** The (authentic) event the documented trigger or automation sends when an agent solves the ticket, with its tags. */
   solvedEvent?(ticketId: string, tags: string[]): InboundRequest;
   /** An agent solves the ticket in the helpdesk. */
@@ -233,6 +242,11 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
 
     const publicTexts = (id: string) => h.ticket(id)!.messages.filter((m) => m.public).map((m) => m.text);
 
+    /** The helpdesk tells the gateway of an agent's change to the ticket, where it has to. */
+    async function told(ticketId: string): Promise<void> {
+      if (h.statusEvent) expect(await hd.verifyAgentEvent(h.statusEvent(ticketId))).toMatchObject({ ok: true });
+    }
+
     it('create: the customer is the requester and author; subject, priority, tags, type, group, custom field and the rules note are set', async () => {
       const { ref, requester, ticket } = await newTicket({
         decision: decision({ priority: 'high', tags: ['payments', 'withdrawal'], type: 'incident', group: 'payments', fields: { player_id: 'P-5512345' } }),
@@ -350,6 +364,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       it('a message for a closed ticket opens a new ticket; the closed one is left alone', async () => {
         const { ref, requester } = await newTicket();
         h.closeTicket!(ref.ticketId);
+        await told(ref.ticketId);
         const before = h.ticket(ref.ticketId)!.messages.length;
         const next = await hd.appendMessage(ref.ticketId, input(message('it happened again', customer)), requester, attempt());
         expect(next.ticketId).not.toBe(ref.ticketId);
@@ -361,6 +376,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       it('a message for a deleted ticket opens a new ticket', async () => {
         const { ref, requester } = await newTicket();
         h.deleteTicket!(ref.ticketId);
+        await told(ref.ticketId);
         const next = await hd.appendMessage(ref.ticketId, input(message('hello?', customer)), requester, attempt());
         expect(next.ticketId).not.toBe(ref.ticketId);
         expect(publicTexts(next.ticketId)[0]).toContain('hello?');
@@ -386,6 +402,32 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         expect(err.kind).toBe('retry');
       });
     } else {
+      it('the request budget: a ticket for a known requester is one request, a follow-up that changes nothing the gateway set is one more', async () => {
+        const msg = message('вывод не пришёл уже 3 дня', customer);
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
+        const routed = decision({ priority: 'high', tags: ['payments', 'rule_withdrawal'], group: 'payments' });
+        let before = h.requestCount!();
+        const ref = await hd.createTicket(input(msg, { decision: routed }), requester, attempt());
+        expect(h.requestCount!() - before).toBe(1);
+        before = h.requestCount!();
+        const next = await hd.appendMessage(ref.ticketId, input(message('вывод так и не пришёл', customer), { decision: routed, lastSet: afterWrite(undefined, routed) }), requester, attempt());
+        expect(h.requestCount!() - before).toBe(1);
+        expect(next.ticketId).toBe(ref.ticketId);
+        const ticket = h.ticket(ref.ticketId)!;
+        expect(publicTexts(ref.ticketId)).toEqual([expect.stringContaining('3 дня'), expect.stringContaining('так и не пришёл')]);
+        expect(ticket).toMatchObject({ priority: 'high', tags: expect.arrayContaining(['payments', 'rule_withdrawal']) });
+      });
+
+      it('a follow-up that may raise the priority above what the gateway set raises it, and adds its tags', async () => {
+        const msg = message('бонус не начислили', customer);
+        const requester = await hd.upsertRequester(msg.sender, channelRef(msg.channel), attempt());
+        const first = decision({ priority: 'normal', tags: ['bonus'] });
+        const ref = await hd.createTicket(input(msg, { decision: first }), requester, attempt());
+        const raised = decision({ priority: 'high', tags: ['payments', 'withdrawal'] });
+        await hd.appendMessage(ref.ticketId, input(message('и вывод не проходит', customer), { decision: raised, lastSet: afterWrite(undefined, first) }), requester, attempt());
+        expect(h.ticket(ref.ticketId)).toMatchObject({ priority: 'high', tags: expect.arrayContaining(['bonus', 'payments', 'withdrawal']) });
+      });
+
       it('429 with Retry-After: rate limited with that wait, and the limiter is told', async () => {
         const limiter = recordingLimiter();
         hd = await h.connect({ limiter });
@@ -487,7 +529,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     if (na.agents) {
       const refusal = na.agents.refusal;
       it('has no agents: every agent-reply webhook is refused, and there are no replies to list (declared)', async () => {
-        const result = await hd.verifyAgentEvent(inboundRequest('{"ticket_id":"1"}'));
+        const result = await agentEvent(hd, inboundRequest('{"ticket_id":"1"}'));
         expect(result).toMatchObject({ ok: false, status: 401 });
         expect(result.ok ? '' : result.error).toMatch(refusal);
         const { ref } = await newTicket();
@@ -508,7 +550,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
       it('a forged or unauthenticated agent-reply webhook is refused', async () => {
         const { ref } = await newTicket();
         for (const how of ['forged', 'unauthenticated'] as const) {
-          const result = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, how));
+          const result = await agentEvent(hd, h.agentEvent!(ref.ticketId, how));
           expect(result, how).toMatchObject({ ok: false, status: 401 });
         }
       });
@@ -520,7 +562,7 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
         h.addAgentReply!(ref.ticketId, 'internal: check AML first', { private: true });
         const delivered = new Map<string, string>();
         for (let i = 0; i < 3; i++) {
-          const event = await hd.verifyAgentEvent(h.agentEvent!(ref.ticketId, 'authentic'));
+          const event = await agentEvent(hd, h.agentEvent!(ref.ticketId, 'authentic'));
           expect(event).toMatchObject({ ok: true });
           if (!event.ok) continue;
           expect(event.ticketIds).toContain(ref.ticketId);

@@ -25,6 +25,9 @@ function view(t: UdTicket): ContractTicket {
   };
 }
 
+// The fake's file server is another port on 127.0.0.1: the private-address allowance is set explicitly.
+const PRIVATE_FILES = { allowPrivateAddresses: true };
+
 helpdeskContract({
   name: 'usedesk',
   notApplicable: { playerIdOnRequester: true },
@@ -33,7 +36,7 @@ helpdeskContract({
     return {
       connect: async (o = {}) =>
         definition.create(
-          UsedeskOptions.parse({ baseUrl: ud.url, apiToken: TOKEN, channelId: ud.apiChannelId, groups: { payments: 101 }, fields: { player_id: 901 }, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
+          UsedeskOptions.parse({ baseUrl: ud.url, apiToken: TOKEN, channelId: ud.apiChannelId, groups: { payments: 101 }, fields: { player_id: 901 }, attachments: PRIVATE_FILES, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
           { log: silent, kv: memoryKv(), dataDir: '/nonexistent', limiter: o.limiter },
         ),
       ticket: (id) => {
@@ -55,6 +58,8 @@ helpdeskContract({
         ud.clients.length = 0;
         ud.requests.length = 0;
       },
+      statusEvent: (ticketId) => inboundRequest(JSON.stringify(ud.statusWebhook(Number(ticketId), TOKEN))),
+      requestCount: () => ud.requests.length,
       close: () => ud.close(),
       closeTicket: (id) => ud.setStatus(Number(id), 3),
       deleteTicket: (id) => ud.setStatus(Number(id), 4),

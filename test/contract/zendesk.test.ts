@@ -55,6 +55,7 @@ helpdeskContract({
         zd.users.length = 0;
         zd.requests.length = 0;
       },
+      requestCount: () => zd.requests.length,
       close: () => zd.close(),
       closeTicket: (id) => zd.closeTicket(Number(id)),
       deleteTicket: (id) => zd.deleteTicket(Number(id)),

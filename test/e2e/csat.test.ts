@@ -26,8 +26,10 @@ const LINK_SECRET = 'csat-link-secret-0123456789-0123456789';
 
 const settle = () => new Promise((r) => setTimeout(r, 800));
 
+const ADMIN_TOKEN = 'csat-admin-token-0123456789';
+
 const commonYaml = (dataDir: string, publicUrl?: string) => `
-server: { port: 8080, host: 127.0.0.1${publicUrl ? `, publicUrl: ${publicUrl}` : ''} }
+server: { port: 8080, host: 127.0.0.1, adminToken: ${ADMIN_TOKEN}${publicUrl ? `, publicUrl: ${publicUrl}` : ''} }
 store: { kind: embedded, path: ${dataDir} }
 log: { level: info }
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }`;
@@ -168,6 +170,17 @@ csat:
     expect(ticket.comments.filter((c) => c.public && c.body.includes('три дня'))).toHaveLength(0);
     expect(ticket.status).toBe('solved');
     expect(tg.sent.filter((m) => m.chat_id === '880001' && m.buttons)).toHaveLength(1);
+
+    // The console's path of the conversation: the question asked and the rating received, once each.
+    const page = await waitFor('the rating on the conversation\'s path', async () => {
+      const html = await (await fetch(`${gw.url}/admin/conversations?q=880001`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+      return html.includes('data-event="rating"') && html;
+    });
+    const steps = [...page.matchAll(/<li data-event="(\w+)">/g)].map((m) => m[1]);
+    expect(steps.filter((k) => k === 'question' || k === 'rating')).toEqual(['question', 'rating']);
+    expect(page).toContain('Rating question sent to the customer');
+    expect(page).toContain('Rating from the customer');
+    expect(page).toContain('2/5 with a button; asked what could be better');
 
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     const labels = 'channel="telegram",topic="payments",group="payments"';
@@ -396,7 +409,8 @@ csat:
     expect((await page(`/csat/${q}.5.${exp}.${sig}`, form(''))).status).toBe(403);
     expect((await page(`/csat/${q}.99.${exp}.${sig}`, form(''))).status).toBe(403);
     expect((await page('/csat/__proto__', form(''))).status).toBe(400);
-    expect((await page(`/csat/${tokens[0]}`, form('__proto__=1&constructor=2'))).status).toBe(200);
+    // A poisoned key is refused by the gateway's parsers, as on every route (docs/security.md).
+    expect((await page(`/csat/${tokens[0]}`, form('__proto__=1&constructor=2'))).status).toBe(400);
     expect((await page(`/csat/${tokens[0]}`, form(`comment=${'x'.repeat(40_000)}`))).status).toBe(413);
     await settle();
     expect(fd.ratings).toHaveLength(1);

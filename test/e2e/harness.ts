@@ -63,7 +63,8 @@ export class GatewayProcess {
     return new GatewayProcess(file, port, env);
   }
 
-  async start(): Promise<void> {
+  /** Resolves once /healthz answers; `deadlineMs` for a machine under load. */
+  async start(deadlineMs = 30_000): Promise<void> {
     this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port)], {
       cwd: REPO,
       env: { ...process.env, ...this.env, SWITCHBOARD_CONFIG: '' },
@@ -76,7 +77,12 @@ export class GatewayProcess {
       if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
       const res = await fetch(`${this.url}/healthz`).catch(() => undefined);
       return res?.ok;
-    }, 30_000);
+    }, deadlineMs);
+  }
+
+  /** The process has ended (crashed, or been stopped). */
+  get exited(): boolean {
+    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
   }
 
   /** SIGKILL: no shutdown hooks, no flush; what was acknowledged must survive. */

@@ -114,7 +114,8 @@ async function usedesk(): Promise<Target> {
     agentReply: (ticketId, text) => void ud.addAgentReply(ticketId, text),
     webhook(ticketId, forged) {
       const ticket = ud.tickets.find((t) => t.id === ticketId)!;
-      const comment = ticket.comments.filter((c) => c.from === 'user').at(-1)!;
+      // The newest agent comment; before any, the customer's (a forged webhook is refused whatever it names).
+      const comment = ticket.comments.filter((c) => c.from === 'user').at(-1) ?? ticket.comments.at(-1)!;
       return { body: JSON.stringify(ud.commentWebhook(comment, forged ? 'a-guess-at-the-token' : UD_TOKEN)), headers: {} };
     },
     close: () => ud.close(),

@@ -115,7 +115,7 @@ describe('model train from labeled files', () => {
       const sent = await gw.post('/forms/contact', { email: 'p1@example.com', message: 'не могу остановиться играть, закройте доступ' });
       expect(sent.status).toBe(200);
       const first = await waitFor('the first ticket', async () => (await tickets(ticketsFile))[0]);
-      expect(first.tags).toEqual(['responsible_gaming']);
+      expect(first.tags).toEqual(['responsible_gaming', 'rule_rg-by-model']);
       expect(first.priority).toBe('urgent');
       expect(first.notes.join('\n')).toMatch(/Text model: responsible_gaming 0\.\d\d.*\(used by rule rg-by-model\)/);
 
@@ -135,7 +135,7 @@ describe('model train from labeled files', () => {
         });
         return all.at(-1)!.tags.includes('payments') ? all.at(-1) : undefined;
       });
-      expect(retrained.tags).toEqual(['payments']);
+      expect(retrained.tags).toEqual(['payments', 'rule_payments-by-model']);
     } finally {
       await gw.stop();
     }

@@ -117,8 +117,9 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     expect(ticket.comments[0]!.body).toContain('вывод не пришёл');
     expect(ticket.comments[0]!.author_id).toBe(ticket.requester_id);
     expect(ticket.comments[0]!.public).toBe(true);
-    // Agents see which rules fired, in a private note.
-    await waitFor('the rules note', () => ticket.comments.find((c) => !c.public && /rules fired/i.test(c.body)));
+    // Agents see which rules fired, as tags written with the message: no note, no request of its own.
+    expect(ticket.tags).toEqual(expect.arrayContaining(['rule_withdrawal']));
+    expect(ticket.comments.filter((c) => !c.public)).toEqual([]);
 
     await sendUpdate(tgUpdate.text(777001, 'ID 5512345, карта Humo', { updateId: 2, messageId: 11, firstName: 'Azamat' }));
     await waitFor('the follow-up comment', () => ticket.comments.find((c) => c.body.includes('карта Humo')));

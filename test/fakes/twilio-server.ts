@@ -15,6 +15,8 @@ export interface FakeTwilio {
   requests: { path: string; authorized: boolean }[];
   addCall(sid: string, call: { from: string; to: string; direction: string }): void;
   addRecording(sid: string, data: Buffer): void;
+  /** The recording's media answers a redirect to `location` (Twilio's media storage, or somewhere it must not go). */
+  redirectRecording(sid: string, location: string): void;
   /** The RecordingUrl Twilio would put in a callback (no extension). */
   recordingUrl(sid: string): string;
   close(): Promise<void>;
@@ -23,6 +25,7 @@ export interface FakeTwilio {
 export async function startFakeTwilio(opts: { accountSid: string; authToken: string }): Promise<FakeTwilio> {
   const calls = new Map<string, { from: string; to: string; direction: string }>();
   const recordings = new Map<string, Buffer>();
+  const redirects = new Map<string, string>();
   const requests: FakeTwilio['requests'] = [];
   const basic = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString('base64')}`;
   const prefix = `/2010-04-01/Accounts/${opts.accountSid}`;
@@ -40,6 +43,8 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
       return json(200, { sid: m[1], account_sid: opts.accountSid, ...call, status: 'completed' });
     }
     if ((m = new RegExp(`^${prefix}/Recordings/(RE\\w+)\\.(mp3|wav)$`).exec(path))) {
+      const location = redirects.get(m[1]!);
+      if (location) return res.writeHead(302, { location }).end();
       const data = recordings.get(m[1]!);
       if (!data) return json(404, { code: 20404, message: 'not found', status: 404 });
       return res.writeHead(200, { 'content-type': m[2] === 'mp3' ? 'audio/mpeg' : 'audio/x-wav', 'content-length': String(data.length) }).end(data);
@@ -53,6 +58,7 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     requests,
     addCall: (sid, call) => void calls.set(sid, call),
     addRecording: (sid, data) => void recordings.set(sid, data),
+    redirectRecording: (sid, location) => void redirects.set(sid, location),
     recordingUrl: (sid) => `${url}${prefix}/Recordings/${sid}`,
     async close() {
       server.closeAllConnections();

@@ -205,7 +205,8 @@ describe('who may do what under /admin', () => {
     expect((await new Browser(gw).request('POST', '/admin/login', { form: { token: 'y'.repeat(100_000) } })).statusCode).toBe(413);
     const poisoned = await a.request('POST', '/admin/rules', { form: `__proto__[polluted]=1&constructor[prototype][polluted]=1&_csrf=${encodeURIComponent(csrf)}` });
     expect(poisoned.statusCode).toBe(400);
-    expect(poisoned.body).toContain('channel:');
+    // Refused by the gateway's parsers before the form is read, naming the key (docs/security.md).
+    expect(poisoned.body).toContain('__proto__[polluted] is a key that is not accepted');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     const markup = await a.request('POST', '/admin/rules', { form: { channel: 'contact', text: '<script>alert(1)</script> вывод', _csrf: csrf } });
     expect(markup.statusCode).toBe(200);

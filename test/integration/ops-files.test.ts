@@ -27,6 +27,13 @@ const AlertRules = z.strictObject({
   })).min(1),
 });
 
+/** docs/kpi.md and docs/csat.md: what the dashboard's Support KPIs row and the rating alerts read. */
+const KPI_METRICS = [
+  'switchboard_first_response_seconds', 'switchboard_reply_seconds', 'switchboard_sla_warnings_total', 'switchboard_sla_breaches_total',
+  'switchboard_sla_responses_total', 'switchboard_csat_asked_total', 'switchboard_csat_answered_total', 'switchboard_csat_score',
+  'switchboard_csat_skipped_total',
+];
+
 /** Made by Prometheus itself, not by the gateway. */
 const FROM_PROMETHEUS = new Set(['up']);
 const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset']);
@@ -37,7 +44,9 @@ const TARGET_LABELS = new Set(['job', 'instance']);
 export function referenced(expr: string): { metrics: string[]; labels: Map<string, string[]> } {
   const labels = new Map<string, string[]>();
   for (const m of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
-    labels.set(m[1]!, [...m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1]!));
+    // Every selector of a metric counts (a ratio names it twice, with different labels).
+    const used = [...m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1]!);
+    labels.set(m[1]!, [...new Set([...(labels.get(m[1]!) ?? []), ...used])]);
   }
   const bare = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
@@ -98,7 +107,10 @@ channels:
   it('alert rules: valid YAML in Prometheus\' rule-file shape, using only exposed metrics and labels', async () => {
     const rules = AlertRules.parse(parse(await readFile(join(REPO, 'docs/ops/alerts.yaml'), 'utf8')));
     const names = rules.groups.flatMap((g) => g.rules.map((r) => r.alert));
-    expect(names).toEqual(expect.arrayContaining(['SwitchboardDeadLettersGrowing', 'SwitchboardOldestWaitingOverSla', 'SwitchboardChannelDown', 'SwitchboardHelpdeskRefusesCredentials']));
+    expect(names).toEqual(expect.arrayContaining([
+      'SwitchboardDeadLettersGrowing', 'SwitchboardOldestWaitingOverSla', 'SwitchboardChannelDown', 'SwitchboardHelpdeskRefusesCredentials',
+      'SwitchboardSlaBreachesGrowing', 'SwitchboardCsatAnswersStopped', 'SwitchboardCsatAverageLow',
+    ]));
     expect(new Set(names).size).toBe(names.length);
     for (const g of rules.groups) for (const r of g.rules) {
       checkExpr(r.alert, r.expr);
@@ -108,15 +120,27 @@ channels:
 
   it('Grafana dashboard: valid JSON whose every panel queries exposed metrics and labels', async () => {
     const dashboard = JSON.parse(await readFile(join(REPO, 'docs/ops/grafana-dashboard.json'), 'utf8')) as {
-      panels: { title: string; targets: { expr: string }[] }[];
+      panels: { title: string; type: string; targets?: { expr: string }[] }[];
       templating: { list: { query: string }[] };
     };
     expect(dashboard.panels.length).toBeGreaterThan(10);
-    for (const p of dashboard.panels) for (const t of p.targets) {
-      checkExpr(p.title, t.expr.replaceAll('$job', 'x'));
-      expect(balanced(t.expr), `${p.title}: unbalanced brackets`).toBe(true);
+    const queried = new Set<string>();
+    for (const p of dashboard.panels) {
+      // A row only groups the panels after it.
+      if (p.type !== 'row') expect(p.targets?.length, `${p.title}: no query`).toBeGreaterThan(0);
+      for (const t of p.targets ?? []) {
+        checkExpr(p.title, t.expr.replaceAll('$job', 'x'));
+        expect(balanced(t.expr), `${p.title}: unbalanced brackets`).toBe(true);
+        for (const m of referenced(t.expr).metrics) queried.add(m.replace(/_(bucket|sum|count)$/, ''));
+      }
     }
     for (const v of dashboard.templating.list) expect(exposed(/label_values\((\w+)/.exec(v.query)![1]!)).toBe(true);
+    // The support KPIs have their panels (docs/kpi.md, docs/csat.md).
+    for (const m of KPI_METRICS.filter((name) => name !== 'switchboard_csat_skipped_total')) expect(queried, m).toContain(m);
+  });
+
+  it('the KPI and rating metrics are exposed before any sample, by a gateway without sla, kpi or csat configured', () => {
+    for (const m of KPI_METRICS) expect(families.has(m), m).toBe(true);
   });
 
   it('metric names follow Prometheus conventions: one prefix, counters end in _total, units spelled out', () => {
@@ -138,6 +162,7 @@ channels:
       metrics: ['switchboard_x_total', 'up'],
       labels: new Map([['switchboard_x_total', ['target', 'status']]]),
     });
+    expect(referenced('sum(switchboard_y_total{a="1", result="within"}) / sum(switchboard_y_total{a="1"})').labels).toEqual(new Map([['switchboard_y_total', ['a', 'result']]]));
   });
 });
 

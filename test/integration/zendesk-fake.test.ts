@@ -5,6 +5,7 @@ import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { agentEvent } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
@@ -265,8 +266,8 @@ describe('Zendesk connector against the fake Zendesk', () => {
     const req = (headers: Record<string, string>): InboundRequest => ({
       method: 'POST', url: '/helpdesk/events', headers, query: {}, rawBody: Buffer.from(body), body: JSON.parse(body), files: [], ip: '127.0.0.1',
     });
-    expect(await helpdesk.verifyAgentEvent(req(zd.signWebhook(body, SECRET)))).toEqual({ ok: true, ticketIds: ['15'] });
-    expect(await helpdesk.verifyAgentEvent(req(zd.signWebhook(body, 'other-secret')))).toMatchObject({ ok: false, status: 401 });
+    expect(await agentEvent(helpdesk, req(zd.signWebhook(body, SECRET)))).toEqual({ ok: true, ticketIds: ['15'] });
+    expect(await agentEvent(helpdesk, req(zd.signWebhook(body, 'other-secret')))).toMatchObject({ ok: false, status: 401 });
   });
 
   it('check: the right token authenticates; a wrong one is refused without echoing it', async () => {

@@ -8,7 +8,7 @@ import { CsatOptions } from '../../src/core/csat/options.ts';
 import { nextAllowed } from '../../src/core/csat/quiet-hours.ts';
 import { NotYet } from '../../src/core/errors.ts';
 import { newId } from '../../src/core/ids.ts';
-import type { Link, NewJob } from '../../src/core/jobs.ts';
+import type { ConversationEvent, Link, NewJob } from '../../src/core/jobs.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { ChannelEntry } from '../../src/core/pipeline.ts';
 import { memoryKv, silent } from '../contract/helpdesk-contract.ts';
@@ -115,6 +115,7 @@ function world(opts: Record<string, unknown> = {}, channelSpec: Record<string, {
   const sent: Sent[] = [];
   const ratings: { ticketId: string; rating: RatingInput }[] = [];
   const notes: { ticketId: string; text: string }[] = [];
+  const path: { key: string; event: ConversationEvent }[] = [];
   const spec = { telegram: { medium: 'messenger' as Medium, sends: ['text', 'buttons'] as Capability[] }, ...channelSpec };
   const channels = new Map<string, ChannelEntry>();
   for (const [id, c] of Object.entries(spec)) {
@@ -159,6 +160,7 @@ function world(opts: Record<string, unknown> = {}, channelSpec: Record<string, {
     timezone: 'Asia/Tashkent',
     defaultLanguage: 'en',
     publicUrl: 'https://gw.example.com',
+    history: { record: async (key, event) => void path.push({ key, event }) },
     log: silent,
     now: () => new Date(clock),
   });
@@ -194,7 +196,7 @@ function world(opts: Record<string, unknown> = {}, channelSpec: Record<string, {
       receivedAt: new Date(clock).toISOString(), meta: {}, ...extra,
     };
   }
-  return { csat, kv, sent, ratings, notes, queue, drain, link, message, tick: (ms: number) => (clock += ms), now: () => clock };
+  return { csat, kv, sent, ratings, notes, path, queue, drain, link, message, tick: (ms: number) => (clock += ms), now: () => clock };
 }
 
 const decision = (tags: string[] = [], group?: string) => ({ tags, fields: {}, replies: [], notify: [], firedRules: [], ...(group ? { group } : {}) });
@@ -243,6 +245,11 @@ describe('the rating flow', () => {
     expect(note.text).toMatch(/shortened: \d+ characters in all/);
     // The question is answered: the next message is an ordinary one again.
     expect(await w.csat.intercept([w.message('43', 'ещё вопрос по бонусу')])).toBe(false);
+    // The console's path of the conversation shows the question and the rating.
+    expect(w.path.map((p) => [p.key, p.event.kind, p.event.ticketId, p.event.text])).toEqual([
+      ['telegram:43', 'question', 'T2', expect.stringMatching(/^on telegram \(buttons 1–5\): \S/)],
+      ['telegram:43', 'rating', 'T2', '2/5 by typing it; asked what could be better'],
+    ]);
   });
 
   it('refuses presses for another conversation or an unknown question, and ignores text that is not a score', async () => {
@@ -351,5 +358,11 @@ describe('the rating flow', () => {
     // No chat message after a link: the page said thank you.
     expect(w.sent).toHaveLength(1);
     expect(await w.csat.viewLink(`${urls[1]!.slice(0, -2)}xx`)).toMatchObject({ ok: false, status: 403 });
+    // On the form conversation's path, once each; the signed links stay in the mail.
+    expect(w.path.map((p) => [p.key, p.event.kind, p.event.text])).toEqual([
+      ['contact:sub-1', 'question', expect.stringMatching(/^on mail \(five links\): /)],
+      ['contact:sub-1', 'rating', '2/5 with the link in the email'],
+    ]);
+    expect(JSON.stringify(w.path)).not.toContain(urls[1]!);
   });
 });

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelInstance, Logger } from '../../src/core/connector.ts';
-import type { Link, LinkStore, NewJob } from '../../src/core/jobs.ts';
+import type { Logger } from '../../src/core/connector.ts';
+import type { NewJob } from '../../src/core/jobs.ts';
 import { NormalizedMessage, type NormalizedMessageInput } from '../../src/core/message.ts';
 import { createPipeline, type Pipeline } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
 import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { deliverInbound, memoryLinks, quietChannel } from '../fixtures/pipeline.ts';
 
 /**
  * Call logs are private messages: the pipeline writes them as internal notes (TicketInput.private)
@@ -17,23 +18,6 @@ const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-private-0123';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-
-function memoryLinks(): LinkStore & { all: Map<string, Link> } {
-  const all = new Map<string, Link>();
-  return {
-    all,
-    get: async (k) => all.get(k),
-    byTicket: async (id) => [...all.values()].find((l) => l.ticketId === id),
-    put: async (l) => void all.set(l.conversationKey, l),
-  };
-}
-
-const phoneChannel: ChannelInstance = {
-  send: async () => ({ externalIds: [] }),
-  fetchAttachment: async () => {
-    throw new Error('no files here');
-  },
-};
 
 let n = 0;
 function callMessage(over: Partial<NormalizedMessageInput>): NormalizedMessage {
@@ -74,7 +58,7 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
     const compiled = compileRules([{ name: 'calls', when: { kind: 'call' }, set: { tags: ['phone'] }, reply: 'thanks' }]);
     pipeline = createPipeline({
       helpdesk,
-      channels: new Map([['pbx', { kind: 'cti', medium: 'phone' as const, instance: phoneChannel }]]),
+      channels: new Map([['pbx', { kind: 'cti', medium: 'phone' as const, instance: quietChannel }]]),
       links,
       rules: () => ({ compiled, replies: { thanks: { en: 'Thanks for calling' } } }),
       timezone: 'UTC',
@@ -82,12 +66,7 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
     });
   });
 
-  // As a runtime does: what the delivery left (the link, follow-up work) is written after it.
-  const run = async (m: NormalizedMessage) => {
-    const out = await pipeline.run([{ id: `j${m.id}`, dedupeKey: m.dedupeKey, lane: 'l', target: 'helpdesk', payload: { kind: 'inbound', message: m }, attempts: 0, createdAt: Date.now(), ambiguous: false }], ctx());
-    if (out?.link) await links.put(out.link);
-    enqueued.push(...(out?.enqueue ?? []));
-  };
+  const run = async (m: NormalizedMessage) => void enqueued.push(...(await deliverInbound(pipeline, links, m, ctx())));
 
   it('a call log with no ticket yet opens one for the caller whose only comment is an internal note', async () => {
     await run(callMessage({ private: true }));

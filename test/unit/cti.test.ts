@@ -4,6 +4,7 @@ import type { ChannelContext, ChannelInstance, InboundRequest, Logger } from '..
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition as cti } from '../../connectors/channels/cti/index.ts';
 import { normalizePhone } from '../../src/kit/telephony/phone.ts';
+import { callRoute } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
@@ -49,7 +50,7 @@ function req(body: Record<string, unknown> | string, o: { token?: string; form?:
   };
 }
 
-const send = (ch: ChannelInstance, body: Record<string, unknown> | string, o?: Parameters<typeof req>[1]) => ch.routes![0]!.handler(req(body, o));
+const send = (ch: ChannelInstance, body: Record<string, unknown> | string, o?: Parameters<typeof req>[1]) => callRoute(ch.routes![0]!, req(body, o));
 const call = { callId: 'c-100', from: '+998 90 123-45-67', to: '998712000000', direction: 'in' };
 
 describe('cti channel (Zammad generic CTI API)', () => {

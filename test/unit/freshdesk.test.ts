@@ -6,6 +6,7 @@ import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, FreshdeskOptions, freshdeskEndpointLimits } from '../../connectors/helpdesks/freshdesk/index.ts';
 import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { agentEvent } from '../fixtures/route.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
 const BASE = 'https://acme.freshdesk.com';
@@ -102,10 +103,12 @@ describe('options', () => {
 });
 
 describe('requester', () => {
-  it('with an email: looked up by email, found, no create', async () => {
-    api().get('/api/v2/contacts').query({ email: 'p@example.com' }).reply(200, [{ id: 55, email: 'p@example.com' }]);
+  it('with an email: created at once (one request); the contact that already has the email answers the duplicate with its id', async () => {
+    let created: Json = {};
+    api().post('/api/v2/contacts', (b: Json) => ((created = b), true)).reply(409, { description: 'Validation failed', errors: [{ field: 'email', message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: 55 } }] });
     const fd = await freshdesk();
     expect(await fd.upsertRequester({ externalId: 'p@example.com', email: 'P@example.com' }, channelRef({ id: 'contact', kind: 'webform' }), attempt())).toEqual({ id: '55' });
+    expect(created).toEqual({ name: 'Webform user p@example.com', email: 'p@example.com' });
   });
 
   it('without an email: by unique_external_id, then mobile, then phone; created with name, unique_external_id and mobile', async () => {
@@ -120,8 +123,7 @@ describe('requester', () => {
     expect(created).toEqual({ name: 'Whatsapp-cloud user +998901234567', unique_external_id: 'wa:+998901234567', mobile: '+998901234567' });
   });
 
-  it('a create that collides with a contact made meanwhile (409 duplicate_value) uses that contact', async () => {
-    api().get('/api/v2/contacts').query(true).reply(200, []);
+  it('without an email or phone: created at once by unique_external_id; a duplicate (409 duplicate_value) is that contact', async () => {
     api().post('/api/v2/contacts').reply(409, { description: 'Validation failed', errors: [{ field: 'unique_external_id', message: 'It should be a unique value', code: 'duplicate_value', additional_info: { user_id: 91 } }] });
     const fd = await freshdesk();
     expect(await fd.upsertRequester({ externalId: '777' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt())).toEqual({ id: '91' });
@@ -316,7 +318,7 @@ describe('errors are sorted, and Freshdesk’s own words kept', () => {
 
 describe('agent-reply webhook (automation rule)', () => {
   const body = '{"ticket_id":"501"}';
-  const verify = async (req: InboundRequest, o: Record<string, unknown> = {}) => (await freshdesk(o)).verifyAgentEvent(req);
+  const verify = async (req: InboundRequest, o: Record<string, unknown> = {}) => agentEvent(await freshdesk(o), req);
 
   it('accepts the shared secret in the header, or as the basic-auth password', async () => {
     expect(await verify(inboundRequest(body, { 'X-Switchboard-Secret': SECRET }))).toEqual({ ok: true, ticketIds: ['501'] });

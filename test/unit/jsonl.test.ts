@@ -6,6 +6,7 @@ import type { AttemptContext, HelpdeskInstance, Logger, TicketInput } from '../.
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, JsonlOptions } from '../../connectors/helpdesks/jsonl/index.ts';
+import { agentEvent } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
@@ -128,7 +129,7 @@ describe('jsonl dry-run helpdesk', () => {
 
   it('has no agents: agent events are refused, there are no replies and no attachments', async () => {
     const hd = await open();
-    const event = await hd.verifyAgentEvent({ method: 'POST', url: '/', headers: {}, query: {}, rawBody: Buffer.from('{}'), body: {}, files: [], ip: '127.0.0.1' });
+    const event = await agentEvent(hd, { method: 'POST', url: '/', headers: {}, query: {}, rawBody: Buffer.from('{}'), body: {}, files: [], ip: '127.0.0.1' });
     expect(event).toEqual({ ok: false, status: 401, error: 'the jsonl helpdesk has no agents' });
     expect(await hd.listAgentReplies('1')).toEqual([]);
     await expect(hd.fetchAttachment('http://x')).rejects.toBeInstanceOf(DeliveryError);

@@ -7,7 +7,7 @@ import type { AcceptOutcome, Logger } from '../../src/core/connector.ts';
 import type { NewJob } from '../../src/core/jobs.ts';
 import { ROUND_THE_CLOCK, type BusinessCalendar } from '../../src/core/kpi/business-time.ts';
 import { calendarOf, KpiSection, SlaSection, weekFromHours } from '../../src/core/kpi/config.ts';
-import { onAgentReply, onCustomerMessage, type CustomerMessage, type ResponseSample, type TimingStore } from '../../src/core/kpi/record.ts';
+import { onAgentReply, onCustomerMessage, onSolved, type CustomerMessage, type ResponseSample, type TimingStore } from '../../src/core/kpi/record.ts';
 import { buildReport, change, percentile } from '../../src/core/kpi/report.ts';
 import { createConversationTiming } from '../../src/core/kpi/timing.ts';
 import { createSlaWatch, dueStage } from '../../src/core/kpi/watch.ts';
@@ -82,6 +82,36 @@ describe('a conversation’s clock', () => {
     expect(r).toMatchObject({ topic: 'kyc', priority: 'urgent', group: 'compliance', targetMs: 2 * MIN });
   });
 
+  it('solved without a reply: the wait ends and the watch stops looking; the customer writing again starts a new wait', () => {
+    const waiting = onCustomerMessage(onCustomerMessage(undefined, msg(T0)), msg(T0 + MIN));
+    const solved = onSolved(waiting, T0 + 2 * MIN)!;
+    expect(solved).toMatchObject({ solvedAt: T0 + 2 * MIN, solvedFirstAt: T0 + 2 * MIN });
+    expect(solved.watchFrom).toBeUndefined();
+    expect(dueStage(solved, T0 + 1000 * MIN, ROUND_THE_CLOCK, 0.5)).toBeUndefined();
+    // Zendesk sends the event again: the first time stands.
+    expect(onSolved(solved, T0 + 9 * MIN)).toBeUndefined();
+
+    const again = onCustomerMessage(solved, msg(T0 + 30 * MIN));
+    expect(again.unanswered).toEqual([T0 + 30 * MIN]);
+    expect(again.watchFrom).toBe(T0 + 30 * MIN);
+    expect(again.solvedAt).toBeUndefined();
+    expect(dueStage(again, T0 + 36 * MIN, ROUND_THE_CLOCK, undefined)).toMatchObject({ stage: 'breach', since: T0 + 30 * MIN, businessMs: 6 * MIN });
+    // Nobody answered the first wait: the reply to the new one is a reply time from the new message, not a first response.
+    const answered = onAgentReply(again, { commentId: 'c1', at: T0 + 40 * MIN }, ROUND_THE_CLOCK)!;
+    expect(answered.sample).toMatchObject({ kind: 'reply', businessMs: 10 * MIN });
+    expect(answered.record.firstResponse).toBeUndefined();
+  });
+
+  it('a public reply the helpdesk reports after the solve it came with is still the first response', () => {
+    const solved = onSolved(onCustomerMessage(undefined, msg(T0)), T0 + 3 * MIN)!;
+    const answered = onAgentReply(solved, { commentId: 'c1', at: T0 + 3 * MIN }, ROUND_THE_CLOCK)!;
+    expect(answered.sample).toMatchObject({ kind: 'first', businessMs: 3 * MIN });
+    expect(answered.record.unanswered).toEqual([]);
+    expect(answered.record.solvedAt).toBeUndefined();
+    // Solved after an answer, with nothing waiting: nothing to stop.
+    expect(onSolved(answered.record, T0 + 4 * MIN)).toBeUndefined();
+  });
+
   it('no target: timed, but the SLA watch never looks at it', () => {
     const r = onCustomerMessage(undefined, msg(T0, { targetMs: undefined }));
     expect(r.watchFrom).toBeUndefined();
@@ -119,10 +149,11 @@ describe('recording timings through the store', () => {
     expect((await store.get('2'))!.record.targetMs).toBeUndefined();
   });
 
-  it('a reply to a ticket from before anything was measured records nothing', async () => {
+  it('a reply or a solve of a ticket from before anything was measured records nothing', async () => {
     const store = freshStore();
     const timing = createConversationTiming({ store, kpi, sla, calendar: ROUND_THE_CLOCK, groups: [], log: silent });
     await timing.agentReply({ ticketId: '404', commentId: 'c', at: T0 });
+    await timing.solved(['404'], T0);
     expect(await store.get('404')).toBeUndefined();
   });
 });
@@ -210,6 +241,27 @@ describe('the SLA watch', () => {
     expect(breach.kind === 'notice' && breach.notice.headline).toMatch(/^SLA breached: the customer has waited 5m in business hours \(3d 15h in all\) for a first reply; target 5m$/);
   });
 
+  it('a ticket solved without a reply is neither warned about nor breached, also when the solve lands during a round; one left waiting next to it is', async () => {
+    const timing = createConversationTiming({ store, kpi: KpiSection.parse({}), sla, calendar: cal, groups: [], log: silent });
+    for (const ticketId of ['7', '8', '9']) await timing.customerMessage({ messageId: `in${ticketId}`, ticketId, channel: 'telegram', at: T0, decision: decision() });
+    await timing.solved(['7'], T0 + MIN);
+    // Ticket 9 is solved while the round is under way: after the round read the waiting conversations.
+    const racing: TimingStore = {
+      ...store,
+      watched: async (limit) => {
+        const snapshot = await store.watched(limit);
+        await timing.solved(['9'], T0 + 5 * MIN);
+        return snapshot;
+      },
+    };
+    const clock = { now: T0 + 10 * MIN };
+    expect(await watchAt(clock, racing).tick()).toBe(1);
+    await watchAt(clock).tick();
+    expect(jobs.filter((j) => j.payload.kind === 'tag').map((j) => j.dedupeKey)).toEqual([`sla:breach:8:${T0}:tag`]);
+    expect(jobs.filter((j) => j.payload.kind === 'notice' && j.payload.notice.ticketId !== '8')).toEqual([]);
+    expect((await store.watched(10)).map((v) => v.record.ticketId)).toEqual([]);
+  });
+
   it('an answered conversation is not declared, and old conversations are forgotten once they no longer wait', async () => {
     const answered = onAgentReply(onCustomerMessage(undefined, msg(T0)), { commentId: 'c', at: T0 + MIN }, cal)!.record;
     await store.put(answered, 0);
@@ -227,6 +279,13 @@ describe('the report', () => {
   const cal = calendarOf(SlaSection.parse({}), 'UTC');
   const answered = (id: string, channel: string, topic: string, firstMin: number, targetMin?: number) =>
     onAgentReply(onCustomerMessage(undefined, msg(T0, { ticketId: id, channel, topic, targetMs: targetMin === undefined ? undefined : targetMin * MIN })), { commentId: `c${id}`, at: T0 + firstMin * MIN }, cal)!.record;
+
+  it('a conversation solved without a reply is not answered; it counts as breached only if it was past its target when solved', () => {
+    const waiting = (id: string) => onCustomerMessage(undefined, msg(T0, { ticketId: id, targetMs: 5 * MIN }));
+    const current = [onSolved(waiting('s1'), T0 + 3 * MIN)!, onSolved(waiting('s2'), T0 + 8 * MIN)!];
+    const report = buildReport({ current, previous: [], from: T0 - 86_400_000, to: T0 + 60 * MIN, now: T0 + 60 * MIN, calendar: cal });
+    expect(report.rows.find((r) => r.channel === 'all' && r.topic === 'all')).toMatchObject({ volume: 2, answered: 0, withinSla: 0, breachedSla: 1 });
+  });
 
   it('percentiles are nearest-rank', () => {
     expect(percentile([], 0.5)).toBeUndefined();

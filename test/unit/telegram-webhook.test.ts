@@ -4,6 +4,7 @@ import { createTelegramChannel } from '../../connectors/channels/telegram/channe
 import { TelegramOptions } from '../../connectors/channels/telegram/options.ts';
 import type { InboundRequest, RouteSpec } from '../../src/core/connector.ts';
 import { recordingContext, tgUpdate } from '../fakes/telegram-server.ts';
+import { callRoute } from '../fixtures/route.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 const SECRET = 'wh_secret-0123456789';
@@ -44,7 +45,7 @@ describe('telegram webhook route', () => {
 
   it('stores the message and only then answers 200', async () => {
     const { rec, route } = setup();
-    const res = await route.handler(request(tgUpdate.text(42, 'нужна помощь', { messageId: 9 })));
+    const res = await callRoute(route, request(tgUpdate.text(42, 'нужна помощь', { messageId: 9 })));
     expect(res.status).toBe(200);
     expect(rec.stored().map((d) => [d.externalId, d.text])).toEqual([['42:9', 'нужна помощь']]);
   });
@@ -52,18 +53,18 @@ describe('telegram webhook route', () => {
   it('answers 401 and accepts nothing when the secret is wrong or missing', async () => {
     const { rec, route } = setup();
     const update = tgUpdate.text(42, 'forged');
-    expect((await route.handler(request(update, { 'x-telegram-bot-api-secret-token': 'wh_secret-0123456788' }))).status).toBe(401);
-    expect((await route.handler(request(update, { 'x-telegram-bot-api-secret-token': 'short' }))).status).toBe(401);
-    expect((await route.handler(request(update, {}))).status).toBe(401);
+    expect((await callRoute(route, request(update, { 'x-telegram-bot-api-secret-token': 'wh_secret-0123456788' }))).status).toBe(401);
+    expect((await callRoute(route, request(update, { 'x-telegram-bot-api-secret-token': 'short' }))).status).toBe(401);
+    expect((await callRoute(route, request(update, {}))).status).toBe(401);
     expect(rec.stored()).toEqual([]);
   });
 
   it('answers 400 naming the problem for invalid JSON or a non-update', async () => {
     const { rec, route } = setup();
-    const bad = await route.handler(request('{"update_id": 1, "message": '));
+    const bad = await callRoute(route, request('{"update_id": 1, "message": '));
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ error: expect.stringMatching(/^invalid JSON: /) });
-    const notUpdate = await route.handler(request({ update_id: 'seven' }));
+    expect(bad.body).toMatchObject({ error: expect.stringMatching(/^not a Telegram update: body is not valid JSON: /) });
+    const notUpdate = await callRoute(route, request({ update_id: 'seven' }));
     expect(notUpdate).toMatchObject({ status: 400, body: { error: expect.stringContaining('update_id') } });
     expect(rec.stored()).toEqual([]);
   });
@@ -72,18 +73,18 @@ describe('telegram webhook route', () => {
     const { rec, route } = setup();
     rec.failAccepts(1);
     const update = tgUpdate.text(42, 'retry me', { messageId: 10 });
-    const first = await route.handler(request(update));
+    const first = await callRoute(route, request(update));
     expect(first.status).toBeGreaterThanOrEqual(500);
     expect(JSON.stringify(first.body)).not.toMatch(/store unavailable|at .*\.ts/);
     expect(rec.stored()).toEqual([]);
-    const second = await route.handler(request(update));
+    const second = await callRoute(route, request(update));
     expect(second.status).toBe(200);
     expect(rec.stored().map((d) => d.externalId)).toEqual(['42:10']);
   });
 
   it('answers 200 to updates it does not handle, and stores nothing', async () => {
     const { rec, route } = setup();
-    const res = await route.handler(request({ update_id: 77, channel_post: { message_id: 1, date: 1, chat: { id: -1, type: 'channel' } } }));
+    const res = await callRoute(route, request({ update_id: 77, channel_post: { message_id: 1, date: 1, chat: { id: -1, type: 'channel' } } }));
     expect(res.status).toBe(200);
     expect(rec.stored()).toEqual([]);
     expect(rec.logs.some((l) => l.level === 'debug' && JSON.stringify(l.obj).includes('channel_post'))).toBe(true);

@@ -4,6 +4,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition as twilioVoice } from '../../connectors/channels/twilio-voice/index.ts';
 import { startFakeTwilio, twilioWebhook, type FakeTwilio } from '../fakes/twilio-server.ts';
+import { callRoute } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const ACCOUNT = `AC${'a1'.repeat(16)}`;
@@ -68,7 +69,7 @@ describe('twilio-voice channel', () => {
       method: 'POST', url, headers, query: Object.fromEntries(new URL(url, 'http://x').searchParams),
       rawBody: Buffer.from(body), body: undefined, files: [], ip: '127.0.0.1',
     };
-    return route.handler(req);
+    return callRoute(route, req);
   }
 
   const callParams = (sid: string, over: Record<string, string> = {}) => ({
@@ -85,7 +86,7 @@ describe('twilio-voice channel', () => {
     const wrongToken = await hook('', callParams('CA01'), { token: 'someone-elses-token-000000000000' });
     expect(wrongToken.status).toBe(403);
     const route = ch.routes!.find((r) => r.path === '')!;
-    const unsigned = await route.handler({
+    const unsigned = await callRoute(route, {
       method: 'POST', url: '/webhooks/phone', headers: {}, query: {}, rawBody: Buffer.from(new URLSearchParams(callParams('CA01')).toString()), body: undefined, files: [], ip: '1.2.3.4',
     });
     expect(unsigned.status).toBe(403);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptContext, HelpdeskInstance, TicketInput } from '../../src/core/connector.ts';
-import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
 import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
+import { telegramText } from '../fixtures/pipeline.ts';
 
 /** Usedesk's chat mode against the fake Usedesk: customer messages as a live chat, agent chat replies back. */
 
@@ -13,20 +13,7 @@ let n = 0;
 
 function input(text: string, o: Partial<TicketInput> = {}): TicketInput {
   n += 1;
-  const message: NormalizedMessage = {
-    id: `01JUDCHAT00000000000000${String(n).padStart(3, '0')}`,
-    channel: { id: 'telegram', kind: 'telegram' },
-    kind: 'message',
-    externalId: `777:${n}`,
-    dedupeKey: `777:${n}`,
-    conversation: { externalId: '777' },
-    sender: { externalId: '777', displayName: 'Azamat' },
-    text,
-    attachments: [],
-    occurredAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-    meta: {},
-  };
+  const message = telegramText('01JUDCHAT', n, text);
   return { channel: o.channel ?? channelRef((o.message ?? message).channel), message, extra: [], decision: { tags: [], fields: {}, replies: [], notify: [], firedRules: [] }, subject: 'Chat', files: [], notes: [], conversationKey: 'telegram:777', ...o };
 }
 

@@ -222,10 +222,39 @@ describe('agent-reply webhook', () => {
     expect(await verify({ secret: TOKEN, ticket: { id: 3409 } })).toEqual({ ok: true, ticketIds: [] });
   });
 
+  it('a status change (the "ticket change" webhook) asks for no read now, but the next follow-up reads its ticket first', async () => {
+    const ud = await usedesk();
+    const routed = decision({ priority: 'normal', tags: ['bonus'] });
+    const followUp = input({ decision: routed, lastSet: { priority: 'normal', tags: ['bonus'] } });
+    api().post('/create/ticket').reply(200, { ticket_id: 3409 });
+    await ud.createTicket(input({ decision: routed }), { id: '12' }, attempt());
+    // Known open, nothing new to set: the comment is the only request.
+    api().post('/create/comment').reply(200, { status: 'success', comment_id: 6 });
+    await ud.appendMessage('3409', followUp, { id: '12' }, attempt());
+    expect(await ud.verifyAgentEvent(inboundRequest(JSON.stringify({ secret: TOKEN, trigger: { ticket_id: 3409, new_status: 3 } })))).toMatchObject({ ok: true, ticketIds: [] });
+    // Told of a change: read first, and the closed ticket gets a new one.
+    api().post('/ticket').reply(200, card({ status_id: 3 }));
+    api().post('/create/ticket').reply(200, { ticket_id: 4000 });
+    api().post('/create/comment').reply(200, { comment_id: 1 });
+    expect((await ud.appendMessage('3409', followUp, { id: '12' }, attempt())).ticketId).toBe('4000');
+    expect(await verify({ secret: TOKEN, trigger: { ticket_id: 'x' } })).toMatchObject({ ok: false, status: 400, error: 'trigger.ticket_id must be a ticket number' });
+  });
+
   it('a form-encoded webhook is read the same way', async () => {
     const ud = await usedesk();
     const form = `secret=${TOKEN}&comment[ticket_id]=3409&comment[from]=user&comment[type]=public`;
     expect(await ud.verifyAgentEvent(inboundRequest(form, {}, 'application/x-www-form-urlencoded'))).toEqual({ ok: true, ticketIds: ['3409'] });
+  });
+
+  it('a wrong shape is a 400 naming the field, and no key of a form can reach a prototype', async () => {
+    expect(await verify({ secret: TOKEN, comment: [] })).toEqual({ ok: false, status: 400, error: 'comment must be an object' });
+    expect(await verify({ secret: TOKEN, comment: comment({ ticket_id: [1] }) })).toMatchObject({ ok: false, status: 400, error: 'comment.ticket_id must be a ticket number' });
+    expect(await verify({ secret: TOKEN, chat_id: 'x' })).toMatchObject({ ok: false, status: 400, error: 'chat_id must be a number' });
+    const ud = await usedesk();
+    // The HTTP layer refuses such keys first; the nesting refuses them again, before the secret is read.
+    const poisoned = await ud.verifyAgentEvent(inboundRequest('__proto__[polluted]=1&comment[ticket_id]=1', {}, 'application/x-www-form-urlencoded'));
+    expect(poisoned).toMatchObject({ ok: false, status: 400 });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
   it('a wrong or missing secret is refused without echoing the token', async () => {

@@ -5,6 +5,7 @@ import type { ChannelContext, ChannelInstance, InboundRequest, Logger, UploadedF
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition, WebformOptions } from '../../connectors/channels/webform/index.ts';
+import { callRoute } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 // ------------------------------------------------------------------ fakes
@@ -85,7 +86,7 @@ async function setup(options: unknown = {}, fake: Fake = fakeContext()) {
     expect(r.path).toBe('');
     return r;
   };
-  return { ...fake, channel, post: route('POST').handler, preflight: route('OPTIONS').handler, postRoute: route('POST') };
+  return { ...fake, channel, post: (req: InboundRequest) => callRoute(route('POST'), req), preflight: route('OPTIONS').handler, postRoute: route('POST') };
 }
 
 const IP = '203.0.113.7';

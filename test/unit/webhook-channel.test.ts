@@ -6,6 +6,7 @@ import type { ChannelContext, ChannelInstance, InboundRequest, Logger, RouteSpec
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { definition as webhook } from '../../connectors/channels/webhook/index.ts';
+import { callRoute } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
@@ -53,7 +54,7 @@ function request(body: string, o: { headers?: Record<string, string>; url?: stri
   };
 }
 
-const post = (ch: ChannelInstance, req: InboundRequest) => route(ch, 'POST', req.url.split('?')[0] === '/webhooks/crm' || req.url === '/' ? '' : '/*').handler(req);
+const post = (ch: ChannelInstance, req: InboundRequest) => callRoute(route(ch, 'POST', req.url.split('?')[0] === '/webhooks/crm' || req.url === '/' ? '' : '/*'), req);
 
 const HMAC_SECRET = 'crm-signing-secret-42';
 const hmacHex = (body: string) => createHmac('sha256', HMAC_SECRET).update(body).digest('hex');
@@ -221,7 +222,7 @@ describe('generic webhook channel: presets', () => {
   const mango = () => channel({ preset: 'mango', auth: { mode: 'mango', apiKey: KEY, apiSalt: SALT } }, 'mango');
   const mangoReq = (form: string, path = '/events/summary') =>
     request(form, { url: `/webhooks/mango${path}`, contentType: 'application/x-www-form-urlencoded' });
-  const postMango = (ch: ChannelInstance, req: InboundRequest) => route(ch, 'POST', '/*').handler(req);
+  const postMango = (ch: ChannelInstance, req: InboundRequest) => callRoute(route(ch, 'POST', '/*'), req);
 
   it('Mango Office: a signed summary of an unanswered call is a missed-call message from the caller', async () => {
     const ch = await mango();
@@ -261,7 +262,7 @@ describe('generic webhook channel: presets', () => {
   });
   const zdReq = (f: Record<string, string>, signature = zdSign(f)) =>
     request(new URLSearchParams(f).toString(), { url: '/webhooks/zadarma', contentType: 'application/x-www-form-urlencoded', headers: { signature } });
-  const postRoot = (ch: ChannelInstance, req: InboundRequest) => route(ch, 'POST', '').handler(req);
+  const postRoot = (ch: ChannelInstance, req: InboundRequest) => callRoute(route(ch, 'POST', ''), req);
 
   it('Zadarma: answers the echo check and turns NOTIFY_END into a missed call or a private call note', async () => {
     const ch = await zadarma();
@@ -316,10 +317,11 @@ describe('generic webhook channel: files', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const opts = (hosts?: string[]) => ({
+  // The test's file server is on 127.0.0.1, so the private-address allowance is set explicitly.
+  const opts = (hosts?: string[], allowPrivateAddresses = true) => ({
     auth: { mode: 'header', header: 'X-T', secret: 'secret-123' },
     mapping: { senderId: 'from' },
-    attachments: { maxBytes: 1024, ...(hosts ? { hosts } : {}) },
+    attachments: { maxBytes: 1024, allowPrivateAddresses, ...(hosts ? { hosts } : {}) },
   });
 
   it('fetches a mapped file at delivery time, and refuses what it must not fetch', async () => {
@@ -334,7 +336,10 @@ describe('generic webhook channel: files', () => {
     const other = await channel(opts(['files.example.com']));
     const refused = await other.fetchAttachment({ name: 'x', mime: 'x/y', source: `${base}/doc` }).catch((e: DeliveryError) => e);
     expect(refused).toBeInstanceOf(DeliveryError);
-    expect((refused as DeliveryError).message).toContain('not in the channel');
+    expect((refused as DeliveryError).message).toContain('not in the allowed hosts');
+    const byDefault = await channel(opts(undefined, false));
+    const loopback = await byDefault.fetchAttachment({ name: 'x', mime: 'x/y', source: `${base}/doc` }).catch((e: DeliveryError) => e);
+    expect(loopback).toMatchObject({ kind: 'permanent', message: expect.stringContaining('127.0.0.1 is a loopback address') });
   });
 
   it('cannot send: a reply (the agent\'s or an automatic one) becomes a note saying how to reach the customer', async () => {

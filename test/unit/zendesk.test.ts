@@ -8,6 +8,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
+import { agentEvent } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
@@ -488,21 +489,21 @@ describe('verifyAgentEvent', () => {
 
   it('a correctly signed trigger body yields its ticket id (number or string)', async () => {
     const zd = await zendesk();
-    expect(await zd.verifyAgentEvent(signed('{"ticket_id":"123","comment_id":"9"}'))).toEqual({ ok: true, ticketIds: ['123'] });
-    expect(await zd.verifyAgentEvent(signed('{"ticket_id":124}'))).toEqual({ ok: true, ticketIds: ['124'] });
+    expect(await agentEvent(zd, signed('{"ticket_id":"123","comment_id":"9"}'))).toEqual({ ok: true, ticketIds: ['123'] });
+    expect(await agentEvent(zd, signed('{"ticket_id":124}'))).toEqual({ ok: true, ticketIds: ['124'] });
   });
 
   it('Zendesk event format: comment_added yields detail.id, other events are acknowledged and ignored', async () => {
     const zd = await zendesk();
     const event = (type: string) => JSON.stringify({ type, account_id: 1, id: 'ev-1', time: '2025-01-01T00:00:00Z', detail: { id: '125', requester_id: '5' }, event: {} });
-    expect(await zd.verifyAgentEvent(signed(event('zen:event-type:ticket.comment_added')))).toEqual({ ok: true, ticketIds: ['125'] });
-    expect(await zd.verifyAgentEvent(signed(event('zen:event-type:ticket.status_changed')))).toEqual({ ok: true, ticketIds: [] });
+    expect(await agentEvent(zd, signed(event('zen:event-type:ticket.comment_added')))).toEqual({ ok: true, ticketIds: ['125'] });
+    expect(await agentEvent(zd, signed(event('zen:event-type:ticket.status_changed')))).toEqual({ ok: true, ticketIds: [] });
   });
 
   it('a forged signature is refused without revealing the expected one', async () => {
     const zd = await zendesk();
     const body = '{"ticket_id":"123"}';
-    const result = await zd.verifyAgentEvent(signed(body, new Date(), 'wrong-secret'));
+    const result = await agentEvent(zd, signed(body, new Date(), 'wrong-secret'));
     expect(result).toMatchObject({ ok: false, status: 401 });
     const expected = sign(signed(body).headers['x-zendesk-webhook-signature-timestamp']!, body);
     expect(JSON.stringify(result)).not.toContain(expected);
@@ -513,40 +514,40 @@ describe('verifyAgentEvent', () => {
     const zd = await zendesk();
     const req = signed('{"ticket_id":"123"}');
     req.rawBody = Buffer.from('{"ticket_id":"999"}');
-    expect(await zd.verifyAgentEvent(req)).toMatchObject({ ok: false, status: 401 });
+    expect(await agentEvent(zd, req)).toMatchObject({ ok: false, status: 401 });
   });
 
   it('a stale signature is refused', async () => {
     const zd = await zendesk({ webhookReplayWindowSec: 60 });
-    const result = await zd.verifyAgentEvent(signed('{"ticket_id":"1"}', new Date(Date.now() - 5 * 60_000)));
+    const result = await agentEvent(zd, signed('{"ticket_id":"1"}', new Date(Date.now() - 5 * 60_000)));
     expect(result).toMatchObject({ ok: false, status: 401 });
     expect((result as { error: string }).error).toMatch(/replay window/);
   });
 
   it('missing signature headers are refused, naming the header', async () => {
     const zd = await zendesk();
-    const result = await zd.verifyAgentEvent(request('{"ticket_id":"1"}', {}));
+    const result = await agentEvent(zd, request('{"ticket_id":"1"}', {}));
     expect(result).toEqual({ ok: false, status: 401, error: 'missing x-zendesk-webhook-signature header' });
   });
 
   it('bad JSON or no ticket id is a 400 naming the field', async () => {
     const zd = await zendesk();
-    expect(await zd.verifyAgentEvent(signed('not json'))).toMatchObject({ ok: false, status: 400 });
-    const missing = await zd.verifyAgentEvent(signed('{"comment_id":"1"}'));
+    expect(await agentEvent(zd, signed('not json'))).toMatchObject({ ok: false, status: 400 });
+    const missing = await agentEvent(zd, signed('{"comment_id":"1"}'));
     expect(missing).toMatchObject({ ok: false, status: 400 });
     expect((missing as { error: string }).error).toMatch(/^ticket_id is missing/);
-    const wrong = await zd.verifyAgentEvent(signed('{"ticket_id":"{{ticket.id}}"}'));
+    const wrong = await agentEvent(zd, signed('{"ticket_id":"{{ticket.id}}"}'));
     expect((wrong as { error: string }).error).toMatch(/^ticket_id must be a ticket number/);
-    const noDetail = await zd.verifyAgentEvent(signed('{"type":"zen:event-type:ticket.comment_added","detail":{}}'));
+    const noDetail = await agentEvent(zd, signed('{"type":"zen:event-type:ticket.comment_added","detail":{}}'));
     expect((noDetail as { error: string }).error).toMatch(/^detail\.id is missing/);
   });
 
   it('without a webhookSecret, agent events are refused; a configured shared header is checked too', async () => {
     const none = await zendesk({ webhookSecret: undefined });
-    expect(await none.verifyAgentEvent(request('{"ticket_id":"1"}', {}))).toMatchObject({ ok: false, status: 401 });
+    expect(await agentEvent(none, request('{"ticket_id":"1"}', {}))).toMatchObject({ ok: false, status: 401 });
     const header = await zendesk({ webhookSecret: undefined, agentReplyAuth: { header: 'X-Switchboard-Key', value: 'shared-SECRET' } });
-    expect(await header.verifyAgentEvent(request('{"ticket_id":"7"}', { 'x-switchboard-key': 'shared-SECRET' }))).toEqual({ ok: true, ticketIds: ['7'] });
-    const wrong = await header.verifyAgentEvent(request('{"ticket_id":"7"}', { 'x-switchboard-key': 'guess' }));
+    expect(await agentEvent(header, request('{"ticket_id":"7"}', { 'x-switchboard-key': 'shared-SECRET' }))).toEqual({ ok: true, ticketIds: ['7'] });
+    const wrong = await agentEvent(header, request('{"ticket_id":"7"}', { 'x-switchboard-key': 'guess' }));
     expect(wrong).toMatchObject({ ok: false, status: 401 });
     expect(JSON.stringify(wrong)).not.toContain('shared-SECRET');
   });
@@ -588,22 +589,45 @@ describe('listAgentReplies', () => {
 });
 
 describe('fetchAttachment', () => {
+  /** A CDN as a real server on 127.0.0.1, noting the authorization header of every request. */
+  async function cdn(): Promise<{ url: string; seen: (string | undefined)[]; close(): Promise<void> }> {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': req.url?.endsWith('.png') ? 'image/png' : 'application/pdf; charset=binary' }).end(req.url?.endsWith('.png') ? 'PNG' : '%PDF-1.4');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    nock.enableNetConnect(`127.0.0.1:${port}`);
+    const close = () => new Promise<void>((r) => server.close(() => r())).finally(() => nock.disableNetConnect());
+    return { url: `http://127.0.0.1:${port}`, seen, close };
+  }
+
   it('sends the credentials to the Zendesk host only, also across a redirect to a CDN', async () => {
+    const files = await cdn();
     nock(BASE, { reqheaders: { authorization: BASIC } })
       .get('/attachments/token/abc/')
       .query({ name: 'guide.pdf' })
-      .reply(302, '', { location: 'https://cdn.zdusercontent.example/file/xyz?sig=1' });
-    nock('https://cdn.zdusercontent.example', { badheaders: ['authorization'] })
-      .get('/file/xyz')
-      .query({ sig: '1' })
-      .reply(200, Buffer.from('%PDF-1.4'), { 'content-type': 'application/pdf; charset=binary' });
-    nock('https://evil.example', { badheaders: ['authorization'] })
-      .get('/x.png')
-      .reply(200, Buffer.from('PNG'), { 'content-type': 'image/png' });
-    const zd = await zendesk();
+      .reply(302, '', { location: `${files.url}/file/xyz?sig=1` });
+    // The CDN stands on 127.0.0.1 here, so the private-address allowance is explicit.
+    const zd = await zendesk({ attachments: { allowPrivateAddresses: true } });
     const file = await zd.fetchAttachment(`${BASE}/attachments/token/abc/?name=guide.pdf`);
     expect(file).toEqual({ name: 'guide.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4') });
-    expect(await zd.fetchAttachment('https://evil.example/x.png')).toEqual({ name: 'x.png', mime: 'image/png', data: Buffer.from('PNG') });
+    expect(await zd.fetchAttachment(`${files.url}/x.png`)).toEqual({ name: 'x.png', mime: 'image/png', data: Buffer.from('PNG') });
+    expect(files.seen).toEqual([undefined, undefined]);
+    await files.close();
+  });
+
+  it('by default follows no link, nor redirect, to a private address', async () => {
+    const files = await cdn();
+    nock(BASE).get('/attachments/token/abc/').reply(302, '', { location: `${files.url}/latest/meta-data/` });
+    const zd = await zendesk();
+    const redirected = await zd.fetchAttachment(`${BASE}/attachments/token/abc/`).catch((e: unknown) => e);
+    expect(redirected).toMatchObject({ kind: 'permanent', message: expect.stringContaining('127.0.0.1 is a loopback address') });
+    const direct = await zd.fetchAttachment('http://169.254.169.254/latest/meta-data/').catch((e: unknown) => e);
+    expect(direct).toMatchObject({ kind: 'permanent', message: expect.stringContaining('169.254.169.254 is a link-local (cloud metadata) address') });
+    expect(files.seen).toEqual([]);
+    await files.close();
   });
 });
 

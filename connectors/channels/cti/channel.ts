@@ -1,6 +1,6 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest } from '../../../src/core/connector.ts';
-import { DeliveryError } from '../../../src/core/errors.ts';
-import { verifyRequest } from '../../../src/kit/inbound/auth.ts';
+import { DeliveryError, refusedInput } from '../../../src/core/errors.ts';
+import { authGuard } from '../../../src/kit/inbound/auth.ts';
 import { decodeBody } from '../../../src/kit/inbound/decode.ts';
 import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { CallTracker } from '../../../src/kit/telephony/call-tracker.ts';
@@ -13,11 +13,6 @@ export function createCtiChannel(options: CtiOptions, ctx: ChannelContext): Chan
   const calls = new CallTracker({ kv: ctx.kv, accept: ctx.accept, log, callLog: options.callLog });
 
   async function receive(req: InboundRequest): Promise<HttpResponse> {
-    const auth = verifyRequest(options.auth, req);
-    if (!auth.ok) {
-      log.warn({ ip: req.ip, error: auth.error }, 'CTI event refused');
-      return { status: auth.status, body: { error: auth.error } };
-    }
     const decoded = decodeBody(req, 'auto');
     if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
     const parsed = CtiRequest.safeParse(withAliases(decoded.body));
@@ -29,6 +24,8 @@ export function createCtiChannel(options: CtiOptions, ctx: ChannelContext): Chan
     try {
       await calls.handle(r.callId, toCallEvents(r, new Date().toISOString()));
     } catch (err) {
+      const refused = refusedInput(err);
+      if (refused) return refused;
       log.error({ err, callId: r.callId, event: r.event }, 'CTI event could not be stored; the PBX should retry');
       return { status: 503, body: { error: 'could not store the event; retry later' } };
     }
@@ -36,7 +33,7 @@ export function createCtiChannel(options: CtiOptions, ctx: ChannelContext): Chan
   }
 
   return {
-    routes: [{ method: 'POST', path: '', handler: receive }],
+    routes: [{ method: 'POST', path: '', handler: receive, guard: authGuard(options.auth) }],
     send: inboundOnlySend(`channel '${ctx.channelId}' (phone)`),
     async fetchAttachment(ref) {
       throw new DeliveryError(`the CTI channel has no files to fetch (${ref.name})`, { kind: 'permanent' });

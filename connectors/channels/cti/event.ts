@@ -6,7 +6,9 @@ import type { CallEvent, CallOutcome } from '../../../src/kit/telephony/call-tra
  * `answer` or `hangup`, with callId, from, to, direction (in|out), user, cause.
  */
 const text = z.union([z.string(), z.number()], { error: (iss) => (iss.input === undefined ? 'is required' : 'must be text or a number') })
-  .transform(String);
+  .transform(String)
+  // A call id or a number is short: a longer one would only become an oversized key in the call's state.
+  .pipe(z.string().max(1000, 'is longer than 1000 characters'));
 
 export const CtiRequest = z.object({
   event: z.enum(['newCall', 'answer', 'hangup'], { error: 'must be newCall, answer or hangup' }),
@@ -52,6 +54,6 @@ export function toCallEvents(r: CtiRequest, at: string): CallEvent[] {
     case 'answer':
       return [{ ...party, type: 'answered', agent: users(r.user) ?? r.answeringNumber }];
     case 'hangup':
-      return [{ ...party, type: 'ended', outcome: CAUSES[r.cause ?? ''] ?? 'unknown' }];
+      return [{ ...party, type: 'ended', outcome: r.cause !== undefined && Object.hasOwn(CAUSES, r.cause) ? CAUSES[r.cause]! : 'unknown' }];
   }
 }

@@ -1,5 +1,5 @@
 import type { Api } from 'grammy';
-import { readCapped } from '../../../src/kit/download/read-capped.ts';
+import { FileTooLarge, guardedFetch } from '../../../src/kit/fetch/guarded-fetch.ts';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError, errorFromResponse } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
@@ -39,24 +39,23 @@ export async function downloadAttachment(deps: DownloadDeps, ref: AttachmentRef)
   if (!file.file_path) throw refuse('Telegram returned no file_path for it');
 
   const what = `download of "${ref.name}"`;
-  let res: Response;
-  try {
-    res = await fetch(`${deps.apiRoot}/file/bot${deps.token}/${file.file_path}`, {
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 120_000),
-    });
-  } catch (err) {
-    const message = redactToken(err instanceof Error ? `${err.name}: ${err.message}` : String(err), deps.token);
-    throw new DeliveryError(`${what}: network error: ${message}`, { kind: 'retry', detail: message });
-  }
-  if (!res.ok) {
-    const body = redactToken(await res.text().catch(() => ''), deps.token);
-    const error = errorFromResponse(what, res.status, body, res.headers);
+  // The link holds the bot token: errors name the file, never the URL.
+  const root = new URL(deps.apiRoot);
+  const res = await guardedFetch(`${deps.apiRoot}/file/bot${deps.token}/${file.file_path}`, {
+    maxBytes: deps.maxFileBytes,
+    timeoutMs: deps.timeoutMs ?? 120_000,
+    trustedOrigins: [root.origin],
+    hosts: [root.hostname],
+    label: what,
+  }).catch((err: unknown) => {
+    if (err instanceof FileTooLarge) throw refuse(tooLargeReason(deps.maxFileBytes));
+    throw err;
+  });
+  if (res.status < 200 || res.status >= 300) {
+    const error = errorFromResponse(what, res.status, redactToken(res.body.toString('utf8'), deps.token), res.headers);
     // A file path expires after an hour; a retry calls getFile again and gets a fresh one.
     if (res.status === 404) throw new DeliveryError(error.message, { kind: 'retry', status: 404, detail: error.detail });
     throw error;
   }
-  const data = await readCapped(res, deps.maxFileBytes);
-  if (!data) throw refuse(tooLargeReason(deps.maxFileBytes));
-  return { name: ref.name, mime: ref.mime, data };
+  return { name: ref.name, mime: ref.mime, data: res.body };
 }
-

@@ -1,4 +1,6 @@
 import type { ChannelContext, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
+import { refusedInput } from '../../../src/core/errors.ts';
+import { jsonBody } from '../../../src/core/safe-parse.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import type { Normalized } from './normalize.ts';
 import { parseUpdate, type TgUpdate } from './update.ts';
@@ -12,20 +14,25 @@ export interface WebhookDeps {
 }
 
 /**
- * POST /webhooks/{channelId}: Telegram's update delivery. Answers 200 only once the message is
- * stored; any other status makes Telegram send the same update again, which is what we want
- * when the store failed, and harmless otherwise because accept() is insert-if-absent.
+ * POST /webhooks/{channelId}: Telegram's update delivery. The secret token header is checked
+ * before the body is read. Answers 200 only once the message is stored; any other status makes
+ * Telegram send the same update again, which is what we want when the store failed, and harmless
+ * otherwise because accept() is insert-if-absent.
  */
 export function webhookRoute(deps: WebhookDeps): RouteSpec {
-  return { method: 'POST', path: '', handler: (req) => handleWebhook(deps, req) };
+  return {
+    method: 'POST',
+    path: '',
+    guard: {
+      head: (req) => (secretMatches(req.headers[SECRET_HEADER], deps.secretToken) ? undefined : { status: 401, body: { error: `missing or wrong ${SECRET_HEADER} header` } }),
+    },
+    handler: (req) => handleWebhook(deps, req),
+  };
 }
 
 async function handleWebhook(deps: WebhookDeps, req: InboundRequest): Promise<HttpResponse> {
-  if (!secretMatches(req.headers[SECRET_HEADER], deps.secretToken)) {
-    return { status: 401, body: { error: `missing or wrong ${SECRET_HEADER} header` } };
-  }
-  const decoded = decodeBody(req);
-  if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
+  const decoded = jsonBody(req);
+  if (!decoded.ok) return { status: 400, body: { error: `not a Telegram update: ${decoded.field} ${decoded.error}` } };
   const parsed = parseUpdate(decoded.value);
   if (!parsed.ok) return { status: 400, body: { error: parsed.error } };
 
@@ -37,24 +44,10 @@ async function handleWebhook(deps: WebhookDeps, req: InboundRequest): Promise<Ht
   try {
     await deps.ctx.accept([result.draft]);
   } catch (err) {
+    const refused = refusedInput(err);
+    if (refused) return refused;
     deps.ctx.log.error({ err, updateId: parsed.update.update_id }, 'telegram update could not be stored; Telegram will retry');
     return { status: 503, body: { error: 'could not store the update; retry later' } };
   }
   return { status: 200 };
-}
-
-type Decoded = { ok: true; value: unknown } | { ok: false; error: string };
-
-/** The raw bytes are the truth; `body` is used only when the HTTP layer kept no bytes. */
-function decodeBody(req: InboundRequest): Decoded {
-  if (req.rawBody.length === 0) {
-    return req.body === undefined || req.body === null || req.body === ''
-      ? { ok: false, error: 'empty body: expected a JSON Telegram update' }
-      : { ok: true, value: req.body };
-  }
-  try {
-    return { ok: true, value: JSON.parse(req.rawBody.toString('utf8')) };
-  } catch (err) {
-    return { ok: false, error: `invalid JSON: ${(err as Error).message}` };
-  }
 }

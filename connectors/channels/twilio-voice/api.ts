@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import { DeliveryError, errorFromNetwork, errorFromResponse } from '../../../src/core/errors.ts';
-import { downloadFile } from '../../../src/kit/download/download-file.ts';
+import { fetchFile } from '../../../src/kit/fetch/fetch-file.ts';
 import type { CallState } from '../../../src/kit/telephony/call-tracker.ts';
 import { directionOf } from './events.ts';
 import type { TwilioVoiceOptions } from './options.ts';
@@ -53,13 +53,12 @@ export class TwilioApi {
     if (url.origin !== api.origin) {
       throw new DeliveryError(`recording ${ref.name}: ${url.origin} is not the Twilio API (${api.origin}); not sending credentials there`, { kind: 'permanent' });
     }
-    return downloadFile(url.toString(), {
+    // A redirect (to Twilio's media storage) goes without the credentials, to public addresses only.
+    return fetchFile(url.toString(), {
       maxBytes: this.#o.maxRecordingBytes,
       timeoutMs: this.#o.timeoutMs,
-      headers: { authorization: this.#auth },
-      hosts: [api.hostname],
-      name: ref.name,
-      mime: ref.mime,
-    });
+      trustedOrigins: [api.origin],
+      credentials: { origins: [api.origin], headers: { authorization: this.#auth } },
+    }, { name: ref.name, mime: ref.mime });
   }
 }

@@ -1,10 +1,12 @@
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
+import { refusedInput } from '../../../src/core/errors.ts';
+import { formBody } from '../../../src/core/safe-parse.ts';
 import { CallTracker, type CallEvent } from '../../../src/kit/telephony/call-tracker.ts';
 import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { TwilioApi } from './api.ts';
 import { dialEvents, incomingEvents, statusEvents, type Params } from './events.ts';
 import type { TwilioVoiceOptions } from './options.ts';
-import { formParams, signedUrl, validSignature } from './signature.ts';
+import { formParams, SIGNATURE_HEADER, signedUrl, validSignature } from './signature.ts';
 import { dialTwiml, emptyTwiml, hangupTwiml, voicemailTwiml, type Flow } from './twiml.ts';
 
 const XML = { 'content-type': 'text/xml; charset=utf-8' };
@@ -25,17 +27,19 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
   const flow: Flow = { options, base: `${publicUrl}/webhooks/${ctx.channelId}` };
   const voicemailOn = options.voicemail.enabled;
 
-  /** Verify, parse, then let `react` decide the events and the answer. A call's events are stored before Twilio hears back. */
+  const refused = { status: 403, body: { error: 'missing or wrong X-Twilio-Signature for this URL' } };
+
+  /** Signed by Twilio (checked by the HTTP layer before parsing), then `react` decides the events and the answer. A call's events are stored before Twilio hears back. */
   function route(path: string, react: (p: Params, at: string, req: InboundRequest) => { callId?: string; events: CallEvent[]; twiml?: string }): RouteSpec {
     return {
       method: 'POST',
       path,
+      guard: {
+        head: (req) => (req.headers[SIGNATURE_HEADER] ? undefined : refused),
+        body: (req, raw) => (validSignature(options.authToken, req, raw, signedUrl(publicUrl!, ctx.channelId, path, req.url)) ? undefined : refused),
+      },
       async handler(req) {
-        if (!validSignature(options.authToken, req, signedUrl(publicUrl!, ctx.channelId, path, req.url))) {
-          log.warn({ path: path || '/', ip: req.ip }, 'Twilio webhook refused: missing or wrong X-Twilio-Signature');
-          return { status: 403, body: { error: 'missing or wrong X-Twilio-Signature for this URL' } };
-        }
-        const p = formParams(req.rawBody);
+        const p = lastValues(req);
         if (!p['CallSid'] || (p['AccountSid'] && p['AccountSid'] !== options.accountSid)) {
           return { status: 400, body: { error: p['CallSid'] ? 'AccountSid is not this channel\'s account' : 'CallSid is required' } };
         }
@@ -45,6 +49,8 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
           try {
             await calls.handle(out.callId ?? p['CallSid'], out.events);
           } catch (err) {
+            const bad = refusedInput(err);
+            if (bad) return bad;
             // A live call must go on: its TwiML is answered anyway (only the call's bookkeeping suffered).
             if (out.twiml) {
               log.error({ err, callSid: p['CallSid'], path: path || '/' }, 'Twilio call state could not be stored; the call goes on');
@@ -114,4 +120,13 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
       return `Twilio account ${options.accountSid} accepted the credentials`;
     },
   };
+}
+
+/** The POST parameters, as the signature read them (a repeated one: its last value); parsed once, by the HTTP layer, when sent as a form. */
+function lastValues(req: InboundRequest): Params {
+  const fields = formBody(req);
+  if (!fields.ok) return formParams(req.rawBody);
+  const out = Object.create(null) as Params;
+  for (const [k, v] of Object.entries(fields.value)) out[k] = Array.isArray(v) ? v.at(-1)! : v;
+  return out;
 }

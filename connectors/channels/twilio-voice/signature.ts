@@ -1,5 +1,6 @@
 import twilio from 'twilio';
-import type { InboundRequest } from '../../../src/core/connector.ts';
+import type { RequestHead } from '../../../src/core/connector.ts';
+import { emptyFields } from '../../../src/core/safe-parse.ts';
 
 export const SIGNATURE_HEADER = 'x-twilio-signature';
 
@@ -16,17 +17,17 @@ export function signedUrl(base: string, channelId: string, path: string, request
 
 /** The POST parameters as sent (the signature covers exactly these). */
 export function formParams(raw: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = emptyFields() as Record<string, string>;
   for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) out[k] = v;
   return out;
 }
 
-export function validSignature(authToken: string, req: InboundRequest, url: string): boolean {
+export function validSignature(authToken: string, req: RequestHead, rawBody: Buffer, url: string): boolean {
   const header = req.headers[SIGNATURE_HEADER];
   if (!header) return false;
   // JSON callbacks carry the body's hash in the URL (bodySHA256) instead of parameters.
   if (new URL(url).searchParams.has('bodySHA256')) {
-    return twilio.validateRequestWithBody(authToken, header, url, req.rawBody.toString('utf8'));
+    return twilio.validateRequestWithBody(authToken, header, url, rawBody.toString('utf8'));
   }
-  return twilio.validateRequest(authToken, header, url, formParams(req.rawBody));
+  return twilio.validateRequest(authToken, header, url, formParams(rawBody));
 }

@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import type { ChannelContext, HttpResponse, InboundRequest, UploadedFile } from '../../../src/core/connector.ts';
+import type { ChannelContext, HttpResponse, InboundRequest, RouteGuard, UploadedFile } from '../../../src/core/connector.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
 import type { CaptchaVerifier } from './captcha.ts';
 import { corsFor, preflightHeaders } from './cors.ts';
@@ -14,7 +14,7 @@ import { responder, type Responder } from './respond.ts';
 import { fingerprint, submissionIdOf, type SubmissionLedger } from './submission.ts';
 
 /**
- * POST /forms/{channelId}: origin → rate limit → honeypot → field and file checks → resubmit
+ * POST /forms/{channelId}: origin → rate limit (both in the guard, before the body is read) → honeypot → field and file checks → resubmit
  * check → captcha → store files → accept → answer. Nothing is answered as a success before
  * accept() resolved, and no error ever reaches the caller as a stack trace.
  */
@@ -22,7 +22,6 @@ import { fingerprint, submissionIdOf, type SubmissionLedger } from './submission
 export interface FormDeps {
   options: WebformOptions;
   ctx: ChannelContext;
-  limiter: TokenBucket;
   ledger: SubmissionLedger;
   locks: KeyedLock;
   captcha?: CaptchaVerifier;
@@ -37,18 +36,7 @@ export function submitHandler(deps: FormDeps): (req: InboundRequest) => Promise<
   const labels = Object.fromEntries(Object.entries(options.fields).flatMap(([n, s]) => (s.label ? [[n, s.label]] : [])));
   const control = new Set([SUBMISSION_ID_FIELD, options.honeypot, ...(captcha ? [captcha.field] : [])]);
 
-  async function handle(req: InboundRequest, reply: Responder, originAllowed: boolean): Promise<HttpResponse> {
-    if (!originAllowed) {
-      return reply.failure(403, { error: 'origin_not_allowed', message: 'This form does not accept submissions from this site.' });
-    }
-    const limit = deps.limiter.take(req.ip);
-    if (!limit.ok) {
-      return reply.failure(
-        429,
-        { error: 'rate_limited', message: `Too many submissions; please try again in ${limit.retryAfterSec} seconds.`, retryAfterSec: limit.retryAfterSec },
-        { 'retry-after': String(limit.retryAfterSec) },
-      );
-    }
+  async function handle(req: InboundRequest, reply: Responder): Promise<HttpResponse> {
     const fields = bodyFields(req);
     if (!fields) return reply.failure(400, { error: 'invalid_body', message: 'Expected form fields or a JSON object.' });
 
@@ -169,14 +157,39 @@ export function submitHandler(deps: FormDeps): (req: InboundRequest) => Promise<
   }
 
   return async (req) => {
-    const cors = corsFor(options.cors?.origins, header(req, 'origin'));
-    const reply = responder(req, { redirect: options.redirect, headers: cors.headers, labels });
+    const reply = responder(req, { redirect: options.redirect, headers: corsFor(options.cors?.origins, header(req, 'origin')).headers, labels });
     try {
-      return await handle(req, reply, cors.allowed);
+      return await handle(req, reply);
     } catch (err) {
       ctx.log.error({ err }, 'webform: submission failed unexpectedly');
       return reply.failure(500, { error: 'internal_error', message: 'Something went wrong on our side; please try again.' });
     }
+  };
+}
+
+/**
+ * Before the body is read: the origin allow-list and the per-IP rate limit. A form has no secret
+ * (it is public by design), so these are what keep a flood of uploads from being read at all.
+ */
+export function submitGuard(options: WebformOptions, limiter: TokenBucket): RouteGuard {
+  const labels = Object.fromEntries(Object.entries(options.fields).flatMap(([n, s]) => (s.label ? [[n, s.label]] : [])));
+  return {
+    head(req) {
+      const cors = corsFor(options.cors?.origins, header(req, 'origin'));
+      const reply = responder(req, { redirect: options.redirect, headers: cors.headers, labels });
+      if (!cors.allowed) {
+        return reply.failure(403, { error: 'origin_not_allowed', message: 'This form does not accept submissions from this site.' });
+      }
+      const limit = limiter.take(req.ip);
+      if (!limit.ok) {
+        return reply.failure(
+          429,
+          { error: 'rate_limited', message: `Too many submissions; please try again in ${limit.retryAfterSec} seconds.`, retryAfterSec: limit.retryAfterSec },
+          { 'retry-after': String(limit.retryAfterSec) },
+        );
+      }
+      return undefined;
+    },
   };
 }
 

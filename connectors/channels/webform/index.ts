@@ -1,7 +1,7 @@
 import { defineChannel } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import { captchaVerifier, checkCaptchaSecret } from './captcha.ts';
-import { preflightHandler, submitHandler } from './handler.ts';
+import { preflightHandler, submitGuard, submitHandler } from './handler.ts';
 import { KeyedLock } from '../../../src/kit/keyed-lock.ts';
 import { WebformOptions } from './options.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -24,14 +24,8 @@ export const definition = defineChannel({
   secrets: ['captcha.secret'],
   create(options, ctx) {
     const captcha = options.captcha ? captchaVerifier(options.captcha) : undefined;
-    const handler = submitHandler({
-      options,
-      ctx,
-      captcha,
-      limiter: new TokenBucket(options.rateLimit.perMinute, options.rateLimit.burst),
-      ledger: new SubmissionLedger(ctx.kv, ctx.channelId),
-      locks: new KeyedLock(),
-    });
+    const limiter = new TokenBucket(options.rateLimit.perMinute, options.rateLimit.burst);
+    const handler = submitHandler({ options, ctx, captcha, ledger: new SubmissionLedger(ctx.kv, ctx.channelId), locks: new KeyedLock() });
     return {
       routes: [
         {
@@ -39,6 +33,7 @@ export const definition = defineChannel({
           prefix: 'forms',
           path: '',
           handler,
+          guard: submitGuard(options, limiter),
           bodyLimit: options.files.maxFiles * options.files.maxFileBytes + FIELDS_ALLOWANCE_BYTES,
         },
         { method: 'OPTIONS', prefix: 'forms', path: '', handler: preflightHandler(options) },

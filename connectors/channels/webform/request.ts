@@ -1,8 +1,8 @@
-import type { InboundRequest } from '../../../src/core/connector.ts';
+import type { InboundRequest, RequestHead } from '../../../src/core/connector.ts';
 
 /** Small readers over the framework-free request. */
 
-export function header(req: InboundRequest, name: string): string | undefined {
+export function header(req: RequestHead, name: string): string | undefined {
   const lower = name.toLowerCase();
   const direct = req.headers[lower];
   if (direct !== undefined) return direct;
@@ -23,7 +23,7 @@ export function bodyFields(req: InboundRequest): Record<string, unknown> | undef
 }
 
 /** The browser's first language (`ru-RU,ru;q=0.9` → `ru`), so auto-replies can pick it. */
-export function browserLocale(req: InboundRequest): string | undefined {
+export function browserLocale(req: RequestHead): string | undefined {
   const first = header(req, 'accept-language')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
   const lang = first?.split('-')[0];
   return lang && /^[a-z]{2,3}$/.test(lang) ? lang : undefined;

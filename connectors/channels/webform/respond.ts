@@ -1,4 +1,4 @@
-import type { HttpResponse, InboundRequest } from '../../../src/core/connector.ts';
+import type { HttpResponse, RequestHead } from '../../../src/core/connector.ts';
 import { header } from './request.ts';
 
 /**
@@ -36,7 +36,7 @@ export interface ResponderOptions {
   labels: Record<string, string>;
 }
 
-export function responder(req: InboundRequest, opts: ResponderOptions): Responder {
+export function responder(req: RequestHead, opts: ResponderOptions): Responder {
   if (!isClassicFormPost(req)) {
     return {
       success: (body) => ({ status: 200, body, headers: opts.headers }),
@@ -55,7 +55,7 @@ export function responder(req: InboundRequest, opts: ResponderOptions): Responde
   };
 }
 
-function isClassicFormPost(req: InboundRequest): boolean {
+function isClassicFormPost(req: RequestHead): boolean {
   const type = header(req, 'content-type')?.toLowerCase() ?? '';
   const formEncoded = type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data');
   return formEncoded && !(header(req, 'accept')?.toLowerCase().includes('application/json') ?? false);

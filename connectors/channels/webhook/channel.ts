@@ -1,7 +1,8 @@
+import { refusedInput } from '../../../src/core/errors.ts';
 import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, RouteSpec } from '../../../src/core/connector.ts';
-import { verifyWebhook } from './vendor-auth.ts';
+import { webhookGuard } from './vendor-auth.ts';
 import { decodeBody } from '../../../src/kit/inbound/decode.ts';
-import { downloadFile } from '../../../src/kit/download/download-file.ts';
+import { fetchFile } from '../../../src/kit/fetch/fetch-file.ts';
 import { inboundOnlySend } from '../../../src/kit/outbound/inbound-only.ts';
 import { mapPayload } from './normalize.ts';
 import { resolveWebhook, type WebhookChannelOptions } from './options.ts';
@@ -18,11 +19,6 @@ export function createWebhookChannel(options: WebhookChannelOptions, ctx: Channe
 
   async function receive(req: InboundRequest): Promise<HttpResponse> {
     const path = subPath(req.url, ctx.channelId);
-    const auth = verifyWebhook(cfg.auth, req);
-    if (!auth.ok) {
-      log.warn({ path, ip: req.ip, error: auth.error }, 'webhook refused');
-      return { status: auth.status, body: { error: auth.error } };
-    }
     const decoded = decodeBody(req, cfg.format, cfg.jsonField);
     if (!decoded.ok) return { status: 400, body: { error: decoded.error } };
     const src: Source = { body: decoded.body, path, query: req.query };
@@ -38,16 +34,19 @@ export function createWebhookChannel(options: WebhookChannelOptions, ctx: Channe
     try {
       await ctx.accept([mapped.draft]);
     } catch (err) {
+      const refused = refusedInput(err);
+      if (refused) return refused;
       log.error({ err, path }, 'webhook event could not be stored; the sender should retry');
       return { status: 503, body: { error: 'could not store the event; retry later' } };
     }
     return ok();
   }
 
+  const guard = webhookGuard(cfg.auth);
   const routes: RouteSpec[] = [
-    { method: 'POST', path: '', handler: receive },
+    { method: 'POST', path: '', handler: receive, guard },
     // Vendors such as Mango Office append their own paths (/events/summary) to the base URL.
-    { method: 'POST', path: '/*', handler: receive },
+    { method: 'POST', path: '/*', handler: receive, guard },
   ];
   const echo = cfg.echo;
   if (echo) {
@@ -65,14 +64,8 @@ export function createWebhookChannel(options: WebhookChannelOptions, ctx: Channe
   return {
     routes,
     send: inboundOnlySend(`channel '${ctx.channelId}' (webhook)`),
-    fetchAttachment: (ref) =>
-      downloadFile(ref.source, {
-        maxBytes: cfg.attachments.maxBytes,
-        timeoutMs: cfg.attachments.timeoutMs,
-        hosts: cfg.attachments.hosts,
-        name: ref.name,
-        mime: ref.mime,
-      }),
+    // The URL came from the sender's payload: only public hosts (or the allow-list), capped in size and time.
+    fetchAttachment: (ref) => fetchFile(ref.source, cfg.attachments, { name: ref.name, mime: ref.mime }),
   };
 }
 

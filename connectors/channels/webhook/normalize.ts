@@ -92,7 +92,7 @@ const MIME: Record<string, string> = {
 
 function mimeOf(name: string): string {
   const ext = name.includes('.') ? name.split('.').pop()!.toLowerCase() : '';
-  return MIME[ext] ?? 'application/octet-stream';
+  return Object.hasOwn(MIME, ext) ? MIME[ext]! : 'application/octet-stream';
 }
 
 function stripEmpty<T extends Record<string, unknown>>(o: T): T {

@@ -56,9 +56,11 @@ const Fields = {
   }).optional().describe('what the sender gets back once the event is stored'),
   attachments: z.strictObject({
     maxBytes: z.number().int().positive().default(25 * 1024 * 1024).describe('largest file fetched'),
-    timeoutMs: z.number().int().positive().default(30_000),
-    hosts: z.array(z.string().min(1)).min(1).optional()
-      .describe('only fetch files from these host names (recommended); default: any http(s) host'),
+    timeoutMs: z.number().int().positive().default(30_000).describe('the whole download of one file, redirects included'),
+    hosts: z.array(z.string().min(1).transform((h) => h.toLowerCase())).min(1).optional()
+      .describe('only fetch files from these host names, on every redirect too (recommended); default: any public http(s) host'),
+    allowPrivateAddresses: z.boolean().default(false)
+      .describe('also fetch from loopback and private addresses (a PBX on the office network); off: only public addresses'),
   }).prefault({}).describe('fetching mapped file URLs at delivery time'),
 };
 
@@ -74,7 +76,7 @@ export interface ResolvedWebhook {
   cases: Case[];
   echo?: { param: string };
   response: { status: number; body: unknown };
-  attachments: { maxBytes: number; timeoutMs: number; hosts?: string[] };
+  attachments: { maxBytes: number; timeoutMs: number; hosts?: string[]; allowPrivateAddresses: boolean };
 }
 
 type Parsed = z.infer<z.ZodObject<typeof Fields>>;

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundRequest } from '../../../src/core/connector.ts';
-import { AUTH_SECRETS, BasicAuth, formFields, HeaderAuth, HmacAuth, QueryAuth, refused, verifyRequest, type AuthResult } from '../../../src/kit/inbound/auth.ts';
+import type { HttpResponse, RouteGuard } from '../../../src/core/connector.ts';
+import { AUTH_SECRETS, authGuard, BasicAuth, formFields, HeaderAuth, HmacAuth, QueryAuth, refused } from '../../../src/kit/inbound/auth.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 
 /** The kit's generic modes plus the signatures of the PBX presets (Mango Office, Zadarma). */
@@ -24,14 +24,18 @@ export type WebhookAuth = z.infer<typeof WebhookAuth>;
 
 export const WEBHOOK_AUTH_SECRETS = [...AUTH_SECRETS, 'auth.apiKey', 'auth.apiSalt'];
 
-export function verifyWebhook(auth: WebhookAuth, req: InboundRequest): AuthResult {
+/** The route guard for any of the channel's modes; the presets' signatures sit in the body's fields. */
+export function webhookGuard(auth: WebhookAuth): RouteGuard {
   switch (auth.mode) {
     case 'mango':
-      return verifyMango(auth, formFields(req));
+      return { body: (_req, raw) => verifyMango(auth, formFields(raw)) };
     case 'zadarma':
-      return verifyZadarma(auth, formFields(req), req.headers['signature']);
+      return {
+        head: (req) => (req.headers['signature'] ? undefined : refused('missing Signature header')),
+        body: (req, raw) => verifyZadarma(auth, formFields(raw), req.headers['signature']),
+      };
     default:
-      return verifyRequest(auth, req);
+      return authGuard(auth);
   }
 }
 
@@ -39,14 +43,14 @@ export function mangoSign(apiKey: string, json: string, apiSalt: string): string
   return createHash('sha256').update(apiKey + json + apiSalt).digest('hex');
 }
 
-function verifyMango(auth: z.infer<typeof MangoAuth>, f: Record<string, string>): AuthResult {
+function verifyMango(auth: z.infer<typeof MangoAuth>, f: Record<string, string>): HttpResponse | undefined {
   if (f['json'] === undefined || f['sign'] === undefined || f['vpbx_api_key'] === undefined) {
     return refused('expected the form fields vpbx_api_key, sign and json');
   }
   // Both compared in full, so a wrong key and a wrong sign take the same time.
   const keyOk = secretMatches(f['vpbx_api_key'], auth.apiKey);
   const signOk = secretMatches(f['sign'].toLowerCase(), mangoSign(auth.apiKey, f['json'], auth.apiSalt));
-  return keyOk && signOk ? { ok: true } : refused('vpbx_api_key or sign does not match');
+  return keyOk && signOk ? undefined : refused('vpbx_api_key or sign does not match');
 }
 
 /** Which fields Zadarma concatenates for each event's signature. */
@@ -62,14 +66,15 @@ const ZADARMA_SIGNED_FIELDS: Record<string, string[]> = {
 
 /** base64 of the HEX digest (PHP's hash_hmac returns hex), not of the raw bytes. */
 export function zadarmaSignature(secret: string, fields: Record<string, string>): string | undefined {
-  const names = ZADARMA_SIGNED_FIELDS[fields['event'] ?? ''];
-  if (!names) return undefined;
+  const event = fields['event'] ?? '';
+  if (!Object.hasOwn(ZADARMA_SIGNED_FIELDS, event)) return undefined;
+  const names = ZADARMA_SIGNED_FIELDS[event]!;
   const data = names.map((n) => fields[n] ?? '').join('');
   return Buffer.from(createHmac('sha1', secret).update(data).digest('hex')).toString('base64');
 }
 
-function verifyZadarma(auth: z.infer<typeof ZadarmaAuth>, f: Record<string, string>, header: string | undefined): AuthResult {
+function verifyZadarma(auth: z.infer<typeof ZadarmaAuth>, f: Record<string, string>, header: string | undefined): HttpResponse | undefined {
   const expected = zadarmaSignature(auth.secret, f);
   if (expected === undefined) return refused(`cannot verify Zadarma event '${f['event'] ?? ''}': no signature recipe for it`);
-  return secretMatches(header?.trim(), expected) ? { ok: true } : refused('missing or wrong Signature header');
+  return secretMatches(header?.trim(), expected) ? undefined : refused('missing or wrong Signature header');
 }

@@ -1,4 +1,5 @@
 import { DeliveryError } from '../../../src/core/errors.ts';
+import { guardedFetch } from '../../../src/kit/fetch/guarded-fetch.ts';
 import { metaError, networkError } from './errors.ts';
 
 export interface GraphConfig {
@@ -43,9 +44,27 @@ export class GraphApi {
     return readJson(what, res);
   }
 
-  /** A download from a URL Meta handed out (media), with the same bearer token. */
-  async download(what: string, url: string): Promise<Response> {
-    return this.request(what, url, { method: 'GET' }, false);
+  /**
+   * A download from a URL Meta handed out (media, on Meta's CDN), with the bearer token Meta asks
+   * for there; through the guarded fetch, so a redirect goes without it and only to public hosts.
+   */
+  async download(what: string, url: string, maxBytes: number): Promise<Buffer> {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      throw new DeliveryError(`${what}: the Graph API gave no valid URL`, { kind: 'permanent' });
+    }
+    const graph = new URL(this.cfg.graphUrl).origin;
+    const res = await guardedFetch(url, {
+      maxBytes,
+      timeoutMs: this.cfg.timeoutMs,
+      trustedOrigins: [graph],
+      credentials: { origins: [graph, origin], headers: { authorization: `Bearer ${this.cfg.accessToken}` } },
+      label: what,
+    });
+    if (res.status < 200 || res.status >= 300) throw metaError(what, res.status, res.body.toString('utf8'), res.headers, false);
+    return res.body;
   }
 
   private async request(what: string, url: string, init: RequestInit, write: boolean): Promise<Response> {

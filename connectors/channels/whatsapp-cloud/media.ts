@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readCapped } from '../../../src/kit/download/read-capped.ts';
+import { FileTooLarge } from '../../../src/kit/fetch/guarded-fetch.ts';
 import type { FetchedFile } from '../../../src/core/connector.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { AttachmentRef } from '../../../src/core/message.ts';
@@ -27,9 +27,9 @@ export async function downloadMedia(api: GraphApi, ref: AttachmentRef, maxFileBy
   const size = Number(info.data.file_size);
   if (Number.isFinite(size) && size > maxFileBytes) throw refuse(`it is ${formatBytes(size)}, over the limit of ${formatBytes(maxFileBytes)} (maxFileBytes)`);
 
-  const res = await api.download(`media download of "${ref.name}"`, info.data.url);
-  const data = await readCapped(res, maxFileBytes);
-  if (!data) throw refuse(`it is over the limit of ${formatBytes(maxFileBytes)} (maxFileBytes)`);
+  const data = await api.download(`media download of "${ref.name}"`, info.data.url, maxFileBytes).catch((err: unknown) => {
+    throw err instanceof FileTooLarge ? refuse(`it is over the limit of ${formatBytes(maxFileBytes)} (maxFileBytes)`) : err;
+  });
   return { name: ref.name, mime: info.data.mime_type ?? ref.mime, data };
 }
 

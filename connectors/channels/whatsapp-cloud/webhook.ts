@@ -1,4 +1,6 @@
-import type { ChannelContext, HttpResponse, InboundRequest, KeyValueStore, Logger, RouteSpec } from '../../../src/core/connector.ts';
+import type { ChannelContext, HttpResponse, InboundRequest, KeyValueStore, Logger, RouteGuard, RouteSpec } from '../../../src/core/connector.ts';
+import { refusedInput } from '../../../src/core/errors.ts';
+import { jsonBody } from '../../../src/core/safe-parse.ts';
 import type { InboundDraft } from '../../../src/core/message.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import { reactionText, readChange, type NormalizeOptions } from './normalize.ts';
@@ -23,7 +25,7 @@ export interface WebhookDeps {
 export function webhookRoutes(deps: WebhookDeps): RouteSpec[] {
   return [
     { method: 'GET', path: '', handler: async (req) => verifyHandshake(deps, req) },
-    { method: 'POST', path: '', handler: (req) => receive(deps, req) },
+    { method: 'POST', path: '', guard: signatureGuard(deps.appSecret), handler: (req) => receive(deps, req) },
   ];
 }
 
@@ -40,22 +42,25 @@ export function verifyHandshake(deps: Pick<WebhookDeps, 'verifyToken'>, req: Inb
   return { status: 200, body: challenge, headers: { 'content-type': 'text/plain; charset=utf-8' } };
 }
 
+const unsigned = { status: 401, body: { error: `missing or wrong ${SIGNATURE_HEADER} header (HMAC-SHA256 of the body with the app secret)` } };
+
+/** An unsigned request is refused before its body is read; a signed one is checked on the exact bytes. */
+function signatureGuard(appSecret: string): RouteGuard {
+  return {
+    head: (req) => (req.headers[SIGNATURE_HEADER] ? undefined : unsigned),
+    body: (req, raw) => (signatureMatches(req.headers[SIGNATURE_HEADER], raw, appSecret) ? undefined : unsigned),
+  };
+}
+
 /**
- * Checks the signature, reads every entry × change × message/status, stores all the messages in
+ * Reads every entry × change × message/status, stores all the messages in
  * one `accept` (durable before the 200), then tells the agents about failed deliveries and
  * reactions. A non-2xx makes Meta send the whole batch again, which dedupe makes harmless.
  */
 async function receive(deps: WebhookDeps, req: InboundRequest): Promise<HttpResponse> {
-  if (!signatureMatches(req.headers[SIGNATURE_HEADER], req.rawBody, deps.appSecret)) {
-    return { status: 401, body: { error: `missing or wrong ${SIGNATURE_HEADER} header (HMAC-SHA256 of the body with the app secret)` } };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(req.rawBody.toString('utf8'));
-  } catch (err) {
-    return { status: 400, body: { error: `invalid JSON: ${(err as Error).message}` } };
-  }
-  const payload = WebhookPayload.safeParse(json);
+  const json = jsonBody(req);
+  if (!json.ok) return { status: 400, body: { error: `${json.field} ${json.error}` } };
+  const payload = WebhookPayload.safeParse(json.value);
   if (!payload.success) {
     const issue = payload.error.issues[0];
     return { status: 400, body: { error: `not a WhatsApp webhook payload: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'unexpected shape'}` } };
@@ -107,6 +112,8 @@ async function receive(deps: WebhookDeps, req: InboundRequest): Promise<HttpResp
     for (const n of notes) await deps.ctx.noteToAgents(n.conversation, n.text, n.key);
     for (const a of again) await deps.ctx.replyAgain(a.conversation, { text: a.text, replyId: a.replyId }, a.key);
   } catch (err) {
+    const refused = refusedInput(err);
+    if (refused) return refused;
     deps.log.error({ err, messages: drafts.length }, 'whatsapp-cloud: webhook could not be stored; Meta will retry');
     return { status: 503, body: { error: 'could not store the events; retry later' } };
   }

@@ -8,8 +8,10 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { mayRaisePriority, tagsBeyond } from '../../../src/core/last-set.ts';
 import { tagsMissing } from '../../../src/kit/tags.ts';
-import { verifyFreshdeskEvent } from './agent-events.ts';
+import { ticketWatch } from '../../../src/kit/ticket-watch.ts';
+import { agentEventGuard, ticketIdsFromEvent } from './agent-events.ts';
 import { FdConversation, FdMe, FdTicket, FdTicketFields, STATUS } from './api.ts';
 import { isNotFound, refusesField } from './errors.ts';
 import { FreshdeskHttp } from './http.ts';
@@ -54,6 +56,8 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
   const enc = encodeURIComponent;
   const ticketUrl = (id: number | string): string => `${http.baseUrl}/a/tickets/${id}`;
   const ref = (ticketId: number | string, requesterId: string): TicketRef => ({ ticketId: String(ticketId), requesterId, url: ticketUrl(ticketId) });
+  // A note goes through on a closed ticket: a follow-up reads the ticket first unless it is known open.
+  const watch = ticketWatch(ctx.kv, 'freshdesk', options.recheckTicketAfterSec);
 
   let types: { list: string[]; at: number } | undefined;
   async function accountTypes(): Promise<string[]> {
@@ -147,6 +151,7 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       ...(files.length > 0 ? { form: multipart(fields, files) } : { json: fields }),
       endpoint: 'tickets:create',
     });
+    await watch.sawOpen(String(created.id));
     await addNotes(String(created.id), lines, marker, { privateMessage });
     return ref(created.id, requester.id);
   }
@@ -157,8 +162,11 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
     await writeNote(ticketId, { html: withMarker(textHtml(text), marker), private: true, files: [] });
   }
 
-  /** Tags added, priority raised (never lowered), a resolved or pending ticket reopened: the customer wrote again. */
-  async function updateAfterMessage(ticket: FdTicket, input: TicketInput): Promise<void> {
+  /**
+   * Tags added, priority raised (never lowered), a resolved or pending ticket reopened: the
+   * customer wrote again. Answers the ticket's status after it.
+   */
+  async function updateAfterMessage(ticket: FdTicket, input: TicketInput): Promise<number | null | undefined> {
     const existing = ticket.tags ?? [];
     const added = tagsMissing(existing, freshdeskTags(input.decision.tags));
     const wanted = input.decision.priority ? PRIORITY[input.decision.priority] : undefined;
@@ -166,22 +174,34 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
     if (added.length > 0) update.tags = [...existing, ...added];
     if (raisesPriority(ticket.priority, wanted)) update.priority = wanted;
     if (!input.private && (ticket.status === STATUS.resolved || ticket.status === STATUS.pending)) update.status = STATUS.open;
-    if (Object.keys(update).length === 0) return;
+    if (Object.keys(update).length === 0) return ticket.status;
     await http.request(`update ticket ${ticket.id}`, 'PUT', `/tickets/${ticket.id}`, FdTicket, { json: update, endpoint: 'tickets:update' });
+    return typeof update.status === 'number' ? update.status : ticket.status;
   }
 
-  /** Writes the message onto the ticket, or says why the ticket cannot take it. */
-  async function writeToTicket(ticketId: string, input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
-    let ticket: FdTicket;
+  /**
+   * The ticket, read when the message may have to change it (tags to add: Freshdesk's update
+   * replaces the list; a priority that may rise) or when the gateway does not know it is still
+   * open; undefined when the note alone will do.
+   */
+  async function readIfNeeded(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<FdTicket | 'deleted' | undefined> {
+    const changes = tagsBeyond(input.decision.tags, input.lastSet, freshdeskTags).length > 0 || mayRaisePriority(input.decision.priority, input.lastSet);
+    if (!attempt.reconcile && !changes && (await watch.knownOpen(ticketId))) return undefined;
     try {
-      ({ data: ticket } = await http.request(`read ticket ${ticketId}`, 'GET', `/tickets/${enc(ticketId)}`, FdTicket));
+      const { data } = await http.request(`read ticket ${ticketId}`, 'GET', `/tickets/${enc(ticketId)}`, FdTicket);
+      return data.deleted ? 'deleted' : data;
     } catch (err) {
       if (isNotFound(err)) return 'deleted';
       throw err;
     }
-    if (ticket.deleted) return 'deleted';
+  }
+
+  /** Writes the message onto the ticket, or says why the ticket cannot take it. */
+  async function writeToTicket(ticketId: string, input: TicketInput, requester: RequesterRef, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
+    const ticket = await readIfNeeded(ticketId, input, attempt);
+    if (ticket === 'deleted') return 'deleted';
     // Freshdesk would take a note on a closed ticket, but nobody looks there any more.
-    if (ticket.status === STATUS.closed) return 'closed';
+    if (ticket?.status === STATUS.closed) return 'closed';
 
     const marker = input.message.id;
     const fitted = fitAttachments(input.files, options.maxAttachmentBytes);
@@ -195,13 +215,20 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       if (written) log.info({ ticketId, messageId: marker }, 'an earlier attempt added the message; not adding it again');
     }
     if (!written && !privateMessage) {
-      await writeNote(ticketId, { html: withMarker(html, marker, input.message.channel.id), private: false, fromRequester: requester.id, files: fitted.files });
+      try {
+        await writeNote(ticketId, { html: withMarker(html, marker, input.message.channel.id), private: false, fromRequester: requester.id, files: fitted.files });
+      } catch (err) {
+        if (!ticket && isNotFound(err)) return 'deleted';
+        throw err;
+      }
     }
-    try {
-      await updateAfterMessage(ticket, input);
-    } catch (err) {
-      const e = asDeliveryError(err);
-      throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+    if (ticket) {
+      try {
+        if ((await updateAfterMessage(ticket, input)) === STATUS.open) await watch.sawOpen(ticketId);
+      } catch (err) {
+        const e = asDeliveryError(err);
+        throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+      }
     }
     await addNotes(ticketId, [...input.notes, ...fitted.notes], marker, { conversations, privateMessage });
     return 'written';
@@ -246,12 +273,17 @@ export function createFreshdeskHelpdesk(options: FreshdeskOptions, ctx: Helpdesk
       await http.request(`add tags to ticket ${ticketId}`, 'PUT', `/tickets/${enc(ticketId)}`, FdTicket, { json: { tags: [...existing, ...added] }, endpoint: 'tickets:update' });
     },
 
+    agentEventGuard: agentEventGuard(options),
+
     async verifyAgentEvent(req) {
-      return verifyFreshdeskEvent(req, options);
+      const result = ticketIdsFromEvent(req.body);
+      // An agent did something on these tickets (replied, changed the status): look before writing again.
+      if (result.ok) for (const id of [...result.ticketIds, ...(result.solved ?? []).map((t) => t.ticketId)]) await watch.changed(id);
+      return result;
     },
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
-    fetchAttachment: (url) => http.download(url),
+    fetchAttachment: (url) => http.download(url, options.attachments),
 
     async check() {
       const { data } = await http.request('check the API key', 'GET', '/agents/me', FdMe);

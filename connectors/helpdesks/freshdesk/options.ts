@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HelpdeskCommonOptions } from '../../../src/core/connector.ts';
+import { RecheckTicketAfterSec } from '../../../src/kit/ticket-watch.ts';
 
 /** Freshdesk's ticket sources, by the names admins see. */
 export const FRESHDESK_SOURCES = { email: 1, portal: 2, phone: 3, chat: 7, feedback_widget: 9, outbound_email: 10 } as const;
@@ -28,6 +29,7 @@ export const FreshdeskOptions = HelpdeskCommonOptions.extend({
     .describe("Freshdesk's rating values for scores 1–5: a 5-point survey by default; a classic 3-point survey: [-103, -103, 100, 103, 103]"),
   maxAttachmentBytes: z.number().int().positive().max(FRESHDESK_MAX_ATTACHMENT_BYTES).default(FRESHDESK_MAX_ATTACHMENT_BYTES)
     .describe('attachments sent with one message, in bytes (Freshdesk keeps at most 20 MB per ticket); the rest are named in a private note'),
+  recheckTicketAfterSec: RecheckTicketAfterSec,
 });
 export type FreshdeskOptions = z.infer<typeof FreshdeskOptions>;
 

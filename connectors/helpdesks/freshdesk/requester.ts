@@ -48,7 +48,19 @@ async function find(http: FreshdeskHttp, identity: ContactIdentity): Promise<num
   return undefined;
 }
 
-/** Finds the customer's contact, or creates it; a create that collides with a contact made meanwhile uses that one. */
+/** Creates the contact; one that already holds its email or id (made meanwhile, or before) is used instead. */
+async function create(http: FreshdeskHttp, identity: ContactIdentity): Promise<number> {
+  try {
+    return (await http.request('create contact', 'POST', '/contacts', FdContact, { json: identity })).data.id;
+  } catch (err) {
+    const dup = duplicateOf(err);
+    const id = dup ? (dup.userId ?? (await find(http, identity))) : undefined;
+    if (id === undefined) throw err;
+    return id;
+  }
+}
+
+/** Finds the customer's contact, or creates it. */
 export async function upsertContact(http: FreshdeskHttp, kv: KeyValueStore, identity: ContactIdentity): Promise<RequesterRef> {
   const cacheKey = `freshdesk:contact:${createHash('sha256').update(JSON.stringify(lookups(identity))).digest('hex')}`;
   const cached = await kv.get(cacheKey);
@@ -56,17 +68,9 @@ export async function upsertContact(http: FreshdeskHttp, kv: KeyValueStore, iden
     const [id, at] = cached.split('@');
     if (id && Date.now() - Number(at) < CONTACT_REUSE_MS) return { id };
   }
-  let id = await find(http, identity);
-  if (id === undefined) {
-    try {
-      ({ data: { id } } = await http.request('create contact', 'POST', '/contacts', FdContact, { json: identity }));
-    } catch (err) {
-      const dup = duplicateOf(err);
-      if (!dup) throw err;
-      id = dup.userId ?? (await find(http, identity));
-      if (id === undefined) throw err;
-    }
-  }
+  // An email or unique_external_id is unique: creating first costs one request either way, as
+  // Freshdesk answers a duplicate with the contact's id. A phone is not unique, so it is looked up.
+  const id = (identity.mobile ? await find(http, identity) : undefined) ?? (await create(http, identity));
   await kv.set(cacheKey, `${id}@${Date.now()}`);
   return { id: String(id) };
 }

@@ -95,6 +95,8 @@ export async function createJsonlHelpdesk(options: JsonlOptions, ctx: HelpdeskCo
       await record('addPrivateNote', attempt, { ticketId, notes: [text] });
     },
 
+    // Nobody may post agent events: refused before the body is read.
+    agentEventGuard: { head: () => ({ status: 401, body: { error: 'the jsonl helpdesk has no agents' } }) },
     async addTags(ticketId, tags, attempt) {
       await record('addTags', attempt, { ticketId, tags });
     },

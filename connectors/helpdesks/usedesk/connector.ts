@@ -8,7 +8,9 @@ import type {
   TicketRef,
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
+import { mayRaisePriority, tagsBeyond } from '../../../src/core/last-set.ts';
 import { tagsMissing } from '../../../src/kit/tags.ts';
+import { ticketWatch } from '../../../src/kit/ticket-watch.ts';
 import { verifyUsedeskEvent } from './agent-events.ts';
 import { Channels, ClientCard, CommentCreated, Created, Done, STATUS, TicketCard, tagNames } from './api.ts';
 import { createChat, type ChatMode } from './chat.ts';
@@ -45,6 +47,8 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
   const http = new UsedeskHttp({ baseUrl: options.baseUrl, apiToken: options.apiToken, timeoutMs: options.timeoutMs, limiter: ctx.limiter, log });
   const secret = options.webhookSecret ?? options.apiToken;
   const web = webOrigin(options.baseUrl);
+  // A comment goes through on a closed ticket: a follow-up reads the ticket first unless it is known open.
+  const watch = ticketWatch(kv, 'usedesk', options.recheckTicketAfterSec);
   const ref = (ticketId: number | string, requesterId: string): TicketRef => ({
     ticketId: String(ticketId),
     requesterId,
@@ -138,6 +142,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       }
       throw err;
     }
+    await watch.sawOpen(String(created.ticket_id));
     await addNotes(String(created.ticket_id), lines, input.message.id);
     return ref(created.ticket_id, requester.id);
   }
@@ -154,18 +159,29 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
     await http.call(`update ticket ${ticketId}`, '/update/ticket', { ticket_id: Number(ticketId), ...update }, Done);
   }
 
-  async function writeToTicket(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
-    let card: TicketCard;
+  /**
+   * The ticket, read when the message may have to change it (tags to add: Usedesk's update replaces
+   * the list; a priority that may rise) or when the gateway does not know it is still open;
+   * undefined when the comment alone will do (Usedesk reopens a solved ticket the client writes on).
+   */
+  async function readIfNeeded(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<TicketCard | 'deleted' | undefined> {
+    const changes = tagsBeyond(input.decision.tags, input.lastSet, usedeskTags).length > 0 || mayRaisePriority(input.decision.priority, input.lastSet);
+    if (!attempt.reconcile && !changes && (await watch.knownOpen(ticketId))) return undefined;
     try {
-      card = await readTicket(ticketId);
+      return await readTicket(ticketId);
     } catch (err) {
       if (isTicketGone(err)) return 'deleted';
       throw err;
     }
-    const status = card.ticket.status_id;
+  }
+
+  async function writeToTicket(ticketId: string, input: TicketInput, attempt: AttemptContext): Promise<'written' | 'closed' | 'deleted'> {
+    const card = await readIfNeeded(ticketId, input, attempt);
+    if (card === 'deleted') return 'deleted';
+    const status = card?.ticket.status_id;
     if (status === STATUS.closed) return 'closed';
     if (status === STATUS.deleted || status === STATUS.merged || status === STATUS.spam) return 'deleted';
-    const written = attempt.reconcile && (card.comments ?? []).some((c) => hasMarker(c.message, input.message.id));
+    const written = attempt.reconcile && (card?.comments ?? []).some((c) => hasMarker(c.message, input.message.id));
     if (written) log.info({ ticketId, messageId: input.message.id }, 'an earlier attempt added the message; not adding it again');
     else {
       const html = withMarker(messageHtml(input, input.files), input.message.id, input.message.channel.id);
@@ -176,11 +192,14 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
         throw err;
       }
     }
-    try {
-      await updateAfterMessage(ticketId, card, input);
-    } catch (err) {
-      const e = asDeliveryError(err);
-      throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+    if (card) {
+      try {
+        await updateAfterMessage(ticketId, card, input);
+      } catch (err) {
+        const e = asDeliveryError(err);
+        throw new DeliveryError(e.message, { kind: e.kind, status: e.status, retryAfterMs: e.retryAfterMs, detail: e.detail, ambiguous: true, cause: e });
+      }
+      await watch.sawOpen(ticketId);
     }
     await addNotes(ticketId, input.notes, input.message.id, attempt.reconcile ? card : undefined);
     return 'written';
@@ -258,6 +277,8 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       const verified = verifyUsedeskEvent(req, secret);
       if (!verified.ok) return verified;
       const { event } = verified;
+      // An agent did something on these tickets (a reply, a status change): look before writing again.
+      for (const id of [...event.ticketIds, ...(event.changed ?? [])]) await watch.changed(id);
       const ticketIds = [...event.ticketIds];
       const solved = (event.solved ?? []).map((id) => ({ ticketId: id }));
       if (event.chat) {
@@ -274,7 +295,7 @@ export function createUsedeskHelpdesk(options: UsedeskOptions, ctx: HelpdeskCont
       return agentReplies(ticketId, await readTicket(id));
     },
 
-    fetchAttachment: (url) => http.download(url),
+    fetchAttachment: (url) => http.download(url, options.attachments),
 
     async check() {
       const channels = await http.call('list channels', '/channels', {}, Channels, { wrote: false });

@@ -1,5 +1,5 @@
 import { DeliveryError } from '../../../src/core/errors.ts';
-import { DEFAULT_RATE_LIMIT_WAIT_MS, firstLine, isRecord, sortAnswer, type VendorAnswers } from '../../../src/kit/helpdesk-http/answer-errors.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS, firstLine, isRecord, type VendorAnswers } from '../../../src/kit/helpdesk-http/answer-errors.ts';
 
 /** An `error` in a 2xx body: Usedesk reports most failures that way. */
 export function bodyError(json: unknown): { error: string; code?: number } | undefined {
@@ -39,11 +39,6 @@ export const USEDESK_ANSWERS: VendorAnswers = {
     }
   },
 };
-
-/** Sorts an HTTP error answer from Usedesk. */
-export function usedeskError(what: string, status: number, body: string, headers: { get(name: string): string | null }): DeliveryError {
-  return sortAnswer(USEDESK_ANSWERS, what, status, body, headers);
-}
 
 /** "Ticket not found" and friends: the ticket is gone. */
 export function isTicketGone(err: unknown): boolean {

@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import type { FetchedFile, RateSignal } from '../../../src/core/connector.ts';
-import { DeliveryError } from '../../../src/core/errors.ts';
-import { networkError, parseJson } from '../../../src/kit/helpdesk-http/answer-errors.ts';
+import { parseJson } from '../../../src/kit/helpdesk-http/answer-errors.ts';
 import { HelpdeskHttp, parseJsonAnswer, rateSignalFrom, type HelpdeskHttpInit } from '../../../src/kit/helpdesk-http/client.ts';
-import { bodyError, USEDESK_ANSWERS, usedeskBodyError, usedeskError } from './errors.ts';
+import { bodyError, USEDESK_ANSWERS, usedeskBodyError } from './errors.ts';
 
 export interface UsedeskHttpInit extends Pick<HelpdeskHttpInit, 'baseUrl' | 'timeoutMs' | 'limiter' | 'log'> {
   apiToken: string;
@@ -22,12 +21,10 @@ export function usedeskRateSignal(status: number, headers: { get(name: string): 
  */
 export class UsedeskHttp extends HelpdeskHttp {
   readonly #apiToken: string;
-  readonly #timeoutMs: number;
 
   constructor(init: UsedeskHttpInit) {
     super({ ...init, name: 'usedesk', apiPrefix: '', rateHeaders: RATE_HEADERS, answers: USEDESK_ANSWERS });
     this.#apiToken = init.apiToken;
-    this.#timeoutMs = init.timeoutMs;
   }
 
   /** Calls `method` (e.g. `/create/ticket`); `wrote` says whether a lost answer may hide an applied write. */
@@ -50,23 +47,6 @@ export class UsedeskHttp extends HelpdeskHttp {
     const refused = bodyError(json);
     if (refused) throw usedeskBodyError(what, refused, text, wrote);
     return parseJsonAnswer('Usedesk', what, schema, text, wrote, json);
-  }
-
-  /** Files of comments are plain links; no credentials go with them. */
-  override async download(url: string): Promise<FetchedFile> {
-    const what = 'download attachment';
-    let res: Response;
-    let data: Buffer;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
-      if (!res.ok) throw usedeskError(what, res.status, await res.text(), res.headers);
-      data = Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      if (err instanceof DeliveryError) throw err;
-      throw networkError(what, err);
-    }
-    const mime = (res.headers.get('content-type') ?? 'application/octet-stream').split(';')[0]!.trim();
-    return { name: fileNameOf(new URL(url)), mime, data };
   }
 }
 

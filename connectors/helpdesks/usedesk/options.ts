@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HelpdeskCommonOptions } from '../../../src/core/connector.ts';
+import { RecheckTicketAfterSec } from '../../../src/kit/ticket-watch.ts';
 
 const Id = z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)]);
 
@@ -11,6 +12,7 @@ export const UsedeskOptions = HelpdeskCommonOptions.extend({
   webhookSecret: z.string().min(1).optional()
     .describe('the `secret` Usedesk puts in webhook bodies; default: apiToken, which is what an API channel sends'),
   agentUserId: Id.optional().describe('the Usedesk user private notes are written as (default: the company\'s first user)'),
+  recheckTicketAfterSec: RecheckTicketAfterSec,
   chat: z.object({
     channelId: Id.describe('a chat-type channel (Channels → Chat)'),
     companyId: Id.describe('your Usedesk company id'),

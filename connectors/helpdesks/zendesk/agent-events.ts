@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { AgentEventResult, InboundRequest } from '../../../src/core/connector.ts';
+import type { AgentEventResult, HttpResponse, InboundRequest, RouteGuard } from '../../../src/core/connector.ts';
+import { jsonBody } from '../../../src/core/safe-parse.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
 import { tagList } from '../../../src/kit/inbound/tag-list.ts';
 
@@ -20,41 +21,45 @@ export function zendeskSignature(secret: string, timestamp: string, rawBody: Buf
   return createHmac('sha256', secret).update(timestamp).update(rawBody).digest('base64');
 }
 
-function header(req: InboundRequest, name: string): string | undefined {
-  const direct = req.headers[name.toLowerCase()];
-  if (direct !== undefined) return direct;
-  const key = Object.keys(req.headers).find((k) => k.toLowerCase() === name.toLowerCase());
-  return key ? req.headers[key] : undefined;
-}
-
 type Denied = { ok: false; status: number; error: string };
 const deny = (status: number, error: string): Denied => ({ ok: false, status, error });
+const refused = (error: string): HttpResponse => ({ status: 401, body: { error } });
 
-/** Every configured check must pass, and at least one must be configured. */
-export function authenticateAgentEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): Denied | undefined {
-  if (!auth.webhookSecret && !auth.agentReplyAuth) {
-    return deny(401, 'agent replies are not enabled: set helpdesk.webhookSecret to the webhook signing secret');
-  }
-  if (auth.agentReplyAuth) {
-    const got = header(req, auth.agentReplyAuth.header);
-    if (got === undefined) return deny(401, `missing ${auth.agentReplyAuth.header.toLowerCase()} header`);
-    if (!secretMatches(got, auth.agentReplyAuth.value)) return deny(401, `wrong ${auth.agentReplyAuth.header.toLowerCase()} header`);
-  }
-  if (auth.webhookSecret) {
-    const signature = header(req, SIGNATURE_HEADER);
-    const timestamp = header(req, TIMESTAMP_HEADER);
-    if (!signature) return deny(401, `missing ${SIGNATURE_HEADER} header`);
-    if (!timestamp) return deny(401, `missing ${TIMESTAMP_HEADER} header`);
-    if (!secretMatches(signature, zendeskSignature(auth.webhookSecret, timestamp, req.rawBody))) {
-      return deny(401, 'webhook signature does not match: check helpdesk.webhookSecret against the webhook signing secret');
-    }
-    const at = Date.parse(timestamp);
-    if (Number.isNaN(at)) return deny(401, `${TIMESTAMP_HEADER} is not a time`);
-    if (Math.abs(now - at) > auth.webhookReplayWindowSec * 1000) {
-      return deny(401, `webhook signed at ${timestamp}, outside the ${auth.webhookReplayWindowSec} s replay window`);
-    }
-  }
-  return undefined;
+/**
+ * Every configured check must pass, and at least one must be configured. The headers are checked
+ * before the body is read; the signature (over timestamp + raw body) before it is parsed.
+ */
+export function agentEventGuard(auth: AgentEventAuth, now: () => number = Date.now): RouteGuard {
+  return {
+    head(req) {
+      if (!auth.webhookSecret && !auth.agentReplyAuth) {
+        return refused('agent replies are not enabled: set helpdesk.webhookSecret to the webhook signing secret');
+      }
+      if (auth.agentReplyAuth) {
+        const got = req.headers[auth.agentReplyAuth.header.toLowerCase()];
+        if (got === undefined) return refused(`missing ${auth.agentReplyAuth.header.toLowerCase()} header`);
+        if (!secretMatches(got, auth.agentReplyAuth.value)) return refused(`wrong ${auth.agentReplyAuth.header.toLowerCase()} header`);
+      }
+      if (auth.webhookSecret) {
+        if (!req.headers[SIGNATURE_HEADER]) return refused(`missing ${SIGNATURE_HEADER} header`);
+        if (!req.headers[TIMESTAMP_HEADER]) return refused(`missing ${TIMESTAMP_HEADER} header`);
+      }
+      return undefined;
+    },
+    body(req, raw) {
+      if (!auth.webhookSecret) return undefined;
+      const timestamp = req.headers[TIMESTAMP_HEADER] ?? '';
+      if (!secretMatches(req.headers[SIGNATURE_HEADER], zendeskSignature(auth.webhookSecret, timestamp, raw))) {
+        return refused('webhook signature does not match: check helpdesk.webhookSecret against the webhook signing secret');
+      }
+      const at = Date.parse(timestamp);
+      if (Number.isNaN(at)) return refused(`${TIMESTAMP_HEADER} is not a time`);
+      if (Math.abs(now() - at) > auth.webhookReplayWindowSec * 1000) {
+        return refused(`webhook signed at ${timestamp.slice(0, 40)}, outside the ${auth.webhookReplayWindowSec} s replay window`);
+      }
+      return undefined;
+    },
+  };
 }
 
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^\d+$/)]);
@@ -84,14 +89,11 @@ function fieldError(body: unknown, error: z.ZodError): string {
   return valueAt(body, path) === undefined ? `${field} is missing` : `${field} must be a ticket number`;
 }
 
-/** Which tickets to sync, from a verified webhook body. */
-export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString('utf8'));
-  } catch {
-    return deny(400, `body is not JSON: ${TRIGGER_HINT}`);
-  }
+/** Which tickets to sync, from a webhook body the guard let through. */
+export function ticketIdsFromEvent(req: Pick<InboundRequest, 'headers' | 'rawBody' | 'body'>): AgentEventResult {
+  const json = jsonBody(req);
+  if (!json.ok) return deny(400, `${json.field} ${json.error}: ${TRIGGER_HINT}`);
+  const body = json.value;
   if (EventEnvelope.safeParse(body).success) {
     const parsed = EventBody.safeParse(body);
     if (!parsed.success) return deny(400, fieldError(body, parsed.error));
@@ -108,8 +110,4 @@ export function ticketIdsFromEvent(rawBody: Buffer): AgentEventResult {
   const ticketId = String(parsed.data.ticket_id).trim();
   if (parsed.data.event === 'solved') return { ok: true, ticketIds: [], solved: [{ ticketId, tags: tagList(parsed.data.tags) }] };
   return { ok: true, ticketIds: [ticketId] };
-}
-
-export function verifyZendeskEvent(req: InboundRequest, auth: AgentEventAuth, now = Date.now()): AgentEventResult {
-  return authenticateAgentEvent(req, auth, now) ?? ticketIdsFromEvent(req.rawBody);
 }

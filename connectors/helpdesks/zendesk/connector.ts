@@ -9,7 +9,7 @@ import type {
 } from '../../../src/core/connector.ts';
 import { asDeliveryError, DeliveryError } from '../../../src/core/errors.ts';
 import type { Sender } from '../../../src/core/message.ts';
-import { verifyZendeskEvent } from './agent-events.ts';
+import { agentEventGuard, ticketIdsFromEvent } from './agent-events.ts';
 import { TicketResponse, UserResponse, type ZdAudit, type ZdTicket } from './api.ts';
 import { isClosedTicketError, isIdempotencyMismatch, isNotFound, rejectedFields } from './errors.ts';
 import { ZendeskHttp } from './http.ts';
@@ -21,6 +21,7 @@ import { OPTIONAL_USER_FIELDS, requesterUser, type ZendeskUserInput } from './re
 import { commentBody, raisesPriority, ticketRouting, zendeskId, zendeskTags } from './ticket-fields.ts';
 import { forgetUploads, rememberedUploadNotes, uploadFiles } from './uploads.ts';
 import type { CustomerView } from '../../../src/core/identity/customer.ts';
+import { mayRaisePriority } from '../../../src/core/last-set.ts';
 import { addZendeskIdentities, userOfPlayer } from './identities.ts';
 
 /** create_or_update counts against Zendesk's per-user update limit; an unchanged user is not sent again for this long. */
@@ -200,9 +201,10 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
           return 'written';
         }
       }
-      // Reading the ticket costs a request, so only when a priority might have to be raised.
+      // Reading the ticket costs a request: only when the priority may rise above what the gateway
+      // last set (an agent may have set it higher). A closed ticket refuses the update itself.
       let priority: string | undefined;
-      if (input.decision.priority) {
+      if (input.decision.priority && mayRaisePriority(input.decision.priority, input.lastSet)) {
         const { data } = await http.request(`read ticket ${ticketId}`, 'GET', ticketPath(ticketId), TicketResponse);
         if (data.ticket.status === 'closed') return 'closed';
         if (raisesPriority(data.ticket.priority, input.decision.priority)) priority = input.decision.priority;
@@ -252,6 +254,8 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       await putNote(ticketId, text, marker);
     },
 
+    agentEventGuard: agentEventGuard(options),
+
     async addTags(ticketId, tags) {
       const additional = zendeskTags(tags);
       if (additional.length === 0) return;
@@ -265,13 +269,13 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
     },
 
     async verifyAgentEvent(req) {
-      return verifyZendeskEvent(req, options);
+      return ticketIdsFromEvent(req);
     },
 
     recordRating: (ticketId, rating, attempt) => recordRating({ http, asRequester, options, log }, ticketId, rating, attempt),
 
     listAgentReplies: (ticketId) => listAgentReplies(http, ticketId),
-    fetchAttachment: (url) => http.download(url),
+    fetchAttachment: (url) => http.download(url, options.attachments),
 
     async check() {
       const { data } = await http.request('check credentials', 'GET', '/users/me', UserResponse);

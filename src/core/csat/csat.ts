@@ -2,9 +2,9 @@ import type { AcceptOutcome, AttemptContext, Conversation, HelpdeskInstance, Key
 import { DeliveryError, NotYet } from '../errors.ts';
 import { escapeHtml } from '../html.ts';
 import { newId } from '../ids.ts';
-import { channelTarget, conversationKey, HELPDESK_TARGET, type LinkStore, type NewJob } from '../jobs.ts';
+import { channelTarget, conversationKey, HELPDESK_TARGET, type ConversationEvent, type ConversationLog, type LinkStore, type NewJob } from '../jobs.ts';
 import type { NormalizedMessage } from '../message.ts';
-import { noteJob, type ChannelEntry } from '../pipeline.ts';
+import { excerpt, noteJob, type ChannelEntry } from '../pipeline.ts';
 import type { Language } from '../rules/language.ts';
 import type { Decision } from '../rules/schema.ts';
 import { topicOf } from '../rules/topic.ts';
@@ -49,6 +49,8 @@ export interface CsatDeps {
   /** Where email links point: `${publicUrl}/csat/{token}`. */
   publicUrl?: string;
   events?: CsatEvents;
+  /** The conversation's path in the console: the question asked, the rating received. */
+  history?: Pick<ConversationLog, 'record'>;
   log: Logger;
   now?: () => Date;
 }
@@ -135,6 +137,12 @@ export function createCsat(deps: CsatDeps) {
     deps.events?.skipped?.(channel, reason);
   }
 
+  /** Best effort, like every step on the path: the rating is what matters. */
+  async function onPath(q: Question, event: Omit<ConversationEvent, 'at' | 'ticketId'>): Promise<void> {
+    await deps.history?.record(q.conversationKey, { at: now().getTime(), ticketId: q.ticketId, ...event })
+      .catch((err: unknown) => log.warn({ err, ticketId: q.ticketId }, 'could not record a conversation event'));
+  }
+
   async function tellAgents(ticketId: string, text: string, key: string): Promise<void> {
     await deps.enqueue([noteJob(ticketId, text, `note:csat:${key}`)]);
   }
@@ -182,7 +190,8 @@ export function createCsat(deps: CsatDeps) {
     };
     await records.markAsked(p.ticketId, p.questionId);
     await records.setQuestion(p.questionId, q);
-    const result = await via.instance.send(to, questionReply(q, p.questionId, via));
+    const question = questionReply(q, p.questionId, via);
+    const result = await via.instance.send(to, question);
     const notes = result.notes ?? [];
     if (result.externalIds.length === 0) {
       await tellAgents(p.ticketId, `Switchboard did not ask the customer for a rating on ${sentVia}: ${notes.join(' ') || 'the channel sent nothing'}`, `unsent:${p.questionId}`);
@@ -190,6 +199,9 @@ export function createCsat(deps: CsatDeps) {
     }
     await records.setOpen(q.replyKey, { questionId: p.questionId, phase: 'score', until: now().getTime() + options.answerHours * 3_600_000 });
     deps.events?.asked?.(labels(q));
+    // The question's words, never the email's signed links.
+    const form = question.choices ? 'buttons 1–5' : question.html ? 'five links' : 'a number to type';
+    await onPath(q, { kind: 'question', text: `on ${sentVia} (${form}): ${excerpt(texts(language).question)}` });
     if (notes.length > 0) await tellAgents(p.ticketId, `Switchboard: about the rating question on ${sentVia}:\n- ${notes.join('\n- ')}`, `notes:${p.questionId}`);
   }
 
@@ -208,12 +220,13 @@ export function createCsat(deps: CsatDeps) {
     };
     if (deps.helpdesk.recordRating) await deps.helpdesk.recordRating(q.ticketId, rating, ctx);
     else await deps.helpdesk.addPrivateNote(q.ticketId, note, ctx);
+    const low = p.via !== 'link' && options.lowScore > 0 && p.score <= options.lowScore;
     if (q.score === undefined) {
       await records.setQuestion(p.questionId, { ...q, score: p.score });
       deps.events?.answered?.(labels(q), p.score);
+      await onPath(q, { kind: 'rating', text: `${p.score}/${MAX_SCORE} ${how}${low ? '; asked what could be better' : ''}` });
     }
     if (p.via === 'link') return records.closeOpen(q.replyKey);
-    const low = options.lowScore > 0 && p.score <= options.lowScore;
     const what = low ? 'followUp' : 'thanks';
     await deps.enqueue([job(q, { step: 'say', questionId: p.questionId, what }, `csat:say:${p.questionId}:${what}`)]);
     if (low) await records.setOpen(q.replyKey, { questionId: p.questionId, phase: 'feedback', until: now().getTime() + options.followUpMinutes * 60_000 });

@@ -1,4 +1,5 @@
 import { kindOf, valueOf } from './identifiers.ts';
+import type { LastSet } from '../last-set.ts';
 
 /** A ticket of the customer's that later conversations may join. */
 export interface CustomerTicket {
@@ -8,6 +9,8 @@ export interface CustomerTicket {
   topic: string;
   /** Last time a message of the customer's went to it (ms). */
   at: number;
+  /** What the gateway last set on it: a conversation that joins it reads it only to go beyond. */
+  lastSet?: LastSet;
 }
 
 /**

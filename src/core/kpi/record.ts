@@ -41,6 +41,14 @@ export const TimingRecord = z.object({
   warnedFor: z.number().optional(),
   breachedFor: z.number().optional(),
   breaches: z.number().default(0),
+  /**
+   * The helpdesk reported the ticket solved while messages waited: their wait ended then, without
+   * a public reply, and the SLA clock stopped. A public reply still measures them (the helpdesk may
+   * report the reply after the solve); the next customer message starts a new wait.
+   */
+  solvedAt: z.number().optional(),
+  /** The first wait ended that way (solved before any public reply), at this time. */
+  solvedFirstAt: z.number().optional(),
   /** Set while the SLA watch must look at it: the start of the wait. The stores index it. */
   watchFrom: z.number().optional(),
 });
@@ -99,9 +107,14 @@ export interface ResponseSample {
 
 const PRIORITY_RANK: Record<string, number> = { none: 0, low: 1, normal: 2, high: 3, urgent: 4 };
 
+/** Where the SLA clock of the current wait started: undefined when nothing waits, or a solve ended the wait. */
+export function waitingSince(r: TimingRecord): number | undefined {
+  return r.solvedAt === undefined ? r.unanswered[0] : undefined;
+}
+
 /** The SLA watch looks at a conversation while a wait with a target has not been declared breached. */
 function withWatch(r: TimingRecord): TimingRecord {
-  const since = r.unanswered[0];
+  const since = waitingSince(r);
   const watch = since !== undefined && r.targetMs !== undefined && r.breachedFor !== since;
   const { watchFrom: _old, ...rest } = r;
   return watch ? { ...rest, watchFrom: since } : rest;
@@ -132,11 +145,13 @@ export function onCustomerMessage(r: TimingRecord | undefined, m: CustomerMessag
     });
   }
   const raised = (PRIORITY_RANK[m.priority] ?? 0) > (PRIORITY_RANK[r.priority] ?? 0);
-  let unanswered = [...new Set([...r.unanswered, m.at])].sort((a, b) => a - b);
+  // After a solve the customer writing again starts a new wait: the messages the solve ended are done.
+  const before = r.solvedAt === undefined ? r.unanswered : [];
+  let unanswered = [...new Set([...before, m.at])].sort((a, b) => a - b);
   // Keep the oldest (the clock's start) and the newest.
   if (unanswered.length > MAX_UNANSWERED) unanswered = [unanswered[0]!, ...unanswered.slice(-(MAX_UNANSWERED - 1))];
   const target = raised ? m.targetMs : r.targetMs;
-  const { targetMs: _t, ...rest } = r;
+  const { targetMs: _t, solvedAt: _s, ...rest } = r;
   return withWatch({
     ...rest,
     ...(target !== undefined ? { targetMs: target } : {}),
@@ -164,21 +179,37 @@ export function onAgentReply(
   const answered = r.unanswered.filter((t) => t <= reply.at + SAME_SECOND_MS);
   const since = answered[0];
   if (since === undefined) return { record: withWatch({ ...r, replies }) };
+  // The first response answers the first wait, also when a solve ended it just before this reply was seen.
+  const first = !r.firstResponse && (r.solvedFirstAt === undefined || r.solvedFirstAt === r.solvedAt);
   const sample: ResponseSample = {
-    kind: r.firstResponse ? 'reply' : 'first',
+    kind: first ? 'first' : 'reply',
     calendarMs: Math.max(0, reply.at - since),
     businessMs: businessMs(calendar, since, reply.at),
     ...(r.targetMs !== undefined ? { targetMs: r.targetMs } : {}),
   };
+  const unanswered = r.unanswered.filter((t) => t > reply.at + SAME_SECOND_MS);
+  const { solvedAt: _s, ...rest } = r;
   const record: TimingRecord = {
-    ...r,
+    // Nothing left that the solve ended: forget it.
+    ...(unanswered.length > 0 ? r : rest),
     replies,
-    unanswered: r.unanswered.filter((t) => t > reply.at + SAME_SECOND_MS),
+    unanswered,
     ...(sample.kind === 'first'
       ? { firstResponse: { at: reply.at, calendarMs: sample.calendarMs, businessMs: sample.businessMs } }
       : { replyBusinessMs: [...r.replyBusinessMs, sample.businessMs].slice(-MAX_REPLY_SAMPLES) }),
   };
   return { record: withWatch(record), sample };
+}
+
+/**
+ * The helpdesk reported the ticket solved: the waiting messages' wait ends here, without a reply,
+ * so the SLA watch stops looking. Undefined when it changes nothing (nothing waits, or a solve
+ * already ended this wait: a repeated event keeps the first time).
+ */
+export function onSolved(r: TimingRecord, at: number): TimingRecord | undefined {
+  if (r.unanswered.length === 0 || r.solvedAt !== undefined) return undefined;
+  const firstWait = !r.firstResponse && r.solvedFirstAt === undefined;
+  return withWatch({ ...r, solvedAt: at, ...(firstWait ? { solvedFirstAt: at } : {}) });
 }
 
 /** The SLA watch raised the stage for the current wait. */

@@ -41,11 +41,14 @@ export function percentile(values: readonly number[], p: number): number | undef
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-/** Whether the first response met its target: true, false, or undefined (no target, or still within it). */
+/**
+ * Whether the first response met its target: true, false, or undefined (no target, still within
+ * it, or solved without a reply before it was reached: that wait ended there).
+ */
 export function metTarget(r: TimingRecord, now: number, calendar: BusinessCalendar): boolean | undefined {
   if (r.targetMs === undefined) return undefined;
   if (r.firstResponse) return r.firstResponse.businessMs <= r.targetMs;
-  return businessMs(calendar, r.openedAt, now) > r.targetMs ? false : undefined;
+  return businessMs(calendar, r.openedAt, r.solvedFirstAt ?? now) > r.targetMs ? false : undefined;
 }
 
 export function buildReport(opts: {

@@ -3,7 +3,7 @@ import { topicOf } from '../rules/topic.ts';
 import type { Decision } from '../rules/schema.ts';
 import type { BusinessCalendar } from './business-time.ts';
 import { targetFor, type KpiSection, type SlaSection } from './config.ts';
-import { onAgentReply, onCustomerMessage, type Labels, type ResponseSample, type TimingRecord, type TimingStore, type Versioned } from './record.ts';
+import { onAgentReply, onCustomerMessage, onSolved, type Labels, type ResponseSample, type TimingRecord, type TimingStore, type Versioned } from './record.ts';
 
 /**
  * Records each conversation's timing as the pipeline sees its messages and replies. Never fails
@@ -14,6 +14,8 @@ export interface ConversationTiming {
   customerMessage(m: { ticketId: string; ticketUrl?: string; messageId: string; channel: string; at: number; decision: Decision }): Promise<void>;
   /** An agent's public reply on the ticket, at the helpdesk's time for it. */
   agentReply(r: { ticketId: string; commentId: string; at: number }): Promise<void>;
+  /** The helpdesk reported these tickets solved (now): a wait without a reply ends, and its SLA clock stops. */
+  solved(ticketIds: readonly string[], at: number): Promise<void>;
 }
 
 export interface TimingDeps {
@@ -93,6 +95,17 @@ export function createConversationTiming(deps: TimingDeps): ConversationTiming {
         return;
       }
       if (sample && labels) deps.observe?.(sample, { channel: labels.channel, topic: labels.topic, priority: labels.priority, group: labels.group });
+    },
+
+    async solved(ticketIds, at) {
+      for (const ticketId of ticketIds) {
+        try {
+          // A ticket the gateway never timed, or with nothing waiting: nothing to stop.
+          await updateRecord(store, ticketId, (current) => current && onSolved(current.record, at));
+        } catch (err) {
+          log.warn({ err, ticketId }, 'could not record the solved ticket for response times');
+        }
+      }
     },
   };
 }

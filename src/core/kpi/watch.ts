@@ -4,7 +4,7 @@ import { lanes } from '../pipeline.ts';
 import { businessMs, type BusinessCalendar } from './business-time.ts';
 import type { SlaSection } from './config.ts';
 import { formatDuration } from './duration.ts';
-import { onSlaStage, type Labels, type TimingRecord, type TimingStore } from './record.ts';
+import { onSlaStage, waitingSince, type Labels, type TimingRecord, type TimingStore } from './record.ts';
 import { updateRecord } from './timing.ts';
 
 /**
@@ -31,7 +31,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 
 /** What, if anything, is due for a conversation now. Pure: the tests drive it with any clock. */
 export function dueStage(r: TimingRecord, now: number, calendar: BusinessCalendar, warnAt: number | undefined): DueStage | undefined {
-  const since = r.unanswered[0];
+  const since = waitingSince(r);
   if (since === undefined || r.targetMs === undefined || r.breachedFor === since) return undefined;
   const waited = businessMs(calendar, since, now);
   const base = { since, businessMs: waited, calendarMs: Math.max(0, now - since), targetMs: r.targetMs };
@@ -100,7 +100,12 @@ export function createSlaWatch(deps: SlaWatchDeps): { tick(): Promise<number> } 
   const now = deps.now ?? Date.now;
   let prunedAt = 0;
 
-  async function declare(r: TimingRecord, due: DueStage): Promise<void> {
+  async function declare(ticketId: string): Promise<boolean> {
+    // Read again: an agent reply or "solved" since the round began stops the clock.
+    const fresh = await deps.store.get(ticketId);
+    const due = fresh && dueStage(fresh.record, now(), deps.calendar, deps.sla.warnAt);
+    if (!fresh || !due) return false;
+    const r = fresh.record;
     const jobs = stageJobs(r, due, deps.sla, deps.channelKinds.get(r.channel) ?? 'unknown');
     const outcomes = jobs.length > 0 ? await deps.enqueue(jobs) : [];
     const saved = await updateRecord(deps.store, r.ticketId, (current) => {
@@ -113,6 +118,7 @@ export function createSlaWatch(deps: SlaWatchDeps): { tick(): Promise<number> } 
       deps.declared?.(due.stage, r);
       deps.log.info({ ticketId: r.ticketId, stage: due.stage, waitedMs: due.businessMs, targetMs: due.targetMs }, due.stage === 'breach' ? 'SLA breached' : 'SLA warning');
     }
+    return true;
   }
 
   return {
@@ -125,8 +131,7 @@ export function createSlaWatch(deps: SlaWatchDeps): { tick(): Promise<number> } 
         const due = dueStage(record, at, deps.calendar, deps.sla.warnAt);
         if (!due) continue;
         try {
-          await declare(record, due);
-          declared++;
+          if (await declare(record.ticketId)) declared++;
         } catch (err) {
           deps.log.warn({ err, ticketId: record.ticketId, stage: due.stage }, 'could not declare an SLA stage; the next round tries again');
         }

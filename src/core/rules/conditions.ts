@@ -3,7 +3,7 @@ import type { LinearRegex } from '../linear-regex.ts';
 import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
-import { compilePattern } from './pattern.ts';
+import { PatternSet, type PatternCompiler } from './pattern.ts';
 import type { Condition, ModelCondition, TextCondition, TimeWindow, ValueCondition } from './schema.ts';
 import { inWindow, isValidTimeZone, localClock, parseClock, type Window } from './time.ts';
 
@@ -42,12 +42,13 @@ function quote(s: string): string {
 /** Compiles conditions of one rule; every error names the rule and the path inside it. */
 class ConditionCompiler {
   private readonly ruleName: string;
-
   private readonly modelTopics: readonly string[] | undefined;
+  private readonly patterns: PatternCompiler;
 
-  constructor(ruleName: string, modelTopics: readonly string[] | undefined) {
+  constructor(ruleName: string, modelTopics: readonly string[] | undefined, patterns: PatternCompiler) {
     this.ruleName = ruleName;
     this.modelTopics = modelTopics;
+    this.patterns = patterns;
   }
 
   fail(path: string, problem: string): never {
@@ -57,7 +58,7 @@ class ConditionCompiler {
   regex(src: string, path: string): LinearRegex {
     if (src.trim() === '') this.fail(path, 'empty pattern (it would match every message)');
     try {
-      return compilePattern(src);
+      return this.patterns.compile(src);
     } catch (err) {
       return this.fail(path, `invalid regular expression ${quote(src)}: ${(err as Error).message}`);
     }
@@ -288,10 +289,18 @@ function formField(message: NormalizedMessage, field: string): string | undefine
   return fields && Object.hasOwn(fields, field) ? fields[field] : undefined;
 }
 
-/** `modelTopics`: the loaded model's topics, so a rule naming another topic fails to compile. */
-export function compileCondition(ruleName: string, cond: Condition | undefined, modelTopics?: readonly string[]): Check {
+/**
+ * `modelTopics`: the loaded model's topics, so a rule naming another topic fails to compile;
+ * `patterns`: the set the rule set's patterns share (one scan of each text serves them all).
+ */
+export function compileCondition(
+  ruleName: string,
+  cond: Condition | undefined,
+  modelTopics?: readonly string[],
+  patterns: PatternCompiler = new PatternSet(),
+): Check {
   if (cond === undefined) return () => ({ ok: true, why: 'no conditions' });
-  return new ConditionCompiler(ruleName, modelTopics).condition(cond, 'when');
+  return new ConditionCompiler(ruleName, modelTopics, patterns).condition(cond, 'when');
 }
 
 /**

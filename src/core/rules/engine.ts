@@ -1,6 +1,7 @@
 import type { NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { compileCondition, searchableText, type Check, type MatchEnv } from './conditions.ts';
+import { PatternSet, type PatternCompiler } from './pattern.ts';
 import type { Decision, Priority, Replies, Rule } from './schema.ts';
 import { renderTemplate } from './template.ts';
 
@@ -52,6 +53,8 @@ export interface CompileOptions {
   replies?: Replies;
   /** When given, a `model:` condition naming a topic the model does not know is a compile error. */
   modelTopics?: readonly string[];
+  /** Compiles the text patterns; a new PatternSet unless given (bench/rules.ts compares engines). */
+  patterns?: PatternCompiler;
 }
 
 const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, high: 2, urgent: 3 };
@@ -59,6 +62,7 @@ const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, h
 /** Compiles patterns and time zones once; throws RuleCompileError naming the rule and path. */
 export function compileRules(rules: Rule[], options: CompileOptions = {}): CompiledRules {
   const seen = new Set<string>();
+  const patterns = options.patterns ?? new PatternSet();
   const compiled = rules.map((rule): CompiledRule => {
     if (seen.has(rule.name)) throw new RuleCompileError(rule.name, 'name', 'another rule has the same name');
     seen.add(rule.name);
@@ -66,7 +70,7 @@ export function compileRules(rules: Rule[], options: CompileOptions = {}): Compi
       throw new RuleCompileError(rule.name, 'reply', `no entry "${rule.reply}" under replies:`);
     }
     const notify = rule.notify === undefined ? [] : Array.isArray(rule.notify) ? rule.notify : [rule.notify];
-    return { rule, check: compileCondition(rule.name, rule.when, options.modelTopics), notify };
+    return { rule, check: compileCondition(rule.name, rule.when, options.modelTopics, patterns), notify };
   });
   return { rules: [...rules], compiled };
 }

@@ -1,5 +1,8 @@
 import { compileLinear, toRe2Syntax, UnsupportedPattern, type LinearMatch, type LinearRegex } from '../linear-regex.ts';
+import { readPattern } from '../pattern-tree.ts';
+import { LiteralSearch, MAX_MARK } from './literal-search.ts';
 import { foldChar, isApostrophe } from './normalize.ts';
+import { requiredText } from './required-text.ts';
 import { boundaries, escapeLength, quantifierLength, reversePattern, topLevelAlternatives, type Boundary } from './word-sides.ts';
 
 /**
@@ -50,7 +53,6 @@ export function rewritePattern(src: string, { narrow = true }: { narrow?: boolea
   let classEmpty = true;
   let i = 0;
   const at = (k: number): string => chars[k] ?? '';
-  const rest = (k: number): string => chars.slice(k).join('');
   const around = narrow ? boundaries(chars) : undefined;
   while (i < chars.length) {
     const c = at(i);
@@ -67,10 +69,10 @@ export function rewritePattern(src: string, { narrow = true }: { narrow?: boolea
       if (next === 'W' && !inClass) { out += `[^${WORD_CHARS}]`; i += 2; continue; }
       if (isApostrophe(next)) {
         i += 2;
-        if (!inClass) i += quantifierLength(rest(i));
+        if (!inClass) i += quantifierLength(chars, i);
         continue;
       }
-      const len = escapeLength(rest(i));
+      const len = escapeLength(chars, i);
       out += chars.slice(i, i + len).join('');
       i += len;
       classEmpty = false;
@@ -84,7 +86,7 @@ export function rewritePattern(src: string, { narrow = true }: { narrow?: boolea
           // The class held only apostrophes: they never occur in matched text.
           out = out.slice(0, classStart);
           if (classNegated) out += '[^]';
-          else i += quantifierLength(rest(i));
+          else i += quantifierLength(chars, i);
           continue;
         }
         out += ']';
@@ -115,18 +117,13 @@ export function rewritePattern(src: string, { narrow = true }: { narrow?: boolea
     }
     if (isApostrophe(c)) {
       i += 1;
-      i += quantifierLength(rest(i));
+      i += quantifierLength(chars, i);
       continue;
     }
     out += foldChar(c);
     i += 1;
   }
   return out;
-}
-
-/** Throws UnsupportedPattern when an alternative has no linear-time form in this direction. */
-function checkLinear(src: string): void {
-  toRe2Syntax(rewritePattern(src));
 }
 
 const reversedText = (s: string): string => Array.from(s).reverse().join('');
@@ -138,37 +135,157 @@ function unreversed(m: LinearMatch | null, length: number): LinearMatch | null {
   return { text: reversedText(m.text), index: length - m.index - m.text.length, groups };
 }
 
+/** One top-level alternative of a pattern, compiled. */
+interface Branch {
+  /** It runs reversed on the reversed text (it needed a look ahead). */
+  readonly backward: boolean;
+  readonly regex: LinearRegex;
+  /** Its gate in the set, open when the text holds one of the strings every match of it holds; -1: always open. */
+  readonly gate: number;
+}
+
 /**
- * Throws SyntaxError naming what is invalid, or what the linear engine cannot run. Each top-level
- * alternative runs on the text, or, when only a look ahead would do (a lookahead, a `\b` before
- * something unknown), reversed on the reversed text, where looking ahead is looking behind. An
- * alternative that needs both ways is refused.
+ * The alternative in the form the engines run: as written, or, when only a look ahead would do
+ * (a lookahead, a `\b` before something unknown), reversed, to run on the reversed text where
+ * looking ahead is looking behind. Throws UnsupportedPattern when neither way is linear.
  */
-export function compilePattern(src: string): LinearRegex {
-  // JavaScript checks the syntax first, so a typo gets the message admins know.
-  new RegExp(src, 'u');
-  const forward: string[] = [];
-  const backward: string[] = [];
-  for (const alt of topLevelAlternatives(src)) {
+function orient(alt: string): { backward: boolean; rewritten: string } {
+  try {
+    const rewritten = rewritePattern(alt);
+    toRe2Syntax(rewritten);
+    return { backward: false, rewritten };
+  } catch (err) {
+    if (!(err instanceof UnsupportedPattern)) throw err;
     try {
-      checkLinear(alt);
-      forward.push(alt);
-    } catch (err) {
-      if (!(err instanceof UnsupportedPattern)) throw err;
-      try {
-        checkLinear(reversePattern(alt));
-      } catch {
-        throw err;
-      }
-      backward.push(alt);
+      const rewritten = rewritePattern(reversePattern(alt));
+      toRe2Syntax(rewritten);
+      return { backward: true, rewritten };
+    } catch {
+      throw err;
     }
   }
-  const ahead = forward.length > 0 ? compileLinear(rewritePattern(forward.join('|'))) : undefined;
-  const behind = backward.length > 0 ? compileLinear(rewritePattern(reversePattern(backward.join('|')))) : undefined;
-  if (!behind && ahead) return { ...ahead, source: src };
-  return {
-    source: src,
-    test: (text) => (ahead?.test(text) ?? false) || (behind?.test(reversedText(text)) ?? false),
-    exec: (text) => ahead?.exec(text) ?? unreversed(behind?.exec(reversedText(text)) ?? null, text.length),
-  };
+}
+
+/**
+ * The match of an alternation `a|b|…` from the matches of its branches: the leftmost one, and of
+ * those starting at one place the first branch's (what RE2 and V8 pick for the alternation itself).
+ */
+function leftmost(branches: readonly Branch[], text: string): LinearMatch | null {
+  let best: LinearMatch | null = null;
+  for (const { regex } of branches) {
+    const m = regex.test(text) ? regex.exec(text) : null;
+    if (m && (!best || m.index < best.index)) best = m;
+  }
+  return best;
+}
+
+/** What compiles a rule set's patterns (a PatternSet; a benchmark passes other engines). */
+export interface PatternCompiler {
+  compile(src: string): LinearRegex;
+}
+
+/**
+ * Compiles the patterns of one rule set, which all run on the same texts: each top-level
+ * alternative of each pattern is a branch of its own, and before any branch runs, one pass over
+ * the text (Aho–Corasick) finds which of the strings the branches need occur in it; a branch
+ * whose strings are all missing cannot match and does not run. That pass is made once per text
+ * and shared by every pattern of the set. It is linear in the text, and so is every branch
+ * (src/core/linear-regex.ts), so a pattern's time stays linear in the text.
+ */
+export class PatternSet implements PatternCompiler {
+  /** Distinct required strings, and the gates each one opens. */
+  private readonly strings = new Map<string, number>();
+  private readonly gatesOf: number[][] = [];
+  private gates = 0;
+  private search: LiteralSearch | undefined;
+  /** `openAt[gate] === scan` when the last scanned text opened it. */
+  private openAt = new Int32Array(0);
+  private scan = 0;
+  private scanned: string | undefined;
+  private readonly backtracking: boolean;
+
+  /** `backtracking: false` runs every branch on RE2 (tests compare the engines with it). */
+  constructor({ backtracking = true }: { backtracking?: boolean } = {}) {
+    this.backtracking = backtracking;
+  }
+
+  /** Throws SyntaxError naming what is invalid, or what no linear-time engine can run. */
+  compile(src: string): LinearRegex {
+    // JavaScript checks the syntax first, so a typo gets the message admins know.
+    new RegExp(src, 'u');
+    const branches = topLevelAlternatives(src).map((alt) => this.branch(alt));
+    const forward = branches.filter((b) => !b.backward);
+    const backward = branches.filter((b) => b.backward);
+    const live = (text: string, of: readonly Branch[]): Branch[] => {
+      this.open(text);
+      return of.filter((b) => b.gate < 0 || this.openAt[b.gate] === this.scan);
+    };
+    return {
+      source: src,
+      test(text) {
+        if (live(text, forward).some((b) => b.regex.test(text))) return true;
+        const behind = live(text, backward);
+        if (behind.length === 0) return false;
+        const reversed = reversedText(text);
+        return behind.some((b) => b.regex.test(reversed));
+      },
+      exec(text) {
+        const ahead = leftmost(live(text, forward), text);
+        if (ahead) return ahead;
+        const behind = live(text, backward);
+        return behind.length === 0 ? null : unreversed(leftmost(behind, reversedText(text)), text.length);
+      },
+    };
+  }
+
+  private branch(alt: string): Branch {
+    const { backward, rewritten } = orient(alt);
+    const tree = readPattern(rewritten);
+    const required = requiredText(tree);
+    return {
+      backward,
+      regex: compileLinear(rewritten, { tree, backtracking: this.backtracking }),
+      // A reversed branch needs its strings reversed, in the text as written.
+      gate: required ? this.gate(backward ? required.map(reversedText) : required) : -1,
+    };
+  }
+
+  private gate(required: readonly string[]): number {
+    const gate = this.gates++;
+    for (const s of required) {
+      let id = this.strings.get(s);
+      if (id === undefined) {
+        this.strings.set(s, (id = this.strings.size));
+        this.gatesOf.push([]);
+      }
+      this.gatesOf[id]?.push(gate);
+    }
+    this.search = undefined;
+    return gate;
+  }
+
+  /** Scans `text` for the required strings, unless it was the text scanned last. */
+  private open(text: string): void {
+    if (!this.search) {
+      this.search = new LiteralSearch([...this.strings.keys()]);
+      this.openAt = new Int32Array(this.gates);
+      this.scanned = undefined;
+    }
+    if (text === this.scanned) return;
+    // Scans are told apart by number; before the number outgrows the marks, start them over.
+    if (this.scan === MAX_MARK) {
+      this.openAt.fill(0);
+      this.scan = 0;
+    }
+    const scan = ++this.scan;
+    this.search.search(text, (id) => {
+      for (const gate of this.gatesOf[id] ?? []) this.openAt[gate] = scan;
+    });
+    this.scanned = text;
+  }
+}
+
+/** One pattern on its own (a set of one). */
+export function compilePattern(src: string): LinearRegex {
+  return new PatternSet().compile(src);
 }

@@ -24,24 +24,29 @@ type Token =
   | { kind: 'other' };
 
 const WORD_CHAR = /^[\p{L}\p{N}\p{M}_]$/u;
-/** Enough characters to hold any escape (`\p{Script_Extensions=Cyrillic}`) or group opener. */
-const ESCAPE_MAX = 64;
+/** Enough characters to hold any group opener (`(?<name>`, `(?<=`). */
+const OPENER_MAX = 64;
 
-/** Length of the quantifier (`?`, `*`, `+`, `{n,m}`, optionally lazy) `src` starts with, else 0. */
-export function quantifierLength(src: string): number {
-  const m = /^(?:[?*+]|\{\d+(?:,\d*)?\})\??/u.exec(src);
+/** The code points of `chars` from `i` up to and including the first `close` (or the end). */
+function through(chars: readonly string[], i: number, close: string): number {
+  const end = chars.indexOf(close, i);
+  return end === -1 ? chars.length - i : end + 1 - i;
+}
+
+/** Length of the quantifier (`?`, `*`, `+`, `{n,m}`, optionally lazy) at `chars[i]`, else 0. */
+export function quantifierLength(chars: readonly string[], i: number): number {
+  const c = chars[i];
+  if (c !== '?' && c !== '*' && c !== '+' && c !== '{') return 0;
+  const head = chars.slice(i, i + (c === '{' ? through(chars, i, '}') + 1 : 2)).join('');
+  const m = /^(?:[?*+]|\{\d+(?:,\d*)?\})\??/u.exec(head);
   return m ? m[0].length : 0;
 }
 
-/** Length of the escape sequence `src` starts with (a backslash). */
-export function escapeLength(src: string): number {
-  const next = src[1];
-  const close = (ch: string): number => {
-    const end = src.indexOf(ch, 2);
-    return end === -1 ? src.length : end + 1;
-  };
-  if ((next === 'p' || next === 'P' || next === 'u') && src[2] === '{') return close('}');
-  if (next === 'k' && src[2] === '<') return close('>');
+/** Length of the escape sequence at `chars[i]` (a backslash). */
+export function escapeLength(chars: readonly string[], i: number): number {
+  const next = chars[i + 1];
+  if ((next === 'p' || next === 'P' || next === 'u') && chars[i + 2] === '{') return through(chars, i, '}');
+  if (next === 'k' && chars[i + 2] === '<') return through(chars, i, '>');
   if (next === 'u') return 6;
   if (next === 'x') return 4;
   if (next === 'c') return 3;
@@ -51,7 +56,7 @@ export function escapeLength(src: string): number {
 function classLength(chars: readonly string[], start: number): number {
   let i = start + 1;
   if (chars[i] === '^') i += 1;
-  while (i < chars.length && chars[i] !== ']') i += chars[i] === '\\' ? escapeLength(chars.slice(i, i + ESCAPE_MAX).join('')) : 1;
+  while (i < chars.length && chars[i] !== ']') i += chars[i] === '\\' ? escapeLength(chars, i) : 1;
   return Math.min(i + 1, chars.length) - start;
 }
 
@@ -89,15 +94,14 @@ function tokenize(chars: readonly string[]): { tokens: Token[]; at: Map<number, 
   };
   while (i < chars.length) {
     const c = chars[i] ?? '';
-    const rest = (): string => chars.slice(i, i + ESCAPE_MAX).join('');
     if (c === '\\') {
       const next = chars[i + 1] ?? '';
-      push(isApostrophe(next) ? { kind: 'apos' } : { kind: 'esc', letter: next }, escapeLength(rest()));
+      push(isApostrophe(next) ? { kind: 'apos' } : { kind: 'esc', letter: next }, escapeLength(chars, i));
     } else if (c === '[') {
       const length = classLength(chars, i);
       push({ kind: 'class', side: classSide(chars.slice(i, i + length)) }, length);
     } else if (c === '(') {
-      const head = rest();
+      const head = chars.slice(i, i + OPENER_MAX).join('');
       const look = /^\(\?<?[=!]/u.test(head);
       const named = /^\(\?<[^=!]/u.exec(head) ? chars.indexOf('>', i) + 1 - i : 0;
       const length = look ? (head[2] === '<' ? 4 : 3) : head.startsWith('(?:') ? 3 : named > 0 ? named : 1;
@@ -110,9 +114,9 @@ function tokenize(chars: readonly string[]): { tokens: Token[]; at: Map<number, 
       push({ kind: 'close', open }, 1);
     } else if (c === '|') {
       push({ kind: 'alt', parent: opens.at(-1) ?? -1 }, 1);
-    } else if (quantifierLength(rest()) > 0) {
-      const length = quantifierLength(rest());
-      const q = rest().slice(0, length);
+    } else if (quantifierLength(chars, i) > 0) {
+      const length = quantifierLength(chars, i);
+      const q = chars.slice(i, i + length).join('');
       push({ kind: 'quant', optional: c === '?' || c === '*' || /^\{0[,}]/u.test(q), repeats: !/^(?:\?|\{[01](?:,[01])?\})\??$/u.test(q) }, length);
     } else if (c === '.' || c === '^' || c === '$') {
       push({ kind: 'other' }, 1);

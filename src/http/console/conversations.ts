@@ -9,6 +9,8 @@ const KIND_WORDS: Record<ConversationEvent['kind'], string> = {
   reply: 'Agent\'s reply sent to the customer',
   autoreply: 'Automatic reply',
   note: 'Private note for the agents',
+  question: 'Rating question sent to the customer',
+  rating: 'Rating from the customer',
   failed: 'Failed',
 };
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { unlimited, type FetchedFile, type Logger, type RateLimiter, type RateSignal } from '../../core/connector.ts';
+import { unlimited, type FetchedFile, type HelpdeskCommonOptions, type Logger, type RateLimiter, type RateSignal } from '../../core/connector.ts';
 import { DeliveryError, parseRetryAfter } from '../../core/errors.ts';
-import { downloadGuarded } from '../download/credentialed-download.ts';
+import { fetchFile, paceWith } from '../fetch/fetch-file.ts';
 import { networkError, sortAnswer, type VendorAnswers } from './answer-errors.ts';
 
 /**
@@ -203,8 +203,20 @@ export class HelpdeskHttp {
     return { data: parseJsonAnswer(this.#init.answers.vendor, what, schema, text, method !== 'GET'), status, headers: answered };
   }
 
-  /** Downloads a file; the credentials go along only while the URL stays on baseUrl's origin. */
-  download(url: string): Promise<FetchedFile> {
-    return downloadGuarded(url, { ...this.#api, origin: new URL(this.baseUrl).origin, authorization: this.#init.authorization, maxRedirects: MAX_REDIRECTS });
+  /**
+   * Downloads an attachment through the guarded fetch: the credentials and the limiter only while
+   * the URL stays on baseUrl's origin (trusted as configured); a link or redirect elsewhere (the
+   * vendor's file storage) goes to public addresses only, unless the config allows private ones.
+   */
+  download(url: string, limits: HelpdeskCommonOptions['attachments']): Promise<FetchedFile> {
+    const api = this.#api;
+    const origin = new URL(this.baseUrl).origin;
+    const auth = this.#init.authorization;
+    return fetchFile(url, {
+      ...limits,
+      maxRedirects: MAX_REDIRECTS,
+      trustedOrigins: [origin],
+      ...(auth ? { credentials: { origins: [origin], headers: { authorization: auth } }, pace: paceWith(api.limiter, api.signalOf) } : {}),
+    }, { errorOf: (what, status, body, headers) => api.errorOf(what, status, body, headers) });
   }
 }

@@ -1,12 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundRequest } from '../../core/connector.ts';
+import type { HttpResponse, RequestHead, RouteGuard } from '../../core/connector.ts';
+import { emptyFields } from '../../core/safe-parse.ts';
 import { secretMatches } from './secret-matches.ts';
 
 /**
- * How an inbound webhook proves who sent it. Every mode compares in constant time; none of
- * them ever puts the secret into an error text. Shared by the generic webhook and CTI channels;
- * vendor recipes (Mango Office, Zadarma) live with the channel that offers them.
+ * How an inbound webhook proves who sent it, as a route guard the HTTP layer runs before the body
+ * is read (header, basic, query) or parsed (an HMAC over the raw bytes). Every mode compares in
+ * constant time; none of them ever puts the secret into an error text. Shared by the generic
+ * webhook and CTI channels; vendor recipes (Mango Office, Zadarma) live with the channel that
+ * offers them.
  */
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'an HTTP header name, e.g. X-Signature')
@@ -48,42 +51,47 @@ export type GenericAuth = z.infer<typeof GenericAuth>;
 /** Option paths (below the channel) that hold secrets, for the config's redaction. */
 export const AUTH_SECRETS = ['auth.secret', 'auth.password'];
 
-export type AuthResult = { ok: true } | { ok: false; status: 401; error: string };
-
-export const refused = (error: string): AuthResult => ({ ok: false, status: 401, error });
+export const refused = (error: string): HttpResponse => ({ status: 401, body: { error } });
 
 function stripPrefix(value: string | undefined, prefix: string | undefined): string | undefined {
   if (value === undefined || !prefix) return value;
   return value.toLowerCase().startsWith(prefix.toLowerCase()) ? value.slice(prefix.length) : undefined;
 }
 
-export function verifyRequest(auth: GenericAuth, req: InboundRequest): AuthResult {
+/** The guard for an auth mode. The HMAC mode first checks, unread, that its header is there at all. */
+export function authGuard(auth: GenericAuth): RouteGuard {
   switch (auth.mode) {
     case 'hmac': {
-      const given = stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
-      if (!given) return refused(`missing ${auth.header} header`);
-      const digest = createHmac(auth.algorithm, auth.secret).update(req.rawBody).digest(auth.encoding);
+      const given = (req: RequestHead) => stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
       const normalize = (s: string) => (auth.encoding === 'hex' ? s.toLowerCase() : s);
-      return secretMatches(normalize(given), normalize(digest)) ? { ok: true } : refused(`${auth.header} does not match the body`);
+      return {
+        head: (req) => (given(req) ? undefined : refused(`missing ${auth.header} header`)),
+        body: (req, raw) => {
+          const digest = createHmac(auth.algorithm, auth.secret).update(raw).digest(auth.encoding);
+          return secretMatches(normalize(given(req) ?? ''), normalize(digest)) ? undefined : refused(`${auth.header} does not match the body`);
+        },
+      };
     }
-    case 'header': {
-      const given = stripPrefix(req.headers[auth.header]?.trim(), auth.prefix);
-      return secretMatches(given, auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.header} header`);
-    }
-    case 'basic': {
-      const header = req.headers['authorization'] ?? '';
-      const m = /^basic\s+(\S+)$/i.exec(header);
-      const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
-      return secretMatches(decoded, `${auth.username}:${auth.password}`) ? { ok: true } : refused('missing or wrong basic credentials');
-    }
+    case 'header':
+      return {
+        head: (req) => (secretMatches(stripPrefix(req.headers[auth.header]?.trim(), auth.prefix), auth.secret) ? undefined : refused(`missing or wrong ${auth.header} header`)),
+      };
+    case 'basic':
+      return {
+        head: (req) => {
+          const m = /^basic\s+(\S+)$/i.exec(req.headers['authorization'] ?? '');
+          const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
+          return secretMatches(decoded, `${auth.username}:${auth.password}`) ? undefined : refused('missing or wrong basic credentials');
+        },
+      };
     case 'query':
-      return secretMatches(req.query[auth.param], auth.secret) ? { ok: true } : refused(`missing or wrong ${auth.param} in the URL`);
+      return { head: (req) => (secretMatches(req.query[auth.param], auth.secret) ? undefined : refused(`missing or wrong ${auth.param} in the URL`)) };
   }
 }
 
-/** The form fields exactly as sent (signatures are computed over these strings). */
-export function formFields(req: InboundRequest): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(req.rawBody.toString('utf8'))) out[k] ??= v;
+/** The form fields exactly as sent (signatures are computed over these strings); a repeated field counts once, as first sent. */
+export function formFields(raw: Buffer): Record<string, string> {
+  const out = emptyFields() as Record<string, string>;
+  for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) out[k] ??= v;
   return out;
 }

@@ -1,45 +1,42 @@
 import type { InboundRequest } from '../../core/connector.ts';
+import { emptyFields, formBody, isRecord, jsonBody, parseJson, type FlatFields } from '../../core/safe-parse.ts';
 
 export type Decoded = { ok: true; body: unknown } | { ok: false; error: string };
 
 /**
- * A form body as a record; a repeated field (`user[]=a&user[]=b`) becomes a list under its
+ * Form fields as a record; a repeated field (`user[]=a&user[]=b`) becomes a list under its
  * name without the brackets, so both PHP-style and plain repeats read as arrays.
  */
-export function parseForm(raw: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [rawKey, value] of new URLSearchParams(raw)) {
-    const list = rawKey.endsWith('[]');
-    const key = list ? rawKey.slice(0, -2) : rawKey;
+export function withLists(flat: FlatFields): FlatFields {
+  const out = emptyFields();
+  for (const [rawKey, value] of Object.entries(flat)) {
+    const key = rawKey.endsWith('[]') ? rawKey.slice(0, -2) : rawKey;
+    const list = rawKey.endsWith('[]') || Array.isArray(value);
     const existing = out[key];
-    if (existing === undefined) out[key] = list ? [value] : value;
-    else out[key] = [...(Array.isArray(existing) ? existing : [existing]), value];
+    const values = Array.isArray(value) ? value : [value];
+    out[key] = existing === undefined ? (list ? values : value) : [...(Array.isArray(existing) ? existing : [existing]), ...values];
   }
   return out;
 }
 
-/** Decodes the raw bytes (the truth the signature covered) as JSON or a form, by option or Content-Type. */
+const failed = (p: { field: string; error: string }, where = ''): Decoded => ({ ok: false, error: `${where}${p.field} ${p.error}` });
+
+/**
+ * Decodes the raw bytes (the truth the signature covered) as JSON or a form, by option or
+ * Content-Type, into values no key can poison.
+ */
 export function decodeBody(req: InboundRequest, format: 'auto' | 'json' | 'form', jsonField?: string): Decoded {
   const text = req.rawBody.toString('utf8');
   if (text.trim() === '') return { ok: false, error: 'empty body' };
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   const asJson = format === 'json' || (format === 'auto' && (type.includes('json') || (!type.includes('form') && /^\s*[[{]/.test(text))));
-  let body: unknown;
-  if (asJson) {
-    try {
-      body = JSON.parse(text);
-    } catch (err) {
-      return { ok: false, error: `invalid JSON body: ${(err as Error).message}` };
-    }
-  } else {
-    body = parseForm(text);
-  }
+  // What the HTTP layer already parsed (and checked) is not parsed again.
+  const parsed = asJson ? jsonBody(req) : formBody(req);
+  if (!parsed.ok) return failed(parsed);
+  const body = asJson ? parsed.value : withLists(parsed.value as FlatFields);
   if (jsonField === undefined) return { ok: true, body };
-  const inner = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[jsonField] : undefined;
+  const inner = isRecord(body) && Object.hasOwn(body, jsonField) ? body[jsonField] : undefined;
   if (typeof inner !== 'string') return { ok: false, error: `field '${jsonField}' with a JSON document is missing` };
-  try {
-    return { ok: true, body: JSON.parse(inner) };
-  } catch (err) {
-    return { ok: false, error: `field '${jsonField}' is not valid JSON: ${(err as Error).message}` };
-  }
+  const doc = parseJson(inner);
+  return doc.ok ? { ok: true, body: doc.value } : failed(doc, `field '${jsonField}': `);
 }
