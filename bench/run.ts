@@ -51,7 +51,7 @@ if (only.has('ingress')) {
 }
 if (only.has('storm')) {
   step('storm');
-  results.storm = await stormBench(quick ? { seconds: 5, backlog: 4000 } : { seconds: 10, backlog: 10_000 });
+  results.storm = await stormBench(quick ? { seconds: 5, backlog: 4000, rounds: 2 } : { seconds: 10, backlog: 10_000, rounds: 3 });
 }
 if (only.has('drain')) {
   step('drain');

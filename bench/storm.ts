@@ -3,8 +3,8 @@ import { startRedis } from '../test/fakes/redis-server.ts';
 import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
- * Delivery during an ingress storm. One gateway process (both runtimes), a helpdesk that
- * answers at once. First its unloaded delivery rate: a backlog taken in while the helpdesk
+ * Delivery during an ingress storm. One gateway process (both runtimes), and on Redis also an
+ * ingress process with a worker process beside it; a helpdesk that answers at once. First its unloaded delivery rate: a backlog taken in while the helpdesk
  * held every request, then delivered with nothing else going on. Then a storm: webhooks as
  * fast as 50 connections go for `seconds`, while the helpdesk answers at once; counted are the
  * acks and the messages the helpdesk received during the storm, and after it.
@@ -13,6 +13,7 @@ import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, round, sleep, spawnS
 
 export interface StormRun {
   setup: string;
+  round: number;
   /** Messages per second delivered with no ingress. */
   unloaded: number;
   /** Acknowledged webhooks per second during the storm. */
@@ -44,19 +45,25 @@ function webhooks(url: string, o: { connections: number; amount?: number; durati
   });
 }
 
-async function one(setup: string, store: Store, seconds: number, backlog: number, redisPid?: number): Promise<StormRun> {
+type Roles = ['all'] | ['ingress', 'worker'];
+
+async function one(setup: string, roundNo: number, store: Store, roles: Roles, seconds: number, backlog: number, redisPid?: number): Promise<StormRun> {
   const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
   try {
-    const gw = await startGateway({ dir: dir.path, yaml: gatewayYaml({ store, helpdeskUrl: hd.url, concurrency: 8, timeoutMs: 600_000 }) });
+    const yaml = gatewayYaml({ store, helpdeskUrl: hd.url, concurrency: 8, timeoutMs: 600_000 });
+    const procs: Child[] = [];
     try {
+      for (const role of roles) procs.push(await startGateway({ dir: dir.path, yaml, role, name: role }));
+      // Webhooks go to the first process (the one with the ingress role).
+      const gw = procs[0]!;
       // Unloaded: a backlog delivered with nothing else going on (the first messages of each
       // conversation, which cost two requests, are delivered before the clock starts).
       await webhooks(gw.url, { connections: 16, amount: 2000 });
       while ((await comments(hd)) < 2000) await sleep(50);
       await fetch(`${hd.url}/bench/hold`, { method: 'POST' });
       await webhooks(gw.url, { connections: 16, amount: backlog });
-      const pids = redisPid === undefined ? [gw.pid] : [gw.pid, redisPid];
+      const pids = [...procs.map((p) => p.pid), ...(redisPid === undefined ? [] : [redisPid])];
       const c0 = await comments(hd);
       const t0 = Date.now();
       const cpu0 = cpuMeter(pids);
@@ -79,6 +86,7 @@ async function one(setup: string, store: Store, seconds: number, backlog: number
       const during = (c2 - c1) / ((t2 - t1) / 1000);
       return {
         setup,
+        round: roundNo,
         unloaded: round(unloaded),
         acks: round(storm['2xx'] / ((t2 - t1) / 1000)),
         during: round(during),
@@ -88,7 +96,7 @@ async function one(setup: string, store: Store, seconds: number, backlog: number
         load,
       };
     } finally {
-      await gw.stop();
+      for (const p of procs) await p.stop();
     }
   } finally {
     await hd.stop();
@@ -96,31 +104,35 @@ async function one(setup: string, store: Store, seconds: number, backlog: number
   }
 }
 
-export async function stormBench(o: { seconds: number; backlog: number }): Promise<StormRun[]> {
+const SETUPS: { setup: string; store: 'embedded' | 'redis'; roles: Roles }[] = [
+  { setup: 'embedded store, one process', store: 'embedded', roles: ['all'] },
+  { setup: 'Redis, one process (--role all)', store: 'redis', roles: ['all'] },
+  { setup: 'Redis, ingress + worker processes', store: 'redis', roles: ['ingress', 'worker'] },
+];
+
+/** Each setup `rounds` times, the setups taking turns (so a busy spell of the machine hits all of them). */
+export async function stormBench(o: { seconds: number; backlog: number; rounds: number; only?: string }): Promise<StormRun[]> {
   const runs: StormRun[] = [];
-  const dir = await tempDir();
-  try {
-    runs.push(await one('embedded store, one process', { kind: 'embedded', path: `${dir.path}/data` }, o.seconds, o.backlog));
-  } finally {
-    await dir.remove();
-  }
-  const redis = await startRedis({ appendfsync: 'everysec' });
-  try {
-    runs.push(await one('Redis, one process (--role all)', { kind: 'redis', url: redis.url }, o.seconds, o.backlog, redis.pid));
-  } finally {
-    await redis.close();
+  for (let n = 1; n <= o.rounds; n++) {
+    for (const s of SETUPS.filter((x) => o.only === undefined || x.store === o.only)) {
+      const dir = await tempDir();
+      const redis = s.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
+      try {
+        const store: Store = redis ? { kind: 'redis', url: redis.url } : { kind: 'embedded', path: `${dir.path}/data` };
+        const run = await one(s.setup, n, store, s.roles, o.seconds, o.backlog, redis?.pid);
+        console.error(`[storm] ${JSON.stringify(run)}`);
+        runs.push(run);
+      } finally {
+        await redis?.close();
+        await dir.remove();
+      }
+    }
   }
   return runs;
 }
 
+// node bench/storm.ts [seconds] [backlog] [rounds] [embedded|redis]
 if (import.meta.main) {
-  const only = process.argv[4];
-  if (only) {
-    const dir = await tempDir();
-    const redis = only === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
-    const store: Store = redis ? { kind: 'redis', url: redis.url } : { kind: 'embedded', path: `${dir.path}/data` };
-    console.log(JSON.stringify(await one(only, store, Number(process.argv[2] ?? 10), Number(process.argv[3] ?? 10_000), redis?.pid)));
-    await redis?.close();
-    await dir.remove();
-  } else for (const r of await stormBench({ seconds: Number(process.argv[2] ?? 10), backlog: Number(process.argv[3] ?? 10_000) })) console.log(JSON.stringify(r));
+  const [seconds, backlog, rounds, only] = process.argv.slice(2);
+  await stormBench({ seconds: Number(seconds ?? 10), backlog: Number(backlog ?? 10_000), rounds: Number(rounds ?? 1), only });
 }

@@ -380,6 +380,7 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       url: store.url,
       prefix: store.prefix,
       concurrency: cfg.delivery.concurrency,
+      webhooksAtOnce: cfg.delivery.webhooksAtOnce,
       retry,
       lockDurationMs: store.takeoverAfterMs,
       floodLimit,
@@ -387,7 +388,7 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       log: log.child({ part: 'store' }),
     });
   }
-  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, floodLimit, retention: cfg.retention, log: log.child({ part: 'store' }) });
+  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, webhooksAtOnce: cfg.delivery.webhooksAtOnce, retry, floodLimit, retention: cfg.retention, log: log.child({ part: 'store' }) });
 }
 
 export async function createHelpdesk(

@@ -32,11 +32,10 @@ export interface Runtime {
   /** A lease all processes on this runtime compete for (absent: one process, nothing to share). */
   lease?(name: string): Lease;
   /**
-   * Called before a webhook is handled: resolves when it may be, so that deliveries running in
-   * this process keep their share of the event loop during a storm (see IngressShare).
-   * Undefined: go ahead now.
+   * Handles a webhook (`handle`, up to its answer) when it is its turn, so that deliveries
+   * running in this process keep their share of the event loop during a storm (see IngressShare).
    */
-  admit(): Promise<void> | undefined;
+  admit<T>(handle: () => Promise<T>): Promise<T>;
 }
 
 /** Each process's latest report (JSON), so a console on any process can show all of them. */

@@ -1,41 +1,98 @@
-import { describe, expect, it } from 'vitest';
-import { IngressShare } from '../../src/runtime/ingress-share.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IDLE_DELIVERIES_AFTER_MS, IngressShare } from '../../src/runtime/ingress-share.ts';
+
+/** A webhook handler the test finishes by hand; it records how many ran at once when it started. */
+function handlers() {
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const finish = new Map<number, () => void>();
+  const handle = (i: number) => () =>
+    new Promise<number>((resolve) => {
+      running++;
+      most = Math.max(most, running);
+      started.push(i);
+      finish.set(i, () => {
+        running--;
+        resolve(i);
+      });
+    });
+  return { handle, started, finish: (i: number) => finish.get(i)!(), most: () => most };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
 
 /** The gate in front of webhook handlers while deliveries run in the same process. */
-describe('ingress sharing the event loop with deliveries', () => {
-  it('lets a webhook through at once when no delivery is in flight', () => {
-    const share = new IngressShare({ busy: () => false });
-    expect(share.admit()).toBeUndefined();
+describe('ingress taking turns with deliveries', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('handles every webhook at once when no delivery is moving', async () => {
+    const share = new IngressShare({ busy: () => false, atOnce: 2 });
+    const h = handlers();
+    const all = Array.from({ length: 10 }, (_, i) => share.run(h.handle(i)));
+    await turn();
+    expect(h.started).toHaveLength(10);
+    for (let i = 0; i < 10; i++) h.finish(i);
+    expect(await Promise.all(all)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
 
-  it('with deliveries in flight, lets every waiting webhook through, in the order they came', async () => {
-    let busy = true;
-    const share = new IngressShare({ busy: () => busy, minBudgetMs: 0 });
-    const order: number[] = [];
-    const admitted = Array.from({ length: 300 }, (_, i) =>
-      (share.admit() ?? Promise.resolve()).then(() => {
-        // Each handler costs a little, so the budget runs out within a turn.
-        const until = performance.now() + 0.05;
-        while (performance.now() < until);
-        order.push(i);
-      }),
-    );
-    await Promise.all(admitted);
-    expect(order).toEqual(Array.from({ length: 300 }, (_, i) => i));
-    // Then the deliveries finish: nothing waits any more.
-    busy = false;
-    expect(share.admit()).toBeUndefined();
+  it('while deliveries move, handles at most `atOnce` webhooks at once, each in its turn, in the order they came', async () => {
+    const share = new IngressShare({ busy: () => true, atOnce: 2 });
+    const h = handlers();
+    const all = Array.from({ length: 7 }, (_, i) => share.run(h.handle(i)));
+    await turn();
+    expect(h.started).toEqual([0, 1]);
+    // Each answer lets the next waiting webhook in.
+    for (let i = 0; i < 7; i++) {
+      h.finish(i);
+      await turn();
+    }
+    expect(await Promise.all(all)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(h.started).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(h.most()).toBe(2);
   });
 
-  it('a webhook arriving while others wait queues behind them even once deliveries are done', async () => {
+  it('once the deliveries are done, the waiting webhooks all go ahead, and a new one does not wait', async () => {
     let busy = true;
-    const share = new IngressShare({ busy: () => busy });
-    const order: string[] = [];
-    const first = share.admit()!.then(() => order.push('first'));
+    const share = new IngressShare({ busy: () => busy, atOnce: 1 });
+    const h = handlers();
+    const waiting = Array.from({ length: 5 }, (_, i) => share.run(h.handle(i)));
+    await turn();
+    expect(h.started).toEqual([0]);
     busy = false;
-    const second = share.admit();
-    expect(second).toBeDefined();
-    await Promise.all([first, second!.then(() => order.push('second'))]);
-    expect(order).toEqual(['first', 'second']);
+    h.finish(0);
+    await turn();
+    expect(h.started).toEqual([0, 1, 2, 3, 4]);
+    const late = share.run(h.handle(5));
+    await turn();
+    expect(h.started).toContain(5);
+    for (let i = 1; i < 6; i++) h.finish(i);
+    await Promise.all([...waiting, late]);
+  });
+
+  it('a webhook that fails frees its turn for the next one and its caller hears the error', async () => {
+    const share = new IngressShare({ busy: () => true, atOnce: 1 });
+    const h = handlers();
+    const failed = share.run(() => Promise.reject(new Error('bad update')));
+    const next = share.run(h.handle(1));
+    await expect(failed).rejects.toThrow('bad update');
+    await turn();
+    expect(h.started).toEqual([1]);
+    h.finish(1);
+    expect(await next).toBe(1);
+  });
+
+  it('handlers that all wait on something else (none finishes for a while) do not hold the waiting ones back', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const share = new IngressShare({ busy: () => true, atOnce: 2 });
+    const h = handlers();
+    const all = Array.from({ length: 6 }, (_, i) => share.run(h.handle(i)));
+    await turn();
+    expect(h.started).toEqual([0, 1]);
+    await vi.advanceTimersByTimeAsync(IDLE_DELIVERIES_AFTER_MS + 1);
+    await turn();
+    expect(h.started).toEqual([0, 1, 2, 3, 4, 5]);
+    for (let i = 0; i < 6; i++) h.finish(i);
+    await Promise.all(all);
   });
 });

@@ -7,7 +7,7 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisConversationLog } from './conversations.ts';
 import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
-import { IngressShare } from '../ingress-share.ts';
+import { defaultWebhooksAtOnce, IngressShare } from '../ingress-share.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
@@ -19,6 +19,8 @@ export interface RedisRuntimeOptions {
   /** Key prefix, so several deployments can share one Redis. */
   prefix: string;
   concurrency: number;
+  /** Webhooks handled at once while deliveries run (see IngressShare); default from `concurrency`. */
+  webhooksAtOnce?: number;
   retry: RetryPolicy;
   batchSettleMs?: number;
   /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
@@ -72,7 +74,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
-  const share = new IngressShare({ busy: () => worker?.busy ?? false });
+  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency) });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),
@@ -107,7 +109,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     async ping() {
       await commands.ping();
     },
-    admit: () => share.admit(),
+    admit: (handle) => share.run(handle),
     // On the patient connection: a request waiting for its turn waits out a Redis restart too.
     sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection(), `${opts.prefix}:rl:${name}`, limiterOpts),
     // Lapses as fast as a dead worker's jobs are taken over.
