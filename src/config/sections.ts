@@ -78,7 +78,7 @@ export const DeliverySection = z.strictObject({
   maxDelayMs: z.number().int().positive().default(600_000).describe('longest wait between attempts'),
   concurrency: z.number().int().min(1).max(1000).default(8).describe('conversations delivered in parallel per worker'),
   webhooksAtOnce: z.number().int().min(1).max(1000).optional()
-    .describe('while deliveries run in the same process, at most this many webhooks are handled at once and the rest wait their turn, so deliveries keep their share during a storm (default: a quarter of concurrency, at least 1)'),
+    .describe('while deliveries run in the same process, at most this many webhooks are handled at once and the rest wait their turn, so deliveries keep their share during a storm (default: a quarter of concurrency, an eighth on Redis, at least 1)'),
   floodLimit: z.union([z.literal(false), FloodLimitSection]).prefault({})
     .describe('per-sender flood limit, or false for none'),
 }).refine((d) => d.maxDelayMs >= d.baseDelayMs, { path: ['maxDelayMs'], message: 'must be at least baseDelayMs' })

@@ -1,5 +1,10 @@
-/** Webhooks handled at once while deliveries run, unless configured: a quarter of the deliveries' concurrency. */
-export const defaultWebhooksAtOnce = (concurrency: number): number => Math.max(1, Math.floor(concurrency / 4));
+/**
+ * Webhooks handled at once while deliveries run, unless configured: a quarter of the deliveries'
+ * concurrency, an eighth on Redis (there each webhook's write is also a script on the one Redis
+ * server that the worker's scripts queue behind), at least 1.
+ */
+export const defaultWebhooksAtOnce = (concurrency: number, store: 'embedded' | 'redis'): number =>
+  Math.max(1, Math.floor(concurrency / (store === 'redis' ? 8 : 4)));
 
 export interface IngressShareOptions {
   /** Deliveries in this process are moving (they need turns of the event loop too). */
@@ -25,8 +30,8 @@ export const IDLE_DELIVERIES_AFTER_MS = 250;
  * the loop moves at most `atOnce` webhooks one step on, next to the deliveries in flight, so
  * each side keeps a share that follows from its own concurrency. A channel's connection that
  * waits sends its next webhook later: acks slow down, deliveries carry on. Counting whole
- * handlers (not CPU time of part of one) puts everything a webhook costs on its side: the
- * parsing, the store write, the answer. With no delivery moving nothing waits; handlers that
+ * handlers (not CPU time of part of one) puts everything a webhook costs on its side: its
+ * body's parsing, the store write and its commit, the answer. With no delivery moving nothing waits; handlers that
  * all wait on something else (none finished for a while) do not hold the others back.
  */
 export class IngressShare {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { IDLE_DELIVERIES_AFTER_MS, IngressShare } from '../../src/runtime/ingress-share.ts';
+import { defaultWebhooksAtOnce, IDLE_DELIVERIES_AFTER_MS, IngressShare } from '../../src/runtime/ingress-share.ts';
 
 /** A webhook handler the test finishes by hand; it records how many ran at once when it started. */
 function handlers() {
@@ -80,6 +80,13 @@ describe('ingress taking turns with deliveries', () => {
     expect(h.started).toEqual([1]);
     h.finish(1);
     expect(await next).toBe(1);
+  });
+
+  it('by default lets in a quarter of the deliveries\' concurrency, an eighth on Redis, and never none', () => {
+    expect(defaultWebhooksAtOnce(8, 'embedded')).toBe(2);
+    expect(defaultWebhooksAtOnce(8, 'redis')).toBe(1);
+    expect(defaultWebhooksAtOnce(64, 'redis')).toBe(8);
+    expect(defaultWebhooksAtOnce(1, 'embedded')).toBe(1);
   });
 
   it('handlers that all wait on something else (none finishes for a while) do not hold the waiting ones back', async () => {

@@ -45,7 +45,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
   const conversations = createEmbeddedConversationLog(db, opts.log);
   let worker: EmbeddedWorker | undefined;
-  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency) });
+  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency, 'embedded') });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {
     try {

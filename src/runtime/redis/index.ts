@@ -74,7 +74,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
-  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency) });
+  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency, 'redis') });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),
