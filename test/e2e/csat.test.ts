@@ -5,6 +5,7 @@ import type { SmtpSink } from '../fakes/smtp-sink.ts';
 import { tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import type { FakeTicket, FakeZendesk } from '../fakes/zendesk-server.ts';
 import { CREDENTIALS, settled, withGateway, yaml } from '../fixtures/gateway.ts';
+import { metric, metricsText, sample } from '../fixtures/metrics.ts';
 import { freePort, type GatewayProcess, waitFor } from './harness.ts';
 
 /**
@@ -31,11 +32,6 @@ function zendeskSolved(gw: GatewayProcess, zd: FakeZendesk, t: FakeTicket) {
 function zendeskTicketOf(zd: FakeZendesk, externalId: string): Promise<FakeTicket> {
   return waitFor(`the ticket of ${externalId}`, () => zd.tickets.find((t) => zd.users.find((u) => u.id === t.requester_id)?.external_id === externalId));
 }
-const metricValue = (text: string, name: string, labels: string): number | undefined => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((kv) => l.includes(kv)));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-};
-
 describe('rating question on Telegram, rating to Zendesk (real gateway process)', () => {
   const t = withGateway({
     fakes: { telegram: true, zendesk: true },
@@ -116,11 +112,11 @@ csat:
     expect(page).toContain('Rating from the customer');
     expect(page).toContain('2/5 with a button; asked what could be better');
 
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    const labels = 'channel="telegram",topic="payments",group="payments"';
-    expect(metricValue(metrics, 'switchboard_csat_asked_total', labels)).toBe(1);
-    expect(metricValue(metrics, 'switchboard_csat_answered_total', labels)).toBe(1);
-    expect(metricValue(metrics, 'switchboard_csat_score_sum', labels)).toBe(2);
+    const metrics = await metricsText(gw);
+    const labels = { channel: 'telegram', topic: 'payments', group: 'payments' };
+    expect(sample(metrics, 'switchboard_csat_asked_total', labels)).toBe(1);
+    expect(sample(metrics, 'switchboard_csat_answered_total', labels)).toBe(1);
+    expect(sample(metrics, 'switchboard_csat_score_sum', labels)).toBe(2);
   });
 
   it('forged, foreign, poisoned and oversized presses are refused or dropped, and the gateway keeps serving', async () => {
@@ -176,10 +172,7 @@ csat:
     expect(ticket.tags).toContain('responsible_gaming');
     zd.solveTicket(ticket.id);
     await solved(ticket);
-    await waitFor('the skip counted', async () => {
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      return metricValue(metrics, 'switchboard_csat_skipped_total', 'channel="telegram",reason="responsible_gaming"') === 1;
-    });
+    await waitFor('the skip counted', async () => (await metric(gw, 'switchboard_csat_skipped_total', { channel: 'telegram', reason: 'responsible_gaming' })) === 1);
     expect(tg.sent.filter((m) => m.chat_id === '880004' && m.buttons)).toHaveLength(0);
   });
 });

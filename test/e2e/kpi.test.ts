@@ -7,6 +7,7 @@ import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegra
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { freePort, GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
+import { sample } from '../fixtures/metrics.ts';
 
 /**
  * Response times and the SLA watch seen from outside: the real gateway process, a fake Telegram,
@@ -59,17 +60,6 @@ notifiers:
     channels: { leads: ${LEADS} }
 include: [${REPO}config/rules/igaming.yaml]
 ${sla}`;
-}
-
-/** One sample of a Prometheus text exposition, whatever order the labels come in. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[3]);
-  }
-  return undefined;
 }
 
 const RESPONSE_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
