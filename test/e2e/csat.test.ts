@@ -250,11 +250,7 @@ describe("rating question to a web form's customer by email; the link page recor
 ${yaml.base({ dataDir, admin: true, publicUrl: 'https://support-gw.example.test' })}
 ${yaml.freshdesk()}
 channels:
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      message: { required: true }
+${yaml.contact()}
   mail:
     kind: email
     address: support@acme.test

@@ -21,13 +21,7 @@ timezone: Asia/Tashkent
 ${helpdesk}
 channels:
 ${yaml.telegram()}
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      name: {}
-      message: { required: true }
-      topic: { enum: [payments, verification, bonus, other] }
+${yaml.contact({ topics: true })}
 ${yaml.igaming}
 rules:
   - name: vip-form

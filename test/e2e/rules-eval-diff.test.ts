@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { GatewayProcess, runCli, tempDir, waitFor } from './harness.ts';
+import { yaml } from '../fixtures/gateway.ts';
 
 /**
  * Production accuracy and safe edits, end to end: the real gateway routes form messages into a
@@ -64,11 +65,7 @@ helpdesk:
   apiToken: fake-zendesk-token
   groups: { rg: 11, payments: 12, bonuses: 13 }
 channels:
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      message: { required: true }
+${yaml.contact()}
 include: [routing.yaml]
 history: { keep: 100, days: 30, evaluate: { every: 2s, since: 30d } }
 `);
