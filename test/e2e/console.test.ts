@@ -39,12 +39,7 @@ describe.skipIf(!haveChromium)('the /admin console in a real browser', () => {
 ${yaml.base({ dataDir, admin: true, publicUrl: 'http://127.0.0.1:8080', delivery: '{ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }' })}
 ${yaml.zendesk(`  groups: ${yaml.groups}`)}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    mode: polling
-    pollingTimeoutSec: 1
-    apiRoot: \${TELEGRAM_API_ROOT}
+${yaml.telegramPolling()}
   tg-hooks:
     kind: telegram
     token: ${HOOK_TOKEN}
