@@ -1,194 +1,105 @@
-import { parseArgs } from 'node:util';
-import { startFakeFreshdesk, type FakeFreshdesk } from '../test/fakes/freshdesk-server.ts';
-import { round, sleep, startGateway, tempDir, TG_SECRET, update, webhookHeaders } from './lib.ts';
+import autocannon from 'autocannon';
+import { startRedis } from '../test/fakes/redis-server.ts';
+import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
- * Drain: a backlog of messages (10,000 by default) against a Freshdesk that allows N requests a
- * minute (fixed windows, X-RateLimit-* headers, 429 + Retry-After beyond them, like Freshdesk).
- * The windows are compressed (6 s of N/10 each, still reporting N a minute) so that one drain
- * spans many windows; a 1-minute window is `--window-ms 60000`. The real gateway process takes
- * the messages in as fast as they come and delivers them through its rate limiter. Measured:
- * helpdesk requests accepted per window while draining, against what the window allows (target:
- * at least 95%), the share answered 429 (target: at most 1%), and that every message arrived
- * exactly once.
- *
- * Scenarios: `configured` (requestsPerMinute: N in the config), `reported` (not configured: the
- * limiter starts from the plan default and adopts the X-RateLimit-Total Freshdesk reports),
- * `shared` (configured N, while another app on the account spends a fifth of every window).
- *
- *   node bench/drain.ts [--messages 10000] [--per-minute 12000] [--window-ms 6000] [--chats 200] [--scenarios configured,reported,shared]
+ * Drain: a backlog of messages (100,000 by default) delivered to a helpdesk that answers at
+ * once, so what is measured is how fast the gateway itself empties its queue. The backlog is
+ * taken in while the helpdesk holds every request (nothing is delivered); the clock starts
+ * when the helpdesk lets go and stops when it holds the last message. The embedded store and
+ * Redis with one process (`--role all`) side by side, then Redis with 1, 2 and 4 worker
+ * processes behind one ingress.
  */
 
-const { values } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '10000' },
-    'per-minute': { type: 'string', default: '12000' },
-    'window-ms': { type: 'string', default: '6000' },
-    chats: { type: 'string', default: '200' },
-    scenarios: { type: 'string', default: 'configured,reported,shared' },
-  },
-});
-const MESSAGES = Number(values.messages);
-const N = Number(values['per-minute']);
-const CHATS = Number(values.chats);
-const WINDOW_MS = Number(values['window-ms']);
-const PER_WINDOW = Math.round((N * WINDOW_MS) / 60_000);
-const API_KEY = 'drain-api-key-0123456789';
-/** Another app's share of the account in the `shared` scenario. */
-const OTHER_APP_SHARE = 0.2;
-
-type Scenario = 'configured' | 'reported' | 'shared';
-
-interface DrainRun {
-  scenario: Scenario;
+export interface DrainRun {
+  setup: string;
+  workers: number;
   messages: number;
-  requests: number;
-  limited: number;
   seconds: number;
-  perMinute: number;
-  /** What the account left this gateway in a window (mean over the full windows). */
-  allowedPerWindow: number;
-  /** Mean accepted per window, over the windows wholly inside the drain. */
-  meanPerWindow: number;
-  fullWindows: number;
-  busiestWindow: number;
-  lost: number;
-  duplicated: number;
+  perSecond: number;
+  /** CPU time of the gateway processes (and Redis) per delivered message: what the rate costs, whatever else runs. */
+  gatewayCpuUs: number;
+  redisCpuUs?: number;
+  load: string;
 }
 
-function yaml(dataDir: string, helpdeskUrl: string, scenario: Scenario): string {
-  return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: "${dataDir}" }
-log: { level: warn }
-delivery: { maxAttempts: 30, baseDelayMs: 500, maxDelayMs: 60000, concurrency: 8 }
-helpdesk:
-  kind: freshdesk
-  baseUrl: ${helpdeskUrl}
-  apiKey: ${API_KEY}
-  groups: { payments: 101 }
-${scenario === 'reported' ? '' : `  requestsPerMinute: ${N}`}
-channels:
-  telegram:
-    kind: telegram
-    token: "123456:BENCH-token-abcdefghijklmnopqrstu"
-    mode: webhook
-    secretToken: ${TG_SECRET}
-    apiRoot: http://127.0.0.1:9
-rules:
-  - name: withdrawal
-    when: { text: { keywords: ["вывод"] } }
-    set: { priority: high, tags: [payments, withdrawal], group: payments }
-`;
+
+let serial = 40_000_000;
+
+async function fill(url: string, messages: number, chats: number): Promise<void> {
+  const sent = await autocannon({
+    url,
+    connections: 32,
+    amount: messages,
+    requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: update(serial++, chats) }) }],
+  });
+  if (sent.non2xx + sent.errors > 0) throw new Error(`filling the backlog: ${sent.non2xx} non-2xx, ${sent.errors} errors`);
 }
 
-/** Every `bench-<n>` the helpdesk holds, counted: the ticket descriptions and the customer's notes. */
-function arrivals(fd: FakeFreshdesk): Map<number, number> {
-  const seen = new Map<number, number>();
-  const count = (text: string) => {
-    for (const m of text.matchAll(/bench-(\d+)/g)) seen.set(Number(m[1]), (seen.get(Number(m[1])) ?? 0) + 1);
-  };
-  for (const t of fd.tickets) {
-    count(t.description_text);
-    for (const c of t.conversations) if (c.incoming) count(c.body_text);
-  }
-  return seen;
-}
-
-async function post(gatewayUrl: string, first: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < MESSAGES) {
-      const n = first + next++;
-      const res = await fetch(`${gatewayUrl}/webhooks/telegram`, { method: 'POST', headers: webhookHeaders, body: update(n, CHATS) });
-      if (res.status !== 200) throw new Error(`webhook ${n} answered ${res.status}: ${await res.text()}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-}
-
-async function drain(scenario: Scenario): Promise<DrainRun> {
-  const fd = await startFakeFreshdesk({ apiKey: API_KEY, groups: [101], rateLimit: { perWindow: PER_WINDOW, windowMs: WINDOW_MS, reportedTotal: N } });
+async function one(setup: string, store: Store, roles: ('all' | 'ingress' | 'worker')[], messages: number, chats: number, redisPid?: number): Promise<DrainRun> {
+  const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
-  const gw = await startGateway({ yaml: yaml(`${dir.path}/data`, fd.url, scenario), dir: dir.path, name: `drain-${scenario}` });
-  // The other app spends its share steadily, by the clock (a late timer catches up).
-  let spentUntil = Date.now();
-  const other = scenario === 'shared'
-    ? setInterval(() => {
-      const now = Date.now();
-      const n = Math.floor(((now - spentUntil) / 60_000) * N * OTHER_APP_SHARE);
-      if (n > 0) {
-        fd.consume(n);
-        spentUntil += (n / (N * OTHER_APP_SHARE)) * 60_000;
-      }
-    }, 50)
-    : undefined;
-  const firstMessage = 1;
+  const procs: Child[] = [];
   try {
-    const posting = post(gw.url, firstMessage);
-    let started = 0;
-    const deadline = Date.now() + ((MESSAGES * 3) / (N * (1 - OTHER_APP_SHARE))) * 60_000 + 120_000;
-    let done = 0;
+    await fetch(`${hd.url}/bench/hold`, { method: 'POST' });
+    const yaml = gatewayYaml({ store, helpdeskUrl: hd.url, concurrency: 32, timeoutMs: 600_000 });
+    for (const [i, role] of roles.entries()) procs.push(await startGateway({ dir: dir.path, yaml, role, name: `${role}-${i}` }));
+    await fill(procs[0]!.url, messages, chats);
+    await sleep(500);
+    const load = loadAverage();
+    const gatewayCpu = cpuMeter(procs.map((p) => p.pid));
+    const redisCpu = redisPid === undefined ? undefined : cpuMeter([redisPid]);
+    const t0 = Date.now();
+    await fetch(`${hd.url}/bench/release`, { method: 'POST' });
+    const deadline = t0 + 600_000;
     for (;;) {
-      if (!started && fd.rate.accepted > 0) started = Date.now();
-      const seen = arrivals(fd);
-      if (seen.size >= MESSAGES) {
-        done = Date.now();
-        break;
-      }
-      if (Date.now() > deadline) throw new Error(`drain (${scenario}): only ${seen.size} of ${MESSAGES} messages arrived in time\n${gw.output()}`);
-      await sleep(500);
+      const s = await helpdeskStats(hd);
+      if (s.comments >= messages) break;
+      if (Date.now() > deadline) throw new Error(`${setup}: only ${s.comments} of ${messages} delivered in 10 minutes`);
+      await sleep(50);
     }
-    await posting;
-    // Anything still in flight that would be a duplicate shows up now.
-    await sleep(1000);
-    const seen = arrivals(fd);
-    let duplicated = 0;
-    for (const c of seen.values()) if (c > 1) duplicated += c - 1;
-    let lost = 0;
-    for (let n = firstMessage; n < firstMessage + MESSAGES; n++) if (!seen.has(n)) lost++;
-    const seconds = (done - started) / 1000;
-    const windows = [...fd.rate.windows.entries()];
-    const full = windows.filter(([start]) => start >= started && start + WINDOW_MS <= done).map(([, w]) => w);
+    const seconds = (Date.now() - t0) / 1000;
     return {
-      scenario,
-      messages: MESSAGES,
-      requests: fd.rate.accepted,
-      limited: fd.rate.limited,
+      setup,
+      workers: roles.filter((r) => r !== 'ingress').length,
+      messages,
       seconds: round(seconds, 1),
-      perMinute: round((fd.rate.accepted / seconds) * 60),
-      // What the other app left in each window is what this gateway could have had.
-      allowedPerWindow: full.length > 0 ? round(full.reduce((a, w) => a + PER_WINDOW - w.other, 0) / full.length) : PER_WINDOW,
-      meanPerWindow: full.length > 0 ? round(full.reduce((a, w) => a + w.accepted, 0) / full.length) : NaN,
-      fullWindows: full.length,
-      busiestWindow: Math.max(...windows.map(([, w]) => w.accepted)),
-      lost,
-      duplicated,
+      perSecond: round(messages / seconds),
+      gatewayCpuUs: round((gatewayCpu() * 1000) / messages),
+      redisCpuUs: redisCpu && round((redisCpu() * 1000) / messages),
+      load,
     };
   } finally {
-    if (other) clearInterval(other);
-    await gw.stop();
-    await fd.close();
+    for (const p of procs) await p.stop();
+    await hd.stop();
     await dir.remove();
   }
 }
 
-const scenarios = values.scenarios.split(',').filter(Boolean) as Scenario[];
-console.log(
-  `${MESSAGES.toLocaleString('en')} Telegram messages in ${CHATS} chats into a fake Freshdesk allowing N = ${N.toLocaleString('en')} requests a minute, ` +
-    `in fixed windows of ${WINDOW_MS / 1000} s (${PER_WINDOW.toLocaleString('en')} each).\n`,
-);
-console.log('| scenario | helpdesk requests | drain s | requests/min overall | per full window (mean) | of what the window allows | busiest window | 429 answers | lost | duplicated |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-let ok = true;
-for (const scenario of scenarios) {
-  const r = await drain(scenario);
-  const share = r.meanPerWindow / r.allowedPerWindow;
-  const limitedShare = r.limited / (r.requests + r.limited);
-  ok &&= share >= 0.95 && limitedShare <= 0.01 && r.lost === 0 && r.duplicated === 0;
-  console.log(
-    `| ${r.scenario} | ${r.requests.toLocaleString('en')} | ${r.seconds} | ${r.perMinute.toLocaleString('en')} | ${r.meanPerWindow.toLocaleString('en')} (${r.fullWindows} windows) | ${round(share * 100, 1)}% of ${r.allowedPerWindow.toLocaleString('en')} | ${r.busiestWindow.toLocaleString('en')} | ${r.limited} (${round(limitedShare * 100, 2)}%) | ${r.lost} | ${r.duplicated} |`,
-  );
+export async function drainBench(o: { messages: number; chats: number; workers: number[] }): Promise<DrainRun[]> {
+  const runs: DrainRun[] = [];
+  const dir = await tempDir();
+  try {
+    runs.push(await one('embedded store, one process', { kind: 'embedded', path: `${dir.path}/data` }, ['all'], o.messages, o.chats));
+  } finally {
+    await dir.remove();
+  }
+  const setups: [string, ('all' | 'ingress' | 'worker')[]][] = [
+    ['Redis, one process (--role all)', ['all']],
+    ...o.workers.map((n): [string, ('all' | 'ingress' | 'worker')[]] => [`Redis, 1 ingress + ${n} worker${n > 1 ? 's' : ''}`, ['ingress', ...Array<'worker'>(n).fill('worker')]]),
+  ];
+  for (const [setup, roles] of setups) {
+    const redis = await startRedis({ appendfsync: 'everysec' });
+    try {
+      runs.push(await one(setup, { kind: 'redis', url: redis.url }, roles, o.messages, o.chats, redis.pid));
+    } finally {
+      await redis.close();
+    }
+  }
+  return runs;
 }
-console.log(`\nTargets: at least 95% of what the account allows, at most 1% answered 429, nothing lost or duplicated: ${ok ? 'met' : 'NOT met'}.`);
-process.exit(ok ? 0 : 1);
+
+if (import.meta.main) {
+  const messages = Number(process.argv[2] ?? 20_000);
+  for (const r of await drainBench({ messages, chats: 2000, workers: (process.argv[3] ?? '1,2,4').split(',').map(Number) })) console.log(JSON.stringify(r));
+}

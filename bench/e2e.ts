@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { startRedis, type RedisServer } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, percentile, round, rssMb, sampleRss, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
+import { gatewayYaml, helpdeskStats, loadAverage, percentile, round, rssMb, sampleRss, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
 /**
  * End to end: webhooks in, tickets and comments out, against a helpdesk that answers at once.
@@ -22,14 +22,10 @@ export interface E2eRun {
   latencyP99: number;
   rssIdleMb: number;
   rssPeakMb: number;
+  load: string;
 }
 
-interface Stats {
-  comments: number;
-  requests: number;
-}
 
-const stats = (hd: Child): Promise<Stats> => fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<Stats>);
 
 let serial = 10_000_000;
 
@@ -46,7 +42,7 @@ async function burst(gatewayUrl: string, hd: Child, messages: number, chats: num
   if (sent.non2xx + sent.errors > 0) throw new Error(`burst: ${sent.non2xx} non-2xx, ${sent.errors} errors (first message ${first})`);
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const s = await stats(hd);
+    const s = await helpdeskStats(hd);
     if (s.comments >= messages) return { seconds: (Date.now() - t0) / 1000, requests: s.requests };
     if (Date.now() > deadline) throw new Error(`only ${s.comments} of ${messages} messages reached the helpdesk in 180 s`);
     await sleep(20);
@@ -91,6 +87,7 @@ export async function runOne(setup: string, store: Store, roles: ('all' | 'ingre
     const rssIdleMb = Math.max(...procs.map((p) => rssMb(p.pid)));
     // Warm-up, then the measured burst.
     await burst(front.url, hd, Math.min(2000, o.messages / 5), o.chats);
+    const load = loadAverage();
     const samplers = procs.map((p) => sampleRss(p.pid));
     const b = await burst(front.url, hd, o.messages, o.chats);
     const rssPeakMb = Math.max(...samplers.map((s) => s.stop()));
@@ -108,6 +105,7 @@ export async function runOne(setup: string, store: Store, roles: ('all' | 'ingre
       latencyP99: percentile(lat, 99),
       rssIdleMb,
       rssPeakMb,
+      load,
     };
   } finally {
     for (const p of procs) await p.stop();

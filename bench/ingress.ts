@@ -1,42 +1,64 @@
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
-import { startRedis } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, round, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
+import { startRedis, type RedisServer } from '../test/fakes/redis-server.ts';
+import { gatewayYaml, loadAverage, paced, percentile, round, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
 
 /**
- * Ingress: acknowledged webhooks per second and ack latency, for a bare Fastify route (the
- * ceiling), the gateway on the embedded store and the gateway on Redis. Every request is a
- * new Telegram message (a new dedupe key), so every ack is a durable write.
+ * Ingress: acknowledged webhooks per second (saturated: 50 connections) and latency paced at
+ * 1,000 requests per second (open loop: counted from each request's scheduled start), for three
+ * anchors (a bare Fastify route, and one that inserts into SQLite per request or per group) and
+ * the gateway on the embedded store and on Redis. Every request is a new Telegram message (a new
+ * dedupe key), so every gateway ack is a durable write. Targets run in rounds (each round every
+ * target once, each run on a fresh server and store), so the ratios compare runs taken under the
+ * same conditions; the spread over the rounds is reported with the median.
  */
 
+export const TARGETS = ['bare', 'sqlite', 'sqlite-group', 'embedded', 'redis'] as const;
+export type Target = (typeof TARGETS)[number];
+
+export const TARGET_NAMES: Record<Target, string> = {
+  bare: 'bare Fastify route (ceiling)',
+  sqlite: 'Fastify + SQLite insert per request (anchor)',
+  'sqlite-group': 'Fastify + SQLite group commit (anchor)',
+  embedded: 'gateway, embedded store',
+  redis: 'gateway --role ingress, Redis (AOF everysec)',
+};
+
 export interface IngressRun {
-  target: string;
-  /** Saturated: as fast as 50 connections can go. */
-  rps: number;
+  target: Target;
+  round: number;
+  /** Saturated: acks per second with 50 connections. */
+  acks: number;
   p50: number;
   p99: number;
-  non2xx: number;
-  errors: number;
-  /** Paced at 1,000 requests per second. */
+  /** Paced at 1,000 requests per second, open loop. */
   pacedP50: number;
   pacedP99: number;
-  /** Messages the gateway says it stored (switchboard_accepted_total), vs 2xx answers. */
+  non2xx: number;
+  errors: number;
+  /** Messages the gateway says it stored (switchboard_accepted_total) during the run, vs 2xx answers. */
   stored?: number;
   acked: number;
-  /** Redis memory per waiting message (used_memory growth / messages stored), bytes. */
-  redisBytesPerMessage?: number;
+  load: string;
+}
+
+export interface IngressOptions {
+  rounds: number;
+  /** Seconds of saturated load, then of paced load, per run. */
+  seconds: number;
+  rate: number;
 }
 
 let serial = 0;
+const body = () => update(serial++, 1000);
 
-async function load(url: string, opts: { durationS: number; connections: number; rate?: number }) {
+async function saturate(url: string, durationS: number) {
   return autocannon({
     url,
-    connections: opts.connections,
-    duration: opts.durationS,
-    overallRate: opts.rate,
-    requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: update(serial++, 1000) }) }],
+    connections: 50,
+    duration: durationS,
+    requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: body() }) }],
   });
 }
 
@@ -46,80 +68,144 @@ async function acceptedTotal(url: string): Promise<number | undefined> {
   return lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-async function measure(target: string, server: Child, durationS: number): Promise<IngressRun> {
-  await load(server.url, { durationS: 2, connections: 50 }); // warm-up (JIT, connections, caches)
+export async function measure(target: Target, roundNo: number, server: Child, o: IngressOptions): Promise<IngressRun> {
+  await saturate(server.url, 1); // warm-up (JIT, connections, caches)
+  const load = loadAverage();
   const before = await acceptedTotal(server.url);
-  const sat = await load(server.url, { durationS, connections: 50 });
-  const paced = await load(server.url, { durationS, connections: 20, rate: 1000 });
+  const sat = await saturate(server.url, o.seconds);
+  const p = await paced(server.url, { rate: o.rate, seconds: o.seconds, body, headers: webhookHeaders });
   const after = await acceptedTotal(server.url);
   return {
     target,
-    rps: round(sat.requests.average),
+    round: roundNo,
+    acks: round(sat.requests.average),
     p50: sat.latency.p50,
     p99: sat.latency.p99,
-    non2xx: sat.non2xx + paced.non2xx,
-    errors: sat.errors + paced.errors,
-    pacedP50: paced.latency.p50,
-    pacedP99: paced.latency.p99,
+    pacedP50: round(percentile(p.latencies, 50), 1),
+    pacedP99: round(percentile(p.latencies, 99), 1),
+    non2xx: sat.non2xx + p.non2xx,
+    errors: sat.errors + p.errors,
     stored: before === undefined || after === undefined ? undefined : after - before,
-    acked: sat['2xx'] + paced['2xx'],
+    acked: sat['2xx'] + p.latencies.length - p.non2xx,
+    load,
   };
 }
 
 /** A helpdesk that accepts connections and never answers: the embedded worker parks on it. */
-async function blackHole(): Promise<{ url: string; close(): void }> {
+export async function blackHole(): Promise<{ url: string; close(): void }> {
   const server: Server = createServer(() => {});
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
-export async function ingressBench(durationS: number): Promise<IngressRun[]> {
-  const runs: IngressRun[] = [];
-
-  const bare = await spawnServer('bare-server.ts');
-  try {
-    runs.push(await measure('bare Fastify route (ceiling)', bare, durationS));
-  } finally {
-    await bare.stop();
-  }
-
-  // Embedded: the one-process gateway; its worker is parked on a helpdesk that never answers,
-  // so what is measured is the accept path (parse, verify, normalize, group-committed insert).
-  const hole = await blackHole();
-  const dir = await tempDir();
-  try {
-    const gw = await startGateway({ dir: dir.path, yaml: gatewayYaml({ store: { kind: 'embedded', path: `${dir.path}/data` }, helpdeskUrl: hole.url, concurrency: 1, timeoutMs: 600_000 }) });
+/** One run of one target on a fresh server (and a fresh store). */
+async function runTarget(target: Target, roundNo: number, o: IngressOptions, hole: { url: string }): Promise<IngressRun> {
+  if (target === 'bare' || target === 'sqlite' || target === 'sqlite-group') {
+    const server = await spawnServer('anchor-server.ts', [target]);
     try {
-      runs.push(await measure('gateway, embedded store', gw, durationS));
+      return await measure(target, roundNo, server, o);
+    } finally {
+      await server.stop();
+    }
+  }
+  const dir = await tempDir();
+  let redis: RedisServer | undefined;
+  try {
+    if (target === 'embedded') {
+      // The one-process gateway; its worker is parked on a helpdesk that never answers, with a
+      // delivery slot for each of the 1,000 conversations (no lane waits for a worker, so nothing
+      // is classified): what is measured is the accept path (parse, verify, normalize, insert).
+      const gw = await startGateway({ dir: dir.path, yaml: gatewayYaml({ store: { kind: 'embedded', path: `${dir.path}/data` }, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }) });
+      try {
+        return await measure(target, roundNo, gw, o);
+      } finally {
+        await gw.stop();
+      }
+    }
+    // Redis: an ingress-only process (workers would run elsewhere), Redis with AOF everysec.
+    redis = await startRedis({ appendfsync: 'everysec' });
+    const gw = await startGateway({ dir: dir.path, role: 'ingress', yaml: gatewayYaml({ store: { kind: 'redis', url: redis.url }, helpdeskUrl: hole.url, concurrency: 8 }) });
+    try {
+      return await measure(target, roundNo, gw, o);
     } finally {
       await gw.stop();
+    }
+  } finally {
+    await redis?.close();
+    await dir.remove();
+  }
+}
+
+export async function ingressBench(o: IngressOptions): Promise<IngressRun[]> {
+  const hole = await blackHole();
+  const runs: IngressRun[] = [];
+  try {
+    for (let r = 1; r <= o.rounds; r++) for (const target of TARGETS) runs.push(await runTarget(target, r, o, hole));
+  } finally {
+    hole.close();
+  }
+  return runs;
+}
+
+export interface BacklogRun {
+  store: 'embedded' | 'redis';
+  backlog: number;
+  acks: number;
+  /** acks / acks of the empty store, same process */
+  ratio: number;
+  /** Redis: memory per queued message (used_memory growth since empty / queued), bytes. */
+  bytesPerMessage?: number;
+  load: string;
+}
+
+/**
+ * Ingress as the backlog grows: saturated acks on an empty store, then again after the queue
+ * was filled to each size (nothing is delivered: the helpdesk never answers; as in the ingress
+ * runs, a delivery slot per conversation, so the store's size is what changes, not the work).
+ */
+export async function backlogBench(sizes: number[], seconds: number): Promise<BacklogRun[]> {
+  const hole = await blackHole();
+  const runs: BacklogRun[] = [];
+  try {
+    for (const kind of ['embedded', 'redis'] as const) {
+      const dir = await tempDir();
+      const redis = kind === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
+      const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
+      const gw = await startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }) });
+      const client = redis && new Redis(redis.url);
+      const queued = async () => (client ? client.zcard('bench:pending') : Number(/switchboard_queue_depth (\d+)/.exec(await fetch(`${gw.url}/metrics`).then((r) => r.text()))?.[1] ?? 0));
+      const usedMemory = async () => (client ? Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]) : 0);
+      try {
+        const memoryAtStart = await usedMemory();
+        await saturate(gw.url, 1);
+        const empty = (await saturate(gw.url, seconds)).requests.average;
+        runs.push({ store: kind, backlog: 0, acks: round(empty), ratio: 1, load: loadAverage() });
+        for (const size of sizes) {
+          const missing = size - (await queued());
+          if (missing > 0) {
+            const fill = await autocannon({
+              url: gw.url,
+              connections: 32,
+              amount: missing,
+              requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: body() }) }],
+            });
+            if (fill.non2xx + fill.errors > 0) throw new Error(`filling to ${size}: ${fill.non2xx} non-2xx, ${fill.errors} errors`);
+          }
+          const load = loadAverage();
+          const bytesPerMessage = client ? round(((await usedMemory()) - memoryAtStart) / (await queued())) : undefined;
+          const acks = (await saturate(gw.url, seconds)).requests.average;
+          runs.push({ store: kind, backlog: size, acks: round(acks), ratio: round(acks / empty, 2), bytesPerMessage, load });
+        }
+      } finally {
+        client?.disconnect();
+        await gw.stop();
+        await redis?.close();
+        await dir.remove();
+      }
     }
   } finally {
     hole.close();
-    await dir.remove();
-  }
-
-  // Redis: an ingress-only process (workers would run elsewhere), Redis with AOF everysec.
-  const redis = await startRedis({ appendfsync: 'everysec' });
-  const dir2 = await tempDir();
-  try {
-    const gw = await startGateway({ dir: dir2.path, role: 'ingress', yaml: gatewayYaml({ store: { kind: 'redis', url: redis.url }, helpdeskUrl: 'http://127.0.0.1:9', concurrency: 8 }) });
-    const client = new Redis(redis.url);
-    try {
-      const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
-      const before = await usedMemory();
-      const run = await measure('gateway --role ingress, Redis (AOF everysec)', gw, durationS);
-      const total = await client.zcard('bench:pending');
-      run.redisBytesPerMessage = total > 0 ? Math.round(((await usedMemory()) - before) / total) : undefined;
-      runs.push(run);
-    } finally {
-      client.disconnect();
-      await gw.stop();
-    }
-  } finally {
-    await redis.close();
-    await dir2.remove();
   }
   return runs;
 }

@@ -1,4 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -43,8 +45,8 @@ async function exitOf(proc: ChildProcess, signal: NodeJS.Signals): Promise<void>
 }
 
 /** A helper server (bench/*.ts) that prints `{"url": …}` on its first line. */
-export async function spawnServer(script: string): Promise<Child> {
-  const proc = spawn(process.execPath, [join(REPO, 'bench', script)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnServer(script: string, args: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [join(REPO, 'bench', script), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -60,7 +62,16 @@ export async function spawnServer(script: string): Promise<Child> {
 
 export type Store = { kind: 'embedded'; path: string } | { kind: 'redis'; url: string };
 
-export function gatewayYaml(o: { store: Store; helpdeskUrl: string; concurrency: number; timeoutMs?: number }): string {
+export function gatewayYaml(o: {
+  store: Store;
+  helpdeskUrl: string;
+  concurrency: number;
+  timeoutMs?: number;
+  /** The helpdesk's limit (default: far above what the gateway can send). */
+  requestsPerMinute?: number;
+  /** With the shipped iGaming rules (config/rules/igaming.yaml). */
+  rules?: boolean;
+}): string {
   const store = o.store.kind === 'embedded' ? `{ kind: embedded, path: "${o.store.path}" }` : `{ kind: redis, url: "${o.store.url}", prefix: bench }`;
   return `
 server: { port: 8080, host: 127.0.0.1 }
@@ -73,16 +84,30 @@ helpdesk:
   email: bench@example.com
   apiToken: bench-token-0123456789
   webhookSecret: bench-webhook-secret-0123456789
-  requestsPerMinute: 1000000
+  requestsPerMinute: ${o.requestsPerMinute ?? 1_000_000}${o.rules ? '\n  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }' : ''}
   timeoutMs: ${o.timeoutMs ?? 15000}
-channels:
+${TELEGRAM_CHANNEL}
+${o.rules ? `include: [${join(REPO, 'config/rules/igaming.yaml')}]` : ''}
+`;
+}
+
+/** The benchmarks' one channel: Telegram webhooks with the bench secret (replies go nowhere). */
+export const TELEGRAM_CHANNEL = `channels:
   telegram:
     kind: telegram
     token: "123456:BENCH-token-abcdefghijklmnopqrstu"
     mode: webhook
     secretToken: ${TG_SECRET}
-    apiRoot: http://127.0.0.1:9
-`;
+    apiRoot: http://127.0.0.1:9`;
+
+/** What the bench helpdesk (fake-helpdesk.ts) has received. */
+export interface HelpdeskStats {
+  comments: number;
+  requests: number;
+}
+
+export function helpdeskStats(hd: Child): Promise<HelpdeskStats> {
+  return fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<HelpdeskStats>);
 }
 
 /** `switchboard start` as a user runs it, with a generated config. */
@@ -115,9 +140,9 @@ export async function tempDir(): Promise<{ path: string; remove(): Promise<void>
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** A Telegram update carrying message `n` of conversation `n % chats`. */
-export function update(n: number, chats: number): string {
-  const chat = 5_000_000 + (n % chats);
+/** A Telegram update carrying message `n` of conversation `n % chats` (or of `chat`), with `text` after its number. */
+export function update(n: number, chats: number, o: { chat?: number; text?: string } = {}): string {
+  const chat = o.chat ?? 5_000_000 + (n % chats);
   return JSON.stringify({
     update_id: 100_000_000 + n,
     message: {
@@ -125,7 +150,7 @@ export function update(n: number, chats: number): string {
       date: Math.floor(Date.now() / 1000),
       chat: { id: chat, type: 'private', first_name: 'Player' },
       from: { id: chat, is_bot: false, first_name: 'Player', language_code: 'ru' },
-      text: `bench-${n} Здравствуйте, вывод не пришёл уже 3 дня, номер заявки 48213`,
+      text: `bench-${n} ${o.text ?? 'Здравствуйте, вывод не пришёл уже 3 дня, номер заявки 48213'}`,
     },
   });
 }
@@ -183,3 +208,82 @@ export function machine(): Record<string, string> {
 }
 
 export const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** The machine's load average now (1 / 5 / 15 min), stated next to every figure measured. */
+export function loadAverage(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' / ');
+}
+
+/** CPU time a process has used so far (user + system), in ms (Linux). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // After the command name: state is field 3, utime 14 and stime 15 (clock ticks, 100 a second).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU used by a set of processes between start() and the returned stop(), in ms. */
+export function cpuMeter(pids: number[]): () => number {
+  const at = pids.map(cpuMs);
+  return () => pids.reduce((sum, pid, i) => sum + cpuMs(pid) - at[i]!, 0);
+}
+
+export interface PacedResult {
+  /** Latency of each request from its scheduled start, ms, sorted. */
+  latencies: number[];
+  non2xx: number;
+  errors: number;
+}
+
+/**
+ * An open-loop load: request i is due at start + i / rate whether or not earlier ones have
+ * been answered, and its latency is counted from when it was due, not from when a connection
+ * was free to send it. A stall of the server (or of this process) shows in full, instead of
+ * slowing the sender down and hiding itself (coordinated omission).
+ */
+export async function paced(url: string, o: { rate: number; seconds: number; body(i: number): string; headers: Record<string, string> }): Promise<PacedResult> {
+  const target = new URL('/webhooks/telegram', url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const total = Math.round(o.rate * o.seconds);
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const inflight: Promise<void>[] = [];
+  const send = (i: number, due: number) =>
+    new Promise<void>((resolve) => {
+      // From when it was due, or from when it went if that was earlier (a timer may wake a little early).
+      const from = Math.min(due, performance.now());
+      const body = o.body(i);
+      const req = request(target, { method: 'POST', agent, headers: { ...o.headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - from);
+          if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const start = performance.now() + 20;
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / o.rate;
+    const ahead = due - performance.now();
+    if (ahead >= 1) await sleep(ahead);
+    inflight.push(send(i, due));
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { latencies, non2xx, errors };
+}
+
+/** Median and range of repeated measurements. */
+export function spread(values: number[]): { median: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}

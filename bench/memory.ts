@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, rssMb, sampleRss, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Store } from './lib.ts';
+import { gatewayYaml, loadAverage, rssMb, sampleRss, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Store } from './lib.ts';
 
 /**
  * Resident memory of one gateway process: idle (5 s after start, nothing received yet) and its
@@ -14,6 +14,7 @@ export interface MemoryRun {
   flags: string;
   idleMb: number;
   loadPeakMb: number;
+  load: string;
 }
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size=4';
@@ -36,7 +37,7 @@ async function one(setup: string, store: Store, flags: string[]): Promise<Memory
         requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: update(serial++, 2000) }) }],
       });
       await sleep(1000);
-      return { setup, flags: flags.join(' ') || '(Node defaults)', idleMb, loadPeakMb: sampler.stop() };
+      return { setup, flags: flags.join(' ') || '(Node defaults)', idleMb, loadPeakMb: sampler.stop(), load: loadAverage() };
     } finally {
       await gw.stop();
     }

@@ -1,110 +1,106 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { e2eBench, type E2eRun } from './e2e.ts';
-import { ingressBench, type IngressRun } from './ingress.ts';
-import { memoryBench, type MemoryRun } from './memory.ts';
-import { requestsBench, requestsTable, type RequestsRun } from './requests.ts';
-import { modelBench, type ModelRun } from './model.ts';
-import { machine, REPO, round } from './lib.ts';
+import { drainBench } from './drain.ts';
+import { e2eBench } from './e2e.ts';
+import { fairnessBench } from './fairness.ts';
+import { backlogBench, ingressBench } from './ingress.ts';
+import { loadAverage, machine, REPO } from './lib.ts';
+import { memoryBench } from './memory.ts';
+import { modelBench } from './model.ts';
+import { rateLimitBench } from './rate-limit.ts';
+import { requestsBench } from './requests.ts';
+import { markdown, updateDocument, type Results } from './report.ts';
+import { stormBench } from './storm.ts';
 
 /**
- * `npm run bench`: every benchmark on loopback, bounded in time, each result next to the
- * baseline measured in the same run. Prints Markdown for BENCHMARKS.md.
- * Options: --only ingress,e2e,memory,drain,model,requests,rules  --seconds 10  --messages 10000  --out results.json
+ * `npm run bench`: every benchmark on loopback, each result next to the baselines measured in
+ * the same run, with the machine's load average. Prints the Markdown for BENCHMARKS.md (the
+ * targets at a glance first); `--update BENCHMARKS.md` writes it into the file between its
+ * markers, `--out results.json` keeps the raw numbers.
+ *
+ *   npm run bench                      the full run (about 25 minutes on 2 cores)
+ *   npm run bench -- --quick           smaller and shorter (about 5 minutes): for a change, not for the record
+ *   npm run bench -- --only storm,drain
+ *
+ * Sections: ingress, storm, drain, fairness, backlog, e2e, memory, ratelimit, requests, model, rules.
  */
+
+const ALL = ['ingress', 'storm', 'drain', 'fairness', 'backlog', 'e2e', 'memory', 'ratelimit', 'requests', 'model', 'rules'];
+const QUICK = ['ingress', 'storm', 'drain', 'fairness', 'requests', 'model'];
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingress,e2e,memory,drain,model,requests,rules' },
-    seconds: { type: 'string', default: '10' },
-    messages: { type: 'string', default: '10000' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
     out: { type: 'string' },
+    update: { type: 'string' },
   },
 });
-const only = new Set(values.only.split(','));
-const results: { machine: Record<string, string>; at: string; ingress?: IngressRun[]; e2e?: E2eRun[]; memory?: MemoryRun[]; drain?: number | null; model?: ModelRun; requests?: RequestsRun[] } = {
-  machine: machine(),
-  at: new Date().toISOString(),
-};
+const quick = values.quick;
+const only = new Set((values.only ?? (quick ? QUICK : ALL).join(',')).split(','));
+for (const name of only) if (!ALL.includes(name)) throw new Error(`unknown section ${name} (${ALL.join(', ')})`);
 
-console.log('## Machine\n');
-for (const [k, v] of Object.entries(results.machine)) console.log(`- ${k}: ${v}`);
+const results: Results = { at: new Date().toISOString(), quick, machine: machine() };
+const step = (name: string) => console.error(`[bench] ${name} (load average ${loadAverage()})`);
 
 if (only.has('ingress')) {
-  console.log(`\n## Ingress (${values.seconds} s per load, every request a new message)\n`);
-  const runs = await ingressBench(Number(values.seconds));
-  results.ingress = runs;
-  const bare = runs[0]!;
-  console.log('| target | acks/s | vs bare | p50 ms | p99 ms | paced 1,000/s p50 | paced p99 | paced p99 vs bare | stored / acked |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of runs) {
-    console.log(
-      `| ${r.target} | ${r.rps} | ${round((r.rps / bare.rps) * 100)}% | ${r.p50} | ${r.p99} | ${r.pacedP50} | ${r.pacedP99} | ${round(r.pacedP99 / bare.pacedP99, 2)}× | ${r.stored ?? '-'} / ${r.acked}${r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''} |`,
-    );
-  }
-  for (const r of runs) if (r.redisBytesPerMessage) console.log(`\nRedis memory per waiting message: ${r.redisBytesPerMessage} bytes.`);
+  step('ingress');
+  results.ingress = await ingressBench(quick ? { rounds: 2, seconds: 3, rate: 1000 } : { rounds: 4, seconds: 8, rate: 1000 });
 }
-
-if (only.has('e2e')) {
-  console.log(`\n## End to end and memory (${values.messages} messages, helpdesk answers at once)\n`);
-  const runs = await e2eBench(Number(values.messages));
-  results.e2e = runs;
-  console.log('| setup | messages | conversations | seconds | messages/s | vs 2,000/s target | helpdesk requests | added latency p50 / p99 ms (at 200/s) | RSS idle MB | RSS peak MB |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of runs) {
-    console.log(
-      `| ${r.setup} | ${r.messages} | ${r.conversations} | ${r.seconds} | ${r.messagesPerSecond} | ${round((r.messagesPerSecond / 2000) * 100)}% | ${r.helpdeskRequests} | ${r.latencyP50} / ${r.latencyP99} | ${r.rssIdleMb} | ${r.rssPeakMb} |`,
-    );
-  }
+if (only.has('storm')) {
+  step('storm');
+  results.storm = await stormBench(quick ? { seconds: 5, backlog: 4000 } : { seconds: 10, backlog: 10_000 });
 }
-
-if (only.has('memory')) {
-  console.log('\n## Memory (one gateway process, resident set size)\n');
-  const runs = await memoryBench();
-  results.memory = runs;
-  console.log('| setup | node flags | idle MB | vs 150 MB target | peak at 1,000 webhooks/s MB |');
-  console.log('|---|---|---:|---:|---:|');
-  for (const r of runs) console.log(`| ${r.setup} | ${r.flags} | ${r.idleMb} | ${round((r.idleMb / 150) * 100)}% | ${r.loadPeakMb} |`);
-}
-
 if (only.has('drain')) {
-  // The drain benchmark (a 10,000-message backlog against a rate-limited helpdesk) is its own script.
-  const drain = join(REPO, 'bench/drain.ts');
-  if (existsSync(drain)) {
-    console.log('\n## Drain (bench/drain.ts)\n');
-    const r = spawnSync(process.execPath, [drain], { cwd: REPO, stdio: 'inherit' });
-    results.drain = r.status;
-  } else {
-    console.log('\n## Drain\n\nbench/drain.ts is not there yet; skipped.');
-    results.drain = null;
-  }
+  step('drain');
+  results.drain = await drainBench(quick ? { messages: 20_000, chats: 2000, workers: [1, 2] } : { messages: 100_000, chats: 2000, workers: [1, 2, 4] });
 }
-
-if (only.has('model')) {
-  console.log('\n## Text model (config/models/igaming.json; every labeled message in test/rules/)\n');
-  const r = modelBench();
-  results.model = r;
-  console.log('| file KB | load ms (median of 5) | JSON.parse alone ms | load vs 1 s target | messages | score µs/message (median) | p99 µs | vs 1 ms target | rules µs/message without model | with model | with vs without |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  console.log(`| ${r.fileKb} | ${r.loadMs} | ${r.parseMs} | ${round((r.loadMs / 1000) * 100, 1)}% | ${r.messages} | ${r.scoreUs} | ${r.scoreP99Us} | ${round((r.scoreUs / 1000) * 100, 1)}% | ${r.rulesUs} | ${r.rulesWithModelUs} | ${round(r.rulesWithModelUs / r.rulesUs, 2)}× |`);
+if (only.has('fairness')) {
+  step('fairness');
+  results.fairness = await fairnessBench(
+    quick
+      ? { perMinute: 6000, conversations: 200, perConversation: 5, floodSenders: 2, floodEach: 500 }
+      : { perMinute: 6000, conversations: 1000, perConversation: 5, floodSenders: 5, floodEach: 1000 },
+  );
+}
+if (only.has('backlog')) {
+  step('backlog');
+  results.backlog = await backlogBench(quick ? [50_000] : [100_000, 500_000], quick ? 3 : 5);
+}
+if (only.has('e2e')) {
+  step('e2e');
+  results.e2e = await e2eBench(quick ? 3000 : 10_000);
+}
+if (only.has('memory')) {
+  step('memory');
+  results.memory = await memoryBench();
+}
+if (only.has('ratelimit')) {
+  step('rate limit');
+  results.rateLimit = await rateLimitBench({ messages: quick ? 3000 : 10_000, perMinute: 12_000, windowMs: 6000, chats: 200, scenarios: ['configured', 'reported', 'shared'] });
 }
 
 if (only.has('requests')) {
-  console.log('\n## Helpdesk requests per message (shipped rules, real gateway, each fake helpdesk counting)\n');
+  step('helpdesk requests per message');
   results.requests = await requestsBench();
-  console.log(requestsTable(results.requests));
 }
-
+if (only.has('model')) {
+  step('text model');
+  results.model = modelBench();
+}
 if (only.has('rules')) {
-  // The rules benchmark (per message, compile, hostile text; bench/rules.ts) prints its own sections.
-  console.log('');
-  spawnSync(process.execPath, [join(REPO, 'bench/rules.ts')], { cwd: REPO, stdio: 'inherit' });
+  step('rules');
+  // bench/rules.ts (per message, compile, hostile text) runs in a fresh process and prints its own Markdown sections.
+  const run = spawnSync(process.execPath, [join(REPO, 'bench/rules.ts')], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  results.rules = run.stdout.trim();
 }
 
-if (values.out) {
-  await writeFile(values.out, JSON.stringify(results, null, 2) + '\n');
-  console.log(`\nwrote ${values.out}`);
+const md = markdown(results);
+console.log(md);
+if (values.out) await writeFile(values.out, JSON.stringify(results, null, 2) + '\n');
+if (values.update) {
+  await writeFile(values.update, updateDocument(await readFile(values.update, 'utf8'), md));
+  console.error(`[bench] wrote ${values.update}`);
 }

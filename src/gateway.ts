@@ -192,7 +192,6 @@ export async function startGateway(opts: {
     channels,
     notifiers,
     links: runtime.links,
-    enqueue: (jobs) => runtime.enqueue(jobs),
     rules: () => rules,
     timezone: cfg.timezone,
     log: log.child({ part: 'pipeline' }),
@@ -372,9 +371,10 @@ export function roleProblem(role: Role, cfg: Config): string | undefined {
 /** The runtime the config names; a worker is started on it only by `startWorker`. */
 export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
   const retry = { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs };
+  const floodLimit = cfg.delivery.floodLimit || undefined;
   const store = cfg.store;
   if (store.kind === 'redis') {
-    // Loaded only when used: BullMQ and ioredis cost a one-process deployment memory for nothing.
+    // Loaded only when used: ioredis costs a one-process deployment memory for nothing.
     const { createRedisRuntime } = await import('./runtime/redis/index.ts');
     return createRedisRuntime({
       url: store.url,
@@ -382,11 +382,12 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       concurrency: cfg.delivery.concurrency,
       retry,
       lockDurationMs: store.takeoverAfterMs,
+      floodLimit,
       retention: cfg.retention,
       log: log.child({ part: 'store' }),
     });
   }
-  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, retention: cfg.retention, log: log.child({ part: 'store' }) });
+  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, floodLimit, retention: cfg.retention, log: log.child({ part: 'store' }) });
 }
 
 export async function createHelpdesk(

@@ -48,7 +48,7 @@ export const StoreSection = z.discriminatedUnion('kind', [
     path: z.string().min(1).default('./data').describe('directory for the database and uploaded files, relative to the working directory'),
   }),
   z.strictObject({
-    kind: z.literal('redis').describe('Redis (BullMQ): several processes or machines'),
+    kind: z.literal('redis').describe('Redis: several processes or machines'),
     url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').describe('Redis connection URL (may hold a password: secret)'),
     prefix: z.string().min(1).default('switchboard').describe('key prefix, to share one Redis between deployments'),
     takeoverAfterMs: z.number().int().min(1000).max(600_000).default(30_000)
@@ -67,11 +67,18 @@ export const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).describe('logging (JSON lines on stdout)');
 
+export const FloodLimitSection = z.strictObject({
+  messages: z.number().int().min(1).max(100_000).default(30).describe('messages one sender may send within perSeconds before being throttled'),
+  perSeconds: z.number().int().min(1).max(86_400).default(60).describe('the window of the flood limit, in seconds'),
+}).describe('per-sender flood limit: a sender over it waits behind everyone else (nothing is dropped; urgent messages are not held back) and the ticket gets a private note once per episode');
+
 export const DeliverySection = z.strictObject({
   maxAttempts: z.number().int().min(1).max(100).default(12).describe('attempts before a message goes to the dead-letter queue'),
   baseDelayMs: z.number().int().positive().default(1000).describe('first retry delay; doubles with each attempt'),
   maxDelayMs: z.number().int().positive().default(600_000).describe('longest wait between attempts'),
   concurrency: z.number().int().min(1).max(1000).default(8).describe('conversations delivered in parallel per worker'),
+  floodLimit: z.union([z.literal(false), FloodLimitSection]).prefault({})
+    .describe('per-sender flood limit, or false for none'),
 }).refine((d) => d.maxDelayMs >= d.baseDelayMs, { path: ['maxDelayMs'], message: 'must be at least baseDelayMs' })
   .describe('retries and parallelism of deliveries to the helpdesk');
 

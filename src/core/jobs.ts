@@ -74,7 +74,17 @@ export interface NewJob {
   payload: JobPayload;
   /** Consecutive jobs of a lane with the same batch key are delivered together. */
   batchKey?: string;
+  /** Who sent it (`channelId:senderId`), for the per-sender flood limit; absent for the gateway's own work. */
+  sender?: string;
+  /** The conversation whose link the runtime may read for the worker when it hands the job out. */
+  conversation?: string;
 }
+
+/**
+ * The sender was over the flood limit when the job was queued: it waits behind other senders'
+ * work. `first` marks the first job of the episode (the agents are told once).
+ */
+export type Throttled = 'first' | 'more';
 
 export interface Job extends NewJob {
   id: string;
@@ -83,6 +93,9 @@ export interface Job extends NewJob {
   createdAt: number;
   /** The last attempt may have reached the remote side (crash, timeout). */
   ambiguous: boolean;
+  throttled?: Throttled;
+  /** The conversation's link as the runtime read it when it handed the job out (null: none yet; absent: not read). */
+  link?: Link | null;
 }
 
 export interface DeadLetter {

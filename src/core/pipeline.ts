@@ -14,7 +14,7 @@ import type {
   TicketRef,
 } from './connector.ts';
 import type { AttachmentRef, NormalizedMessage } from './message.ts';
-import type { Decision, Replies } from './rules/schema.ts';
+import type { Decision, Priority, Replies } from './rules/schema.ts';
 import type { CompiledRules, TopicScorer } from './rules/engine.ts';
 import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
@@ -69,7 +69,6 @@ export interface PipelineDeps {
   /** Notifier instances by their id in `notifiers:`. */
   notifiers?: ReadonlyMap<string, NotifierInstance>;
   links: LinkStore;
-  enqueue(jobs: NewJob[]): Promise<unknown>;
   /** The rules in force now (they reload without a restart). */
   rules(): RuleSet;
   timezone: string;
@@ -96,10 +95,27 @@ export interface PipelineDeps {
   routingLog?: RoutingLog;
 }
 
+/**
+ * What a delivery leaves behind. The runtime writes it in the same transaction that records the
+ * jobs as done: a conversation's link never exists without its delivery being recorded, and work
+ * that follows from it (an automatic reply that needs the link) is never queued without it.
+ */
+export interface RunOutcome {
+  /** The conversation's link, created or updated. */
+  link?: Link;
+  /** Follow-up work: automatic replies, notes for the agents, notices, agents' replies to send. */
+  enqueue?: NewJob[];
+}
+
 export interface Pipeline {
-  run(jobs: Job[], ctx: AttemptContext): Promise<void>;
+  run(jobs: Job[], ctx: AttemptContext): Promise<RunOutcome | void>;
   /** A job was dead-lettered: returns the follow-up work (tell the agent a reply did not go out). */
   onGiveUp(job: Job, err: DeliveryError): NewJob[];
+  /**
+   * The priority a queued job waits with (runtimes serve urgent before high before the rest).
+   * Called once per job, by the worker, soon after it is queued; absent: every job is alike.
+   */
+  classify?(job: Job): Promise<Priority | undefined>;
 }
 
 /** Lanes: inbound and outbound of a conversation are separate so a slow helpdesk never holds up replies. */
@@ -121,6 +137,8 @@ export function inboundJob(message: NormalizedMessage): NewJob {
     target: HELPDESK_TARGET,
     payload: { kind: 'inbound', message },
     batchKey: typeof batch === 'string' ? batch : undefined,
+    sender: `${message.channel.id}:${message.sender.externalId}`,
+    conversation: key,
   };
 }
 
@@ -131,6 +149,11 @@ export function noteJob(ticketId: string, text: string, dedupeKey: string): NewJ
 export function syncJob(ticketId: string, dedupeKey: string, tags?: string[]): NewJob {
   return { dedupeKey, lane: lanes.sync(ticketId), target: HELPDESK_TARGET, payload: { kind: 'sync', ticketId, ...(tags ? { tags } : {}) } };
 }
+
+/** Told once per flood episode, with the first message that had to wait for it. */
+export const THROTTLED_NOTE =
+  'Switchboard: this sender went over the flood limit (delivery.floodLimit), so their messages are delivered ' +
+  'after other customers\' until they slow down. Nothing was dropped; urgent messages are not held back.';
 
 /** Agent comments older than the link (by more than clock skew) were not written for this conversation. */
 const REPLY_CLOCK_SKEW_MS = 5 * 60_000;
@@ -185,14 +208,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { files, notes };
   }
 
-  async function inbound(messages: NormalizedMessage[], ctx: AttemptContext): Promise<void> {
+  async function inbound(jobs: Job[], ctx: AttemptContext): Promise<RunOutcome | void> {
+    const messages = jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message);
+    const first = messages[0]!;
+    const key = conversationKey(first.channel.id, first.conversation.externalId);
+    // The runtime may have read the link with the job (the lane is ours: nobody else writes it meanwhile).
+    const link = jobs[0]!.link !== undefined ? (jobs[0]!.link ?? undefined) : await links.get(key);
     // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
     // the customer did write, though (WhatsApp's 24-hour window opens again).
-    if (await deps.csat?.intercept(messages)) return touch(messages[0]!);
-    const first = messages[0]!;
+    if (await deps.csat?.intercept(messages)) return touch(link, first);
     const channel = channelOf(first.channel.id);
-    const key = conversationKey(first.channel.id, first.conversation.externalId);
-    const link = await links.get(key);
+    const throttled = jobs.some((j) => j.throttled === 'first');
     const channelRef = channelRefs.get(first.channel.id)!;
     let who = await deps.identity?.recognize(first, channelRef, link?.conversation);
     const combined: NormalizedMessage = {
@@ -217,7 +243,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // With tags, the model's scores still reach the agent when a rule that fired now read them: a
     // learned verdict needs its why (one note, only on the messages the model routed).
     const modelNote = !asNote && decision.model?.usedBy.some((r) => newRules.includes(r)) ? [describeScores(decision.model)] : [];
-    const notes = [...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : modelNote), ...(masked ? [masked] : []), ...fileNotes, ...(who?.notes ?? [])];
+    const notes = [
+      ...(asNote && newRules.length > 0 ? [describeDecision(decision, newRules)] : modelNote),
+      ...(masked ? [masked] : []),
+      ...(throttled ? [THROTTLED_NOTE] : []),
+      ...fileNotes,
+      ...(who?.notes ?? []),
+    ];
     const topic = topicOf(decision);
     // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
     const joined = link ? undefined : await deps.identity?.joinOrOpen(who?.customer, topic, key);
@@ -262,7 +294,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       sender: { ...link?.conversation.sender, ...stripUndefined(first.sender), externalId: first.sender.externalId },
       meta: { ...link?.conversation.meta, lastInboundAt: first.occurredAt, lastMessageId: first.externalId },
     };
-    await links.put({
+    const updated: Link = {
       conversationKey: key,
       channelId: first.channel.id,
       ticketId: ref.ticketId,
@@ -271,7 +303,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
       lastSet: nowSet,
-    });
+    };
+    rememberLinked(key);
     await deps.routingLog?.append({
       at: routedAt.getTime(),
       ticketId: ref.ticketId,
@@ -334,16 +367,30 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         });
       }
     }
-    if (followUps.length > 0) await deps.enqueue(followUps);
+    return { link: updated, enqueue: followUps };
   }
 
-  async function touch(m: NormalizedMessage): Promise<void> {
-    const link = await links.get(conversationKey(m.channel.id, m.conversation.externalId));
+  // Conversations known to have a ticket (a link is never removed), so classifying a follow-up
+  // costs no store read. Bounded: forgotten ones are read again.
+  const linked = new Set<string>();
+  const rememberLinked = (key: string) => {
+    if (linked.size >= 100_000) linked.clear();
+    linked.add(key);
+  };
+  async function hasTicket(key: string): Promise<boolean> {
+    if (linked.has(key)) return true;
+    const found = (await links.get(key)) !== undefined;
+    if (found) rememberLinked(key);
+    return found;
+  }
+
+  /** The customer wrote (a rating answer): the link remembers when, for channels with a reply window. */
+  function touch(link: Link | undefined, m: NormalizedMessage): RunOutcome | void {
     if (!link) return;
-    await links.put({ ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } });
+    return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
   }
 
-  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>): Promise<void> {
+  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>): Promise<RunOutcome | void> {
     const link = await links.byTicket(ticketId);
     if (!link) {
       log.debug({ ticketId }, 'agent event for a ticket no conversation is linked to; ignored');
@@ -355,10 +402,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (fresh.length === 0) return;
     const route = await routeReply({ links, identity: deps.identity, channels: channelRefs }, ticketId, link, [...(fresh.at(-1)!.ticketTags ?? []), ...(tags ?? [])]);
     const chosen = route.link.conversationKey !== link.conversationKey;
-    await deps.enqueue(fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes })));
+    return { enqueue: fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes })) };
   }
 
-  async function reply({ reply: r, to, notes: routeNotes }: Extract<JobPayload, { kind: 'reply' }>, ctx: AttemptContext): Promise<void> {
+  async function reply({ reply: r, to, notes: routeNotes }: Extract<JobPayload, { kind: 'reply' }>, ctx: AttemptContext): Promise<RunOutcome | void> {
     const link = to ? await links.get(to) : await links.byTicket(r.ticketId);
     if (!link) throw new DeliveryError(`no conversation is linked to ticket ${r.ticketId}`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
@@ -373,11 +420,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     notes.push(...(result.notes ?? []));
     await record(link.conversationKey, { kind: 'reply', ticketId: r.ticketId, text: excerpt(r.text) });
     if (notes.length > 0) {
-      await deps.enqueue([noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)]);
+      return { enqueue: [noteJob(r.ticketId, `Switchboard: about the reply to the customer on ${link.channelId}:\n- ${notes.join('\n- ')}`, `note:reply:${r.ticketId}:${r.commentId}`)] };
     }
   }
 
-  async function autoreply(p: Extract<JobPayload, { kind: 'autoreply' }>, dedupeKey: string): Promise<void> {
+  async function autoreply(p: Extract<JobPayload, { kind: 'autoreply' }>, dedupeKey: string): Promise<RunOutcome> {
     const link = await links.get(p.conversationKey);
     if (!link) throw new DeliveryError(`conversation ${p.conversationKey} has no link`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
@@ -387,8 +434,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const text = declined
       ? `Switchboard did not send the automatic reply "${p.name}" to the customer: ${result.notes!.join(' ')}`
       : `Switchboard sent the automatic reply "${p.name}" to the customer:\n${p.text}`;
-    await deps.enqueue([noteJob(p.ticketId, text, `note:${dedupeKey}`)]);
     await record(p.conversationKey, { kind: 'autoreply', ticketId: p.ticketId, text: declined ? `not sent: ${result.notes!.join(' ')}` : `"${p.name}": ${excerpt(p.text)}` });
+    return { enqueue: [noteJob(p.ticketId, text, `note:${dedupeKey}`)] };
   }
 
   async function note(ticketId: string, text: string, ctx: AttemptContext): Promise<void> {
@@ -420,13 +467,39 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }, ctx);
   }
 
+  /** Scheduling: the rules' priority for a customer message; agents' replies go before the backlog. */
+  async function classify(job: Job): Promise<Priority | undefined> {
+    const p = job.payload;
+    switch (p.kind) {
+      case 'inbound': {
+        const key = conversationKey(p.message.channel.id, p.message.conversation.externalId);
+        if (job.link) rememberLinked(key);
+        const isFirst = job.link === null || !(await hasTicket(key));
+        const { compiled, model } = deps.rules();
+        return evaluate(compiled, { message: p.message, isFirst, now: now(), timezone: deps.timezone, model }).priority;
+      }
+      case 'notify':
+        return p.priority === 'urgent' ? 'urgent' : 'high';
+      case 'sync':
+      case 'reply':
+      case 'autoreply':
+      case 'notice':
+        return 'high';
+      case 'note':
+      case 'tag':
+      case 'csat':
+        return undefined;
+    }
+  }
+
   return {
+    classify,
     async run(jobs, ctx) {
       const head = jobs[0]!;
       const p = head.payload;
       switch (p.kind) {
         case 'inbound':
-          return inbound(jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message), ctx);
+          return inbound(jobs, ctx);
         case 'sync':
           return sync(p);
         case 'reply':

@@ -178,6 +178,7 @@ function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): voi
       if (refused) return refuse(req, reply, refused, hasBody(req));
     },
     handler: async (req, reply) => {
+      await deps.runtime.admit();
       const head = req.head!;
       // Under /admin the scope's hook already parsed the body and kept the bytes in rawBody.
       const raw = req.rawBody ?? (Buffer.isBuffer(req.body) ? req.body : EMPTY);

@@ -1,4 +1,5 @@
 import type { HelpdeskRateLimits, Logger, RateLimiter, RateSignal } from '../core/connector.ts';
+import { currentClass } from './delivery-class.ts';
 
 /**
  * The rate limiter in front of a helpdesk: requests are spaced evenly at the allowed rate (a
@@ -6,6 +7,8 @@ import type { HelpdeskRateLimits, Logger, RateLimiter, RateSignal } from '../cor
  * a reported limit lower than ours slows it down, a `Retry-After` stops it for that long, and
  * a `remaining` count that runs out holds requests until the window resets (or, when the
  * helpdesk does not say when, lets one probe through per second until it does).
+ *
+ * Waiting requests go most urgent delivery first (see delivery-class.ts), in order within a class.
  *
  * This is the in-process implementation; a shared one (several gateway processes on one
  * account) implements the same `RateLimiter` interface.
@@ -33,6 +36,7 @@ const PROBE_MS = 1000;
 
 interface Waiter {
   cost: number;
+  cls: number;
   resolve: () => void;
 }
 
@@ -67,7 +71,10 @@ class Pace {
 
   take(cost: number): Promise<void> {
     return new Promise((resolve) => {
-      this.#queue.push({ cost, resolve });
+      const cls = currentClass();
+      // Behind every waiter of its class or a more urgent one, ahead of the rest.
+      const at = this.#queue.findIndex((w) => w.cls > cls);
+      this.#queue.splice(at === -1 ? this.#queue.length : at, 0, { cost, cls, resolve });
       this.#pump();
     });
   }

@@ -31,6 +31,12 @@ export interface Runtime {
   sharedRateLimiter?(name: string, opts: RateLimiterOptions): RateLimiter;
   /** A lease all processes on this runtime compete for (absent: one process, nothing to share). */
   lease?(name: string): Lease;
+  /**
+   * Called before a webhook is handled: resolves when it may be, so that deliveries running in
+   * this process keep their share of the event loop during a storm (see IngressShare).
+   * Undefined: go ahead now.
+   */
+  admit(): Promise<void> | undefined;
 }
 
 /** Each process's latest report (JSON), so a console on any process can show all of them. */
@@ -98,11 +104,4 @@ export interface RetryPolicy {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
-}
-
-/** Exponential backoff with full jitter in [50%, 100%]; a Retry-After from the remote side wins. */
-export function retryDelay(policy: RetryPolicy, failures: number, retryAfterMs?: number, random = Math.random): number {
-  if (retryAfterMs !== undefined) return Math.min(Math.max(retryAfterMs, 0), policy.maxDelayMs) + Math.floor(random() * 250);
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
-  return Math.floor(exp * (0.5 + random() * 0.5));
 }

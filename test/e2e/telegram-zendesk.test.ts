@@ -359,6 +359,36 @@ rules:
   });
 });
 
+describe('a Telegram sender over the flood limit (real gateway process)', () => {
+  const t = withGateway({
+    fakes: { telegram: true, zendesk: true },
+    per: 'test',
+    config: ({ dataDir }) => `
+${yaml.base({ dataDir, delivery: '{ maxAttempts: 60, baseDelayMs: 100, maxDelayMs: 1500, concurrency: 4, floodLimit: { messages: 3, perSeconds: 3600 } }' })}
+${yaml.zendesk()}
+channels:
+${yaml.telegram()}
+`,
+  });
+  const zd = () => t.fakes.zendesk;
+  const sendUpdate = (update: object) => t.gw.post('/webhooks/telegram', update, { 'x-telegram-bot-api-secret-token': TG_SECRET });
+
+  it('gets every message delivered, in order, and the agents one private note; another customer is untouched', async () => {
+    for (let i = 1; i <= 7; i++) expect((await sendUpdate(tgUpdate.text(777301, `spam ${i}`, { updateId: 3000 + i, messageId: i }))).status).toBe(200);
+    expect((await sendUpdate(tgUpdate.text(777302, 'hello, a question about my account', { updateId: 3100, messageId: 1 }))).status).toBe(200);
+
+    const spammer = await waitFor('all seven messages', () => {
+      const found = zd().tickets.find((x) => x.comments.some((c) => c.body === 'spam 1'));
+      return found && found.comments.filter((c) => c.public && c.body.startsWith('spam ')).length === 7 ? found : undefined;
+    });
+    // Nothing dropped, nothing twice, order kept within the conversation; the agents are told once.
+    expect(spammer.comments.filter((c) => c.public).map((c) => c.body)).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `spam ${i}`));
+    expect(spammer.comments.filter((c) => !c.public && c.body.includes('flood limit'))).toHaveLength(1);
+    const other = await waitFor('the other customer', () => zd().tickets.find((x) => x.comments.some((c) => c.body.startsWith('hello, a question'))));
+    expect(other.comments.some((c) => c.body.includes('flood limit'))).toBe(false);
+  });
+});
+
 describe('switchboard check', () => {
   it('a config typo fails with the file, the line and the key', async () => {
     const dir = await tempDir();

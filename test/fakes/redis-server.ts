@@ -27,6 +27,8 @@ export interface RedisServer {
   /** Stops it and removes its dir. */
   close(): Promise<void>;
   readonly running: boolean;
+  /** The server process (for CPU accounting in the benchmarks). */
+  readonly pid: number | undefined;
 }
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server'];
@@ -139,6 +141,9 @@ export async function startRedis(opts: { appendfsync?: 'always' | 'everysec' | '
     },
     get running() {
       return !!child && child.exitCode === null && child.signalCode === null;
+    },
+    get pid() {
+      return child?.pid;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AttemptContext } from '../../src/core/connector.ts';
 import { DeliveryError, NotYet } from '../../src/core/errors.ts';
-import type { Job, NewJob } from '../../src/core/jobs.ts';
+import type { Job, Link, NewJob, Throttled } from '../../src/core/jobs.ts';
 import { onCustomerMessage, type TimingRecord } from '../../src/core/kpi/record.ts';
 import { updateRecord } from '../../src/core/kpi/timing.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
@@ -14,8 +14,15 @@ import { DEFAULT_RETENTION, type Retention } from '../../src/core/retention.ts';
  * this suite passes against it. `open` may be called again with the same `name` to
  * reopen the same durable state (a restart).
  */
+export interface OpenOptions {
+  maxAttempts?: number;
+  concurrency?: number;
+  floodLimit?: { messages: number; perSeconds: number };
+  retention?: Readonly<Retention>;
+}
+
 export interface RuntimeFactory {
-  open(name: string, opts?: { maxAttempts?: number; concurrency?: number; retention?: Readonly<Retention> }): Promise<Runtime>;
+  open(name: string, opts?: OpenOptions): Promise<Runtime>;
   cleanup(): Promise<void>;
   /**
    * Several runtimes opened with the same name at once share their state, as gateway
@@ -32,6 +39,7 @@ interface Recorded {
   ctx: AttemptContext;
   at: number;
   batch: number;
+  throttled?: Throttled;
 }
 
 type Behaviour = (job: Job, ctx: AttemptContext) => Promise<void> | void;
@@ -44,8 +52,13 @@ function recordingPipeline(behave: Behaviour = () => {}, giveUp: (job: Job) => N
     gaveUp,
     async run(jobs, ctx) {
       const head = jobs[0]!;
-      runs.push({ payload: noteText(head), lane: head.lane, ctx, at: Date.now(), batch: jobs.length });
+      runs.push({ payload: noteText(head), lane: head.lane, ctx, at: Date.now(), batch: jobs.length, throttled: head.throttled });
       await behave(head, ctx);
+    },
+    // A note's text says its priority: "urgent:…", "high:…", anything else is normal.
+    async classify(job) {
+      const text = noteText(job);
+      return text.startsWith('urgent:') ? 'urgent' : text.startsWith('high:') ? 'high' : undefined;
     },
     onGiveUp(job) {
       gaveUp.push(noteText(job));
@@ -70,6 +83,24 @@ export function note(lane: string, text: string, dedupeKey = `k:${lane}:${text}`
   return { dedupeKey, lane, target, batchKey, payload: { kind: 'note', ticketId: '1', text } };
 }
 
+/** The link of Telegram chat `chat` to ticket `ticketId`. */
+function aLink(chat: string, ticketId: string): Link {
+  return {
+    conversationKey: `telegram:${chat}`,
+    channelId: 'telegram',
+    ticketId,
+    requesterId: '5',
+    conversation: { channelId: 'telegram', externalId: chat, sender: { externalId: chat } },
+    createdAt: Date.now(),
+    firedRules: [],
+  };
+}
+
+/** A customer's message in lane `lane`, from `sender` (the flood limit counts per sender). */
+function from(sender: string, lane: string, text: string): NewJob {
+  return { ...note(lane, text), sender };
+}
+
 async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -83,7 +114,7 @@ async function until<T>(probe: () => T | undefined | false | Promise<T | undefin
 export function runtimeConformance(label: string, factory: RuntimeFactory): void {
   describe(`runtime conformance: ${label}`, () => {
     const open: Runtime[] = [];
-    const start = async (name: string, opts?: { maxAttempts?: number; concurrency?: number; retention?: Readonly<Retention> }) => {
+    const start = async (name: string, opts?: OpenOptions) => {
       const rt = await factory.open(name, opts);
       open.push(rt);
       return rt;
@@ -263,15 +294,7 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
 
     it('stores conversation links, found by conversation and by every ticket it was linked to', async () => {
       const rt = await start('links');
-      const link = {
-        conversationKey: 'telegram:1',
-        channelId: 'telegram',
-        ticketId: '10',
-        requesterId: '5',
-        conversation: { channelId: 'telegram', externalId: '1', sender: { externalId: '1' } },
-        createdAt: Date.now(),
-        firedRules: ['withdrawal'],
-      };
+      const link = { ...aLink('1', '10'), firedRules: ['withdrawal'] };
       await rt.links.put(link);
       expect(await rt.links.get('telegram:1')).toEqual(link);
       await rt.links.put({ ...link, ticketId: '11' });
@@ -319,6 +342,22 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       rt.startWorker(p);
       await until(async () => (await rt.stats()).queued === 0);
       expect(await rt.stats()).toMatchObject({ queued: 0, dead: 1, oldestQueuedMs: 0 });
+    });
+
+    it('writes what a delivery leaves (the link, follow-up work) with its completion', async () => {
+      const rt = await start('outcome');
+      const link = aLink('9', '90');
+      const p = recordingPipeline();
+      const run = p.run.bind(p);
+      p.run = async (jobs, ctx) => {
+        await run(jobs, ctx);
+        return noteText(jobs[0]!) === 'first' ? { link, enqueue: [note('after', 'follow-up')] } : undefined;
+      };
+      await rt.enqueue([note('in', 'first')]);
+      rt.startWorker(p);
+      await until(() => p.runs.some((r) => r.payload === 'follow-up'));
+      expect(await rt.links.get('telegram:9')).toEqual(link);
+      expect((await rt.links.byTicket('90'))?.conversationKey).toBe('telegram:9');
     });
 
     it('enqueues the follow-up work of a dead-lettered job (the agent is told)', async () => {
@@ -440,6 +479,84 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         open.splice(open.indexOf(a), 1);
         await until(() => p.runs.length === 2);
         expect(p.runs.map((r) => [r.payload, r.ctx.reconcile])).toEqual([['stuck', true], ['next', false]]);
+      });
+    });
+
+    describe('scheduling under a backlog', () => {
+      const payloads = (p: { runs: Recorded[] }) => p.runs.map((r) => r.payload);
+
+      it('serves urgent before high before the rest, and conversations round-robin within a priority', async () => {
+        const rt = await start('classes', { concurrency: 1 });
+        await rt.enqueue([
+          note('a', 'a1'), note('a', 'a2'), note('a', 'a3'),
+          note('b', 'high:b1'), note('c', 'c1'), note('d', 'urgent:d1'), note('e', 'high:e1'), note('f', 'f1'),
+        ]);
+        const p = recordingPipeline();
+        rt.startWorker(p);
+        await until(() => p.runs.length === 8);
+        expect(payloads(p)).toEqual(['urgent:d1', 'high:b1', 'high:e1', 'a1', 'c1', 'f1', 'a2', 'a3']);
+      });
+
+      it('an urgent message hurries the messages of its conversation queued before it (order kept)', async () => {
+        const rt = await start('inherit', { concurrency: 1 });
+        await rt.enqueue([note('x', 'x1'), note('x', 'x2'), note('y', 'y1'), note('y', 'y2'), note('y', 'urgent:y3'), note('z', 'z1')]);
+        const p = recordingPipeline();
+        rt.startWorker(p);
+        await until(() => p.runs.length === 6);
+        expect(payloads(p)).toEqual(['y1', 'y2', 'urgent:y3', 'x1', 'z1', 'x2']);
+      });
+
+      it('a new conversation waits one round of the conversations ahead, not the whole backlog', async () => {
+        const rt = await start('newcomer', { concurrency: 1 });
+        const backlog: NewJob[] = [];
+        for (let i = 0; i < 30; i++) backlog.push(note('flood', `flood${i}`));
+        for (const lane of ['p', 'q', 'r']) for (let i = 0; i < 10; i++) backlog.push(note(lane, `${lane}${i}`));
+        await rt.enqueue(backlog);
+        let added = false;
+        const p = recordingPipeline(async () => {
+          if (!added) {
+            added = true;
+            await rt.enqueue([note('new', 'newcomer'), note('rg', 'urgent:help')]);
+          }
+        });
+        rt.startWorker(p);
+        await until(() => p.runs.length === 62);
+        const order = payloads(p);
+        // The urgent one goes next; the newcomer after at most one job of each of the 4 lanes ahead.
+        expect(order.indexOf('urgent:help')).toBe(1);
+        expect(order.indexOf('newcomer')).toBeLessThanOrEqual(2 + 4);
+        expect(new Set(order).size).toBe(62);
+      });
+
+      it('classifies nothing while every ready lane can be taken at once (no queue to order)', async () => {
+        const rt = await start('no-queue', { concurrency: 4 });
+        const p = recordingPipeline();
+        let classified = 0;
+        const classify = p.classify!.bind(p);
+        p.classify = (job) => {
+          classified++;
+          return classify(job);
+        };
+        rt.startWorker(p);
+        for (const lane of ['a', 'b', 'c']) {
+          await rt.enqueue([note(lane, `${lane}1`)]);
+          await until(() => p.runs.some((r) => r.payload === `${lane}1`));
+        }
+        expect(classified).toBe(0);
+      });
+
+      it('throttles a sender over the flood limit: their messages wait behind others, none is dropped, the first is marked once', async () => {
+        const rt = await start('flood', { concurrency: 1, floodLimit: { messages: 3, perSeconds: 3600 } });
+        // A web form flooded by one sender (each submission its own conversation), and two other customers.
+        await rt.enqueue(Array.from({ length: 7 }, (_, i) => from('form:spammer', `w${i}`, `w${i}`)));
+        await rt.enqueue([from('form:alice', 'o1', 'o1'), from('form:bob', 'o2', 'o2'), from('form:spammer', 'w7', 'urgent:w7')]);
+        const p = recordingPipeline();
+        rt.startWorker(p);
+        await until(() => p.runs.length === 10);
+        expect(payloads(p)).toEqual(['urgent:w7', 'w0', 'w1', 'w2', 'o1', 'o2', 'w3', 'w4', 'w5', 'w6']);
+        expect(p.runs.filter((r) => r.throttled === 'first').map((r) => r.payload)).toEqual(['w3']);
+        expect(p.runs.filter((r) => r.throttled === 'more').map((r) => r.payload).sort()).toEqual(['urgent:w7', 'w4', 'w5', 'w6']);
+        expect(p.runs.filter((r) => r.payload.startsWith('o')).every((r) => r.throttled === undefined)).toBe(true);
       });
     });
 

@@ -20,6 +20,7 @@ runtimeConformance('embedded (node:sqlite)', {
       concurrency: opts?.concurrency ?? 4,
       retry: { maxAttempts: opts?.maxAttempts ?? 10, baseDelayMs: 40, maxDelayMs: 2000 },
       batchSettleMs: 150,
+      floodLimit: opts?.floodLimit,
       retention: opts?.retention,
       log: pino({ level: 'silent' }),
     });

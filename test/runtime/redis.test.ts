@@ -6,6 +6,8 @@ import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
 import { redisKv } from '../../src/runtime/redis/kv.ts';
 import { createSharedRateLimiter } from '../../src/runtime/redis/rate-limiter.ts';
 import type { RateLimiterOptions } from '../../src/runtime/rate-limiter.ts';
+import { URGENT } from '../../src/runtime/classes.ts';
+import { withClass } from '../../src/runtime/delivery-class.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { runtimeConformance } from './conformance.ts';
 
@@ -22,7 +24,7 @@ describe.runIf(available)('Redis runtime', () => {
     await server?.close();
   });
 
-  runtimeConformance('redis (BullMQ + ioredis)', {
+  runtimeConformance('redis (ioredis, Lua)', {
     sharedState: true,
     async open(name, opts) {
       return createRedisRuntime({
@@ -32,6 +34,7 @@ describe.runIf(available)('Redis runtime', () => {
         retry: { maxAttempts: opts?.maxAttempts ?? 10, baseDelayMs: 40, maxDelayMs: 2000 },
         batchSettleMs: 150,
         lockDurationMs: 2000,
+        floodLimit: opts?.floodLimit,
         retention: opts?.retention,
         log: pino({ level: 'silent' }),
       });
@@ -100,6 +103,19 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     // 2 at once (the burst), then 18 more at 50 ms each: never faster than the rate, whoever asks.
     expect(at[19]!).toBeGreaterThanOrEqual(18 * 50 - 10);
     for (let i = 2; i < 20; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(50 - 10);
+  });
+
+  it('within a process, an urgent delivery waiting for the shared budget goes before ordinary ones waiting with it', async () => {
+    const limiter = createSharedRateLimiter(connect(), 'rl:order', { requestsPerMinute: 600, burst: 2 }); // two at once, then one per 100 ms
+    const order: string[] = [];
+    const asks = [
+      limiter.acquire().then(() => order.push('first')),
+      limiter.acquire().then(() => order.push('normal 1')),
+      limiter.acquire().then(() => order.push('normal 2')),
+      withClass(URGENT, () => limiter.acquire().then(() => order.push('urgent'))),
+    ];
+    await Promise.all(asks);
+    expect(order.slice(2)).toEqual(['urgent', 'normal 2']);
   });
 
   it('a Retry-After one process got stops the other one too', async () => {

@@ -7,7 +7,7 @@ import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesk
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { silent } from '../fixtures/log.ts';
-import { memoryLinks, quietChannel } from '../fixtures/pipeline.ts';
+import { deliverInbound, memoryLinks, quietChannel } from '../fixtures/pipeline.ts';
 
 /**
  * Call logs are private messages: the pipeline writes them as internal notes (TicketInput.private)
@@ -58,14 +58,13 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
       helpdesk,
       channels: new Map([['pbx', { kind: 'cti', medium: 'phone' as const, instance: quietChannel }]]),
       links,
-      enqueue: async (jobs) => void enqueued.push(...jobs),
       rules: () => ({ compiled, replies: { thanks: { en: 'Thanks for calling' } } }),
       timezone: 'UTC',
       log: silent,
     });
   });
 
-  const run = (m: NormalizedMessage) => pipeline.run([{ id: `j${m.id}`, dedupeKey: m.dedupeKey, lane: 'l', target: 'helpdesk', payload: { kind: 'inbound', message: m }, attempts: 0, createdAt: Date.now(), ambiguous: false }], ctx());
+  const run = async (m: NormalizedMessage) => void enqueued.push(...(await deliverInbound(pipeline, links, m, ctx())));
 
   it('a call log with no ticket yet opens one for the caller whose only comment is an internal note', async () => {
     await run(callMessage({ private: true }));

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RateLimiter } from '../../src/core/connector.ts';
 import { createRateLimiter, helpdeskLimiter } from '../../src/runtime/rate-limiter.ts';
+import { HIGH, URGENT } from '../../src/runtime/classes.ts';
+import { withClass } from '../../src/runtime/delivery-class.ts';
 import { zendeskRateSignal } from '../../connectors/helpdesks/zendesk/http.ts';
 import { freshdeskRateSignal } from '../../connectors/helpdesks/freshdesk/http.ts';
 import { usedeskRateSignal } from '../../connectors/helpdesks/usedesk/http.ts';
@@ -44,6 +46,23 @@ describe('the rate limiter in front of a helpdesk', () => {
     expect(at).toHaveLength(1000);
     // In any one second, at most a second's worth plus the burst.
     for (let s = 0; s < 10; s++) expect(at.filter((t) => t >= s * 1000 && t < (s + 1) * 1000).length).toBeLessThanOrEqual(100 + 600);
+  });
+
+  it('an urgent delivery waiting for its turn goes before the ordinary ones waiting with it, then high, in order within each', async () => {
+    const limiter = createRateLimiter({ requestsPerMinute: 600, burst: 2 }); // two at once, then one every 100 ms
+    const order: string[] = [];
+    const ask = (name: string, cls?: number) => {
+      const go = () => limiter.acquire().then(() => order.push(name));
+      void (cls === undefined ? go() : withClass(cls, go));
+    };
+    ask('first');
+    ask('normal 1');
+    ask('normal 2');
+    ask('high 1', HIGH);
+    ask('urgent', URGENT);
+    ask('high 2', HIGH);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(order).toEqual(['first', 'normal 1', 'urgent', 'high 1', 'high 2', 'normal 2']);
   });
 
   it('a Retry-After stops every request for that long', async () => {

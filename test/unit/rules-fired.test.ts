@@ -6,7 +6,7 @@ import type { Rule } from '../../src/core/rules/schema.ts';
 import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
-import { memoryLinks, quietChannel, telegramText } from '../fixtures/pipeline.ts';
+import { deliverInbound, memoryLinks, quietChannel, telegramText } from '../fixtures/pipeline.ts';
 import { silent } from '../fixtures/log.ts';
 
 /**
@@ -41,14 +41,13 @@ describe('the rules that fired reach the agents without a request of their own',
       helpdesk,
       channels: new Map([['telegram', { kind: 'telegram', medium: 'messenger' as const, network: 'telegram', instance: quietChannel }]]),
       links,
-      enqueue: async () => {},
       rules: () => ({ compiled, replies: {} }),
       timezone: 'UTC',
       log: silent,
       ...(rulesFired ? { rulesFired } : {}),
     });
   }
-  const send = (p: Pipeline, m: NormalizedMessage) => p.run([{ id: `j${m.id}`, dedupeKey: m.dedupeKey, lane: 'l', target: 'helpdesk', payload: { kind: 'inbound', message: m }, attempts: 0, createdAt: Date.now(), ambiguous: false }], ctx());
+  const send = (p: Pipeline, m: NormalizedMessage) => deliverInbound(p, links, m, ctx());
   /** The requests the next step makes, as `METHOD path`. */
   async function requestsOf(step: () => Promise<unknown>): Promise<string[]> {
     const before = zd.requests.length;

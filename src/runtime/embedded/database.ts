@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { NORMAL } from '../classes.ts';
 
 /**
  * Opens the embedded store. WAL with synchronous=NORMAL: a commit is in the OS before
@@ -38,13 +39,13 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
       ambiguous INTEGER NOT NULL DEFAULT 0,
       run_at INTEGER NOT NULL,
       created_at INTEGER NOT NULL,
+      class INTEGER NOT NULL DEFAULT ${UNCLASSIFIED + NORMAL},
+      throttled TEXT,
       error TEXT,
       detail TEXT,
       status INTEGER,
       failed_at INTEGER
     );
-    CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (state, lane, seq);
-    CREATE INDEX IF NOT EXISTS jobs_run_at ON jobs (state, run_at);
 
     CREATE TABLE IF NOT EXISTS links (
       conversation_key TEXT PRIMARY KEY,
@@ -59,7 +60,27 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, created_at INTEGER NOT NULL);
   `);
+  migrate(db);
+  // The lane index covers the class too: rebuilding the scheduler's counts reads only the index.
+  db.exec(`
+    DROP INDEX IF EXISTS jobs_lane;
+    DROP INDEX IF EXISTS jobs_run_at;
+    CREATE INDEX IF NOT EXISTS jobs_lane_class ON jobs (state, lane, seq, class);
+  `);
   return db;
 }
+
+/** Columns added since the first release; a job queued before them counts as not classified yet. */
+function migrate(db: DatabaseSync): void {
+  const columns = new Set((db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name));
+  if (!columns.has('class')) db.exec(`ALTER TABLE jobs ADD COLUMN class INTEGER NOT NULL DEFAULT ${UNCLASSIFIED + NORMAL}`);
+  if (!columns.has('throttled')) db.exec('ALTER TABLE jobs ADD COLUMN throttled TEXT');
+}
+
+/**
+ * `class` holds the scheduling class (0 urgent … 3 throttled) once the job is classified, and
+ * UNCLASSIFIED + its provisional class until then.
+ */
+export const UNCLASSIFIED = 10;
 
 export const databaseFile = (dir: string): string => join(dir, 'switchboard.db');

@@ -1,6 +1,8 @@
 import type { Logger } from '../../core/connector.ts';
 import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
+import { FloodMeter, type FloodLimit } from '../flood.ts';
+import { IngressShare } from '../ingress-share.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
@@ -19,6 +21,8 @@ export interface EmbeddedOptions {
   batchSettleMs?: number;
   /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
   ledgerRetentionMs?: number;
+  /** Per-sender flood limit (absent: none). */
+  floodLimit?: FloodLimit;
   /** How long key-value records of each kind are kept (`retention:`); the defaults otherwise. */
   retention?: Readonly<Retention>;
   /** The key-value store's clock, for the retention benchmark's simulated month. */
@@ -35,10 +39,11 @@ const KV_SWEEP = { everyMs: 60_000, batch: 1000, maxBatches: 50 };
 export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const db = openDatabase(opts.path, { sync: opts.sync });
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
-  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, retention: opts.retention, kvClock: opts.kvClock });
+  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit), retention: opts.retention, kvClock: opts.kvClock });
   const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
   const conversations = createEmbeddedConversationLog(db, opts.log);
   let worker: EmbeddedWorker | undefined;
+  const share = new IngressShare({ busy: () => worker?.busy ?? false });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {
     try {
@@ -76,5 +81,6 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     async ping() {
       db.prepare('SELECT 1').get();
     },
+    admit: () => share.admit(),
   };
 }

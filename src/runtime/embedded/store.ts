@@ -1,10 +1,16 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore } from '../../core/connector.ts';
+import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob, type Throttled } from '../../core/jobs.ts';
+import type { RunOutcome } from '../../core/pipeline.ts';
 import type { Retention } from '../../core/retention.ts';
+import { provisionalClass } from '../classes.ts';
+import type { AttemptRecord } from '../failure.ts';
+import type { FloodMeter } from '../flood.ts';
 import { createEmbeddedKv, type EmbeddedKv } from './kv.ts';
-import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
+import { UNCLASSIFIED } from './database.ts';
+import { LaneBook, type Head } from './lane-book.ts';
 
 interface PendingWrite {
   run(): unknown;
@@ -29,20 +35,35 @@ interface JobRow {
   detail: string | null;
   status: number | null;
   failed_at: number | null;
+  class: number;
+  throttled: string | null;
 }
 
 export interface StoredJob extends Job {
   seq: number;
   failures: number;
   runAt: number;
+  /** Its scheduling class as booked when it was read (provisional if not classified yet). */
+  cls: number;
 }
 
-/** What the worker needs to pick a lane: its lowest queued job, when it is due, where it goes. */
-interface LaneHead {
+/** A queued job the worker has yet to classify; the payload is kept while the queue is short. */
+interface Unclassified {
   seq: number;
-  runAt: number;
-  target: string;
+  lane: string;
+  job?: Job;
 }
+
+/** A lane the worker took: its jobs (head and batch) and the class it was taken in. */
+export interface TakenLane {
+  jobs: StoredJob[];
+  cls: number;
+}
+
+/** Payloads kept in memory for classification; beyond this the worker reads them back. */
+const KEEP_UNCLASSIFIED_PAYLOADS = 10_000;
+/** Queued jobs looked at per read of the table's unclassified ones (after a restart). */
+const UNCLASSIFIED_CHUNK = 5000;
 
 /**
  * The embedded store's tables behind small methods. Writes arriving in the same
@@ -51,6 +72,7 @@ interface LaneHead {
 export class EmbeddedStore {
   readonly db: DatabaseSync;
   private pending: PendingWrite[] = [];
+  private pendingLast: PendingWrite[] = [];
   private newWork = false;
   private flushScheduled = false;
   private readonly stmt: Record<string, StatementSync>;
@@ -58,36 +80,48 @@ export class EmbeddedStore {
   /** Batched jobs (albums) wait this long so the rest of the batch can arrive. */
   private readonly batchSettleMs: number;
   /**
-   * Lane → head, kept in step with every write this process makes, so finding work costs
-   * the lanes looked at, not the whole backlog. Map order is the order lanes became ready,
-   * which makes lanes take turns. Rebuilt from the table when another connection committed
-   * (`switchboard dlq replay` from a shell) or a transaction of ours rolled back.
+   * Every lane with queued work, kept in step with every write this process makes (see
+   * LaneBook). Rebuilt from the table when another connection committed (`switchboard dlq
+   * replay` from a shell) or a transaction of ours rolled back.
    */
-  private readonly laneHeads = new Map<string, LaneHead>();
-  private indexStale = true;
-  private indexedVersion = -1;
+  private readonly book = new LaneBook();
+  private bookStale = true;
+  private bookVersion = -1;
+  /** Jobs queued but not classified yet, by seq, oldest first; a job that runs or goes leaves it. */
+  private unclassified = new Map<number, Unclassified>();
+  /**
+   * After a rebuild the table's unclassified jobs are read in chunks, when classifying needs them
+   * (not on the way to being ready): where the next chunk starts, in lane order; undefined: all read.
+   */
+  private unclassifiedFrom: { lane: string; seq: number } | undefined;
+  private readonly flood: FloodMeter | undefined;
 
   readonly kv: EmbeddedKv;
 
-  constructor(db: DatabaseSync, opts: { batchSettleMs?: number; retention?: Readonly<Retention>; kvClock?: () => number } = {}) {
+  constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter; retention?: Readonly<Retention>; kvClock?: () => number } = {}) {
     this.db = db;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
+    this.flood = opts.flood;
     this.kv = createEmbeddedKv(db, (op) => this.write(op), { retention: opts.retention, now: opts.kvClock });
     this.stmt = {
       claimKey: db.prepare('INSERT OR IGNORE INTO ledger (dedupe_key, job_id, accepted_at) VALUES (?, ?, ?)'),
       lookupKey: db.prepare('SELECT job_id FROM ledger WHERE dedupe_key = ?'),
       insertJob: db.prepare(
-        'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at, class, throttled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       heads: db.prepare(`
         SELECT j.lane, j.seq, j.run_at, j.target FROM jobs j
         JOIN (SELECT lane, MIN(seq) AS seq FROM jobs WHERE state = 'queued' GROUP BY lane) h ON j.seq = h.seq
-        ORDER BY j.run_at, j.seq`),
+        ORDER BY j.seq`),
+      classCounts: db.prepare(`SELECT lane, class, COUNT(*) AS n FROM jobs WHERE state = 'queued' GROUP BY lane, class`),
+      unclassified: db.prepare(`
+        SELECT seq, lane FROM jobs WHERE state = 'queued' AND (lane, seq) > (?, ?) AND class >= ${UNCLASSIFIED}
+        ORDER BY lane, seq LIMIT ${UNCLASSIFIED_CHUNK}`),
+      setClass: db.prepare(`UPDATE jobs SET class = ? WHERE seq = ? AND state = 'queued' AND class >= ${UNCLASSIFIED}`),
       laneHead: db.prepare(`SELECT seq, run_at, target FROM jobs WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1`),
       bySeq: db.prepare(`SELECT * FROM jobs WHERE seq = ? AND state = 'queued'`),
       dataVersion: db.prepare('PRAGMA data_version'),
       batch: db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND lane = ? AND seq >= ? ORDER BY seq LIMIT ?`),
-      nextRunAt: db.prepare(`SELECT MIN(run_at) AS at FROM jobs WHERE state = 'queued'`),
       start: db.prepare('UPDATE jobs SET attempts = attempts + 1, ambiguous = 1 WHERE id = ?'),
       done: db.prepare('DELETE FROM jobs WHERE id = ?'),
       retry: db.prepare('UPDATE jobs SET run_at = ?, failures = ?, ambiguous = ?, error = ?, detail = ?, status = ? WHERE id = ?'),
@@ -105,7 +139,10 @@ export class EmbeddedStore {
       deadIds: db.prepare(`SELECT id FROM jobs WHERE state = 'dead' ORDER BY seq`),
       dropOne: db.prepare(`DELETE FROM jobs WHERE state = 'dead' AND id = ?`),
       dropAll: db.prepare(`DELETE FROM jobs WHERE state = 'dead'`),
-      counts: db.prepare(`SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state`),
+      // Counted on the lane index, and the oldest found in seq order: a scrape never reads the payloads.
+      countQueued: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`),
+      countDead: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'dead'`),
+      oldestQueued: db.prepare(`SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1`),
       pruneLedger: db.prepare('DELETE FROM ledger WHERE accepted_at < ? AND job_id NOT IN (SELECT id FROM jobs)'),
     };
   }
@@ -120,9 +157,18 @@ export class EmbeddedStore {
     const id = newId();
     if (this.stmt.claimKey!.run(job.dedupeKey, id, now).changes === 1) {
       const runAt = job.batchKey ? now + settleMs : now;
-      const seq = this.insert(id, job, runAt, now);
+      const throttled = job.sender === undefined ? undefined : this.flood?.mark(job.sender, now);
+      const cls = provisionalClass(throttled !== undefined);
+      const seq = this.insert(id, job, runAt, now, cls, throttled);
       // A new job heads its lane only if the lane had nothing queued.
-      if (!this.laneHeads.has(job.lane)) this.laneHeads.set(job.lane, { seq, runAt, target: job.target });
+      if (this.book.has(job.lane)) this.book.count(job.lane, cls, +1, now);
+      else this.book.add(job.lane, { seq, runAt, target: job.target }, countsOf(cls), now);
+      const keep = this.unclassified.size < KEEP_UNCLASSIFIED_PAYLOADS;
+      this.unclassified.set(seq, {
+        seq,
+        lane: job.lane,
+        job: keep ? { ...job, id, attempts: 0, createdAt: now, ambiguous: false, ...(throttled ? { throttled } : {}) } : undefined,
+      });
       this.newWork = true;
       return { id, dedupeKey: job.dedupeKey, duplicate: false };
     }
@@ -134,10 +180,13 @@ export class EmbeddedStore {
    * Group commit: every write asked for in one event-loop turn runs in one transaction (one
    * WAL append), and each caller hears back only once that transaction committed. If the
    * shared transaction fails, each write is tried alone so one bad write fails only itself.
+   * A `last` write runs after the others of its transaction (taking lanes after completions).
    */
-  private write<T>(op: () => T): Promise<T> {
+  private write<T>(op: () => T, last = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: op, resolve: resolve as (value: unknown) => void, reject });
+      const w = { run: op, resolve: resolve as (value: unknown) => void, reject };
+      if (last) this.pendingLast.push(w);
+      else this.pending.push(w);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -147,8 +196,9 @@ export class EmbeddedStore {
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.pending;
+    const batch = [...this.pending, ...this.pendingLast];
     this.pending = [];
+    this.pendingLast = [];
     if (batch.length === 0) return;
     let results: unknown[];
     try {
@@ -184,8 +234,8 @@ export class EmbeddedStore {
     } catch {
       // the failed statement may already have ended the transaction
     }
-    // The lane index may hold heads of rolled-back inserts: rebuild it from the table.
-    this.indexStale = true;
+    // The book may hold heads of rolled-back inserts: rebuild it from the table.
+    this.bookStale = true;
   }
 
   private wakeIfNewWork(): void {
@@ -194,54 +244,78 @@ export class EmbeddedStore {
     this.onEnqueued();
   }
 
-  private insert(id: string, job: NewJob, runAt: number, now: number): number {
-    const res = this.stmt.insertJob!.run(id, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), runAt, now);
+  private insert(id: string, job: NewJob, runAt: number, now: number, cls: number, throttled: Throttled | undefined): number {
+    const res = this.stmt.insertJob!.run(
+      id, job.dedupeKey, job.lane, job.target, job.batchKey ?? null, JSON.stringify(job.payload), runAt, now, UNCLASSIFIED + cls, throttled ?? null,
+    );
     return Number(res.lastInsertRowid);
   }
 
-  /** Re-reads a lane's head after its jobs changed; the lane goes to the back of the line. */
-  private refreshLane(lane: string): void {
-    this.laneHeads.delete(lane);
+  /** The lane's jobs changed (done, failed, dead): it gets its new head and goes to the back of its class. */
+  private settleLane(lane: string): void {
     const row = this.stmt.laneHead!.get(lane) as { seq: number; run_at: number; target: string } | undefined;
-    if (row) this.laneHeads.set(lane, { seq: row.seq, runAt: row.run_at, target: row.target });
+    this.book.settle(lane, row ? { seq: row.seq, runAt: row.run_at, target: row.target } : undefined, Date.now());
   }
 
-  private reindexIfStale(): void {
-    // data_version moves only when another connection commits; our own writes keep the index.
+  private rebuildIfStale(): void {
+    // data_version moves only when another connection commits; our own writes keep the book.
     const version = (this.stmt.dataVersion!.get() as { data_version: number }).data_version;
-    if (!this.indexStale && version === this.indexedVersion) return;
-    this.laneHeads.clear();
-    for (const r of this.stmt.heads!.all() as { lane: string; seq: number; run_at: number; target: string }[]) {
-      this.laneHeads.set(r.lane, { seq: r.seq, runAt: r.run_at, target: r.target });
+    if (!this.bookStale && version === this.bookVersion) return;
+    const now = Date.now();
+    const counts = new Map<string, number[]>();
+    for (const r of this.stmt.classCounts!.all() as { lane: string; class: number; n: number }[]) {
+      let c = counts.get(r.lane);
+      if (!c) counts.set(r.lane, (c = countsOf()));
+      c[r.class % UNCLASSIFIED]! += r.n;
     }
-    this.indexStale = false;
-    this.indexedVersion = version;
+    const running = new Map(this.book.runningLanes().map((l) => [l.name, l.runningSeqs]));
+    this.book.clear();
+    for (const r of this.stmt.heads!.all() as { lane: string; seq: number; run_at: number; target: string }[]) {
+      const head: Head = { seq: r.seq, runAt: r.run_at, target: r.target };
+      const seqs = running.get(r.lane);
+      // A lane being delivered stays with its worker; it settles when the delivery ends.
+      if (seqs) this.book.keepRunning(r.lane, head, counts.get(r.lane) ?? countsOf(), seqs);
+      else this.book.add(r.lane, head, counts.get(r.lane) ?? countsOf(), now);
+    }
+    this.unclassified = new Map();
+    this.unclassifiedFrom = { lane: '', seq: 0 };
+    this.bookStale = false;
+    this.bookVersion = version;
   }
 
   /**
-   * Up to `max` lane heads that are due and not refused by `skip` (a busy lane, a paused
-   * target), lanes in the order they became ready. Only these are read and parsed.
+   * Takes up to `free()` due lanes, most urgent class first and round-robin within a class,
+   * skipping targets that are `paused`, with each head's batch, and records their jobs as
+   * started (so a crash during delivery is known to need reconciling). It happens in the next
+   * group commit, together with the completions written in this turn of the event loop: one
+   * transaction, and the deliveries start as soon as it commits. The lanes are the caller's
+   * until they settle (complete, retry, kill, abandon).
    */
-  dueHeads(now: number, max: number, skip: (lane: string, target: string) => boolean): StoredJob[] {
-    this.reindexIfStale();
-    const out: StoredJob[] = [];
-    if (max <= 0) return out;
-    for (const [lane, head] of this.laneHeads) {
-      if (head.runAt > now || skip(lane, head.target)) continue;
-      const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
-      if (!row) {
-        // Changed behind our back; read the table again next time round.
-        this.indexStale = true;
-        continue;
+  takeAndStart(free: () => number, paused: (target: string) => boolean): Promise<TakenLane[]> {
+    let taken: TakenLane[] = [];
+    return this.write(() => {
+      // A shared transaction that failed is tried again alone: give back what the first try took.
+      for (const t of taken) this.settleLane(t.jobs[0]!.lane);
+      this.rebuildIfStale();
+      taken = [];
+      for (const head of this.book.take(Date.now(), free(), paused)) {
+        const row = this.stmt.bySeq!.get(head.seq) as unknown as JobRow | undefined;
+        if (!row) {
+          // Changed behind our back; read the table again next time round.
+          this.abandon(head.lane);
+          this.bookStale = true;
+          continue;
+        }
+        const jobs = this.batchFrom(toJob(row));
+        for (const j of jobs) this.stmt.start!.run(j.id);
+        taken.push({ jobs, cls: head.cls });
       }
-      out.push(toJob(row));
-      if (out.length >= max) break;
-    }
-    return out;
+      return taken;
+    }, true);
   }
 
   /** The head and the consecutive queued jobs of its lane that share its batch key. */
-  batchFrom(head: StoredJob, max = 20): StoredJob[] {
+  private batchFrom(head: StoredJob, max = 20): StoredJob[] {
     if (!head.batchKey) return [head];
     const rows = (this.stmt.batch!.all(head.lane, head.seq, max) as unknown as JobRow[]).map(toJob);
     const out: StoredJob[] = [];
@@ -249,41 +323,120 @@ export class EmbeddedStore {
       if (j.batchKey !== head.batchKey) break;
       out.push(j);
     }
+    this.book.setRunning(head.lane, out.map((j) => j.seq));
     return out;
   }
 
-  nextRunAt(): number | undefined {
-    const row = this.stmt.nextRunAt!.get() as { at: number | null };
-    return row.at ?? undefined;
+  /** When the next delayed lane is due. */
+  nextDue(): number | undefined {
+    return this.book.nextDue();
   }
 
-  /** Recorded before delivery starts, so a crash during it is known to need reconciling. */
-  markStarted(jobs: StoredJob[]): Promise<void> {
-    return this.write(() => jobs.forEach((j) => this.stmt.start!.run(j.id)));
+  /** Up to `max` queued jobs to classify, oldest first (read back from the table when not kept). */
+  takeUnclassified(max: number): { seq: number; lane: string; job: Job }[] {
+    this.rebuildIfStale();
+    if (this.unclassified.size < max) this.readUnclassified();
+    const out: { seq: number; lane: string; job: Job }[] = [];
+    for (const u of this.unclassified.values()) {
+      if (out.length >= max) break;
+      this.unclassified.delete(u.seq);
+      if (u.job) {
+        out.push({ seq: u.seq, lane: u.lane, job: u.job });
+        continue;
+      }
+      const row = this.stmt.bySeq!.get(u.seq) as unknown as JobRow | undefined;
+      if (row && row.class >= UNCLASSIFIED) out.push({ seq: u.seq, lane: u.lane, job: toJob(row) });
+    }
+    return out;
   }
 
-  /** Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. */
-  complete(jobs: StoredJob[]): Promise<void> {
-    return this.write(() => {
-      for (const j of jobs) this.stmt.done!.run(j.id);
-      this.refreshLane(jobs[0]!.lane);
-    });
+  /**
+   * Whether classifying would change anything: there are jobs not classified yet and more lanes
+   * ready than the worker can take now. Without a queue to order, nothing is classified: a job
+   * the worker takes at once never needs a class.
+   */
+  classifyingMatters(free: number): boolean {
+    this.rebuildIfStale();
+    return (this.unclassified.size > 0 || this.unclassifiedFrom !== undefined) && this.book.readyCount > free;
   }
 
-  scheduleRetry(job: StoredJob, runAt: number, failures: number, ambiguous: boolean, error: string, detail?: string, status?: number): void {
-    this.stmt.retry!.run(runAt, failures, ambiguous ? 1 : 0, error, detail ?? null, status ?? null, job.id);
-    this.refreshLane(job.lane);
+  /** The next chunk of the table's unclassified jobs (after a rebuild). */
+  private readUnclassified(): void {
+    const from = this.unclassifiedFrom;
+    if (!from) return;
+    const rows = this.stmt.unclassified!.all(from.lane, from.seq) as { seq: number; lane: string }[];
+    for (const r of rows) if (!this.unclassified.has(r.seq)) this.unclassified.set(r.seq, { seq: r.seq, lane: r.lane });
+    const last = rows[rows.length - 1];
+    this.unclassifiedFrom = rows.length < UNCLASSIFIED_CHUNK || !last ? undefined : { lane: last.lane, seq: last.seq };
   }
 
-  /** Dead-letters a job and enqueues its follow-up work in the same transaction. */
-  kill(job: StoredJob, error: string, detail: string | undefined, status: number | undefined, ambiguous: boolean, followUps: NewJob[]): void {
+  /**
+   * Books the classes the worker found (`from`: the provisional class the job waited with). A job
+   * that finished or started meanwhile keeps what it had.
+   */
+  setClasses(results: { seq: number; lane: string; from: number; cls: number }[]): void {
     this.tx(() => {
       const now = Date.now();
-      this.stmt.dead!.run(error, detail ?? null, status ?? null, now, ambiguous ? 1 : 0, job.id);
+      for (const r of results) {
+        if (this.book.isRunning(r.lane, r.seq)) continue;
+        if (this.stmt.setClass!.run(r.cls, r.seq).changes === 1) this.book.reclass(r.lane, r.from, r.cls, now);
+      }
+    });
+  }
+
+  /**
+   * Jobs of one lane (a head and its batch) are done; the lane's next job becomes its head. What
+   * the delivery left (the conversation's link, follow-up work) is written in the same transaction.
+   */
+  complete(jobs: StoredJob[], outcome: RunOutcome | void): Promise<void> {
+    return this.write(() => {
+      const now = Date.now();
+      for (const j of jobs) this.stmt.done!.run(j.id);
+      if (outcome?.link) this.putLink(outcome.link);
+      for (const next of outcome?.enqueue ?? []) this.insertIfAbsent(next, now, this.batchSettleMs);
+      this.uncount(jobs);
+      this.settleLane(jobs[0]!.lane);
+    });
+  }
+
+  /** A lane whose outcome could not be recorded: it goes back to waiting as the table has it. */
+  abandon(lane: string): void {
+    try {
+      this.settleLane(lane);
+    } catch {
+      this.book.settle(lane, undefined, Date.now());
+      this.bookStale = true;
+    }
+  }
+
+  /** Something failed half-way: read the table again before the next decision. */
+  markStale(): void {
+    this.bookStale = true;
+  }
+
+  scheduleRetry(job: StoredJob, runAt: number, failures: number, rec: AttemptRecord): void {
+    this.stmt.retry!.run(runAt, failures, rec.ambiguous ? 1 : 0, rec.error, rec.detail ?? null, rec.status ?? null, job.id);
+    this.settleLane(job.lane);
+  }
+
+  /** Dead-letters jobs of one lane and enqueues the follow-up work in the same transaction. */
+  kill(jobs: StoredJob[], rec: AttemptRecord, followUps: NewJob[]): void {
+    this.tx(() => {
+      const now = Date.now();
+      for (const job of jobs) this.stmt.dead!.run(rec.error, rec.detail ?? null, rec.status ?? null, now, rec.ambiguous ? 1 : 0, job.id);
       for (const next of followUps) this.insertIfAbsent(next, now, 0);
-      this.refreshLane(job.lane);
+      this.uncount(jobs);
+      this.settleLane(jobs[0]!.lane);
     });
     this.wakeIfNewWork();
+  }
+
+  private uncount(jobs: StoredJob[]): void {
+    const now = Date.now();
+    for (const j of jobs) {
+      this.book.count(j.lane, j.cls, -1, now);
+      this.unclassified.delete(j.seq);
+    }
   }
 
   private tx(fn: () => void): void {
@@ -297,14 +450,15 @@ export class EmbeddedStore {
     }
   }
 
+  private putLink(link: Link): void {
+    this.stmt.linkPut!.run(link.conversationKey, link.ticketId, JSON.stringify(link));
+    this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey);
+  }
+
   readonly links: LinkStore = {
     get: async (key) => parseLink(this.stmt.linkGet!.get(key)),
     byTicket: async (ticketId) => parseLink(this.stmt.linkByTicket!.get(ticketId)),
-    put: (link: Link) =>
-      this.write(() => {
-        this.stmt.linkPut!.run(link.conversationKey, link.ticketId, JSON.stringify(link));
-        this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey);
-      }),
+    put: (link: Link) => this.write(() => this.putLink(link)),
   };
 
   readonly blobs: BlobStore = {
@@ -333,7 +487,7 @@ export class EmbeddedStore {
         for (const one of ids) n += Number(this.stmt.replayOne!.run(Date.now(), one).changes);
       });
       if (n > 0) {
-        this.indexStale = true;
+        this.bookStale = true;
         this.onEnqueued();
       }
       return n;
@@ -342,13 +496,12 @@ export class EmbeddedStore {
   };
 
   stats(inFlight: number): RuntimeStats {
-    const rows = this.stmt.counts!.all() as { state: string; n: number; oldest: number | null }[];
-    const queued = rows.find((r) => r.state === 'queued');
+    const oldest = (this.stmt.oldestQueued!.get() as { created_at: number } | undefined)?.created_at;
     return {
-      queued: queued?.n ?? 0,
-      dead: rows.find((r) => r.state === 'dead')?.n ?? 0,
+      queued: (this.stmt.countQueued!.get() as { n: number }).n,
+      dead: (this.stmt.countDead!.get() as { n: number }).n,
       inFlight,
-      oldestQueuedMs: queued?.oldest ? Date.now() - queued.oldest : 0,
+      oldestQueuedMs: oldest === undefined ? 0 : Date.now() - oldest,
     };
   }
 
@@ -372,7 +525,15 @@ function toJob(r: JobRow): StoredJob {
     ambiguous: r.ambiguous === 1,
     runAt: r.run_at,
     createdAt: r.created_at,
+    cls: r.class % UNCLASSIFIED,
+    ...(r.throttled === 'first' || r.throttled === 'more' ? { throttled: r.throttled } : {}),
   };
+}
+
+function countsOf(cls?: number): number[] {
+  const counts = [0, 0, 0, 0];
+  if (cls !== undefined) counts[cls] = 1;
+  return counts;
 }
 
 function toDeadLetter(r: JobRow): DeadLetter {

@@ -1,23 +1,37 @@
 import type { AttemptContext, Logger } from '../../core/connector.ts';
-import { asDeliveryError, NotYet } from '../../core/errors.ts';
+import { asDeliveryError } from '../../core/errors.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
-import { retryDelay, type JobOutcome, type RetryPolicy, type WorkerEvents } from '../runtime.ts';
-import type { EmbeddedStore, StoredJob } from './store.ts';
+import { classOf, provisionalClass } from '../classes.ts';
+import { withClass } from '../delivery-class.ts';
+import { IDLE_DELIVERIES_AFTER_MS } from '../ingress-share.ts';
+import { attemptRecord, decideFailure, dueAt, outcome, reportFailure } from '../failure.ts';
+import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
+import type { EmbeddedStore, StoredJob, TakenLane } from './store.ts';
 
 export interface WorkerOptions extends RetryPolicy {
   concurrency: number;
 }
 
+/** An idle worker looks at the table this often (work another process queued, e.g. `switchboard dlq replay`). */
+const IDLE_RECHECK_MS = 1000;
+
+/** Jobs classified per round: enough to keep up with ingress, few enough to keep turns short. */
+const CLASSIFY_BATCH = 64;
+
 /**
- * Runs lane heads: one job at a time per lane (order within a conversation),
- * up to `concurrency` lanes at once (conversations never wait on each other).
+ * Runs lane heads: one job at a time per lane (order within a conversation), up to
+ * `concurrency` lanes at once, most urgent class first and round-robin within a class (see
+ * LaneBook). Queued jobs are classified by the pipeline in the background, off the accept path.
  * A target that answered "rate limited" is paused as a whole until its wait is over.
  */
 export class EmbeddedWorker {
-  private readonly busyLanes = new Set<string>();
   private readonly pausedUntil = new Map<string, number>();
   private running = 0;
   private tickScheduled = false;
+  private picking = false;
+  /** When a delivery last started or ended. */
+  private movedAt = 0;
+  private classifying = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void) | undefined;
@@ -39,6 +53,11 @@ export class EmbeddedWorker {
     return this.running;
   }
 
+  /** Deliveries are moving: in flight or being taken, and one started or ended lately. */
+  get busy(): boolean {
+    return (this.running > 0 || this.picking) && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
+  }
+
   start(): void {
     this.store.onEnqueued = () => this.wake();
     this.wake();
@@ -46,9 +65,7 @@ export class EmbeddedWorker {
 
   wake(): void {
     if (this.stopping || this.tickScheduled) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    // Many wake-ups in one turn (a group commit, several completions) make one tick.
+    // Many wake-ups in one turn (a group commit) make one tick.
     this.tickScheduled = true;
     setImmediate(() => {
       this.tickScheduled = false;
@@ -58,22 +75,80 @@ export class EmbeddedWorker {
 
   private tick(): void {
     if (this.stopping) return;
+    // When lanes wait for the worker, jobs queued since the last round are classified first, so a
+    // pick never passes over an urgent job it could have looked at; the pick follows the round.
+    const free = this.opts.concurrency - this.running;
+    if (this.pipeline.classify && !this.classifying && this.store.classifyingMatters(free)) return this.classify(this.pipeline.classify);
+    this.pick();
+  }
+
+  /** Takes free lanes in the next group commit (with the completions of this turn) and starts them. */
+  private pick(): void {
+    if (this.picking || this.stopping) return;
+    this.picking = true;
     const now = Date.now();
     for (const [target, until] of this.pausedUntil) if (until <= now) this.pausedUntil.delete(target);
-    const free = this.opts.concurrency - this.running;
-    if (free > 0) {
-      let heads: StoredJob[];
-      try {
-        heads = this.store.dueHeads(now, free, (lane, target) => this.busyLanes.has(lane) || this.pausedUntil.has(target));
-      } catch (err) {
-        this.log.error({ err }, 'could not read the queue; retrying in 1 s');
-        this.schedule(now + 1000);
-        return;
-      }
-      for (const head of heads) this.launch(this.store.batchFrom(head));
+    this.store
+      .takeAndStart(
+        () => {
+          this.picking = false;
+          return this.stopping ? 0 : this.opts.concurrency - this.running;
+        },
+        (target) => this.pausedUntil.has(target),
+      )
+      .then(
+        (taken) => {
+          for (const lane of taken) this.launch(lane);
+          this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), Date.now() + IDLE_RECHECK_MS));
+        },
+        (err: unknown) => {
+          this.picking = false;
+          this.log.error({ err }, 'could not read the queue; retrying in 1 s');
+          this.store.markStale();
+          this.schedule(Date.now() + 1000);
+        },
+      );
+  }
+
+  /** Classifies a batch of queued jobs (the rules, off the accept path); a lane whose class rose moves up. */
+  private classify(classify: NonNullable<Pipeline['classify']>): void {
+    this.classifying = true;
+    let batch;
+    try {
+      batch = this.store.takeUnclassified(CLASSIFY_BATCH);
+    } catch (err) {
+      this.classifying = false;
+      this.log.error({ err }, 'could not read the queue; retrying in 1 s');
+      this.store.markStale();
+      return this.schedule(Date.now() + 1000);
     }
-    const next = Math.min(this.store.nextRunAt() ?? Infinity, ...this.pausedUntil.values(), now + 5000);
-    this.schedule(next);
+    void Promise.all(
+      batch.map(async ({ seq, lane, job }) => {
+        const throttled = job.throttled !== undefined;
+        let priority;
+        try {
+          priority = await classify.call(this.pipeline, job);
+        } catch (err) {
+          // Scheduling is best effort: a job that cannot be classified keeps its provisional class.
+          this.log.warn({ err, job: job.id }, 'could not classify a queued job; it waits as it is');
+        }
+        return { seq, lane, from: provisionalClass(throttled), cls: classOf(priority, throttled) };
+      }),
+    ).then(
+      (results) => {
+        try {
+          this.store.setClasses(results);
+        } catch (err) {
+          this.log.warn({ err }, 'could not record job classes; they wait as they are');
+          this.store.markStale();
+        }
+        this.classifying = false;
+        this.pick();
+        // The next round in a later turn: a long backlog to classify must not hold the event loop.
+        if (this.store.classifyingMatters(this.opts.concurrency - this.running)) this.wake();
+      },
+      () => undefined, // each classification catches its own error
+    );
   }
 
   private schedule(at: number): void {
@@ -82,69 +157,57 @@ export class EmbeddedWorker {
     this.timer.unref();
   }
 
-  private launch(jobs: StoredJob[]): void {
+  private launch({ jobs, cls }: TakenLane): void {
     const head = jobs[0]!;
     this.running++;
-    this.busyLanes.add(head.lane);
+    this.movedAt = Date.now();
     const ctx: AttemptContext = {
       attempt: head.attempts + 1,
       reconcile: head.attempts > 0 && head.ambiguous,
       idempotencyKey: head.id,
     };
     void (async () => {
+      let completed: Promise<void> | undefined;
       try {
-        await this.store.markStarted(jobs);
-        await this.pipeline.run(jobs, ctx);
-        await this.store.complete(jobs);
-        this.events.delivered?.(outcome(head), jobs.length);
+        const left = await withClass(cls, () => this.pipeline.run(jobs, ctx));
+        completed = this.store.complete(jobs, left);
       } catch (thrown) {
         this.fail(jobs, thrown);
-      } finally {
-        this.running--;
-        this.busyLanes.delete(head.lane);
-        if (this.stopping && this.running === 0) this.idle?.();
-        this.wake();
+      }
+      this.running--;
+      this.movedAt = Date.now();
+      if (this.stopping && this.running === 0) this.idle?.();
+      // The next lane is taken in the same transaction as this one's completion.
+      this.pick();
+      if (!completed) return;
+      try {
+        await completed;
+        this.events.delivered?.(outcome(head), jobs.length);
+      } catch (thrown) {
+        // Delivered, but not recorded as done: it runs again, as a reconciliation.
+        this.fail(jobs, thrown);
       }
     })();
   }
 
   private fail(jobs: StoredJob[], thrown: unknown): void {
     const head = jobs[0]!;
-    const log = this.log.child({ job: head.id, lane: head.lane, kind: head.payload.kind, attempt: head.attempts + 1 });
     const err = asDeliveryError(thrown);
+    const step = decideFailure(thrown, err, head.failures, this.opts);
+    const rec = attemptRecord(step, err);
     try {
-      if (thrown instanceof NotYet) {
-        // Not a failure: back in its lane until then, attempts and target untouched.
-        this.store.scheduleRetry(head, thrown.until, head.failures, false, thrown.message);
-        log.info({ until: new Date(thrown.until).toISOString() }, 'not due yet; waits');
-        return;
+      if (step.action === 'dead') {
+        this.store.kill(jobs, rec, this.pipeline.onGiveUp(head, err));
+      } else {
+        const until = dueAt(step);
+        if (step.action === 'pause') this.pausedUntil.set(head.target, until);
+        this.store.scheduleRetry(head, until, step.failures, rec);
       }
-      if (err.kind === 'rate_limited') {
-        // Not counted as a failure: the remote side is fine, it asks us to slow down.
-        const delay = retryDelay(this.opts, head.failures + 1, err.retryAfterMs);
-        this.pausedUntil.set(head.target, Date.now() + delay);
-        this.store.scheduleRetry(head, Date.now() + delay, head.failures, err.ambiguous, err.message, err.detail, err.status);
-        log.warn({ target: head.target, delayMs: delay, status: err.status }, 'rate limited; target paused');
-        this.events.retried?.(outcome(head), 'rate_limited', delay, { message: err.message, status: err.status });
-        return;
-      }
-      const failures = head.failures + 1;
-      if (err.kind === 'permanent' || failures >= this.opts.maxAttempts) {
-        const reason = err.kind === 'permanent' ? err.message : `gave up after ${failures} attempts: ${err.message}`;
-        for (const j of jobs) {
-          this.store.kill(j, reason, err.detail, err.status, err.ambiguous, j === head ? this.pipeline.onGiveUp(head, err) : []);
-        }
-        log.error({ status: err.status, detail: err.detail?.slice(0, 2000), error: reason }, 'dead-lettered');
-        this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted', { message: reason, status: err.status });
-        return;
-      }
-      const delay = retryDelay(this.opts, failures, err.retryAfterMs);
-      this.store.scheduleRetry(head, Date.now() + delay, failures, err.ambiguous, err.message, err.detail, err.status);
-      log.warn({ status: err.status, delayMs: delay, error: err.message }, 'delivery failed; will retry');
-      this.events.retried?.(outcome(head), 'error', delay, { message: err.message, status: err.status });
+      reportFailure(this.log, this.events, head, step, err);
     } catch (storeErr) {
       // The job stays queued as it was; it will be retried after a restart or the next tick.
-      log.error({ err: storeErr }, 'could not record the failure');
+      this.log.error({ err: storeErr, job: head.id }, 'could not record the failure');
+      this.store.abandon(head.lane);
     }
   }
 
@@ -158,10 +221,4 @@ export class EmbeddedWorker {
       setTimeout(resolve, graceMs).unref();
     });
   }
-}
-
-function outcome(job: StoredJob): JobOutcome {
-  const p = job.payload;
-  const channelId = p.kind === 'inbound' ? p.message.channel.id : job.target.startsWith('channel:') ? job.target.slice(8) : undefined;
-  return { kind: p.kind, lane: job.lane, target: job.target, channelId, createdAt: job.createdAt };
 }

@@ -1,17 +1,18 @@
-import { Job as BullJob, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
+import type { FloodLimit } from '../flood.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisConversationLog } from './conversations.ts';
 import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
+import { IngressShare } from '../ingress-share.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
-import { RedisStore, type LaneToken } from './store.ts';
+import { RedisStore } from './store.ts';
 import { createRedisTimingStore } from './timing-store.ts';
-import { RedisWorker, type LaneTokenData } from './worker.ts';
+import { RedisWorker } from './worker.ts';
 
 export interface RedisRuntimeOptions {
   url: string;
@@ -24,22 +25,21 @@ export interface RedisRuntimeOptions {
   ledgerRetentionMs?: number;
   /** How long a killed worker's job stays locked before another worker takes it over. */
   lockDurationMs?: number;
-  sweepIntervalMs?: number;
+  /** Per-sender flood limit (absent: none). */
+  floodLimit?: FloodLimit;
   /** How long key-value records of each kind are kept (`retention:`); the defaults otherwise. */
   retention?: Readonly<Retention>;
   log: Logger;
 }
 
-const QUEUE = 'lanes';
-
 /**
- * The runtime for several processes: state in Redis (one Lua script per change), lane
- * scheduling through BullMQ. Expects Redis with AOF on (appendonly yes): an acknowledged
- * webhook is then in Redis' append-only file, not only in its memory.
+ * The runtime for several processes: state and scheduling in Redis, every change one Lua
+ * script. Expects Redis with AOF on (appendonly yes): an acknowledged webhook is then in
+ * Redis' append-only file, not only in its memory.
  */
 export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const log = opts.log;
-  const bullPrefix = `${opts.prefix}:bull`;
+  const lockMs = opts.lockDurationMs ?? 30_000;
   const connections: Redis[] = [];
   let lastConnectionError = '';
   const connect = (options: RedisOptions): Redis => {
@@ -60,45 +60,19 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   let patient: Redis | undefined;
   const workerConnection = () => (patient ??= connect({ maxRetriesPerRequest: null, enableAutoPipelining: true }));
 
-  const queue = new Queue<LaneTokenData>(QUEUE, {
-    connection: commands,
-    prefix: bullPrefix,
-    streams: { events: { maxLen: 1000 } },
-    defaultJobOptions: {
-      removeOnComplete: true,
-      removeOnFail: true,
-      // A token is retried, never failed for good: its lane would be stuck otherwise.
-      attempts: 1_000_000,
-      backoff: { type: 'fixed', delay: 1000 },
-    },
-  });
-  queue.on('error', (err) => log.warn({ error: err.message }, 'queue problem'));
-
-  const scheduling = new Set<Promise<unknown>>();
-  const schedule = (tokens: LaneToken[]): Promise<unknown> => {
-    const now = Date.now();
-    const p = queue
-      .addBulk(tokens.map((t) => ({ name: 'lane', data: { lane: t.lane }, opts: { jobId: t.token, delay: Math.max(0, t.runAt - now) } })))
-      .catch((err: unknown) => {
-        // The work itself is stored; the sweep restores the wake-up.
-        log.warn({ lanes: tokens.length, error: err instanceof Error ? err.message : String(err) }, 'could not schedule lanes; the sweep will');
-      });
-    scheduling.add(p);
-    void p.finally(() => scheduling.delete(p));
-    return p;
-  };
-
   const storeOn = (conn: Redis) =>
     new RedisStore(conn, {
       prefix: opts.prefix,
       batchSettleMs: opts.batchSettleMs ?? 1500,
       retentionMs: opts.ledgerRetentionMs ?? 14 * 24 * 3600_000,
-      schedule: (tokens) => void schedule(tokens),
+      lockMs,
+      floodLimit: opts.floodLimit,
       kvRetention: opts.retention,
     });
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
+  const share = new IngressShare({ busy: () => worker?.busy ?? false });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),
@@ -114,25 +88,9 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
       worker = new RedisWorker(
         storeOn(workerConnection()),
         pipeline,
-        // BullMQ's own, without auto-pipelining: BullMQ derives its blocking connection from it.
+        // Its own connection: an idle worker blocks on it (BLPOP) waiting for work.
         connect({ maxRetriesPerRequest: null }),
-        {
-          ...opts.retry,
-          concurrency: opts.concurrency,
-          queueName: QUEUE,
-          bullPrefix,
-          lockDurationMs: opts.lockDurationMs ?? 30_000,
-          sweepIntervalMs: opts.sweepIntervalMs ?? 10_000,
-          reschedule: async () => {
-            const orphans = await store.orphanedLanes(`${bullPrefix}:${QUEUE}:`);
-            if (orphans.length > 0) await schedule(orphans);
-            return orphans.length;
-          },
-          handBack: async (token, lockToken) => {
-            const job = await BullJob.fromId(queue, token);
-            await job?.moveToDelayed(Date.now(), lockToken);
-          },
-        },
+        { ...opts.retry, concurrency: opts.concurrency, lockDurationMs: lockMs },
         log.child({ part: 'worker' }),
         events,
       );
@@ -140,8 +98,6 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     },
     async close(graceMs) {
       await worker?.stop(graceMs);
-      await Promise.allSettled([...scheduling]);
-      await queue.close().catch(() => undefined);
       await Promise.allSettled(connections.map((c) => c.quit()));
       for (const conn of connections) conn.disconnect();
     },
@@ -151,10 +107,11 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     async ping() {
       await commands.ping();
     },
+    admit: () => share.admit(),
     // On the patient connection: a request waiting for its turn waits out a Redis restart too.
     sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection(), `${opts.prefix}:rl:${name}`, limiterOpts),
     // Lapses as fast as a dead worker's jobs are taken over.
-    lease: (name) => redisLease(commands, `${opts.prefix}:lease:${name}`, opts.lockDurationMs ?? 30_000),
+    lease: (name) => redisLease(commands, `${opts.prefix}:lease:${name}`, lockMs),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RateLimiter, RateSignal } from '../../core/connector.ts';
+import { CLASS_COUNT } from '../classes.ts';
+import { currentClass } from '../delivery-class.ts';
 import type { RateLimiterOptions } from '../rate-limiter.ts';
 import { LuaScript } from './scripts.ts';
 
@@ -107,18 +109,50 @@ export interface SharedRateLimiter extends RateLimiter {
 
 const opt = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '' : String(v));
 
+/**
+ * Within one process, a request asks Redis for its turn only while no more urgent delivery of
+ * this process is waiting for one (see delivery-class.ts): the urgent one gets the next slot.
+ */
+class LocalOrder {
+  private readonly waiting = new Array<number>(CLASS_COUNT).fill(0);
+  private wakers: (() => void)[] = [];
+
+  enter(cls: number): void {
+    this.waiting[cls]!++;
+  }
+
+  async turn(cls: number): Promise<void> {
+    while (this.waiting.some((n, c) => c < cls && n > 0)) await new Promise<void>((r) => this.wakers.push(r));
+  }
+
+  leave(cls: number): void {
+    this.waiting[cls]!--;
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
+  }
+}
+
 export function createSharedRateLimiter(redis: Redis, key: string, opts: RateLimiterOptions): SharedRateLimiter {
   const configured = opts.requestsPerMinute;
   let rate = configured;
   const burst = opt(opts.burst);
+  const order = new LocalOrder();
 
   async function take(streamKey: string, cost: number, perMinute: () => number): Promise<void> {
-    for (;;) {
-      const [wait, current] = (await ACQUIRE.run(redis, [streamKey, Date.now(), cost, perMinute(), burst, PROBE_MS, IDLE_TTL_MS])) as [number, string];
-      if (streamKey === key) rate = Number(current);
-      if (Number(wait) <= 0) return;
-      // A little jitter so processes that wait for the same moment do not all ask at once.
-      await new Promise((r) => setTimeout(r, Math.min(Number(wait), MAX_SLEEP_MS) + Math.random() * 5));
+    const cls = currentClass();
+    order.enter(cls);
+    try {
+      for (;;) {
+        await order.turn(cls);
+        const [wait, current] = (await ACQUIRE.run(redis, [streamKey, Date.now(), cost, perMinute(), burst, PROBE_MS, IDLE_TTL_MS])) as [number, string];
+        if (streamKey === key) rate = Number(current);
+        if (Number(wait) <= 0) return;
+        // A little jitter so processes that wait for the same moment do not all ask at once.
+        await new Promise((r) => setTimeout(r, Math.min(Number(wait), MAX_SLEEP_MS) + Math.random() * 5));
+      }
+    } finally {
+      order.leave(cls);
     }
   }
 

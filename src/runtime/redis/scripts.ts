@@ -3,191 +3,459 @@ import type { Redis } from 'ioredis';
 
 /**
  * The Redis runtime's state changes, each one Lua script so it is atomic: a crash (of the
- * gateway or of Redis) leaves either all of it or none of it.
+ * gateway or of Redis) leaves either all of it or none of it. The scheduling is the embedded
+ * store's (see ../classes.ts and ../embedded/lane-book.ts), kept in Redis so every process
+ * shares it.
  *
  * Keys under the prefix P:
  *   P:ledger:<dedupeKey>  job id (SET NX: the idempotency ledger; expires after retention once done)
  *   P:job:<id>            hash: dk lane target batch payload attempts failures ambiguous runAt createdAt
- *                         state [error detail status failedAt]
+ *                         state cls throttled conv [error detail status failedAt]
+ *                         cls: 0 urgent … 3 throttled once classified, 10 + the provisional class before
  *   P:lane:<lane>         list of job ids, in order (the conversation's queue)
- *   P:held                hash lane -> token id: the one BullMQ "lane token" that may run this lane
+ *   P:ls:<lane>           hash: the lane's state: c0 … c3 (queued jobs per class), target,
+ *                         where (ready | delayed | running), owner and running (the worker and
+ *                         the job ids it took). Exists exactly while the lane has queued jobs.
+ *   P:ready:<target>      zset lane -> class * 2^44 + turn: ready lanes, most urgent class first,
+ *                         then in the order they became ready (round-robin)
+ *   P:targets             set of targets that may have ready lanes
+ *   P:turn                counter for the round-robin
+ *   P:delayed             zset lane -> due time (backoff, an album settling, a paused target)
+ *   P:running             zset lane -> lock expiry; a lane whose worker died is taken back
+ *   P:unclassified        zset job id -> P:queued (a counter): jobs the workers have yet to classify,
+ *                         oldest first (a job leaves it when it is done or dead)
+ *   P:classifying         zset job id -> expiry (handed to a worker for classification)
+ *   P:wake                list: a token here wakes one idle worker (BLPOP)
  *   P:pending             zset id -> createdAt (queue depth, oldest waiting job)
  *   P:dead                zset id -> failedAt (the dead-letter queue)
  *   P:pause:<target>      ms timestamp until which the target asked us to wait (Retry-After)
- *
- * A lane has work  <=>  P:held has an entry for it  <=>  a BullMQ job (the token) exists for it.
- * The first two change together here; the token is added right after by the caller (and, if
- * that process died in between, by the sweep).
+ *   P:flood:<sender>      hash tokens at episode: the sender's flood-limit bucket
+ *   P:link:<conversation> the conversation's link (LinkStore); handed out with its jobs
  */
 
 const LIB = `
 local P = ARGV[1]
+local TURN_SPAN = 17592186044416
 local function jobkey(id) return P .. ':job:' .. id end
 local function lanekey(lane) return P .. ':lane:' .. lane end
+local function lskey(lane) return P .. ':ls:' .. lane end
 
--- Insert-if-absent of one job; a lane that had no token gets one (returned in tokens).
-local function add_job(now, settle, dk, id, lane, target, batch, payload, tokenBase, tokens)
+local function lane_class(ls)
+  local c = redis.call('HMGET', ls, 'c0', 'c1', 'c2', 'c3')
+  for i = 1, 4 do if (tonumber(c[i]) or 0) > 0 then return i - 1 end end
+  return 2
+end
+
+local function to_ready(lane, ls, target)
+  local turn = redis.call('INCR', P .. ':turn')
+  redis.call('ZADD', P .. ':ready:' .. target, lane_class(ls) * TURN_SPAN + turn, lane)
+  redis.call('SADD', P .. ':targets', target)
+  redis.call('HSET', ls, 'where', 'ready')
+end
+
+local function place(lane, ls, target, runAt, now)
+  if runAt > now then
+    redis.call('HSET', ls, 'where', 'delayed')
+    redis.call('ZADD', P .. ':delayed', runAt, lane)
+  else
+    to_ready(lane, ls, target)
+  end
+end
+
+-- One job of the lane moves from class 'from' to class 'to' (-1: none); a ready lane whose class rose moves up.
+local function recount(lane, from, to)
+  local ls = lskey(lane)
+  local before = lane_class(ls)
+  if from >= 0 then redis.call('HINCRBY', ls, 'c' .. from, -1) end
+  if to >= 0 then redis.call('HINCRBY', ls, 'c' .. to, 1) end
+  if lane_class(ls) ~= before and redis.call('HGET', ls, 'where') == 'ready' then
+    local target = redis.call('HGET', ls, 'target')
+    redis.call('ZREM', P .. ':ready:' .. target, lane)
+    to_ready(lane, ls, target)
+  end
+end
+
+-- The lane's worker let go of it: it gets its new head and goes to the back of its class (or away).
+local function settle(lane, now)
+  local ls = lskey(lane)
+  redis.call('ZREM', P .. ':running', lane)
+  local head = redis.call('LINDEX', lanekey(lane), 0)
+  if not head then
+    redis.call('DEL', ls)
+    return 0
+  end
+  redis.call('HSET', ls, 'owner', '', 'running', '')
+  place(lane, ls, redis.call('HGET', ls, 'target'), tonumber(redis.call('HGET', jobkey(head), 'runAt')) or now, now)
+  return 1
+end
+
+local function wake()
+  redis.call('LPUSH', P .. ':wake', 1)
+  redis.call('LTRIM', P .. ':wake', 0, 15)
+end
+
+-- The per-sender flood limit, as src/runtime/flood.ts: '' within it, 'first' / 'more' throttled.
+local function flood_mark(sender, now, cap, perMs)
+  local k = P .. ':flood:' .. sender
+  local b = redis.call('HMGET', k, 'tokens', 'at', 'episode')
+  local tokens = tonumber(b[1]) or cap
+  local at = tonumber(b[2]) or now
+  local episode = b[3] == '1'
+  tokens = math.min(cap, tokens + (now - at) * perMs)
+  if tokens >= cap then episode = false end
+  local mark = ''
+  if tokens >= 1 then
+    tokens = tokens - 1
+  else
+    if episode then mark = 'more' else mark = 'first' end
+    episode = true
+  end
+  redis.call('HSET', k, 'tokens', tostring(tokens), 'at', now, 'episode', episode and '1' or '0')
+  redis.call('PEXPIRE', k, math.ceil(cap / perMs))
+  return mark
+end
+
+-- Insert-if-absent of one job; it waits unclassified, with the provisional class.
+local function add_job(now, settle_ms, cap, perMs, dk, id, lane, target, batch, payload, sender, conv)
   local lk = P .. ':ledger:' .. dk
   if not redis.call('SET', lk, id, 'NX') then
     return 0, redis.call('GET', lk) or id
   end
   local runAt = now
-  if batch ~= '' then runAt = now + settle end
+  if batch ~= '' then runAt = now + settle_ms end
+  local throttled = ''
+  if sender ~= '' and cap > 0 then throttled = flood_mark(sender, now, cap, perMs) end
+  local prov = 2
+  if throttled ~= '' then prov = 3 end
   redis.call('HSET', jobkey(id), 'dk', dk, 'lane', lane, 'target', target, 'batch', batch, 'payload', payload,
-    'attempts', 0, 'failures', 0, 'ambiguous', 0, 'runAt', runAt, 'createdAt', now, 'state', 'queued')
+    'attempts', 0, 'failures', 0, 'ambiguous', 0, 'runAt', runAt, 'createdAt', now, 'state', 'queued',
+    'cls', 10 + prov, 'throttled', throttled, 'conv', conv)
   redis.call('RPUSH', lanekey(lane), id)
   redis.call('ZADD', P .. ':pending', now, id)
-  local token = tokenBase .. '-' .. (#tokens / 3)
-  if redis.call('HSETNX', P .. ':held', lane, token) == 1 then
-    tokens[#tokens + 1] = lane
-    tokens[#tokens + 1] = token
-    tokens[#tokens + 1] = runAt
+  redis.call('ZADD', P .. ':unclassified', redis.call('INCR', P .. ':queued'), id)
+  local ls = lskey(lane)
+  if redis.call('EXISTS', ls) == 0 then
+    redis.call('HSET', ls, 'c0', 0, 'c1', 0, 'c2', 0, 'c3', 0, 'c' .. prov, 1, 'target', target)
+    place(lane, ls, target, runAt, now)
+  else
+    recount(lane, -1, prov)
   end
   return 1, id
 end
 
--- Jobs packed 6 fields each from ARGV[from]: dk id lane target batch payload
-local function add_jobs(from, count, now, settle, tokenBase, tokens)
+-- Jobs packed 8 fields each from ARGV[from]: dk id lane target batch payload sender conversation
+local function add_jobs(from, count, now, settle_ms, cap, perMs)
   local out = {}
+  local added = 0
   for i = 0, count - 1 do
-    local b = from + i * 6
-    local new, id = add_job(now, settle, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], tokenBase, tokens)
+    local b = from + i * 8
+    local new, id = add_job(now, settle_ms, cap, perMs, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
     out[#out + 1] = new
     out[#out + 1] = id
+    added = added + new
   end
+  if added > 0 then wake() end
   return out
 end
 
--- The lane token gives the lane up when nothing is left in it. 1 = more work, 0 = empty.
-local function release_if_empty(lane, token)
-  if redis.call('LLEN', lanekey(lane)) > 0 then return 1 end
-  if redis.call('HGET', P .. ':held', lane) == token then redis.call('HDEL', P .. ':held', lane) end
-  return 0
+-- Jobs leave their lane (done or dead): they no longer count for its class.
+local function leave(lane, id)
+  redis.call('LREM', lanekey(lane), 1, id)
+  redis.call('ZREM', P .. ':pending', id)
+  redis.call('ZREM', P .. ':unclassified', id)
+  local cls = tonumber(redis.call('HGET', jobkey(id), 'cls'))
+  if cls then redis.call('HINCRBY', lskey(lane), 'c' .. (cls % 10), -1) end
+end
+
+-- A job as the worker gets it: the fields TAKEN_FIELDS counts, its conversation's link last
+-- ('-' not read: the job names no conversation; '' none yet).
+local JOB_FIELDS = {'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled', 'conv'}
+local function hand_out(out, id, f)
+  out[#out + 1] = id
+  for k = 1, 11 do out[#out + 1] = f[k] or '' end
+  if not f[12] or f[12] == '' then
+    out[#out + 1] = '-'
+  else
+    out[#out + 1] = redis.call('GET', P .. ':link:' .. f[12]) or ''
+  end
+end
+
+local function owns(worker, lane)
+  return redis.call('HGET', lskey(lane), 'owner') == worker
 end
 `;
 
-/** ARGV: P now settleMs tokenBase count, then count × (dk id lane target batch payload). */
+/** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender conversation) → {new, id}… */
 const ENQUEUE = `${LIB}
-local tokens = {}
-local out = add_jobs(6, tonumber(ARGV[5]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tokens)
-return {out, tokens}
+return add_jobs(7, tonumber(ARGV[6]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+`;
+
+/** Fields returned per taken job, and per job to classify (scripts.ts, hand_out). */
+export const TAKEN_FIELDS = 13;
+
+/**
+ * One round of a worker, in one round trip:
+ *   1. jobs it finished are removed, with what each delivery left written in the same step (the
+ *      conversation's link, follow-up work); their lanes settle: next head, back of their class;
+ *   2. classes it found are booked (a ready lane whose class rose moves up);
+ *   3. due delayed lanes become ready; lanes of dead workers (lock expired) are taken back;
+ *   4. it takes up to `free` ready lanes, most urgent class first, round-robin within a class,
+ *      skipping paused targets, and marks their jobs started (attempts + 1, ambiguous);
+ *   5. it is handed up to `classifyMax` jobs to classify, when there is a queue to order (more
+ *      ready lanes than it takes). When the worker brought no classes and is handed jobs to
+ *      classify, step 4 is skipped: it classifies first, then takes.
+ *
+ * ARGV: P worker now lockMs retentionMs free maxBatch classifyMax settleMs floodCap floodPerMs
+ *       nDone (lane nIds ids… conversation ticketId linkJson nFollow follow-ups…)…  nClassified (id cls)…
+ *       (linkJson '' when the delivery left no link; follow-ups packed as for ENQUEUE)
+ * → {taken fields…, toClassify fields…, more (1: ready lanes are left), nextDue ('' none), the class of each taken lane}
+ */
+const STEP = `${LIB}
+local worker, now, lockMs, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local free, maxBatch, classifyMax = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local settle_ms, cap, perMs = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local i = 12
+
+-- 1. finished (a lane another worker took back meanwhile is left alone: that worker redoes it)
+local nDone = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nDone do
+  local lane, n = ARGV[i], tonumber(ARGV[i + 1])
+  local mine = owns(worker, lane)
+  for j = i + 2, i + 1 + n do
+    local id = ARGV[j]
+    if mine then
+      local dk = redis.call('HGET', jobkey(id), 'dk')
+      leave(lane, id)
+      redis.call('DEL', jobkey(id))
+      if dk then redis.call('PEXPIRE', P .. ':ledger:' .. dk, retention) end
+    end
+  end
+  i = i + 2 + n
+  local conv, ticket, link, nFollow = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  if mine then
+    if link ~= '' then
+      redis.call('SET', P .. ':link:' .. conv, link)
+      redis.call('SET', P .. ':ticket:' .. ticket, conv)
+    end
+    add_jobs(i + 4, nFollow, now, settle_ms, cap, perMs)
+    settle(lane, now)
+  end
+  i = i + 4 + nFollow * 8
+end
+
+-- 2. classified
+local nClassified = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nClassified do
+  local id, cls = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  redis.call('ZREM', P .. ':classifying', id)
+  local f = redis.call('HMGET', jobkey(id), 'cls', 'lane', 'state')
+  local cur = tonumber(f[1])
+  if cur and cur >= 10 and f[3] == 'queued' then
+    redis.call('HSET', jobkey(id), 'cls', cls)
+    recount(f[2], cur - 10, cls)
+  end
+end
+
+-- 3. due and abandoned lanes
+for _, lane in ipairs(redis.call('ZRANGEBYSCORE', P .. ':delayed', '-inf', now, 'LIMIT', 0, 500)) do
+  redis.call('ZREM', P .. ':delayed', lane)
+  local ls = lskey(lane)
+  if redis.call('HGET', ls, 'where') == 'delayed' then to_ready(lane, ls, redis.call('HGET', ls, 'target')) end
+end
+for _, lane in ipairs(redis.call('ZRANGEBYSCORE', P .. ':running', '-inf', now, 'LIMIT', 0, 100)) do
+  settle(lane, now)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. ':classifying', '-inf', now, 'LIMIT', 0, 500)) do
+  redis.call('ZREM', P .. ':classifying', id)
+  redis.call('ZADD', P .. ':unclassified', redis.call('INCR', P .. ':queued'), id)
+end
+
+-- The ready lanes that can be taken (their target is not paused).
+local open = {}
+local nextDue = nil
+local readyTotal = 0
+for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
+  local rk = P .. ':ready:' .. t
+  local n = redis.call('ZCARD', rk)
+  if n == 0 then
+    redis.call('SREM', P .. ':targets', t)
+  else
+    readyTotal = readyTotal + n
+    local pause = tonumber(redis.call('GET', P .. ':pause:' .. t) or '0')
+    if pause > now then
+      if not nextDue or pause < nextDue then nextDue = pause end
+    else
+      open[#open + 1] = rk
+    end
+  end
+end
+
+-- 5 (first: whether to take depends on it). Jobs to classify, with what the classifier needs,
+-- only when lanes wait for workers: a job taken at once never needs a class.
+local toClassify = {}
+local contended = readyTotal > free
+if classifyMax > 0 and contended then
+  local popped = redis.call('ZPOPMIN', P .. ':unclassified', classifyMax)
+  for k = 1, #popped, 2 do
+    local id = popped[k]
+    local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
+    local state = redis.call('HGET', jobkey(id), 'state')
+    if state == 'queued' and (tonumber(f[10]) or 0) >= 10 then
+      redis.call('ZADD', P .. ':classifying', now + lockMs, id)
+      hand_out(toClassify, id, f)
+    end
+  end
+end
+if nClassified == 0 and #toClassify > 0 then free = 0 end
+
+-- 4. take
+local taken = {}
+local took = 0
+local classes = {}
+while took < free do
+  local bestKey, bestScore = nil, nil
+  for _, rk in ipairs(open) do
+    local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+    if first[1] and (not bestScore or tonumber(first[2]) < bestScore) then bestKey, bestScore = rk, tonumber(first[2]) end
+  end
+  if not bestKey then break end
+  local lane = redis.call('ZPOPMIN', bestKey)[1]
+  local cls = math.floor(bestScore / TURN_SPAN)
+  local ids = redis.call('LRANGE', lanekey(lane), 0, maxBatch - 1)
+  local batch = nil
+  local running = {}
+  for n, id in ipairs(ids) do
+    local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
+    if n == 1 then batch = f[4] elseif batch == '' or f[4] ~= batch then break end
+    if not f[1] then break end
+    redis.call('HINCRBY', jobkey(id), 'attempts', 1)
+    redis.call('HSET', jobkey(id), 'ambiguous', 1)
+    running[#running + 1] = id
+    hand_out(taken, id, f)
+  end
+  local ls = lskey(lane)
+  if #running == 0 then
+    -- a lane without a readable head: let it settle (drop ids whose record is gone)
+    local head = ids[1]
+    if head then redis.call('LPOP', lanekey(lane)) end
+    settle(lane, now)
+  else
+    redis.call('HSET', ls, 'where', 'running', 'owner', worker, 'running', table.concat(running, ' '))
+    redis.call('ZADD', P .. ':running', now + lockMs, lane)
+    took = took + 1
+    classes[#classes + 1] = cls
+  end
+end
+
+local more = 0
+for _, rk in ipairs(open) do
+  if redis.call('EXISTS', rk) == 1 then more = 1 end
+end
+if more == 1 and took > 0 then wake() end
+if classifyMax > 0 and contended and redis.call('ZCARD', P .. ':unclassified') > 0 then wake() end
+local firstDelayed = redis.call('ZRANGE', P .. ':delayed', 0, 0, 'WITHSCORES')
+if firstDelayed[2] and (not nextDue or tonumber(firstDelayed[2]) < nextDue) then nextDue = tonumber(firstDelayed[2]) end
+return {taken, toClassify, more, nextDue and tostring(nextDue) or '', classes}
 `;
 
 /**
- * ARGV: P lane token now maxBatch.
- * {'stale'} (another token owns the lane) | {'empty'} | {'wait', untilMs} | {'run', id, fields…}…
- * Marks what it returns as started: attempts+1, ambiguous (the attempt may reach the remote side).
+ * ARGV: P worker lane id runAt failures ambiguous error detail status target pauseUntil now → 1, or 0 if
+ * the lane is not this worker's any more. The lane waits until runAt; `pauseUntil` pauses the whole target.
  */
-const TAKE = `${LIB}
-local lane, token, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('HGET', P .. ':held', lane) ~= token then return {'stale'} end
-local ids = redis.call('LRANGE', lanekey(lane), 0, tonumber(ARGV[5]) - 1)
-if #ids == 0 then
-  redis.call('HDEL', P .. ':held', lane)
-  return {'empty'}
-end
-local head = redis.call('HMGET', jobkey(ids[1]), 'runAt', 'target', 'batch')
-if not head[1] then
-  -- a job id without its record cannot run; drop it so the lane is not stuck
-  redis.call('LPOP', lanekey(lane))
-  return {'wait', tostring(now)}
-end
-if tonumber(head[1]) > now then return {'wait', head[1]} end
-local pause = redis.call('GET', P .. ':pause:' .. head[2])
-if pause and tonumber(pause) > now then return {'wait', pause} end
-local out = {'run'}
-for i, id in ipairs(ids) do
-  local k = jobkey(id)
-  if i > 1 and (head[3] == '' or redis.call('HGET', k, 'batch') ~= head[3]) then break end
-  local f = redis.call('HMGET', k, 'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt')
-  redis.call('HINCRBY', k, 'attempts', 1)
-  redis.call('HSET', k, 'ambiguous', 1)
-  out[#out + 1] = id
-  for j = 1, 9 do out[#out + 1] = f[j] or '' end
-end
-return out
-`;
-
-/** ARGV: P lane token retentionMs ids… → 1 more work in the lane, 0 empty (token released). */
-const COMPLETE = `${LIB}
-local lane, token, retention = ARGV[2], ARGV[3], tonumber(ARGV[4])
-for i = 5, #ARGV do
-  local id = ARGV[i]
-  local k = jobkey(id)
-  local dk = redis.call('HGET', k, 'dk')
-  redis.call('LREM', lanekey(lane), 1, id)
-  redis.call('DEL', k)
-  redis.call('ZREM', P .. ':pending', id)
-  if dk then redis.call('PEXPIRE', P .. ':ledger:' .. dk, retention) end
-end
-return release_if_empty(lane, token)
-`;
-
-/** ARGV: P id runAt failures ambiguous error detail status target pauseUntil now → 1, or 0 if gone. */
 const RETRY = `${LIB}
-local k = jobkey(ARGV[2])
-if redis.call('EXISTS', k) == 0 then return 0 end
-redis.call('HSET', k, 'runAt', ARGV[3], 'failures', ARGV[4], 'ambiguous', ARGV[5], 'error', ARGV[6], 'detail', ARGV[7], 'status', ARGV[8])
-if ARGV[10] ~= '' then
-  local pk = P .. ':pause:' .. ARGV[9]
-  local untilMs, now = tonumber(ARGV[10]), tonumber(ARGV[11])
+local worker, lane, id, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[13])
+if not owns(worker, lane) then return 0 end
+local k = jobkey(id)
+if redis.call('EXISTS', k) == 1 then
+  redis.call('HSET', k, 'runAt', ARGV[5], 'failures', ARGV[6], 'ambiguous', ARGV[7], 'error', ARGV[8], 'detail', ARGV[9], 'status', ARGV[10])
+end
+if ARGV[12] ~= '' then
+  local pk = P .. ':pause:' .. ARGV[11]
+  local untilMs = tonumber(ARGV[12])
   if untilMs > tonumber(redis.call('GET', pk) or '0') then
-    redis.call('SET', pk, ARGV[10], 'PX', math.max(1, untilMs - now))
+    redis.call('SET', pk, ARGV[12], 'PX', math.max(1, untilMs - now))
   end
 end
+settle(lane, now)
 return 1
 `;
 
 /**
  * Dead-letters jobs and enqueues the follow-up work in the same step.
- * ARGV: P lane token now settleMs tokenBase error detail status ambiguous nIds ids… nFollow follow-ups…
- * → {more, tokens}
+ * ARGV: P worker lane now settleMs floodCap floodPerMs error detail status ambiguous nIds ids… nFollow follow-ups… → 1, or 0 if
+ * the lane is not this worker's any more
  */
 const KILL = `${LIB}
-local lane, token, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local n = tonumber(ARGV[11])
-for i = 12, 11 + n do
+local worker, lane, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+if not owns(worker, lane) then return 0 end
+local n = tonumber(ARGV[12])
+for i = 13, 12 + n do
   local id = ARGV[i]
   local k = jobkey(id)
-  redis.call('LREM', lanekey(lane), 1, id)
-  redis.call('ZREM', P .. ':pending', id)
   if redis.call('EXISTS', k) == 1 then
-    redis.call('HSET', k, 'state', 'dead', 'error', ARGV[7], 'detail', ARGV[8], 'status', ARGV[9], 'ambiguous', ARGV[10], 'failedAt', now)
+    leave(lane, id)
+    redis.call('HSET', k, 'state', 'dead', 'error', ARGV[8], 'detail', ARGV[9], 'status', ARGV[10], 'ambiguous', ARGV[11], 'failedAt', now)
     redis.call('ZADD', P .. ':dead', now, id)
   end
 end
-local tokens = {}
-add_jobs(13 + n, tonumber(ARGV[12 + n]), now, tonumber(ARGV[5]), ARGV[6], tokens)
-return {release_if_empty(lane, token), tokens}
+add_jobs(14 + n, tonumber(ARGV[13 + n]), now, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
+settle(lane, now)
+return 1
 `;
 
-/** ARGV: P now tokenBase ('all' | ids…) → {count, tokens}. Back at the end of the lane, fresh attempts. */
+/** ARGV: P worker now lockMs lanes… Extends this worker's locks on the lanes it is delivering. */
+const RENEW = `${LIB}
+local worker, untilMs = ARGV[2], tonumber(ARGV[3]) + tonumber(ARGV[4])
+for i = 5, #ARGV do
+  if owns(worker, ARGV[i]) then redis.call('ZADD', P .. ':running', 'XX', untilMs, ARGV[i]) end
+end
+return 1
+`;
+
+/** ARGV: P worker now lanes… A stopping worker hands its lanes back; their jobs were marked ambiguous when taken. */
+const RELEASE = `${LIB}
+local worker, now = ARGV[2], tonumber(ARGV[3])
+local n = 0
+for i = 4, #ARGV do
+  if owns(worker, ARGV[i]) then
+    settle(ARGV[i], now)
+    n = n + 1
+  end
+end
+if n > 0 then wake() end
+return n
+`;
+
+/** ARGV: P now ('all' | ids…) → count. Back at the end of the lane, fresh attempts, the class they had. */
 const REPLAY = `${LIB}
 local now = tonumber(ARGV[2])
 local ids = {}
-if ARGV[4] == 'all' then ids = redis.call('ZRANGE', P .. ':dead', 0, -1) else for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end end
-local tokens = {}
+if ARGV[3] == 'all' then ids = redis.call('ZRANGE', P .. ':dead', 0, -1) else for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end end
 local count = 0
 for _, id in ipairs(ids) do
   if redis.call('ZREM', P .. ':dead', id) == 1 then
     local k = jobkey(id)
-    local f = redis.call('HMGET', k, 'lane', 'createdAt')
+    local f = redis.call('HMGET', k, 'lane', 'createdAt', 'cls', 'target')
     if f[1] then
       count = count + 1
       redis.call('HSET', k, 'state', 'queued', 'attempts', 0, 'failures', 0, 'ambiguous', 0, 'runAt', now)
       redis.call('HDEL', k, 'error', 'detail', 'status', 'failedAt')
       redis.call('RPUSH', lanekey(f[1]), id)
       redis.call('ZADD', P .. ':pending', tonumber(f[2]) or now, id)
-      local token = ARGV[3] .. '-' .. count
-      if redis.call('HSETNX', P .. ':held', f[1], token) == 1 then
-        tokens[#tokens + 1] = f[1]
-        tokens[#tokens + 1] = token
-        tokens[#tokens + 1] = now
+      local cls = (tonumber(f[3]) or 12) % 10
+      local ls = lskey(f[1])
+      if redis.call('EXISTS', ls) == 0 then
+        redis.call('HSET', ls, 'c0', 0, 'c1', 0, 'c2', 0, 'c3', 0, 'c' .. cls, 1, 'target', f[4])
+        place(f[1], ls, f[4], now, now)
+      else
+        recount(f[1], -1, cls)
       end
     end
   end
 end
-return {count, tokens}
+if count > 0 then wake() end
+return count
 `;
 
 /** ARGV: P retentionMs ('all' | ids…) → count. The ledger keys expire like those of finished work. */
@@ -205,20 +473,6 @@ for _, id in ipairs(ids) do
   end
 end
 return count
-`;
-
-/** ARGV: P tokenKeyPrefix cursor count → {nextCursor, {lane, token}…} for tokens whose BullMQ job is gone. */
-const SWEEP = `
-local res = redis.call('HSCAN', ARGV[1] .. ':held', ARGV[3], 'COUNT', tonumber(ARGV[4]))
-local missing = {}
-local kv = res[2]
-for i = 1, #kv, 2 do
-  if redis.call('EXISTS', ARGV[2] .. kv[i + 1]) == 0 then
-    missing[#missing + 1] = kv[i]
-    missing[#missing + 1] = kv[i + 1]
-  end
-end
-return {res[1], missing}
 `;
 
 /** ARGV: P conversationKey ticketId json. A conversation's link, findable by every ticket it had. */
@@ -268,13 +522,13 @@ return 1
 
 export const scripts = {
   enqueue: new LuaScript(ENQUEUE),
-  take: new LuaScript(TAKE),
-  complete: new LuaScript(COMPLETE),
+  step: new LuaScript(STEP),
   retry: new LuaScript(RETRY),
   kill: new LuaScript(KILL),
+  renew: new LuaScript(RENEW),
+  release: new LuaScript(RELEASE),
   replay: new LuaScript(REPLAY),
   drop: new LuaScript(DROP),
-  sweep: new LuaScript(SWEEP),
   linkPut: new LuaScript(LINK_PUT),
   linkByTicket: new LuaScript(LINK_BY_TICKET),
   claimInWindow: new LuaScript(CLAIM_IN_WINDOW),

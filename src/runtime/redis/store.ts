@@ -2,27 +2,44 @@ import type { Redis } from 'ioredis';
 import { newId } from '../../core/ids.ts';
 import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob } from '../../core/jobs.ts';
+import type { RunOutcome } from '../../core/pipeline.ts';
+import type { AttemptRecord } from '../failure.ts';
+import type { FloodLimit } from '../flood.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import type { Retention } from '../../core/retention.ts';
 import { redisKv } from './kv.ts';
-import { scripts } from './scripts.ts';
+import { scripts, TAKEN_FIELDS } from './scripts.ts';
 
 /** A job as the worker runs it. */
 export interface TakenJob extends Job {
   failures: number;
 }
 
-export type TakeResult =
-  | { kind: 'stale' }
-  | { kind: 'empty' }
-  | { kind: 'wait'; until: number }
-  | { kind: 'run'; jobs: TakenJob[] };
+export interface StepInput {
+  worker: string;
+  /** Lanes whose jobs this worker finished, with what each delivery left. */
+  done: { lane: string; ids: string[]; outcome?: RunOutcome | void }[];
+  /** Classes this worker found for the jobs it was handed. */
+  classified: { id: string; cls: number }[];
+  /** Lanes it can take now. */
+  free: number;
+  /** Jobs it can classify now (0 while it is still classifying a batch). */
+  classifyMax: number;
+}
 
-/** A lane that just got work and needs its BullMQ token: [lane, token id, due at]. */
-export interface LaneToken {
-  lane: string;
-  token: string;
-  runAt: number;
+/** A lane the worker took: its jobs (head and batch) and the class it was taken in. */
+export interface TakenLane {
+  jobs: TakenJob[];
+  cls: number;
+}
+
+export interface StepResult {
+  taken: TakenLane[];
+  toClassify: TakenJob[];
+  /** Ready lanes are left that this worker did not take. */
+  more: boolean;
+  /** When the next delayed lane or paused target is due. */
+  nextDue: number | undefined;
 }
 
 export interface StoreOptions {
@@ -30,13 +47,14 @@ export interface StoreOptions {
   batchSettleMs: number;
   /** How long dedupe keys of finished or dropped work are kept. */
   retentionMs: number;
-  /** Adds the BullMQ jobs that wake a lane up. */
-  schedule(tokens: LaneToken[]): void;
+  /** A worker killed mid-job keeps its lanes this long; then another worker takes them back. */
+  lockMs: number;
+  floodLimit?: FloodLimit;
   /** How long key-value records of each kind are kept. */
   kvRetention?: Readonly<Retention>;
 }
 
-const FIELDS_PER_TAKEN = 10;
+const MAX_BATCH = 20;
 
 /**
  * The Redis runtime's data behind small methods; every change of queue state is one Lua
@@ -47,6 +65,7 @@ export class RedisStore {
   readonly redis: Redis;
   private readonly opts: StoreOptions;
   private readonly p: string;
+  private readonly flood: [number, number];
   private pending: { jobs: NewJob[]; resolve(out: AcceptOutcome[]): void; reject(err: unknown): void }[] = [];
 
   readonly kv: KeyValueStore;
@@ -55,7 +74,13 @@ export class RedisStore {
     this.redis = redis;
     this.opts = opts;
     this.p = opts.prefix;
+    const f = opts.floodLimit;
+    this.flood = f ? [f.messages, f.messages / (f.perSeconds * 1000)] : [0, 0];
     this.kv = redisKv(redis, opts.prefix, opts.kvRetention);
+  }
+
+  get wakeKey(): string {
+    return `${this.p}:wake`;
   }
 
   /**
@@ -77,16 +102,10 @@ export class RedisStore {
     const jobs = batch.flatMap((p) => p.jobs);
     let flat: (number | string)[];
     try {
-      let tokens: (string | number)[];
-      [flat, tokens] = (await scripts.enqueue.run(this.redis, [
-        this.p,
-        Date.now(),
-        this.opts.batchSettleMs,
-        `t${newId()}`,
-        jobs.length,
-        ...jobs.flatMap(packJob),
-      ])) as [(number | string)[], (string | number)[]];
-      this.scheduleTokens(tokens);
+      flat = (await scripts.enqueue.run(this.redis, [this.p, Date.now(), this.opts.batchSettleMs, ...this.flood, jobs.length, ...jobs.flatMap(packJob)])) as (
+        | number
+        | string
+      )[];
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -101,90 +120,55 @@ export class RedisStore {
     }
   }
 
-  private scheduleTokens(flat: (string | number)[]): void {
-    if (flat.length === 0) return;
-    const tokens: LaneToken[] = [];
-    for (let i = 0; i < flat.length; i += 3) tokens.push({ lane: String(flat[i]), token: String(flat[i + 1]), runAt: Number(flat[i + 2]) });
-    this.opts.schedule(tokens);
-  }
-
-  async take(lane: string, token: string, maxBatch = 20): Promise<TakeResult> {
-    const r = (await scripts.take.run(this.redis, [this.p, lane, token, Date.now(), maxBatch])) as string[];
-    if (r[0] === 'stale' || r[0] === 'empty') return { kind: r[0] };
-    if (r[0] === 'wait') return { kind: 'wait', until: Number(r[1]) };
-    const jobs: TakenJob[] = [];
-    for (let i = 1; i < r.length; i += FIELDS_PER_TAKEN) {
-      const [id, dk, jobLane, target, batch, payload, attempts, failures, ambiguous, createdAt] = r.slice(i, i + FIELDS_PER_TAKEN) as string[];
-      jobs.push({
-        id: id!,
-        dedupeKey: dk!,
-        lane: jobLane!,
-        target: target!,
-        batchKey: batch || undefined,
-        payload: JobPayload.parse(JSON.parse(payload!)),
-        attempts: Number(attempts),
-        failures: Number(failures),
-        ambiguous: ambiguous === '1',
-        createdAt: Number(createdAt),
-      });
+  /** One round of a worker (finish, book classes, take, get jobs to classify): one round trip. */
+  async step(input: StepInput): Promise<StepResult> {
+    const args: (string | number)[] = [
+      this.p, input.worker, Date.now(), this.opts.lockMs, this.opts.retentionMs, input.free, MAX_BATCH, input.classifyMax,
+      this.opts.batchSettleMs, ...this.flood, input.done.length,
+    ];
+    for (const d of input.done) {
+      const link = d.outcome?.link;
+      const follow = d.outcome?.enqueue ?? [];
+      args.push(d.lane, d.ids.length, ...d.ids, link?.conversationKey ?? '', link?.ticketId ?? '', link ? JSON.stringify(link) : '', follow.length, ...follow.flatMap(packJob));
     }
-    return { kind: 'run', jobs };
+    args.push(input.classified.length);
+    for (const c of input.classified) args.push(c.id, c.cls);
+    const [taken, toClassify, more, nextDue, classes] = (await scripts.step.run(this.redis, args)) as [string[], string[], number, string, number[]];
+    const lanes: TakenLane[] = [];
+    for (const job of unpackJobs(taken)) {
+      const last = lanes[lanes.length - 1];
+      if (last && last.jobs[0]!.lane === job.lane) last.jobs.push(job);
+      else lanes.push({ jobs: [job], cls: Number(classes[lanes.length]) });
+    }
+    return { taken: lanes, toClassify: unpackJobs(toClassify), more: Number(more) === 1, nextDue: nextDue === '' ? undefined : Number(nextDue) };
   }
 
-  /** Removes finished jobs; false when the lane is now empty (its token is released). */
-  async complete(lane: string, token: string, ids: string[]): Promise<boolean> {
-    return Number(await scripts.complete.run(this.redis, [this.p, lane, token, this.opts.retentionMs, ...ids])) === 1;
-  }
-
-  /** Reschedules the head; `pauseUntil` pauses its whole target (every process sees it). */
-  async retry(job: TakenJob, runAt: number, failures: number, failure: Failure, pauseUntil?: number): Promise<void> {
-    await scripts.retry.run(this.redis, [
-      this.p,
-      job.id,
-      runAt,
-      failures,
-      failure.ambiguous ? 1 : 0,
-      failure.error,
-      failure.detail ?? '',
-      failure.status ?? '',
-      job.target,
-      pauseUntil ?? '',
-      Date.now(),
+  /** Reschedules the head; `pauseUntil` pauses its whole target (every process sees it). False: not this worker's lane any more. */
+  async retry(worker: string, job: TakenJob, runAt: number, failures: number, failure: AttemptRecord, pauseUntil?: number): Promise<boolean> {
+    const r = await scripts.retry.run(this.redis, [
+      this.p, worker, job.lane, job.id, runAt, failures, failure.ambiguous ? 1 : 0, failure.error, failure.detail ?? '', failure.status ?? '',
+      job.target, pauseUntil ?? '', Date.now(),
     ]);
+    return Number(r) === 1;
   }
 
-  /** Dead-letters jobs and enqueues their follow-up work atomically; false when the lane is now empty. */
-  async kill(lane: string, token: string, ids: string[], failure: Failure, followUps: NewJob[]): Promise<boolean> {
-    const [more, tokens] = (await scripts.kill.run(this.redis, [
-      this.p,
-      lane,
-      token,
-      Date.now(),
-      this.opts.batchSettleMs,
-      `t${newId()}`,
-      failure.error,
-      failure.detail ?? '',
-      failure.status ?? '',
-      failure.ambiguous ? 1 : 0,
-      ids.length,
-      ...ids,
-      followUps.length,
-      ...followUps.flatMap(packJob),
-    ])) as [number, (string | number)[]];
-    this.scheduleTokens(tokens);
-    return Number(more) === 1;
+  /** Dead-letters jobs of one lane and enqueues their follow-up work atomically. */
+  async kill(worker: string, lane: string, ids: string[], failure: AttemptRecord, followUps: NewJob[]): Promise<boolean> {
+    const r = await scripts.kill.run(this.redis, [
+      this.p, worker, lane, Date.now(), this.opts.batchSettleMs, ...this.flood, failure.error, failure.detail ?? '', failure.status ?? '',
+      failure.ambiguous ? 1 : 0, ids.length, ...ids, followUps.length, ...followUps.flatMap(packJob),
+    ]);
+    return Number(r) === 1;
   }
 
-  /** Lanes whose token is missing (a process died between storing work and scheduling it). */
-  async orphanedLanes(tokenKeyPrefix: string): Promise<LaneToken[]> {
-    const out: LaneToken[] = [];
-    let cursor = '0';
-    do {
-      const [next, missing] = (await scripts.sweep.run(this.redis, [this.p, tokenKeyPrefix, cursor, 500])) as [string, string[]];
-      for (let i = 0; i < missing.length; i += 2) out.push({ lane: missing[i]!, token: missing[i + 1]!, runAt: Date.now() });
-      cursor = next;
-    } while (cursor !== '0');
-    return out;
+  /** Keeps this worker's lanes locked while it delivers them. */
+  async renew(worker: string, lanes: string[]): Promise<void> {
+    if (lanes.length > 0) await scripts.renew.run(this.redis, [this.p, worker, Date.now(), this.opts.lockMs, ...lanes]);
+  }
+
+  /** Hands lanes back (a stopping worker): another worker takes them at once and reconciles. */
+  async release(worker: string, lanes: string[]): Promise<void> {
+    if (lanes.length > 0) await scripts.release.run(this.redis, [this.p, worker, Date.now(), ...lanes]);
   }
 
   readonly links: LinkStore = {
@@ -217,11 +201,7 @@ export class RedisStore {
       const row = await this.redis.hgetall(`${this.p}:job:${id}`);
       return row['lane'] ? toDeadLetter(id, row) : undefined;
     },
-    replay: async (id) => {
-      const [count, tokens] = (await scripts.replay.run(this.redis, [this.p, Date.now(), `t${newId()}`, id])) as [number, (string | number)[]];
-      this.scheduleTokens(tokens);
-      return Number(count);
-    },
+    replay: async (id) => Number(await scripts.replay.run(this.redis, [this.p, Date.now(), id])),
     drop: async (id) => Number(await scripts.drop.run(this.redis, [this.p, this.opts.retentionMs, id])),
   };
 
@@ -236,15 +216,32 @@ export class RedisStore {
   }
 }
 
-export interface Failure {
-  error: string;
-  detail?: string;
-  status?: number;
-  ambiguous: boolean;
-}
 
 function packJob(job: NewJob): string[] {
-  return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload)];
+  return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload), job.sender ?? '', job.conversation ?? ''];
+}
+
+/** Jobs as the step script returns them: id dk lane target batch payload attempts failures ambiguous createdAt cls throttled link. */
+function unpackJobs(flat: string[]): TakenJob[] {
+  const jobs: TakenJob[] = [];
+  for (let i = 0; i < flat.length; i += TAKEN_FIELDS) {
+    const [id, dk, lane, target, batch, payload, attempts, failures, ambiguous, createdAt, , throttled, link] = flat.slice(i, i + TAKEN_FIELDS);
+    jobs.push({
+      id: id!,
+      dedupeKey: dk!,
+      lane: lane!,
+      target: target!,
+      batchKey: batch || undefined,
+      payload: JobPayload.parse(JSON.parse(payload!)),
+      attempts: Number(attempts),
+      failures: Number(failures),
+      ambiguous: ambiguous === '1',
+      createdAt: Number(createdAt),
+      ...(throttled === 'first' || throttled === 'more' ? { throttled } : {}),
+      ...(link === '-' ? {} : { link: parseLink(link) ?? null }),
+    });
+  }
+  return jobs;
 }
 
 function toDeadLetter(id: string, row: Record<string, string>): DeadLetter {

@@ -1,63 +1,64 @@
-import { DelayedError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AttemptContext, Logger } from '../../core/connector.ts';
-import { asDeliveryError, NotYet } from '../../core/errors.ts';
+import { asDeliveryError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
-import { retryDelay, type JobOutcome, type RetryPolicy, type WorkerEvents } from '../runtime.ts';
-import type { RedisStore, TakenJob } from './store.ts';
-
-export interface LaneTokenData {
-  lane: string;
-}
+import { classOf } from '../classes.ts';
+import { withClass } from '../delivery-class.ts';
+import { IDLE_DELIVERIES_AFTER_MS } from '../ingress-share.ts';
+import { attemptRecord, decideFailure, dueAt, outcome, reportFailure } from '../failure.ts';
+import type { RetryPolicy, WorkerEvents } from '../runtime.ts';
+import type { RedisStore, StepInput, TakenJob, TakenLane } from './store.ts';
 
 export interface RedisWorkerOptions extends RetryPolicy {
   concurrency: number;
-  queueName: string;
-  bullPrefix: string;
-  /** A worker killed mid-job keeps its lane locked this long; then another worker takes it over. */
+  /** A worker killed mid-job keeps its lanes this long; then another worker takes them back. */
   lockDurationMs: number;
-  /** How often lanes whose token went missing are rescheduled. */
-  sweepIntervalMs: number;
-  /** Restores tokens found missing by the sweep. */
-  reschedule(): Promise<number>;
-  /** Moves a token this worker holds back to the queue, due now (after the worker is closed). */
-  handBack(token: string, lockToken: string): Promise<void>;
 }
 
-/** A lane token runs at most this many jobs in a row before it lets other lanes have the slot. */
-const RUNS_PER_TURN = 16;
-/** Waits this short are slept here, holding the slot: a round trip through BullMQ's delayed set costs more. */
-const SHORT_WAIT_MS = 200;
-
-type Step = { next: 'more' } | { next: 'done' } | { next: 'wait'; until: number };
+/** Jobs classified per round trip. */
+const CLASSIFY_BATCH = 64;
+/** Longest an idle worker waits for a wake-up before it looks again (dead workers' lanes, lost wake-ups). */
+const IDLE_POLL_MS = 1000;
 
 /**
- * Runs lanes from BullMQ. Each lane with work has exactly one BullMQ job (its token); BullMQ
- * hands each token to one worker at a time, across all processes, so a conversation has
- * one job in flight at most while different conversations run in parallel. A token whose
- * lane is not due (backoff, batch settling, its target paused by a 429) is moved to
- * BullMQ's delayed set until it is. A worker killed mid-job loses its lock; BullMQ's stalled
- * check hands the token to another worker, and the job, marked ambiguous when it started,
- * is retried with `reconcile`.
+ * Runs lanes from Redis, scheduled like the embedded store: most urgent class first,
+ * round-robin within a class, one job (or batch) per turn, at most one job of a lane in
+ * flight across all processes. All of a round (finished jobs, classes found, lanes taken, jobs
+ * to classify) is one script call (see scripts.ts, STEP). An idle worker blocks on the wake
+ * list, which every change that makes work ready pushes to. A worker killed mid-job stops
+ * renewing its locks; its lanes are taken back after `lockDurationMs`, and the job, marked
+ * ambiguous when it was taken, is retried with `reconcile`.
  */
 export class RedisWorker {
-  private worker: Worker<LaneTokenData> | undefined;
-  private readonly active = new Map<string, { job: BullJob<LaneTokenData>; lockToken: string }>();
-  private readonly abandoned = new Set<string>();
-  private running = 0;
+  readonly id = newId();
+  /** Lanes this worker took and has not given back yet (delivering, or finished and not yet stepped). */
+  private readonly lanes = new Map<string, TakenJob[]>();
+  private done: StepInput['done'] = [];
+  private classified: StepInput['classified'] = [];
+  private classifying = false;
+  private stepping = false;
+  private again = false;
   private stopping = false;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private dueTimer: NodeJS.Timeout | undefined;
+  private slotFreed: (() => void) | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private idleLoop: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+  private running = 0;
+  /** When a delivery last started or ended. */
+  private movedAt = 0;
   private readonly store: RedisStore;
   private readonly pipeline: Pipeline;
-  private readonly connection: Redis;
+  private readonly blocking: Redis;
   private readonly opts: RedisWorkerOptions;
   private readonly log: Logger;
   private readonly events: WorkerEvents;
 
-  constructor(store: RedisStore, pipeline: Pipeline, connection: Redis, opts: RedisWorkerOptions, log: Logger, events: WorkerEvents = {}) {
+  constructor(store: RedisStore, pipeline: Pipeline, blocking: Redis, opts: RedisWorkerOptions, log: Logger, events: WorkerEvents = {}) {
     this.store = store;
     this.pipeline = pipeline;
-    this.connection = connection;
+    this.blocking = blocking;
     this.opts = opts;
     this.log = log;
     this.events = events;
@@ -67,158 +68,204 @@ export class RedisWorker {
     return this.running;
   }
 
-  start(): void {
-    this.worker = new Worker<LaneTokenData>(this.opts.queueName, (job, lockToken) => this.process(job, lockToken ?? ''), {
-      connection: this.connection,
-      prefix: this.opts.bullPrefix,
-      concurrency: this.opts.concurrency,
-      lockDuration: this.opts.lockDurationMs,
-      stalledInterval: this.opts.lockDurationMs,
-      // A token must never end up "failed": stalls (killed workers) are routine here.
-      maxStalledCount: 1_000_000,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 0 },
-    });
-    this.worker.on('error', (err) => this.log.warn({ error: err.message }, 'queue connection problem; BullMQ retries'));
-    const sweep = () => {
-      this.opts.reschedule().then(
-        (n) => n > 0 && this.log.warn({ lanes: n }, 'rescheduled lanes whose wake-up was lost (a process died while accepting)'),
-        (err: unknown) => this.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'lane sweep failed; will try again'),
-      );
-    };
-    sweep();
-    this.sweepTimer = setInterval(sweep, this.opts.sweepIntervalMs);
-    this.sweepTimer.unref();
+  /**
+   * Deliveries are moving: lanes taken and not given back yet (in flight, or finished and their
+   * completion on its way), and one started or ended lately.
+   */
+  get busy(): boolean {
+    return this.lanes.size > 0 && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
   }
 
-  private async process(job: BullJob<LaneTokenData>, lockToken: string): Promise<void> {
-    const token = job.id!;
-    const lane = job.data.lane;
-    this.active.set(token, { job, lockToken });
+  start(): void {
+    this.renewTimer = setInterval(() => {
+      this.store.renew(this.id, [...this.lanes.keys()]).catch((err: unknown) => this.warn('could not renew lane locks', err));
+    }, Math.max(100, Math.floor(this.opts.lockDurationMs / 3)));
+    this.renewTimer.unref();
+    this.idleLoop = this.waitForWork();
+    this.kick();
+  }
+
+  /** One step soon; steps asked for while one is under way make one more after it. */
+  private kick(): void {
+    if (this.stopping) return;
+    if (this.stepping) {
+      this.again = true;
+      return;
+    }
+    this.stepping = true;
+    setImmediate(() => void this.step());
+  }
+
+  private async step(): Promise<void> {
+    const done = this.done;
+    const classified = this.classified;
+    this.done = [];
+    this.classified = [];
+    const free = this.stopping ? 0 : this.opts.concurrency - this.lanes.size;
+    const classifyMax = this.classifying || this.stopping || !this.pipeline.classify ? 0 : CLASSIFY_BATCH;
     try {
-      for (let turn = 0; ; turn++) {
-        if (this.stopping || turn >= RUNS_PER_TURN) return await this.delay(job, lockToken, Date.now());
-        const taken = await this.store.take(lane, token);
-        if (taken.kind === 'stale' || taken.kind === 'empty') return;
-        if (taken.kind === 'wait') {
-          await this.wait(job, lockToken, taken.until);
-          continue;
-        }
-        const step = await this.run(lane, token, taken.jobs);
-        if (this.abandoned.has(token)) return;
-        if (step.next === 'done') return;
-        if (step.next === 'wait') await this.wait(job, lockToken, step.until);
-      }
+      const r = await this.store.step({ worker: this.id, done, classified, free, classifyMax });
+      for (const d of done) this.finished(d.lane);
+      if (done.length > 0) this.slotFreed?.();
+      this.wakeAt(r.nextDue);
+      for (const lane of r.taken) this.launch(lane);
+      // Lanes are left and slots too: step again, unless jobs are out for classification (their
+      // results come with the next step, and the lanes are taken after them).
+      if (r.toClassify.length > 0) this.classify(r.toClassify);
+      else if (r.more && this.lanes.size < this.opts.concurrency) this.again = true;
+    } catch (err) {
+      // Sent again with the next step; what the lost step may have applied is not applied twice
+      // (the lane is no longer this worker's, a follow-up's key is taken, a classified job stays).
+      this.done.unshift(...done);
+      this.classified.unshift(...classified);
+      this.warn('could not reach Redis for the next jobs; trying again', err);
+      await new Promise((r) => setTimeout(r, 500));
+      this.again = true;
     } finally {
-      this.active.delete(token);
-      this.abandoned.delete(token);
+      this.stepping = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+      if (this.stopping && this.running === 0) this.drained?.();
     }
   }
 
-  /** A short wait is slept here; a longer one hands the slot back until then. */
-  private async wait(job: BullJob<LaneTokenData>, lockToken: string, until: number): Promise<void> {
-    const ms = until - Date.now();
-    if (ms > SHORT_WAIT_MS || this.stopping) await this.delay(job, lockToken, until);
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  /** Waits on the wake list while there is room for more work; wakes up for due lanes too. */
+  private async waitForWork(): Promise<void> {
+    while (!this.stopping) {
+      if (this.lanes.size >= this.opts.concurrency) {
+        await new Promise<void>((r) => (this.slotFreed = r));
+        this.slotFreed = undefined;
+        continue;
+      }
+      try {
+        await this.blocking.blpop(this.store.wakeKey, IDLE_POLL_MS / 1000);
+      } catch (err) {
+        if (this.stopping) return;
+        this.warn('could not wait on Redis for work; trying again', err);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      this.kick();
+    }
   }
 
-  /** Puts the token back in BullMQ's delayed set until `at` (other lanes use the slot meanwhile). */
-  private async delay(job: BullJob<LaneTokenData>, lockToken: string, at: number): Promise<never> {
-    await job.moveToDelayed(Math.max(at, Date.now()), lockToken);
-    throw new DelayedError();
+  /** A step when the next delayed lane or paused target is due (another worker's change may come sooner). */
+  private wakeAt(at: number | undefined): void {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
+    if (at === undefined || this.stopping) return;
+    this.dueTimer = setTimeout(() => this.kick(), Math.max(1, at - Date.now()));
+    this.dueTimer.unref();
   }
 
-  private async run(lane: string, token: string, jobs: TakenJob[]): Promise<Step> {
+  private classify(jobs: TakenJob[]): void {
+    const classify = this.pipeline.classify!;
+    this.classifying = true;
+    void Promise.all(
+      jobs.map(async (job) => {
+        let priority;
+        try {
+          priority = await classify.call(this.pipeline, job);
+        } catch (err) {
+          // Scheduling is best effort: a job that cannot be classified keeps its provisional class.
+          this.log.warn({ err, job: job.id }, 'could not classify a queued job; it waits as it is');
+        }
+        return { id: job.id, cls: classOf(priority, job.throttled !== undefined) };
+      }),
+    ).then((results) => {
+      this.classified.push(...results);
+      this.classifying = false;
+      this.kick();
+    }, () => undefined);
+  }
+
+  private launch({ jobs, cls }: TakenLane): void {
     const head = jobs[0]!;
-    const ids = jobs.map((j) => j.id);
+    this.lanes.set(head.lane, jobs);
+    this.running++;
+    this.movedAt = Date.now();
     const ctx: AttemptContext = {
       attempt: head.attempts + 1,
       reconcile: head.attempts > 0 && head.ambiguous,
       idempotencyKey: head.id,
     };
-    this.running++;
-    let thrown: unknown;
-    let ok = false;
-    try {
-      await this.pipeline.run(jobs, ctx);
-      ok = true;
-    } catch (err) {
-      thrown = err;
-    } finally {
-      this.running--;
-    }
-    // Handed back during shutdown: another worker owns the lane now and will reconcile.
-    if (this.abandoned.has(token)) return { next: 'done' };
-    if (ok) {
-      const more = await this.store.complete(lane, token, ids);
-      this.events.delivered?.(outcome(head), jobs.length);
-      return more ? { next: 'more' } : { next: 'done' };
-    }
-    return this.fail(lane, token, jobs, thrown);
+    void (async () => {
+      try {
+        const left = await withClass(cls, () => this.pipeline.run(jobs, ctx));
+        this.done.push({ lane: head.lane, ids: jobs.map((j) => j.id), outcome: left });
+      } catch (thrown) {
+        await this.fail(jobs, thrown);
+        this.lanes.delete(head.lane);
+        this.slotFreed?.();
+      } finally {
+        this.running--;
+        this.movedAt = Date.now();
+        if (this.stopping && this.running === 0) this.drained?.();
+        this.kick();
+      }
+    })();
   }
 
-  private async fail(lane: string, token: string, jobs: TakenJob[], thrown: unknown): Promise<Step> {
+  /** A finished lane's completion is recorded: it is counted as delivered and its slot is free. */
+  private finished(lane: string): void {
+    const jobs = this.lanes.get(lane);
+    if (jobs) this.events.delivered?.(outcome(jobs[0]!), jobs.length);
+    this.lanes.delete(lane);
+  }
+
+  private async fail(jobs: TakenJob[], thrown: unknown): Promise<void> {
     const head = jobs[0]!;
-    const log = this.log.child({ job: head.id, lane: head.lane, kind: head.payload.kind, attempt: head.attempts + 1 });
-    if (thrown instanceof NotYet) {
-      // Not a failure: back in its lane until then, attempts and target untouched.
-      await this.store.retry(head, thrown.until, head.failures, { error: thrown.message, ambiguous: false });
-      log.info({ until: new Date(thrown.until).toISOString() }, 'not due yet; waits');
-      return { next: 'wait', until: thrown.until };
-    }
     const err = asDeliveryError(thrown);
-    const failure = { error: err.message, detail: err.detail, status: err.status, ambiguous: err.ambiguous };
-    if (err.kind === 'rate_limited') {
-      // Not counted as a failure: the remote side is fine, it asks us to slow down; every process pauses the target.
-      const delay = retryDelay(this.opts, head.failures + 1, err.retryAfterMs);
-      const until = Date.now() + delay;
-      await this.store.retry(head, until, head.failures, failure, until);
-      log.warn({ target: head.target, delayMs: delay, status: err.status }, 'rate limited; target paused');
-      this.events.retried?.(outcome(head), 'rate_limited', delay, { message: err.message, status: err.status });
-      return { next: 'wait', until };
+    const step = decideFailure(thrown, err, head.failures, this.opts);
+    const rec = attemptRecord(step, err);
+    try {
+      if (step.action === 'dead') {
+        await this.store.kill(this.id, head.lane, jobs.map((j) => j.id), rec, this.pipeline.onGiveUp(head, err));
+      } else {
+        const until = dueAt(step);
+        await this.store.retry(this.id, head, until, step.failures, rec, step.action === 'pause' ? until : undefined);
+      }
+      reportFailure(this.log, this.events, head, step, err);
+    } catch (storeErr) {
+      // The lane stays locked to this worker until its lock lapses; then it is retried as it was.
+      this.log.error({ err: storeErr, job: head.id }, 'could not record the failure; the job is retried once its lock lapses');
     }
-    const failures = head.failures + 1;
-    if (err.kind === 'permanent' || failures >= this.opts.maxAttempts) {
-      const reason = err.kind === 'permanent' ? err.message : `gave up after ${failures} attempts: ${err.message}`;
-      const more = await this.store.kill(lane, token, jobs.map((j) => j.id), { ...failure, error: reason }, this.pipeline.onGiveUp(head, err));
-      log.error({ status: err.status, detail: err.detail?.slice(0, 2000), error: reason }, 'dead-lettered');
-      this.events.deadLettered?.(outcome(head), err.kind === 'permanent' ? 'permanent' : 'exhausted', { message: reason, status: err.status });
-      return more ? { next: 'more' } : { next: 'done' };
-    }
-    const delay = retryDelay(this.opts, failures, err.retryAfterMs);
-    const until = Date.now() + delay;
-    await this.store.retry(head, until, failures, failure);
-    log.warn({ status: err.status, delayMs: delay, error: err.message }, 'delivery failed; will retry');
-    this.events.retried?.(outcome(head), 'error', delay, { message: err.message, status: err.status });
-    return { next: 'wait', until };
+  }
+
+  private warn(what: string, err: unknown): void {
+    this.log.warn({ error: err instanceof Error ? err.message : String(err) }, what);
   }
 
   /**
-   * Stop taking work; let jobs in flight finish for up to `graceMs`; hand the rest back
-   * (their tokens go to the delayed set at once, so another worker picks them up without
-   * waiting for the lock to expire; the job was marked ambiguous, so it is reconciled).
+   * Stop taking work; let jobs in flight finish for up to `graceMs`; hand the rest back (another
+   * worker takes them at once; they were marked ambiguous when taken, so they are reconciled).
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const worker = this.worker;
-    if (!worker) return;
-    await worker.pause(true).catch(() => undefined);
-    const deadline = Date.now() + graceMs;
-    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    // Closed first, so it cannot fetch (and lock) the tokens we are about to hand back.
-    await worker.close(true).catch(() => undefined);
-    for (const [token, { job, lockToken }] of this.active) {
-      this.abandoned.add(token);
-      await this.opts.handBack(token, lockToken).catch((err: unknown) => {
-        this.log.warn({ lane: job.data.lane, error: err instanceof Error ? err.message : String(err) }, 'could not hand back a lane; it is released when its lock expires');
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.slotFreed?.();
+    this.blocking.disconnect();
+    await this.idleLoop;
+    if (this.running > 0) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, graceMs).unref();
       });
     }
+    // What finished is recorded; what is still running is handed back.
+    while (this.stepping) await new Promise((r) => setTimeout(r, 5));
+    const done = this.done.splice(0);
+    const classified = this.classified.splice(0);
+    try {
+      if (done.length > 0 || classified.length > 0) {
+        await this.store.step({ worker: this.id, done, classified, free: 0, classifyMax: 0 });
+        for (const d of done) this.finished(d.lane);
+      }
+      await this.store.release(this.id, [...this.lanes.keys()]);
+    } catch (err) {
+      this.warn('could not hand lanes back; they are taken back when their locks lapse', err);
+    }
   }
-}
-
-function outcome(job: TakenJob): JobOutcome {
-  const p = job.payload;
-  const channelId = p.kind === 'inbound' ? p.message.channel.id : job.target.startsWith('channel:') ? job.target.slice(8) : undefined;
-  return { kind: p.kind, lane: job.lane, target: job.target, channelId, createdAt: job.createdAt };
 }
