@@ -9,6 +9,7 @@ import type { RateLimiterOptions } from '../../src/runtime/rate-limiter.ts';
 import { URGENT } from '../../src/runtime/classes.ts';
 import { withClass } from '../../src/runtime/delivery-class.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
+import { waitFor } from '../fixtures/wait.ts';
 import { runtimeConformance } from './conformance.ts';
 
 /** The same conformance suite as the embedded store, against a real redis-server (AOF on). */
@@ -92,6 +93,14 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     await server?.close();
   });
 
+  /** `observe()` records in Redis without waiting: until the stream's hash holds `field` (with `value`), the other process cannot know. */
+  const recorded = (key: string, field: string, value?: string) => {
+    const reader = connect();
+    return waitFor(`${field} of ${key} in Redis`, async () => {
+      const got = await reader.hget(key, field);
+      return got !== null && (value === undefined || got === value);
+    });
+  };
   const pair = (key: string, opts: RateLimiterOptions) => [createSharedRateLimiter(connect(), key, opts), createSharedRateLimiter(connect(), key, opts)] as const;
 
   it('spaces the requests of both processes together at the account rate', async () => {
@@ -122,7 +131,7 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     const [a, b] = pair('rl:retry-after', { requestsPerMinute: 6000 });
     await a.acquire();
     a.observe({ limited: true, retryAfterMs: 800 });
-    await new Promise((r) => setTimeout(r, 50));
+    await recorded('rl:retry-after', 'blocked');
     const start = Date.now();
     await b.acquire();
     expect(Date.now() - start).toBeGreaterThanOrEqual(650);
@@ -132,7 +141,7 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     const [a, b] = pair('rl:budget', { requestsPerMinute: 6000 });
     await a.acquire();
     a.observe({ remaining: 0, resetMs: 700 });
-    await new Promise((r) => setTimeout(r, 50));
+    await recorded('rl:budget', 'resets');
     const start = Date.now();
     await b.acquire();
     expect(Date.now() - start).toBeGreaterThanOrEqual(550);
@@ -142,7 +151,7 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     const [a, b] = pair('rl:adopt', { requestsPerMinute: 200, followReportedLimit: true });
     await a.acquire();
     a.observe({ limit: 700 });
-    await new Promise((r) => setTimeout(r, 50));
+    await recorded('rl:adopt', 'rate', '700');
     await b.acquire();
     expect(b.requestsPerMinute).toBe(700);
     const capped = createSharedRateLimiter(connect(), 'rl:adopt', { requestsPerMinute: 100 });
