@@ -37,9 +37,7 @@ rules:
 
 function jsonlConfig(dir: string): string {
   return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dir}/data }
-log: { level: warn }
+${yaml.base({ dataDir: `${dir}/data`, log: 'warn' })}
 helpdesk: { kind: jsonl, path: ${dir}/tickets.jsonl }
 channels:
 ${yaml.contact()}
