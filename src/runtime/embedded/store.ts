@@ -45,6 +45,7 @@ export interface StoredJob extends Job {
   runAt: number;
   /** Its scheduling class as booked when it was read (provisional if not classified yet). */
   cls: number;
+  /** Classified when it was read (not waiting with its provisional class): counted in the stats' classes. */
   classified: boolean;
 }
 

@@ -93,7 +93,10 @@ end
 
 -- A queued job of class cls (10 + provisional: not classified) joins (+1) or leaves (-1) the stats' counts.
 local function tally(cls, delta)
-  if cls < 10 then redis.call('HINCRBY', P .. ':classified', 'c' .. cls, delta) end
+  if cls >= 10 then return end
+  local k = P .. ':classified'
+  -- Jobs classified before the counts existed (an upgrade) leave without taking them below 0.
+  if redis.call('HINCRBY', k, 'c' .. cls, delta) < 0 then redis.call('HSET', k, 'c' .. cls, 0) end
 end
 
 local function wake()
