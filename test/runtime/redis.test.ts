@@ -46,21 +46,9 @@ describe.runIf(available)('Redis runtime', () => {
       r.disconnect();
     },
   });
-});
 
-describe.runIf(available)('queue counts per class in Redis', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.close();
-  });
-
-  it('jobs classified before the counts existed (an upgrade) leave without taking them below zero', async () => {
+  it('jobs classified before the per-class counts existed (an upgrade) leave without taking them below zero', async () => {
+    const redis = new Redis(server.url);
     const rt = createRedisRuntime({
       url: server.url, prefix: 'upgrade', concurrency: 2, retry: { maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200 },
       batchSettleMs: 150, lockDurationMs: 2000, log: pino({ level: 'silent' }),
@@ -76,6 +64,7 @@ describe.runIf(available)('queue counts per class in Redis', () => {
       expect((await rt.stats()).queuedByClass).toEqual({ urgent: 0, high: 0, normal: 0, throttled: 0, unclassified: 0 });
     } finally {
       await rt.close(1000);
+      redis.disconnect();
     }
   });
 });
