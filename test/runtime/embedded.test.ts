@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
+import { openDatabase } from '../../src/runtime/embedded/database.ts';
+import { EmbeddedStore } from '../../src/runtime/embedded/store.ts';
 import { note, runtimeConformance } from './conformance.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
@@ -66,6 +68,29 @@ describe('embedded store, one file', () => {
     await cli.enqueue([note('b', 'queued by the other process')]);
     await waitFor(() => delivered.length === 2);
     expect(delivered.sort()).toEqual(['queued by the other process', 'refused once']);
+  });
+
+  it('forgets the dedupe keys of finished work older than the retention, and keeps the rest', async () => {
+    const db = openDatabase(fresh());
+    const store = new EmbeddedStore(db);
+    try {
+      const finish = (key: string) => db.prepare('DELETE FROM jobs WHERE dedupe_key = ?').run(key);
+      await store.enqueue([note('a', 'old, done', 'old-done'), note('a', 'old, queued', 'old-queued')]);
+      finish('old-done');
+      const between = Date.now();
+      while (Date.now() === between) await new Promise((r) => setTimeout(r, 1));
+      await store.enqueue([note('a', 'new, done', 'new-done')]);
+      finish('new-done');
+      // The cutoff falls between the old keys and the new one.
+      expect(store.pruneLedger(Date.now() - between - 1)).toBe(1);
+      const again = await store.enqueue(['old-done', 'old-queued', 'new-done'].map((k) => note('a', 'again', k)));
+      expect(again.map((o) => [o.dedupeKey, o.duplicate])).toEqual([['old-done', false], ['old-queued', true], ['new-done', true]]);
+      // A cutoff after every key: everything whose job is gone goes.
+      finish('old-done');
+      expect(store.pruneLedger(-1000)).toBe(2);
+    } finally {
+      db.close();
+    }
   });
 
   it('copies the write-ahead log into the database file without the gateway stopping to do it', async () => {

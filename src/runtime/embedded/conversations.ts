@@ -1,16 +1,20 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from '../../core/connector.ts';
 import { CONVERSATION_LOG_LIMITS as LIMITS, searchTerm, type ConversationEvent, type ConversationLog } from '../../core/jobs.ts';
+import { ConversationWrites } from '../conversation-writes.ts';
 
 interface Pending {
   key: string;
   event: ConversationEvent;
   terms: string[];
+  trim: boolean;
 }
 
 /**
  * The conversation log in the embedded store's file. Records are buffered and written once per
  * event-loop turn in one transaction of their own, so they never slow down or fail an accept.
+ * Every accepted message is recorded, so a record writes little (see ConversationWrites); events
+ * are pruned in rowid order, which is the order they were written, so no index on their time.
  */
 export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): ConversationLog & { prune(): void } {
   db.exec(`
@@ -20,7 +24,7 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
       data TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS conversation_events_key ON conversation_events (conversation_key);
-    CREATE INDEX IF NOT EXISTS conversation_events_at ON conversation_events (at);
+    DROP INDEX IF EXISTS conversation_events_at;
     CREATE TABLE IF NOT EXISTS conversation_terms (
       term TEXT NOT NULL,
       conversation_key TEXT NOT NULL,
@@ -36,13 +40,16 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
       SELECT rowid FROM conversation_events WHERE conversation_key = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?)`),
     term: db.prepare(`INSERT INTO conversation_terms (term, conversation_key, at) VALUES (?, ?, ?)
       ON CONFLICT (term, conversation_key) DO UPDATE SET at = excluded.at`),
-    events: db.prepare('SELECT data FROM conversation_events WHERE conversation_key = ? ORDER BY rowid'),
+    events: db.prepare(`SELECT data FROM (SELECT rowid, data FROM conversation_events WHERE conversation_key = ? ORDER BY rowid DESC LIMIT ${LIMITS.eventsPerConversation}) ORDER BY rowid`),
     find: db.prepare('SELECT conversation_key FROM conversation_terms WHERE term = ? ORDER BY at DESC LIMIT ?'),
     exists: db.prepare('SELECT 1 FROM conversation_events WHERE conversation_key = ? LIMIT 1'),
-    pruneEvents: db.prepare('DELETE FROM conversation_events WHERE at < ?'),
+    // Everything before the first event newer than the cutoff (rowids grow with time); all of it when none is.
+    pruneEvents: db.prepare(`DELETE FROM conversation_events WHERE rowid < coalesce(
+      (SELECT rowid FROM conversation_events WHERE at >= ? ORDER BY rowid LIMIT 1), (SELECT max(rowid) + 1 FROM conversation_events))`),
     pruneTerms: db.prepare('DELETE FROM conversation_terms WHERE at < ?'),
   };
   let pending: Pending[] = [];
+  const writes = new ConversationWrites();
 
   const flush = () => {
     const batch = pending;
@@ -51,7 +58,7 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
       db.exec('BEGIN IMMEDIATE');
       for (const p of batch) {
         stmt.insert!.run(p.key, p.event.at, JSON.stringify(p.event));
-        stmt.trim!.run(p.key, p.key, LIMITS.eventsPerConversation);
+        if (p.trim) stmt.trim!.run(p.key, p.key, LIMITS.eventsPerConversation);
         for (const t of p.terms) stmt.term!.run(t, p.key, p.event.at);
       }
       db.exec('COMMIT');
@@ -68,7 +75,7 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
   return {
     async record(key, event, terms = []) {
       if (pending.length === 0) setImmediate(flush);
-      pending.push({ key, event, terms: [...new Set(terms.map(searchTerm).filter((t) => t.length > 0))] });
+      pending.push({ key, event, ...writes.plan(key, terms, Date.now()) });
     },
     async events(key) {
       return (stmt.events!.all(key) as { data: string }[]).map((r) => JSON.parse(r.data) as ConversationEvent);

@@ -23,7 +23,8 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
       job_id TEXT NOT NULL,
       accepted_at INTEGER NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS ledger_accepted ON ledger (accepted_at);
+    -- Pruned in rowid order (the order keys were claimed), so accepted_at needs no index of its own.
+    DROP INDEX IF EXISTS ledger_accepted;
 
     CREATE TABLE IF NOT EXISTS jobs (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
