@@ -33,7 +33,7 @@ const route = (path: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({
 beforeAll(async () => {
   const helpdesk = { kind: 'stub', agentEventGuard: { head: () => ({ status: 401, body: { error: 'no agents here' } }) } } as unknown as HelpdeskInstance;
   app = await buildApp({
-    runtime: { ping: async () => {}, enqueue: async () => [] } as unknown as Runtime,
+    runtime: { ping: async () => {}, enqueue: async () => [], admit: () => undefined } as unknown as Runtime,
     helpdesk,
     channels: [{
       id: 'door',
