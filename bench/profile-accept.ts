@@ -11,7 +11,8 @@ import { gatewayYaml, loadAverage, startGateway, tempDir, update, webhookHeaders
  * Where the accept path spends its CPU: the real gateway process (`switchboard start`, as in the
  * ingress benchmark) under `node --cpu-prof`, saturated with new Telegram messages from 50
  * connections; prints the functions with the most CPU of their own and the most in total
- * (startup included, idle left out), and where the .cpuprofile is (open it in Chrome DevTools).
+ * while under load (startup and idle left out), and where the .cpuprofile is (open it in Chrome
+ * DevTools).
  *
  *   node bench/profile-accept.ts [--store embedded|redis] [--seconds 8] [--top 40]
  */
@@ -53,7 +54,7 @@ try {
 // The main thread's profile is the largest (the WAL checkpoint thread writes its own).
 const files = await Promise.all((await readdir(out)).filter((f) => f.endsWith('.cpuprofile')).map(async (f) => ({ f: join(out, f), size: (await stat(join(out, f))).size })));
 const main = files.sort((a, b) => b.size - a.size)[0]!.f;
-summarize(JSON.parse(await readFile(main, 'utf8')) as Profile, Number(values.top));
+summarize(JSON.parse(await readFile(main, 'utf8')) as Profile, Number(values.top), Number(values.seconds));
 console.log(`\nprofile: ${main}`);
 
 interface Profile {
@@ -62,18 +63,39 @@ interface Profile {
   timeDeltas: number[];
 }
 
-function summarize(p: Profile, top: number): void {
+/** Only the samples of the measured load: the busiest `seconds` of the profile (startup and shutdown left out). */
+function summarize(p: Profile, top: number, seconds: number): void {
   const byId = new Map(p.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of p.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
-  const time = new Map<number, number>();
-  p.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
   const label = (id: number) => {
     const f = byId.get(id)!.callFrame;
     return `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules\/)?/, '')}:${f.lineNumber + 1}`;
   };
+  const idle = new Set(p.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  // Busy time per 100 ms, then the window of `seconds` with the most of it.
+  const at: number[] = [];
+  let clock = 0;
+  for (const d of p.timeDeltas) at.push((clock += d));
+  const bucket = (i: number) => Math.floor(at[i]! / 100_000);
+  const busyIn: number[] = [];
+  p.samples.forEach((id, i) => {
+    if (!idle.has(id)) busyIn[bucket(i)] = (busyIn[bucket(i)] ?? 0) + (p.timeDeltas[i] ?? 0);
+  });
+  const width = seconds * 10;
+  let best = 0;
+  let bestSum = -1;
+  for (let b = 0; b < busyIn.length; b++) {
+    let sum = 0;
+    for (let k = b; k < b + width && k < busyIn.length; k++) sum += busyIn[k] ?? 0;
+    if (sum > bestSum) [best, bestSum] = [b, sum];
+  }
+  const time = new Map<number, number>();
+  p.samples.forEach((id, i) => {
+    if (bucket(i) >= best && bucket(i) < best + width) time.set(id, (time.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
   const own = new Map<string, number>();
-  const total = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   let busy = 0;
   for (const node of p.nodes) {
     const t = time.get(node.id) ?? 0;
@@ -83,11 +105,11 @@ function summarize(p: Profile, top: number): void {
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const l = label(id);
-      if (!seen.has(l)) total.set(l, (total.get(l) ?? 0) + t);
+      if (!seen.has(l)) inclusive.set(l, (inclusive.get(l) ?? 0) + t);
       seen.add(l);
     }
   }
   const show = (m: Map<string, number>) =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([l, t]) => `${((100 * t) / busy).toFixed(1).padStart(6)} %  ${l}`).join('\n');
-  console.log(`\nCPU time (not idle): ${(busy / 1e6).toFixed(1)} s\n\nown time:\n${show(own)}\n\ntotal time (with callees):\n${show(total)}`);
+  console.log(`\nCPU time (not idle): ${(busy / 1e6).toFixed(1)} s\n\nown time:\n${show(own)}\n\ntotal time (with callees):\n${show(inclusive)}`);
 }

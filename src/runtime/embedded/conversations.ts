@@ -3,6 +3,14 @@ import type { Logger } from '../../core/connector.ts';
 import { CONVERSATION_LOG_LIMITS as LIMITS, searchTerm, type ConversationEvent, type ConversationLog } from '../../core/jobs.ts';
 import { ConversationWrites } from '../conversation-writes.ts';
 
+/**
+ * Records wait up to this long (or until there are this many) and go in one transaction: every
+ * accepted message is recorded, and a conversation's records of a quarter second then share the
+ * pages they write (one index leaf per conversation) instead of each writing its own.
+ */
+const FLUSH_EVERY_MS = 250;
+const FLUSH_AT = 5000;
+
 interface Pending {
   key: string;
   event: ConversationEvent;
@@ -11,12 +19,12 @@ interface Pending {
 }
 
 /**
- * The conversation log in the embedded store's file. Records are buffered and written once per
- * event-loop turn in one transaction of their own, so they never slow down or fail an accept.
+ * The conversation log in the embedded store's file. Records are buffered and written together in
+ * a transaction of their own, so they never slow down or fail an accept; a read writes what waits first.
  * Every accepted message is recorded, so a record writes little (see ConversationWrites); events
  * are pruned in rowid order, which is the order they were written, so no index on their time.
  */
-export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): ConversationLog & { prune(): void } {
+export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): ConversationLog & { flush(): void; prune(): void } {
   db.exec(`
     CREATE TABLE IF NOT EXISTS conversation_events (
       conversation_key TEXT NOT NULL,
@@ -49,11 +57,15 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
     pruneTerms: db.prepare('DELETE FROM conversation_terms WHERE at < ?'),
   };
   let pending: Pending[] = [];
+  let timer: NodeJS.Timeout | undefined;
   const writes = new ConversationWrites();
 
   const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
     const batch = pending;
     pending = [];
+    if (batch.length === 0) return;
     try {
       db.exec('BEGIN IMMEDIATE');
       for (const p of batch) {
@@ -74,18 +86,22 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
 
   return {
     async record(key, event, terms = []) {
-      if (pending.length === 0) setImmediate(flush);
       pending.push({ key, event, ...writes.plan(key, terms, Date.now()) });
+      if (pending.length === FLUSH_AT) setImmediate(flush);
+      else if (!timer) timer = setTimeout(flush, FLUSH_EVERY_MS).unref();
     },
     async events(key) {
+      flush();
       return (stmt.events!.all(key) as { data: string }[]).map((r) => JSON.parse(r.data) as ConversationEvent);
     },
     async find(raw, limit = LIMITS.conversationsPerTerm) {
+      flush();
       const keys = (stmt.find!.all(searchTerm(raw), limit) as { conversation_key: string }[]).map((r) => r.conversation_key);
       const asKey = raw.trim();
       if (!keys.includes(asKey) && stmt.exists!.get(asKey)) keys.unshift(asKey);
       return keys;
     },
+    flush,
     prune() {
       const before = Date.now() - LIMITS.retentionMs;
       stmt.pruneEvents!.run(before);

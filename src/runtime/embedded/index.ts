@@ -59,6 +59,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     async close(graceMs) {
       clearInterval(prune);
       await worker?.stop(graceMs);
+      conversations.flush();
       await checkpointer.close();
       db.close();
     },
