@@ -28,12 +28,12 @@ export class ConversationWrites {
     this.records.set(key, n + 1);
     const terms: string[] = [];
     for (const r of raw) {
-      const term = searchTerm(r);
-      if (term.length === 0) continue;
-      const seen = `${key}\n${term}`;
-      if (this.terms.has(seen)) continue;
+      // Remembered as given: a repeat costs a lookup, not a search term's normalizing.
+      const seen = `${key}\n${r}`;
+      if (r === '' || this.terms.has(seen)) continue;
       this.terms.add(seen);
-      terms.push(term);
+      const term = searchTerm(r);
+      if (term.length > 0 && !terms.includes(term)) terms.push(term);
     }
     return { terms, trim: n % TRIM_EVERY === 0 };
   }
