@@ -223,7 +223,8 @@ export async function backlogBench(sizes: number[], seconds: number, rounds = 3)
           for (let r = 0; r < rounds; r++) {
             const empty = await backlogGateway(kind, hole);
             try {
-              await saturate(empty.gw.url, 1);
+              // A fresh process warms up longer: the filled one has been busy since it started.
+              await saturate(empty.gw.url, 3);
               empties.push((await saturate(empty.gw.url, seconds)).requests.average);
             } finally {
               await empty.stop();
