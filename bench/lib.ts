@@ -250,11 +250,13 @@ export async function paced(url: string, o: { rate: number; seconds: number; bod
   const inflight: Promise<void>[] = [];
   const send = (i: number, due: number) =>
     new Promise<void>((resolve) => {
+      // From when it was due, or from when it went if that was earlier (a timer may wake a little early).
+      const from = Math.min(due, performance.now());
       const body = o.body(i);
       const req = request(target, { method: 'POST', agent, headers: { ...o.headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
         res.resume();
         res.on('end', () => {
-          latencies.push(performance.now() - due);
+          latencies.push(performance.now() - from);
           if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
           resolve();
         });

@@ -67,11 +67,15 @@ export function modelBench(): ModelRun {
     id: `b${i}`, channel: { id: 'telegram', kind: 'telegram' }, kind: 'message', externalId: String(i), dedupeKey: String(i),
     conversation: { externalId: String(i) }, sender: { externalId: '1' }, text: t, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString(),
   }));
+  const pass = (withModel: boolean): void => {
+    for (const message of messages) evaluate(compiled, { message, isFirst: true, now: new Date(), timezone: 'UTC', ...(withModel ? { model: m } : {}) });
+  };
+  // Warm both ways first: whichever is timed first otherwise pays the JIT and pattern caches
+  // (measured: 0.4–0.7× with the model timed second, 2.6–2.8× with it timed first).
+  for (let i = 0; i < 2; i++) { pass(false); pass(true); }
   const perMessage = (withModel: boolean): number => {
-    const ctx = (message: NormalizedMessage) => ({ message, isFirst: true, now: new Date(), timezone: 'UTC', ...(withModel ? { model: m } : {}) });
-    for (const msg of messages) evaluate(compiled, ctx(msg));
     const s = performance.now();
-    for (let pass = 0; pass < 3; pass++) for (const msg of messages) evaluate(compiled, ctx(msg));
+    for (let i = 0; i < 3; i++) pass(withModel);
     return ((performance.now() - s) * 1000) / (3 * messages.length);
   };
   const rulesUs = perMessage(false);

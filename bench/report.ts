@@ -75,7 +75,7 @@ function targets(r: Results): Row[] {
   }
   const drain = r.drain ?? [];
   const embedded = drain.find((d) => d.setup.startsWith('embedded'));
-  const redisOne = drain.find((d) => d.setup.includes('one process'));
+  const redisOne = drain.find((d) => d.setup.startsWith('Redis') && d.setup.includes('one process'));
   if (embedded && redisOne) {
     rows.push({
       target: 'Redis drains as fast as the embedded store, one process',

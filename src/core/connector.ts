@@ -408,10 +408,13 @@ export interface AgentReply {
   html?: string;
   attachments: { name: string; mime: string; url: string; size?: number }[];
   createdAt?: string;
+  /** The ticket's tags, where the read that found the reply carries them (a `reply_via_<channel>` tag chooses the channel). */
+  ticketTags?: string[];
 }
 
 export type AgentEventResult =
-  | { ok: true; ticketIds: string[]; response?: HttpResponse; solved?: SolvedTicket[] }
+  /** `tags`: the ticket's tags, where the event carries them (an event names one ticket), so no read is needed for them. */
+  | { ok: true; ticketIds: string[]; tags?: string[]; response?: HttpResponse; solved?: SolvedTicket[] }
   | { ok: false; status: number; error: string };
 
 /** A ticket the helpdesk's event reports solved, with the tags it carries when the event says. */

@@ -35,10 +35,13 @@ export const ReadyNotice = z.object({
 export const JobPayload = z.discriminatedUnion('kind', [
   /** A customer message on its way to the helpdesk. */
   z.object({ kind: z.literal('inbound'), message: NormalizedMessage }),
-  /** Look for new public agent comments on a ticket. */
-  z.object({ kind: z.literal('sync'), ticketId: z.string() }),
-  /** An agent's comment on its way to the customer's channel. */
-  z.object({ kind: z.literal('reply'), reply: AgentReplyPayload }),
+  /** Look for new public agent comments on a ticket; `tags`: the ticket's, when the agent event carried them. */
+  z.object({ kind: z.literal('sync'), ticketId: z.string(), tags: z.array(z.string()).optional() }),
+  /**
+   * An agent's comment on its way to the customer's channel: to conversation `to` when the ticket
+   * chose one (a `reply_via_` tag), else where the customer wrote last; `notes` for the agents.
+   */
+  z.object({ kind: z.literal('reply'), reply: AgentReplyPayload, to: z.string().optional(), notes: z.array(z.string()).optional() }),
   /** An automatic reply (rule `reply:`) on its way to the customer. */
   z.object({ kind: z.literal('autoreply'), conversationKey: z.string(), ticketId: z.string(), text: z.string(), name: z.string() }),
   /** A private note for the agents. */

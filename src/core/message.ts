@@ -38,6 +38,11 @@ export const Sender = z.object({
   email: z.string().max(320).optional(),
   locale: z.string().max(64).optional(),
   playerId: Name.optional(),
+  /**
+   * The channel checked that the sender holds `email`: their mail answers one the gateway sent to
+   * that very address (its Message-ID in In-Reply-To/References, from the address it went to).
+   */
+  addressVerified: z.boolean().optional(),
 });
 export type Sender = z.infer<typeof Sender>;
 

@@ -35,6 +35,7 @@ import { formatBytes } from './format-bytes.ts';
 import type { ConversationTiming } from './kpi/timing.ts';
 import type { IdentityService } from './identity/service.ts';
 import { joinedNote, playerField } from './identity/deliver.ts';
+import { routeReply } from './identity/reply-via.ts';
 import { topicOf } from './rules/topic.ts';
 import { afterWrite } from './last-set.ts';
 import type { Csat } from './csat/csat.ts';
@@ -145,8 +146,8 @@ export function noteJob(ticketId: string, text: string, dedupeKey: string): NewJ
   return { dedupeKey, lane: lanes.ticket(ticketId), target: HELPDESK_TARGET, payload: { kind: 'note', ticketId, text } };
 }
 
-export function syncJob(ticketId: string, dedupeKey: string): NewJob {
-  return { dedupeKey, lane: lanes.sync(ticketId), target: HELPDESK_TARGET, payload: { kind: 'sync', ticketId } };
+export function syncJob(ticketId: string, dedupeKey: string, tags?: string[]): NewJob {
+  return { dedupeKey, lane: lanes.sync(ticketId), target: HELPDESK_TARGET, payload: { kind: 'sync', ticketId, ...(tags ? { tags } : {}) } };
 }
 
 /** Told once per flood episode, with the first message that had to wait for it. */
@@ -160,6 +161,7 @@ const REPLY_CLOCK_SKEW_MS = 5 * 60_000;
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { helpdesk, links, log } = deps;
   const now = deps.now ?? (() => new Date());
+  const channelRefs = new Map([...deps.channels].map(([id, c]) => [id, { id, kind: c.kind, medium: c.medium, ...(c.network ? { network: c.network } : {}) }]));
 
   /** Never fails a delivery: the path is for people looking, the message is what matters. */
   async function record(key: string, event: Omit<ConversationEvent, 'at'>, terms?: string[]): Promise<void> {
@@ -217,8 +219,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (await deps.csat?.intercept(messages)) return touch(link, first);
     const channel = channelOf(first.channel.id);
     const throttled = jobs.some((j) => j.throttled === 'first');
-    const channelRef = { id: first.channel.id, kind: channel.kind, medium: channel.medium, ...(channel.network ? { network: channel.network } : {}) };
-    let who = await deps.identity?.recognize(first, channelRef);
+    const channelRef = channelRefs.get(first.channel.id)!;
+    let who = await deps.identity?.recognize(first, channelRef, link?.conversation);
     const combined: NormalizedMessage = {
       ...first,
       ...(who?.playerId ? { playerId: who.playerId } : {}),
@@ -250,7 +252,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     ];
     const topic = topicOf(decision);
     // A known customer's new conversation joins their open ticket (identity.join); a follow-up stays where it is.
-    const joined = link ? undefined : deps.identity?.ticketToJoin(who?.customer, topic);
+    const joined = link ? undefined : await deps.identity?.joinOrOpen(who?.customer, topic, key);
     const lastSet = link ? link.lastSet : joined?.lastSet;
     const input: TicketInput = {
       channel: channelRef,
@@ -280,7 +282,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     // What the ticket now carries at least; a ticket the message had to move to starts afresh.
     const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
-    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet });
+    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet }, { channelId: first.channel.id, key });
     const language = detectLanguage(combined.text, first.sender.locale);
     // Before the link: once linked, a ticket solved at once is asked in this language.
     await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
@@ -388,7 +390,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
   }
 
-  async function sync(ticketId: string): Promise<RunOutcome | void> {
+  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>): Promise<RunOutcome | void> {
     const link = await links.byTicket(ticketId);
     if (!link) {
       log.debug({ ticketId }, 'agent event for a ticket no conversation is linked to; ignored');
@@ -397,15 +399,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const replies = await helpdesk.listAgentReplies(ticketId);
     const since = link.createdAt - REPLY_CLOCK_SKEW_MS;
     const fresh = replies.filter((r) => !r.createdAt || Date.parse(r.createdAt) >= since);
-    return { enqueue: fresh.map((reply) => replyJob(link, reply)) };
+    if (fresh.length === 0) return;
+    const route = await routeReply({ links, identity: deps.identity, channels: channelRefs }, ticketId, link, [...(fresh.at(-1)!.ticketTags ?? []), ...(tags ?? [])]);
+    const chosen = route.link.conversationKey !== link.conversationKey;
+    return { enqueue: fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes })) };
   }
 
-  async function reply(r: AgentReply, ctx: AttemptContext): Promise<RunOutcome | void> {
-    const link = await links.byTicket(r.ticketId);
+  async function reply({ reply: r, to, notes: routeNotes }: Extract<JobPayload, { kind: 'reply' }>, ctx: AttemptContext): Promise<RunOutcome | void> {
+    const link = to ? await links.get(to) : await links.byTicket(r.ticketId);
     if (!link) throw new DeliveryError(`no conversation is linked to ticket ${r.ticketId}`, { kind: 'permanent' });
     const channel = channelOf(link.channelId);
     const files: FetchedFile[] = [];
-    const notes: string[] = [];
+    const notes: string[] = [...(routeNotes ?? [])];
     for (const a of r.attachments) {
       const got = await fetchOrExplain(() => helpdesk.fetchAttachment(a.url), ctx, (why) => `Attachment "${a.name}" of this reply could not be downloaded from the helpdesk: ${why}.`);
       if (typeof got === 'string') notes.push(got);
@@ -496,11 +501,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'inbound':
           return inbound(jobs, ctx);
         case 'sync':
-          return sync(p.ticketId);
+          return sync(p);
         case 'reply':
           // The agent answered when the helpdesk says, else when the gateway saw the answer.
           await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });
-          return reply(p.reply, ctx);
+          return reply(p, ctx);
         case 'autoreply':
           return autoreply(p, head.dedupeKey);
         case 'note':
@@ -529,15 +534,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
 /** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
 export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
-  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }), dedupeKey };
+  return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }, { chosen: true }), dedupeKey };
 }
 
-function replyJob(link: Link, reply: AgentReply): NewJob {
+/**
+ * An agent's reply on its way to the conversation `link`. Unless `chosen` (by a `reply_via_` tag,
+ * or by the channel sending again), it goes wherever the customer wrote last when it is sent.
+ */
+function replyJob(link: Link, reply: AgentReply, route: { chosen?: boolean; notes?: string[] } = {}): NewJob {
   return {
     dedupeKey: `reply:${reply.ticketId}:${reply.commentId}`,
     lane: lanes.outbound(link.conversationKey),
     target: channelTarget(link.channelId),
-    payload: { kind: 'reply', reply },
+    payload: { kind: 'reply', reply, ...(route.chosen ? { to: link.conversationKey } : {}), ...(route.notes?.length ? { notes: route.notes } : {}) },
   };
 }
 

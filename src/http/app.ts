@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const result = await deps.helpdesk.verifyAgentEvent(inbound);
       if (!result.ok) return { status: result.status, body: { error: 'rejected', message: result.error } };
       // Each event triggers a read of the ticket's comments; replies dedupe on comment id, so repeats are harmless.
-      await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`)));
+      await deps.runtime.enqueue(result.ticketIds.map((id) => syncJob(id, `sync:${id}:${newId()}`, result.tags)));
       if (result.solved && result.solved.length > 0) await deps.solved?.(result.solved);
       return result.response ?? { status: 200, body: { ok: true, tickets: result.ticketIds.length } };
     },

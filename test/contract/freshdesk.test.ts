@@ -76,6 +76,7 @@ helpdeskContract({
           private: o.private,
           attachments: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
         }),
+      tagTicket: (ticketId, tag) => void fd.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
       solvedEvent(ticketId, tags) {
         // The body of the automation rule docs/freshdesk.md gives for "Status is changed to Resolved".
         return inboundRequest(JSON.stringify({ ticket_id: ticketId, event: 'solved', tags: tags.join(', ') }), { 'X-Switchboard-Secret': SECRET });
@@ -83,7 +84,9 @@ helpdeskContract({
       solveTicket: (id) => fd.setStatus(Number(id), 4),
       nativeRatings: (id) => fd.ratings.filter((r) => String(r.ticket_id) === id).map((r) => String(r.ratings.default_question)),
       agentEvent(ticketId, how) {
-        const body = JSON.stringify({ ticket_id: ticketId });
+        // The rule body docs/freshdesk.md gives: {"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}}"} (tags comma-separated).
+        const tags = fd.tickets.find((t) => String(t.id) === ticketId)?.tags.join(', ') ?? '';
+        const body = JSON.stringify({ ticket_id: ticketId, tags });
         if (how === 'unauthenticated') return inboundRequest(body);
         return inboundRequest(body, { 'X-Switchboard-Secret': how === 'authentic' ? SECRET : 'not-the-shared-secret' });
       },

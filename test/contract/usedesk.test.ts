@@ -68,6 +68,7 @@ helpdeskContract({
       rejection: { status: 200, body: '{"error":"The client is blocked","code":422}' },
       addAgentReply: (ticketId, text, o = {}) =>
         void ud.addAgentReply(Number(ticketId), text, { private: o.private, files: o.file ? [{ name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined }),
+      tagTicket: (ticketId, tag) => void ud.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
       solvedEvent(ticketId) {
         // What the API channel's "ticket changed" webhook sends when an agent sets the status to solved (2).
         return inboundRequest(JSON.stringify({ secret: TOKEN, trigger: { ticket_id: Number(ticketId), old_status: 1, new_status: 2 } }));

@@ -69,6 +69,7 @@ helpdeskContract({
           public: !o.private,
           attachments: o.file ? [{ file_name: o.file.name, content_type: o.file.mime, data: o.file.data }] : undefined,
         }),
+      tagTicket: (ticketId, tag) => void zd.tickets.find((t) => String(t.id) === ticketId)!.tags.push(tag),
       solvedEvent(ticketId, tags) {
         // The body of the trigger docs/zendesk.md gives for "Status category changed to Solved".
         const body = JSON.stringify({ ticket_id: ticketId, event: 'solved', tags: tags.join(' ') });
@@ -80,7 +81,9 @@ helpdeskContract({
         return r ? [r.score] : [];
       },
       agentEvent(ticketId, how) {
-        const body = JSON.stringify({ ticket_id: ticketId });
+        // The trigger body docs/zendesk.md gives: {"ticket_id":"{{ticket.id}}","tags":"{{ticket.tags}}"} (tags space-separated).
+        const tags = zd.tickets.find((t) => String(t.id) === ticketId)?.tags.join(' ') ?? '';
+        const body = JSON.stringify({ ticket_id: ticketId, tags });
         if (how === 'unauthenticated') return inboundRequest(body);
         return inboundRequest(body, zd.signWebhook(body, how === 'authentic' ? SECRET : 'not-the-signing-secret'));
       },

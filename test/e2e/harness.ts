@@ -40,6 +40,32 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/**
+ * Config the end-to-end tests share, each value from the environment the test gives the gateway
+ * (`fakesEnv`): `helpdesk:` for the fake Zendesk, a `telegram` channel in webhook mode against the
+ * fake Bot API, and `site`, the web form of an operator's site where players are signed in (its
+ * player field is the player id). `more`: further keys of the block, one a line.
+ */
+export const configBlocks = {
+  zendesk: (...more: string[]): string =>
+    ['helpdesk:', '  kind: zendesk', '  baseUrl: ${ZENDESK_URL}', '  email: agent@example.com', '  apiToken: ${ZENDESK_API_TOKEN}', ...more.map((l) => `  ${l}`)].join('\n'),
+  telegram: (...more: string[]): string =>
+    ['  telegram:', '    kind: telegram', '    token: ${TELEGRAM_BOT_TOKEN}', '    mode: webhook', '    secretToken: ${TELEGRAM_WEBHOOK_SECRET}', '    apiRoot: ${TELEGRAM_API_ROOT}', ...more.map((l) => `    ${l}`)].join('\n'),
+  site: (...more: string[]): string =>
+    ['  site:', '    kind: webform', '    fields:', '      email: { type: email }', '      player: {}', '      message: { required: true }', '    mapping: { playerId: player }', ...more.map((l) => `    ${l}`)].join('\n'),
+};
+
+/** The environment `configBlocks` reads: the fake Zendesk's and the fake Bot API's addresses and secrets. */
+export function fakesEnv(zendesk: { url: string; apiToken: string }, telegram: { apiRoot: string; token: string; secret: string }): Record<string, string> {
+  return {
+    ZENDESK_URL: zendesk.url,
+    ZENDESK_API_TOKEN: zendesk.apiToken,
+    TELEGRAM_BOT_TOKEN: telegram.token,
+    TELEGRAM_WEBHOOK_SECRET: telegram.secret,
+    TELEGRAM_API_ROOT: telegram.apiRoot,
+  };
+}
+
 /** The real gateway, as a child process running the `switchboard` command. */
 export class GatewayProcess {
   readonly url: string;

@@ -169,9 +169,9 @@ describe('one player, one history (real gateway process)', () => {
     expect(zd.tickets).toHaveLength(1);
     expect(endUsers()).toHaveLength(1);
     expect(ticket.comments.filter((c) => c.public).every((c) => c.author_id === ticket.requester_id)).toBe(true);
-    // The agents are told where each joined message came from.
-    expect(commentsWith(ticket, 'came in on whatsapp (whatsapp-cloud, messenger) from the same customer')).toHaveLength(1);
-    expect(commentsWith(ticket, 'came in on phone (twilio-voice, phone) from the same customer')).toHaveLength(1);
+    // The agents are told where each joined message came from (a note written just after the message).
+    await waitFor('the WhatsApp note', () => commentsWith(ticket, 'came in on whatsapp (whatsapp-cloud, messenger) from the same customer').length === 1);
+    await waitFor('the call note', () => commentsWith(ticket, 'came in on phone (twilio-voice, phone) from the same customer').length === 1);
   });
 
   it('per-channel: the same three make one helpdesk user and three tickets', async () => {

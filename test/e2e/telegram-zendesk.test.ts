@@ -83,16 +83,9 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`), env());
     await gw.start();
   });
-  const env = () => ({
-    LOG_LEVEL: 'info',
-    ADMIN_TOKEN: ADMIN,
-    ZENDESK_URL: zd.url,
-    ZENDESK_API_TOKEN: ZD_TOKEN,
-    ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-    TELEGRAM_BOT_TOKEN: TG_TOKEN,
-    TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-    TELEGRAM_API_ROOT: tg.apiRoot,
-  });
+  /** What the gateway and the CLI read from the environment: the fakes' addresses and the secrets. */
+  const secrets = () => ({ ADMIN_TOKEN: ADMIN, ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, TELEGRAM_BOT_TOKEN: TG_TOKEN, TELEGRAM_WEBHOOK_SECRET: TG_SECRET, TELEGRAM_API_ROOT: tg.apiRoot });
+  const env = () => ({ LOG_LEVEL: 'info', ...secrets() });
   afterEach(async (ctx) => {
     await gw.stop();
     if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
@@ -283,7 +276,7 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
     zd.failNext(1, { status: 422, body: refusal, headers: { 'content-type': 'application/json' } });
     await sendUpdate(tgUpdate.text(777009, 'first try', { updateId: 95, messageId: 1 }));
     const configArgs = ['--config', `${dir.path}/switchboard.yaml`];
-    const env = { ADMIN_TOKEN: ADMIN, ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, TELEGRAM_BOT_TOKEN: TG_TOKEN, TELEGRAM_WEBHOOK_SECRET: TG_SECRET, TELEGRAM_API_ROOT: tg.apiRoot };
+    const env = secrets();
     const listed = await waitFor('the dead letter', async () => {
       const r = await runCli(['dlq', 'list', '--json', ...configArgs], env);
       const items = JSON.parse(r.stdout || '[]') as { id: string; detail?: string; status?: number }[];
@@ -338,7 +331,7 @@ describe('Telegram and web forms into Zendesk and back (real gateway process)', 
 
   it('the CLI: check --online proves the credentials, rules test prints the decision, telegram set-webhook registers the secret', async () => {
     const file = `${dir.path}/switchboard.yaml`;
-    const env = { ADMIN_TOKEN: ADMIN, ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, TELEGRAM_BOT_TOKEN: TG_TOKEN, TELEGRAM_WEBHOOK_SECRET: TG_SECRET, TELEGRAM_API_ROOT: tg.apiRoot };
+    const env = secrets();
     const ok = await runCli(['check', '--online', '--config', file], env);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/helpdesk zendesk: OK/);

@@ -11,8 +11,9 @@ import { parse } from 'yaml';
 import { registry } from '../../connectors/registry.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { loadConfiguredModel } from '../../src/config/model-file.ts';
-import { compileRules, topicOf } from '../../src/core/rules/engine.ts';
+import { compileRules } from '../../src/core/rules/engine.ts';
 import { testRules } from '../../src/gateway.ts';
+import { RoutingTally } from './tally.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { config: { type: 'string', default: 'config/demo.yaml' }, quiet: { type: 'boolean' } } });
 const loaded = await loadConfig(values.config, registry, process.env);
@@ -25,26 +26,13 @@ const where = { channelKind: cfg.channels[channel]!.kind, timezone: cfg.timezone
 for (const file of positionals) {
   const data = parse(readFileSync(file, 'utf8')) as { text: string; topic: string }[] | { messages: { text: string; topic: string }[] };
   const set = Array.isArray(data) ? data : data.messages;
-  let right = 0;
-  let rg = 0;
-  let rgCaught = 0;
-  let routine = 0;
-  let falseUrgent = 0;
+  const tally = new RoutingTally();
   const misses: string[] = [];
   for (const m of set) {
     const { decision } = testRules(rules, { channel, text: m.text, first: true }, where);
-    const got = topicOf(decision);
-    if (got === m.topic) right++;
-    else misses.push(`  ${m.topic} → ${got} [${decision.firedRules.filter((r) => !['first-message-subject', 'player-id-from-text', 'player-id-from-sender'].includes(r)).join(', ')}]${decision.model ? ` rg=${decision.model.scores['responsible_gaming']}` : ''}: ${m.text}`);
-    if (m.topic === 'responsible_gaming') {
-      rg++;
-      if (got === 'responsible_gaming') rgCaught++;
-    } else {
-      routine++;
-      if (decision.priority === 'urgent') falseUrgent++;
-    }
+    const got = tally.add(m.topic, decision);
+    if (got !== m.topic) misses.push(`  ${m.topic} → ${got} [${decision.firedRules.filter((r) => !['first-message-subject', 'player-id-from-text', 'player-id-from-sender'].includes(r)).join(', ')}]${decision.model ? ` rg=${decision.model.scores['responsible_gaming']}` : ''}: ${m.text}`);
   }
-  const pct = (a: number, b: number) => `${((100 * a) / Math.max(b, 1)).toFixed(1)}%`;
-  console.log(`${file}: ${right}/${set.length} topic right (${pct(right, set.length)}); RG caught ${rgCaught}/${rg} (${pct(rgCaught, rg)}); false urgent ${falseUrgent}/${routine} (${pct(falseUrgent, routine)})`);
+  console.log(`${file}: ${tally}`);
   if (!values.quiet && misses.length > 0) console.log(misses.join('\n'));
 }

@@ -637,6 +637,21 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         expect(await rt.identities.commit({ expected: [{ id: 'nobody', version: 0 }], put: [newCustomer('x', ['email:x@example.com'])], remove: [] })).toBe(false);
       });
 
+      it('two first messages of one customer planned at once: the second write is refused, and its replan makes one customer', async () => {
+        const rt = await start('ident-unowned');
+        const form = ['user:site:p950@example.com', 'player:950'];
+        const telegram = ['user:telegram:950', 'player:950'];
+        // Both read player 950 as nobody's before either wrote.
+        const [a, b] = [planLink(await rt.identities.find(form), form, newId), planLink(await rt.identities.find(telegram), telegram, newId)];
+        expect(await rt.identities.commit(a.change)).toBe(true);
+        expect(await rt.identities.commit(b.change)).toBe(false);
+        expect(await rt.identities.find(['user:telegram:950'])).toEqual([]);
+        await link(rt, telegram);
+        const all = await rt.identities.find([...form, ...telegram]);
+        expect(all).toHaveLength(1);
+        expect(all[0]!.identifiers.sort()).toEqual(['player:950', 'user:site:p950@example.com', 'user:telegram:950']);
+      });
+
       it.runIf(factory.sharedState)('two processes linking at once: both links survive', async () => {
         const [a, b] = [await start('ident-race'), await start('ident-race')];
         await link(a, ['user:telegram:9', 'player:900']);

@@ -196,6 +196,23 @@ describe('email ingest', () => {
     expect(rec.stored().map((d) => d.text)).toEqual(['first', 'second']);
   });
 
+  it('a reply from the address our mail went to, carrying our Message-ID, proves the address; nothing else does', async () => {
+    const { rec, deps } = ingestDeps();
+    const ours = ownMessageId('support', '55:9001', 'acme.test');
+    await deps.index.recordSent(ours, 'ticket-55-to-x', 'Dilnoza@Customer.test');
+    const answer = (from: string, headers: Record<string, string>) => ingest(raw(mail({ from, subject: 'Re: your ticket', body: 'yes, it is me', headers })), deps);
+    await answer('Dilnoza <dilnoza@customer.test>', { 'In-Reply-To': ours });
+    await answer('dilnoza@customer.test', { References: `<older@customer.test> ${ours}` });
+    // Someone else answering our mail, a Reply-To elsewhere, a subject tag or a mail of theirs: not proven.
+    await answer('brother@customer.test', { 'In-Reply-To': ours });
+    await answer('dilnoza@customer.test', { 'In-Reply-To': ours, 'Reply-To': 'other@customer.test' });
+    await answer('dilnoza@customer.test', { 'In-Reply-To': '<first@customer.test>' });
+    await ingest(raw(mail({ from: 'dilnoza@customer.test', subject: 'Re: [#55] documents', body: 'typed the tag' })), deps);
+    expect(rec.stored().map((d) => d.sender.addressVerified ?? false)).toEqual([true, true, false, false, false, false]);
+    // Both proven answers thread into the conversation our mail belonged to.
+    expect(rec.stored().slice(0, 2).map((d) => d.conversation.externalId)).toEqual(['ticket-55-to-x', 'ticket-55-to-x']);
+  });
+
   it('files of a duplicate are not kept twice', async () => {
     const { blobs, deps } = ingestDeps();
     const source = [

@@ -341,7 +341,18 @@ describe('agent-reply webhook (automation rule)', () => {
   it('a body without a ticket number is a 400 that gives the body to paste', async () => {
     const res = await verify(inboundRequest('{"ticket":"x"}', { 'x-switchboard-secret': SECRET }));
     expect(res).toMatchObject({ ok: false, status: 400 });
-    expect(res.ok ? '' : res.error).toContain('{"ticket_id": "{{ticket.id}}"}');
+    expect(res.ok ? '' : res.error).toContain('{"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}}"}');
+  });
+
+  it('carries the ticket\'s tags and a "reply via" field from the rule\'s body, so no read is needed for them', async () => {
+    const tagged = await verify(inboundRequest('{"ticket_id": "503", "tags": "vip, reply_via_whatsapp"}', { 'x-switchboard-secret': SECRET }));
+    expect(tagged).toEqual({ ok: true, ticketIds: ['503'], tags: ['vip', 'reply_via_whatsapp'] });
+    const field = await verify(inboundRequest('{"ticket_id": "504", "tags": "", "reply_via": "support-mail"}', { 'x-switchboard-secret': SECRET }));
+    expect(field).toEqual({ ok: true, ticketIds: ['504'], tags: ['reply_via_support-mail'] });
+    // Tags that are not text are a 400 naming them; a poisoned key changes nothing.
+    const poisoned = await verify(inboundRequest('{"ticket_id": "505", "tags": {"__proto__": {"x": 1}}}', { 'x-switchboard-secret': SECRET }));
+    expect(poisoned).toMatchObject({ ok: false, status: 400, error: expect.stringMatching(/^tags must be text/) });
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
   });
 });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, detectLanguage, evaluate, pickReply, topicOf } from '../../src/core/rules/engine.ts';
 import { playerMessage } from '../rules/message.ts';
+import { playerField } from '../../src/core/identity/deliver.ts';
+import type { IdentityService } from '../../src/core/identity/service.ts';
 import { loadLabeled, loadShippedModel, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';
 
 const shipped = loadShippedRules();
@@ -60,12 +62,17 @@ const TUNED = [
   // Round 7: the text model joins the rules; the third blind set (set A, scored once before
   // tuning), then probes of the families it showed thin (round7.yaml).
   'blind3.yaml', 'round7.yaml',
+  // Round 8: the fourth blind set (set B, scored once after round 7), and training data written by
+  // the tuner for what A and B showed the model lacked (short and off-topic routine messages).
+  'blind4.yaml', 'round8.yaml',
+  // The fifth blind set (set C, scored once after round 8, then tuned on).
+  'blind5.yaml',
 ];
 /**
  * Written after the last tuning and never tuned on: the honest estimate, reported, not gated.
  * Empty right after a tuning round; put the next fresh set here, score it, then move it to TUNED.
  */
-const FRESH: string[] = ['blind4.yaml'];
+const FRESH: string[] = ['blind6.yaml'];
 
 describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
   const labeled = loadLabeled('labeled.yaml');
@@ -133,13 +140,19 @@ describe('shipped iGaming rules (config/rules/igaming.yaml)', () => {
     expect(pickReply(shipped.replies, 'rg_ack', 'en')).toMatch(/someone close to you/u);
   });
 
-  it('puts the player id from the text into the player_id field, and a subject on first messages', () => {
+  it('sets the message\'s player id (untrusted) from the text, which the ticket\'s player field shows; and a subject on first messages', () => {
     const d = classify({ text: 'ID 4455667 вывод не пришел', topic: 'payments', lang: 'ru' });
-    expect(d.fields.player_id).toBe('4455667');
+    // One value: the decision's player id, untrusted (typed by anyone, it links nothing), not a field of its own.
+    expect(d.player).toEqual({ id: '4455667', trusted: false, rule: 'player-id-from-text' });
+    expect(d.fields.player_id).toBeUndefined();
+    const identity = { ticketFieldMapped: true, options: { ticketField: 'player_id' } } as unknown as IdentityService;
+    expect(playerField(identity, undefined, d)).toEqual({ player_id: '4455667' });
+    // The customer's own player id (linked before) wins over a typed one.
+    expect(playerField(identity, { playerId: '1001' }, d)).toEqual({ player_id: '1001' });
     expect(d.subject).toBe('[telegram] ID 4455667 вывод не пришел');
     expect(d.tags).toEqual(['payments', 'withdrawal']);
     const rg = classify({ text: 'логин: 99887766 прошу самоисключение', topic: 'responsible_gaming', lang: 'ru' });
-    expect(rg.fields.player_id).toBe('99887766');
+    expect(rg.player?.id).toBe('99887766');
   });
 });
 

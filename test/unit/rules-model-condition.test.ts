@@ -92,6 +92,23 @@ describe('model: rule condition', () => {
     expect((error as RuleCompileError).path).toBe('when.model.topic');
   });
 
+  it('with minWords, trusts no score on a greeting or a two-word question, and says why', () => {
+    const sure = scorer({
+      'подскажите, пожалуйста': { responsible_gaming: 0.94, payments: 0.03, other: 0.03 },
+      'подскажите, пожалуйста, я не могу остановиться': { responsible_gaming: 0.94, payments: 0.03, other: 0.03 },
+    });
+    const rule: Rule = { name: 'rg-model', when: { model: { topic: 'responsible_gaming', atLeast: 0.7, minWords: 4 } }, set: { tags: ['responsible_gaming'] } };
+    const short = run([rule], 'Подскажите, пожалуйста', sure);
+    expect(short.decision.tags).toEqual([]);
+    expect(short.trace[0]!.why).toBe('model: 2 words < 4, too little text to trust a score');
+    // Too short to ask: the model is not even run.
+    expect(sure.calls).toBe(0);
+    const long = run([rule], 'Подскажите, пожалуйста, я не могу остановиться', sure);
+    expect(long.decision.tags).toEqual(['responsible_gaming']);
+    expect(long.trace[0]!.why).toBe('model responsible_gaming 0.94 ≥ 0.7');
+    expect(RuleSchema.safeParse({ name: 'x', when: { model: { topic: 'kyc', minWords: 0 } } }).success).toBe(false);
+  });
+
   it('takes 0.5 when atLeast is left out, and refuses a threshold outside 0–1', () => {
     expect(RuleSchema.parse({ name: 'x', when: { model: { topic: 'kyc' } } }).when?.model?.atLeast).toBe(0.5);
     expect(RuleSchema.safeParse({ name: 'x', when: { model: { topic: 'kyc', atLeast: 1.5 } } }).success).toBe(false);

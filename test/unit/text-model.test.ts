@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { featurize } from '../../src/core/model/features.ts';
+import { DEFAULT_FEATURES, featurize, skeleton, type FeatureSpec } from '../../src/core/model/features.ts';
 import { TextModel, topTopic } from '../../src/core/model/text-model.ts';
 import { evaluateModel, splitHeldOut, train, trainFile, type Example } from '../../src/core/model/train.ts';
 
@@ -29,6 +29,28 @@ describe('text model features', () => {
     same("o'zimni to'xtata olmayapman", 'oʻzimni toʻxtata olmayapman');
     same('ўзимни тўхтата олмаяпман', 'узимни тухтата олмаяпман');
     same('card 4111 1111 1111 1111 charged', 'card 4000 0566 5566 5556 charged');
+  });
+
+  it('reads each word through its Latin skeleton: Cyrillic, Latin and translit spellings share features', () => {
+    expect(skeleton('заблокируйте')).toBe(skeleton('zablokiruyte'));
+    expect(skeleton('ютказдим')).toBe(skeleton('yutqazdim'));
+    expect(skeleton('хочу')).toBe(skeleton('hochu'));
+    expect(skeleton('самоисключение')).toBe(skeleton('samoisklyuchenie'));
+    expect(skeleton('дааа')).toBe('da');
+    const shared = (a: string, b: string, spec?: FeatureSpec) => {
+      const x = new Set(featurize(a, spec).index);
+      const y = featurize(b, spec).index;
+      return y.filter((i) => x.has(i)).length / Math.max(x.size, y.length);
+    };
+    // The word features keep the spelling, the character n-grams are the skeleton's.
+    expect(shared('заблокируйте меня', 'zablokiruyte menya')).toBeGreaterThan(0.7);
+    expect(shared('ўзимни тўхтата олмаяпман', "o'zimni to'xtata olmayapman")).toBeGreaterThan(0.6);
+    // A model file written before the skeleton (no `skeleton` in its features) reads spellings.
+    const spelling: FeatureSpec = { ...DEFAULT_FEATURES, skeleton: undefined };
+    expect(shared('заблокируйте меня', 'zablokiruyte menya', spelling)).toBe(0);
+    const old = trainFile(EXAMPLES, { features: spelling });
+    expect(old.features).not.toHaveProperty('skeleton');
+    expect(topTopic(TextModel.fromJSON(JSON.parse(JSON.stringify(old))).score('вывод не пришёл на карту')).topic).toBe('payments');
   });
 
   it('weighs every message the same: the vector has unit length', () => {

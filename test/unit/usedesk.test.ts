@@ -266,6 +266,12 @@ describe('agent-reply webhook', () => {
 });
 
 describe('listAgentReplies', () => {
+  it('each reply carries the ticket\'s tags from the same read (a reply_via_ tag picks the channel), with no other request', async () => {
+    api().post('/ticket').reply(200, card({}, [{ id: 5, from: 'user', type: 'public', message: 'ok' }], ['vip', 'reply_via_support_mail']));
+    const replies = await (await usedesk()).listAgentReplies('3409');
+    expect(replies.map((r) => r.ticketTags)).toEqual([['vip', 'reply_via_support_mail']]);
+  });
+
   it('agent public comments as text, files as links either way, times only when they carry a zone', async () => {
     api().post('/ticket').reply(200, card({}, [
       { id: 2, from: 'user', type: 'public', message: '<p>Бонус начислен.<br>Проверьте баланс.</p>', files: ['https://files.usedesk.ru/a/b/guide.pdf'], published_at: '2025-01-01 10:00:00' },

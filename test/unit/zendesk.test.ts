@@ -500,6 +500,17 @@ describe('verifyAgentEvent', () => {
     expect(await agentEvent(zd, signed(event('zen:event-type:ticket.status_changed')))).toEqual({ ok: true, ticketIds: [] });
   });
 
+  it('carries the ticket\'s tags when the event has them (event detail.tags, the trigger\'s {{ticket.tags}}, a reply_via field), so no read is needed for them', async () => {
+    const zd = await zendesk();
+    const event = JSON.stringify({ type: 'zen:event-type:ticket.comment_added', detail: { id: '126', tags: ['vip', 'reply_via_support_mail'] }, event: {} });
+    expect(await zd.verifyAgentEvent(signed(event))).toEqual({ ok: true, ticketIds: ['126'], tags: ['vip', 'reply_via_support_mail'] });
+    expect(await zd.verifyAgentEvent(signed('{"ticket_id":"127","tags":"vip reply_via_whatsapp"}'))).toEqual({ ok: true, ticketIds: ['127'], tags: ['vip', 'reply_via_whatsapp'] });
+    expect(await zd.verifyAgentEvent(signed('{"ticket_id":"128","tags":"","reply_via":"support-mail"}'))).toEqual({ ok: true, ticketIds: ['128'], tags: ['reply_via_support-mail'] });
+    // A hostile body costs little: a megabyte of tags is cut to a bounded list.
+    const flood = await zd.verifyAgentEvent(signed(JSON.stringify({ ticket_id: '129', tags: 'x '.repeat(500_000) })));
+    expect(flood.ok && flood.tags!.length).toBeLessThanOrEqual(200);
+  });
+
   it('a forged signature is refused without revealing the expected one', async () => {
     const zd = await zendesk();
     const body = '{"ticket_id":"123"}';

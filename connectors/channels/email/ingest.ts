@@ -66,7 +66,8 @@ export async function ingest(mail: RawMail, deps: IngestDeps): Promise<Taken> {
     }]
     : await keepAttachments(email.attachments, { blobs: ctx.blobs, maxBytes: deps.maxAttachmentBytes });
 
-  const draft = toDraft(email, mail, { ...identity, thread: thread.externalId, followUp: thread.followUp, how: thread.how, attachments, mailbox: deps.mailbox });
+  const verified = await addressVerified(email, index);
+  const draft = toDraft(email, mail, { ...identity, thread: thread.externalId, followUp: thread.followUp, how: thread.how, attachments, mailbox: deps.mailbox, verified });
   let outcome;
   try {
     [outcome] = await ctx.accept([draft]);
@@ -80,10 +81,20 @@ export async function ingest(mail: RawMail, deps: IngestDeps): Promise<Taken> {
   return { kind: 'accepted', duplicate: outcome?.duplicate ?? false, conversation: thread.externalId, how: thread.how };
 }
 
+/**
+ * The sender holds their address when the mail answers one of ours sent to it, and comes from it
+ * (From, and Reply-To when there is one: replies go there).
+ */
+async function addressVerified(email: Email, index: ThreadIndex): Promise<boolean> {
+  const from = email.from?.address;
+  if (!from || (email.replyTo && email.replyTo.address.toLowerCase() !== from.toLowerCase())) return false;
+  return index.answersOwnMailTo([...email.references, ...(email.inReplyTo ? [email.inReplyTo] : [])], from);
+}
+
 function toDraft(
   email: Email,
   mail: RawMail,
-  d: { externalId: string; dedupeKey: string; thread: string; followUp: boolean; how: string; attachments: AttachmentRef[]; mailbox: string },
+  d: { externalId: string; dedupeKey: string; thread: string; followUp: boolean; how: string; attachments: AttachmentRef[]; mailbox: string; verified: boolean },
 ): InboundDraft {
   // Replies go where the customer asked (Reply-To: a shop's contact form sends as itself on their behalf).
   const who = email.replyTo ?? email.from;
@@ -98,7 +109,7 @@ function toDraft(
       threadRefs: [...ownRefs, ...(email.messageId ? [email.messageId] : [])],
     },
     sender: who
-      ? { externalId: who.address.toLowerCase(), email: who.address, displayName: (email.replyTo ? email.replyTo.name : email.from?.name) ?? undefined }
+      ? { externalId: who.address.toLowerCase(), email: who.address, displayName: (email.replyTo ? email.replyTo.name : email.from?.name) ?? undefined, ...(d.verified ? { addressVerified: true } : {}) }
       : { externalId: 'unknown-sender' },
     text: d.followUp ? replyText(email.text) : email.text,
     html: !d.followUp && email.html && email.html.length <= MAX_HTML_CHARS ? email.html : undefined,

@@ -49,7 +49,7 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
 
   const { attachments, notes } = planAttachments(reply.files, deps.maxAttachmentBytes);
   const { inReplyTo, references } = threadingHeaders(to);
-  await deps.index.recordSent(messageId, to.externalId);
+  await deps.index.recordSent(messageId, to.externalId, recipient);
   try {
     await deps.transport.sendMail({
       from: deps.from.name ? { name: deps.from.name, address: deps.from.address } : deps.from.address,

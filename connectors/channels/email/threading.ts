@@ -16,6 +16,8 @@ const Entry = z.object({
   d: z.string().optional(),
   /** A reply this gateway sent. */
   own: z.boolean().optional(),
+  /** The address that reply went to (lower case): an answer from it proves the address (`answersOwnMailTo`). */
+  to: z.string().optional(),
 });
 type Entry = z.infer<typeof Entry>;
 
@@ -59,10 +61,27 @@ export class ThreadIndex {
     await this.#kv.set(key(email.messageId), JSON.stringify(entry));
   }
 
-  async recordSent(messageId: string, conversation: string): Promise<void> {
-    await this.#kv.set(key(messageId), JSON.stringify({ c: conversation, own: true } satisfies Entry));
+  async recordSent(messageId: string, conversation: string, to: string): Promise<void> {
+    await this.#kv.set(key(messageId), JSON.stringify({ c: conversation, own: true, to: to.trim().toLowerCase() } satisfies Entry));
+  }
+
+  /**
+   * Whether a mail answers one this gateway sent to `address`: one of the ids it refers to
+   * (In-Reply-To, References) is ours and went to that very address. What proves that the person
+   * writing from `address` reads its mail, which a From header alone does not.
+   */
+  async answersOwnMailTo(ids: string[], address: string): Promise<boolean> {
+    const from = address.trim().toLowerCase();
+    for (const id of ids.slice(-MAX_CHECKED)) {
+      const entry = await this.#get(id);
+      if (entry?.own && entry.to === from) return true;
+    }
+    return false;
   }
 }
+
+/** The newest references are the ones a reply adds; a long chain is not read to its start. */
+const MAX_CHECKED = 20;
 
 export function dateKey(email: Pick<Email, 'date'>): string | undefined {
   return email.date?.toISOString();

@@ -9,7 +9,7 @@ export function undeliverableReply(formId: string, to: Conversation): SendResult
   const lead = `Reply not sent to the customer: they wrote through the web form "${formId}", which cannot carry answers.`;
   let how: string;
   if (email) {
-    how = `Answer them by email at ${email}${phone ? ` (phone: ${phone})` : ''}. To send replies by email automatically, configure an email channel in Switchboard.`;
+    how = `Answer them by email at ${email}${phone ? ` (phone: ${phone})` : ''}. With an email channel in Switchboard, tag this ticket reply_via_<that channel's id> and replies go to them by email.`;
   } else if (phone) {
     how = `They left no email; call or text them at ${phone}.`;
   } else {

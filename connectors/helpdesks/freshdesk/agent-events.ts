@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentEventResult, HttpResponse, RouteGuard } from '../../../src/core/connector.ts';
 import { isRecord } from '../../../src/core/safe-parse.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
-import { tagList } from '../../../src/kit/inbound/tag-list.ts';
+import { eventTags, tagList } from '../../../src/kit/inbound/tag-list.ts';
 import type { FreshdeskOptions } from './options.ts';
 
 type Denied = { ok: false; status: number; error: string };
@@ -39,7 +39,7 @@ export function agentEventGuard(o: Pick<FreshdeskOptions, 'webhookSecret' | 'web
   };
 }
 
-export const RULE_BODY = '{"ticket_id": "{{ticket.id}}"}';
+export const RULE_BODY = '{"ticket_id": "{{ticket.id}}", "tags": "{{ticket.tags}}"}';
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^#?\d+$/)]);
 /** The body the docs give to paste, or Freshdesk's "simple" webhook content (`freshdesk_webhook: {ticket_id}`). */
 const Body = z.union([
@@ -55,11 +55,15 @@ export function ticketIdsFromEvent(body: unknown): AgentEventResult {
   if (!parsed.success) {
     const nested = body['freshdesk_webhook'];
     const given = body['ticket_id'] ?? (isRecord(nested) ? nested['ticket_id'] : undefined);
-    return deny(400, `${given === undefined ? 'ticket_id is missing' : 'ticket_id must be a ticket number'} (the rule's body must be ${RULE_BODY})`);
+    const wrong = given === undefined ? 'ticket_id is missing' : TicketNumber.safeParse(given).success ? 'tags must be text' : 'ticket_id must be a ticket number';
+    return deny(400, `${wrong} (the rule's body must be ${RULE_BODY})`);
   }
   const id = String('ticket_id' in parsed.data ? parsed.data.ticket_id : parsed.data.freshdesk_webhook.ticket_id).trim().replace(/^#/, '');
   if ('ticket_id' in parsed.data && parsed.data.event === 'solved') {
     return { ok: true, ticketIds: [], solved: [{ ticketId: id, tags: tagList(typeof parsed.data.tags === 'string' ? parsed.data.tags : undefined) }] };
   }
-  return { ok: true, ticketIds: [id] };
+  // The ticket's tags (and a "reply via" field) come in the body the rule sends: no read is needed for them.
+  const fields = 'ticket_id' in parsed.data ? parsed.data : parsed.data.freshdesk_webhook;
+  const tags = eventTags(fields.tags, fields.reply_via);
+  return { ok: true, ticketIds: [id], ...(tags ? { tags } : {}) };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AgentEventResult, HttpResponse, InboundRequest, RouteGuard } from '../../../src/core/connector.ts';
 import { jsonBody } from '../../../src/core/safe-parse.ts';
 import { secretMatches } from '../../../src/kit/inbound/secret-matches.ts';
-import { tagList } from '../../../src/kit/inbound/tag-list.ts';
+import { eventTags, tagList } from '../../../src/kit/inbound/tag-list.ts';
 
 export const SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
 export const TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';
@@ -63,18 +63,20 @@ export function agentEventGuard(auth: AgentEventAuth, now: () => number = Date.n
 }
 
 const TicketNumber = z.union([z.number().int().positive(), z.string().trim().regex(/^\d+$/)]);
-const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}"}';
+const TRIGGER_HINT = 'the trigger body must be {"ticket_id":"{{ticket.id}}","tags":"{{ticket.tags}}"}';
 
-/** Zendesk's event-subscription format: `type` names the event, `detail.id` is the ticket. */
+/** Zendesk's event-subscription format: `type` names the event, `detail` is the ticket (its id, its tags). */
 const EventEnvelope = z.looseObject({ type: z.string().startsWith('zen:event-type:') });
 const EventBody = z.looseObject({
   type: z.string(),
   detail: z.looseObject({ id: TicketNumber, tags: z.array(z.string()).nullish() }),
   event: z.looseObject({ current: z.string().nullish() }).nullish(),
 });
-/** The trigger bodies admins paste: agent replies, and (for the rating question) `"event": "solved"` with the tags. */
+/**
+ * The trigger bodies admins paste (docs/zendesk.md): agent replies, with the ticket's tags so no read is
+ * needed for them (a `reply_via_` tag chooses the channel), and (for the rating question) `"event": "solved"`.
+ */
 const TriggerBody = z.looseObject({ ticket_id: TicketNumber, event: z.string().optional(), tags: z.string().optional() });
-
 
 function valueAt(body: unknown, path: PropertyKey[]): unknown {
   let v = body;
@@ -88,6 +90,8 @@ function fieldError(body: unknown, error: z.ZodError): string {
   const field = path.map(String).join('.') || 'body';
   return valueAt(body, path) === undefined ? `${field} is missing` : `${field} must be a ticket number`;
 }
+
+const withTags = (result: AgentEventResult & { ok: true }, tags: string[] | undefined): AgentEventResult => (tags ? { ...result, tags } : result);
 
 /** Which tickets to sync, from a webhook body the guard let through. */
 export function ticketIdsFromEvent(req: Pick<InboundRequest, 'headers' | 'rawBody' | 'body'>): AgentEventResult {
@@ -103,11 +107,11 @@ export function ticketIdsFromEvent(req: Pick<InboundRequest, 'headers' | 'rawBod
     }
     // Other ticket events are acknowledged and ignored: only a new comment can be an agent reply.
     if (parsed.data.type !== COMMENT_ADDED) return { ok: true, ticketIds: [] };
-    return { ok: true, ticketIds: [ticketId] };
+    return withTags({ ok: true, ticketIds: [ticketId] }, eventTags(parsed.data.detail.tags));
   }
   const parsed = TriggerBody.safeParse(body);
   if (!parsed.success) return deny(400, `${fieldError(body, parsed.error)} (${TRIGGER_HINT})`);
   const ticketId = String(parsed.data.ticket_id).trim();
   if (parsed.data.event === 'solved') return { ok: true, ticketIds: [], solved: [{ ticketId, tags: tagList(parsed.data.tags) }] };
-  return { ok: true, ticketIds: [ticketId] };
+  return withTags({ ok: true, ticketIds: [ticketId] }, eventTags(parsed.data.tags, parsed.data.reply_via));
 }

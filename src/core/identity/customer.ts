@@ -29,11 +29,34 @@ export interface Customer {
   /** Identifiers already given to that requester. */
   pushed: string[];
   tickets: CustomerTicket[];
+  /** Channel id → the customer's latest conversation there (its key): where a reply via that channel goes. */
+  conversations?: Record<string, string>;
+  /**
+   * Conversations opening a ticket for the customer right now (join: open-ticket). Another new
+   * conversation on a topic that fits waits for that ticket instead of opening a second one.
+   */
+  opening?: Opening[];
 }
+
+/** A conversation's claim to open the customer's next ticket for a topic. */
+export interface Opening {
+  conversationKey: string;
+  topic: string;
+  /** When it was claimed (ms); renewed by every attempt of its delivery, void after OPENING_TTL_MS. */
+  at: number;
+}
+
+/** A claim not renewed for this long is void: its delivery died (dead-lettered) or waits out a long backoff. */
+export const OPENING_TTL_MS = 5 * 60_000;
 
 export interface CustomerChange {
   /** Customers read for this change, at the version read: the write happens only if none moved. */
   expected: { id: string; version: number }[];
+  /**
+   * Identifiers read as nobody's: the write happens only if they still are (two first messages
+   * of one customer, linked at once, make one customer, not two with the same player id).
+   */
+  unowned?: string[];
   /** Customers to write (versions already bumped); the store points each of their identifiers at them. */
   put: Customer[];
   /** Customers merged into another and to be deleted. */
@@ -44,7 +67,7 @@ export interface CustomerChange {
 export interface IdentityStore {
   /** The customers these identifiers belong to, each once. */
   find(identifiers: string[]): Promise<Customer[]>;
-  /** Applies the change atomically; false (nothing written) when an expected customer changed or vanished. */
+  /** Applies the change atomically; false (nothing written) when an expected customer changed or vanished, or an unowned identifier got an owner. */
   commit(change: CustomerChange): Promise<boolean>;
 }
 
@@ -86,6 +109,7 @@ export function planLink(found: Customer[], ids: string[], newId: () => string):
   const owner = (id: string) => found.find((c) => c.identifiers.includes(id));
   const refused: string[] = [];
   const expected = found.map((c) => ({ id: c.id, version: c.version }));
+  const unowned = ids.filter((id) => !owner(id));
   const self = ids[0]!;
   const selfCustomer = owner(self);
   if (selfCustomer?.sharedBy) {
@@ -132,6 +156,8 @@ export function planLink(found: Customer[], ids: string[], newId: () => string):
     anchor.identifiers.push(...merged.identifiers.filter((i) => !anchor.identifiers.includes(i)));
     for (const [kind, requester] of Object.entries(merged.requesters)) anchor.requesters[kind] ??= requester;
     anchor.tickets.push(...merged.tickets.filter((t) => !anchor.tickets.some((x) => x.ticketId === t.ticketId)));
+    for (const [channelId, key] of Object.entries(merged.conversations ?? {})) (anchor.conversations ??= {})[channelId] ??= key;
+    if (merged.opening?.length) anchor.opening = [...(anchor.opening ?? []), ...merged.opening];
     put.delete(other.id);
     remove.add(other.id);
   }
@@ -139,7 +165,7 @@ export function planLink(found: Customer[], ids: string[], newId: () => string):
   const changed = !selfCustomer || remove.size > 0 || put.size > 0 || anchor.identifiers.length !== selfCustomer.identifiers.length || anchor.playerId !== selfCustomer.playerId;
   if (!changed) return { change: { expected, put: [], remove: [] }, customer: selfCustomer, refused };
   anchor.version = (selfCustomer?.version ?? -1) + 1;
-  return { change: { expected, put: [anchor, ...put.values()], remove: [...remove] }, customer: anchor, refused };
+  return { change: { expected, unowned, put: [anchor, ...put.values()], remove: [...remove] }, customer: anchor, refused };
 }
 
 function describe(id: string): string {
@@ -151,13 +177,26 @@ function describe(id: string): string {
   return `${value.slice(0, value.indexOf(':'))} account ${value.slice(value.indexOf(':') + 1)}`;
 }
 
+/** Two topics share a ticket when they are the same, or one of them is none in particular (a missed call). */
+const topicsFit = (a: string, b: string): boolean => a === b || a === 'other' || b === 'other';
+
 /**
  * The customer's ticket a new conversation joins: the newest one for the same topic (a message
  * without a topic, such as a missed call, matches any) touched within `withinMs`.
  */
 export function ticketToJoin(customer: Customer, topic: string, now: number, withinMs: number): CustomerTicket | undefined {
-  const fits = (t: CustomerTicket) => now - t.at <= withinMs && (t.topic === topic || t.topic === 'other' || topic === 'other');
+  const fits = (t: CustomerTicket) => now - t.at <= withinMs && topicsFit(t.topic, topic);
   return [...customer.tickets].sort((a, b) => b.at - a.at).find(fits);
+}
+
+/** Another conversation's live claim to open the ticket this one would join. */
+export function openedByAnother(customer: Customer, topic: string, conversationKey: string, now: number): Opening | undefined {
+  return customer.opening?.find((o) => o.conversationKey !== conversationKey && now - o.at < OPENING_TTL_MS && topicsFit(o.topic, topic));
+}
+
+/** The customer's claims with this conversation's (re)claim and without void ones. */
+export function claimOpening(customer: Customer, claim: Opening): Opening[] {
+  return [...(customer.opening ?? []).filter((o) => o.conversationKey !== claim.conversationKey && claim.at - o.at < OPENING_TTL_MS), claim];
 }
 
 /** Keeps the few newest tickets: older ones are past any join window. */

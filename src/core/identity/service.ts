@@ -1,8 +1,22 @@
-import type { AttemptContext, ChannelRef, HelpdeskInstance, Logger, RequesterRef } from '../connector.ts';
-import type { NormalizedMessage } from '../message.ts';
-import { planLink, rememberTicket, ticketToJoin, viewOf, type Customer, type CustomerTicket, type IdentityStore, type LinkPlan } from './customer.ts';
-import { identifier, senderIdentity } from './identifiers.ts';
+import type { AttemptContext, ChannelRef, Conversation, HelpdeskInstance, Logger, RequesterRef } from '../connector.ts';
+import { DeliveryError } from '../errors.ts';
+import type { NormalizedMessage, Sender } from '../message.ts';
+import {
+  claimOpening,
+  openedByAnother,
+  planLink,
+  rememberTicket,
+  ticketToJoin,
+  viewOf,
+  type Customer,
+  type CustomerTicket,
+  type IdentityStore,
+  type LinkPlan,
+  type Opening,
+} from './customer.ts';
+import { identifier, selfIdentifier, senderIdentity } from './identifiers.ts';
 import type { IdentityOptions } from './options.ts';
+import { answeredCustomer } from './reply-via.ts';
 
 /**
  * The pipeline's one door to identities: who a message's sender is (linking what the message
@@ -21,19 +35,36 @@ export interface IdentityService {
   readonly options: IdentityOptions;
   /** The helpdesk maps `options.ticketField` to one of its fields (an unmapped field would be refused). */
   readonly ticketFieldMapped: boolean;
-  /** Links what the message proves and returns the sender's customer. */
-  recognize(message: NormalizedMessage, channel: ChannelRef): Promise<Recognized>;
+  /**
+   * Links what the message proves and returns the sender's customer. `conversation`: the one it
+   * continues, if any. A verified answer in a conversation the gateway opened for a customer (an
+   * email from the address it wrote to, replying to that mail) links the sender to that customer.
+   * Anyone but that conversation's customer writing into it (a CC'd address, a stranger answering a
+   * forwarded mail, an unverified mail into a thread opened for a customer) is returned as nobody:
+   * their message goes to the conversation's ticket and neither gives to nor takes from that
+   * customer's helpdesk user, tickets or player id.
+   */
+  recognize(message: NormalizedMessage, channel: ChannelRef, conversation?: Pick<Conversation, 'sender' | 'meta'>): Promise<Recognized>;
   /** A trusted rule found the player id in the message: link it like a proof. */
   linkPlayer(message: NormalizedMessage, channel: ChannelRef, playerId: string): Promise<Recognized>;
-  /** The ticket a new conversation of this customer joins, under the `join` policy. */
-  ticketToJoin(customer: Customer | undefined, topic: string): CustomerTicket | undefined;
+  /**
+   * The ticket a new conversation of this customer joins under the `join` policy; undefined when
+   * it opens one, and then it holds the customer's claim to do so until `remember`. While another
+   * conversation of the customer holds a claim for a topic that fits, it waits a few seconds for
+   * that ticket, then throws a retry: two conversations delivered at once open one ticket.
+   */
+  joinOrOpen(customer: Customer | undefined, topic: string, conversationKey: string): Promise<CustomerTicket | undefined>;
+  /** The customer an identifier belongs to, as stored (nothing is linked); undefined for a shared identifier. */
+  customerOf(identifier: string): Promise<Customer | undefined>;
+  /** The identifier the channel knows this sender by. */
+  selfOf(sender: Sender, channel: ChannelRef): string;
   /**
    * The customer's helpdesk user: `known` (the conversation's) or the one made for the customer
    * before, given what was proven since; otherwise found or created by the helpdesk.
    */
   requester(customer: Customer | undefined, message: NormalizedMessage, channel: ChannelRef, ctx: AttemptContext, known?: string): Promise<RequesterRef>;
-  /** The customer's message went to this ticket. */
-  remember(customer: Customer | undefined, ticket: Omit<CustomerTicket, 'at'>): Promise<void>;
+  /** The customer's message of this conversation went to this ticket (their claim to open one ends). */
+  remember(customer: Customer | undefined, ticket: Omit<CustomerTicket, 'at'>, conversation: { channelId: string; key: string }): Promise<void>;
 }
 
 export interface IdentityDeps {
@@ -49,6 +80,18 @@ export interface IdentityDeps {
 
 /** Commits retried on a conflict: another worker linked the same customer in between. */
 const MAX_TRIES = 8;
+/** How long a new conversation waits in place for the ticket another one of the customer is opening. */
+const OPENING_WAIT_MS = 5_000;
+
+const unchanged = (customer: Customer): LinkPlan => ({ change: { expected: [], put: [], remove: [] }, customer, refused: [] });
+
+/** A write of `edit` applied to `current`, planned on its version. */
+function edited(current: Customer, edit: (c: Customer) => void): LinkPlan {
+  const next = structuredClone(current);
+  edit(next);
+  next.version = current.version + 1;
+  return { change: { expected: [{ id: current.id, version: current.version }], put: [next], remove: [] }, customer: next, refused: [] };
+}
 
 export function createIdentityService(deps: IdentityDeps): IdentityService {
   const { store, options, helpdesk, log } = deps;
@@ -76,15 +119,14 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
     return { ...(customer ? { customer } : {}), ...(playerId ? { playerId } : {}), notes };
   }
 
-  /** Writes `edit` onto the customer with a fresh read each try. */
-  async function amend(customer: Customer, edit: (c: Customer) => void): Promise<void> {
-    await update([customer.identifiers[0]!], (found) => {
-      const current = found.find((c) => c.id === customer.id) ?? found[0];
-      if (!current) return { change: { expected: [], put: [], remove: [] }, customer, refused: [] };
-      const next = structuredClone(current);
-      edit(next);
-      next.version = current.version + 1;
-      return { change: { expected: [{ id: current.id, version: current.version }], put: [next], remove: [] }, customer: next, refused: [] };
+  /**
+   * Reads the customer afresh (the one it was merged into, if it was) and plans a change on it;
+   * committed only if nobody wrote in between, else planned again.
+   */
+  async function amend(customer: Customer, plan: (current: Customer) => LinkPlan): Promise<void> {
+    await update(customer.identifiers, (found) => {
+      const current = found.find((c) => c.id === customer.id) ?? found.find((c) => !c.sharedBy);
+      return current ? plan(current) : unchanged(customer);
     });
   }
 
@@ -92,9 +134,17 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
     options,
     ticketFieldMapped: deps.helpdeskFields.includes(options.ticketField),
 
-    async recognize(message, channel) {
+    async recognize(message, channel, conversation) {
       const who = senderIdentity(message.sender, channel, { region, proofs: options.proofs[channel.id] });
-      return link(who.proven, who.playerId);
+      const answered = answeredCustomer(conversation, message);
+      // A verified answer: the sender's identifiers join the customer who was answered (anchored there, so
+      // a conflict makes the sender's address shared rather than moving that customer's own id).
+      const recognized = await link(answered && answered !== who.self ? [answered, ...who.proven] : who.proven, who.playerId);
+      // The conversation is its owner's: the customer a thread was opened for, else the one its sender is.
+      const openedFor = conversation?.meta?.['openedFor'];
+      const owner = typeof openedFor === 'string' ? openedFor : conversation && selfIdentifier(conversation.sender, channel, region);
+      if (owner !== undefined && !recognized.customer?.identifiers.includes(owner)) return { notes: recognized.notes };
+      return recognized;
     },
 
     async linkPlayer(message, channel, playerId) {
@@ -102,10 +152,36 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
       return link([...who.proven, identifier.player(playerId)], who.playerId ?? playerId);
     },
 
-    ticketToJoin(customer, topic) {
+    async joinOrOpen(customer, topic, conversationKey) {
       if (!customer || options.join !== 'open-ticket') return undefined;
-      return ticketToJoin(customer, topic, now(), options.joinWindowHours * 3600_000);
+      const waitUntil = now() + OPENING_WAIT_MS;
+      for (let pause = 50; ; pause = Math.min(pause * 2, 800)) {
+        let seen: { join?: CustomerTicket; busy?: Opening } = {};
+        // The check and the claim are one compare-and-set on the customer: of two conversations deciding at
+        // once, one commits its claim and the other's commit is refused and re-planned, seeing that claim.
+        await amend(customer, (current) => {
+          const at = now();
+          const join = ticketToJoin(current, topic, at, options.joinWindowHours * 3600_000);
+          seen = { join, busy: join ? undefined : openedByAnother(current, topic, conversationKey, at) };
+          if (seen.join || seen.busy) return unchanged(current);
+          return edited(current, (c) => {
+            c.opening = claimOpening(c, { conversationKey, topic, at });
+          });
+        });
+        if (seen.join || !seen.busy) return seen.join;
+        if (now() >= waitUntil) {
+          throw new DeliveryError(`another conversation of this customer (${seen.busy.conversationKey}) is opening their ticket; this one joins it once it is there`, { kind: 'retry' });
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     },
+
+    async customerOf(id) {
+      const [customer] = await store.find([id]);
+      return customer?.sharedBy ? undefined : customer;
+    },
+
+    selfOf: (sender, channel) => selfIdentifier(sender, channel, region),
 
     async requester(customer, message, channel, ctx, known) {
       const kind = helpdesk.kind;
@@ -120,19 +196,23 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
         ref = await helpdesk.upsertRequester(message.sender, channel, ctx, view);
       }
       if (customer.requesters[kind] !== ref.id || customer.identifiers.some((i) => !customer.pushed.includes(i))) {
-        await amend(customer, (c) => {
+        await amend(customer, (current) => edited(current, (c) => {
           c.requesters[kind] ??= ref.id;
           c.pushed = [...new Set([...c.pushed, ...customer.identifiers])];
-        });
+        }));
       }
       return ref;
     },
 
-    async remember(customer, ticket) {
+    async remember(customer, ticket, conversation) {
       if (!customer) return;
-      await amend(customer, (c) => {
+      await amend(customer, (current) => edited(current, (c) => {
         c.tickets = rememberTicket(c, { ...ticket, at: now() });
-      });
+        (c.conversations ??= {})[conversation.channelId] = conversation.key;
+        const opening = c.opening?.filter((o) => o.conversationKey !== conversation.key) ?? [];
+        if (opening.length > 0) c.opening = opening;
+        else delete c.opening;
+      }));
     },
   };
 }

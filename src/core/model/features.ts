@@ -3,8 +3,9 @@ import { matchKey } from '../rules/normalize.ts';
 
 /**
  * What the text model sees of a message: hashed word unigrams and bigrams and character n-grams
- * of each word (so "самоисключение", "самоисключения" and "samoisklyuchenie"-style spellings
- * share most of their features), on the same normalized text the rules match.
+ * of each word's Latin skeleton (so "самоисключение", "самоисключения" and "samoisklyuchenie",
+ * or "ютқаздим" and "yutqazdim", share most of their features), on the same normalized text the
+ * rules match.
  */
 
 export interface FeatureSpec {
@@ -15,9 +16,14 @@ export interface FeatureSpec {
   charMax: number;
   /** 1: words only; 2: words and pairs of neighbouring words. */
   wordNgrams: number;
+  /**
+   * Character n-grams of each word's Latin skeleton (see `skeleton`) instead of its spelling.
+   * Absent in model files written before it existed: they read spellings.
+   */
+  skeleton?: boolean;
 }
 
-export const DEFAULT_FEATURES: FeatureSpec = { buckets: 1 << 18, charMin: 2, charMax: 5, wordNgrams: 2 };
+export const DEFAULT_FEATURES: FeatureSpec = { buckets: 1 << 18, charMin: 2, charMax: 5, wordNgrams: 2, skeleton: true };
 
 /** A long email costs no more than this many words (the rules read 8,000 characters, about as many). */
 const MAX_WORDS = 1200;
@@ -25,6 +31,37 @@ const MAX_WORDS = 1200;
 const SEED_WORD = 0x9747b28c;
 const SEED_PAIR = 0x5bd1e995;
 const SEED_CHAR = 0x1b873593;
+const SEED_SKEL = 0x2f6b1c4d;
+
+const CYRILLIC: Readonly<Record<string, string>> = {
+  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ж: 'j', з: 'z', и: 'i', й: 'i', к: 'k', л: 'l', м: 'm', н: 'n', о: 'u', п: 'p',
+  р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'c', ч: 'ch', ш: 'sh', щ: 'sh', ъ: '', ы: 'i', ь: '', э: 'e', ю: 'iu', я: 'ia',
+};
+
+/** Longest first: "shch" before "sch". */
+const DIGRAPHS: readonly (readonly [string, string])[] = [['shch', 'sh'], ['sch', 'sh'], ['zh', 'j'], ['kh', 'h'], ['ts', 'c']];
+const LATIN_FOLDS: Readonly<Record<string, string>> = { x: 'h', q: 'k', w: 'v', y: 'i', o: 'u' };
+
+/**
+ * A word's Latin skeleton: one spelling where Russian in Cyrillic and Russian typed in Latin
+ * letters ("заблокируйте", "zablokiruyte"), and Uzbek in either script ("ютказдим", "yutqazdim";
+ * the rules' normalization has already folded ў to у and dropped the apostrophe of oʻ), meet.
+ * Letters players swap are merged: х/x/kh/h, қ/q/k, ж/zh/j, ц/ts/c, й/ы/y/i, о/у/o/u, and doubled
+ * letters count once. Lossy on purpose: the word features keep the exact spelling.
+ */
+export function skeleton(word: string): string {
+  let s = '';
+  for (const c of word) s += CYRILLIC[c] ?? c;
+  // One pass rather than a chain of replaces: this runs for every word of every message scored.
+  let out = '';
+  for (let i = 0; i < s.length; ) {
+    const digraph = DIGRAPHS.find(([from]) => s.startsWith(from, i));
+    const c = digraph ? digraph[1] : (LATIN_FOLDS[s[i]!] ?? s[i]!);
+    i += digraph ? digraph[0].length : 1;
+    for (const ch of c) if (out[out.length - 1] !== ch) out += ch;
+  }
+  return out;
+}
 
 /** FNV-1a over the UTF-16 code units of s[start, end), seeded per feature kind (no substring is built). */
 function hash(s: string, seed: number, start = 0, end = s.length): number {
@@ -49,6 +86,16 @@ export function modelWords(text: string): string[] {
   return words.length > MAX_WORDS ? words.slice(0, MAX_WORDS) : words;
 }
 
+/** Character n-grams of a padded word. `skipWhole`: the whole padded word is already the word feature. */
+function charGrams(padded: string, seed: number, spec: FeatureSpec, add: (h: number) => void, skipWhole: boolean): void {
+  for (let n = spec.charMin; n <= spec.charMax; n++) {
+    for (let i = 0; i + n <= padded.length; i++) {
+      if (skipWhole && n === padded.length) continue;
+      add(hash(padded, seed, i, i + n));
+    }
+  }
+}
+
 export interface Features {
   /** Bucket ids, each once. */
   index: Uint32Array;
@@ -69,14 +116,8 @@ export function featurize(text: string, spec: FeatureSpec = DEFAULT_FEATURES): F
     const word = words[w]!;
     add(hash(word, SEED_WORD));
     if (spec.wordNgrams >= 2 && w + 1 < words.length) add(hash(`${word} ${words[w + 1]}`, SEED_PAIR));
-    const padded = `<${word}>`;
-    for (let n = spec.charMin; n <= spec.charMax; n++) {
-      for (let i = 0; i + n <= padded.length; i++) {
-        // The whole padded word is already the word feature.
-        if (n === padded.length) continue;
-        add(hash(padded, SEED_CHAR, i, i + n));
-      }
-    }
+    if (spec.skeleton) charGrams(`<${skeleton(word)}>`, SEED_SKEL, spec, add, false);
+    else charGrams(`<${word}>`, SEED_CHAR, spec, add, true);
   }
   const index = new Uint32Array(counts.size);
   const value = new Float32Array(counts.size);

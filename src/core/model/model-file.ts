@@ -25,6 +25,7 @@ export const ModelFile = z.strictObject({
     charMin: z.number().int().min(1).max(10),
     charMax: z.number().int().min(1).max(10),
     wordNgrams: z.number().int().min(1).max(2),
+    skeleton: z.boolean().optional(),
   }),
   bias: z.array(z.number()),
   /** Weight = stored int16 × scale. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { LinearRegex } from '../linear-regex.ts';
+import { modelWords } from '../model/features.ts';
 import { Sender, type NormalizedMessage } from '../message.ts';
 import { RuleCompileError } from './compile-error.ts';
 import { matchKey } from './normalize.ts';
@@ -224,7 +225,12 @@ class ConditionCompiler {
     if (this.modelTopics && !this.modelTopics.includes(topic)) {
       this.fail(`${path}.topic`, `the model has no topic ${quote(topic)} (it knows ${this.modelTopics.join(', ')})`);
     }
+    const { minWords } = mc;
     return (e) => {
+      if (minWords !== undefined) {
+        const words = modelWords(e.text()).length;
+        if (words < minWords) return { ok: false, why: `model: ${words} word${words === 1 ? '' : 's'} < ${minWords}, too little text to trust a score` };
+      }
       const scores = e.scores();
       if (scores === undefined) return { ok: false, why: 'model: no model is loaded' };
       const score = scores[topic];

@@ -28,6 +28,8 @@ export const ValueCondition = z.union([
 export const ModelCondition = z.strictObject({
   topic: z.string().min(1).describe('a topic the model was trained on, e.g. responsible_gaming'),
   atLeast: z.number().min(0).max(1).default(0.5).describe('holds when the topic\'s score (0–1) is at least this'),
+  minWords: z.number().int().min(1).optional()
+    .describe('holds only for a message of at least this many words: a greeting or a two-word question is too little text for the score to mean much'),
 });
 
 export const TimeWindow = z.strictObject({

@@ -3,7 +3,8 @@ import type { Customer, CustomerChange, IdentityStore } from '../../core/identit
 
 /**
  * Customers and the identifier → customer index in the embedded store's database. A commit is
- * one transaction that first checks the versions it was planned on; the group-committed writes
+ * one transaction that first checks the versions it was planned on (and that identifiers read as
+ * nobody's still are); the group-committed writes
  * of the rest of the store run in their own transactions, never interleaved with this one (both
  * run synchronously on the one connection).
  */
@@ -35,12 +36,10 @@ export function createEmbeddedIdentities(db: DatabaseSync): IdentityStore {
     async commit(change: CustomerChange) {
       db.exec('BEGIN IMMEDIATE');
       try {
-        for (const e of change.expected) {
-          const row = stmt.get.get(e.id) as { version: number } | undefined;
-          if (!row || row.version !== e.version) {
-            db.exec('ROLLBACK');
-            return false;
-          }
+        const moved = change.expected.some((e) => (stmt.get.get(e.id) as { version: number } | undefined)?.version !== e.version);
+        if (moved || (change.unowned ?? []).some((i) => stmt.owner.get(i) !== undefined)) {
+          db.exec('ROLLBACK');
+          return false;
         }
         for (const c of change.put) {
           stmt.put.run(c.id, c.version, JSON.stringify(c));

@@ -1,0 +1,103 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signPlayerToken } from '../../src/core/identity/player-token.ts';
+import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
+import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harness.ts';
+
+/**
+ * Two conversations of one customer delivered at the same moment (join: open-ticket): the web
+ * form of a signed-in player and their signed Telegram /start, posted together for several
+ * players at once, against a slow Zendesk so the deliveries overlap. Each player gets one
+ * ticket holding both messages: on the embedded store (one process, four workers) and on Redis
+ * with two gateway processes taking the work between them.
+ */
+
+const ZD_TOKEN = 'zd-api-token-concurrency-0123';
+const TG_TOKEN = '123456:concurrency-e2e-token';
+const TG_SECRET = 'tg-concurrency-secret-0123';
+const LINK_SECRET = 'player-link-secret-concurrency-0123456789';
+const PLAYERS = ['9101', '9102', '9103', '9104'];
+
+function configYaml(store: string): string {
+  return `
+server: { port: 8080, host: 127.0.0.1 }
+store: ${store}
+log:
+  level: \${LOG_LEVEL:-info}
+delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
+identity: { join: open-ticket }
+${configBlocks.zendesk('fields: { player_id: 900001 }')}
+channels:
+${configBlocks.telegram('playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${configBlocks.site('rateLimit: { perMinute: 100 }')}
+`;
+}
+
+const redisAvailable = redisAvailableOrExplain('the concurrent-join test on Redis');
+const runtimes = [
+  { name: 'embedded store, one process', processes: 1, redis: false },
+  ...(redisAvailable ? [{ name: 'Redis, two gateway processes', processes: 2, redis: true }] : []),
+];
+
+describe.each(runtimes)('two conversations of one customer at the same moment: one ticket ($name)', ({ processes, redis }) => {
+  let zd: FakeZendesk;
+  let tg: FakeTelegram;
+  let server: RedisServer | undefined;
+  const dirs: { path: string; remove(): Promise<void> }[] = [];
+  const gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
+    tg = await startFakeTelegram({ token: TG_TOKEN });
+    if (redis) server = await startRedis();
+    for (let i = 0; i < processes; i++) {
+      const dir = await tempDir();
+      dirs.push(dir);
+      const store = redis ? `{ kind: redis, url: "${server!.url}", prefix: join }` : `{ kind: embedded, path: ${dir.path}/data }`;
+      const gw = await GatewayProcess.create(dir.path, configYaml(store), {
+        ...fakesEnv({ url: zd.url, apiToken: ZD_TOKEN }, { apiRoot: tg.apiRoot, token: TG_TOKEN, secret: TG_SECRET }),
+        PLAYER_LINK_SECRET: LINK_SECRET,
+      });
+      await gw.start();
+      gateways.push(gw);
+    }
+  });
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== 'fail') return;
+    for (const gw of gateways) console.error(gw.output.slice(-8000));
+    console.error(zd.tickets.map((t) => `ticket ${t.id} (requester ${t.requester_id}): ${t.comments.map((c) => c.body.slice(0, 60).replace(/\s+/g, ' ')).join(' | ')}`).join('\n'));
+  });
+  afterAll(async () => {
+    for (const gw of gateways) await gw.stop();
+    await Promise.all([zd?.close(), tg?.close(), server?.close(), ...dirs.map((d) => d.remove())]);
+  });
+
+  it('each player\'s form and Telegram /start, delivered together, land on one ticket of one user', async () => {
+    // A slow Zendesk (every write answered after 300 ms): both conversations of a player are in flight at once.
+    zd.failNext(1000, { status: 200, passThrough: true, delayMs: 300 });
+    const gw = (i: number) => gateways[i % gateways.length]!;
+    const posts = PLAYERS.flatMap((player, i) => [
+      gw(i).post('/forms/site', { email: `p${player}@example.com`, player, message: `Не могу пройти верификацию, игрок ${player}` }),
+      gw(i + 1).post('/webhooks/telegram', tgUpdate.text(Number(player), `/start ${signPlayerToken(player, LINK_SECRET, new Date(Date.now() + 3600_000))}`, {
+        updateId: Number(player),
+        messageId: Number(player),
+        firstName: `Player${player}`,
+      }), { 'x-telegram-bot-api-secret-token': TG_SECRET }),
+    ]);
+    for (const res of await Promise.all(posts)) expect(res.status).toBeLessThan(300);
+
+    const has = (text: string) => zd.tickets.filter((t) => t.comments.some((c) => c.body.includes(text)));
+    for (const player of PLAYERS) {
+      await waitFor(`player ${player}'s form and /start`, () => has(`игрок ${player}`).length > 0 && has(`signed in as player ${player}`).length > 0, 30_000);
+    }
+    // What an agent sees: one ticket per player, holding both messages, one user per player.
+    expect(zd.tickets).toHaveLength(PLAYERS.length);
+    for (const player of PLAYERS) {
+      const [form] = has(`игрок ${player}`);
+      expect(has(`signed in as player ${player}`)).toEqual([form]);
+      expect(zd.users.find((u) => u.id === form!.requester_id)?.external_id).toBe(player);
+    }
+    expect(zd.users.filter((u) => u.role === 'end-user')).toHaveLength(PLAYERS.length);
+  }, 90_000);
+});
