@@ -9,8 +9,9 @@ export const TRIM_EVERY = 16;
  * this minute is not written again: only its time would move, and search orders conversations by
  * minutes at best. Trimming a conversation to its newest events is needed only now and then: on
  * its first record in a minute and every TRIM_EVERY records after, so it holds at most
- * TRIM_EVERY - 1 events more than the limit, and readers return the newest `eventsPerConversation`. What it remembers is
- * forgotten every minute, so it stays as small as one minute's conversations.
+ * TRIM_EVERY - 1 events more than the limit, and readers return the newest
+ * `eventsPerConversation`. What it remembers is forgotten every minute, so it stays as small as
+ * one minute's conversations.
  */
 export class ConversationWrites {
   private minute = -1;

@@ -19,10 +19,11 @@ interface Pending {
 }
 
 /**
- * The conversation log in the embedded store's file. Records are buffered and written together in
- * a transaction of their own, so they never slow down or fail an accept; a read writes what waits first.
- * Every accepted message is recorded, so a record writes little (see ConversationWrites); events
- * are pruned in rowid order, which is the order they were written, so no index on their time.
+ * The conversation log in the embedded store's file. Records are buffered and written together,
+ * in a transaction of their own, so they never slow down or fail an accept; a read writes what
+ * waits first. Every accepted message is recorded, so a record writes little (see
+ * ConversationWrites). Events are pruned in rowid order, the order they were written in, so their
+ * time needs no index.
  */
 export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): ConversationLog & { flush(): void; prune(): void } {
   db.exec(`
