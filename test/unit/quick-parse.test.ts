@@ -4,22 +4,14 @@ import { z } from 'zod';
 import { TgUpdate } from '../../connectors/channels/telegram/update.ts';
 import { NormalizedMessage } from '../../src/core/message.ts';
 import { quickParser } from '../../src/core/quick-parse.ts';
+import { playerMessage } from '../rules/message.ts';
 
-const message = {
-  id: '01JEXAMPLE0000000000000000',
-  channel: { id: 'telegram', kind: 'telegram' },
-  kind: 'message',
-  externalId: '5000001:7',
-  dedupeKey: '5000001:7',
-  conversation: { externalId: '5000001' },
+const message = playerMessage('вывод не пришёл', {
   sender: { externalId: '5000001', displayName: 'Player', locale: 'ru' },
-  text: 'вывод не пришёл',
   attachments: [{ name: 'photo.jpg', mime: 'image/jpeg', size: 1200, source: 'file-1' }],
-  occurredAt: '2026-12-07T15:00:00.000Z',
-  receivedAt: '2026-12-07T15:00:01.000Z',
   raw: { update_id: 1, message: { text: 'вывод не пришёл' } },
   meta: { updateId: 1, chatType: 'private' },
-};
+});
 
 const update = {
   update_id: 100_000_001,
