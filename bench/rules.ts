@@ -5,7 +5,7 @@ import { compileLinear, toRe2Syntax, UnsupportedPattern, type LinearMatch, type 
 import { compileRules, evaluate } from '../src/core/rules/engine.ts';
 import { PatternSet, rewritePattern, type PatternCompiler } from '../src/core/rules/pattern.ts';
 import { reversePattern, topLevelAlternatives } from '../src/core/rules/word-sides.ts';
-import { playerMessage } from '../test/rules/message.ts';
+import { playerMessage } from '../test/fixtures/message.ts';
 import { loadLabeled, loadShippedRules } from '../test/rules/shipped.ts';
 import { percentile, REPO, round } from './lib.ts';
 

@@ -119,6 +119,7 @@ export async function startGateway(opts: {
       blobs: runtime.blobs,
       dataDir,
       publicUrl: cfg.server.publicUrl,
+      retention: cfg.retention,
       noteToAgents: async (externalId, text, dedupeKey) => {
         const link = await runtime.links.get(conversationKey(id, externalId));
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to note on: no ticket is linked to this conversation yet');
@@ -383,10 +384,11 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       retry,
       lockDurationMs: store.takeoverAfterMs,
       floodLimit,
+      retention: cfg.retention,
       log: log.child({ part: 'store' }),
     });
   }
-  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, floodLimit, log: log.child({ part: 'store' }) });
+  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, retry, floodLimit, retention: cfg.retention, log: log.child({ part: 'store' }) });
 }
 
 export async function createHelpdesk(
@@ -444,7 +446,7 @@ function withoutKind(o: Record<string, unknown>): Record<string, unknown> {
 function prefixedKv(runtime: Runtime, prefix: string): Runtime['kv'] {
   return {
     get: (k) => runtime.kv.get(prefix + k),
-    set: (k, v) => runtime.kv.set(prefix + k, v),
+    set: (k, v, opts) => runtime.kv.set(prefix + k, v, opts),
     delete: (k) => runtime.kv.delete(prefix + k),
     claimInWindow: (k, id, limit, windowMs) => runtime.kv.claimInWindow(prefix + k, id, limit, windowMs),
   };

@@ -6,6 +6,7 @@ import { KpiSection, SlaSection } from '../core/kpi/config.ts';
 import { Replies, Rule } from '../core/rules/schema.ts';
 import { DeliverySection, Language, LogSection, PrivacySection, ServerSection, StoreSection, TimeZone } from './sections.ts';
 import { DEFAULT_TOPICS, HistorySection, ModelSection, TopicsSection } from './learning.ts';
+import { RetentionSection } from './retention.ts';
 
 /** A connector kind as the config sees it: its name, options schema and secret option keys. */
 export interface ConnectorKind {
@@ -92,6 +93,7 @@ function composeConfig(entries: { helpdesk: z.ZodType<ConnectorOptions>; channel
     model: ModelSection.optional(),
     topics: TopicsSection.default(() => ({ ...DEFAULT_TOPICS })),
     history: HistorySection.prefault({}),
+    retention: RetentionSection.prefault({}),
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AttachmentRef, InboundDraft, NormalizedMessage, Sender } from './message.ts';
 import type { Decision } from './rules/schema.ts';
 import type { CustomerView } from './identity/customer.ts';
+import type { RecordKind, Retention } from './retention.ts';
 import type { LastSet } from './last-set.ts';
 
 /**
@@ -87,14 +88,24 @@ export interface RouteGuard {
 
 // ---------------------------------------------------------------- shared services
 
+/** How long the store keeps a record; with neither, until it is deleted. */
+export interface KvSetOptions {
+  /** What the record is: kept as long as the admin keeps that kind (`retention:`, src/core/retention.ts). */
+  keep?: RecordKind;
+  /** Or: forgotten this long after it was written (a cache that is of no use after). */
+  ttlMs?: number;
+}
+
 export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
-  set(key: string, value: string): Promise<void>;
+  /** Writes the value and its retention (a later `set` replaces both); an expired record reads as absent. */
+  set(key: string, value: string, opts?: KvSetOptions): Promise<void>;
   delete(key: string): Promise<void>;
   /**
    * A sliding-window cap that holds when many callers ask at once, in one process or several:
    * atomically forgets the ids recorded under `key` more than `windowMs` ago, then answers true
-   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now.
+   * when `id` is already recorded (a retry) or fewer than `limit` are, recording `id` now. The
+   * record is forgotten `windowMs` after the last id it recorded.
    */
   claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
 }
@@ -145,6 +156,11 @@ export interface ChannelContext {
   replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
+  /**
+   * How long `kv` keeps each kind of record (`retention:`), for a channel whose memory of what it
+   * took reaches only that far back (email rescans a rebuilt folder no further). Absent: the defaults.
+   */
+  retention?: Readonly<Retention>;
 }
 
 /** Where a reply goes: what the gateway remembers about the conversation. */

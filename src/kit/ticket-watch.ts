@@ -26,7 +26,8 @@ export function ticketWatch(kv: KeyValueStore, helpdesk: string, recheckAfterSec
   const key = (ticketId: string) => `${helpdesk}:seen-open:${ticketId}`;
   return {
     async sawOpen(ticketId) {
-      if (recheckAfterSec > 0) await kv.set(key(ticketId), String(Date.now()));
+      // Worth nothing past the window: a cache that expires with it.
+      if (recheckAfterSec > 0) await kv.set(key(ticketId), String(Date.now()), { ttlMs: recheckAfterSec * 1000 });
     },
     async knownOpen(ticketId) {
       if (recheckAfterSec === 0) return false;

@@ -1,6 +1,9 @@
 import { definition, FreshdeskOptions } from '../../connectors/helpdesks/freshdesk/index.ts';
 import { startFakeFreshdesk, type FdTicket, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
-import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
+import { helpdeskContract, type ContractTicket } from './helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
+import { inboundRequest } from '../fixtures/request.ts';
 
 const API_KEY = 'fd-contract-key-0123456789';
 const SECRET = 'fd-contract-webhook-secret-0123';

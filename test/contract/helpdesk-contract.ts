@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  AttemptContext,
-  FetchedFile,
-  HelpdeskInstance,
-  InboundRequest,
-  Logger,
-  RateLimiter,
-  RateSignal,
-  TicketInput,
-} from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import type { FetchedFile, HelpdeskInstance, InboundRequest, RateLimiter, RateSignal, TicketInput } from '../../src/core/connector.ts';
 import type { NormalizedMessage, Sender } from '../../src/core/message.ts';
-import type { Decision } from '../../src/core/rules/schema.ts';
 import { agentEvent } from '../fixtures/route.ts';
 import { afterWrite } from '../../src/core/last-set.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
+import { inboundRequest } from '../fixtures/request.ts';
+import { attempt, decision, deliveryFailure as failure, newMessage, ticketInput } from '../fixtures/message.ts';
 
 /**
  * The contract every helpdesk connector passes: each scenario runs the connector, through the
@@ -134,60 +125,10 @@ export interface HelpdeskContractSpec {
 
 // ---------------------------------------------------------------- inputs
 
-export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-export { memoryKv } from '../../src/runtime/memory-kv.ts';
-
-/** Builds an InboundRequest as the gateway's HTTP layer hands it to `verifyAgentEvent`. */
-export function inboundRequest(body: string, headers: Record<string, string> = {}, contentType = 'application/json'): InboundRequest {
-  let parsed: unknown;
-  if (contentType.includes('json')) {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = undefined;
-    }
-  } else parsed = Object.fromEntries(new URLSearchParams(body));
-  const lower = Object.fromEntries(Object.entries({ 'content-type': contentType, ...headers }).map(([k, v]) => [k.toLowerCase(), v]));
-  return { method: 'POST', url: '/helpdesk/events', headers: lower, query: {}, rawBody: Buffer.from(body), body: parsed, files: [], ip: '127.0.0.1' };
-}
-
 const TELEGRAM = { id: 'telegram', kind: 'telegram' };
-let seq = 0;
-
-function message(text: string, sender: Sender, channel = TELEGRAM): NormalizedMessage {
-  seq += 1;
-  const n = String(seq).padStart(6, '0');
-  return {
-    id: `01JCONTRACT00000000${n}`,
-    channel,
-    kind: 'message',
-    externalId: `${sender.externalId}:${n}`,
-    dedupeKey: `${sender.externalId}:${n}`,
-    conversation: { externalId: sender.externalId },
-    sender,
-    text,
-    attachments: [],
-    occurredAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-    meta: {},
-  };
-}
-
-const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
-
-let jobSeq = 0;
-const attempt = (o: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: `contract-job-${++jobSeq}`, ...o });
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeliveryError);
-    return err as DeliveryError;
-  }
-  throw new Error('expected a DeliveryError');
-}
+let customers = 0;
+/** A new message from `sender`, on Telegram unless `channel` says. */
+const message = (text: string, sender: Sender, channel = TELEGRAM): NormalizedMessage => newMessage(text, { sender, channel });
 
 /** A limiter that lets everything through and remembers what it was told. */
 function recordingLimiter(): RateLimiter & { acquired: number; signals: RateSignal[] } {
@@ -226,12 +167,10 @@ export function helpdeskContract(spec: HelpdeskContractSpec): void {
     beforeEach(async () => {
       await h.reset();
       hd = await h.connect();
-      customer = { externalId: String(700000 + seq), displayName: 'Azamat Karimov', username: 'azamat_uz', locale: 'ru' };
+      customer = { externalId: String(700000 + ++customers), displayName: 'Azamat Karimov', username: 'azamat_uz', locale: 'ru' };
     });
 
-    function input(msg: NormalizedMessage, o: Partial<TicketInput> = {}): TicketInput {
-      return { channel: o.channel ?? channelRef((o.message ?? msg).channel), message: msg, extra: [], decision: decision(), subject: 'Вывод не пришёл', files: [], notes: [], conversationKey: `${msg.channel.id}:${msg.conversation.externalId}`, ...o };
-    }
+    const input = (msg: NormalizedMessage, o: Partial<TicketInput> = {}): TicketInput => ticketInput({ message: msg, subject: 'Вывод не пришёл', ...o });
 
     async function newTicket(o: Partial<TicketInput> = {}, text = 'вывод не пришёл уже 3 дня') {
       const msg = message(text, customer);

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definition, JsonlOptions } from '../../connectors/helpdesks/jsonl/index.ts';
 import type { JournalLine } from '../../connectors/helpdesks/jsonl/journal.ts';
-import { helpdeskContract, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
+import { helpdeskContract, type ContractTicket } from './helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
 
 /** The dry run keeps no tickets: the contract reads them back from the lines it wrote. */
 helpdeskContract({

@@ -1,7 +1,10 @@
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
 import { htmlToPlainText } from '../../src/kit/html-text.ts';
 import { startFakeUsedesk, type FakeUsedesk, type UdTicket } from '../fakes/usedesk-server.ts';
-import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
+import { helpdeskContract, type ContractTicket } from './helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
+import { inboundRequest } from '../fixtures/request.ts';
 
 const TOKEN = 'ud-contract-token-0123456789';
 const PRIORITY: Record<string, string> = { low: 'low', medium: 'normal', urgent: 'high', extreme: 'urgent' };

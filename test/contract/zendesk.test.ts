@@ -1,6 +1,9 @@
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { helpdeskContract, inboundRequest, memoryKv, silent, type ContractTicket } from './helpdesk-contract.ts';
+import { helpdeskContract, type ContractTicket } from './helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
+import { inboundRequest } from '../fixtures/request.ts';
 
 const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-contract-token-0123456789';

@@ -4,7 +4,7 @@ import { PHONE_NUMBER_ID, signedWebhook, startFakeGraph, waChange, waMessage, wa
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { freePort, GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+import { freePort, GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
 
 /**
  * The rating question end to end: the real `switchboard start` process with the fake Telegram,
@@ -23,8 +23,6 @@ const WA_SECRET = '0123456789abcdef0123456789abcdef';
 const FD_KEY = 'fd-api-key-0123456789';
 const FD_SECRET = 'fd-webhook-secret-0123456789';
 const LINK_SECRET = 'csat-link-secret-0123456789-0123456789';
-
-const settle = () => new Promise((r) => setTimeout(r, 800));
 
 const ADMIN_TOKEN = 'csat-admin-token-0123456789';
 
@@ -162,7 +160,7 @@ csat:
     await update(tgUpdate.text(880001, 'Слишком долго ждал ответа, три дня без новостей', { updateId: 2, messageId: followUp.message_id + 1 }));
     await waitFor('the feedback note', () => notesOf(ticket, 'три дня без новостей').length > 0);
     await waitFor('the thanks for the feedback', () => tg.sent.find((m) => m.chat_id === '880001' && /передали ваш отзыв/.test(m.text ?? '')));
-    await settle();
+    await settled(gw);
     expect(ticket.tags).not.toContain('csat_5');
     expect(notesOf(ticket, 'rated this ticket 2/5')).toHaveLength(1);
     expect(notesOf(ticket, 'три дня без новостей')).toHaveLength(1);
@@ -212,7 +210,7 @@ csat:
     // Data longer than Telegram allows, and a body over the server's limit.
     expect((await update(tgUpdate.callbackQuery(880002, 'x'.repeat(1024 * 1024), { queryId: 'huge' }))).status).toBe(413);
     expect((await update(tgUpdate.callbackQuery(880002, 'y'.repeat(200), { queryId: 'long' }))).status).toBe(200);
-    await settle();
+    await settled(gw);
     expect(mine.tags.some((t) => t.startsWith('csat_'))).toBe(false);
     expect(theirs.tags.some((t) => t.startsWith('csat_'))).toBe(false);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -232,7 +230,7 @@ csat:
     await gw.stop();
     await gw.start();
     expect((await solved(ticket)).status).toBe(200);
-    await settle();
+    await settled(gw);
     expect(tg.sent.filter((m) => m.chat_id === '880005' && m.buttons)).toHaveLength(1);
   });
 
@@ -388,7 +386,7 @@ csat:
     expect(shown.text).toContain('name="comment"');
     expect(shown.headers.get('cache-control')).toBe('no-store');
     expect(shown.headers.get('referrer-policy')).toBe('no-referrer');
-    await settle();
+    await settled(gw);
     expect(fd.ratings).toHaveLength(0);
 
     const done = await page(`/csat/${tokens[1]}`, form('comment=' + encodeURIComponent('Ответ пришёл через неделю, это долго')));
@@ -412,7 +410,7 @@ csat:
     // A poisoned key is refused by the gateway's parsers, as on every route (docs/security.md).
     expect((await page(`/csat/${tokens[0]}`, form('__proto__=1&constructor=2'))).status).toBe(400);
     expect((await page(`/csat/${tokens[0]}`, form(`comment=${'x'.repeat(40_000)}`))).status).toBe(413);
-    await settle();
+    await settled(gw);
     expect(fd.ratings).toHaveLength(1);
     expect(ticket.conversations.filter((c) => c.private && c.body_text.includes('rated this ticket'))).toHaveLength(1);
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
 
 /**
  * Email end to end: the `switchboard start` process reading two mailboxes of a real Dovecot,
@@ -194,7 +194,7 @@ describe.skipIf(dovecotSkip())('email into Zendesk and back (real gateway proces
     await waitFor('a ticket for every mail', () => zd.tickets.length >= subjects.length, 30_000);
     await waitFor('every mail marked read', async () => (await dv.messages(folders.support)).every((m) => m.seen));
     // Whatever was in flight at the kill is neither lost nor doubled.
-    await new Promise((r) => setTimeout(r, 1000));
+    await settled(gw);
     const asked = zd.tickets.map((t) => /question (Case \d+)/.exec(t.comments[0]!.body)?.[1]);
     expect(asked.sort()).toEqual([...subjects].sort());
   });

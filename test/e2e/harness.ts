@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../fixtures/wait.ts';
+
+export { waitFor };
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,61 +28,22 @@ export async function tempDir(prefix = 'switchboard-e2e-'): Promise<{ path: stri
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/**
- * Config the end-to-end tests share, each value from the environment the test gives the gateway
- * (`fakesEnv`): `helpdesk:` for the fake Zendesk, a `telegram` channel in webhook mode against the
- * fake Bot API, and `site`, the web form of an operator's site where players are signed in (its
- * player field is the player id). `more`: further keys of the block, one a line.
- */
-export const configBlocks = {
-  zendesk: (...more: string[]): string =>
-    ['helpdesk:', '  kind: zendesk', '  baseUrl: ${ZENDESK_URL}', '  email: agent@example.com', '  apiToken: ${ZENDESK_API_TOKEN}', ...more.map((l) => `  ${l}`)].join('\n'),
-  telegram: (...more: string[]): string =>
-    ['  telegram:', '    kind: telegram', '    token: ${TELEGRAM_BOT_TOKEN}', '    mode: webhook', '    secretToken: ${TELEGRAM_WEBHOOK_SECRET}', '    apiRoot: ${TELEGRAM_API_ROOT}', ...more.map((l) => `    ${l}`)].join('\n'),
-  site: (...more: string[]): string =>
-    ['  site:', '    kind: webform', '    fields:', '      email: { type: email }', '      player: {}', '      message: { required: true }', '    mapping: { playerId: player }', ...more.map((l) => `    ${l}`)].join('\n'),
-};
-
-/** The environment `configBlocks` reads: the fake Zendesk's and the fake Bot API's addresses and secrets. */
-export function fakesEnv(zendesk: { url: string; apiToken: string }, telegram: { apiRoot: string; token: string; secret: string }): Record<string, string> {
-  return {
-    ZENDESK_URL: zendesk.url,
-    ZENDESK_API_TOKEN: zendesk.apiToken,
-    TELEGRAM_BOT_TOKEN: telegram.token,
-    TELEGRAM_WEBHOOK_SECRET: telegram.secret,
-    TELEGRAM_API_ROOT: telegram.apiRoot,
-  };
-}
-
-/** The real gateway, as a child process running the `switchboard` command. */
+/** The real gateway, as a child process running the `switchboard` command (`--role` for one part of a Redis deployment). */
 export class GatewayProcess {
   readonly url: string;
   readonly port: number;
+  readonly role: 'all' | 'ingress' | 'worker';
   output = '';
   private child: ChildProcess | undefined;
   private readonly configFile: string;
   private readonly env: Record<string, string>;
 
-  constructor(configFile: string, port: number, env: Record<string, string>) {
+  constructor(configFile: string, port: number, env: Record<string, string>, role: 'all' | 'ingress' | 'worker' = 'all') {
     this.configFile = configFile;
     this.port = port;
     this.url = `http://127.0.0.1:${port}`;
     this.env = env;
+    this.role = role;
   }
 
   static async create(dir: string, yaml: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
@@ -89,9 +53,24 @@ export class GatewayProcess {
     return new GatewayProcess(file, port, env);
   }
 
-  /** Resolves once /healthz answers; `deadlineMs` for a machine under load. */
-  async start(deadlineMs = 30_000): Promise<void> {
-    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port)], {
+  /** Another process on the same config file (a second gateway on one Redis, a role). */
+  static async sibling(configFile: string, env: Record<string, string>, role: 'all' | 'ingress' | 'worker' = 'all'): Promise<GatewayProcess> {
+    return new GatewayProcess(configFile, await freePort(), env, role);
+  }
+
+  /** Started and not ended. */
+  get alive(): boolean {
+    return this.child !== undefined && !this.exited;
+  }
+
+  /** The process has ended (crashed, or been stopped). */
+  get exited(): boolean {
+    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
+  }
+
+  /** Resolves once /healthz answers (within the tests' one wait deadline unless `deadlineMs` says otherwise). */
+  async start(deadlineMs?: number): Promise<void> {
+    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile, '--port', String(this.port), ...(this.role === 'all' ? [] : ['--role', this.role])], {
       cwd: REPO,
       env: { ...process.env, ...this.env, SWITCHBOARD_CONFIG: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,16 +78,13 @@ export class GatewayProcess {
     const child = this.child;
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-    await waitFor(`the gateway on ${this.url} (output so far: ${this.output.slice(-2000)})`, async () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
+    // A gateway that exits (a bad config) fails the start at once rather than at the deadline.
+    const exited = await waitFor(`the gateway on ${this.url} (output so far: ${this.output.slice(-2000)})`, async () => {
+      if (child.exitCode !== null) return 'exited';
       const res = await fetch(`${this.url}/healthz`).catch(() => undefined);
-      return res?.ok;
+      return res?.ok && 'up';
     }, deadlineMs);
-  }
-
-  /** The process has ended (crashed, or been stopped). */
-  get exited(): boolean {
-    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
+    if (exited === 'exited') throw new Error(`gateway exited with ${child.exitCode}: ${this.output.slice(-3000)}`);
   }
 
   /** SIGKILL: no shutdown hooks, no flush; what was acknowledged must survive. */
@@ -169,4 +145,15 @@ export function duplicateKeys(json: string): string[] {
     }
   }
   return dupes;
+}
+
+/** The gateway has nothing queued and nothing in flight, seen on its /metrics twice in a row. */
+export async function settled(gw: { url: string }): Promise<void> {
+  let quiet = 0;
+  await waitFor(`${gw.url} to have nothing left to deliver`, async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    quiet = value('switchboard_queue_depth') === 0 && value('switchboard_in_flight') === 0 ? quiet + 1 : 0;
+    return quiet >= 2;
+  });
 }

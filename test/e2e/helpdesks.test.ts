@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
-import { GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
 
 /**
  * Switching helpdesk is a config change: the real `switchboard start` process, the same channels
@@ -179,7 +179,7 @@ describe.each([
     // Helpdesks retry webhooks: the same event three times delivers the reply once.
     for (let i = 0; i < 3; i++) expect((await gw.post('/helpdesk/events', event.body, event.headers)).status).toBe(200);
     await waitFor('the reply in Telegram', () => tg.sent.find((m) => m.text?.includes('Проверяем ваш вывод')), 20_000);
-    await new Promise((r) => setTimeout(r, 700));
+    await settled(gw);
     const replies = tg.sent.filter((m) => m.text?.includes('Проверяем ваш вывод'));
     expect(replies).toHaveLength(1);
     expect(replies[0]!.chat_id).toBe('777301');

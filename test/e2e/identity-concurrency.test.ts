@@ -3,7 +3,8 @@ import { signPlayerToken } from '../../src/core/identity/player-token.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { CREDENTIALS, fakeEnv, yaml } from '../fixtures/gateway.ts';
+import { GatewayProcess, tempDir, waitFor } from './harness.ts';
 
 /**
  * Two conversations of one customer delivered at the same moment (join: open-ticket): the web
@@ -13,9 +14,7 @@ import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harn
  * with two gateway processes taking the work between them.
  */
 
-const ZD_TOKEN = 'zd-api-token-concurrency-0123';
-const TG_TOKEN = '123456:concurrency-e2e-token';
-const TG_SECRET = 'tg-concurrency-secret-0123';
+const TG_SECRET = CREDENTIALS.telegram.secret;
 const LINK_SECRET = 'player-link-secret-concurrency-0123456789';
 const PLAYERS = ['9101', '9102', '9103', '9104'];
 
@@ -27,10 +26,10 @@ log:
   level: \${LOG_LEVEL:-info}
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
 identity: { join: open-ticket }
-${configBlocks.zendesk('fields: { player_id: 900001 }')}
+${yaml.zendesk('  fields: { player_id: 900001 }')}
 channels:
-${configBlocks.telegram('playerLinkSecret: ${PLAYER_LINK_SECRET}')}
-${configBlocks.site('rateLimit: { perMinute: 100 }')}
+${yaml.telegram('telegram', '    playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${yaml.site('    rateLimit: { perMinute: 100 }')}
 `;
 }
 
@@ -48,15 +47,15 @@ describe.each(runtimes)('two conversations of one customer at the same moment: o
   const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-    tg = await startFakeTelegram({ token: TG_TOKEN });
+    zd = await startFakeZendesk({ email: CREDENTIALS.zendesk.email, apiToken: CREDENTIALS.zendesk.apiToken });
+    tg = await startFakeTelegram({ token: CREDENTIALS.telegram.token });
     if (redis) server = await startRedis();
     for (let i = 0; i < processes; i++) {
       const dir = await tempDir();
       dirs.push(dir);
       const store = redis ? `{ kind: redis, url: "${server!.url}", prefix: join }` : `{ kind: embedded, path: ${dir.path}/data }`;
       const gw = await GatewayProcess.create(dir.path, configYaml(store), {
-        ...fakesEnv({ url: zd.url, apiToken: ZD_TOKEN }, { apiRoot: tg.apiRoot, token: TG_TOKEN, secret: TG_SECRET }),
+        ...fakeEnv({ zendesk: zd, telegram: tg }),
         PLAYER_LINK_SECRET: LINK_SECRET,
       });
       await gw.start();

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-server.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
+import { GatewayProcess, REPO, runCli, settled, tempDir, waitFor } from './harness.ts';
 
 /**
  * Escalation notices from the real gateway process: the shipped responsible-gaming rule sends
@@ -114,7 +114,7 @@ describe('escalation notices to Slack (real gateway process)', () => {
     // The same rule firing again on the same ticket is not news.
     await say(880001, 'Самоисключение, пожалуйста, срочно', 2);
     await waitFor('the second message on the ticket', () => ticket.comments.find((c) => c.body.includes('срочно')));
-    await new Promise((r) => setTimeout(r, 700));
+    await settled(gw);
     expect(slack.messages).toHaveLength(1);
     expect(gw.output).not.toContain(SLACK_TOKEN);
   });

@@ -4,7 +4,8 @@ import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { CREDENTIALS, fakeEnv, yaml } from '../fixtures/gateway.ts';
+import { GatewayProcess, tempDir, waitFor } from './harness.ts';
 
 /**
  * The agent chooses the reply channel, and a verified email reply links: the real gateway process
@@ -12,10 +13,8 @@ import { configBlocks, fakesEnv, GatewayProcess, tempDir, waitFor } from './harn
  * agent events carry the ticket's tags (Zendesk's `ticket.comment_added` event).
  */
 
-const ZD_TOKEN = 'zd-api-token-reply-via-0123';
-const ZD_SECRET = 'zendesk-signing-secret-reply-via';
-const TG_TOKEN = '123456:reply-via-e2e-token';
-const TG_SECRET = 'tg-reply-via-secret-0123';
+const ZD_SECRET = CREDENTIALS.zendesk.webhookSecret;
+const TG_SECRET = CREDENTIALS.telegram.secret;
 const LINK_SECRET = 'player-link-secret-reply-via-0123456789';
 
 function configYaml(dataDir: string, dv: Dovecot, sink: SmtpSink, folder: string): string {
@@ -26,10 +25,10 @@ log:
   level: \${LOG_LEVEL:-warn}
 delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
 identity: { join: open-ticket }
-${configBlocks.zendesk('webhookSecret: ${ZENDESK_WEBHOOK_SECRET}', 'fields: { player_id: 900001 }')}
+${yaml.zendesk('  fields: { player_id: 900001 }')}
 channels:
-${configBlocks.telegram('playerLinkSecret: ${PLAYER_LINK_SECRET}')}
-${configBlocks.site()}
+${yaml.telegram('telegram', '    playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${yaml.site()}
   support:
     kind: email
     address: support@acme.test
@@ -53,8 +52,8 @@ describe.skipIf(dovecotSkip())('the agent chooses the reply channel; a verified 
   beforeAll(async () => {
     dv = await Dovecot.start();
     sink = await startSmtpSink();
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-    tg = await startFakeTelegram({ token: TG_TOKEN });
+    zd = await startFakeZendesk({ email: CREDENTIALS.zendesk.email, apiToken: CREDENTIALS.zendesk.apiToken });
+    tg = await startFakeTelegram({ token: CREDENTIALS.telegram.token });
   });
   afterAll(async () => {
     await Promise.all([zd?.close(), tg?.close(), sink?.close()]);
@@ -64,15 +63,11 @@ describe.skipIf(dovecotSkip())('the agent chooses the reply channel; a verified 
     folder = `Support${++seq}`;
     await dv.createMailbox(folder);
     dir = await tempDir();
-    zd.tickets.length = 0;
-    zd.users.length = 0;
-    sink.received.length = 0;
-    tg.sent.length = 0;
+    for (const fake of [zd, sink, tg]) fake.reset();
     gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, dv, sink, folder), {
       LOG_LEVEL: 'info',
       IMAP_PASSWORD: dv.password,
-      ...fakesEnv({ url: zd.url, apiToken: ZD_TOKEN }, { apiRoot: tg.apiRoot, token: TG_TOKEN, secret: TG_SECRET }),
-      ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
+      ...fakeEnv({ zendesk: zd, telegram: tg }),
       PLAYER_LINK_SECRET: LINK_SECRET,
     });
     await gw.start();

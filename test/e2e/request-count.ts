@@ -2,7 +2,7 @@ import { startFakeFreshdesk } from '../fakes/freshdesk-server.ts';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { startFakeUsedesk } from '../fakes/usedesk-server.ts';
 import { startFakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
 
 /**
  * How many helpdesk requests each kind of customer message costs, with the shipped rules
@@ -94,21 +94,12 @@ include: [${REPO}config/rules/igaming.yaml]
 `;
 }
 
-/** Queue empty and nothing in flight, twice in a row: everything a message caused is done. */
+/** Everything a message caused is done (the shared `settled()`), and none of it was dead-lettered. */
 async function idle(gw: GatewayProcess): Promise<void> {
-  const sample = async () => {
-    const text = await fetch(`${gw.url}/metrics`).then((r) => r.text());
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-    return { busy: value('switchboard_queue_depth') + value('switchboard_in_flight'), dead: value('switchboard_dead_letters') };
-  };
-  let quiet = 0;
-  await waitFor('the gateway to finish its work', async () => {
-    const s = await sample();
-    if (s.dead > 0) throw new Error(`a job was dead-lettered: ${gw.output.slice(-2000)}`);
-    quiet = s.busy === 0 ? quiet + 1 : 0;
-    if (quiet < 2) await new Promise((r) => setTimeout(r, 50));
-    return quiet >= 2;
-  }, 30_000);
+  await settled(gw);
+  const text = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+  const dead = Number(/^switchboard_dead_letters (\S+)$/m.exec(text)?.[1] ?? NaN);
+  if (dead > 0) throw new Error(`a job was dead-lettered: ${gw.output.slice(-2000)}`);
 }
 
 const ALICE = 610001;
@@ -176,7 +167,7 @@ export async function countRequests(kind: HelpdeskKind): Promise<Count> {
       const before = hd.calls().length;
       const answer = await gw.post('/webhooks/telegram', updateOf(step, tg, 900_000 + i), { 'x-telegram-bot-api-secret-token': TG_SECRET });
       if (answer.status !== 200) throw new Error(`${step.name}: the webhook answered ${answer.status} ${answer.body}`);
-      await waitFor(`"${step.text}" in ${kind}`, () => hd.texts().some((t) => t.includes(step.text)), 20_000);
+      await waitFor(`"${step.text}" in ${kind}`, () => hd.texts().some((t) => t.includes(step.text)));
       await idle(gw);
       const calls = hd.calls().slice(before);
       steps.push({ name: step.name, ...(step.budget ? { budget: step.budget[kind] } : {}), requests: calls.length, calls });

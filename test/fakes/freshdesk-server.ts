@@ -118,6 +118,8 @@ export interface FakeFreshdesk {
   seedTicket(t: { subject?: string; description: string; tags: string[]; createdAt?: string }): FdTicket;
   /** To the trash (`deleted: true`), or `permanently` (404 from then on). */
   deleteTicket(ticketId: number, opts?: { permanently?: boolean }): void;
+  /** Forgets what the last test left (tickets, contacts, ratings, requests, failures, the rate window); ids keep counting up. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -678,6 +680,15 @@ export async function startFakeFreshdesk(opts: FakeFreshdeskOptions = {}): Promi
       const ticket = ticketById(ticketId);
       ticket.deleted = true;
       if (o.permanently) purged.add(ticketId);
+    },
+    reset() {
+      for (const list of [tickets, ratings, contacts, requests, failures]) list.length = 0;
+      purged.clear();
+      attachments.clear();
+      rate.accepted = 0;
+      rate.limited = 0;
+      rate.windows.clear();
+      window = { index: -1, used: 0 };
     },
     async close() {
       for (const server of [api, files]) {

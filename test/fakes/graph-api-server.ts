@@ -51,8 +51,10 @@ export interface FakeGraph {
   /** Free-form messages to this customer fail with 131047 until `openWindow`. */
   closeWindow(waId: string): void;
   openWindow(waId: string): void;
-  /** The next `n` sends (POST …/messages) fail with Meta's error. */
-  failNext(n: number, failure: MetaFailure): void;
+  /** The next `n` sends (POST …/messages) fail with Meta's error; `after` lets that many succeed first. */
+  failNext(n: number, failure: MetaFailure, opts?: { after?: number }): void;
+  /** Forgets what the last test left: sends, uploads, requests, media, closed windows, failures. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
   const version = opts.apiVersion ?? 'v23.0';
   const media = new Map<string, FakeMedia>();
   const closed = new Set<string>();
-  const failures: { left: number; failure: MetaFailure }[] = [];
+  const failures: { skip: number; left: number; failure: MetaFailure }[] = [];
   const sent: SentWa[] = [];
   const uploads: FakeMedia[] = [];
   const requests: FakeGraph['requests'] = [];
@@ -144,7 +146,8 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
       return metaError(400, 100, 'Invalid parameter', 'messaging_product, to, type and the type object are required');
     }
     const failure = failures[0];
-    if (failure) {
+    if (failure && failure.skip > 0) failure.skip -= 1;
+    else if (failure) {
       if (--failure.left <= 0) failures.shift();
       const f = failure.failure;
       return metaError(f.status, f.code, f.message, f.details, f.headers);
@@ -212,8 +215,13 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
     },
     closeWindow: (waId) => void closed.add(waId),
     openWindow: (waId) => void closed.delete(waId),
-    failNext(n, failure) {
-      if (n > 0) failures.push({ left: n, failure });
+    failNext(n, failure, o) {
+      if (n > 0) failures.push({ skip: o?.after ?? 0, left: n, failure });
+    },
+    reset() {
+      for (const list of [sent, uploads, requests, failures]) list.length = 0;
+      media.clear();
+      closed.clear();
     },
     async close() {
       server.closeAllConnections();

@@ -39,6 +39,8 @@ export interface FakeSlack {
   failNext(method: string, n: number, failure: FakeSlackFailure): void;
   /** Calls answer normally again. */
   clearFailures(): void;
+  /** Forgets what the last test left: messages, requests, failures. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,9 @@ export async function startFakeSlack(opts: { token: string; channels: string[]; 
     },
     clearFailures() {
       failures.length = 0;
+    },
+    reset() {
+      for (const list of [messages, requests, failures]) list.length = 0;
     },
     async close() {
       server.closeAllConnections();

@@ -22,10 +22,12 @@ export interface SmtpSink {
   received: ReceivedMail[];
   /** Logins tried, with whether they were accepted, how, and whether the connection was encrypted. */
   logins: { user: string; ok: boolean; method: string; tls: boolean }[];
-  /** The next `count` messages are refused at RCPT with this reply. */
-  refuseNext(count: number, code: number, message: string): void;
+  /** The next `count` messages are refused at RCPT with this reply; `after` lets that many through first. */
+  refuseNext(count: number, code: number, message: string, opts?: { after?: number }): void;
   /** Every message to this address is refused at RCPT with this reply. */
   refuseRecipient(address: string, code: number, message: string): void;
+  /** Forgets what the last test left: mail received, logins, refusals. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export interface SmtpSinkOptions {
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
   const logins: SmtpSink['logins'] = [];
-  let refusals: { count: number; code: number; message: string } | undefined;
+  let refusals: { skip: number; count: number; code: number; message: string } | undefined;
   const refusedRecipients = new Map<string, { code: number; message: string }>();
   const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
@@ -65,7 +67,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       const byAddress = refusedRecipients.get(address.address.toLowerCase());
       if (byAddress) return callback(smtpError(byAddress.code, byAddress.message));
-      if (refusals && refusals.count > 0) {
+      if (refusals && refusals.skip > 0) refusals.skip -= 1;
+      else if (refusals && refusals.count > 0) {
         refusals.count -= 1;
         return callback(smtpError(refusals.code, refusals.message));
       }
@@ -106,11 +109,17 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     port,
     received,
     logins,
-    refuseNext(count, code, message) {
-      refusals = { count, code, message };
+    refuseNext(count, code, message, o) {
+      refusals = { skip: o?.after ?? 0, count, code, message };
     },
     refuseRecipient(address, code, message) {
       refusedRecipients.set(address.toLowerCase(), { code, message });
+    },
+    reset() {
+      received.length = 0;
+      logins.length = 0;
+      refusals = undefined;
+      refusedRecipients.clear();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -1,8 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChannelContext, Logger } from '../../src/core/connector.ts';
-import type { InboundDraft } from '../../src/core/message.ts';
-import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
 /**
  * A fake Telegram Bot API server on 127.0.0.1: answers like the Bot API
@@ -46,12 +43,16 @@ export interface FakeTelegram {
   calls: { method: string; params: Record<string, unknown> }[];
   /** Queues an update for getUpdates; gets an update_id if it has none. */
   pushUpdate(update: object): void;
+  /** Updates the bot confirmed (a getUpdates offset past them), so Telegram will not send them again. */
+  confirmed: number;
   /** The most getUpdates calls that were open at once (more than 1: two pollers, a 409 on Telegram). */
   maxConcurrentPolls: number;
   addFile(fileId: string, data: Buffer, path?: string): void;
   /** The next `n` calls of `method` fail with `error`; `after` lets that many calls succeed first. */
   failNext(method: string, n: number, error: FakeError, opts?: { after?: number }): void;
   webhook?: { url: string; secret_token?: string; allowed_updates?: string[] };
+  /** Forgets what the last test left: sent messages, calls, queued updates, files, failures, the webhook. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -99,6 +100,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     sent: [],
     answeredCallbacks: [],
     maxConcurrentPolls: 0,
+    confirmed: 0,
     calls: [],
     pushUpdate(update) {
       const u = { ...(update as Params) };
@@ -114,6 +116,17 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       failures.set(method, { skip: o?.after ?? 0, left: n, error });
     },
     webhook: undefined,
+    reset() {
+      fake.sent.length = 0;
+      fake.answeredCallbacks.length = 0;
+      fake.calls.length = 0;
+      fake.maxConcurrentPolls = 0;
+      fake.confirmed = 0;
+      fake.webhook = undefined;
+      queue.length = 0;
+      files.clear();
+      failures.clear();
+    },
     close: async () => {
       closing = true;
       wakeWaiters();
@@ -140,7 +153,12 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       }
       const offset = typeof p.offset === 'number' ? p.offset : Number(p.offset ?? 0);
       // Like Telegram: naming an offset confirms every update before it.
-      if (offset > 0) while (queue.length > 0 && (queue[0]!.update_id as number) < offset) queue.shift();
+      if (offset > 0) {
+        while (queue.length > 0 && (queue[0]!.update_id as number) < offset) {
+          queue.shift();
+          fake.confirmed += 1;
+        }
+      }
       const limit = Number(p.limit ?? 100);
       const timeout = Number(p.timeout ?? 0);
       openPolls++;
@@ -573,86 +591,3 @@ export const tgUpdate = {
     },
   }),
 };
-
-// ---------------------------------------------------------------- a channel context that records
-
-export interface LogEntry {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  obj: object;
-  msg?: string;
-}
-
-/**
- * A ChannelContext for driving the Telegram channel without the gateway: `accept` keeps
- * drafts in memory (insert-if-absent by dedupeKey, like the real store), `kv` is a Map,
- * and every log line is kept so tests can check what an operator would read.
- */
-export function recordingContext(channelId = 'telegram') {
-  const stored = new Map<string, InboundDraft>();
-  const acceptCalls: string[][] = [];
-  const logs: LogEntry[] = [];
-  const kv = memoryKv();
-  const kvData = kv.map;
-  let failAccepts = 0;
-  const log = (level: LogEntry['level']) => (obj: object, msg?: string) => {
-    logs.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
-  };
-  const logger: Logger = {
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    child: () => logger,
-  };
-  const notes: { conversation: string; text: string; dedupeKey: string }[] = [];
-  const again: { conversation: string; reply: { text: string; replyId: string }; dedupeKey: string }[] = [];
-  const ctx: ChannelContext = {
-    channelId,
-    log: logger,
-    async noteToAgents(conversation, text, dedupeKey) {
-      notes.push({ conversation, text, dedupeKey });
-    },
-    async replyAgain(conversation, reply, dedupeKey) {
-      again.push({ conversation, reply, dedupeKey });
-    },
-    async conversationForTicket() {
-      return undefined;
-    },
-    async accept(drafts) {
-      acceptCalls.push(drafts.map((d) => d.dedupeKey));
-      if (failAccepts > 0) {
-        failAccepts -= 1;
-        throw new Error('store unavailable');
-      }
-      return drafts.map((d) => {
-        const duplicate = stored.has(d.dedupeKey);
-        if (!duplicate) stored.set(d.dedupeKey, d);
-        return { id: `id-${d.dedupeKey}`, dedupeKey: d.dedupeKey, duplicate };
-      });
-    },
-    kv,
-    blobs: {
-      put: async () => {
-        throw new Error('blobs are not used by the Telegram channel');
-      },
-      get: async () => undefined,
-      delete: async () => undefined,
-    },
-    dataDir: '/nonexistent',
-  };
-  return {
-    ctx,
-    /** Drafts stored, in order of first arrival. */
-    stored: () => [...stored.values()],
-    /** The dedupe keys of every accept() call, failed ones included. */
-    acceptCalls,
-    logs,
-    /** What the channel asked to send again (ChannelContext.replyAgain). */
-    again,
-    kv: kvData,
-    /** The next `n` accept() calls fail (the store is down). */
-    failAccepts(n: number) {
-      failAccepts = n;
-    },
-  };
-}

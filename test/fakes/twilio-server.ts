@@ -19,6 +19,8 @@ export interface FakeTwilio {
   redirectRecording(sid: string, location: string): void;
   /** The RecordingUrl Twilio would put in a callback (no extension). */
   recordingUrl(sid: string): string;
+  /** Forgets what the last test left: requests, calls, recordings. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,11 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     addRecording: (sid, data) => void recordings.set(sid, data),
     redirectRecording: (sid, location) => void redirects.set(sid, location),
     recordingUrl: (sid) => `${url}${prefix}/Recordings/${sid}`,
+    reset() {
+      requests.length = 0;
+      calls.clear();
+      recordings.clear();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -89,6 +89,8 @@ export interface FakeUsedesk {
   seedTicket(t: { subject?: string; message: string; tags: string[]; createdAt?: string }): UdTicket;
   /** The body of the API channel's "new comment" webhook for a comment, as Usedesk sends it. */
   commentWebhook(comment: UdComment, secret: string): Record<string, unknown>;
+  /** Forgets what the last test left (tickets, clients, requests, failures); ids keep counting up. */
+  reset(): void;
   /** The API channel's "change ticket" webhook for the ticket's current status. */
   statusWebhook(ticketId: number, secret: string): Record<string, unknown>;
   close(): Promise<void>;
@@ -432,6 +434,10 @@ export async function startFakeUsedesk(opts: { apiToken?: string; groups?: numbe
     commentWebhook(comment, secret) {
       const t = ticketById(comment.ticket_id);
       return { secret, comment: commentJson(comment), client: { id: t.client_id }, assignee_id: null };
+    },
+    reset() {
+      for (const list of [tickets, clients, requests, failures]) list.length = 0;
+      files.clear();
     },
     statusWebhook(ticketId, secret) {
       const t = ticketById(ticketId);

@@ -87,6 +87,12 @@ class FakeClient extends EventEmitter implements WebClient {
 
   async sendMessage(chatId: string, content: string | object, options?: { sendMediaAsDocument?: boolean }): Promise<{ id: { _serialized: string } }> {
     this.assertConnected('sendMessage');
+    const failure = this.world.sendFailures;
+    if (failure && failure.skip > 0) failure.skip -= 1;
+    else if (failure && failure.left > 0) {
+      failure.left -= 1;
+      throw new Error('Evaluation failed: Error: Message was not sent (the phone is offline)');
+    }
     const id = `true_${chatId}_OUT${String(this.world.sent.length + 1).padStart(6, '0')}`;
     this.world.sent.push(typeof content === 'string' ? { chatId, text: content, id } : { chatId, media: content as FakeMessageMedia, options, id });
     return { id: { _serialized: id } };
@@ -106,6 +112,8 @@ export class FakeWhatsApp {
   readonly fetches: { chatId: string; limit: number }[] = [];
   /** The next `initialize()` calls reject with these (Chromium missing, a crash). */
   readonly initFailures: Error[] = [];
+  /** `sendMessage` fails `left` times after `skip` more succeed. */
+  sendFailures: { skip: number; left: number } | undefined;
   private seq = 0;
 
   constructor(opts: { linked?: boolean } = {}) {
@@ -132,6 +140,28 @@ export class FakeWhatsApp {
     this.clients.push(client);
     client.connected = true;
     return client;
+  }
+
+  /** The next `count` sends fail (the phone went offline mid-send) after `after` more succeed. */
+  failSends(count: number, opts: { after?: number } = {}): void {
+    this.sendFailures = { skip: opts.after ?? 0, left: count };
+  }
+
+  /** The library emits a message it emitted before again (a reconnect replaying it). */
+  redeliver(message: WebMessage): void {
+    const c = this.client;
+    if (c?.connected && !c.destroyed) c.emit('message', message);
+  }
+
+  /** Forgets what the last test left: chats, sends, fetches, failures; linked again. */
+  reset(): void {
+    this.linked = true;
+    this.chats.clear();
+    this.unread.clear();
+    this.sent.length = 0;
+    this.fetches.length = 0;
+    this.initFailures.length = 0;
+    this.sendFailures = undefined;
   }
 
   /** Someone read every chat on the phone: nothing is unread any more. */

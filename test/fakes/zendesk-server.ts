@@ -118,6 +118,8 @@ export interface FakeZendesk {
     secret: string,
     timestamp?: string,
   ): { 'x-zendesk-webhook-signature': string; 'x-zendesk-webhook-signature-timestamp': string };
+  /** Forgets what the last test left (tickets, users, requests, failures); ids keep counting up. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -830,6 +832,12 @@ export async function startFakeZendesk(
     signWebhook(body, secret, timestamp = now()) {
       const signature = createHmac('sha256', secret).update(timestamp + body).digest('base64');
       return { 'x-zendesk-webhook-signature': signature, 'x-zendesk-webhook-signature-timestamp': timestamp };
+    },
+    reset() {
+      for (const list of [tickets, users, audits, requests, failures]) list.length = 0;
+      for (const map of [deleted, uploads, attachments, commentAttachmentIds, commentAudit, idempotency]) map.clear();
+      fake.exportPageSize = 1000;
+      fake.rateLimitExports = 0;
     },
     async close() {
       server.closeAllConnections();

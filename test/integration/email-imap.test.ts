@@ -6,7 +6,8 @@ import type { ChannelInstance, Conversation } from '../../src/core/connector.ts'
 import type { InboundDraft } from '../../src/core/message.ts';
 import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
-import { recordingContext } from '../fakes/telegram-server.ts';
+import { channelContext } from '../fixtures/channel-context.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /**
  * The email channel against a real Dovecot (IMAP) and a real SMTP server: what is fetched,
@@ -35,31 +36,10 @@ afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail') console.error((await dv?.log())?.slice(-3000));
 });
 
-/** A recording context with an in-memory blob store and a settable ticket → conversation map. */
+/** A channel context that records (blobs in memory, a settable ticket → conversation map), and every key accept() was called with. */
 function mailContext() {
-  const rec = recordingContext('support');
-  const notes: { conversation: string; text: string; dedupeKey: string }[] = [];
-  const blobs = new Map<string, Buffer>();
-  const tickets = new Map<string, string>();
-  let n = 0;
-  const ctx = {
-    ...rec.ctx,
-    blobs: {
-      put: async (data: Buffer) => {
-        const key = `b${++n}`;
-        blobs.set(key, data);
-        return key;
-      },
-      get: async (key: string) => blobs.get(key),
-      delete: async (key: string) => void blobs.delete(key),
-    },
-    conversationForTicket: async (id: string) => tickets.get(id),
-    noteToAgents: async (conversation: string, text: string, dedupeKey: string) => {
-      notes.push({ conversation, text, dedupeKey });
-    },
-  };
-  const accepted = () => rec.acceptCalls.flat();
-  return { ...rec, ctx, blobs, tickets, notes, accepted };
+  const rec = channelContext({ channelId: 'support' });
+  return { ...rec, accepted: () => rec.acceptCalls.flat() };
 }
 type MailContext = ReturnType<typeof mailContext>;
 
@@ -80,16 +60,6 @@ function open(m: MailContext, folder: string, extra: Record<string, unknown> = {
   const channel = createEmailChannel(options, m.ctx, FAST);
   running.push(channel);
   return channel;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const byText = (m: MailContext, text: string) => m.stored().find((d) => d.text.includes(text));
@@ -115,7 +85,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const channel = open(m, folder);
     await channel.start?.();
 
-    const first = await until('the unread mail', () => byText(m, 'withdrawal has not arrived'));
+    const first = await waitFor('the unread mail', () => byText(m, 'withdrawal has not arrived'));
     expect(first).toMatchObject({
       kind: 'message',
       externalId: '<w1@customer.test>',
@@ -123,11 +93,11 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
       sender: { externalId: 'azamat@customer.test', email: 'azamat@customer.test', displayName: 'Azamat' },
       meta: { followUp: false, mailbox: folder },
     });
-    await until('ready', () => channel.status?.().ready);
+    await waitFor('ready', () => channel.status?.().ready);
     await dv.append(mail({ from: 'bek@customer.test', subject: 'Bonus', body: 'bonus not credited', messageId: '<b1@customer.test>' }), { mailbox: folder });
-    await until('the new mail, pushed by IDLE', () => byText(m, 'bonus not credited'));
+    await waitFor('the new mail, pushed by IDLE', () => byText(m, 'bonus not credited'));
 
-    const states = await until('both marked read', async () => {
+    const states = await waitFor('both marked read', async () => {
       const s = await dv.messages(folder);
       return s.every((x) => x.seen) && s;
     });
@@ -136,45 +106,28 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     expect(m.accepted()).toHaveLength(2);
   });
 
-  it('a message is marked read only after it was stored: a failed store leaves it unread and it is taken on the retry', async () => {
-    const folder = await newFolder();
-    const m = mailContext();
-    m.failAccepts(2);
-    await dv.append(mail({ from: 'c@customer.test', subject: 'KYC', body: 'documents attached yesterday', messageId: '<k1@customer.test>' }), { mailbox: folder });
-    const channel = open(m, folder);
-    await channel.start?.();
-    await until('the failed attempts', () => m.acceptCalls.length >= 2);
-    // Between the failed attempts the message is still unread.
-    expect((await dv.messages(folder))[0]!.seen).toBe(false);
-    await until('stored on the third attempt', () => byText(m, 'documents attached'));
-    await until('then marked read', async () => (await dv.messages(folder))[0]!.seen);
-    expect(m.acceptCalls).toHaveLength(3);
-    expect(new Set(m.accepted()).size).toBe(1);
-    expect(m.logs.some((l) => l.level === 'error' && JSON.stringify(l.obj).includes('store unavailable'))).toBe(true);
-  });
-
   it('IMAP server stopped while mail arrives and started later: everything since the cursor is fetched, each message once', async () => {
     const folder = await newFolder();
     const m = mailContext();
     const channel = open(m, folder);
     await dv.append(mail({ from: 'a@customer.test', subject: 'one', body: 'before the outage' }), { mailbox: folder });
     await channel.start?.();
-    await until('the first mail', () => byText(m, 'before the outage'));
-    await until('ready', () => channel.status?.().ready);
+    await waitFor('the first mail', () => byText(m, 'before the outage'));
+    await waitFor('ready', () => channel.status?.().ready);
 
     await dv.stopServer();
-    await until('the channel to notice', () => channel.status?.().ready === false);
+    await waitFor('the channel to notice', () => channel.status?.().ready === false);
     expect(channel.status?.().detail).toMatch(/IMAP/);
     // Mail keeps arriving into the store while IMAP is down.
     await dv.deliverToStore(mail({ from: 'b@customer.test', subject: 'two', body: 'during the outage 1' }), folder);
     await dv.deliverToStore(mail({ from: 'c@customer.test', subject: 'three', body: 'during the outage 2' }), folder);
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor('a reconnect that failed', () => m.logs.some((l) => l.level === 'error' && l.msg?.includes('reconnecting')));
     await dv.startServer();
 
-    await until('both mails from the outage', () => byText(m, 'during the outage 1') && byText(m, 'during the outage 2'));
-    await until('ready again', () => channel.status?.().ready);
+    await waitFor('both mails from the outage', () => byText(m, 'during the outage 1') && byText(m, 'during the outage 2'));
+    await waitFor('ready again', () => channel.status?.().ready);
     await dv.append(mail({ from: 'd@customer.test', subject: 'four', body: 'after the outage' }), { mailbox: folder });
-    await until('mail after the outage', () => byText(m, 'after the outage'));
+    await waitFor('mail after the outage', () => byText(m, 'after the outage'));
 
     expect(m.accepted()).toHaveLength(4);
     expect(new Set(m.accepted()).size).toBe(4);
@@ -187,8 +140,8 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     let channel = open(m, folder);
     await dv.append(mail({ from: 'a@customer.test', subject: 'one', body: 'first mail' }), { mailbox: folder });
     await channel.start?.();
-    await until('the first mail', () => byText(m, 'first mail'));
-    await until('marked read', async () => (await dv.messages(folder))[0]!.seen);
+    await waitFor('the first mail', () => byText(m, 'first mail'));
+    await waitFor('marked read', async () => (await dv.messages(folder))[0]!.seen);
     await channel.stop?.();
 
     // A person marks it unread again; two new mails arrive while the gateway is down.
@@ -202,8 +155,8 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
 
     channel = open(m, folder);
     await channel.start?.();
-    await until('the two new mails', () => byText(m, 'second mail') && byText(m, 'third mail'));
-    await until('in sync', () => channel.status?.().ready);
+    await waitFor('the two new mails', () => byText(m, 'second mail') && byText(m, 'third mail'));
+    await waitFor('in sync', () => channel.status?.().ready);
     expect(m.accepted()).toHaveLength(3);
     // The cursor kept the first mail out: it was not even fetched again.
     expect(m.logs.filter((l) => l.msg === 'email: message taken before; only marked')).toHaveLength(0);
@@ -214,10 +167,10 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const m = mailContext();
     let channel = open(m, folder);
     await channel.start?.();
-    await until('ready', () => channel.status?.().ready);
+    await waitFor('ready', () => channel.status?.().ready);
     await dv.append(mail({ from: 'a@customer.test', subject: 'one', body: 'mail A' }), { mailbox: folder });
     await dv.append(mail({ from: 'b@customer.test', subject: 'two', body: 'mail B' }), { mailbox: folder });
-    await until('A and B', () => byText(m, 'mail A') && byText(m, 'mail B'));
+    await waitFor('A and B', () => byText(m, 'mail A') && byText(m, 'mail B'));
     await channel.stop?.();
 
     const before = await dv.uidValidity(folder);
@@ -229,9 +182,9 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
 
     channel = open(m, folder);
     await channel.start?.();
-    await until('C', () => byText(m, 'mail C'));
+    await waitFor('C', () => byText(m, 'mail C'));
     const rescanned = () => m.logs.some((l) => l.msg === 'email: pass over the folder finished' && (l.obj as { pass?: string } | undefined)?.pass === 'rescan');
-    await until('the rescan to finish', rescanned);
+    await waitFor('the rescan to finish', rescanned);
     // A and B were not taken again. Whether the rescan looked at them at all (and only marked
     // them) is Dovecot's call: SEARCH SINCE on a freshly rebuilt index sometimes leaves them out.
     expect(m.accepted()).toHaveLength(3);
@@ -245,10 +198,10 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const channel = open(m, folder);
     await channel.start?.();
     await dv.append(mail({ from: 'Dilnoza <dilnoza@customer.test>', subject: 'Вывод средств', body: 'Вывод не пришёл', messageId: '<q1@customer.test>' }), { mailbox: folder });
-    const first = await until('the first mail', () => byText(m, 'Вывод не пришёл'));
+    const first = await waitFor('the first mail', () => byText(m, 'Вывод не пришёл'));
 
     const result = await channel.send(conversationOf(first), { text: 'Проверили, деньги отправлены.', files: [], replyId: '501:9001' });
-    const sent = await until('our reply at the SMTP server', () => sink.received.find((r) => r.parsed.text?.includes('деньги отправлены')));
+    const sent = await waitFor('our reply at the SMTP server', () => sink.received.find((r) => r.parsed.text?.includes('деньги отправлены')));
     expect(result.externalIds).toEqual([sent.parsed.messageId]);
 
     await dv.append(mail({
@@ -258,7 +211,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
       messageId: '<q2@customer.test>',
       headers: { 'In-Reply-To': sent.parsed.messageId!, References: `<q1@customer.test> ${sent.parsed.messageId}` },
     }), { mailbox: folder });
-    const answer = await until('the answer', () => byText(m, 'Спасибо'));
+    const answer = await waitFor('the answer', () => byText(m, 'Спасибо'));
     expect(answer.conversation.externalId).toBe('<q1@customer.test>');
     expect(answer.text).toBe('Спасибо, пришли!');
     expect(answer.meta).toMatchObject({ followUp: true, threadedBy: 'references' });
@@ -272,8 +225,8 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     await channel.start?.();
     await dv.append(mail({ from: 'x@customer.test', subject: 'Again about [#1234] my bet', body: 'any news on my bet?' }), { mailbox: folder });
     await dv.append(mail({ from: 'y@customer.test', subject: 'About [#999] something', body: 'unknown ticket tag', messageId: '<u1@customer.test>' }), { mailbox: folder });
-    const tagged = await until('the tagged mail', () => byText(m, 'any news'));
-    const unknown = await until('the other mail', () => byText(m, 'unknown ticket tag'));
+    const tagged = await waitFor('the tagged mail', () => byText(m, 'any news'));
+    const unknown = await waitFor('the other mail', () => byText(m, 'unknown ticket tag'));
     expect(tagged.conversation.externalId).toBe('<root-1234@customer.test>');
     expect(tagged.meta).toMatchObject({ followUp: true, threadedBy: 'ticket tag' });
     expect(unknown.conversation.externalId).toBe('<u1@customer.test>');
@@ -285,9 +238,9 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const channel = open(m, folder);
     await channel.start?.();
     await dv.append(mail({ from: 'c@customer.test', subject: 'Deposit', body: 'deposit missing', messageId: '<d1@customer.test>' }), { mailbox: folder });
-    const first = await until('the first mail', () => byText(m, 'deposit missing'));
+    const first = await waitFor('the first mail', () => byText(m, 'deposit missing'));
     await channel.send(conversationOf(first), { text: 'We are checking', files: [], replyId: '77:1' });
-    const ours = await until('our reply', () => sink.received.find((r) => r.parsed.text?.includes('We are checking')));
+    const ours = await waitFor('our reply', () => sink.received.find((r) => r.parsed.text?.includes('We are checking')));
 
     await dv.append(mail({
       from: 'c@customer.test', subject: 'Automatic reply: Re: Deposit', body: 'I am out of office until Monday',
@@ -322,9 +275,9 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     ].join('\r\n'), { mailbox: folder });
     await dv.append(mail({ from: 'e@customer.test', subject: 'later', body: 'a real mail after them' }), { mailbox: folder });
 
-    await until('the real mail after them', () => byText(m, 'a real mail after them'));
+    await waitFor('the real mail after them', () => byText(m, 'a real mail after them'));
     expect(m.stored().map((d) => d.text)).toEqual(['deposit missing', 'a real mail after them']);
-    const note = await until('the bounce note', () => m.notes[0]);
+    const note = await waitFor('the bounce note', () => m.notes[0]);
     expect(note.conversation).toBe('<d1@customer.test>');
     expect(note.text).toContain('mailbox full');
     const states = await dv.messages(folder);
@@ -352,7 +305,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
       '--MIX--', '',
     ].join('\r\n'), { mailbox: folder });
 
-    const d = await until('the mail', () => byText(m, 'Receipt'));
+    const d = await waitFor('the mail', () => byText(m, 'Receipt'));
     expect(d.text).toBe('Receipt attached');
     const refs = d.attachments ?? [];
     expect(refs.map((r) => [r.name, r.mime, r.unavailable === undefined])).toEqual([
@@ -374,7 +327,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const channel = open(m, folder, { maxMessageBytes: 1024 });
     await channel.start?.();
     await dv.append(mail({ from: 'g@customer.test', subject: 'huge', body: `start of a very long mail\n${'x'.repeat(400_000)}` }), { mailbox: folder });
-    const d = await until('the mail', () => byText(m, 'start of a very long mail'));
+    const d = await waitFor('the mail', () => byText(m, 'start of a very long mail'));
     expect(d.attachments).toEqual([expect.objectContaining({ name: 'the full email', unavailable: expect.stringContaining(`${folder}, UID 1`) })]);
   });
 
@@ -385,8 +338,8 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const channel = open(m, folder, { moveTo: done });
     await channel.start?.();
     await dv.append(mail({ from: 'h@customer.test', subject: 'move me', body: 'to be moved' }), { mailbox: folder });
-    await until('the mail', () => byText(m, 'to be moved'));
-    await until('moved away', async () => (await dv.messages(folder)).length === 0);
+    await waitFor('the mail', () => byText(m, 'to be moved'));
+    await waitFor('moved away', async () => (await dv.messages(folder)).length === 0);
     expect(await dv.messages(done)).toHaveLength(1);
   });
 
@@ -395,7 +348,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const m = mailContext();
     const channel = open(m, folder, { imap: { ...dv.imap, password: 'wrong-password-123', mailbox: folder } });
     await channel.start?.();
-    await until('two failed attempts', () => m.logs.filter((l) => l.level === 'error').length >= 2);
+    await waitFor('two failed attempts', () => m.logs.filter((l) => l.level === 'error').length >= 2);
     expect(channel.status?.()).toMatchObject({ ready: false, detail: expect.stringContaining('IMAP login failed for support@127.0.0.1') });
     expect(JSON.stringify(m.logs)).not.toContain('wrong-password-123');
   });
@@ -412,7 +365,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     const skipped = mailContext();
     const strict = open(skipped, folder);
     await strict.start?.();
-    const warning = await until('the warning', () => skipped.logs.find((l) => l.level === 'warn' && l.msg?.includes('trustedLists')));
+    const warning = await waitFor('the warning', () => skipped.logs.find((l) => l.level === 'warn' && l.msg?.includes('trustedLists')));
     expect(warning.msg).toContain('through the list support.acme.test');
     expect(skipped.stored()).toEqual([]);
     await strict.stop?.();
@@ -421,7 +374,7 @@ describe.skipIf(dovecotSkip())('email channel against a real IMAP server', () =>
     await dv.append(mail({ from: "'Azamat' via Support <support@acme.test>", subject: 'withdrawal', body: 'Where is my money?', headers: group }), { mailbox: folder2 });
     const m = mailContext();
     await open(m, folder2, { trustedLists: ['support@acme.test'] }).start?.();
-    const d = await until('the mail', () => byText(m, 'Where is my money'));
+    const d = await waitFor('the mail', () => byText(m, 'Where is my money'));
     expect(d.sender).toMatchObject({ email: 'azamat@customer.test' });
   });
 });

@@ -7,7 +7,7 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
 import { startFakeOAuth2, type FakeOAuth2 } from '../fakes/oauth2-server.ts';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
-import { recordingContext } from '../fakes/telegram-server.ts';
+import { channelContext } from '../fixtures/channel-context.ts';
 import { waitFor } from '../e2e/harness.ts';
 
 /**
@@ -46,7 +46,7 @@ afterEach(async (ctx) => {
 
 
 function oauthMailbox(folder: string) {
-  const rec = recordingContext('support');
+  const rec = channelContext({ channelId: 'support' });
   const options = EmailOptions.parse({
     address: 'support@acme.test',
     imap: { host: '127.0.0.1', port: dv.port, secure: false, rejectUnauthorized: false, user: 'support', mailbox: folder },
@@ -117,7 +117,7 @@ describe.skipIf(dovecotSkip())('email over OAuth 2.0 (XOAUTH2) and TLS', () => {
   });
 
   it('a refused client secret is reported with the token endpoint\'s own words, and the secret never shows', async () => {
-    const rec = recordingContext('support');
+    const rec = channelContext({ channelId: 'support' });
     const channel = createEmailChannel(EmailOptions.parse({
       address: 'support@acme.test',
       imap: { host: '127.0.0.1', port: dv.port, secure: false, rejectUnauthorized: false, user: 'support' },
@@ -134,7 +134,7 @@ describe.skipIf(dovecotSkip())('email over OAuth 2.0 (XOAUTH2) and TLS', () => {
 
 describe.skipIf(dovecotSkip())('logins only over TLS unless allowInsecureAuth', () => {
   it('IMAP: a server without STARTTLS never sees the password', async () => {
-    const rec = recordingContext('support');
+    const rec = channelContext({ channelId: 'support' });
     const { allowInsecureAuth: _allowed, ...imap } = plainDv.imap;
     const channel = createEmailChannel(EmailOptions.parse({ address: 'support@acme.test', imap, smtp: { host: '127.0.0.1' } }), rec.ctx, FAST);
     running.push(channel);
@@ -147,7 +147,7 @@ describe.skipIf(dovecotSkip())('logins only over TLS unless allowInsecureAuth', 
   });
 
   it('IMAP: with allowInsecureAuth: true the same server is read', async () => {
-    const rec = recordingContext('support');
+    const rec = channelContext({ channelId: 'support' });
     const channel = createEmailChannel(EmailOptions.parse({ address: 'support@acme.test', imap: plainDv.imap, smtp: { host: '127.0.0.1' } }), rec.ctx, FAST);
     running.push(channel);
     await channel.start?.();
@@ -155,7 +155,7 @@ describe.skipIf(dovecotSkip())('logins only over TLS unless allowInsecureAuth', 
   });
 
   it('SMTP: a server without STARTTLS never sees the password; allowInsecureAuth: true lets the login through', async () => {
-    const rec = recordingContext('support');
+    const rec = channelContext({ channelId: 'support' });
     const options = (smtp: Record<string, unknown>) => EmailOptions.parse({
       address: 'support@acme.test',
       imap: plainDv.imap,

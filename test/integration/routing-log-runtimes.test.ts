@@ -7,7 +7,7 @@ import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { tempDir } from '../e2e/harness.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 /** The routing log lives in each runtime's key-value store: it survives a restart in both. */
 

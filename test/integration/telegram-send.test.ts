@@ -3,8 +3,9 @@ import { createTelegramChannel } from '../../connectors/channels/telegram/channe
 import { formatWebhookInfo, setWebhook, webhookInfo } from '../../connectors/channels/telegram/webhook-admin.ts';
 import { TelegramOptions } from '../../connectors/channels/telegram/options.ts';
 import type { Conversation, ReplyToSend } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
-import { recordingContext, startFakeTelegram, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { channelContext } from '../fixtures/channel-context.ts';
+import { deliveryFailure as failure } from '../fixtures/message.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 const SECRET = 'wh_secret-0123456789';
@@ -19,7 +20,7 @@ afterEach(async () => {
 
 async function setup(extra: Record<string, unknown> = {}) {
   fake = await startFakeTelegram({ token: TOKEN });
-  const rec = recordingContext('tg');
+  const rec = channelContext({ channelId: 'tg' });
   const options = TelegramOptions.parse({ token: TOKEN, secretToken: SECRET, apiRoot: fake.apiRoot, ...extra });
   const channel = createTelegramChannel(options, rec.ctx, NO_PACE);
   return { fake, rec, channel, options };
@@ -28,11 +29,6 @@ async function setup(extra: Record<string, unknown> = {}) {
 const to: Conversation = { channelId: 'tg', externalId: '5000000001', sender: { externalId: '5000000001' } };
 const reply = (text: string, extra: Partial<ReplyToSend> = {}): ReplyToSend => ({ text, files: [], replyId: 'c-1', ...extra });
 
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
 
 describe('telegram send', () => {
   it('sends a short reply as one message and returns its id', async () => {
@@ -109,20 +105,6 @@ describe('telegram send', () => {
     expect(err).toMatchObject({ kind: 'permanent', status: 403, detail: 'Forbidden: bot was blocked by the user' });
   });
 
-  it('on a retry after a partial send, sends only the parts that did not go out', async () => {
-    const { fake, channel } = await setup();
-    const paragraphs = ['1'.repeat(3000), '2'.repeat(3000), '3'.repeat(3000)];
-    const text = paragraphs.join('\n\n');
-    fake.failNext('sendMessage', 1, { error_code: 502, description: 'Bad Gateway' }, { after: 1 });
-    const err = await failure(channel.send(to, reply(text, { replyId: 'c-77' })));
-    expect(err).toMatchObject({ kind: 'retry', detail: 'Bad Gateway' });
-    expect(fake.sent.map((s) => s.text)).toEqual([paragraphs[0]]);
-
-    const result = await channel.send(to, reply(text, { replyId: 'c-77' }));
-    expect(fake.sent.map((s) => s.text)).toEqual(paragraphs);
-    expect(result.externalIds).toEqual(fake.sent.map((s) => `5000000001:${s.message_id}`));
-  });
-
   it('on a retry after the text went out, sends only the file', async () => {
     const { fake, channel } = await setup();
     const files = [{ name: 'act.pdf', mime: 'application/pdf', data: Buffer.from('%PDF') }];
@@ -134,20 +116,12 @@ describe('telegram send', () => {
     expect(fake.sent.map((s) => s.method)).toEqual(['sendMessage', 'sendDocument']);
   });
 
-  it('does not send anything again when the same reply is retried after it fully went out', async () => {
-    const { fake, channel } = await setup();
-    await channel.send(to, reply('once only', { replyId: 'c-5' }));
-    const again = await channel.send(to, reply('once only', { replyId: 'c-5' }));
-    expect(fake.sent).toHaveLength(1);
-    expect(again.externalIds).toEqual([`5000000001:${fake.sent[0]?.message_id}`]);
-  });
-
   it('reports an unreachable Telegram as retry without the token in the error', async () => {
     fake = await startFakeTelegram({ token: TOKEN });
     const apiRoot = fake.apiRoot;
     await fake.close();
     fake = undefined;
-    const rec = recordingContext('tg');
+    const rec = channelContext({ channelId: 'tg' });
     const channel = createTelegramChannel(TelegramOptions.parse({ token: TOKEN, secretToken: SECRET, apiRoot }), rec.ctx, NO_PACE);
     const err = await failure(channel.send(to, reply('hello')));
     expect(err).toMatchObject({ kind: 'retry', ambiguous: true });
@@ -218,7 +192,7 @@ describe('telegram webhook registration and check', () => {
   it('in webhook mode, start() warns when Telegram posts somewhere else, and changes nothing', async () => {
     fake = await startFakeTelegram({ token: TOKEN });
     fake.webhook = { url: 'https://old.example.com/hook' };
-    const rec = recordingContext('tg');
+    const rec = channelContext({ channelId: 'tg' });
     rec.ctx.publicUrl = 'https://support.example.com';
     const options = TelegramOptions.parse({ token: TOKEN, secretToken: SECRET, apiRoot: fake.apiRoot });
     await createTelegramChannel(options, rec.ctx, NO_PACE).start?.();
@@ -232,7 +206,7 @@ describe('telegram webhook registration and check', () => {
   it('check() names the bot, and a wrong token fails clearly', async () => {
     const { channel } = await setup();
     expect(await channel.check?.()).toBe('bot @fake_support_bot');
-    const rec = recordingContext();
+    const rec = channelContext();
     const wrong = createTelegramChannel(
       TelegramOptions.parse({ token: '999:wrongwrongwrong', secretToken: SECRET, apiRoot: fake!.apiRoot }),
       rec.ctx,

@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ChannelContext, Logger } from '../../src/core/connector.ts';
 import { createWhatsAppWebChannel } from '../../connectors/channels/whatsapp-web/channel.ts';
 import { loadWhatsAppWebJs } from '../../connectors/channels/whatsapp-web/library.ts';
 import { WhatsAppWebOptions } from '../../connectors/channels/whatsapp-web/options.ts';
 import { FAKE_WHATSAPP_WEB_PAGE } from '../fakes/whatsapp-web-client.ts';
 import { tempDir, waitFor } from '../e2e/harness.ts';
-import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { channelContext } from '../fixtures/channel-context.ts';
 
 /**
  * The real whatsapp-web.js in the system's Chromium, started far enough to emit a QR code.
@@ -22,7 +21,6 @@ const WEB_VERSION = '2.3000.1';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.error(`\n*** whatsapp-web smoke test SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium) ***\n`);
 
-const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 
 describe.skipIf(!haveChromium)('whatsapp-web.js in real Chromium (smoke)', () => {
   const dirs: { remove(): Promise<void> }[] = [];
@@ -42,17 +40,7 @@ describe.skipIf(!haveChromium)('whatsapp-web.js in real Chromium (smoke)', () =>
       webVersion: WEB_VERSION,
       chromiumArgs: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--host-resolver-rules=MAP * ~NOTFOUND'],
     });
-    const ctx = {
-      channelId: 'smoke',
-      log: silent,
-      dataDir: dir.path,
-      accept: async () => [],
-      kv: memoryKv(),
-      blobs: { put: async () => 'x', get: async () => undefined, delete: async () => {} },
-      noteToAgents: async () => {},
-      replyAgain: async () => undefined,
-      conversationForTicket: async () => undefined,
-    } satisfies ChannelContext;
+    const { ctx } = channelContext({ channelId: 'smoke', dataDir: dir.path });
     const channel = createWhatsAppWebChannel(options, ctx, { loadLibrary: loadWhatsAppWebJs });
     try {
       await channel.start!();

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, Logger, TicketInput } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import type { HelpdeskInstance, InboundRequest, TicketInput } from '../../src/core/connector.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
-import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { agentEvent } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
+import { silent } from '../fixtures/log.ts';
+import { waitFor } from '../fixtures/wait.ts';
+import { attempt, decision, deliveryFailure as failure, newMessage, ticketInput } from '../fixtures/message.ts';
 
 /** The Zendesk connector against the fake Zendesk: real HTTP, real state, the gateway's view of it. */
 
@@ -15,49 +16,10 @@ const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-0123456789';
 const SECRET = 'signing-secret-0123456789';
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-
-let seq = 0;
-function message(text: string, overrides: Partial<NormalizedMessage> = {}): NormalizedMessage {
-  seq += 1;
-  return {
-    id: `01HZMSG${String(seq).padStart(19, '0')}`,
-    channel: { id: 'telegram', kind: 'telegram' },
-    kind: 'message',
-    externalId: `777:${seq}`,
-    dedupeKey: `777:${seq}`,
-    conversation: { externalId: '777' },
-    sender: { externalId: '777', displayName: 'Azamat', username: 'azamat_uz', locale: 'ru' },
-    text,
-    attachments: [],
-    occurredAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-    meta: {},
-    ...overrides,
-  };
-}
-
-function decision(overrides: Partial<Decision> = {}): Decision {
-  return { tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...overrides };
-}
-
-function input(msg: NormalizedMessage, overrides: Partial<TicketInput> = {}): TicketInput {
-  return { channel: overrides.channel ?? channelRef((overrides.message ?? msg).channel), message: msg, extra: [], decision: decision(), subject: 'Telegram: Azamat', files: [], notes: [], conversationKey: 'telegram:777', ...overrides };
-}
-
-let job = 0;
-const attempt = (overrides: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: `job-${++job}`, ...overrides });
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeliveryError);
-    return err as DeliveryError;
-  }
-  throw new Error('expected a DeliveryError');
-}
+/** A new message from Azamat, with his username and language. */
+const message = (text: string, o: Partial<NormalizedMessage> = {}): NormalizedMessage =>
+  newMessage(text, { sender: { externalId: '777', displayName: 'Azamat', username: 'azamat_uz', locale: 'ru' }, ...o });
+const input = (msg: NormalizedMessage, o: Partial<TicketInput> = {}): TicketInput => ticketInput({ message: msg, subject: 'Telegram: Azamat', ...o });
 
 describe('Zendesk connector against the fake Zendesk', () => {
   let zd: FakeZendesk;
@@ -185,8 +147,7 @@ describe('Zendesk connector against the fake Zendesk', () => {
     zd.failNext(1, { status: 201, delayMs: 600, passThrough: true }); // the create is applied, answered too late
     const timedOut = await failure(slow.createTicket(input(msg, { files: [file] }), requester, ctx));
     expect(timedOut).toMatchObject({ kind: 'retry', ambiguous: true });
-    await new Promise((r) => setTimeout(r, 700));
-    expect(zd.tickets).toHaveLength(1);
+    await waitFor('the create Zendesk applied after the timeout', () => zd.tickets.length === 1);
 
     // Same key, same body (the upload token is reused): Zendesk answers with the ticket it made.
     const ref = await slow.createTicket(input(msg, { files: [file] }), requester, { ...ctx, attempt: 3 });

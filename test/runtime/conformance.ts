@@ -7,6 +7,7 @@ import { updateRecord } from '../../src/core/kpi/timing.ts';
 import type { Pipeline } from '../../src/core/pipeline.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { newCustomer, planLink } from '../../src/core/identity/customer.ts';
+import { DEFAULT_RETENTION, type Retention } from '../../src/core/retention.ts';
 
 /**
  * What every runtime (embedded, Redis) must do, written once. A runtime is done when
@@ -17,6 +18,7 @@ export interface OpenOptions {
   maxAttempts?: number;
   concurrency?: number;
   floodLimit?: { messages: number; perSeconds: number };
+  retention?: Readonly<Retention>;
 }
 
 export interface RuntimeFactory {
@@ -672,6 +674,35 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.kv.get('cursor')).toBeUndefined();
       const key = await rt.blobs.put(Buffer.from('file bytes'));
       expect((await rt.blobs.get(key))?.toString()).toBe('file bytes');
+    });
+
+    it("forgets a record its kind's retention after it was written; one written without a retention stays", async () => {
+      const short = 3000;
+      const rt = await start('retention', { retention: { ...DEFAULT_RETENTION, sent: short } });
+      await rt.kv.set('telegram:sent:r-1', '[101,102]', { keep: 'sent' });
+      await rt.kv.set('zendesk:requester:abc', '9001@0', { ttlMs: short });
+      await rt.kv.set('email:cursor', '{"lastUid":7}');
+      await rt.kv.set('rewritten', 'first', { keep: 'sent' });
+      await rt.kv.set('rewritten', 'kept now');
+      await rt.kv.set('threads:<m1@x.test>', 'c1', { keep: 'threads' });
+      expect(await rt.kv.get('telegram:sent:r-1')).toBe('[101,102]');
+      expect(await rt.kv.get('zendesk:requester:abc')).toBe('9001@0');
+      await until(async () => (await rt.kv.get('telegram:sent:r-1')) === undefined);
+      expect(await rt.kv.get('zendesk:requester:abc')).toBeUndefined();
+      expect(await rt.kv.get('email:cursor')).toBe('{"lastUid":7}');
+      expect(await rt.kv.get('rewritten')).toBe('kept now');
+      expect(await rt.kv.get('threads:<m1@x.test>')).toBe('c1');
+    });
+
+    it('keeps a record with its expiry across a restart', async () => {
+      const retention = { ...DEFAULT_RETENTION, calls: 4000 };
+      const first = await start('retention-restart', { retention });
+      await first.kv.set('call:CA1', '{"state":"ringing"}', { keep: 'calls' });
+      await first.close(1000);
+      open.splice(open.indexOf(first), 1);
+      const again = await start('retention-restart', { retention });
+      expect(await again.kv.get('call:CA1')).toBe('{"state":"ringing"}');
+      await until(async () => (await again.kv.get('call:CA1')) === undefined);
     });
 
     it('claims at most the limit in a window when many claim at once; a claimed id claims again', async () => {

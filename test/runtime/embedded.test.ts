@@ -1,13 +1,16 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
-import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
+import { DEFAULT_RETENTION } from '../../src/core/retention.ts';
+import { createEmbeddedRuntime, type EmbeddedOptions } from '../../src/runtime/embedded/index.ts';
 import { openDatabase } from '../../src/runtime/embedded/database.ts';
 import { EmbeddedStore } from '../../src/runtime/embedded/store.ts';
+import { waitFor } from '../fixtures/wait.ts';
 import { note, runtimeConformance } from './conformance.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
@@ -20,6 +23,7 @@ runtimeConformance('embedded (node:sqlite)', {
       retry: { maxAttempts: opts?.maxAttempts ?? 10, baseDelayMs: 40, maxDelayMs: 2000 },
       batchSettleMs: 150,
       floodLimit: opts?.floodLimit,
+      retention: opts?.retention,
       log: pino({ level: 'silent' }),
     });
   },
@@ -31,8 +35,8 @@ runtimeConformance('embedded (node:sqlite)', {
 describe('embedded store, one file', () => {
   const dirs: string[] = [];
   const runtimes: Runtime[] = [];
-  const open = (path: string) => {
-    const rt = createEmbeddedRuntime({ path, concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 40, maxDelayMs: 500 }, log: pino({ level: 'silent' }) });
+  const open = (path: string, o: Partial<EmbeddedOptions> = {}) => {
+    const rt = createEmbeddedRuntime({ path, concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 40, maxDelayMs: 500 }, log: pino({ level: 'silent' }), ...o });
     runtimes.push(rt);
     return rt;
   };
@@ -60,13 +64,13 @@ describe('embedded store, one file', () => {
       onGiveUp: () => [],
     });
     await gateway.enqueue([note('a', 'refused once')]);
-    const [dead] = await waitFor(async () => (await gateway.dlq.list()).length === 1 && gateway.dlq.list());
+    const [dead] = await waitFor('the dead letter', async () => (await gateway.dlq.list()).length === 1 && gateway.dlq.list());
     refuse = false;
 
     const cli = open(dir);
     expect(await cli.dlq.replay(dead!.id)).toBe(1);
     await cli.enqueue([note('b', 'queued by the other process')]);
-    await waitFor(() => delivered.length === 2);
+    await waitFor('both deliveries', () => delivered.length === 2);
     expect(delivered.sort()).toEqual(['queued by the other process', 'refused once']);
   });
 
@@ -93,6 +97,35 @@ describe('embedded store, one file', () => {
     }
   });
 
+  it('deletes expired records in the background, a batch at a time, so the table shrinks back', async () => {
+    const dir = fresh();
+    const rt = open(dir, { retention: { ...DEFAULT_RETENTION, sent: 5000 }, kvSweepEveryMs: 100 });
+    await Promise.all(Array.from({ length: 2500 }, (_, i) => rt.kv.set(`sent:r-${i}`, '[1,2]', { keep: 'sent' })));
+    await rt.kv.set('cursor', '42');
+    const rows = () => {
+      const db = new DatabaseSync(join(dir, 'switchboard.db'), { readOnly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM kv').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    expect(rows()).toBe(2501);
+    await waitFor('the sweep to delete every expired record', () => rows() === 1);
+    expect(await rt.kv.get('cursor')).toBe('42');
+  });
+
+  it('opens a store written before records could expire, and reads its records', async () => {
+    const dir = fresh();
+    const old = new DatabaseSync(join(dir, 'switchboard.db'));
+    old.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO kv VALUES ('email:cursor', '{\"lastUid\":9}')");
+    old.close();
+    const rt = open(dir);
+    expect(await rt.kv.get('email:cursor')).toBe('{"lastUid":9}');
+    await rt.kv.set('sent:r-1', '[1]', { keep: 'sent' });
+    expect(await rt.kv.get('sent:r-1')).toBe('[1]');
+  });
+
   it('copies the write-ahead log into the database file without the gateway stopping to do it', async () => {
     const dir = fresh();
     const rt = open(dir);
@@ -100,16 +133,6 @@ describe('embedded store, one file', () => {
     const text = 'x'.repeat(2000);
     for (let i = 0; i < 20; i++) await rt.enqueue(Array.from({ length: 200 }, (_, j) => note(`lane${j}`, `${text}${i}`)));
     // 4,000 jobs of ~2 KB: about 8 MB went to the WAL; the checkpoint thread moves them into the file.
-    await waitFor(() => statSync(join(dir, 'switchboard.db')).size > before + 4_000_000);
+    await waitFor('the checkpoint to grow the file', () => statSync(join(dir, 'switchboard.db')).size > before + 4_000_000);
   });
 });
-
-async function waitFor<T>(probe: () => T | false | undefined | Promise<T | false | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== false && v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

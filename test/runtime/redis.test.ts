@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { DEFAULT_RETENTION } from '../../src/core/retention.ts';
 import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
+import { redisKv } from '../../src/runtime/redis/kv.ts';
 import { createSharedRateLimiter } from '../../src/runtime/redis/rate-limiter.ts';
 import type { RateLimiterOptions } from '../../src/runtime/rate-limiter.ts';
 import { URGENT } from '../../src/runtime/classes.ts';
@@ -33,6 +35,7 @@ describe.runIf(available)('Redis runtime', () => {
         batchSettleMs: 150,
         lockDurationMs: 2000,
         floodLimit: opts?.floodLimit,
+        retention: opts?.retention,
         log: pino({ level: 'silent' }),
       });
     },
@@ -41,6 +44,35 @@ describe.runIf(available)('Redis runtime', () => {
       await r.flushall();
       r.disconnect();
     },
+  });
+});
+
+describe.runIf(available)('key-value records in Redis', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.close();
+  });
+
+  it('Redis forgets an expiring record itself (PX); a record from before expiry (the old hash) is read, and moved out when written', async () => {
+    await redis.hset('kvtest:kv', 'email:cursor', '{"lastUid":3}');
+    const kv = redisKv(redis, 'kvtest');
+    expect(await kv.get('email:cursor')).toBe('{"lastUid":3}');
+    await kv.set('email:cursor', '{"lastUid":4}');
+    expect(await redis.hexists('kvtest:kv', 'email:cursor')).toBe(0);
+    expect(await kv.get('email:cursor')).toBe('{"lastUid":4}');
+    expect(await redis.pttl('kvtest:kv:email:cursor')).toBe(-1);
+    await kv.set('sent:r-1', '[1]', { keep: 'sent' });
+    const ttl = await redis.pttl('kvtest:kv:sent:r-1');
+    expect(ttl).toBeGreaterThan(DEFAULT_RETENTION.sent - 60_000);
+    expect(ttl).toBeLessThanOrEqual(DEFAULT_RETENTION.sent);
+    await kv.delete('email:cursor');
+    expect(await kv.get('email:cursor')).toBeUndefined();
   });
 });
 

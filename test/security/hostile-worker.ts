@@ -14,7 +14,7 @@ import { normalizeText } from '../../connectors/channels/email/parse.ts';
 import { replySubject } from '../../connectors/channels/email/subjects.ts';
 import { templateParameter } from '../../connectors/channels/whatsapp-cloud/send.ts';
 import { createLogger } from '../../src/runtime/log.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 /** Runs one function on one hostile string, in a worker the test can stop if it never ends. */
 const { fn, input } = workerData as { fn: string; input: string };

@@ -11,7 +11,8 @@ import { newId } from '../../src/core/ids.ts';
 import type { ConversationEvent, Link, NewJob } from '../../src/core/jobs.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { ChannelEntry } from '../../src/core/pipeline.ts';
-import { memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
 
 const QID = '01JCSAT0000000000000000000';
 const SECRET = 'a-link-secret-of-at-least-32-characters!';

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/core/connector.ts';
 import type { NewJob } from '../../src/core/jobs.ts';
 import { NormalizedMessage, type NormalizedMessageInput } from '../../src/core/message.ts';
 import { createPipeline, type Pipeline } from '../../src/core/pipeline.ts';
@@ -7,6 +6,7 @@ import { compileRules } from '../../src/core/rules/engine.ts';
 import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
 import { deliverInbound, memoryLinks, quietChannel } from '../fixtures/pipeline.ts';
 
 /**
@@ -16,7 +16,6 @@ import { deliverInbound, memoryLinks, quietChannel } from '../fixtures/pipeline.
 
 const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-private-0123';
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 
 let n = 0;
@@ -50,8 +49,7 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
   });
   afterAll(() => zd.close());
   beforeEach(async () => {
-    zd.tickets.length = 0;
-    zd.users.length = 0;
+    zd.reset();
     links = memoryLinks();
     enqueued = [];
     const helpdesk = await zendesk.create(ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN }), { log: silent, kv: memoryKv(), dataDir: '/nonexistent' });

@@ -62,6 +62,30 @@ describe('drift between the code and what is committed or written about it', () 
     for (const def of registry.channels) expect(byMedium.get(def.medium), `${def.kind} is a ${def.medium}`).toContain(def.kind);
   });
 
+  it('every registered channel kind runs the channel contract (test/contract/channels/<kind>.test.ts)', async () => {
+    const suites = await readdir(`${root}test/contract/channels`);
+    expect(kinds.channels.filter((kind) => !suites.includes(`${kind}.test.ts`))).toEqual([]);
+  });
+
+  it('every record connectors and the core write to the key-value store says how long it is kept, or why it is kept until deleted', async () => {
+    // Kept until deleted on purpose: bounded, or one per customer.
+    const keptUntilDeleted: [file: string, line: string][] = [
+      ['connectors/channels/email/cursor.ts', ''], // one cursor per mail folder
+      ['connectors/channels/whatsapp-web/inbox.ts', 'WATERMARK'], // one per linked account
+      ['src/core/history/routing-log.ts', ''], // a ring of `history.keep` records
+      ['connectors/helpdesks/usedesk/requester.ts', 'client-of'], // the Usedesk client made for a sender
+    ];
+    const files = (await readdir(root, { recursive: true })).filter((f) => /^(connectors|src\/(kit|core))\/.*\.ts$/.test(f));
+    const unbounded: string[] = [];
+    for (const file of files) {
+      for (const line of (await read(file)).split('\n')) {
+        if (!/\bkv\.set\(/.test(line) || /keep: '|ttlMs|RATINGS/.test(line)) continue;
+        if (!keptUntilDeleted.some(([f, l]) => file === f && line.includes(l))) unbounded.push(`${file}: ${line.trim()}`);
+      }
+    }
+    expect(unbounded).toEqual([]);
+  });
+
   it('the mapping tables exist once: no other page repeats a table of docs/helpdesk-mapping.md', async () => {
     const headers = (await read('docs/helpdesk-mapping.md')).split('\n').filter((l, i, all) => l.startsWith('|') && /^\|[-| ]+\|$/.test(all[i + 1] ?? ''));
     expect(headers.length).toBeGreaterThan(3);

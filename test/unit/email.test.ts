@@ -17,7 +17,7 @@ import { threadingHeaders } from '../../connectors/channels/email/send.ts';
 import { replySubject } from '../../connectors/channels/email/subjects.ts';
 import { ThreadIndex } from '../../connectors/channels/email/threading.ts';
 import { mail } from '../fakes/dovecot.ts';
-import { recordingContext } from '../fakes/telegram-server.ts';
+import { channelContext } from '../fixtures/channel-context.ts';
 
 const OWN = { address: 'support@acme.test', messageIdDomain: 'acme.test' };
 
@@ -122,22 +122,9 @@ describe('email bodies', () => {
 });
 
 function ingestDeps(overrides: Partial<IngestDeps> = {}) {
-  const rec = recordingContext('support');
-  const blobs = new Map<string, Buffer>();
-  let n = 0;
-  const ctx = {
-    ...rec.ctx,
-    blobs: {
-      put: async (d: Buffer) => {
-        blobs.set(`k${++n}`, d);
-        return `k${n}`;
-      },
-      get: async (k: string) => blobs.get(k),
-      delete: async (k: string) => void blobs.delete(k),
-    },
-  };
-  const deps: IngestDeps = { ctx, index: new ThreadIndex(rec.ctx.kv), own: OWN, mailbox: 'INBOX', maxAttachmentBytes: 1000, maxMessageBytes: 10_000, ...overrides };
-  return { rec, blobs, deps };
+  const rec = channelContext({ channelId: 'support' });
+  const deps: IngestDeps = { ctx: rec.ctx, index: new ThreadIndex(rec.ctx.kv), own: OWN, mailbox: 'INBOX', maxAttachmentBytes: 1000, maxMessageBytes: 10_000, ...overrides };
+  return { rec, blobs: rec.blobs, deps };
 }
 
 const raw = (source: string, uid = 1): RawMail => ({ uid, uidValidity: '7', source: Buffer.from(source), size: source.length, truncated: false });

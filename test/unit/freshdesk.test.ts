@@ -1,11 +1,12 @@
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, Medium, RateLimiter, RateSignal, TicketInput } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import type { HelpdeskInstance, InboundRequest, Medium, RateLimiter, RateSignal, TicketInput } from '../../src/core/connector.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
-import type { Decision } from '../../src/core/rules/schema.ts';
 import { definition, FreshdeskOptions, freshdeskEndpointLimits } from '../../connectors/helpdesks/freshdesk/index.ts';
-import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
+import { attempt, decision, deliveryFailure as failure, message as baseMessage, ticketInput } from '../fixtures/message.ts';
+import { inboundRequest } from '../fixtures/request.ts';
 import { agentEvent } from '../fixtures/route.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
 
@@ -44,37 +45,9 @@ function freshdesk(overrides: Record<string, unknown> = {}, limiter?: RateLimite
   return Promise.resolve(definition.create(options, { log: silent, kv: memoryKv(), dataDir: '/nonexistent', limiter }));
 }
 
-function message(o: Partial<NormalizedMessage> = {}): NormalizedMessage {
-  return {
-    id: '01JFDMSG000000000000000001',
-    channel: { id: 'telegram', kind: 'telegram' },
-    kind: 'message',
-    externalId: '777:10',
-    dedupeKey: '777:10',
-    conversation: { externalId: '777' },
-    sender: { externalId: '777', displayName: 'Azamat' },
-    text: 'вывод <не> пришёл',
-    attachments: [],
-    occurredAt: '2025-01-01T10:00:00Z',
-    receivedAt: '2025-01-01T10:00:01Z',
-    meta: {},
-    ...o,
-  };
-}
-
-const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
-const input = (o: Partial<TicketInput> = {}): TicketInput => ({ channel: o.channel ?? channelRef((o.message ?? message()).channel), message: message(), extra: [], decision: decision(), subject: 'Withdrawal', files: [], notes: [], conversationKey: 'telegram:777', ...o });
-const attempt = (o: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: 'job-1', ...o });
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeliveryError);
-    return err as DeliveryError;
-  }
-  throw new Error('expected a DeliveryError');
-}
+/** Azamat's message with a character that must be escaped in HTML. */
+const message = (o: Partial<NormalizedMessage> = {}): NormalizedMessage => baseMessage({ id: '01JFDMSG000000000000000001', text: 'вывод <не> пришёл', ...o });
+const input = (o: Partial<TicketInput> = {}): TicketInput => ticketInput({ message: message(), ...o });
 
 const api = () => nock(BASE, { reqheaders: { authorization: BASIC } });
 

@@ -1,11 +1,12 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { HelpdeskInstance, InboundRequest, Logger, RouteSpec } from '../../src/core/connector.ts';
+import type { HelpdeskInstance, InboundRequest, RouteSpec } from '../../src/core/connector.ts';
 import { checkTree, parseForm, parseJson } from '../../src/core/safe-parse.ts';
 import { buildApp, type AppDeps } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/runtime/metrics.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
+import { silent } from '../fixtures/log.ts';
 
 /**
  * The HTTP layer's front door on a real socket: guards before the body is read or parsed, one
@@ -13,7 +14,6 @@ import type { Runtime } from '../../src/runtime/runtime.ts';
  * the field for bad input.
  */
 
-const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 const LIMIT = 64 * 1024;
 
 const calls = { handled: [] as InboundRequest[], bodyGuard: [] as Buffer[] };

@@ -2,46 +2,32 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, Logger, TicketInput } from '../../src/core/connector.ts';
+import type { AttemptContext, HelpdeskInstance, TicketInput } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import { definition, JsonlOptions } from '../../connectors/helpdesks/jsonl/index.ts';
 import { agentEvent } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
+import { silent } from '../fixtures/log.ts';
+import { decision, message as baseMessage, ticketInput } from '../fixtures/message.ts';
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const kv = memoryKv();
 
-function message(id: string, text: string): NormalizedMessage {
-  return {
-    id,
-    channel: { id: 'contact', kind: 'webform' },
-    kind: 'form',
-    externalId: id,
-    dedupeKey: id,
-    conversation: { externalId: 'sub-1' },
-    sender: { externalId: 'p@example.com', email: 'p@example.com', displayName: 'Dilnoza' },
-    text,
-    attachments: [],
-    occurredAt: '2025-01-01T10:00:00Z',
-    receivedAt: '2025-01-01T10:00:01Z',
-    meta: {},
-  };
-}
+/** A web form submission by Dilnoza. */
+const message = (id: string, text: string): NormalizedMessage => baseMessage({
+  id, channel: { id: 'contact', kind: 'webform' }, kind: 'form', externalId: id, dedupeKey: id, conversation: { externalId: 'sub-1' },
+  sender: { externalId: 'p@example.com', email: 'p@example.com', displayName: 'Dilnoza' }, text,
+});
 
-function input(id: string, text: string): TicketInput {
-  return {
-    channel: channelRef(message(id, text).channel),
-    message: message(id, text),
-    extra: [message(`${id}-b`, 'and a second line')],
-    decision: { priority: 'high', tags: ['payments'], type: 'question', group: 'payments', fields: { player_id: 'P-1' }, replies: [], notify: [], firedRules: ['withdrawal'] },
-    subject: 'Deposit',
-    files: [{ name: 'receipt.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4') }],
-    notes: ['Rules fired: withdrawal'],
-    conversationKey: 'contact:sub-1',
-  };
-}
+const input = (id: string, text: string): TicketInput => ticketInput({
+  message: message(id, text),
+  extra: [message(`${id}-b`, 'and a second line')],
+  decision: decision({ priority: 'high', tags: ['payments'], type: 'question', group: 'payments', fields: { player_id: 'P-1' }, firedRules: ['withdrawal'] }),
+  subject: 'Deposit',
+  files: [{ name: 'receipt.pdf', mime: 'application/pdf', data: Buffer.from('%PDF-1.4') }],
+  notes: ['Rules fired: withdrawal'],
+});
 
 const attempt = (key: string, reconcile = false): AttemptContext => ({ attempt: reconcile ? 2 : 1, reconcile, idempotencyKey: key });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AcceptOutcome, Logger } from '../../src/core/connector.ts';
+import type { AcceptOutcome } from '../../src/core/connector.ts';
 import type { NewJob } from '../../src/core/jobs.ts';
 import { ROUND_THE_CLOCK, type BusinessCalendar } from '../../src/core/kpi/business-time.ts';
 import { calendarOf, KpiSection, SlaSection, weekFromHours } from '../../src/core/kpi/config.ts';
@@ -14,10 +14,10 @@ import { createSlaWatch, dueStage } from '../../src/core/kpi/watch.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
 import { openDatabase } from '../../src/runtime/embedded/database.ts';
 import { createEmbeddedTimingStore } from '../../src/runtime/embedded/timing-store.ts';
+import { silent } from '../fixtures/log.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2025, 4, 5, 10, 0); // a Monday, 10:00 UTC
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const decision = (d: Partial<Decision> = {}): Decision => ({ tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...d });
 let messageSeq = 0;
 const msg = (at: number, o: Partial<CustomerMessage> = {}): CustomerMessage =>

@@ -2,13 +2,13 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger, Notice } from '../../src/core/connector.ts';
+import type { Notice } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import { definition as webhookNotifier, excerpt } from '../../connectors/notifiers/webhook/index.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent as log } from '../fixtures/log.ts';
 
 const SECRET = 'notice-signing-secret-0123456789';
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
 const kv = memoryKv();
 
 interface Received {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { maskCards } from '../../src/core/mask/cards.ts';
 import { maskIbans } from '../../src/core/mask/ibans.ts';
 import { maskedNote, maskMessage } from '../../src/core/privacy.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 /** The examples table in docs/privacy.md is the specification: every row is checked here. */
 const doc = readFileSync(new URL('../../docs/privacy.md', import.meta.url), 'utf8');

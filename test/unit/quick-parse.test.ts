@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TgUpdate } from '../../connectors/channels/telegram/update.ts';
 import { NormalizedMessage } from '../../src/core/message.ts';
 import { quickParser } from '../../src/core/quick-parse.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 const message = playerMessage('вывод не пришёл', {
   sender: { externalId: '5000001', displayName: 'Player', locale: 'ru' },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RoutingLog } from '../../src/core/history/routing-log.ts';
 import { memoryKv as sharedMemoryKv } from '../../src/runtime/memory-kv.ts';
 import type { Decision } from '../../src/core/rules/schema.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 function memoryKv() {
   const kv = sharedMemoryKv();

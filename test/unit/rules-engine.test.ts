@@ -5,7 +5,7 @@ import {
 } from '../../src/core/rules/engine.ts';
 import { compilePattern, rewritePattern } from '../../src/core/rules/pattern.ts';
 import type { Decision, Rule } from '../../src/core/rules/schema.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 const MONDAY_NOON_TASHKENT = new Date('2025-03-10T07:00:00Z');
 

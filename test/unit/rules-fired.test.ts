@@ -7,7 +7,7 @@ import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesk
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { deliverInbound, memoryLinks, quietChannel, telegramText } from '../fixtures/pipeline.ts';
-import { silent } from '../contract/helpdesk-contract.ts';
+import { silent } from '../fixtures/log.ts';
 
 /**
  * How agents learn which rules fired, and what that costs: by default a `rule_<name>` tag each,

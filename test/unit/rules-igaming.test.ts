@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules, detectLanguage, evaluate, pickReply, topicOf } from '../../src/core/rules/engine.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 import { playerField } from '../../src/core/identity/deliver.ts';
 import type { IdentityService } from '../../src/core/identity/service.ts';
 import { loadLabeled, loadShippedModel, loadShippedRules, type LabeledMessage } from '../rules/shipped.ts';

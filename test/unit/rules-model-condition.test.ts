@@ -3,7 +3,7 @@ import { compileRules, explain, RuleCompileError, type TopicScorer } from '../..
 import type { Rule } from '../../src/core/rules/schema.ts';
 import { describeDecision } from '../../src/core/pipeline.ts';
 import { Rule as RuleSchema } from '../../src/core/rules/schema.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 
 /** A scorer with fixed answers per text, counting its calls: the engine must score a message once. */
 function scorer(table: Record<string, Record<string, number>>): TopicScorer & { calls: number } {

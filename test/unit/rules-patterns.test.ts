@@ -9,7 +9,7 @@ import { compilePattern, PatternSet, rewritePattern, type PatternCompiler } from
 import { requiredText } from '../../src/core/rules/required-text.ts';
 import type { Condition } from '../../src/core/rules/schema.ts';
 import { reversePattern, topLevelAlternatives } from '../../src/core/rules/word-sides.ts';
-import { playerMessage } from '../rules/message.ts';
+import { playerMessage } from '../fixtures/message.ts';
 import { loadLabeled, loadShippedRules } from '../rules/shipped.ts';
 
 /** A small deterministic generator, so a failure repeats. */

@@ -1,22 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptContext, KeyValueStore, Logger, Notice, NotifierInstance } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
+import type { AttemptContext, KeyValueStore, Notice, NotifierInstance } from '../../src/core/connector.ts';
 import { definition as slack } from '../../connectors/notifiers/slack/index.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-server.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { recordingLogger } from '../fixtures/log.ts';
+import { attempt as attemptOf, deliveryFailure } from '../fixtures/message.ts';
 
 const TOKEN = 'xoxb-1234-5678-abcdefTEST';
 const COMPLIANCE = 'C0COMPLIANCE';
 
 
-const logLines: string[] = [];
-const log: Logger = {
-  debug: (o, m) => void logLines.push(`${m} ${JSON.stringify(o)}`),
-  info: (o, m) => void logLines.push(`${m} ${JSON.stringify(o)}`),
-  warn: (o, m) => void logLines.push(`${m} ${JSON.stringify(o)}`),
-  error: (o, m) => void logLines.push(`${m} ${JSON.stringify(o)}`),
-  child: () => log,
-};
+const log = recordingLogger();
 
 const notice = (over: Partial<Notice> = {}): Notice => ({
   target: 'compliance',
@@ -31,17 +25,8 @@ const notice = (over: Partial<Notice> = {}): Notice => ({
   ...over,
 });
 
-const attempt = (over: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: 'job-1', ...over });
-
-async function caught(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeliveryError);
-    return err as DeliveryError;
-  }
-  throw new Error('expected a DeliveryError');
-}
+/** One delivery of one notice: its attempts share the key. */
+const attempt = (over: Partial<AttemptContext> = {}): AttemptContext => attemptOf({ idempotencyKey: 'job-1', ...over });
 
 describe('slack notifier (against a local fake Slack Web API)', () => {
   let fake: FakeSlack;
@@ -55,7 +40,7 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
   beforeEach(async () => {
     fake.messages.length = 0;
     fake.requests.length = 0;
-    logLines.length = 0;
+    log.lines.length = 0;
     kv = memoryKv();
     notifier = await slack.create(slack.options.parse({ token: TOKEN, apiUrl: fake.apiUrl, channels: { compliance: COMPLIANCE } }), { log, kv });
   });
@@ -100,7 +85,7 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
 
   it('maps 429 to rate_limited with Retry-After, without retrying inside the client', async () => {
     fake.failNext('chat.postMessage', 1, { status: 429, headers: { 'retry-after': '7' }, body: { ok: false, error: 'ratelimited' } });
-    const err = await caught(notifier.send(notice(), attempt()));
+    const err = await deliveryFailure(notifier.send(notice(), attempt()));
     expect(err.kind).toBe('rate_limited');
     expect(err.retryAfterMs).toBe(7000);
     expect(fake.requests.filter((r) => r.method === 'chat.postMessage')).toHaveLength(1);
@@ -109,7 +94,7 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
 
   it("keeps Slack's error verbatim and sorts setup problems as permanent", async () => {
     const other = await slack.create(slack.options.parse({ token: TOKEN, apiUrl: fake.apiUrl, channels: { compliance: 'C0GONE' } }), { log, kv });
-    const err = await caught(other.send(notice(), attempt()));
+    const err = await deliveryFailure(other.send(notice(), attempt()));
     expect(err.kind).toBe('permanent');
     expect(err.message).toContain('channel_not_found');
     expect(err.detail).toContain('"error":"channel_not_found"');
@@ -117,13 +102,13 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
 
   it('retries a 5xx', async () => {
     fake.failNext('chat.postMessage', 1, { status: 503, body: 'upstream down' });
-    const err = await caught(notifier.send(notice(), attempt()));
+    const err = await deliveryFailure(notifier.send(notice(), attempt()));
     expect(err.kind).toBe('retry');
     expect(err.detail).toBe('upstream down');
   });
 
   it('refuses a target with no channel, naming it', async () => {
-    const err = await caught(notifier.send(notice({ target: 'payments' }), attempt()));
+    const err = await deliveryFailure(notifier.send(notice({ target: 'payments' }), attempt()));
     expect(err.kind).toBe('permanent');
     expect(err.message).toContain("'payments'");
     expect(fake.requests).toHaveLength(0);
@@ -131,7 +116,7 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
 
   it('does not post twice when the answer to the first post was lost', async () => {
     fake.failNext('chat.postMessage', 1, { status: 500, body: 'lost', applyFirst: true });
-    const first = await caught(notifier.send(notice(), attempt()));
+    const first = await deliveryFailure(notifier.send(notice(), attempt()));
     expect(first.ambiguous).toBe(true);
     expect(fake.messages).toHaveLength(1);
     await notifier.send(notice(), attempt({ attempt: 2, reconcile: true }));
@@ -148,7 +133,7 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
   it('check() proves the token works', async () => {
     await expect(notifier.check!()).resolves.toContain('Acme');
     const bad = await slack.create(slack.options.parse({ token: 'xoxb-wrong', apiUrl: fake.apiUrl }), { log, kv });
-    const err = await caught(bad.check!());
+    const err = await deliveryFailure(bad.check!());
     expect(err.message).toContain('invalid_auth');
     expect(err.kind).toBe('permanent');
   });
@@ -157,6 +142,6 @@ describe('slack notifier (against a local fake Slack Web API)', () => {
     await notifier.send(notice(), attempt());
     fake.failNext('chat.postMessage', 1, { status: 500, body: 'x' });
     await notifier.send(notice(), attempt({ idempotencyKey: 'job-2' })).catch(() => undefined);
-    expect(logLines.join('\n')).not.toContain(TOKEN);
+    expect(JSON.stringify(log.lines)).not.toContain(TOKEN);
   });
 });

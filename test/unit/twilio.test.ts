@@ -1,40 +1,21 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest, Logger } from '../../src/core/connector.ts';
+import type { ChannelContext, ChannelInstance, HttpResponse, InboundRequest } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
-import type { InboundDraft } from '../../src/core/message.ts';
 import { definition as twilioVoice } from '../../connectors/channels/twilio-voice/index.ts';
 import { startFakeTwilio, twilioWebhook, type FakeTwilio } from '../fakes/twilio-server.ts';
 import { callRoute } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { channelContext, type FakeChannelContext } from '../fixtures/channel-context.ts';
+
+/** What the contract checks for every channel (ack after store, 401, 503, bad shapes) is in test/contract/channels/twilio-voice.test.ts. */
 
 const ACCOUNT = `AC${'a1'.repeat(16)}`;
 const TOKEN = 'twilio-auth-token-0123456789abcdef';
 const PUBLIC = 'https://support-gw.example.com';
 const CALLER = '+998901234567';
 const LINE = '+998712000000';
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
-
-let stored: InboundDraft[] = [];
-
-function ctx(): ChannelContext {
-  const kvStore = memoryKv();
-  return {
-    channelId: 'phone',
-    log,
-    accept: async (drafts) => drafts.map((d) => {
-      const duplicate = stored.some((s) => s.dedupeKey === d.dedupeKey);
-      if (!duplicate) stored.push(d);
-      return { id: 'x', dedupeKey: d.dedupeKey, duplicate };
-    }),
-    kv: kvStore,
-    blobs: { put: async () => 'k', get: async () => undefined, delete: async () => undefined },
-    dataDir: '/nonexistent',
-    publicUrl: PUBLIC,
-    noteToAgents: async () => undefined,
-    replyAgain: async () => undefined,
-    conversationForTicket: async () => undefined,
-  };
-}
+let rec: FakeChannelContext;
+const ctx = (): ChannelContext => rec.ctx;
 
 describe('twilio-voice channel', () => {
   let fake: FakeTwilio;
@@ -49,7 +30,7 @@ describe('twilio-voice channel', () => {
     twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN, apiBaseUrl: fake.url, ...over }), ctx());
 
   beforeEach(async () => {
-    stored = [];
+    rec = channelContext({ channelId: 'phone', publicUrl: PUBLIC });
     ch = await create({ dial: { to: [{ to: '+998712000101', agent: 'Alice' }, 'client:bob'] } });
   });
 
@@ -82,14 +63,14 @@ describe('twilio-voice channel', () => {
     const ok = await hook('', callParams('CA01'));
     expect(ok.status).toBe(200);
     const internal = await hook('', callParams('CA01'), { signFor: 'http://10.0.0.5:8080/webhooks/phone' });
-    expect(internal.status).toBe(403);
+    expect(internal.status).toBe(401);
     const wrongToken = await hook('', callParams('CA01'), { token: 'someone-elses-token-000000000000' });
-    expect(wrongToken.status).toBe(403);
+    expect(wrongToken.status).toBe(401);
     const route = ch.routes!.find((r) => r.path === '')!;
     const unsigned = await callRoute(route, {
       method: 'POST', url: '/webhooks/phone', headers: {}, query: {}, rawBody: Buffer.from(new URLSearchParams(callParams('CA01')).toString()), body: undefined, files: [], ip: '1.2.3.4',
     });
-    expect(unsigned.status).toBe(403);
+    expect(unsigned.status).toBe(401);
   });
 
   it('rings the agents, each reporting who answered, and falls back to voicemail', async () => {
@@ -120,9 +101,9 @@ describe('twilio-voice channel', () => {
     await status('CA10', 3, 'completed', { CallDuration: '41' });
     await hook('/recording', recording);
 
-    expect(stored.map((d) => d.dedupeKey)).toEqual(['CA10:recording:RE0001', 'CA10:end']);
-    expect(new Set(stored.map((d) => d.conversation.externalId))).toEqual(new Set([CALLER]));
-    const [voicemail, missed] = stored;
+    expect(rec.stored().map((d) => d.dedupeKey)).toEqual(['CA10:recording:RE0001', 'CA10:end']);
+    expect(new Set(rec.stored().map((d) => d.conversation.externalId))).toEqual(new Set([CALLER]));
+    const [voicemail, missed] = rec.stored();
     expect(voicemail).toMatchObject({ kind: 'voicemail', text: `Voicemail from ${CALLER} (0:14).`, sender: { phone: CALLER } });
     expect(voicemail!.private).toBeUndefined();
     expect(missed).toMatchObject({ kind: 'call', text: `Missed call from ${CALLER} to ${LINE}: no answer. The caller was offered voicemail.` });
@@ -139,8 +120,8 @@ describe('twilio-voice channel', () => {
     await hook('/dial', callParams('CA20', { DialCallStatus: 'completed', DialCallDuration: '125', DialCallSid: 'CA21' }));
     await status('CA20', 2, 'completed', { CallDuration: '140' });
     await status('CA20', 2, 'completed', { CallDuration: '140' });
-    expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({
+    expect(rec.stored()).toHaveLength(1);
+    expect(rec.stored()[0]).toMatchObject({
       kind: 'call',
       private: true,
       text: `Phone call (inbound) from ${CALLER} to ${LINE}\nAnswered by: Alice\nTalk time: 2:05`,
@@ -156,20 +137,20 @@ describe('twilio-voice channel', () => {
     await hook('/status', callParams('CA61', { ParentCallSid: 'CA60', To: '+998712000101', Direction: 'outbound-dial', CallStatus: 'in-progress' }), { query: '?agent=Alice' });
     await status('CA60', 2, 'in-progress');
     await hook('/recording', { AccountSid: ACCOUNT, CallSid: 'CA60', RecordingSid: 'RE0060', RecordingUrl: fake.recordingUrl('RE0060'), RecordingStatus: 'completed', RecordingDuration: '5' });
-    expect(stored.map((d) => [d.kind, d.private ?? false])).toEqual([['call', false], ['voicemail', false]]);
-    expect(stored[0]!.text).toMatch(/^Missed call/);
+    expect(rec.stored().map((d) => [d.kind, d.private ?? false])).toEqual([['call', false], ['voicemail', false]]);
+    expect(rec.stored()[0]!.text).toMatch(/^Missed call/);
   });
 
   it("a recording that arrives before anything else about its call finds the caller through Twilio's API", async () => {
     fake.addCall('CA30', { from: '+998935550000', to: LINE, direction: 'inbound' });
     await hook('/recording', { AccountSid: ACCOUNT, CallSid: 'CA30', RecordingSid: 'RE0030', RecordingUrl: fake.recordingUrl('RE0030'), RecordingStatus: 'completed', RecordingDuration: '9', RecordingSource: 'RecordVerb' });
-    expect(stored[0]).toMatchObject({ kind: 'voicemail', conversation: { externalId: '+998935550000' } });
+    expect(rec.stored()[0]).toMatchObject({ kind: 'voicemail', conversation: { externalId: '+998935550000' } });
   });
 
   it('adds a transcription as the caller\'s words', async () => {
     await hook('', callParams('CA40'));
     await hook('/transcription', { AccountSid: ACCOUNT, CallSid: 'CA40', TranscriptionSid: 'TR01', TranscriptionStatus: 'completed', TranscriptionText: 'Please call me back about my withdrawal', RecordingSid: 'RE40' });
-    expect(stored[0]).toMatchObject({ kind: 'voicemail', text: `Voicemail from ${CALLER}, transcribed: Please call me back about my withdrawal`, call: { transcript: 'Please call me back about my withdrawal' } });
+    expect(rec.stored()[0]).toMatchObject({ kind: 'voicemail', text: `Voicemail from ${CALLER}, transcribed: Please call me back about my withdrawal`, call: { transcript: 'Please call me back about my withdrawal' } });
   });
 
   it('refuses another account\'s events and sends credentials nowhere but the Twilio API', async () => {
@@ -181,13 +162,12 @@ describe('twilio-voice channel', () => {
     expect(fake.requests.some((r) => r.path.includes('evil'))).toBe(false);
   });
 
-  it('keeps a live call going when the store fails, but asks Twilio to retry a callback', async () => {
+  it('keeps a live call going when its state cannot be rec.stored() (callbacks get a 503: the contract)', async () => {
     const broken = { ...ctx(), kv: { ...memoryKv(), get: async () => { throw new Error('disk gone'); } } };
     ch = await twilioVoice.create(twilioVoice.options.parse({ accountSid: ACCOUNT, authToken: TOKEN, apiBaseUrl: fake.url }), broken);
     const voice = await hook('', callParams('CA70'));
     expect(voice.status).toBe(200);
     expect(String(voice.body)).toContain('<Record ');
-    expect((await status('CA70', 1, 'completed')).status).toBe(503);
   });
 
   it('needs a public URL to check signatures against', async () => {

@@ -1,23 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, TicketInput } from '../../src/core/connector.ts';
+import type { HelpdeskInstance, TicketInput } from '../../src/core/connector.ts';
 import { definition, UsedeskOptions } from '../../connectors/helpdesks/usedesk/index.ts';
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
-import { inboundRequest, memoryKv, silent } from '../contract/helpdesk-contract.ts';
+import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { silent } from '../fixtures/log.ts';
+import { inboundRequest } from '../fixtures/request.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
-import { telegramText } from '../fixtures/pipeline.ts';
+import { attempt, newMessage, ticketInput } from '../fixtures/message.ts';
 
 /** Usedesk's chat mode against the fake Usedesk: customer messages as a live chat, agent chat replies back. */
 
 const TOKEN = 'ud-chat-token-0123456789';
-let n = 0;
-
-function input(text: string, o: Partial<TicketInput> = {}): TicketInput {
-  n += 1;
-  const message = telegramText('01JUDCHAT', n, text);
-  return { channel: o.channel ?? channelRef((o.message ?? message).channel), message, extra: [], decision: { tags: [], fields: {}, replies: [], notify: [], firedRules: [] }, subject: 'Chat', files: [], notes: [], conversationKey: 'telegram:777', ...o };
-}
-
-const attempt = (key: string): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: key });
+const input = (text: string, o: Partial<TicketInput> = {}): TicketInput => ticketInput({ message: newMessage(text), subject: 'Chat', ...o });
 
 describe('Usedesk chat mode (/chat/addMessage)', () => {
   let ud: FakeUsedesk;
@@ -35,8 +29,8 @@ describe('Usedesk chat mode (/chat/addMessage)', () => {
   });
 
   it('opens a chat, finds its ticket, continues the chat, never posts one delivery twice, and reads agents’ chat replies', async () => {
-    const requester = await hd.upsertRequester({ externalId: '777', displayName: 'Azamat' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt('u1'));
-    const first = await hd.createTicket(input('Здравствуйте, где мой вывод?', { notes: ['Switchboard rules fired: withdrawal.'] }), requester, attempt('job-1'));
+    const requester = await hd.upsertRequester({ externalId: '777', displayName: 'Azamat' }, channelRef({ id: 'telegram', kind: 'telegram' }), attempt({ idempotencyKey: 'u1' }));
+    const first = await hd.createTicket(input('Здравствуйте, где мой вывод?', { notes: ['Switchboard rules fired: withdrawal.'] }), requester, attempt({ idempotencyKey: 'job-1' }));
     const ticket = ud.tickets.find((t) => String(t.id) === first.ticketId)!;
     expect(ticket.channel_id).toBe(ud.chatChannelId);
     expect(ticket.chat_id).not.toBeNull();
@@ -44,10 +38,10 @@ describe('Usedesk chat mode (/chat/addMessage)', () => {
     expect(ticket.comments.find((c) => c.type === 'private')?.message).toContain('rules fired: withdrawal');
 
     const follow = input('ID 5512345', { files: [{ name: 'receipt.png', mime: 'image/png', data: Buffer.from('png bytes') }] });
-    const again = await hd.appendMessage(first.ticketId, follow, requester, attempt('job-2'));
+    const again = await hd.appendMessage(first.ticketId, follow, requester, attempt({ idempotencyKey: 'job-2' }));
     expect(again.ticketId).toBe(first.ticketId);
     // The same delivery retried (say its note failed): the chat message is not posted again.
-    await hd.appendMessage(first.ticketId, follow, requester, attempt('job-2'));
+    await hd.appendMessage(first.ticketId, follow, requester, attempt({ idempotencyKey: 'job-2' }));
     expect(ticket.comments.filter((c) => c.message === 'ID 5512345')).toHaveLength(1);
     expect(ticket.comments.flatMap((c) => c.files).map((f) => f.data.toString())).toEqual(['png bytes']);
     expect(ud.tickets).toHaveLength(1);

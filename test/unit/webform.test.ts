@@ -1,83 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelContext, ChannelInstance, InboundRequest, Logger, UploadedFile } from '../../src/core/connector.ts';
+import type { ChannelInstance, InboundRequest, UploadedFile } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
-import type { InboundDraft } from '../../src/core/message.ts';
 import { definition, WebformOptions } from '../../connectors/channels/webform/index.ts';
+import { channelContext, type FakeChannelContext } from '../fixtures/channel-context.ts';
 import { callRoute } from '../fixtures/route.ts';
-import { memoryKv } from '../../src/runtime/memory-kv.ts';
 
-// ------------------------------------------------------------------ fakes
-
-interface LogEntry {
-  level: string;
-  obj: object;
-  msg?: string;
-}
-
-function fakeContext(channelId = 'contact') {
-  const accepted: InboundDraft[] = [];
-  const ids = new Map<string, string>();
-  const blobs = new Map<string, Buffer>();
-  const kvStore = memoryKv();
-  const kv = kvStore.map;
-  const logs: LogEntry[] = [];
-  let failAccept = false;
-  let nextBlob = 0;
-  let nextId = 0;
-  const log: Logger = {
-    debug: (obj, msg) => void logs.push({ level: 'debug', obj, msg }),
-    info: (obj, msg) => void logs.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => void logs.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => void logs.push({ level: 'error', obj, msg }),
-    child: () => log,
-  };
-  const ctx: ChannelContext = {
-    channelId,
-    log,
-    dataDir: '/tmp/unused',
-    noteToAgents: async () => undefined,
-    replyAgain: async () => undefined,
-    conversationForTicket: async () => undefined,
-    // Insert-if-absent by dedupe key, like the real runtime.
-    async accept(drafts) {
-      if (failAccept) throw new Error('disk full');
-      return drafts.map((d) => {
-        accepted.push(d);
-        const existing = ids.get(d.dedupeKey);
-        if (existing) return { id: existing, dedupeKey: d.dedupeKey, duplicate: true };
-        const id = `msg-${++nextId}`;
-        ids.set(d.dedupeKey, id);
-        return { id, dedupeKey: d.dedupeKey, duplicate: false };
-      });
-    },
-    kv: kvStore,
-    blobs: {
-      put: async (data) => {
-        const key = `blob-${++nextBlob}`;
-        blobs.set(key, Buffer.from(data));
-        return key;
-      },
-      get: async (k) => blobs.get(k),
-      delete: async (k) => void blobs.delete(k),
-    },
-  };
-  return {
-    ctx,
-    accepted,
-    blobs,
-    kv,
-    logs,
-    failAccept: () => {
-      failAccept = true;
-    },
-  };
-}
-
-type Fake = ReturnType<typeof fakeContext>;
-
-async function setup(options: unknown = {}, fake: Fake = fakeContext()) {
+/** What the contract checks for every channel (ack after store, a resubmit is a no-op, 503, bad fields) is in test/contract/channels/webform.test.ts. */
+async function setup(options: unknown = {}, fake: FakeChannelContext = channelContext({ channelId: 'contact' })) {
   const channel = await definition.create(WebformOptions.parse(options), fake.ctx);
   const route = (method: string) => {
     const r = channel.routes?.find((x) => x.method === method);
@@ -195,7 +126,7 @@ describe('webform: accepting a submission', () => {
     );
 
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, id: 'msg-1', submissionId: 'sub-12345678', message: 'Thank you, we received your message.' });
+    expect(res.body).toEqual({ ok: true, id: 'id-sub-12345678', submissionId: 'sub-12345678', message: 'Thank you, we received your message.' });
     expect(t.accepted).toHaveLength(1);
     const d = t.accepted[0]!;
     expect(d.kind).toBe('form');
@@ -219,7 +150,7 @@ describe('webform: accepting a submission', () => {
     const t = await setup({ fields: FIELDS });
     const res = await t.post(formPost({ ...GOOD, phone: '+998 (90) 123-45-67' }, { headers: { accept: 'application/json' } }));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ ok: true, id: 'msg-1' });
+    expect(res.body).toMatchObject({ ok: true, id: expect.stringMatching(/^id-/) });
     expect(t.accepted[0]?.sender).toMatchObject({ externalId: 'dilnoza@example.com', phone: '+998901234567' });
     expect(t.accepted[0]?.form?.fields.phone).toBe('+998 (90) 123-45-67');
   });
@@ -360,7 +291,7 @@ describe('webform: resubmission', () => {
     const t = await setup({ fields: FIELDS });
     const first = await t.post(jsonPost({ ...GOOD, submissionId: 'b3c1f9e2-4d5a-4c1e-9f00-0123456789ab' }));
     const again = await t.post(jsonPost({ ...GOOD, submissionId: 'b3c1f9e2-4d5a-4c1e-9f00-0123456789ab' }));
-    expect(first.body).toMatchObject({ ok: true, id: 'msg-1' });
+    expect(first.body).toMatchObject({ ok: true, id: 'id-b3c1f9e2-4d5a-4c1e-9f00-0123456789ab' });
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ ...(first.body as object), duplicate: true });
     expect(t.accepted).toHaveLength(1);
@@ -371,7 +302,7 @@ describe('webform: resubmission', () => {
     await t.post(jsonPost(GOOD, { 'idempotency-key': 'key_ABCDEFGH' }));
     const again = await t.post(jsonPost(GOOD, { 'idempotency-key': 'key_ABCDEFGH' }));
     expect(t.accepted[0]?.dedupeKey).toBe('key_ABCDEFGH');
-    expect(again.body).toMatchObject({ id: 'msg-1', submissionId: 'key_ABCDEFGH', duplicate: true });
+    expect(again.body).toMatchObject({ id: 'id-key_ABCDEFGH', submissionId: 'key_ABCDEFGH', duplicate: true });
   });
 
   it('when the record of the first submission is gone, accept() sees the same key and dedupes', async () => {
@@ -636,7 +567,7 @@ describe('webform: captcha', () => {
 describe('webform: storage failures', () => {
   it('answers 503 without details when the message cannot be stored, and drops the uploads', async () => {
     const t = await setup({ fields: FIELDS });
-    t.failAccept();
+    t.failAccepts();
     const res = await t.post(jsonPost(GOOD, {}, { files: [file('a.txt', 'text/plain', 'hello')] }));
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ error: 'unavailable', message: expect.any(String) });

@@ -1,32 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import type { BlobStore, Logger } from '../../src/core/connector.ts';
 import type { InboundDraft } from '../../src/core/message.ts';
 import { Inbox } from '../../connectors/channels/whatsapp-web/inbox.ts';
 import { describeVCard, normalizeMessage } from '../../connectors/channels/whatsapp-web/normalize.ts';
 import { WebSession } from '../../connectors/channels/whatsapp-web/session.ts';
 import { FakeWhatsApp } from '../fakes/whatsapp-web-client.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { memoryBlobs } from '../fixtures/channel-context.ts';
+import { silent } from '../fixtures/log.ts';
 
-const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-
-function memoryBlobs(): BlobStore & { map: Map<string, Buffer> } {
-  const map = new Map<string, Buffer>();
-  let n = 0;
-  return {
-    map,
-    put: async (d) => {
-      const k = `blob-${++n}`;
-      map.set(k, d);
-      return k;
-    },
-    get: async (k) => map.get(k),
-    delete: async (k) => void map.delete(k),
-  };
-}
 
 const deps = (over: Partial<{ acceptGroups: boolean; maxFileBytes: number }> = {}) => ({ blobs: memoryBlobs(), maxFileBytes: 1000, acceptGroups: false, ...over });
 

@@ -3,14 +3,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptContext, HelpdeskInstance, InboundRequest, Logger, TicketInput } from '../../src/core/connector.ts';
-import { DeliveryError } from '../../src/core/errors.ts';
-import type { NormalizedMessage } from '../../src/core/message.ts';
-import type { Decision } from '../../src/core/rules/schema.ts';
+import type { HelpdeskInstance, InboundRequest } from '../../src/core/connector.ts';
 import { definition, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
 import { agentEvent } from '../fixtures/route.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { channelRef } from '../fixtures/channel-ref.ts';
+import { recordingLogger } from '../fixtures/log.ts';
+import { attempt, decision, deliveryFailure as failure, message, ticketInput as input } from '../fixtures/message.ts';
 
 const BASE = 'https://acme.zendesk.com';
 const EMAIL = 'bot@acme.test';
@@ -21,13 +20,7 @@ const BASIC = `Basic ${Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64')
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test captures of request bodies
 
 
-function recordingLogger(lines: string[]): Logger {
-  const log = (obj: object, msg?: string) => void lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
-  const logger: Logger = { debug: log, info: log, warn: log, error: log, child: () => logger };
-  return logger;
-}
-
-let logLines: string[] = [];
+let log = recordingLogger();
 
 async function zendesk(overrides: Record<string, unknown> = {}): Promise<HelpdeskInstance> {
   const options = ZendeskOptions.parse({
@@ -40,55 +33,7 @@ async function zendesk(overrides: Record<string, unknown> = {}): Promise<Helpdes
     types: { bug: 'problem' },
     ...overrides,
   });
-  return definition.create(options, { log: recordingLogger(logLines), kv: memoryKv(), dataDir: '/nonexistent' });
-}
-
-function message(overrides: Partial<NormalizedMessage> = {}): NormalizedMessage {
-  return {
-    id: '01HZMSG0000000000000000001',
-    channel: { id: 'telegram', kind: 'telegram' },
-    kind: 'message',
-    externalId: '777:10',
-    dedupeKey: '777:10',
-    conversation: { externalId: '777' },
-    sender: { externalId: '777', displayName: 'Azamat' },
-    text: 'вывод не пришёл',
-    attachments: [],
-    occurredAt: '2025-01-01T10:00:00Z',
-    receivedAt: '2025-01-01T10:00:01Z',
-    meta: {},
-    ...overrides,
-  };
-}
-
-function decision(overrides: Partial<Decision> = {}): Decision {
-  return { tags: [], fields: {}, replies: [], notify: [], firedRules: [], ...overrides };
-}
-
-function input(overrides: Partial<TicketInput> = {}): TicketInput {
-  return {
-    channel: overrides.channel ?? channelRef((overrides.message ?? message()).channel),
-    message: message(),
-    extra: [],
-    decision: decision(),
-    subject: 'Withdrawal',
-    files: [],
-    notes: [],
-    conversationKey: 'telegram:777',
-    ...overrides,
-  };
-}
-
-const attempt = (overrides: Partial<AttemptContext> = {}): AttemptContext => ({ attempt: 1, reconcile: false, idempotencyKey: 'job-1', ...overrides });
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeliveryError);
-    return err as DeliveryError;
-  }
-  throw new Error('expected a DeliveryError');
+  return definition.create(options, { log, kv: memoryKv(), dataDir: '/nonexistent' });
 }
 
 beforeAll(() => {
@@ -98,7 +43,7 @@ beforeAll(() => {
 afterEach(() => {
   const pending = nock.pendingMocks();
   nock.cleanAll();
-  logLines = [];
+  log = recordingLogger();
   expect(pending, 'every expected request was made').toEqual([]);
 });
 
@@ -431,8 +376,8 @@ describe('errors are sorted, and Zendesk’s own words kept', () => {
     const err = await call(401, '{"error":"Couldn\'t authenticate you"}');
     expect(err.kind).toBe('permanent');
     expect(err.message).toMatch(/rejected the credentials \(401\)/);
-    expect(JSON.stringify({ message: err.message, detail: err.detail, logs: logLines })).not.toContain(TOKEN);
-    expect(JSON.stringify(logLines)).not.toContain(Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64'));
+    expect(JSON.stringify({ message: err.message, detail: err.detail, logs: log.lines })).not.toContain(TOKEN);
+    expect(JSON.stringify(log.lines)).not.toContain(Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64'));
   });
 
   it('a timeout is retried and ambiguous', async () => {

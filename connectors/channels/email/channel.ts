@@ -1,5 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import type { ChannelContext, ChannelInstance } from '../../../src/core/connector.ts';
+import { DEFAULT_RETENTION } from '../../../src/core/retention.ts';
 import { fetchKept, releaseKept } from './attachments.ts';
 import { describeImapError, INBOX_TUNING, MailboxWatcher, type InboxTuning } from './inbox.ts';
 import { ingest } from './ingest.ts';
@@ -27,6 +28,8 @@ export function createEmailChannel(options: EmailOptions, ctx: ChannelContext, t
     kv: ctx.kv,
     log,
     tuning,
+    // Mail taken before is known by its Message-ID record: a rescan looks no further back than those are kept.
+    rescanWithinMs: (ctx.retention ?? DEFAULT_RETENTION).threads,
     ingest: (mail) =>
       ingest(mail, {
         ctx,

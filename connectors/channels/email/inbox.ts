@@ -39,6 +39,8 @@ export interface InboxDeps {
   log: Logger;
   ingest(mail: RawMail): Promise<Taken>;
   tuning: InboxTuning;
+  /** A rescan (the folder was rebuilt) reads mail of this long ago at the most. */
+  rescanWithinMs: number;
 }
 
 /**
@@ -173,7 +175,8 @@ export class MailboxWatcher {
       cursor = { uidValidity, lastUid: 0, since: new Date().toISOString(), pass: { kind: this.#deps.firstSync, top } };
       this.#deps.log.info({ mailbox: this.#deps.imap.mailbox, firstSync: this.#deps.firstSync }, 'email: first start on this folder');
     } else {
-      cursor = { uidValidity, lastUid: 0, since: stored.since, pass: { kind: 'rescan', top } };
+      const horizon = new Date(Date.now() - this.#deps.rescanWithinMs).toISOString();
+      cursor = { uidValidity, lastUid: 0, since: stored.since > horizon ? stored.since : horizon, pass: { kind: 'rescan', top } };
       this.#deps.log.warn(
         { mailbox: this.#deps.imap.mailbox, was: stored.uidValidity, now: uidValidity },
         'email: the folder UIDVALIDITY changed (rebuilt or migrated); rescanning it, mail taken before is skipped by Message-ID',

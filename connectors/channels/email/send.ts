@@ -68,7 +68,7 @@ export async function sendReply(deps: SendDeps, to: Conversation, reply: ReplyTo
   } catch (err) {
     throw smtpError(`reply to ${recipient}`, err, deps.secrets);
   }
-  await deps.kv.set(sentKey, messageId);
+  await deps.kv.set(sentKey, messageId, { keep: 'sent' });
   return notes.length > 0 ? { externalIds: [messageId], notes } : { externalIds: [messageId] };
 }
 

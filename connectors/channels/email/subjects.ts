@@ -7,7 +7,7 @@ import type { KeyValueStore } from '../../../src/core/connector.ts';
 const key = (conversation: string) => `subject:${conversation}`;
 
 export async function rememberSubject(kv: KeyValueStore, conversation: string, subject: string): Promise<void> {
-  if ((await kv.get(key(conversation))) === undefined) await kv.set(key(conversation), subject);
+  if ((await kv.get(key(conversation))) === undefined) await kv.set(key(conversation), subject, { keep: 'threads' });
 }
 
 export async function recallSubject(kv: KeyValueStore, conversation: string): Promise<string | undefined> {

@@ -58,11 +58,11 @@ export class ThreadIndex {
     const entry: Entry = { c: conversation };
     const d = dateKey(email);
     if (d !== undefined) entry.d = d;
-    await this.#kv.set(key(email.messageId), JSON.stringify(entry));
+    await this.#kv.set(key(email.messageId), JSON.stringify(entry), { keep: 'threads' });
   }
 
   async recordSent(messageId: string, conversation: string, to: string): Promise<void> {
-    await this.#kv.set(key(messageId), JSON.stringify({ c: conversation, own: true, to: to.trim().toLowerCase() } satisfies Entry));
+    await this.#kv.set(key(messageId), JSON.stringify({ c: conversation, own: true, to: to.trim().toLowerCase() } satisfies Entry), { keep: 'threads' });
   }
 
   /**

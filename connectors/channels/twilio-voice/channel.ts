@@ -27,7 +27,8 @@ export function createTwilioVoiceChannel(options: TwilioVoiceOptions, ctx: Chann
   const flow: Flow = { options, base: `${publicUrl}/webhooks/${ctx.channelId}` };
   const voicemailOn = options.voicemail.enabled;
 
-  const refused = { status: 403, body: { error: 'missing or wrong X-Twilio-Signature for this URL' } };
+  // 401, as every channel answers a wrong secret (the channel contract).
+  const refused = { status: 401, body: { error: 'missing or wrong X-Twilio-Signature for this URL' } };
 
   /** Signed by Twilio (checked by the HTTP layer before parsing), then `react` decides the events and the answer. A call's events are stored before Twilio hears back. */
   function route(path: string, react: (p: Params, at: string, req: InboundRequest) => { callId?: string; events: CallEvent[]; twiml?: string }): RouteSpec {

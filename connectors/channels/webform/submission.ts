@@ -77,6 +77,6 @@ export class SubmissionLedger {
   }
 
   async remember(submissionId: string, entry: AcceptedSubmission): Promise<void> {
-    await this.#kv.set(this.#prefix + submissionId, JSON.stringify(entry));
+    await this.#kv.set(this.#prefix + submissionId, JSON.stringify(entry), { keep: 'inbound' });
   }
 }

@@ -17,7 +17,7 @@ export type SentMessage = z.infer<typeof SentMessage>;
 const key = (wamid: string) => `wamid:${wamid}`;
 
 export async function recordSent(kv: KeyValueStore, wamid: string, sent: SentMessage): Promise<void> {
-  await kv.set(key(wamid), JSON.stringify(sent));
+  await kv.set(key(wamid), JSON.stringify(sent), { keep: 'sent' });
 }
 
 export function lookupSent(kv: KeyValueStore, wamid: string): Promise<SentMessage | undefined> {
@@ -31,7 +31,7 @@ export function lookupSent(kv: KeyValueStore, wamid: string): Promise<SentMessag
 const closedKey = (conversation: string) => `window-closed:${conversation}`;
 
 export async function recordMetaClosed(kv: KeyValueStore, conversation: string, at: Date): Promise<void> {
-  await kv.set(closedKey(conversation), at.toISOString());
+  await kv.set(closedKey(conversation), at.toISOString(), { keep: 'sent' });
 }
 
 export async function metaClosedAt(kv: KeyValueStore, conversation: string): Promise<Date | undefined> {

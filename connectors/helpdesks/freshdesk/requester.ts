@@ -71,7 +71,7 @@ export async function upsertContact(http: FreshdeskHttp, kv: KeyValueStore, iden
   // An email or unique_external_id is unique: creating first costs one request either way, as
   // Freshdesk answers a duplicate with the contact's id. A phone is not unique, so it is looked up.
   const id = (identity.mobile ? await find(http, identity) : undefined) ?? (await create(http, identity));
-  await kv.set(cacheKey, `${id}@${Date.now()}`);
+  await kv.set(cacheKey, `${id}@${Date.now()}`, { ttlMs: CONTACT_REUSE_MS });
   return { id: String(id) };
 }
 

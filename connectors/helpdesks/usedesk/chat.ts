@@ -48,8 +48,8 @@ export function createChat(deps: ChatDeps): ChatMode {
   const { http, kv, chat } = deps;
 
   async function learn(chatId: string, ticketId: string): Promise<void> {
-    await kv.set(`usedesk:chat-ticket:${chatId}`, ticketId);
-    await kv.set(`usedesk:ticket-chat:${ticketId}`, chatId);
+    await kv.set(`usedesk:chat-ticket:${chatId}`, ticketId, { keep: 'threads' });
+    await kv.set(`usedesk:ticket-chat:${ticketId}`, chatId, { keep: 'threads' });
   }
 
   /** The client's newest ticket in the chat channel is the chat's. */
@@ -74,7 +74,7 @@ export function createChat(deps: ChatDeps): ChatMode {
       message: { text: plainText(input), from: { client_id: Number(requester.id) } },
     }, ChatAdded);
     const sent: Sent = { chatId: String(answer.chat_id), ...(answer.ticket_id ? { ticketId: String(answer.ticket_id) } : {}) };
-    await kv.set(key, JSON.stringify(sent));
+    await kv.set(key, JSON.stringify(sent), { keep: 'sent' });
     return sent;
   }
 
@@ -90,7 +90,7 @@ export function createChat(deps: ChatDeps): ChatMode {
     const filesKey = `usedesk:chat-files:${attempt.idempotencyKey}`;
     if (input.files.length > 0 && !(await kv.get(filesKey))) {
       await deps.writeComment(ticketId, `<p>(${input.files.map((f) => f.name).join(', ')})</p>`, { client: true, public: true, files: input.files });
-      await kv.set(filesKey, '1');
+      await kv.set(filesKey, '1', { keep: 'sent' });
     }
     await deps.addNotes(ticketId, lines, input.message.id);
     return deps.ref(ticketId, requester.id);

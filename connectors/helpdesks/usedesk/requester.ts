@@ -85,7 +85,7 @@ export async function upsertClient(http: UsedeskHttp, kv: KeyValueStore, who: Cl
     id = created.client_id;
     await kv.set(`usedesk:client-of:${who.channelKey}`, String(id));
   }
-  await kv.set(key, `${id}@${Date.now()}`);
+  await kv.set(key, `${id}@${Date.now()}`, { ttlMs: CLIENT_REUSE_MS });
   return { id: String(id) };
 }
 

@@ -93,7 +93,7 @@ export function createZendeskHelpdesk(options: ZendeskOptions, ctx: HelpdeskCont
       user = Object.fromEntries(Object.entries(user).filter(([k]) => !fields.includes(k))) as ZendeskUserInput;
       id = await createOrUpdateUser(user);
     }
-    await kv.set(cacheKey, `${id}@${Date.now()}`);
+    await kv.set(cacheKey, `${id}@${Date.now()}`, { ttlMs: REQUESTER_REUSE_MS });
     return { id: String(id) };
   }
 

@@ -82,7 +82,7 @@ export async function uploadFiles(
     }
   }
   const result = { tokens: token ? [token] : [], notes };
-  await cache.kv.set(`zendesk:uploads:${cache.key}`, JSON.stringify({ ...result, at: Date.now() }));
+  await cache.kv.set(`zendesk:uploads:${cache.key}`, JSON.stringify({ ...result, at: Date.now() }), { ttlMs: TOKEN_REUSE_MS });
   return result;
 }
 

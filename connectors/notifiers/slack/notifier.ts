@@ -54,7 +54,7 @@ export function createSlackNotifier(o: SlackOptions, ctx: { log: Logger; kv: Key
       if (await ctx.kv.get(posted)) return;
       if (attempt.reconcile && (await alreadyPosted(channel, key))) {
         log.info({ ticketId: notice.ticketId, channel }, 'an earlier attempt posted the alert; not posting again');
-        await ctx.kv.set(posted, 'found');
+        await ctx.kv.set(posted, 'found', { keep: 'sent' });
         return;
       }
       const { text, blocks } = slackMessage(noticePayload(notice, key, o.excerptLength));
@@ -72,7 +72,7 @@ export function createSlackNotifier(o: SlackOptions, ctx: { log: Logger; kv: Key
       } catch (err) {
         throw slackError('chat.postMessage', err);
       }
-      await ctx.kv.set(posted, ts ?? 'posted');
+      await ctx.kv.set(posted, ts ?? 'posted', { keep: 'sent' });
       log.info({ ticketId: notice.ticketId, target: notice.target, channel, ts }, 'Slack alert posted');
     },
 

@@ -56,6 +56,9 @@ export const Open = z.object({
 });
 export type Open = z.infer<typeof Open>;
 
+/** Every record of the rating flow lives as long as the admin keeps ratings (`retention.ratings`). */
+const RATINGS = { keep: 'ratings' } as const;
+
 const keys = {
   facts: (ticketId: string) => `csat:ticket:${ticketId}`,
   asked: (ticketId: string) => `csat:asked:${ticketId}`,
@@ -66,14 +69,14 @@ const keys = {
 export function csatRecords(kv: KeyValueStore) {
   return {
     facts: (ticketId: string) => readKvJson(kv, keys.facts(ticketId), TicketFacts),
-    setFacts: (ticketId: string, facts: TicketFacts) => kv.set(keys.facts(ticketId), JSON.stringify(facts)),
+    setFacts: (ticketId: string, facts: TicketFacts) => kv.set(keys.facts(ticketId), JSON.stringify(facts), RATINGS),
     /** The question a ticket was asked, if it was: a ticket is asked once, ever. */
     askedWith: (ticketId: string) => kv.get(keys.asked(ticketId)),
-    markAsked: (ticketId: string, questionId: string) => kv.set(keys.asked(ticketId), questionId),
+    markAsked: (ticketId: string, questionId: string) => kv.set(keys.asked(ticketId), questionId, RATINGS),
     question: (id: string) => readKvJson(kv, keys.question(id), Question),
-    setQuestion: (id: string, q: Question) => kv.set(keys.question(id), JSON.stringify(q)),
+    setQuestion: (id: string, q: Question) => kv.set(keys.question(id), JSON.stringify(q), RATINGS),
     open: (conversationKey: string) => readKvJson(kv, keys.open(conversationKey), Open),
-    setOpen: (conversationKey: string, open: Open) => kv.set(keys.open(conversationKey), JSON.stringify(open)),
+    setOpen: (conversationKey: string, open: Open) => kv.set(keys.open(conversationKey), JSON.stringify(open), RATINGS),
     closeOpen: (conversationKey: string) => kv.delete(keys.open(conversationKey)),
   };
 }

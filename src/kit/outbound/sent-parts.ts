@@ -34,7 +34,7 @@ export class SentParts<V extends string | number> {
     if (already !== undefined) return already;
     const id = await send();
     this.#sent[partKey] = id;
-    await this.#kv.set(this.#key, JSON.stringify(this.#sent));
+    await this.#kv.set(this.#key, JSON.stringify(this.#sent), { keep: 'sent' });
     return id;
   }
 }

@@ -95,7 +95,7 @@ export class CallTracker {
         }
       }
       if (drafts.length > 0) await this.#o.accept(drafts);
-      await this.#o.kv.set(key, JSON.stringify(state));
+      await this.#o.kv.set(key, JSON.stringify(state), { keep: 'calls' });
       return state;
     });
   }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/connector.ts';
+import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { FloodMeter, type FloodLimit } from '../flood.ts';
 import { IngressShare } from '../ingress-share.ts';
@@ -7,6 +8,7 @@ import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
 import { databaseFile, openDatabase } from './database.ts';
 import { createEmbeddedIdentities } from './identities.ts';
+import { startKvSweep } from './kv.ts';
 import { EmbeddedStore } from './store.ts';
 import { createEmbeddedTimingStore } from './timing-store.ts';
 import { EmbeddedWorker } from './worker.ts';
@@ -21,14 +23,24 @@ export interface EmbeddedOptions {
   ledgerRetentionMs?: number;
   /** Per-sender flood limit (absent: none). */
   floodLimit?: FloodLimit;
+  /** How long key-value records of each kind are kept (`retention:`); the defaults otherwise. */
+  retention?: Readonly<Retention>;
+  /** The key-value store's clock, for the retention benchmark's simulated month. */
+  kvClock?: () => number;
+  /** How often expired key-value records are deleted (a bounded batch at a time); default a minute. */
+  kvSweepEveryMs?: number;
   log: Logger;
 }
+
+/** Expired key-value records are deleted in batches of 1,000, at most 50 per round. */
+const KV_SWEEP = { everyMs: 60_000, batch: 1000, maxBatches: 50 };
 
 /** The default runtime: one node:sqlite file, no server to run. */
 export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const db = openDatabase(opts.path, { sync: opts.sync });
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
-  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit) });
+  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit), retention: opts.retention, kvClock: opts.kvClock });
+  const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
   const conversations = createEmbeddedConversationLog(db, opts.log);
   let worker: EmbeddedWorker | undefined;
   const share = new IngressShare({ busy: () => worker?.busy ?? false });
@@ -58,6 +70,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     },
     async close(graceMs) {
       clearInterval(prune);
+      sweep.stop();
       await worker?.stop(graceMs);
       conversations.flush();
       await checkpointer.close();

@@ -1,12 +1,13 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../core/ids.ts';
-import type { AcceptOutcome, BlobStore, KeyValueStore } from '../../core/connector.ts';
+import type { AcceptOutcome, BlobStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob, type Throttled } from '../../core/jobs.ts';
 import type { RunOutcome } from '../../core/pipeline.ts';
+import type { Retention } from '../../core/retention.ts';
 import { provisionalClass } from '../classes.ts';
 import type { AttemptRecord } from '../failure.ts';
 import type { FloodMeter } from '../flood.ts';
-import { claimSlot } from '../window-slots.ts';
+import { createEmbeddedKv, type EmbeddedKv } from './kv.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { UNCLASSIFIED } from './database.ts';
 import { LaneBook, type Head } from './lane-book.ts';
@@ -95,10 +96,13 @@ export class EmbeddedStore {
   private unclassifiedFrom: { lane: string; seq: number } | undefined;
   private readonly flood: FloodMeter | undefined;
 
-  constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter } = {}) {
+  readonly kv: EmbeddedKv;
+
+  constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter; retention?: Readonly<Retention>; kvClock?: () => number } = {}) {
     this.db = db;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
     this.flood = opts.flood;
+    this.kv = createEmbeddedKv(db, (op) => this.write(op), { retention: opts.retention, now: opts.kvClock });
     this.stmt = {
       claimKey: db.prepare('INSERT OR IGNORE INTO ledger (dedupe_key, job_id, accepted_at) VALUES (?, ?, ?)'),
       lookupKey: db.prepare('SELECT job_id FROM ledger WHERE dedupe_key = ?'),
@@ -126,9 +130,6 @@ export class EmbeddedStore {
       linkByTicket: db.prepare('SELECT l.data FROM ticket_links t JOIN links l ON l.conversation_key = t.conversation_key WHERE t.ticket_id = ?'),
       linkPut: db.prepare('INSERT INTO links (conversation_key, ticket_id, data) VALUES (?, ?, ?) ON CONFLICT (conversation_key) DO UPDATE SET ticket_id = excluded.ticket_id, data = excluded.data'),
       ticketLinkPut: db.prepare('INSERT INTO ticket_links (ticket_id, conversation_key) VALUES (?, ?) ON CONFLICT (ticket_id) DO UPDATE SET conversation_key = excluded.conversation_key'),
-      kvGet: db.prepare('SELECT value FROM kv WHERE key = ?'),
-      kvSet: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      kvDelete: db.prepare('DELETE FROM kv WHERE key = ?'),
       blobPut: db.prepare('INSERT INTO blobs (key, data, created_at) VALUES (?, ?, ?)'),
       blobGet: db.prepare('SELECT data FROM blobs WHERE key = ?'),
       blobDelete: db.prepare('DELETE FROM blobs WHERE key = ?'),
@@ -461,19 +462,6 @@ export class EmbeddedStore {
     get: async (key) => parseLink(this.stmt.linkGet!.get(key)),
     byTicket: async (ticketId) => parseLink(this.stmt.linkByTicket!.get(ticketId)),
     put: (link: Link) => this.write(() => this.putLink(link)),
-  };
-
-  readonly kv: KeyValueStore = {
-    get: async (key) => (this.stmt.kvGet!.get(key) as { value: string } | undefined)?.value,
-    set: (key, value) => this.write(() => void this.stmt.kvSet!.run(key, value)),
-    delete: (key) => this.write(() => void this.stmt.kvDelete!.run(key)),
-    // Read and write in one synchronous step of one transaction: nothing can come in between.
-    claimInWindow: (key, id, limit, windowMs) => this.write(() => {
-      const row = this.stmt.kvGet!.get(key) as { value: string } | undefined;
-      const { claimed, value } = claimSlot(row?.value, id, limit, windowMs, Date.now());
-      this.stmt.kvSet!.run(key, value);
-      return claimed;
-    }),
   };
 
   readonly blobs: BlobStore = {

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
+import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
@@ -26,6 +27,8 @@ export interface RedisRuntimeOptions {
   lockDurationMs?: number;
   /** Per-sender flood limit (absent: none). */
   floodLimit?: FloodLimit;
+  /** How long key-value records of each kind are kept (`retention:`); the defaults otherwise. */
+  retention?: Readonly<Retention>;
   log: Logger;
 }
 
@@ -64,6 +67,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
       retentionMs: opts.ledgerRetentionMs ?? 14 * 24 * 3600_000,
       lockMs,
       floodLimit: opts.floodLimit,
+      kvRetention: opts.retention,
     });
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);

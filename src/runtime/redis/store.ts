@@ -6,6 +6,8 @@ import type { RunOutcome } from '../../core/pipeline.ts';
 import type { AttemptRecord } from '../failure.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
+import type { Retention } from '../../core/retention.ts';
+import { redisKv } from './kv.ts';
 import { scripts, TAKEN_FIELDS } from './scripts.ts';
 
 /** A job as the worker runs it. */
@@ -48,6 +50,8 @@ export interface StoreOptions {
   /** A worker killed mid-job keeps its lanes this long; then another worker takes them back. */
   lockMs: number;
   floodLimit?: FloodLimit;
+  /** How long key-value records of each kind are kept. */
+  kvRetention?: Readonly<Retention>;
 }
 
 const MAX_BATCH = 20;
@@ -64,12 +68,15 @@ export class RedisStore {
   private readonly flood: [number, number];
   private pending: { jobs: NewJob[]; resolve(out: AcceptOutcome[]): void; reject(err: unknown): void }[] = [];
 
+  readonly kv: KeyValueStore;
+
   constructor(redis: Redis, opts: StoreOptions) {
     this.redis = redis;
     this.opts = opts;
     this.p = opts.prefix;
     const f = opts.floodLimit;
     this.flood = f ? [f.messages, f.messages / (f.perSeconds * 1000)] : [0, 0];
+    this.kv = redisKv(redis, opts.prefix, opts.kvRetention);
   }
 
   get wakeKey(): string {
@@ -172,13 +179,6 @@ export class RedisStore {
     },
   };
 
-  readonly kv: KeyValueStore = {
-    get: async (key) => (await this.redis.hget(`${this.p}:kv`, key)) ?? undefined,
-    set: async (key, value) => void (await this.redis.hset(`${this.p}:kv`, key, value)),
-    delete: async (key) => void (await this.redis.hdel(`${this.p}:kv`, key)),
-    claimInWindow: async (key, id, limit, windowMs) =>
-      (await scripts.claimInWindow.run(this.redis, [`${this.p}:window:${key}`, id, limit, windowMs, Date.now()])) === 1,
-  };
 
   readonly blobs: BlobStore = {
     put: async (data) => {
