@@ -147,7 +147,10 @@ export class EmbeddedStore {
       countQueued: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`),
       countDead: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'dead'`),
       oldestQueued: db.prepare(`SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1`),
-      pruneLedger: db.prepare('DELETE FROM ledger WHERE accepted_at < ? AND job_id NOT IN (SELECT id FROM jobs)'),
+      // Keys claimed before the first one newer than the cutoff (rowids grow as keys are claimed), unless their job is still there.
+      pruneLedger: db.prepare(`DELETE FROM ledger WHERE rowid < coalesce(
+        (SELECT rowid FROM ledger WHERE accepted_at >= ? ORDER BY rowid LIMIT 1), (SELECT max(rowid) + 1 FROM ledger))
+        AND job_id NOT IN (SELECT id FROM jobs)`),
     };
   }
 
