@@ -85,8 +85,9 @@ describe('embedded store, one file', () => {
       while (Date.now() === between) await new Promise((r) => setTimeout(r, 1));
       await store.enqueue([note('a', 'new, done', 'new-done')]);
       finish('new-done');
-      // The cutoff falls between the old keys and the new one.
-      expect(store.pruneLedger(Date.now() - between - 1)).toBe(1);
+      // The cutoff falls between the old keys and the new one (one clock reading: no tick in between).
+      const now = Date.now();
+      expect(store.pruneLedger(now - between - 1, now)).toBe(1);
       const again = await store.enqueue(['old-done', 'old-queued', 'new-done'].map((k) => note('a', 'again', k)));
       expect(again.map((o) => [o.dedupeKey, o.duplicate])).toEqual([['old-done', false], ['old-queued', true], ['new-done', true]]);
       // A cutoff after every key: everything whose job is gone goes.

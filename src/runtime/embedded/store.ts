@@ -524,8 +524,8 @@ export class EmbeddedStore {
   }
 
   /** Forget dedupe keys of finished jobs older than the retention (channels stop redelivering long before). */
-  pruneLedger(retentionMs: number): number {
-    return Number(this.stmt.pruneLedger!.run(Date.now() - retentionMs).changes);
+  pruneLedger(retentionMs: number, now = Date.now()): number {
+    return Number(this.stmt.pruneLedger!.run(now - retentionMs).changes);
   }
 }
 
