@@ -37,7 +37,9 @@ describe.skipIf(!haveChromium)('the /admin console in a real browser', () => {
     fakes: { telegram: true, zendesk: true },
     config: ({ dataDir }) => `
 ${yaml.base({ dataDir, admin: true, publicUrl: 'http://127.0.0.1:8080', delivery: '{ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }' })}
-${yaml.zendesk(`  groups: ${yaml.groups}`)}
+${yaml.zendesk(`  # Writes held by the queue test must not time out while it looks.
+  timeoutMs: 60000
+  groups: ${yaml.groups}`)}
 channels:
 ${yaml.telegramPolling()}
   tg-hooks:
@@ -194,6 +196,42 @@ ${yaml.igaming}
     expect(await textOf('#channel-tg-hooks')).toMatch(/matches publicUrl\s*yes/);
     await shot('linking');
   }, 30_000);
+
+  it('shows an urgent message waiting behind a helpdesk that hangs, by priority, until it is delivered', async () => {
+    const urgentCard = `document.querySelector('[data-queue-classes] [data-class="urgent"] dd')?.textContent`;
+    await page.goto(`${gw.url}/admin`);
+    await waitForPage(`${urgentCard} === '0'`);
+    // The helpdesk stops answering writes: four conversations take the four delivery slots and hang there.
+    const hang = zd().holdWrites();
+    try {
+      const hook = (chat: number, text: string, updateId: number) =>
+        gw.post('/webhooks/tg-hooks', tgUpdate.text(chat, text, { messageId: 1, updateId }), { 'x-telegram-bot-api-secret-token': HOOK_SECRET });
+      for (let i = 0; i < 4; i++) expect((await hook(778_010 + i, 'Pul yechish 3 kundan beri kelmadi', 600 + i)).status).toBe(200);
+      await waitFor('four writes hanging at the helpdesk', () => hang.held() === 4, 30_000);
+      // Two more wait for a slot: one of them is a plea for help, which the rules make urgent.
+      expect((await hook(778_020, 'app crashes on iphone after update', 610)).status).toBe(200);
+      expect((await hook(778_021, 'i think i have a gambling addiction, please close my account', 611)).status).toBe(200);
+
+      await waitForPage(`${urgentCard} === '1'`);
+      expect(await page.$eval('[data-queue-classes]', (card) => card.className)).toContain('urgent');
+      expect(await page.$('[data-queue-classes] [data-class="urgent"] .badge.bad')).not.toBeNull();
+      const card = await textOf('[data-queue-classes]');
+      expect(card).toMatch(/waiting by priority/);
+      // The four in flight were taken at once, never needing a class.
+      expect(card).toMatch(/not yet sorted\s*4/);
+      await shot('overview-urgent-waiting');
+      // The same numbers for scripts and for Prometheus.
+      const status = (await (await fetch(`${gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { queued: number; queuedByClass: Record<string, number> };
+      expect(status.queuedByClass).toMatchObject({ urgent: 1, unclassified: 4 });
+      expect(Object.values(status.queuedByClass).reduce((a, b) => a + b, 0)).toBe(status.queued);
+      expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(/^switchboard_queue_class_depth\{class="urgent"\} 1$/m);
+    } finally {
+      hang.release();
+    }
+    await waitFor('the urgent ticket', () => zd().tickets.find((t) => t.comments[0]?.body.includes('gambling addiction')), 30_000);
+    await waitForPage(`${urgentCard} === '0'`);
+    expect(await page.$('[data-queue-classes] .badge')).toBeNull();
+  }, 90_000);
 
   it('refuses a form without the CSRF token, and one without the session; logging out ends the session', async () => {
     const cookies = await page.cookies();

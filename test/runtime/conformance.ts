@@ -546,7 +546,39 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         expect(classified).toBe(0);
       });
 
-      it('throttles a sender over the flood limit: their messages wait behind others, none is dropped, the first is marked once', async () => {
+        it('counts the queue per class: jobs as they were classified, the rest as not classified yet, across a restart', async () => {
+        let rt = await start('depth', { concurrency: 1, floodLimit: { messages: 1, perSeconds: 3600 } });
+        const none = { urgent: 0, high: 0, normal: 0, throttled: 0, unclassified: 0 };
+        await rt.enqueue([
+          note('u', 'urgent:u1'), note('h', 'high:h1'), note('n', 'n1'),
+          // The spammer's second and third messages are over the flood limit; the urgent one is not held back.
+          from('form:spammer', 's1', 's1'), from('form:spammer', 's2', 's2'), from('form:spammer', 's3', 'urgent:s3'),
+        ]);
+        // No worker has looked at them yet.
+        expect(await rt.stats()).toMatchObject({ queued: 6, queuedByClass: { ...none, unclassified: 6 } });
+
+        // One worker for six lanes: they wait, so they are classified; the first taken stays in flight (still queued).
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        rt.startWorker(recordingPipeline(() => held));
+        const classified = await until(async () => {
+          const s = await rt.stats();
+          return s.inFlight === 1 && s.queuedByClass.unclassified === 0 && s;
+        });
+        expect(classified).toMatchObject({ queued: 6, queuedByClass: { urgent: 2, high: 1, normal: 2, throttled: 1, unclassified: 0 } });
+
+        // The one in flight (urgent) finishes on the way down; the counts come back with the queue after a restart.
+        const closing = rt.close(10_000);
+        release();
+        await closing;
+        rt = await start('depth', { concurrency: 1 });
+        expect(await rt.stats()).toMatchObject({ queued: 5, queuedByClass: { urgent: 1, high: 1, normal: 2, throttled: 1, unclassified: 0 } });
+        rt.startWorker(recordingPipeline());
+        await until(async () => (await rt.stats()).queued === 0);
+        expect((await rt.stats()).queuedByClass).toEqual(none);
+      });
+
+    it('throttles a sender over the flood limit: their messages wait behind others, none is dropped, the first is marked once', async () => {
         const rt = await start('flood', { concurrency: 1, floodLimit: { messages: 3, perSeconds: 3600 } });
         // A web form flooded by one sender (each submission its own conversation), and two other customers.
         await rt.enqueue(Array.from({ length: 7 }, (_, i) => from('form:spammer', `w${i}`, `w${i}`)));

@@ -10,7 +10,7 @@ import { URGENT } from '../../src/runtime/classes.ts';
 import { withClass } from '../../src/runtime/delivery-class.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
 import { waitFor } from '../fixtures/wait.ts';
-import { runtimeConformance } from './conformance.ts';
+import { note, runtimeConformance } from './conformance.ts';
 
 /** The same conformance suite as the embedded store, against a real redis-server (AOF on). */
 
@@ -45,6 +45,27 @@ describe.runIf(available)('Redis runtime', () => {
       await r.flushall();
       r.disconnect();
     },
+  });
+
+  it('jobs classified before the per-class counts existed (an upgrade) leave without taking them below zero', async () => {
+    const redis = new Redis(server.url);
+    const rt = createRedisRuntime({
+      url: server.url, prefix: 'upgrade', concurrency: 2, retry: { maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200 },
+      batchSettleMs: 150, lockDurationMs: 2000, log: pino({ level: 'silent' }),
+    });
+    try {
+      const ids = (await rt.enqueue([note('a', 'urgent:a1'), note('b', 'urgent:b1')])).map((o) => o.id);
+      // As an older build left them: classified urgent, with no per-class counts kept.
+      for (const id of ids) await redis.hset(`upgrade:job:${id}`, 'cls', URGENT);
+      expect(await redis.exists('upgrade:classified')).toBe(0);
+      rt.startWorker({ run: async () => {}, onGiveUp: () => [] });
+      await waitFor('the queue drained', async () => (await rt.stats()).queued === 0);
+      expect(await redis.hget('upgrade:classified', 'c0')).toBe('0');
+      expect((await rt.stats()).queuedByClass).toEqual({ urgent: 0, high: 0, normal: 0, throttled: 0, unclassified: 0 });
+    } finally {
+      await rt.close(1000);
+      redis.disconnect();
+    }
   });
 });
 
