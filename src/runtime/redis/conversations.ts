@@ -1,6 +1,25 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/connector.ts';
 import { CONVERSATION_LOG_LIMITS as LIMITS, searchTerm, type ConversationEvent, type ConversationLog } from '../../core/jobs.ts';
+import { LuaScript } from './scripts.ts';
+
+/**
+ * One event and its search terms, as one script (it joins the connection's auto-pipeline; a
+ * MULTI would be a write of its own). ARGV: convKey event eventsCap termCap retentionMs
+ * conversationKey at termKey…
+ */
+const RECORD = new LuaScript(`
+local conv, retention = ARGV[1], tonumber(ARGV[5])
+redis.call('RPUSH', conv, ARGV[2])
+redis.call('LTRIM', conv, -tonumber(ARGV[3]), -1)
+redis.call('PEXPIRE', conv, retention)
+for i = 8, #ARGV do
+  redis.call('ZADD', ARGV[i], ARGV[7], ARGV[6])
+  redis.call('ZREMRANGEBYRANK', ARGV[i], 0, -tonumber(ARGV[4]) - 1)
+  redis.call('PEXPIRE', ARGV[i], retention)
+end
+return 1
+`);
 
 /**
  * The conversation log in Redis: a capped list per conversation and a capped sorted set per
@@ -13,17 +32,10 @@ export function redisConversationLog(redis: Redis, prefix: string, log: Logger):
   const termKey = (term: string) => `${prefix}:convterm:${term}`;
   return {
     async record(key, event, terms = []) {
-      const m = redis.multi();
-      m.rpush(convKey(key), JSON.stringify(event));
-      m.ltrim(convKey(key), -LIMITS.eventsPerConversation, -1);
-      m.pexpire(convKey(key), LIMITS.retentionMs);
-      for (const term of new Set(terms.map(searchTerm).filter((t) => t.length > 0))) {
-        m.zadd(termKey(term), event.at, key);
-        m.zremrangebyrank(termKey(term), 0, -LIMITS.conversationsPerTerm - 1);
-        m.pexpire(termKey(term), LIMITS.retentionMs);
-      }
+      const termKeys = [...new Set(terms.map(searchTerm).filter((t) => t.length > 0))].map(termKey);
+      const args = [convKey(key), JSON.stringify(event), LIMITS.eventsPerConversation, LIMITS.conversationsPerTerm, LIMITS.retentionMs, key, event.at, ...termKeys];
       // Best effort: the message itself is safe in the queue whatever happens here.
-      await m.exec().catch((err: unknown) => log.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not record a conversation event'));
+      await RECORD.run(redis, args).catch((err: unknown) => log.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not record a conversation event'));
     },
     async events(key) {
       return (await redis.lrange(convKey(key), 0, -1)).map((s) => JSON.parse(s) as ConversationEvent);
