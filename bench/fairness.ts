@@ -117,11 +117,14 @@ async function one(setup: string, store: Store, o: { perMinute: number; conversa
         // Round-robin: a lane of its class ahead of it gets one turn before it; an urgent lane has only urgent ones ahead.
         const ahead = urgent ? 0 : new Set(waiting.filter((s) => s.normalClass).map((s) => s.chat)).size;
         const own = i === 2 ? waiting.filter((s) => s.chat === p.chat).length : 0;
+        // A conversation's messages go one at a time, in order: while the probe's own queued ones
+        // go (each taking a slot without pause), the other slots keep delivering, one message each.
+        const fairShare = i === 2 ? (own + 1) * CONCURRENCY - 1 : ahead + CONCURRENCY;
         return {
           probe: p.name,
           requests: arrivedAt - p.requests,
           messagesBefore: Object.entries(got).filter(([k, r]) => !p.delivered.has(Number(k)) && r < arrivedAt).length,
-          fairShare: ahead + own + CONCURRENCY,
+          fairShare,
           fifo: waiting.length,
           seconds: ((times[String(p.n)] ?? p.at) - p.at) / 1000,
         };

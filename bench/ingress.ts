@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
 import { startRedis, type RedisServer } from '../test/fakes/redis-server.ts';
-import { gatewayYaml, loadAverage, paced, percentile, round, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
+import { cpuMeter, gatewayYaml, loadAverage, paced, percentile, round, spawnServer, spread, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
 
 /**
  * Ingress: acknowledged webhooks per second (saturated: 50 connections) and latency paced at
@@ -30,6 +30,8 @@ export interface IngressRun {
   round: number;
   /** Saturated: acks per second with 50 connections. */
   acks: number;
+  /** Saturated: CPU time of the server process (all its threads; not Redis) per acknowledged request, µs. */
+  cpuPerAck?: number;
   p50: number;
   p99: number;
   /** Paced at 1,000 requests per second, open loop. */
@@ -72,13 +74,16 @@ export async function measure(target: Target, roundNo: number, server: Child, o:
   await saturate(server.url, 1); // warm-up (JIT, connections, caches)
   const load = loadAverage();
   const before = await acceptedTotal(server.url);
+  const cpu = cpuMeter([server.pid]);
   const sat = await saturate(server.url, o.seconds);
+  const cpuMs = cpu();
   const p = await paced(server.url, { rate: o.rate, seconds: o.seconds, body, headers: webhookHeaders });
   const after = await acceptedTotal(server.url);
   return {
     target,
     round: roundNo,
     acks: round(sat.requests.average),
+    cpuPerAck: round((cpuMs * 1000) / Math.max(1, sat['2xx'])),
     p50: sat.latency.p50,
     p99: sat.latency.p99,
     pacedP50: round(percentile(p.latencies, 50), 1),
@@ -151,41 +156,60 @@ export async function ingressBench(o: IngressOptions): Promise<IngressRun[]> {
 export interface BacklogRun {
   store: 'embedded' | 'redis';
   backlog: number;
+  /** Median acks per second with the backlog queued. */
   acks: number;
-  /** acks / acks of the empty store, same process */
+  /** Median acks per second of a fresh, empty store, measured in the same rounds. */
+  emptyAcks: number;
+  /** acks / acks of the empty store, per round: the median, and the range over the rounds. */
   ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  rounds: number;
   /** Redis: memory per queued message (used_memory growth since empty / queued), bytes. */
   bytesPerMessage?: number;
   load: string;
 }
 
+/** A gateway on a store of its own (embedded: a fresh directory; Redis: a fresh server), its helpdesk a black hole. */
+async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string }) {
+  const dir = await tempDir();
+  const redis = kind === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
+  const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
+  const gw = await startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }) });
+  const client = redis && new Redis(redis.url);
+  return {
+    gw,
+    queued: async () => (client ? client.zcard('bench:pending') : Number(/switchboard_queue_depth (\d+)/.exec(await fetch(`${gw.url}/metrics`).then((r) => r.text()))?.[1] ?? 0)),
+    usedMemory: async () => (client ? Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]) : 0),
+    async stop() {
+      client?.disconnect();
+      await gw.stop();
+      await redis?.close();
+      await dir.remove();
+    },
+  };
+}
+
 /**
- * Ingress as the backlog grows: saturated acks on an empty store, then again after the queue
- * was filled to each size (nothing is delivered: the helpdesk never answers; as in the ingress
- * runs, a delivery slot per conversation, so the store's size is what changes, not the work).
+ * Ingress as the backlog grows: saturated acks with the queue filled to each size (nothing is
+ * delivered: the helpdesk never answers; as in the ingress runs, a delivery slot per
+ * conversation, so the store's size is what changes, not the work), against a fresh empty store
+ * measured right before it, in rounds: on a shared machine one pair of runs minutes apart says
+ * little, rounds of pairs say how far apart the two are.
  */
-export async function backlogBench(sizes: number[], seconds: number): Promise<BacklogRun[]> {
+export async function backlogBench(sizes: number[], seconds: number, rounds = 3): Promise<BacklogRun[]> {
   const hole = await blackHole();
   const runs: BacklogRun[] = [];
   try {
     for (const kind of ['embedded', 'redis'] as const) {
-      const dir = await tempDir();
-      const redis = kind === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
-      const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
-      const gw = await startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }) });
-      const client = redis && new Redis(redis.url);
-      const queued = async () => (client ? client.zcard('bench:pending') : Number(/switchboard_queue_depth (\d+)/.exec(await fetch(`${gw.url}/metrics`).then((r) => r.text()))?.[1] ?? 0));
-      const usedMemory = async () => (client ? Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]) : 0);
+      const full = await backlogGateway(kind, hole);
       try {
-        const memoryAtStart = await usedMemory();
-        await saturate(gw.url, 1);
-        const empty = (await saturate(gw.url, seconds)).requests.average;
-        runs.push({ store: kind, backlog: 0, acks: round(empty), ratio: 1, load: loadAverage() });
+        const memoryAtStart = await full.usedMemory();
         for (const size of sizes) {
-          const missing = size - (await queued());
+          const missing = size - (await full.queued());
           if (missing > 0) {
             const fill = await autocannon({
-              url: gw.url,
+              url: full.gw.url,
               connections: 32,
               amount: missing,
               requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: body() }) }],
@@ -193,15 +217,38 @@ export async function backlogBench(sizes: number[], seconds: number): Promise<Ba
             if (fill.non2xx + fill.errors > 0) throw new Error(`filling to ${size}: ${fill.non2xx} non-2xx, ${fill.errors} errors`);
           }
           const load = loadAverage();
-          const bytesPerMessage = client ? round(((await usedMemory()) - memoryAtStart) / (await queued())) : undefined;
-          const acks = (await saturate(gw.url, seconds)).requests.average;
-          runs.push({ store: kind, backlog: size, acks: round(acks), ratio: round(acks / empty, 2), bytesPerMessage, load });
+          const bytesPerMessage = kind === 'redis' ? round(((await full.usedMemory()) - memoryAtStart) / (await full.queued())) : undefined;
+          const empties: number[] = [];
+          const fulls: number[] = [];
+          for (let r = 0; r < rounds; r++) {
+            const empty = await backlogGateway(kind, hole);
+            try {
+              // A fresh process warms up longer: the filled one has been busy since it started.
+              await saturate(empty.gw.url, 3);
+              empties.push((await saturate(empty.gw.url, seconds)).requests.average);
+            } finally {
+              await empty.stop();
+            }
+            await saturate(full.gw.url, 1);
+            fulls.push((await saturate(full.gw.url, seconds)).requests.average);
+          }
+          const ratios = fulls.map((f, i) => f / empties[i]!);
+          const r = spread(ratios);
+          runs.push({
+            store: kind,
+            backlog: size,
+            acks: round(spread(fulls).median),
+            emptyAcks: round(spread(empties).median),
+            ratio: round(r.median, 2),
+            ratioMin: round(r.min, 2),
+            ratioMax: round(r.max, 2),
+            rounds,
+            bytesPerMessage,
+            load,
+          });
         }
       } finally {
-        client?.disconnect();
-        await gw.stop();
-        await redis?.close();
-        await dir.remove();
+        await full.stop();
       }
     }
   } finally {

@@ -111,12 +111,21 @@ export function helpdeskStats(hd: Child): Promise<HelpdeskStats> {
 }
 
 /** `switchboard start` as a user runs it, with a generated config. */
-export async function startGateway(o: { yaml: string; role?: 'all' | 'ingress' | 'worker'; dir: string; name?: string; nodeFlags?: string[] }): Promise<Child> {
+export async function startGateway(o: {
+  yaml: string;
+  role?: 'all' | 'ingress' | 'worker';
+  dir: string;
+  name?: string;
+  nodeFlags?: string[];
+  /** Another checkout of Switchboard to run (bench/compare-accept.ts); default: this one. */
+  repo?: string;
+}): Promise<Child> {
   const file = join(o.dir, `${o.name ?? 'gateway'}.yaml`);
   await writeFile(file, o.yaml);
   const port = await freePort();
-  const proc = spawn(process.execPath, [...(o.nodeFlags ?? []), BIN, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
-    cwd: REPO,
+  const bin = o.repo ? join(o.repo, 'bin/switchboard.js') : BIN;
+  const proc = spawn(process.execPath, [...(o.nodeFlags ?? []), bin, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
+    cwd: o.repo ?? REPO,
     env: { ...process.env, SWITCHBOARD_CONFIG: '', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

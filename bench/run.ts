@@ -67,7 +67,7 @@ if (only.has('fairness')) {
 }
 if (only.has('backlog')) {
   step('backlog');
-  results.backlog = await backlogBench(quick ? [50_000] : [100_000, 500_000], quick ? 3 : 5);
+  results.backlog = await backlogBench(quick ? [50_000] : [100_000, 500_000], quick ? 3 : 5, quick ? 2 : 3);
 }
 if (only.has('e2e')) {
   step('e2e');

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { newId } from './core/ids.ts';
 import { InvalidInput } from './core/errors.ts';
 import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type ChannelInstance, type HelpdeskDefinition, type HelpdeskInstance, type Logger, type NotifierDefinition, type NotifierInstance, type RateLimiter } from './core/connector.ts';
-import { NormalizedMessage, type InboundDraft } from './core/message.ts';
+import { NormalizedMessage, NormalizedMessageParser, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
 import { createIdentityService } from './core/identity/service.ts';
 import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
@@ -111,6 +111,7 @@ export async function startGateway(opts: {
   for (const [id, chCfg] of Object.entries(cfg.channels)) {
     const def = findDefinition(opts.registry.channels, chCfg.kind, 'channel');
     const clog = log.child({ channel: id });
+    const channel = { id, kind: def.kind };
     const instance: ChannelInstance = await def.create(def.options.parse(withoutKind(chCfg)), {
       channelId: id,
       log: clog,
@@ -137,7 +138,7 @@ export async function startGateway(opts: {
         const receivedAt = new Date().toISOString();
         // Card numbers are masked here, before the journal: nothing downstream ever holds one.
         const messages = drafts.map((d) => {
-          const parsed = NormalizedMessage.safeParse({ ...d, id: newId(), receivedAt, channel: { id, kind: def.kind } });
+          const parsed = NormalizedMessageParser.safeParse({ ...d, id: newId(), receivedAt, channel });
           if (parsed.success) return maskMessage(parsed.data, cfg.privacy);
           // A draft the schema refuses came from the sender's input: a 4xx for it, never a redelivery loop.
           const issue = parsed.error.issues[0];

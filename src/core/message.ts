@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quickParser } from './quick-parse.ts';
 
 /**
  * The normalized message: what every channel turns its payload into, and the only
@@ -100,6 +101,8 @@ export const NormalizedMessage = z.object({
   meta: z.record(z.string(), z.unknown()).default({}),
 });
 export type NormalizedMessage = z.infer<typeof NormalizedMessage>;
+/** NormalizedMessage.safeParse with a quick path for messages that are already right (every accept). */
+export const NormalizedMessageParser = quickParser(NormalizedMessage);
 export type NormalizedMessageInput = z.input<typeof NormalizedMessage>;
 
 /** A message before the gateway gave it an id and a receive time. */

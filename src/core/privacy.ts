@@ -50,14 +50,28 @@ function masker(opts: PrivacyOptions, counts: MaskCounts): (text: string) => str
   };
 }
 
+/** The value with its strings masked; copied only where something changed (the payload of nearly every message is returned as it is). */
 function maskDeep(value: unknown, mask: (s: string) => string, depth: number): unknown {
   if (typeof value === 'string') return mask(value);
   if (value === null || typeof value !== 'object') return value;
   if (depth >= RAW_DEPTH) return '[…]';
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, mask, depth + 1);
-  return out;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const m = maskDeep(v, mask, depth + 1);
+      if (m !== v) (out ??= value.slice())[i] = m;
+    }
+    return out ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(record)) {
+    const v = record[k];
+    const m = maskDeep(v, mask, depth + 1);
+    if (m !== v) (out ??= { ...record })[k] = m;
+  }
+  return out ?? value;
 }
 
 /** The message with card numbers masked; `meta.masked` says how many, when any were. */

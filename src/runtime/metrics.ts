@@ -34,6 +34,12 @@ export function createMetrics(helpdeskKind: string) {
     registers: [registry],
   });
   const queued = new client.Gauge({ name: 'switchboard_queue_depth', help: 'Jobs waiting', registers: [registry] });
+  const queuedByClass = new client.Gauge({
+    name: 'switchboard_queue_class_depth',
+    help: 'Jobs waiting per scheduling class (urgent, high, normal, throttled; unclassified: not classified yet); they add up to switchboard_queue_depth',
+    labelNames: ['class'],
+    registers: [registry],
+  });
   const deadDepth = new client.Gauge({ name: 'switchboard_dead_letters', help: 'Jobs in the dead-letter queue', registers: [registry] });
   const oldest = new client.Gauge({ name: 'switchboard_oldest_queued_seconds', help: 'Age of the oldest waiting job', registers: [registry] });
   const channelUp = new client.Gauge({ name: 'switchboard_channel_ready', help: '1 when the channel can receive', labelNames: ['channel'], registers: [registry] });
@@ -155,6 +161,7 @@ export function createMetrics(helpdeskKind: string) {
       try {
         const s = await runtime.stats();
         queued.set(s.queued);
+        for (const [cls, n] of Object.entries(s.queuedByClass)) queuedByClass.set({ class: cls }, n);
         deadDepth.set(s.dead);
         oldest.set(s.oldestQueuedMs / 1000);
         inFlight.set(s.inFlight);

@@ -3,6 +3,7 @@ import type { ConversationLog, DeadLetter, LinkStore, NewJob } from '../core/job
 import type { TimingStore } from '../core/kpi/record.ts';
 import type { IdentityStore } from '../core/identity/customer.ts';
 import type { Pipeline } from '../core/pipeline.ts';
+import type { QueuedByClass } from './classes.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
 
 /** Where work waits. The embedded (node:sqlite) and Redis runtimes both implement it. */
@@ -69,6 +70,8 @@ export interface RuntimeStats {
   inFlight: number;
   /** Age of the oldest job still waiting, in ms (lane lag). */
   oldestQueuedMs: number;
+  /** `queued` per scheduling class (jobs being delivered included, as in `queued`). */
+  queuedByClass: QueuedByClass;
 }
 
 export interface JobOutcome {

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { duplicateKeys, GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
+import { CREDENTIALS, withGateway, yaml } from '../fixtures/gateway.ts';
+import { duplicateKeys, type GatewayProcess, REPO, tempDir, waitFor } from './harness.ts';
 
 /**
  * The console in Debian's Chromium against the real gateway process, with fake Telegram and
@@ -22,59 +22,45 @@ if (!haveChromium) {
 }
 const SHOTS = join(REPO, 'test-output', 'screenshots');
 
-const ADMIN = 'admin-token-console-0123456789';
-const POLL_TOKEN = '111111:POLL-token-abcdefghijklmnopqrstuv';
+const ADMIN = CREDENTIALS.admin;
 const HOOK_TOKEN = '222222:HOOK-token-abcdefghijklmnopqrstuv';
 const HOOK_SECRET = 'hook-secret-token_0123456789';
-const ZD_TOKEN = 'zd-api-token-0123456789';
 
 describe.skipIf(!haveChromium)('the /admin console in a real browser', () => {
-  let polled: FakeTelegram;
+  // A second bot, in webhook mode, with its own fake Telegram: started before the gateway's config is written.
   let hooked: FakeTelegram;
-  let zd: FakeZendesk;
-  let dir: { path: string; remove(): Promise<void> };
-  let gw: GatewayProcess;
-  let browser: Browser;
-  let userData: { path: string; remove(): Promise<void> };
-  let page: Page;
-
   beforeAll(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    polled = await startFakeTelegram({ token: POLL_TOKEN });
     hooked = await startFakeTelegram({ token: HOOK_TOKEN });
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-    dir = await tempDir('switchboard-console-');
-    gw = await GatewayProcess.create(dir.path, `
-server:
-  host: 127.0.0.1
-  publicUrl: http://127.0.0.1:8080
-  adminToken: \${ADMIN_TOKEN}
-store: { kind: embedded, path: ${dir.path}/data }
-log: { level: info }
-delivery: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }
-helpdesk:
-  kind: zendesk
-  baseUrl: ${zd.url}
-  email: agent@example.com
-  apiToken: ${ZD_TOKEN}
-  webhookSecret: zendesk-signing-secret-0123456789
-  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
+  });
+  afterAll(() => hooked?.close());
+  const t = withGateway({
+    fakes: { telegram: true, zendesk: true },
+    config: ({ dataDir }) => `
+${yaml.base({ dataDir, admin: true, publicUrl: 'http://127.0.0.1:8080', delivery: '{ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }' })}
+${yaml.zendesk(`  # Writes held by the queue test must not time out while it looks.
+  timeoutMs: 60000
+  groups: ${yaml.groups}`)}
 channels:
-  telegram:
-    kind: telegram
-    token: ${POLL_TOKEN}
-    mode: polling
-    pollingTimeoutSec: 1
-    apiRoot: ${polled.apiRoot}
+${yaml.telegramPolling()}
   tg-hooks:
     kind: telegram
     token: ${HOOK_TOKEN}
     mode: webhook
     secretToken: ${HOOK_SECRET}
     apiRoot: ${hooked.apiRoot}
-include: [${REPO}config/rules/igaming.yaml]
-`, { ADMIN_TOKEN: ADMIN });
-    await gw.start();
+${yaml.igaming}
+`,
+  });
+  const polled = () => t.fakes.telegram;
+  const zd = () => t.fakes.zendesk;
+  let gw: GatewayProcess;
+  let browser: Browser;
+  let userData: { path: string; remove(): Promise<void> };
+  let page: Page;
+
+  beforeAll(async () => {
+    gw = t.gw;
+    await mkdir(SHOTS, { recursive: true });
     userData = await tempDir('switchboard-chromium-');
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -86,12 +72,8 @@ include: [${REPO}config/rules/igaming.yaml]
     await page.setViewport({ width: 1280, height: 900 });
   }, 90_000);
 
-  beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(gw.output.slice(-6000))));
   afterAll(async () => {
     await browser?.close();
-    await gw?.stop();
-    await Promise.all([polled?.close(), hooked?.close(), zd?.close()]);
-    await dir?.remove();
     await userData?.remove();
   });
 
@@ -116,12 +98,12 @@ include: [${REPO}config/rules/igaming.yaml]
     await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'connected'`);
     expect(await textOf('tr[data-channel="tg-hooks"]')).toMatch(/no webhook is registered with Telegram/);
     // A customer writes; the row shows the last message in.
-    polled.pushUpdate(tgUpdate.text(777001, 'Pul yechish 3 kundan beri kelmadi', { messageId: 5, firstName: 'Dilnoza', username: 'dilnoza_uz' }));
-    await waitFor('the ticket', () => zd.tickets[0]);
+    polled().pushUpdate(tgUpdate.text(777001, 'Pul yechish 3 kundan beri kelmadi', { messageId: 5, firstName: 'Dilnoza', username: 'dilnoza_uz' }));
+    await waitFor('the ticket', () => zd().tickets[0]);
     await waitForPage(`!document.querySelector('tr[data-channel="telegram"] td:nth-child(3)')?.textContent?.includes('never')`);
     await shot('overview');
 
-    polled.failNext('getUpdates', 100_000, { error_code: 401, description: 'Unauthorized' });
+    polled().failNext('getUpdates', 100_000, { error_code: 401, description: 'Unauthorized' });
     await waitForPage(`document.querySelector('tr[data-channel="telegram"] .badge')?.textContent === 'error'`, 30_000);
     const row = await textOf('tr[data-channel="telegram"]');
     expect(await textOf('main')).not.toMatch(/<\/?(span|div|a|strong|dl|time) ?/);
@@ -143,24 +125,27 @@ include: [${REPO}config/rules/igaming.yaml]
   }, 90_000);
 
   it('finds the conversation by the customer\'s username and shows its path into ticket N', async () => {
+    const sent = await gw.post('/webhooks/tg-hooks', tgUpdate.text(777003, 'Bonus hali ham tushmadi', { messageId: 7, updateId: 400, firstName: 'Jasur', username: 'jasur_uz' }), { 'x-telegram-bot-api-secret-token': HOOK_SECRET });
+    expect(sent.status).toBe(200);
+    const ticket = await waitFor('the ticket', () => zd().tickets.find((t) => t.comments[0]?.body.includes('Bonus hali')));
     await page.goto(`${gw.url}/admin/conversations`);
-    await page.type('#q', '@Dilnoza_UZ');
+    await page.type('#q', '@Jasur_UZ');
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
-    const ticket = zd.tickets[0]!;
-    await page.waitForSelector('[data-conversation="telegram:777001"] li[data-event="ticket"]');
-    const path = await textOf('[data-conversation="telegram:777001"]');
+    const conversation = '[data-conversation="tg-hooks:777003"]';
+    await page.waitForSelector(`${conversation} li[data-event="ticket"]`);
+    const path = await textOf(conversation);
     expect(path).toContain('Accepted from the customer');
-    expect(path).toContain('Pul yechish');
+    expect(path).toContain('Bonus hali');
     expect(path).toContain(`ticket #${ticket.id}`);
-    const href = await page.$eval('[data-conversation="telegram:777001"] li[data-event="ticket"] a', (a) => (a as unknown as { href: string }).href);
-    expect(href).toBe(`${zd.url}/agent/tickets/${ticket.id}`);
+    const href = await page.$eval(`${conversation} li[data-event="ticket"] a`, (a) => (a as unknown as { href: string }).href);
+    expect(href).toBe(`${zd().url}/agent/tickets/${ticket.id}`);
     await shot('conversation');
   }, 60_000);
 
   it('shows a dead letter with the helpdesk\'s words verbatim (and inert), replays it, and the ticket appears', async () => {
     const injected = '<img src=x onerror="window.__pwned=1">';
     const refusal = JSON.stringify({ error: 'RecordInvalid', description: `Requester is suspended ${injected}` });
-    zd.failNext(1, { status: 422, body: refusal, headers: { 'content-type': 'application/json' } });
+    zd().failNext(1, { status: 422, body: refusal, headers: { 'content-type': 'application/json' } });
     const sent = await gw.post('/webhooks/tg-hooks', tgUpdate.text(777002, `Bonus qayerda? ${injected}`, { messageId: 6, updateId: 500 }), { 'x-telegram-bot-api-secret-token': HOOK_SECRET });
     expect(sent.status).toBe(200);
     await page.goto(`${gw.url}/admin/dead-letters`);
@@ -178,11 +163,11 @@ include: [${REPO}config/rules/igaming.yaml]
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     await shot('dead-letters');
 
-    const before = zd.tickets.length;
+    const before = zd().tickets.length;
     await page.click('tr[data-dead-letter] button[name=one]');
     await page.waitForSelector('.notice.ok');
     expect(await textOf('.notice')).toContain('Replayed 1');
-    const ticket = await waitFor('the replayed ticket at the fake Zendesk', () => zd.tickets.length > before && zd.tickets.find((t) => t.comments[0]?.body.includes('Bonus qayerda?')));
+    const ticket = await waitFor('the replayed ticket at the fake Zendesk', () => zd().tickets.length > before && zd().tickets.find((t) => t.comments[0]?.body.includes('Bonus qayerda?')));
     expect(ticket.comments[0]!.body).toContain(injected);
     await page.goto(`${gw.url}/admin/dead-letters`);
     expect(await page.$$('tr[data-dead-letter]')).toHaveLength(0);
@@ -211,6 +196,42 @@ include: [${REPO}config/rules/igaming.yaml]
     expect(await textOf('#channel-tg-hooks')).toMatch(/matches publicUrl\s*yes/);
     await shot('linking');
   }, 30_000);
+
+  it('shows an urgent message waiting behind a helpdesk that hangs, by priority, until it is delivered', async () => {
+    const urgentCard = `document.querySelector('[data-queue-classes] [data-class="urgent"] dd')?.textContent`;
+    await page.goto(`${gw.url}/admin`);
+    await waitForPage(`${urgentCard} === '0'`);
+    // The helpdesk stops answering writes: four conversations take the four delivery slots and hang there.
+    const hang = zd().holdWrites();
+    try {
+      const hook = (chat: number, text: string, updateId: number) =>
+        gw.post('/webhooks/tg-hooks', tgUpdate.text(chat, text, { messageId: 1, updateId }), { 'x-telegram-bot-api-secret-token': HOOK_SECRET });
+      for (let i = 0; i < 4; i++) expect((await hook(778_010 + i, 'Pul yechish 3 kundan beri kelmadi', 600 + i)).status).toBe(200);
+      await waitFor('four writes hanging at the helpdesk', () => hang.held() === 4, 30_000);
+      // Two more wait for a slot: one of them is a plea for help, which the rules make urgent.
+      expect((await hook(778_020, 'app crashes on iphone after update', 610)).status).toBe(200);
+      expect((await hook(778_021, 'i think i have a gambling addiction, please close my account', 611)).status).toBe(200);
+
+      await waitForPage(`${urgentCard} === '1'`);
+      expect(await page.$eval('[data-queue-classes]', (card) => card.className)).toContain('urgent');
+      expect(await page.$('[data-queue-classes] [data-class="urgent"] .badge.bad')).not.toBeNull();
+      const card = await textOf('[data-queue-classes]');
+      expect(card).toMatch(/waiting by priority/);
+      // The four in flight were taken at once, never needing a class.
+      expect(card).toMatch(/not yet sorted\s*4/);
+      await shot('overview-urgent-waiting');
+      // The same numbers for scripts and for Prometheus.
+      const status = (await (await fetch(`${gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { queued: number; queuedByClass: Record<string, number> };
+      expect(status.queuedByClass).toMatchObject({ urgent: 1, unclassified: 4 });
+      expect(Object.values(status.queuedByClass).reduce((a, b) => a + b, 0)).toBe(status.queued);
+      expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(/^switchboard_queue_class_depth\{class="urgent"\} 1$/m);
+    } finally {
+      hang.release();
+    }
+    await waitFor('the urgent ticket', () => zd().tickets.find((t) => t.comments[0]?.body.includes('gambling addiction')), 30_000);
+    await waitForPage(`${urgentCard} === '0'`);
+    expect(await page.$('[data-queue-classes] .badge')).toBeNull();
+  }, 90_000);
 
   it('refuses a form without the CSRF token, and one without the session; logging out ends the session', async () => {
     const cookies = await page.cookies();

@@ -1,10 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
-import { PHONE_NUMBER_ID, signedWebhook, startFakeGraph, waChange, waMessage, waPayload, type FakeGraph } from '../fakes/graph-api-server.ts';
-import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { freePort, GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FakeFreshdesk } from '../fakes/freshdesk-server.ts';
+import { PHONE_NUMBER_ID, signedWebhook, waChange, waMessage, waPayload, type FakeGraph } from '../fakes/graph-api-server.ts';
+import type { SmtpSink } from '../fakes/smtp-sink.ts';
+import { tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import type { FakeTicket, FakeZendesk } from '../fakes/zendesk-server.ts';
+import { CREDENTIALS, settled, withGateway, yaml } from '../fixtures/gateway.ts';
+import { metric, metricsText, sample } from '../fixtures/metrics.ts';
+import { freePort, type GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * The rating question end to end: the real `switchboard start` process with the fake Telegram,
@@ -13,61 +15,12 @@ import { freePort, GatewayProcess, REPO, settled, tempDir, waitFor } from './har
  * template's quick reply, a typed message or an email link; the rating lands on the ticket once.
  */
 
-const TG_TOKEN = '123456:TEST-token-abcdefghijklmnopqrstuv';
-const TG_SECRET = 'tg-secret-token_0123456789';
-const ZD_TOKEN = 'zd-api-token-0123456789';
-const ZD_SECRET = 'zendesk-signing-secret-0123456789';
-const ZD_IMPERSONATE = 'zd-oauth-impersonate-0123456789';
-const WA_TOKEN = 'EAAfake-permanent-system-user-token-0123456789';
-const WA_SECRET = '0123456789abcdef0123456789abcdef';
-const FD_KEY = 'fd-api-key-0123456789';
-const FD_SECRET = 'fd-webhook-secret-0123456789';
+const { secret: TG_SECRET } = CREDENTIALS.telegram;
+const { webhookSecret: ZD_SECRET } = CREDENTIALS.zendesk;
+const { appSecret: WA_SECRET } = CREDENTIALS.whatsapp;
+const { webhookSecret: FD_SECRET } = CREDENTIALS.freshdesk;
 const LINK_SECRET = 'csat-link-secret-0123456789-0123456789';
-
-const ADMIN_TOKEN = 'csat-admin-token-0123456789';
-
-const commonYaml = (dataDir: string, publicUrl?: string) => `
-server: { port: 8080, host: 127.0.0.1, adminToken: ${ADMIN_TOKEN}${publicUrl ? `, publicUrl: ${publicUrl}` : ''} }
-store: { kind: embedded, path: ${dataDir} }
-log: { level: info }
-delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }`;
-
-const ZENDESK_YAML = `helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}`;
-
-/**
- * One gateway process for a describe block, started once: `config` starts the block's fakes and
- * returns the YAML (given the data directory), the environment and the fakes to stop afterwards;
- * `use` receives the process. A failed test prints the gateway's log.
- */
-function gatewayPerBlock(
-  config: (dataDir: string) => Promise<{ yaml: string; env: Record<string, string>; fakes: { close(): Promise<void> }[] }>,
-  use: (gw: GatewayProcess) => void,
-): void {
-  let gw: GatewayProcess | undefined;
-  let dir: { path: string; remove(): Promise<void> } | undefined;
-  let fakes: { close(): Promise<void> }[] = [];
-  beforeAll(async () => {
-    dir = await tempDir();
-    const c = await config(`${dir.path}/data`);
-    fakes = c.fakes;
-    gw = await GatewayProcess.create(dir.path, c.yaml, c.env);
-    use(gw);
-    await gw.start();
-  });
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(gw?.output.slice(-6000));
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await dir?.remove();
-    for (const f of fakes) await f.close();
-  });
-}
+const ADMIN_TOKEN = CREDENTIALS.admin;
 
 /** What the Zendesk trigger "Status category changed to Solved" posts (docs/zendesk.md). */
 function zendeskSolved(gw: GatewayProcess, zd: FakeZendesk, t: FakeTicket) {
@@ -79,52 +32,31 @@ function zendeskSolved(gw: GatewayProcess, zd: FakeZendesk, t: FakeTicket) {
 function zendeskTicketOf(zd: FakeZendesk, externalId: string): Promise<FakeTicket> {
   return waitFor(`the ticket of ${externalId}`, () => zd.tickets.find((t) => zd.users.find((u) => u.id === t.requester_id)?.external_id === externalId));
 }
-const metricValue = (text: string, name: string, labels: string): number | undefined => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((kv) => l.includes(kv)));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-};
-
 describe('rating question on Telegram, rating to Zendesk (real gateway process)', () => {
-  let tg: FakeTelegram;
-  let zd: FakeZendesk;
-  let gw: GatewayProcess;
-
-  gatewayPerBlock(async (data) => {
-    tg = await startFakeTelegram({ token: TG_TOKEN });
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN, impersonationToken: ZD_IMPERSONATE });
-    return {
-      yaml: `
-${commonYaml(data)}
+  const t = withGateway({
+    fakes: { telegram: true, zendesk: true },
+    config: ({ dataDir }) => `
+${yaml.base({ dataDir, admin: true })}
 timezone: Asia/Tashkent
-${ZENDESK_YAML}
-  csatImpersonationToken: \${ZENDESK_IMPERSONATION_TOKEN}
-  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
-  fields: { csat_score: 900002 }
+${yaml.zendesk(`  csatImpersonationToken: \${ZENDESK_IMPERSONATION_TOKEN}
+  groups: ${yaml.groups}
+  fields: { csat_score: 900002 }`)}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    mode: webhook
-    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
-    apiRoot: \${TELEGRAM_API_ROOT}
-include: [${REPO}config/rules/igaming.yaml]
+${yaml.telegram()}
+${yaml.igaming}
 csat:
   channels: { telegram: {} }
   delaySeconds: 0
   field: csat_score
 `,
-      env: {
-        ZENDESK_URL: zd.url,
-        ZENDESK_API_TOKEN: ZD_TOKEN,
-        ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-        ZENDESK_IMPERSONATION_TOKEN: ZD_IMPERSONATE,
-        TELEGRAM_BOT_TOKEN: TG_TOKEN,
-        TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-        TELEGRAM_API_ROOT: tg.apiRoot,
-      },
-      fakes: [tg, zd],
-    };
-  }, (g) => (gw = g));
+  });
+  let tg: FakeTelegram;
+  let zd: FakeZendesk;
+  let gw: GatewayProcess;
+  beforeEach(() => {
+    ({ telegram: tg, zendesk: zd } = t.fakes);
+    gw = t.gw;
+  });
 
   const update = (u: object, secret: string | null = TG_SECRET) => gw.post('/webhooks/telegram', u, secret === null ? {} : { 'x-telegram-bot-api-secret-token': secret });
   const solved = (t: FakeTicket) => zendeskSolved(gw, zd, t);
@@ -180,11 +112,11 @@ csat:
     expect(page).toContain('Rating from the customer');
     expect(page).toContain('2/5 with a button; asked what could be better');
 
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    const labels = 'channel="telegram",topic="payments",group="payments"';
-    expect(metricValue(metrics, 'switchboard_csat_asked_total', labels)).toBe(1);
-    expect(metricValue(metrics, 'switchboard_csat_answered_total', labels)).toBe(1);
-    expect(metricValue(metrics, 'switchboard_csat_score_sum', labels)).toBe(2);
+    const metrics = await metricsText(gw);
+    const labels = { channel: 'telegram', topic: 'payments', group: 'payments' };
+    expect(sample(metrics, 'switchboard_csat_asked_total', labels)).toBe(1);
+    expect(sample(metrics, 'switchboard_csat_answered_total', labels)).toBe(1);
+    expect(sample(metrics, 'switchboard_csat_score_sum', labels)).toBe(2);
   });
 
   it('forged, foreign, poisoned and oversized presses are refused or dropped, and the gateway keeps serving', async () => {
@@ -240,43 +172,31 @@ csat:
     expect(ticket.tags).toContain('responsible_gaming');
     zd.solveTicket(ticket.id);
     await solved(ticket);
-    await waitFor('the skip counted', async () => {
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      return metricValue(metrics, 'switchboard_csat_skipped_total', 'channel="telegram",reason="responsible_gaming"') === 1;
-    });
+    await waitFor('the skip counted', async () => (await metric(gw, 'switchboard_csat_skipped_total', { channel: 'telegram', reason: 'responsible_gaming' })) === 1);
     expect(tg.sent.filter((m) => m.chat_id === '880004' && m.buttons)).toHaveLength(0);
   });
 });
 
 describe('rating question on WhatsApp: a list inside the 24-hour window, the template outside it (real gateway process)', () => {
-  let graph: FakeGraph;
-  let zd: FakeZendesk;
-  let gw: GatewayProcess;
-
-  gatewayPerBlock(async (data) => {
-    graph = await startFakeGraph({ accessToken: WA_TOKEN, phoneNumberIds: [PHONE_NUMBER_ID] });
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-    return {
-      yaml: `
-${commonYaml(data)}
-${ZENDESK_YAML}
+  const t = withGateway({
+    fakes: { graph: { phoneNumberIds: [PHONE_NUMBER_ID] }, zendesk: true },
+    config: ({ dataDir }) => `
+${yaml.base({ dataDir, admin: true })}
+${yaml.zendesk()}
 channels:
-  whatsapp:
-    kind: whatsapp-cloud
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: \${WA_TOKEN}
-    appSecret: \${WA_APP_SECRET}
-    verifyToken: verify-me-please-42
-    graphUrl: \${GRAPH_URL}
-    questionTemplate: { name: csat_rating, languages: { ru: ru, uz: uz, en: en_US } }
+${yaml.whatsapp('whatsapp', PHONE_NUMBER_ID, '    questionTemplate: { name: csat_rating, languages: { ru: ru, uz: uz, en: en_US } }')}
 csat:
   channels: { whatsapp: {} }
   delaySeconds: 0
 `,
-      env: { ZENDESK_URL: zd.url, ZENDESK_API_TOKEN: ZD_TOKEN, ZENDESK_WEBHOOK_SECRET: ZD_SECRET, WA_TOKEN, WA_APP_SECRET: WA_SECRET, GRAPH_URL: graph.url },
-      fakes: [graph, zd],
-    };
-  }, (g) => (gw = g));
+  });
+  let graph: FakeGraph;
+  let zd: FakeZendesk;
+  let gw: GatewayProcess;
+  beforeEach(() => {
+    ({ graph, zendesk: zd } = t.fakes);
+    gw = t.gw;
+  });
 
   const deliver = async (waId: string, messages: object[]) => {
     const { body, headers } = signedWebhook(waPayload([[waChange({ contacts: [{ waId, name: 'Jasur' }], messages })]]), WA_SECRET);
@@ -322,44 +242,34 @@ csat:
 });
 
 describe("rating question to a web form's customer by email; the link page records once (real gateway process, Freshdesk)", () => {
-  let fd: FakeFreshdesk;
-  let sink: SmtpSink;
-  let gw: GatewayProcess;
-
-  gatewayPerBlock(async (data) => {
-    fd = await startFakeFreshdesk({ apiKey: FD_KEY });
-    sink = await startSmtpSink();
+  const t = withGateway({
+    fakes: { freshdesk: true, smtp: true },
+    env: { CSAT_LINK_SECRET: LINK_SECRET },
     // No IMAP server: this mailbox only sends here (its watcher retries in the background).
-    const closedPort = await freePort();
-    return {
-      yaml: `
-${commonYaml(data, 'https://support-gw.example.test')}
-helpdesk:
-  kind: freshdesk
-  baseUrl: \${FRESHDESK_URL}
-  apiKey: \${FRESHDESK_API_KEY}
-  webhookSecret: \${FRESHDESK_WEBHOOK_SECRET}
+    config: async ({ dataDir, fakes }) => `
+${yaml.base({ dataDir, admin: true, publicUrl: 'https://support-gw.example.test' })}
+${yaml.freshdesk()}
 channels:
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      message: { required: true }
+${yaml.contact()}
   mail:
     kind: email
     address: support@acme.test
     name: Acme Support
-    imap: { host: 127.0.0.1, port: ${closedPort}, secure: false, user: support, password: x }
-    smtp: { host: 127.0.0.1, port: ${sink.port} }
+    imap: { host: 127.0.0.1, port: ${await freePort()}, secure: false, user: support, password: x }
+    smtp: { host: 127.0.0.1, port: ${fakes.smtp.port} }
 csat:
   channels: { contact: { via: mail } }
   delaySeconds: 0
   linkSecret: \${CSAT_LINK_SECRET}
 `,
-      env: { FRESHDESK_URL: fd.url, FRESHDESK_API_KEY: FD_KEY, FRESHDESK_WEBHOOK_SECRET: FD_SECRET, CSAT_LINK_SECRET: LINK_SECRET },
-      fakes: [sink, fd],
-    };
-  }, (g) => (gw = g));
+  });
+  let fd: FakeFreshdesk;
+  let sink: SmtpSink;
+  let gw: GatewayProcess;
+  beforeEach(() => {
+    ({ freshdesk: fd, smtp: sink } = t.fakes);
+    gw = t.gw;
+  });
 
   const page = (path: string, init?: RequestInit) => fetch(`${gw.url}${path}`, init).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
   const form = (body: string) => ({ method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });

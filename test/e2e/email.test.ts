@@ -1,48 +1,38 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
-import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { dovecotSkip, mail, type Dovecot } from '../fakes/dovecot.ts';
+import type { SmtpSink } from '../fakes/smtp-sink.ts';
+import type { FakeZendesk } from '../fakes/zendesk-server.ts';
+import { CREDENTIALS, settled, withGateway, yaml } from '../fixtures/gateway.ts';
+import { type GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * Email end to end: the `switchboard start` process reading two mailboxes of a real Dovecot,
  * sending through a real SMTP server, with a fake Zendesk as the helpdesk.
  */
 
-const ZD_TOKEN = 'zd-api-token-0123456789';
-const ZD_SECRET = 'zendesk-signing-secret-0123456789';
+const ZD_SECRET = CREDENTIALS.zendesk.webhookSecret;
 
-function configYaml(dataDir: string, dv: Dovecot, sink: SmtpSink, folders: { support: string; payments: string }): string {
-  const imap = (folder: string) => `{ host: 127.0.0.1, port: ${dv.port}, secure: false, allowInsecureAuth: true, user: ${dv.user}, password: "\${IMAP_PASSWORD}", mailbox: ${folder} }`;
-  const smtp = `{ host: 127.0.0.1, port: ${sink.port} }`;
-  return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dataDir} }
+describe.skipIf(dovecotSkip())('email into Zendesk and back (real gateway process, Dovecot, SMTP)', () => {
+  // Each test reads its own two mailboxes with a fresh gateway and store.
+  let folders: { support: string; payments: string };
+  let seq = 0;
+  const t = withGateway({
+    fakes: { dovecot: true, smtp: true, zendesk: true },
+    per: 'test',
+    config: async ({ dataDir, fakes }) => {
+      seq += 1;
+      folders = { support: `Support${seq}`, payments: `Payments${seq}` };
+      await fakes.dovecot.createMailbox(folders.support);
+      await fakes.dovecot.createMailbox(folders.payments);
+      const box = (mailbox: string, address: string, name: string) => ({ address, name, mailbox, dovecot: fakes.dovecot, smtp: fakes.smtp });
+      return `
+${yaml.base({ dataDir, delivery: '{ maxAttempts: 60, baseDelayMs: 100, maxDelayMs: 1500, concurrency: 4 }' })}
 timezone: Asia/Tashkent
-log: { level: info }
-delivery: { maxAttempts: 60, baseDelayMs: 100, maxDelayMs: 1500, concurrency: 4 }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
-  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
+${yaml.zendesk(`  groups: ${yaml.groups}`)}
 channels:
-  support:
-    kind: email
-    address: support@acme.test
-    name: Acme Support
-    imap: ${imap(folders.support)}
-    smtp: ${smtp}
-  payments:
-    kind: email
-    address: payments@acme.test
-    name: Acme Payments
-    imap: ${imap(folders.payments)}
-    smtp: ${smtp}
-    autoReplyLimitPerHour: 0
-include: [${REPO}config/rules/igaming.yaml]
+${yaml.email('support', box(folders.support, 'support@acme.test', 'Acme Support'))}
+${yaml.email('payments', box(folders.payments, 'payments@acme.test', 'Acme Payments'), '    autoReplyLimitPerHour: 0')}
+${yaml.igaming}
 rules:
   - name: payments-mailbox
     when: { channel: payments }
@@ -53,49 +43,15 @@ rules:
 replies:
   ack: { en: "We received your message and will answer soon.", ru: "Мы получили ваше письмо и скоро ответим." }
 `;
-}
-
-describe.skipIf(dovecotSkip())('email into Zendesk and back (real gateway process, Dovecot, SMTP)', () => {
+    },
+  });
   let dv: Dovecot;
   let sink: SmtpSink;
   let zd: FakeZendesk;
-  let dir: { path: string; remove(): Promise<void> };
   let gw: GatewayProcess;
-  let folders: { support: string; payments: string };
-  let seq = 0;
-
-  beforeAll(async () => {
-    dv = await Dovecot.start();
-    sink = await startSmtpSink();
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-  });
-  afterAll(async () => {
-    await zd?.close();
-    await sink?.close();
-    await dv?.close();
-  });
-
-  beforeEach(async () => {
-    seq += 1;
-    folders = { support: `Support${seq}`, payments: `Payments${seq}` };
-    await dv.createMailbox(folders.support);
-    await dv.createMailbox(folders.payments);
-    dir = await tempDir();
-    zd.tickets.length = 0;
-    zd.users.length = 0;
-    sink.received.length = 0;
-    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, dv, sink, folders), {
-      IMAP_PASSWORD: dv.password,
-      ZENDESK_URL: zd.url,
-      ZENDESK_API_TOKEN: ZD_TOKEN,
-      ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-    });
-    await gw.start();
-  });
-  afterEach(async (ctx) => {
-    await gw.stop();
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
-    await dir.remove();
+  beforeEach(() => {
+    ({ dovecot: dv, smtp: sink, zendesk: zd } = t.fakes);
+    gw = t.gw;
   });
 
   const agentAnswers = async (ticketId: number, text: string) => {

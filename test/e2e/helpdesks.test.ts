@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
-import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
-import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { FakeFreshdesk } from '../fakes/freshdesk-server.ts';
+import { tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import type { FakeUsedesk } from '../fakes/usedesk-server.ts';
+import { CREDENTIALS, settled, withGateway, yaml } from '../fixtures/gateway.ts';
+import { type GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * Switching helpdesk is a config change: the real `switchboard start` process, the same channels
@@ -11,34 +12,17 @@ import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
  * thing make equivalent tickets; an agent's reply comes back to the Telegram chat, once.
  */
 
-const TG_TOKEN = '123456:TEST-token-abcdefghijklmnopqrstuv';
-const TG_SECRET = 'tg-secret-token_0123456789';
-const GROUPS = '{ payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }';
+const GROUP_IDS = [101, 102, 103, 104, 105, 106];
 
 function configYaml(dataDir: string, helpdesk: string): string {
   return `
-server: { port: 8080, host: 127.0.0.1, publicUrl: http://127.0.0.1:8080 }
-store: { kind: embedded, path: ${dataDir} }
+${yaml.base({ dataDir, publicUrl: 'http://127.0.0.1:8080', log: 'warn', delivery: '{ maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }' })}
 timezone: Asia/Tashkent
-log: { level: warn }
-delivery: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
-helpdesk:
 ${helpdesk}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    mode: webhook
-    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
-    apiRoot: \${TELEGRAM_API_ROOT}
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      name: {}
-      message: { required: true }
-      topic: { enum: [payments, verification, bonus, other] }
-include: [${REPO}config/rules/igaming.yaml]
+${yaml.telegram()}
+${yaml.contact({ topics: true })}
+${yaml.igaming}
 rules:
   - name: vip-form
     when: { channel: contact, form: { topic: payments } }
@@ -57,30 +41,18 @@ interface Seen {
 }
 
 interface Target {
-  helpdesk: string;
-  env: Record<string, string>;
   tickets(): Seen[];
   agentReply(ticketId: number, text: string): void;
   /** The webhook the helpdesk would send for the ticket's newest agent reply; `forged` with a wrong secret. */
   webhook(ticketId: number, forged?: boolean): { body: string; headers: Record<string, string> };
-  close(): Promise<void>;
 }
 
-const FD_KEY = 'fd-e2e-api-key-0123456789';
-const FD_SECRET = 'fd-e2e-webhook-secret-0123456789';
-const UD_TOKEN = 'ud-e2e-channel-token-0123456789';
+const { webhookSecret: FD_SECRET } = CREDENTIALS.freshdesk;
+const { apiToken: UD_TOKEN } = CREDENTIALS.usedesk;
 
-async function freshdesk(): Promise<Target> {
-  const fd: FakeFreshdesk = await startFakeFreshdesk({ apiKey: FD_KEY, groups: [101, 102, 103, 104, 105, 106], customFields: ['cf_player_id'] });
+function freshdesk(fd: FakeFreshdesk): Target {
   const priority = ['', 'low', 'normal', 'high', 'urgent'];
   return {
-    helpdesk: `  kind: freshdesk
-  baseUrl: \${FRESHDESK_URL}
-  apiKey: \${FRESHDESK_API_KEY}
-  webhookSecret: \${FRESHDESK_WEBHOOK_SECRET}
-  groups: ${GROUPS}
-  fields: { player_id: cf_player_id }`,
-    env: { FRESHDESK_URL: fd.url, FRESHDESK_API_KEY: FD_KEY, FRESHDESK_WEBHOOK_SECRET: FD_SECRET },
     tickets: () =>
       fd.tickets.map((t) => {
         const c = fd.contacts.find((x) => x.id === t.requester_id);
@@ -91,21 +63,12 @@ async function freshdesk(): Promise<Target> {
       body: JSON.stringify({ ticket_id: String(ticketId) }),
       headers: { 'x-switchboard-secret': forged ? 'a-guess-at-the-secret' : FD_SECRET },
     }),
-    close: () => fd.close(),
   };
 }
 
-async function usedesk(): Promise<Target> {
-  const ud: FakeUsedesk = await startFakeUsedesk({ apiToken: UD_TOKEN, groups: [101, 102, 103, 104, 105, 106], fields: [901] });
+function usedesk(ud: FakeUsedesk): Target {
   const priority: Record<string, string> = { low: 'low', medium: 'normal', urgent: 'high', extreme: 'urgent' };
   return {
-    helpdesk: `  kind: usedesk
-  baseUrl: \${USEDESK_URL}
-  apiToken: \${USEDESK_API_TOKEN}
-  channelId: ${ud.apiChannelId}
-  groups: ${GROUPS}
-  fields: { player_id: 901 }`,
-    env: { USEDESK_URL: ud.url, USEDESK_API_TOKEN: UD_TOKEN },
     tickets: () =>
       ud.tickets.map((t) => {
         const c = ud.clients.find((x) => x.id === t.client_id);
@@ -118,41 +81,31 @@ async function usedesk(): Promise<Target> {
       const comment = ticket.comments.filter((c) => c.from === 'user').at(-1) ?? ticket.comments.at(-1)!;
       return { body: JSON.stringify(ud.commentWebhook(comment, forged ? 'a-guess-at-the-token' : UD_TOKEN)), headers: {} };
     },
-    close: () => ud.close(),
   };
 }
 
-describe.each([
-  ['Freshdesk', freshdesk],
-  ['Usedesk', usedesk],
-])('the same channels and rules into %s (real gateway process)', (_name, start) => {
-  let tg: FakeTelegram;
-  let target: Target;
-  let dir: { path: string; remove(): Promise<void> };
-  let gw: GatewayProcess;
-
-  beforeAll(async () => {
-    tg = await startFakeTelegram({ token: TG_TOKEN });
-    target = await start();
-    dir = await tempDir();
-    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, target.helpdesk), {
-      TELEGRAM_BOT_TOKEN: TG_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-      ...target.env,
-    });
-    await gw.start();
+describe('the same channels and rules into Freshdesk (real gateway process)', () => {
+  const t = withGateway({
+    fakes: { telegram: true, freshdesk: { groups: GROUP_IDS, customFields: ['cf_player_id'] } },
+    config: ({ dataDir }) => configYaml(dataDir, yaml.freshdesk(`  groups: ${yaml.groups}\n  fields: { player_id: cf_player_id }`)),
   });
-  afterAll(async () => {
-    await gw?.stop();
-    await tg?.close();
-    await target?.close();
-    await dir?.remove();
-  });
+  sameTickets(() => ({ gw: t.gw, tg: t.fakes.telegram, target: freshdesk(t.fakes.freshdesk) }));
+});
 
+describe('the same channels and rules into Usedesk (real gateway process)', () => {
+  const t = withGateway({
+    fakes: { telegram: true, usedesk: { groups: GROUP_IDS, fields: [901] } },
+    config: ({ dataDir, fakes }) => configYaml(dataDir, yaml.usedesk(fakes.usedesk.apiChannelId, `  groups: ${yaml.groups}\n  fields: { player_id: 901 }`)),
+  });
+  sameTickets(() => ({ gw: t.gw, tg: t.fakes.telegram, target: usedesk(t.fakes.usedesk) }));
+});
+
+/** The test both helpdesks pass: `under()` is the running gateway, the fake Telegram and the helpdesk. */
+function sameTickets(under: () => { gw: GatewayProcess; tg: FakeTelegram; target: Target }): void {
   it('a Telegram message and a form submission make equivalent tickets; the agent’s reply reaches the chat once; a forged webhook is refused', async () => {
+    const { gw, tg, target } = under();
     const tgAnswer = await gw.post('/webhooks/telegram', tgUpdate.text(777301, 'Здравствуйте, вывод не пришёл уже 3 дня', { updateId: 1, messageId: 10, firstName: 'Azamat' }), {
-      'x-telegram-bot-api-secret-token': TG_SECRET,
+      'x-telegram-bot-api-secret-token': CREDENTIALS.telegram.secret,
     });
     expect(tgAnswer.status).toBe(200);
     const fromChat = await waitFor('the Telegram ticket', () => target.tickets().find((t) => t.requester.channelId?.includes('777301')), 20_000);
@@ -185,4 +138,4 @@ describe.each([
     expect(replies[0]!.chat_id).toBe('777301');
     expect(target.tickets()).toHaveLength(2);
   }, 60_000);
-});
+}

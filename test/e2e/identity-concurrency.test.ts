@@ -1,10 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signPlayerToken } from '../../src/core/identity/player-token.ts';
-import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { CREDENTIALS, fakeEnv, yaml } from '../fixtures/gateway.ts';
-import { GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { redisAvailableOrExplain } from '../fakes/redis-server.ts';
+import { tgUpdate } from '../fakes/telegram-server.ts';
+import { CREDENTIALS, withGateway, yaml } from '../fixtures/gateway.ts';
+import { GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * Two conversations of one customer delivered at the same moment (join: open-ticket): the web
@@ -18,21 +17,6 @@ const TG_SECRET = CREDENTIALS.telegram.secret;
 const LINK_SECRET = 'player-link-secret-concurrency-0123456789';
 const PLAYERS = ['9101', '9102', '9103', '9104'];
 
-function configYaml(store: string): string {
-  return `
-server: { port: 8080, host: 127.0.0.1 }
-store: ${store}
-log:
-  level: \${LOG_LEVEL:-info}
-delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
-identity: { join: open-ticket }
-${yaml.zendesk('  fields: { player_id: 900001 }')}
-channels:
-${yaml.telegram('telegram', '    playerLinkSecret: ${PLAYER_LINK_SECRET}')}
-${yaml.site('    rateLimit: { perMinute: 100 }')}
-`;
-}
-
 const redisAvailable = redisAvailableOrExplain('the concurrent-join test on Redis');
 const runtimes = [
   { name: 'embedded store, one process', processes: 1, redis: false },
@@ -40,41 +24,41 @@ const runtimes = [
 ];
 
 describe.each(runtimes)('two conversations of one customer at the same moment: one ticket ($name)', ({ processes, redis }) => {
-  let zd: FakeZendesk;
-  let tg: FakeTelegram;
-  let server: RedisServer | undefined;
-  const dirs: { path: string; remove(): Promise<void> }[] = [];
+  const t = withGateway({
+    fakes: { zendesk: true, telegram: true, ...(redis ? { redis: true as const } : {}) },
+    env: { PLAYER_LINK_SECRET: LINK_SECRET },
+    config: ({ dataDir }) => `
+${yaml.base({ dataDir, store: redis ? '{ kind: redis, url: "${REDIS_URL}", prefix: join }' : undefined })}
+identity: { join: open-ticket }
+${yaml.zendesk('  fields: { player_id: 900001 }')}
+channels:
+${yaml.telegram('telegram', '    playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${yaml.site('    rateLimit: { perMinute: 100 }')}
+`,
+  });
+  // The other processes on the same config (and the same Redis) take the work with the first.
   const gateways: GatewayProcess[] = [];
-
   beforeAll(async () => {
-    zd = await startFakeZendesk({ email: CREDENTIALS.zendesk.email, apiToken: CREDENTIALS.zendesk.apiToken });
-    tg = await startFakeTelegram({ token: CREDENTIALS.telegram.token });
-    if (redis) server = await startRedis();
-    for (let i = 0; i < processes; i++) {
-      const dir = await tempDir();
-      dirs.push(dir);
-      const store = redis ? `{ kind: redis, url: "${server!.url}", prefix: join }` : `{ kind: embedded, path: ${dir.path}/data }`;
-      const gw = await GatewayProcess.create(dir.path, configYaml(store), {
-        ...fakeEnv({ zendesk: zd, telegram: tg }),
-        PLAYER_LINK_SECRET: LINK_SECRET,
-      });
-      await gw.start();
-      gateways.push(gw);
+    gateways.push(t.gw);
+    for (let i = 1; i < processes; i++) {
+      const other = await GatewayProcess.sibling(t.configFile, t.env);
+      await other.start();
+      gateways.push(other);
     }
   });
   afterEach((ctx) => {
     if (ctx.task.result?.state !== 'fail') return;
-    for (const gw of gateways) console.error(gw.output.slice(-8000));
-    console.error(zd.tickets.map((t) => `ticket ${t.id} (requester ${t.requester_id}): ${t.comments.map((c) => c.body.slice(0, 60).replace(/\s+/g, ' ')).join(' | ')}`).join('\n'));
+    for (const gw of gateways.slice(1)) console.error(gw.output.slice(-8000));
+    console.error(zd().tickets.map((t) => `ticket ${t.id} (requester ${t.requester_id}): ${t.comments.map((c) => c.body.slice(0, 60).replace(/\s+/g, ' ')).join(' | ')}`).join('\n'));
   });
   afterAll(async () => {
-    for (const gw of gateways) await gw.stop();
-    await Promise.all([zd?.close(), tg?.close(), server?.close(), ...dirs.map((d) => d.remove())]);
+    for (const gw of gateways.slice(1)) await gw.stop();
   });
+  const zd = () => t.fakes.zendesk;
 
   it('each player\'s form and Telegram /start, delivered together, land on one ticket of one user', async () => {
     // A slow Zendesk (every write answered after 300 ms): both conversations of a player are in flight at once.
-    zd.failNext(1000, { status: 200, passThrough: true, delayMs: 300 });
+    zd().failNext(1000, { status: 200, passThrough: true, delayMs: 300 });
     const gw = (i: number) => gateways[i % gateways.length]!;
     const posts = PLAYERS.flatMap((player, i) => [
       gw(i).post('/forms/site', { email: `p${player}@example.com`, player, message: `Не могу пройти верификацию, игрок ${player}` }),
@@ -86,17 +70,17 @@ describe.each(runtimes)('two conversations of one customer at the same moment: o
     ]);
     for (const res of await Promise.all(posts)) expect(res.status).toBeLessThan(300);
 
-    const has = (text: string) => zd.tickets.filter((t) => t.comments.some((c) => c.body.includes(text)));
+    const has = (text: string) => zd().tickets.filter((t) => t.comments.some((c) => c.body.includes(text)));
     for (const player of PLAYERS) {
       await waitFor(`player ${player}'s form and /start`, () => has(`игрок ${player}`).length > 0 && has(`signed in as player ${player}`).length > 0, 30_000);
     }
     // What an agent sees: one ticket per player, holding both messages, one user per player.
-    expect(zd.tickets).toHaveLength(PLAYERS.length);
+    expect(zd().tickets).toHaveLength(PLAYERS.length);
     for (const player of PLAYERS) {
       const [form] = has(`игрок ${player}`);
       expect(has(`signed in as player ${player}`)).toEqual([form]);
-      expect(zd.users.find((u) => u.id === form!.requester_id)?.external_id).toBe(player);
+      expect(zd().users.find((u) => u.id === form!.requester_id)?.external_id).toBe(player);
     }
-    expect(zd.users.filter((u) => u.role === 'end-user')).toHaveLength(PLAYERS.length);
+    expect(zd().users.filter((u) => u.role === 'end-user')).toHaveLength(PLAYERS.length);
   }, 90_000);
 });

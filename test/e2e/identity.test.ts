@@ -1,10 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { signPlayerToken } from '../../src/core/identity/player-token.ts';
-import { signedWebhook, startFakeGraph, waChange, waMessage, waPayload, type FakeGraph } from '../fakes/graph-api-server.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeTwilio, twilioWebhook, type FakeTwilio } from '../fakes/twilio-server.ts';
-import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { signedWebhook, waChange, waMessage, waPayload } from '../fakes/graph-api-server.ts';
+import { tgUpdate } from '../fakes/telegram-server.ts';
+import { twilioWebhook } from '../fakes/twilio-server.ts';
+import type { FakeTicket, FakeZendesk } from '../fakes/zendesk-server.ts';
+import { CREDENTIALS, withGateway, yaml } from '../fixtures/gateway.ts';
+import { type GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * One player, one history: the real gateway process with Telegram, WhatsApp Cloud, Twilio, a CTI
@@ -12,54 +13,29 @@ import { GatewayProcess, tempDir, waitFor } from './harness.ts';
  * with every proven phone and email on it, and (join: open-ticket) one ticket.
  */
 
-const ZD_TOKEN = 'zd-api-token-identity-0123';
-const TG_TOKEN = '123456:identity-e2e-token';
-const TG_SECRET = 'tg-identity-secret-0123';
+const TG_SECRET = CREDENTIALS.telegram.secret;
 const LINK_SECRET = 'player-link-secret-0123456789abcdef';
-const WA_TOKEN = 'wa-access-token-identity';
-const WA_APP_SECRET = '0123456789abcdef0123456789abcdef';
+const WA_APP_SECRET = CREDENTIALS.whatsapp.appSecret;
 const WA_NUMBER = '1099000000001';
-const ACCOUNT = `AC${'d4'.repeat(16)}`;
-const TW_TOKEN = 'twilio-auth-token-identity-0123456';
+const { accountSid: ACCOUNT, authToken: TW_TOKEN } = CREDENTIALS.twilio;
 const CTI_TOKEN = 'cti-shared-secret-identity-0123';
 const PUBLIC = 'https://support-gw.example.com';
 
-function configYaml(dataDir: string, join: string): string {
-  return `
-server: { port: 8080, host: 127.0.0.1, publicUrl: ${PUBLIC} }
-store: { kind: embedded, path: ${dataDir} }
-log:
-  level: \${LOG_LEVEL:-warn}
-delivery: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
+describe('one player, one history (real gateway process)', () => {
+  // A fresh gateway and store for each test; a test whose name says per-channel runs with that join policy.
+  const t = withGateway({
+    fakes: { zendesk: true, telegram: true, graph: { phoneNumberIds: [WA_NUMBER] }, twilio: true },
+    per: 'test',
+    start: 'manual',
+    env: { LOG_LEVEL: 'info', PLAYER_LINK_SECRET: LINK_SECRET, CTI_TOKEN },
+    config: ({ dataDir }, join: 'open-ticket' | 'per-channel') => `
+${yaml.base({ dataDir, publicUrl: PUBLIC, delivery: '{ maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }' })}
 identity: { defaultRegion: UZ, join: ${join} }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  fields: { player_id: 900001 }
+${yaml.zendesk('  fields: { player_id: 900001 }')}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    mode: webhook
-    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
-    apiRoot: \${TELEGRAM_API_ROOT}
-    playerLinkSecret: \${PLAYER_LINK_SECRET}
-  whatsapp:
-    kind: whatsapp-cloud
-    phoneNumberId: "${WA_NUMBER}"
-    accessToken: \${WA_TOKEN}
-    appSecret: \${WA_APP_SECRET}
-    verifyToken: identity-verify-token
-    graphUrl: \${GRAPH_URL}
-  phone:
-    kind: twilio-voice
-    accountSid: \${TWILIO_ACCOUNT_SID}
-    authToken: \${TWILIO_AUTH_TOKEN}
-    apiBaseUrl: \${TWILIO_API}
-    dial:
-      to: [{ to: '+998712000101', agent: Alice }]
+${yaml.telegram('telegram', '    playerLinkSecret: ${PLAYER_LINK_SECRET}')}
+${yaml.whatsapp('whatsapp', WA_NUMBER)}
+${yaml.twilio('phone', "    dial:\n      to: [{ to: '+998712000101', agent: Alice }]")}
   pbx:
     kind: cti
     auth: { mode: header, header: X-CTI-Token, secret: "\${CTI_TOKEN}" }
@@ -71,58 +47,15 @@ channels:
       player: {}
       message: { required: true }
     mapping: { playerId: player }
-`;
-}
-
-describe('one player, one history (real gateway process)', () => {
+`,
+  });
   let zd: FakeZendesk;
-  let tg: FakeTelegram;
-  let graph: FakeGraph;
-  let tw: FakeTwilio;
-  let dir: { path: string; remove(): Promise<void> };
   let gw: GatewayProcess;
   let updateId = 1;
   let messageId = 100;
-
-  beforeAll(async () => {
-    zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-    tg = await startFakeTelegram({ token: TG_TOKEN });
-    graph = await startFakeGraph({ accessToken: WA_TOKEN, phoneNumberIds: [WA_NUMBER] });
-    tw = await startFakeTwilio({ accountSid: ACCOUNT, authToken: TW_TOKEN });
-  });
-  afterAll(async () => {
-    await Promise.all([zd?.close(), tg?.close(), graph?.close(), tw?.close()]);
-  });
-
-  async function startGateway(join: 'open-ticket' | 'per-channel'): Promise<void> {
-    dir = await tempDir();
-    zd.tickets.length = 0;
-    zd.users.length = 0;
-    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, join), {
-      LOG_LEVEL: 'info',
-      ZENDESK_URL: zd.url,
-      ZENDESK_API_TOKEN: ZD_TOKEN,
-      TELEGRAM_BOT_TOKEN: TG_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-      PLAYER_LINK_SECRET: LINK_SECRET,
-      WA_TOKEN,
-      WA_APP_SECRET,
-      GRAPH_URL: graph.url,
-      TWILIO_ACCOUNT_SID: ACCOUNT,
-      TWILIO_AUTH_TOKEN: TW_TOKEN,
-      TWILIO_API: tw.url,
-      CTI_TOKEN,
-    });
-    await gw.start();
-  }
   beforeEach(async (ctx) => {
-    await startGateway(ctx.task.name.includes('per-channel') ? 'per-channel' : 'open-ticket');
-  });
-  afterEach(async (ctx) => {
-    await gw.stop();
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
-    await dir.remove();
+    zd = t.fakes.zendesk;
+    gw = await t.start(ctx.task.name.includes('per-channel') ? 'per-channel' : 'open-ticket');
   });
 
   const telegram = (update: object) => gw.post('/webhooks/telegram', update, { 'x-telegram-bot-api-secret-token': TG_SECRET });

@@ -12,6 +12,7 @@ import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-serve
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 import { GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
+import { yaml } from '../fixtures/gateway.ts';
 
 /**
  * `switchboard model train` end to end: from labeled files, and from a local fake helpdesk
@@ -36,16 +37,10 @@ rules:
 
 function jsonlConfig(dir: string): string {
   return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dir}/data }
-log: { level: warn }
+${yaml.base({ dataDir: `${dir}/data`, log: 'warn' })}
 helpdesk: { kind: jsonl, path: ${dir}/tickets.jsonl }
 channels:
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      message: { required: true }
+${yaml.contact()}
 model: { path: model.json }
 ${RULES}`;
 }

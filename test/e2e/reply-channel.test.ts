@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { signPlayerToken } from '../../src/core/identity/player-token.ts';
-import { Dovecot, dovecotSkip, mail } from '../fakes/dovecot.ts';
-import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { CREDENTIALS, fakeEnv, yaml } from '../fixtures/gateway.ts';
-import { GatewayProcess, tempDir, waitFor } from './harness.ts';
+import { dovecotSkip, mail, type Dovecot } from '../fakes/dovecot.ts';
+import type { SmtpSink } from '../fakes/smtp-sink.ts';
+import { tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import type { FakeTicket, FakeZendesk } from '../fakes/zendesk-server.ts';
+import { CREDENTIALS, withGateway, yaml } from '../fixtures/gateway.ts';
+import { type GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * The agent chooses the reply channel, and a verified email reply links: the real gateway process
@@ -17,65 +17,37 @@ const ZD_SECRET = CREDENTIALS.zendesk.webhookSecret;
 const TG_SECRET = CREDENTIALS.telegram.secret;
 const LINK_SECRET = 'player-link-secret-reply-via-0123456789';
 
-function configYaml(dataDir: string, dv: Dovecot, sink: SmtpSink, folder: string): string {
-  return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dataDir} }
-log:
-  level: \${LOG_LEVEL:-warn}
-delivery: { maxAttempts: 30, baseDelayMs: 100, maxDelayMs: 1000, concurrency: 4 }
+describe.skipIf(dovecotSkip())('the agent chooses the reply channel; a verified email reply links (real gateway process)', () => {
+  // Each test reads its own mailbox with a fresh gateway and store.
+  let folder: string;
+  let seq = 0;
+  let updateId = 1;
+  const t = withGateway({
+    fakes: { dovecot: true, smtp: true, zendesk: true, telegram: true },
+    per: 'test',
+    env: { LOG_LEVEL: 'info', PLAYER_LINK_SECRET: LINK_SECRET },
+    config: async ({ dataDir, fakes }) => {
+      folder = `Support${++seq}`;
+      await fakes.dovecot.createMailbox(folder);
+      return `
+${yaml.base({ dataDir })}
 identity: { join: open-ticket }
 ${yaml.zendesk('  fields: { player_id: 900001 }')}
 channels:
 ${yaml.telegram('telegram', '    playerLinkSecret: ${PLAYER_LINK_SECRET}')}
 ${yaml.site()}
-  support:
-    kind: email
-    address: support@acme.test
-    name: Acme Support
-    imap: { host: 127.0.0.1, port: ${dv.port}, secure: false, allowInsecureAuth: true, user: ${dv.user}, password: "\${IMAP_PASSWORD}", mailbox: ${folder} }
-    smtp: { host: 127.0.0.1, port: ${sink.port} }
+${yaml.email('support', { address: 'support@acme.test', name: 'Acme Support', mailbox: folder, dovecot: fakes.dovecot, smtp: fakes.smtp })}
 `;
-}
-
-describe.skipIf(dovecotSkip())('the agent chooses the reply channel; a verified email reply links (real gateway process)', () => {
+    },
+  });
   let dv: Dovecot;
   let sink: SmtpSink;
   let zd: FakeZendesk;
   let tg: FakeTelegram;
-  let dir: { path: string; remove(): Promise<void> };
   let gw: GatewayProcess;
-  let folder: string;
-  let seq = 0;
-  let updateId = 1;
-
-  beforeAll(async () => {
-    dv = await Dovecot.start();
-    sink = await startSmtpSink();
-    zd = await startFakeZendesk({ email: CREDENTIALS.zendesk.email, apiToken: CREDENTIALS.zendesk.apiToken });
-    tg = await startFakeTelegram({ token: CREDENTIALS.telegram.token });
-  });
-  afterAll(async () => {
-    await Promise.all([zd?.close(), tg?.close(), sink?.close()]);
-    await dv?.close();
-  });
-  beforeEach(async () => {
-    folder = `Support${++seq}`;
-    await dv.createMailbox(folder);
-    dir = await tempDir();
-    for (const fake of [zd, sink, tg]) fake.reset();
-    gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, dv, sink, folder), {
-      LOG_LEVEL: 'info',
-      IMAP_PASSWORD: dv.password,
-      ...fakeEnv({ zendesk: zd, telegram: tg }),
-      PLAYER_LINK_SECRET: LINK_SECRET,
-    });
-    await gw.start();
-  });
-  afterEach(async (ctx) => {
-    await gw.stop();
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
-    await dir.remove();
+  beforeEach(() => {
+    ({ dovecot: dv, smtp: sink, zendesk: zd, telegram: tg } = t.fakes);
+    gw = t.gw;
   });
 
   const telegram = (userId: number, text: string) =>

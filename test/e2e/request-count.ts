@@ -1,8 +1,6 @@
-import { startFakeFreshdesk } from '../fakes/freshdesk-server.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeUsedesk } from '../fakes/usedesk-server.ts';
-import { startFakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, settled, tempDir, waitFor } from './harness.ts';
+import { tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import { closeFakes, CREDENTIALS, fakeEnv, launchGateway, settled, startFakes, yaml, type FakeServers } from '../fixtures/gateway.ts';
+import { type GatewayProcess, waitFor } from './harness.ts';
 
 /**
  * How many helpdesk requests each kind of customer message costs, with the shipped rules
@@ -25,72 +23,66 @@ export interface Step {
   calls: string[];
 }
 
-interface FakeHelpdesk {
-  yaml: string;
-  env: Record<string, string>;
+/** What a step reads from one fake helpdesk. */
+interface HelpdeskView {
   calls(): string[];
   /** Every message text the helpdesk holds (ticket descriptions and comments). */
   texts(): string[];
   /** Each ticket's tags, oldest ticket first. */
   tags(): string[][];
-  close(): Promise<void>;
 }
 
-const TG_TOKEN = '123456:COUNT-token-abcdefghijklmnopqrst';
-const TG_SECRET = 'count-secret-token_0123456789';
-const GROUPS = '{ payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }';
 const GROUP_IDS = [101, 102, 103, 104, 105, 106];
 
-async function fakeHelpdesk(kind: HelpdeskKind): Promise<FakeHelpdesk> {
+/** The fake helpdesk of `kind`, its `helpdesk:` block and what a step reads from it. */
+async function fakeHelpdesk(kind: HelpdeskKind): Promise<{ fakes: Partial<FakeServers>; yaml: string; view: HelpdeskView }> {
   if (kind === 'zendesk') {
-    const zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: 'zd-count-token-0123456789' });
+    const fakes = await startFakes({ zendesk: true });
+    const zd = fakes.zendesk;
     return {
-      yaml: `{ kind: zendesk, baseUrl: ${zd.url}, email: agent@example.com, apiToken: zd-count-token-0123456789, groups: ${GROUPS}, fields: { player_id: 900001 } }`,
-      env: {},
-      calls: () => zd.requests.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`),
-      texts: () => zd.tickets.flatMap((t) => t.comments.map((c) => c.body)),
-      tags: () => zd.tickets.map((t) => t.tags),
-      close: () => zd.close(),
+      fakes,
+      yaml: yaml.zendesk(`  groups: ${yaml.groups}\n  fields: { player_id: 900001 }`),
+      view: {
+        calls: () => zd.requests.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`),
+        texts: () => zd.tickets.flatMap((t) => t.comments.map((c) => c.body)),
+        tags: () => zd.tickets.map((t) => t.tags),
+      },
     };
   }
   if (kind === 'freshdesk') {
-    const fd = await startFakeFreshdesk({ apiKey: 'fd-count-key-0123456789', groups: GROUP_IDS, customFields: ['cf_player_id'] });
+    const fakes = await startFakes({ freshdesk: { groups: GROUP_IDS, customFields: ['cf_player_id'] } });
+    const fd = fakes.freshdesk;
     return {
-      yaml: `{ kind: freshdesk, baseUrl: ${fd.url}, apiKey: fd-count-key-0123456789, groups: ${GROUPS}, fields: { player_id: cf_player_id } }`,
-      env: {},
-      calls: () => fd.requests.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`),
-      texts: () => fd.tickets.flatMap((t) => [t.description_text, ...t.conversations.map((c) => c.body_text)]),
-      tags: () => fd.tickets.map((t) => t.tags),
-      close: () => fd.close(),
+      fakes,
+      yaml: yaml.freshdesk(`  groups: ${yaml.groups}\n  fields: { player_id: cf_player_id }`),
+      view: {
+        calls: () => fd.requests.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`),
+        texts: () => fd.tickets.flatMap((t) => [t.description_text, ...t.conversations.map((c) => c.body_text)]),
+        tags: () => fd.tickets.map((t) => t.tags),
+      },
     };
   }
-  const ud = await startFakeUsedesk({ apiToken: 'ud-count-token-0123456789', groups: GROUP_IDS, fields: [901] });
+  const fakes = await startFakes({ usedesk: { groups: GROUP_IDS, fields: [901] } });
+  const ud = fakes.usedesk;
   return {
-    yaml: `{ kind: usedesk, baseUrl: ${ud.url}, apiToken: ud-count-token-0123456789, channelId: ${ud.apiChannelId}, groups: ${GROUPS}, fields: { player_id: 901 } }`,
-    env: {},
-    calls: () => ud.requests.map((r) => `POST ${r.method}`),
-    texts: () => ud.tickets.flatMap((t) => t.comments.map((c) => c.message)),
-    tags: () => ud.tickets.map((t) => t.tags),
-    close: () => ud.close(),
+    fakes,
+    yaml: yaml.usedesk(ud.apiChannelId, `  groups: ${yaml.groups}\n  fields: { player_id: 901 }`),
+    view: {
+      calls: () => ud.requests.map((r) => `POST ${r.method}`),
+      texts: () => ud.tickets.flatMap((t) => t.comments.map((c) => c.message)),
+      tags: () => ud.tickets.map((t) => t.tags),
+    },
   };
 }
 
-function configYaml(dataDir: string, helpdesk: string, tgApiRoot: string): string {
+function configYaml(dataDir: string, helpdesk: string): string {
   return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dataDir} }
+${yaml.base({ dataDir, log: 'warn', delivery: '{ maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }' })}
 timezone: Asia/Tashkent
-log: { level: warn }
-delivery: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 500, concurrency: 4 }
-helpdesk: ${helpdesk}
+${helpdesk}
 channels:
-  telegram:
-    kind: telegram
-    token: "${TG_TOKEN}"
-    mode: webhook
-    secretToken: ${TG_SECRET}
-    apiRoot: ${tgApiRoot}
-include: [${REPO}config/rules/igaming.yaml]
+${yaml.telegram()}
+${yaml.igaming}
 `;
 }
 
@@ -156,16 +148,18 @@ export interface Count {
 
 /** Runs every step against one helpdesk and returns what each cost. */
 export async function countRequests(kind: HelpdeskKind): Promise<Count> {
-  const tg = await startFakeTelegram({ token: TG_TOKEN });
-  const hd = await fakeHelpdesk(kind);
-  const dir = await tempDir('switchboard-count-');
-  const gw = await GatewayProcess.create(dir.path, configYaml(`${dir.path}/data`, hd.yaml, tg.apiRoot), hd.env);
+  const { telegram } = await startFakes({ telegram: true });
+  const { fakes, yaml: helpdesk, view: hd } = await fakeHelpdesk(kind);
+  const launched = await launchGateway(({ dataDir }) => configYaml(dataDir, helpdesk), fakeEnv({ telegram, ...fakes }), 'switchboard-count-').catch(async (err: unknown) => {
+    await closeFakes({ telegram, ...fakes });
+    throw err;
+  });
+  const { gw } = launched;
   try {
-    await gw.start();
     const steps: Step[] = [];
     for (const [i, step] of STEPS.entries()) {
       const before = hd.calls().length;
-      const answer = await gw.post('/webhooks/telegram', updateOf(step, tg, 900_000 + i), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+      const answer = await gw.post('/webhooks/telegram', updateOf(step, telegram, 900_000 + i), { 'x-telegram-bot-api-secret-token': CREDENTIALS.telegram.secret });
       if (answer.status !== 200) throw new Error(`${step.name}: the webhook answered ${answer.status} ${answer.body}`);
       await waitFor(`"${step.text}" in ${kind}`, () => hd.texts().some((t) => t.includes(step.text)));
       await idle(gw);
@@ -174,9 +168,7 @@ export async function countRequests(kind: HelpdeskKind): Promise<Count> {
     }
     return { steps, tickets: hd.tags() };
   } finally {
-    await gw.stop();
-    await hd.close();
-    await tg.close();
-    await dir.remove();
+    await launched.stop();
+    await closeFakes({ telegram, ...fakes });
   }
 }

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, runCli, tempDir, waitFor } from './harness.ts';
+import { runCli, waitFor } from './harness.ts';
+import { closeFakes, fakeEnv, launchGateway, startFakes, yaml, type LaunchedGateway, type Started } from '../fixtures/gateway.ts';
 
 /**
  * Production accuracy and safe edits, end to end: the real gateway routes form messages into a
@@ -44,36 +44,31 @@ const MESSAGES = [
 ];
 
 describe('rules eval and rules diff against a running gateway\'s history', () => {
-  let zendesk: FakeZendesk;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  // One story: the tests read the history the gateway kept and the re-filings in the fake Zendesk.
+  let fakes: Started<{ zendesk: true }>;
+  let launched: LaunchedGateway;
+  let dir: string;
   let config: string;
-  let gw: GatewayProcess;
+  let env: Record<string, string>;
+  const cli = (args: string[]) => runCli(args, env);
 
   beforeAll(async () => {
-    [zendesk, dir] = await Promise.all([startFakeZendesk(), tempDir('switchboard-eval-')]);
-    await writeFile(join(dir.path, 'routing.yaml'), ROUTING);
-    gw = await GatewayProcess.create(dir.path, `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dir.path}/data }
-log: { level: warn }
-delivery: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000 }
-helpdesk:
-  kind: zendesk
-  baseUrl: ${zendesk.url}
-  email: api@example.com
-  apiToken: fake-zendesk-token
-  groups: { rg: 11, payments: 12, bonuses: 13 }
+    fakes = await startFakes({ zendesk: true });
+    env = fakeEnv(fakes);
+    launched = await launchGateway(async (c) => {
+      await writeFile(join(c.dir, 'routing.yaml'), ROUTING);
+      return `
+${yaml.base({ dataDir: c.dataDir, log: 'warn', delivery: '{ maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1000 }' })}
+${yaml.zendesk('  groups: { rg: 11, payments: 12, bonuses: 13 }')}
 channels:
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      message: { required: true }
+${yaml.contact()}
 include: [routing.yaml]
 history: { keep: 100, days: 30, evaluate: { every: 2s, since: 30d } }
-`);
-    config = join(dir.path, 'switchboard.yaml');
-    await gw.start();
+`;
+    }, env, 'switchboard-eval-');
+    ({ dir, configFile: config } = launched);
+    const { gw } = launched;
+    const zendesk = fakes.zendesk;
     for (const [i, message] of MESSAGES.entries()) {
       const r = await gw.post('/forms/contact', { email: `player${i}@example.com`, message });
       expect(r.status).toBe(200);
@@ -86,24 +81,23 @@ history: { keep: 100, days: 30, evaluate: { every: 2s, since: 30d } }
   }, 60_000);
 
   afterAll(async () => {
-    await gw.stop();
-    await zendesk.close();
-    await dir.remove();
+    await launched?.stop();
+    await closeFakes(fakes);
   });
 
   it('the gateway refreshes the routing gauges from the helpdesk on the configured schedule', async () => {
     const metrics = await waitFor('the gauges after the re-filing', async () => {
-      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      const text = await (await fetch(`${launched.gw.url}/metrics`)).text();
       return /switchboard_routing_accuracy 0\.66/.test(text) ? text : undefined;
     });
     expect(metrics).toMatch(/switchboard_routing_recall\{topic="responsible_gaming"\} 0\b/);
     expect(metrics).toMatch(/switchboard_routing_precision\{topic="payments"\} 0\.333/);
     expect(metrics).toMatch(/switchboard_routing_tickets_scored 6/);
-    await gw.stop(); // the embedded store is one process's: the commands below open it themselves
+    await launched.gw.stop(); // the embedded store is one process's: the commands below open it themselves
   });
 
   it('rules eval prints per-topic precision and recall, the confusions the re-filings imply, and the misses with card numbers masked', async () => {
-    const r = await runCli(['rules', 'eval', '--config', config, '--since', '30d']);
+    const r = await cli(['rules', 'eval', '--config', config, '--since', '30d']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('6 ticket(s) created by the gateway in the window; 6 found in the helpdesk.');
@@ -116,32 +110,32 @@ history: { keep: 100, days: 30, evaluate: { every: 2s, since: 30d } }
   });
 
   it('rules diff shows exactly the decisions the edit changes', async () => {
-    const edited = join(dir.path, 'review');
+    const edited = join(dir, 'review');
     await mkdir(edited, { recursive: true });
     await writeFile(join(edited, 'routing.yaml'), EDITED);
-    const r = await runCli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--last', '1000']);
+    const r = await cli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--last', '1000']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('6 message(s) replayed; 2 would be routed differently (priority 1, tags 1, group 1, notify 1).');
     expect(r.stdout).toMatch(/"бонус не начислили после депозита"\n {2}priority high {2}→ {2}normal\n {2}tags {5}payments {2}→ {2}bonus\n {2}group {4}payments {2}→ {2}bonuses\n {2}rules {4}-payments \+bonus-first/);
     expect(r.stdout).toMatch(/"хочу самоисключение на год"\n {2}notify {3}- {2}→ {2}slack:compliance/);
 
-    const json = await runCli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--json']);
+    const json = await cli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--json']);
     const changed = JSON.parse(json.stdout) as { text: string; changes: { field: string }[] }[];
     expect(changed.map((c) => c.text).sort()).toEqual(['бонус не начислили после депозита', 'хочу самоисключение на год']);
 
-    const limited = await runCli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--last', '1']);
+    const limited = await cli(['rules', 'diff', '--config', config, '--rules', join(edited, 'routing.yaml'), '--last', '1']);
     // Conversations are delivered in parallel, so which message was routed last varies.
     expect(limited.stdout).toMatch(/1 message\(s\) replayed; [01] would be routed differently/);
   });
 
   it('rules diff says which file an edited rules file would replace when its name matches none', async () => {
-    const other = join(dir.path, 'new-rules.yaml');
+    const other = join(dir, 'new-rules.yaml');
     await writeFile(other, EDITED);
-    const r = await runCli(['rules', 'diff', '--config', config, '--rules', other]);
+    const r = await cli(['rules', 'diff', '--config', config, '--rules', other]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is a rules file; which included file does it replace? Name it with --replace');
-    const named = await runCli(['rules', 'diff', '--config', config, '--rules', other, '--replace', join(dir.path, 'routing.yaml')]);
+    const named = await cli(['rules', 'diff', '--config', config, '--rules', other, '--replace', join(dir, 'routing.yaml')]);
     expect(named.code).toBe(0);
     expect(named.stdout).toContain('2 would be routed differently');
   });

@@ -24,13 +24,7 @@ ${yaml.zendesk(`  groups: ${yaml.groups}
   fields: { player_id: 900001 }`)}
 channels:
 ${yaml.telegram()}
-  contact:
-    kind: webform
-    fields:
-      email: { type: email, required: true }
-      name: {}
-      message: { required: true }
-      topic: { enum: [payments, verification, bonus, other] }
+${yaml.contact({ topics: true })}
 ${yaml.igaming}
 rules:
   - name: vip-form

@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../e2e/harness.ts';
 
 /**
  * A real Debian `redis-server` on a free 127.0.0.1 port, in a temp dir, with AOF on (as the
@@ -54,18 +55,6 @@ export function redisAvailableOrExplain(suite: string): boolean {
   if (servicesRequired()) throw new Error(`${msg}; SWITCHBOARD_REQUIRE_SERVICES=1 forbids skipping`);
   console.warn(`\n!!! SKIPPING ${suite}: ${msg}\n`);
   return false;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** One PING over a raw socket: true once the server answers PONG (not while it loads the AOF). */

@@ -96,6 +96,8 @@ export interface FakeZendesk {
   requests: FakeRequest[];
   /** The next `n` write requests (POST/PUT) fail with `response`; calls queue up in order. */
   failNext(n: number, response: FailureResponse): void;
+  /** Write requests (POST/PUT) hang from now until `release()` (a helpdesk that stopped answering); `held()`: how many hang now. */
+  holdWrites(): { held(): number; release(): void };
   addAgentComment(
     ticketId: number,
     body: string,
@@ -708,6 +710,9 @@ export async function startFakeZendesk(
     });
   });
 
+  /** Writes wait on this while held (holdWrites). */
+  let gate: { held: number; opened: Promise<void>; release(): void } | undefined;
+
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const method = req.method ?? 'GET';
     const full = new URL(req.url ?? '/', 'http://fake');
@@ -737,6 +742,13 @@ export async function startFakeZendesk(
     if (auth !== basic && (bearer === undefined || auth !== bearer) && (impersonator === undefined || auth !== impersonator)) {
       send(res, { status: 401, body: { error: "Couldn't authenticate you" } });
       return;
+    }
+
+    if ((method === 'POST' || method === 'PUT') && gate) {
+      const g = gate;
+      g.held++;
+      await g.opened;
+      g.held--;
     }
 
     const compute = (): Answer => {
@@ -787,6 +799,20 @@ export async function startFakeZendesk(
     failNext(n, response) {
       if (n > 0) failures.push({ left: n, response });
     },
+    holdWrites() {
+      let open!: () => void;
+      const g = {
+        held: 0,
+        opened: new Promise<void>((r) => (open = r)),
+        release: () => {
+          if (gate === g) gate = undefined;
+          open();
+        },
+      };
+      gate?.release();
+      gate = g;
+      return { held: () => g.held, release: g.release };
+    },
     addAgentComment(ticketId, body, o = {}) {
       const ticket = ticketById(ticketId);
       const author = agent();
@@ -834,6 +860,7 @@ export async function startFakeZendesk(
       return { 'x-zendesk-webhook-signature': signature, 'x-zendesk-webhook-signature-timestamp': timestamp };
     },
     reset() {
+      gate?.release();
       for (const list of [tickets, users, audits, requests, failures]) list.length = 0;
       for (const map of [deleted, uploads, attachments, commentAttachmentIds, commentAudit, idempotency]) map.clear();
       fake.exportPageSize = 1000;

@@ -6,6 +6,7 @@ import type { Conversation, ReplyToSend } from '../../src/core/connector.ts';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram-server.ts';
 import { channelContext } from '../fixtures/channel-context.ts';
 import { deliveryFailure as failure } from '../fixtures/message.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 const SECRET = 'wh_secret-0123456789';
@@ -196,10 +197,9 @@ describe('telegram webhook registration and check', () => {
     rec.ctx.publicUrl = 'https://support.example.com';
     const options = TelegramOptions.parse({ token: TOKEN, secretToken: SECRET, apiRoot: fake.apiRoot });
     await createTelegramChannel(options, rec.ctx, NO_PACE).start?.();
-    for (let i = 0; i < 200 && !rec.logs.some((l) => l.level === 'warn'); i++) await new Promise((r) => setTimeout(r, 5));
-    const warning = rec.logs.find((l) => l.level === 'warn');
-    expect(warning?.msg).toContain('switchboard telegram set-webhook');
-    expect(warning?.obj).toEqual({ expected: 'https://support.example.com/webhooks/tg', registered: 'https://old.example.com/hook' });
+    const warning = await waitFor('the warning about the other webhook', () => rec.logs.find((l) => l.level === 'warn'));
+    expect(warning.msg).toContain('switchboard telegram set-webhook');
+    expect(warning.obj).toEqual({ expected: 'https://support.example.com/webhooks/tg', registered: 'https://old.example.com/hook' });
     expect(fake.webhook).toEqual({ url: 'https://old.example.com/hook' });
   });
 

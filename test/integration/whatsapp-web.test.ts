@@ -9,7 +9,8 @@ import { WhatsAppWebOptions } from '../../connectors/channels/whatsapp-web/optio
 import { definition as zendesk } from '../../connectors/helpdesks/zendesk/index.ts';
 import { FakeWhatsApp } from '../fakes/whatsapp-web-client.ts';
 import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { tempDir, waitFor } from '../e2e/harness.ts';
+import { settled, tempDir, waitFor } from '../e2e/harness.ts';
+import { metric } from '../fixtures/metrics.ts';
 
 /**
  * The whatsapp-web channel inside a real gateway (embedded store, pipeline, HTTP app) against a
@@ -143,7 +144,11 @@ describe('whatsapp-web channel in a gateway (fake client)', () => {
 
     await waitFor('all of Alice\'s messages', () => publicBodies(ticketOf(ALICE)).length >= 4);
     await waitFor('Bobur\'s ticket', () => ticketOf(BOBUR));
-    await new Promise((r) => setTimeout(r, 500));
+    // The catch-up read back what was stored before the disconnect (its overlap) and dropped it as a
+    // redelivery; once that shows and nothing is left to deliver, a duplicate would be on the ticket.
+    await waitFor('the catch-up\'s re-read dropped as a redelivery', async () => ((await metric(gw!.address, 'switchboard_duplicates_total', { channel: 'wa' })) ?? 0) >= 1);
+    await settled({ url: gw!.address });
+    expect(await metric(gw!.address, 'switchboard_accepted_total', { channel: 'wa' })).toBe(5);
     expect(publicBodies(ticketOf(ALICE))).toEqual(['Вывод не пришёл', 'ID 5512345', 'карта Humo', 'спасибо']);
     expect(publicBodies(ticketOf(BOBUR))).toEqual(['bonus not credited']);
     expect(zd.tickets.filter((t) => t.id === ticketOf(ALICE)!.id || t.id === ticketOf(BOBUR)!.id)).toHaveLength(2);
@@ -157,7 +162,11 @@ describe('whatsapp-web channel in a gateway (fake client)', () => {
     world.markAllRead();
     await start();
     await waitFor('the message from while the gateway was down', () => publicBodies(ticketOf(BOBUR)).length === 2);
-    await new Promise((r) => setTimeout(r, 300));
+    // The catch-up after the restart reads back all five stored messages (they are inside its overlap):
+    // when all five are dropped as redeliveries, it is done.
+    await waitFor('the five stored messages dropped as redeliveries', async () => (await metric(gw!.address, 'switchboard_duplicates_total', { channel: 'wa' })) === 5);
+    await settled({ url: gw!.address });
+    expect(await metric(gw!.address, 'switchboard_accepted_total', { channel: 'wa' })).toBe(1);
     expect(publicBodies(ticketOf(BOBUR))).toEqual(['bonus not credited', 'are you there?']);
     expect(publicBodies(ticketOf(ALICE))).toHaveLength(4);
   });

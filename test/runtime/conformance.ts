@@ -8,6 +8,7 @@ import type { Pipeline } from '../../src/core/pipeline.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { newCustomer, planLink } from '../../src/core/identity/customer.ts';
 import { DEFAULT_RETENTION, type Retention } from '../../src/core/retention.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /**
  * What every runtime (embedded, Redis) must do, written once. A runtime is done when
@@ -101,15 +102,8 @@ function from(sender: string, lane: string, text: string): NewJob {
   return { ...note(lane, text), sender };
 }
 
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The shared wait (one deadline for every wait, for a loaded machine), for probes that need no name. */
+const until = <T>(probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> => waitFor('the runtime to reach the state the test expects', probe);
 
 export function runtimeConformance(label: string, factory: RuntimeFactory): void {
   describe(`runtime conformance: ${label}`, () => {
@@ -133,8 +127,10 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       const p = recordingPipeline();
       rt.startWorker(p);
       await until(() => p.runs.length === 1);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(p.runs).toHaveLength(1);
+      // A later job in the same lane runs after anything queued before it: once it has run, a second copy would have too.
+      await rt.enqueue([note('a', 'later')]);
+      await until(() => p.runs.some((r) => r.payload === 'later'));
+      expect(p.runs.filter((r) => r.payload === 'same')).toHaveLength(1);
       // Still a duplicate after the job finished: a late redelivery is a no-op too.
       expect((await rt.enqueue([note('a', 'same', 'dup-key')]))[0]!.duplicate).toBe(true);
     });
@@ -332,10 +328,12 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
     it('reports queue depth, dead letters and the age of the oldest waiting job', async () => {
       const rt = await start('stats');
       await rt.enqueue([note('a', 'a1'), note('a', 'a2'), note('b', 'b1')]);
-      await new Promise((r) => setTimeout(r, 60));
-      const waiting = await rt.stats();
+      // The oldest job's age grows while nobody works.
+      const waiting = await until(async () => {
+        const s = await rt.stats();
+        return s.oldestQueuedMs >= 50 && s;
+      });
       expect(waiting).toMatchObject({ queued: 3, dead: 0, inFlight: 0 });
-      expect(waiting.oldestQueuedMs).toBeGreaterThanOrEqual(50);
       const p = recordingPipeline((job) => {
         if (noteText(job) === 'b1') throw new DeliveryError('refused', { kind: 'permanent', status: 400 });
       });
@@ -385,10 +383,11 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       const rt2 = await start('graceful');
       const p = recordingPipeline();
       rt2.startWorker(p);
-      await until(async () => (await rt2.stats()).queued === 0);
-      await new Promise((r) => setTimeout(r, 200));
+      // A later job in the slow one's lane runs after anything left of it: once it has run, a re-run would have too.
+      await rt2.enqueue([note('a', 'later')]);
+      await until(() => p.runs.some((r) => r.payload === 'later'));
       // Each ran exactly once: the slow one finished before the close returned, so nothing re-ran it.
-      expect(slow.runs.map((r) => r.payload).concat(p.runs.map((r) => r.payload)).sort()).toEqual(['quick', 'slow']);
+      expect(slow.runs.map((r) => r.payload).concat(p.runs.map((r) => r.payload)).filter((x) => x !== 'later').sort()).toEqual(['quick', 'slow']);
     });
 
     describe.runIf(factory.sharedState)('several processes on one state', () => {
@@ -441,8 +440,10 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         const p = recordingPipeline();
         a.startWorker(p);
         await until(() => p.runs.length === 1);
-        await new Promise((r) => setTimeout(r, 150));
-        expect(p.runs).toHaveLength(1);
+        // A later job in the same lane: once it has run, a second copy of the first would have too.
+        await a.enqueue([note('x', 'later')]);
+        await until(() => p.runs.some((r) => r.payload === 'later'));
+        expect(p.runs.filter((r) => r.payload === 'once')).toHaveLength(1);
       });
 
       it('a Retry-After seen by one process pauses the target in every process', async () => {
@@ -545,7 +546,39 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
         expect(classified).toBe(0);
       });
 
-      it('throttles a sender over the flood limit: their messages wait behind others, none is dropped, the first is marked once', async () => {
+        it('counts the queue per class: jobs as they were classified, the rest as not classified yet, across a restart', async () => {
+        let rt = await start('depth', { concurrency: 1, floodLimit: { messages: 1, perSeconds: 3600 } });
+        const none = { urgent: 0, high: 0, normal: 0, throttled: 0, unclassified: 0 };
+        await rt.enqueue([
+          note('u', 'urgent:u1'), note('h', 'high:h1'), note('n', 'n1'),
+          // The spammer's second and third messages are over the flood limit; the urgent one is not held back.
+          from('form:spammer', 's1', 's1'), from('form:spammer', 's2', 's2'), from('form:spammer', 's3', 'urgent:s3'),
+        ]);
+        // No worker has looked at them yet.
+        expect(await rt.stats()).toMatchObject({ queued: 6, queuedByClass: { ...none, unclassified: 6 } });
+
+        // One worker for six lanes: they wait, so they are classified; the first taken stays in flight (still queued).
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        rt.startWorker(recordingPipeline(() => held));
+        const classified = await until(async () => {
+          const s = await rt.stats();
+          return s.inFlight === 1 && s.queuedByClass.unclassified === 0 && s;
+        });
+        expect(classified).toMatchObject({ queued: 6, queuedByClass: { urgent: 2, high: 1, normal: 2, throttled: 1, unclassified: 0 } });
+
+        // The one in flight (urgent) finishes on the way down; the counts come back with the queue after a restart.
+        const closing = rt.close(10_000);
+        release();
+        await closing;
+        rt = await start('depth', { concurrency: 1 });
+        expect(await rt.stats()).toMatchObject({ queued: 5, queuedByClass: { urgent: 1, high: 1, normal: 2, throttled: 1, unclassified: 0 } });
+        rt.startWorker(recordingPipeline());
+        await until(async () => (await rt.stats()).queued === 0);
+        expect((await rt.stats()).queuedByClass).toEqual(none);
+      });
+
+    it('throttles a sender over the flood limit: their messages wait behind others, none is dropped, the first is marked once', async () => {
         const rt = await start('flood', { concurrency: 1, floodLimit: { messages: 3, perSeconds: 3600 } });
         // A web form flooded by one sender (each submission its own conversation), and two other customers.
         await rt.enqueue(Array.from({ length: 7 }, (_, i) => from('form:spammer', `w${i}`, `w${i}`)));

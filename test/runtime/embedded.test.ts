@@ -8,6 +8,8 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { DEFAULT_RETENTION } from '../../src/core/retention.ts';
 import { createEmbeddedRuntime, type EmbeddedOptions } from '../../src/runtime/embedded/index.ts';
+import { openDatabase } from '../../src/runtime/embedded/database.ts';
+import { EmbeddedStore } from '../../src/runtime/embedded/store.ts';
 import { waitFor } from '../fixtures/wait.ts';
 import { note, runtimeConformance } from './conformance.ts';
 
@@ -70,6 +72,30 @@ describe('embedded store, one file', () => {
     await cli.enqueue([note('b', 'queued by the other process')]);
     await waitFor('both deliveries', () => delivered.length === 2);
     expect(delivered.sort()).toEqual(['queued by the other process', 'refused once']);
+  });
+
+  it('forgets the dedupe keys of finished work older than the retention, and keeps the rest', async () => {
+    const db = openDatabase(fresh());
+    const store = new EmbeddedStore(db);
+    try {
+      const finish = (key: string) => db.prepare('DELETE FROM jobs WHERE dedupe_key = ?').run(key);
+      await store.enqueue([note('a', 'old, done', 'old-done'), note('a', 'old, queued', 'old-queued')]);
+      finish('old-done');
+      const between = Date.now();
+      while (Date.now() === between) await new Promise((r) => setTimeout(r, 1));
+      await store.enqueue([note('a', 'new, done', 'new-done')]);
+      finish('new-done');
+      // The cutoff falls between the old keys and the new one (one clock reading: no tick in between).
+      const now = Date.now();
+      expect(store.pruneLedger(now - between - 1, now)).toBe(1);
+      const again = await store.enqueue(['old-done', 'old-queued', 'new-done'].map((k) => note('a', 'again', k)));
+      expect(again.map((o) => [o.dedupeKey, o.duplicate])).toEqual([['old-done', false], ['old-queued', true], ['new-done', true]]);
+      // A cutoff after every key: everything whose job is gone goes.
+      finish('old-done');
+      expect(store.pruneLedger(-1000)).toBe(2);
+    } finally {
+      db.close();
+    }
   });
 
   it('deletes expired records in the background, a batch at a time, so the table shrinks back', async () => {

@@ -9,7 +9,8 @@ import type { RateLimiterOptions } from '../../src/runtime/rate-limiter.ts';
 import { URGENT } from '../../src/runtime/classes.ts';
 import { withClass } from '../../src/runtime/delivery-class.ts';
 import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
-import { runtimeConformance } from './conformance.ts';
+import { waitFor } from '../fixtures/wait.ts';
+import { note, runtimeConformance } from './conformance.ts';
 
 /** The same conformance suite as the embedded store, against a real redis-server (AOF on). */
 
@@ -44,6 +45,27 @@ describe.runIf(available)('Redis runtime', () => {
       await r.flushall();
       r.disconnect();
     },
+  });
+
+  it('jobs classified before the per-class counts existed (an upgrade) leave without taking them below zero', async () => {
+    const redis = new Redis(server.url);
+    const rt = createRedisRuntime({
+      url: server.url, prefix: 'upgrade', concurrency: 2, retry: { maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200 },
+      batchSettleMs: 150, lockDurationMs: 2000, log: pino({ level: 'silent' }),
+    });
+    try {
+      const ids = (await rt.enqueue([note('a', 'urgent:a1'), note('b', 'urgent:b1')])).map((o) => o.id);
+      // As an older build left them: classified urgent, with no per-class counts kept.
+      for (const id of ids) await redis.hset(`upgrade:job:${id}`, 'cls', URGENT);
+      expect(await redis.exists('upgrade:classified')).toBe(0);
+      rt.startWorker({ run: async () => {}, onGiveUp: () => [] });
+      await waitFor('the queue drained', async () => (await rt.stats()).queued === 0);
+      expect(await redis.hget('upgrade:classified', 'c0')).toBe('0');
+      expect((await rt.stats()).queuedByClass).toEqual({ urgent: 0, high: 0, normal: 0, throttled: 0, unclassified: 0 });
+    } finally {
+      await rt.close(1000);
+      redis.disconnect();
+    }
   });
 });
 
@@ -92,6 +114,14 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     await server?.close();
   });
 
+  /** `observe()` records in Redis without waiting: until the stream's hash holds `field` (with `value`), the other process cannot know. */
+  const recorded = (key: string, field: string, value?: string) => {
+    const reader = connect();
+    return waitFor(`${field} of ${key} in Redis`, async () => {
+      const got = await reader.hget(key, field);
+      return got !== null && (value === undefined || got === value);
+    });
+  };
   const pair = (key: string, opts: RateLimiterOptions) => [createSharedRateLimiter(connect(), key, opts), createSharedRateLimiter(connect(), key, opts)] as const;
 
   it('spaces the requests of both processes together at the account rate', async () => {
@@ -122,7 +152,7 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     const [a, b] = pair('rl:retry-after', { requestsPerMinute: 6000 });
     await a.acquire();
     a.observe({ limited: true, retryAfterMs: 800 });
-    await new Promise((r) => setTimeout(r, 50));
+    await recorded('rl:retry-after', 'blocked');
     const start = Date.now();
     await b.acquire();
     expect(Date.now() - start).toBeGreaterThanOrEqual(650);
@@ -132,7 +162,7 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     const [a, b] = pair('rl:budget', { requestsPerMinute: 6000 });
     await a.acquire();
     a.observe({ remaining: 0, resetMs: 700 });
-    await new Promise((r) => setTimeout(r, 50));
+    await recorded('rl:budget', 'resets');
     const start = Date.now();
     await b.acquire();
     expect(Date.now() - start).toBeGreaterThanOrEqual(550);
@@ -142,7 +172,7 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
     const [a, b] = pair('rl:adopt', { requestsPerMinute: 200, followReportedLimit: true });
     await a.acquire();
     a.observe({ limit: 700 });
-    await new Promise((r) => setTimeout(r, 50));
+    await recorded('rl:adopt', 'rate', '700');
     await b.acquire();
     expect(b.requestsPerMinute).toBe(700);
     const capped = createSharedRateLimiter(connect(), 'rl:adopt', { requestsPerMinute: 100 });

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack-server.ts';
-import { GatewayProcess, REPO, tempDir, waitFor } from '../e2e/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../e2e/harness.ts';
+import { withGateway, yaml } from '../fixtures/gateway.ts';
 
 /**
  * The demo form (jsonl dry-run helpdesk, embedded store) with a real card number and a mistyped
@@ -11,7 +11,6 @@ import { GatewayProcess, REPO, tempDir, waitFor } from '../e2e/harness.ts';
  * says numbers were masked, and the phone number and player id in the same message survive.
  */
 
-const SLACK_TOKEN = 'xoxb-1111-2222-cardsTEST';
 const PAYMENTS = 'C0PAYMENTS';
 const CARD = '4111 1111 1111 1111';
 const MISTYPED = '4276 1600 1234 5678';
@@ -19,13 +18,12 @@ const PHONE = '+998 90 123-45-67';
 const PLAYER = '123456789';
 const FULL = [CARD, '4111111111111111', MISTYPED, '4276160012345678', '1600 1234'];
 
-function configYaml(dir: string): string {
+describe('card numbers never leave the gateway (demo form, real process)', () => {
   // config/demo.yaml, with the store in a temp folder and a Slack alert on every payments ticket.
-  return `
-server: { port: 8080, host: 127.0.0.1 }
-store: { kind: embedded, path: ${dir}/data }
-log: { level: debug }
-delivery: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 100 }
+  const t = withGateway({
+    fakes: { slack: { channels: [PAYMENTS] } },
+    config: ({ dir, dataDir }) => `
+${yaml.base({ dataDir, log: 'debug', delivery: '{ baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 100 }' })}
 helpdesk: { kind: jsonl, path: ${dir}/tickets.jsonl }
 channels:
   contact:
@@ -37,40 +35,18 @@ channels:
       topic: { enum: [payments, verification, bonus, other] }
     mapping: { text: message, email: email, name: name }
 notifiers:
-  slack:
-    kind: slack
-    token: ${SLACK_TOKEN}
-    apiUrl: \${SLACK_API_URL}
-    channels: { payments: ${PAYMENTS} }
+${yaml.slack({ payments: PAYMENTS })}
 rules:
   - name: payments-alert
     when: { form: { topic: payments } }
     notify: [slack:payments]
-include: [${REPO}config/rules/igaming.yaml]
-`;
-}
-
-describe('card numbers never leave the gateway (demo form, real process)', () => {
-  let slack: FakeSlack;
-  let dir: { path: string; remove(): Promise<void> };
-  let gw: GatewayProcess;
-
-  beforeAll(async () => {
-    slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [PAYMENTS] });
-    dir = await tempDir('switchboard-cards-');
-    gw = await GatewayProcess.create(dir.path, configYaml(dir.path), { SLACK_API_URL: slack.apiUrl });
-    await gw.start();
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await slack?.close();
-    await dir?.remove();
-  });
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(gw.output.slice(-6000));
+${yaml.igaming}
+`,
   });
 
   it('masks both numbers in the ticket, the journal, the log and the Slack alert; the note says so; phone and player id survive', async () => {
+    const { gw, dir } = t;
+    const slack = t.fakes.slack;
     // Slack refuses until the journal has been read: the alert's job, which carries the message, waits in it.
     slack.failNext('chat.postMessage', 1_000_000, { status: 500, body: 'unavailable' });
     const message = `Списали дважды с карты ${CARD}, вторая карта ${MISTYPED}. Мой номер ${PHONE}, ID игрока ${PLAYER}`;
@@ -78,11 +54,11 @@ describe('card numbers never leave the gateway (demo form, real process)', () =>
     expect(res.status).toBeLessThan(300);
 
     const tickets = await waitFor('the dry-run ticket', async () => {
-      const text = await readFile(`${dir.path}/tickets.jsonl`, 'utf8').catch(() => '');
+      const text = await readFile(`${dir}/tickets.jsonl`, 'utf8').catch(() => '');
       return text.includes('**** **** **** 5678') && text.includes('masked') ? text : undefined;
     });
     await waitFor('a refused Slack alert', () => slack.requests.some((r) => r.method === 'chat.postMessage') || undefined, 15_000);
-    const db = new DatabaseSync(`${dir.path}/data/switchboard.db`, { readOnly: true });
+    const db = new DatabaseSync(`${dir}/data/switchboard.db`, { readOnly: true });
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => String(r['name']));
     const journal = JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM "${t}"`).all()));
     db.close();

@@ -1,12 +1,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import twilio from 'twilio';
-import { GatewayProcess, tempDir } from '../e2e/harness.ts';
-import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
-import { PHONE_NUMBER_ID, startFakeGraph, waChange, waMessage, waPayload, type FakeGraph } from '../fakes/graph-api-server.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeTwilio, type FakeTwilio } from '../fakes/twilio-server.ts';
-import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import type { GatewayProcess } from '../e2e/harness.ts';
+import type { FakeFreshdesk } from '../fakes/freshdesk-server.ts';
+import { PHONE_NUMBER_ID, waChange, waMessage, waPayload, type FakeGraph } from '../fakes/graph-api-server.ts';
+import { tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
+import type { FakeTwilio } from '../fakes/twilio-server.ts';
+import type { FakeUsedesk } from '../fakes/usedesk-server.ts';
+import type { FakeZendesk } from '../fakes/zendesk-server.ts';
+import { closeFakes, CREDENTIALS, fakeEnv, launchGateway, startFakes, yaml, type FakeServers } from '../fixtures/gateway.ts';
 
 /**
  * The real gateway process with every connector kind that has an inbound HTTP route configured
@@ -21,23 +22,13 @@ import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
 export type HelpdeskKind = 'usedesk' | 'zendesk' | 'freshdesk' | 'jsonl';
 
 export const PUBLIC = 'https://support-gw.example.com';
-const TG_TOKEN = '7000000001:AAsecurity-suite-token-000000000';
-const TG_SECRET = 'tg-secret-token-security-0001';
-const WA_TOKEN = 'EAAG-security-suite-access-token';
-const WA_APP_SECRET = '5ec0de5ec0de5ec0de5ec0de5ec0de01';
-const WA_VERIFY = 'wa-verify-token-security-0001';
-export const ACCOUNT = `AC${'5e'.repeat(16)}`;
-const TW_TOKEN = 'twilio-auth-token-security-000001';
+const C = CREDENTIALS;
+export const ACCOUNT = C.twilio.accountSid;
 const CTI_TOKEN = 'cti-shared-secret-security-0001';
 const CRM_SECRET = 'crm-signing-secret-security-0001';
 const ONPREM_SECRET = 'onprem-shared-secret-security-01';
 const MANGO_KEY = 'mango-key-security-0001';
 const MANGO_SALT = 'mango-salt-security-0001';
-const UD_TOKEN = 'usedesk-api-token-security-0001';
-const ZD_TOKEN = 'zendesk-api-token-security-0001';
-const ZD_SECRET = 'zendesk-webhook-secret-security-1';
-const FD_KEY = 'freshdesk-api-key-security-0001';
-const FD_SECRET = 'freshdesk-shared-secret-security-1';
 
 export interface Encoded {
   contentType: string;
@@ -89,40 +80,26 @@ const asForm = (raw: Buffer): Record<string, string> => Object.fromEntries(new U
 let sequence = 0;
 const next = () => ++sequence;
 
-function helpdeskYaml(kind: HelpdeskKind, urls: { ud?: string; udChannel?: number; zd?: string; fd?: string }, dir: string): string {
+function helpdeskYaml(kind: HelpdeskKind, fakes: Partial<FakeServers>, dir: string): string {
   switch (kind) {
     case 'usedesk':
-      return `  kind: usedesk\n  baseUrl: ${urls.ud}\n  apiToken: ${UD_TOKEN}\n  channelId: ${urls.udChannel}`;
+      return yaml.usedesk(fakes.usedesk!.apiChannelId);
     case 'zendesk':
-      return `  kind: zendesk\n  baseUrl: ${urls.zd}\n  email: agent@example.com\n  apiToken: ${ZD_TOKEN}\n  webhookSecret: ${ZD_SECRET}`;
+      return yaml.zendesk();
     case 'freshdesk':
-      return `  kind: freshdesk\n  baseUrl: ${urls.fd}\n  apiKey: ${FD_KEY}\n  webhookSecret: ${FD_SECRET}`;
+      return yaml.freshdesk();
     case 'jsonl':
-      return `  kind: jsonl\n  path: ${dir}/tickets.jsonl`;
+      return `helpdesk:\n  kind: jsonl\n  path: ${dir}/tickets.jsonl`;
   }
 }
 
-function configYaml(helpdesk: string, dir: string, fakes: { tg: string; graph: string; tw: string }): string {
+function configYaml(helpdesk: string, dataDir: string): string {
   return `
-server: { port: 8080, host: 127.0.0.1, publicUrl: ${PUBLIC} }
-store: { kind: embedded, path: ${dir}/data }
-log: { level: "\${LOG_LEVEL:-warn}" }
-delivery: { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 400, concurrency: 8 }
-helpdesk:
+${yaml.base({ dataDir, publicUrl: PUBLIC, log: '${LOG_LEVEL:-warn}', delivery: '{ maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 400, concurrency: 8 }' })}
 ${helpdesk}
 channels:
-  tg:
-    kind: telegram
-    token: ${TG_TOKEN}
-    secretToken: ${TG_SECRET}
-    apiRoot: ${fakes.tg}
-  wa:
-    kind: whatsapp-cloud
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: ${WA_TOKEN}
-    appSecret: ${WA_APP_SECRET}
-    verifyToken: ${WA_VERIFY}
-    graphUrl: ${fakes.graph}
+${yaml.telegram('tg')}
+${yaml.whatsapp('wa', PHONE_NUMBER_ID)}
   contact:
     kind: webform
     fields:
@@ -132,12 +109,7 @@ channels:
       topic: { enum: [payments, verification, bonus, other] }
     rateLimit: { perMinute: 1000000 }
     files: { maxFiles: 2, maxFileBytes: 1048576 }
-  phone:
-    kind: twilio-voice
-    accountSid: ${ACCOUNT}
-    authToken: ${TW_TOKEN}
-    apiBaseUrl: ${fakes.tw}
-    timeoutMs: 2000
+${yaml.twilio('phone', '    timeoutMs: 2000')}
   pbx:
     kind: cti
     auth: { mode: header, header: X-CTI-Token, secret: ${CTI_TOKEN} }
@@ -179,7 +151,7 @@ function routesFor(helpdesk: HelpdeskKind): Route[] {
     }),
     encode: (p) => form(p),
     // Twilio signs the URL it was given (the public one) and the POST parameters.
-    sign: (body, path, signed) => ({ 'x-twilio-signature': signed ? twilio.getExpectedTwilioSignature(TW_TOKEN, `${PUBLIC}${path}`, asForm(body.raw)) : 'forged' }),
+    sign: (body, path, signed) => ({ 'x-twilio-signature': signed ? twilio.getExpectedTwilioSignature(C.twilio.authToken, `${PUBLIC}${path}`, asForm(body.raw)) : 'forged' }),
   });
   const routes: Route[] = [
     {
@@ -188,7 +160,7 @@ function routesFor(helpdesk: HelpdeskKind): Route[] {
       path: '/webhooks/tg',
       sample: () => tgUpdate.text(4200 + next(), 'Вывод не пришёл', { messageId: next() }) as Record<string, unknown>,
       encode: (p) => json(p),
-      sign: (_b, _p, signed) => ({ 'x-telegram-bot-api-secret-token': signed ? TG_SECRET : 'forged-secret-token' }),
+      sign: (_b, _p, signed) => ({ 'x-telegram-bot-api-secret-token': signed ? C.telegram.secret : 'forged-secret-token' }),
     },
     {
       name: 'whatsapp-cloud',
@@ -196,7 +168,7 @@ function routesFor(helpdesk: HelpdeskKind): Route[] {
       path: '/webhooks/wa',
       sample: () => waPayload([[waChange({ contacts: [{ waId: '998901234567', name: 'Dilnoza' }], messages: [waMessage.text('998901234567', 'Salom', `wamid.${next()}`)] })]]) as Record<string, unknown>,
       encode: (p) => json(p),
-      sign: (body, _p, signed) => ({ 'x-hub-signature-256': `sha256=${signed ? hmacHex(WA_APP_SECRET, body.raw) : '0'.repeat(64)}` }),
+      sign: (body, _p, signed) => ({ 'x-hub-signature-256': `sha256=${signed ? hmacHex(C.whatsapp.appSecret, body.raw) : '0'.repeat(64)}` }),
     },
     {
       name: 'webform',
@@ -253,7 +225,7 @@ function helpdeskRoute(kind: HelpdeskKind): Route {
       return {
         ...base,
         sample: () => ({ comment: { ticket_id: 1, from: 'user', type: 'public', message: 'Здравствуйте' } }),
-        encode: (p, signed) => json(typeof p === 'object' && p !== null && !Array.isArray(p) ? { ...p, secret: signed ? UD_TOKEN : 'forged' } : p),
+        encode: (p, signed) => json(typeof p === 'object' && p !== null && !Array.isArray(p) ? { ...p, secret: signed ? C.usedesk.apiToken : 'forged' } : p),
         sign: () => ({}),
       };
     case 'zendesk':
@@ -263,28 +235,28 @@ function helpdeskRoute(kind: HelpdeskKind): Route {
         encode: (p) => json(p),
         sign: (body, _p, signed) => {
           const timestamp = new Date().toISOString();
-          const signature = createHmac('sha256', signed ? ZD_SECRET : 'forged').update(timestamp).update(body.raw).digest('base64');
+          const signature = createHmac('sha256', signed ? C.zendesk.webhookSecret : 'forged').update(timestamp).update(body.raw).digest('base64');
           return { 'x-zendesk-webhook-signature': signature, 'x-zendesk-webhook-signature-timestamp': timestamp };
         },
       };
     case 'freshdesk':
-      return { ...base, sample: () => ({ ticket_id: '1' }), encode: (p) => json(p), sign: (_b, _p, signed) => ({ 'x-switchboard-secret': signed ? FD_SECRET : 'forged' }) };
+      return { ...base, sample: () => ({ ticket_id: '1' }), encode: (p) => json(p), sign: (_b, _p, signed) => ({ 'x-switchboard-secret': signed ? C.freshdesk.webhookSecret : 'forged' }) };
     case 'jsonl':
       return { ...base, sample: () => ({ ticket_id: '1' }), encode: (p) => json(p), sign: () => ({}) };
   }
 }
 
 export async function startHostileGateway(helpdesk: HelpdeskKind, env: Record<string, string> = {}): Promise<HostileGateway> {
-  const tg = await startFakeTelegram({ token: TG_TOKEN });
-  const graph = await startFakeGraph({ accessToken: WA_TOKEN });
-  const tw = await startFakeTwilio({ accountSid: ACCOUNT, authToken: TW_TOKEN });
-  const ud = helpdesk === 'usedesk' ? await startFakeUsedesk({ apiToken: UD_TOKEN }) : undefined;
-  const zd = helpdesk === 'zendesk' ? await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN }) : undefined;
-  const fd = helpdesk === 'freshdesk' ? await startFakeFreshdesk({ apiKey: FD_KEY }) : undefined;
-  const dir = await tempDir('switchboard-security-');
-  const yaml = configYaml(helpdeskYaml(helpdesk, { ud: ud?.url, udChannel: ud?.apiChannelId, zd: zd?.url, fd: fd?.url }, dir.path), dir.path, { tg: tg.apiRoot, graph: graph.url, tw: tw.url });
-  const gw = await GatewayProcess.create(dir.path, yaml, env);
-  await gw.start();
+  const channels = await startFakes({ telegram: true, graph: { phoneNumberIds: [PHONE_NUMBER_ID] }, twilio: true });
+  const desk: Partial<FakeServers> = helpdesk === 'jsonl' ? {} : await startFakes({ [helpdesk]: true });
+  const fakes = { ...channels, ...desk };
+  const { telegram: tg, graph, twilio: tw } = channels;
+  const { usedesk: ud, zendesk: zd, freshdesk: fd } = desk;
+  const launched = await launchGateway(({ dir, dataDir }) => configYaml(helpdeskYaml(helpdesk, fakes, dir), dataDir), { ...fakeEnv(fakes), ...env }, 'switchboard-security-').catch(async (err: unknown) => {
+    await closeFakes(fakes);
+    throw err;
+  });
+  const { gw } = launched;
 
   return {
     gw,
@@ -324,8 +296,8 @@ export async function startHostileGateway(helpdesk: HelpdeskKind, env: Record<st
       // A gateway whose event loop hangs cannot run its SIGTERM handler: it is killed after a grace period.
       await Promise.race([gw.stop(), new Promise((r) => setTimeout(r, 10_000))]);
       await gw.kill('SIGKILL');
-      await Promise.all([tg.close(), graph.close(), tw.close(), ud?.close(), zd?.close(), fd?.close()]);
-      await dir.remove();
+      await launched.stop();
+      await closeFakes(fakes);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quickParser } from '../../../src/core/quick-parse.ts';
 
 /**
  * The parts of a Bot API Update the gateway reads. Loose objects: Telegram adds fields
@@ -97,9 +98,11 @@ export type TgUpdate = z.infer<typeof TgUpdate>;
 
 export type ParsedUpdate = { ok: true; update: TgUpdate } | { ok: false; error: string };
 
+const updateParser = quickParser(TgUpdate);
+
 /** Validates a decoded JSON value as an Update; the error names the first bad field. */
 export function parseUpdate(value: unknown): ParsedUpdate {
-  const result = TgUpdate.safeParse(value);
+  const result = updateParser.safeParse(value);
   if (result.success) return { ok: true, update: result.data };
   const issue = result.error.issues[0];
   const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'update';

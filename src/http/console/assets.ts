@@ -45,6 +45,8 @@ pre, .verbatim { white-space: pre-wrap; word-break: break-word; font: .85rem/1.4
 }
 .card { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem .8rem; }
 .card .big { font-size: 1.6rem; font-weight: 700; }
+.card.urgent { border-color: var(--bad); }
+.classes { margin: .25rem 0 0; font-size: .9rem; } .classes div { display: flex; justify-content: space-between; gap: .5rem; } .classes dt { color: var(--idle); } .classes dd { margin: 0; font-weight: 700; }
 form.inline { display: inline; }
 label { display: block; margin: .5rem 0 .2rem; font-weight: 600; }
 input[type=text], input[type=password], input[type=search], select, textarea { width: 100%; max-width: 40rem; font: inherit; padding: .35rem .5rem; }

@@ -1,5 +1,6 @@
 import type { ChannelInspection, ChannelStatus } from '../../core/connector.ts';
 import type { ErrorNote } from '../../runtime/activity.ts';
+import type { QueuedByClass } from '../../runtime/classes.ts';
 import type { RuntimeStats } from '../../runtime/runtime.ts';
 import { ago, badge, facts, html, relative, type Tone } from './page.ts';
 import { plainWords } from './plain-words.ts';
@@ -41,34 +42,25 @@ export function overviewSection(d: OverviewData, now = Date.now()): string {
 function queueCards(d: OverviewData, now: number): string {
   if (!d.stats) return html`<p class="problem">The store does not answer: ${d.statsError ?? 'unknown error'}</p>`;
   const s = d.stats;
-  const { queued, dead, inFlight, oldestQueuedMs, ...more } = s;
+  const { queued, dead, inFlight, oldestQueuedMs, queuedByClass } = s;
   const retries = d.processes.reduce((n, p) => n + p.activity.retriesLastHour, 0);
   const lastRetry = d.processes.map((p) => p.activity.lastRetry).filter((r) => r !== undefined).sort((a, b) => b.at - a.at)[0];
   return html`<div class="cards">
   <div class="card"><div class="big">${queued}</div>waiting</div>
+  !${classCard(queuedByClass)}
   <div class="card"><div class="big">${oldestQueuedMs > 0 ? relative(oldestQueuedMs).replace(' ago', '') : '—'}</div>oldest waiting${oldestQueuedMs > 0 ? '' : ' (none)'}</div>
   <div class="card"><div class="big">${inFlight}</div>being delivered${d.processes.length > 1 ? ' (this process)' : ''}</div>
   <div class="card"><div class="big">${retries}</div>retries in the last hour!${lastRetry ? html`<br><span class="muted">last: ${lastRetry.target}, ${relative(now - lastRetry.at)}: ${plainWords(lastRetry.text, lastRetry.status)}</span>` : ''}</div>
   <div class="card"><div class="big">!${dead > 0 ? badge('bad', String(dead)) : html`${dead}`}</div><a href="/admin/dead-letters">dead letters</a></div>
-  !${extraStats(more)}
 </div>`;
 }
 
-/** Numbers the runtime adds later (depth per priority) are shown as they come. */
-function extraStats(more: Record<string, unknown>): string {
-  const cards: string[] = [];
-  for (const [key, value] of Object.entries(more)) {
-    if (typeof value === 'number') cards.push(html`<div class="card"><div class="big">${value}</div>${words(key)}</div>`);
-    else if (value && typeof value === 'object') {
-      const parts = Object.entries(value as Record<string, unknown>).filter(([, v]) => typeof v === 'number');
-      if (parts.length > 0) cards.push(html`<div class="card">${words(key)}!${facts(Object.fromEntries(parts.map(([k, v]) => [k, v as number])))}</div>`);
-    }
-  }
-  return cards.join('');
-}
-
-function words(key: string): string {
-  return key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+/** The waiting jobs per priority; urgent stands out while any waits. */
+function classCard(q: QueuedByClass): string {
+  const rows = [['urgent', 'urgent'], ['high', 'high'], ['normal', 'normal'], ['throttled', 'throttled'], ['unclassified', 'not yet sorted']] as const;
+  return html`<div class="card!${q.urgent > 0 ? ' urgent' : ''}" data-queue-classes>waiting by priority
+  <dl class="classes">!${rows.map(([key, name]) => html`<div data-class="${key}"><dt>${name}</dt><dd>!${key === 'urgent' && q.urgent > 0 ? badge('bad', String(q.urgent)) : html`${q[key]}`}</dd></div>`)}</dl>
+</div>`;
 }
 
 export function channelTone(s: ChannelStatus): { tone: Tone; word: string } {

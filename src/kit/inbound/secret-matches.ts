@@ -1,4 +1,20 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
+
+/** Digests of expected secrets (a handful, from the config), so each request hashes only what it brought. */
+const expectedDigests = new Map<string, Buffer>();
+const MAX_REMEMBERED = 64;
+
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
+
+function expectedDigest(expected: string): Buffer {
+  let d = expectedDigests.get(expected);
+  if (d === undefined) {
+    // Per-request expectations (an HMAC of the body) come and go: keep the map small.
+    if (expectedDigests.size >= MAX_REMEMBERED) expectedDigests.clear();
+    expectedDigests.set(expected, (d = digest(expected)));
+  }
+  return d;
+}
 
 /**
  * Compares a presented secret (token, password, signature) with the expected one. Both sides are
@@ -7,6 +23,5 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  */
 export function secretMatches(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
+  return timingSafeEqual(digest(given), expectedDigest(expected));
 }

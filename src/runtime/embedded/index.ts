@@ -72,6 +72,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
       clearInterval(prune);
       sweep.stop();
       await worker?.stop(graceMs);
+      conversations.flush();
       await checkpointer.close();
       db.close();
     },

@@ -4,7 +4,7 @@ import type { AcceptOutcome, BlobStore } from '../../core/connector.ts';
 import { JobPayload, type DeadLetter, type Job, type Link, type LinkStore, type NewJob, type Throttled } from '../../core/jobs.ts';
 import type { RunOutcome } from '../../core/pipeline.ts';
 import type { Retention } from '../../core/retention.ts';
-import { provisionalClass } from '../classes.ts';
+import { CLASS_COUNT, provisionalClass, queuedByClass } from '../classes.ts';
 import type { AttemptRecord } from '../failure.ts';
 import type { FloodMeter } from '../flood.ts';
 import { createEmbeddedKv, type EmbeddedKv } from './kv.ts';
@@ -45,6 +45,8 @@ export interface StoredJob extends Job {
   runAt: number;
   /** Its scheduling class as booked when it was read (provisional if not classified yet). */
   cls: number;
+  /** Classified when it was read (not waiting with its provisional class): counted in the stats' classes. */
+  classified: boolean;
 }
 
 /** A queued job the worker has yet to classify; the payload is kept while the queue is short. */
@@ -94,6 +96,8 @@ export class EmbeddedStore {
    * (not on the way to being ready): where the next chunk starts, in lane order; undefined: all read.
    */
   private unclassifiedFrom: { lane: string; seq: number } | undefined;
+  /** Queued jobs classified into each class, kept with the book (stats: the rest are not classified yet). */
+  private classified = countsOf();
   private readonly flood: FloodMeter | undefined;
 
   readonly kv: EmbeddedKv;
@@ -143,7 +147,10 @@ export class EmbeddedStore {
       countQueued: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`),
       countDead: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'dead'`),
       oldestQueued: db.prepare(`SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1`),
-      pruneLedger: db.prepare('DELETE FROM ledger WHERE accepted_at < ? AND job_id NOT IN (SELECT id FROM jobs)'),
+      // Keys claimed before the first one newer than the cutoff (rowids grow as keys are claimed), unless their job is still there.
+      pruneLedger: db.prepare(`DELETE FROM ledger WHERE rowid < coalesce(
+        (SELECT rowid FROM ledger WHERE accepted_at >= ? ORDER BY rowid LIMIT 1), (SELECT max(rowid) + 1 FROM ledger))
+        AND job_id NOT IN (SELECT id FROM jobs)`),
     };
   }
 
@@ -263,10 +270,12 @@ export class EmbeddedStore {
     if (!this.bookStale && version === this.bookVersion) return;
     const now = Date.now();
     const counts = new Map<string, number[]>();
+    const classified = countsOf();
     for (const r of this.stmt.classCounts!.all() as { lane: string; class: number; n: number }[]) {
       let c = counts.get(r.lane);
       if (!c) counts.set(r.lane, (c = countsOf()));
       c[r.class % UNCLASSIFIED]! += r.n;
+      if (r.class < UNCLASSIFIED) classified[r.class]! += r.n;
     }
     const running = new Map(this.book.runningLanes().map((l) => [l.name, l.runningSeqs]));
     this.book.clear();
@@ -279,6 +288,7 @@ export class EmbeddedStore {
     }
     this.unclassified = new Map();
     this.unclassifiedFrom = { lane: '', seq: 0 };
+    this.classified = classified;
     this.bookStale = false;
     this.bookVersion = version;
   }
@@ -379,7 +389,10 @@ export class EmbeddedStore {
       const now = Date.now();
       for (const r of results) {
         if (this.book.isRunning(r.lane, r.seq)) continue;
-        if (this.stmt.setClass!.run(r.cls, r.seq).changes === 1) this.book.reclass(r.lane, r.from, r.cls, now);
+        if (this.stmt.setClass!.run(r.cls, r.seq).changes === 1) {
+          this.book.reclass(r.lane, r.from, r.cls, now);
+          this.classified[r.cls]!++;
+        }
       }
     });
   }
@@ -435,6 +448,7 @@ export class EmbeddedStore {
     const now = Date.now();
     for (const j of jobs) {
       this.book.count(j.lane, j.cls, -1, now);
+      if (j.classified) this.classified[j.cls]!--;
       this.unclassified.delete(j.seq);
     }
   }
@@ -496,18 +510,22 @@ export class EmbeddedStore {
   };
 
   stats(inFlight: number): RuntimeStats {
+    // Brings the class counts up to date when another connection changed the table (a replay from a shell).
+    this.rebuildIfStale();
     const oldest = (this.stmt.oldestQueued!.get() as { created_at: number } | undefined)?.created_at;
+    const queued = (this.stmt.countQueued!.get() as { n: number }).n;
     return {
-      queued: (this.stmt.countQueued!.get() as { n: number }).n,
+      queued,
       dead: (this.stmt.countDead!.get() as { n: number }).n,
       inFlight,
       oldestQueuedMs: oldest === undefined ? 0 : Date.now() - oldest,
+      queuedByClass: queuedByClass(this.classified, queued),
     };
   }
 
   /** Forget dedupe keys of finished jobs older than the retention (channels stop redelivering long before). */
-  pruneLedger(retentionMs: number): number {
-    return Number(this.stmt.pruneLedger!.run(Date.now() - retentionMs).changes);
+  pruneLedger(retentionMs: number, now = Date.now()): number {
+    return Number(this.stmt.pruneLedger!.run(now - retentionMs).changes);
   }
 }
 
@@ -526,12 +544,13 @@ function toJob(r: JobRow): StoredJob {
     runAt: r.run_at,
     createdAt: r.created_at,
     cls: r.class % UNCLASSIFIED,
+    classified: r.class < UNCLASSIFIED,
     ...(r.throttled === 'first' || r.throttled === 'more' ? { throttled: r.throttled } : {}),
   };
 }
 
 function countsOf(cls?: number): number[] {
-  const counts = [0, 0, 0, 0];
+  const counts = new Array<number>(CLASS_COUNT).fill(0);
   if (cls !== undefined) counts[cls] = 1;
   return counts;
 }

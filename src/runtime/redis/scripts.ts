@@ -27,6 +27,8 @@ import type { Redis } from 'ioredis';
  *   P:classifying         zset job id -> expiry (handed to a worker for classification)
  *   P:wake                list: a token here wakes one idle worker (BLPOP)
  *   P:pending             zset id -> createdAt (queue depth, oldest waiting job)
+ *   P:classified          hash c0 … c3: jobs in P:pending classified into each class (the rest
+ *                         are not classified yet); read by stats, never by the scheduler
  *   P:dead                zset id -> failedAt (the dead-letter queue)
  *   P:pause:<target>      ms timestamp until which the target asked us to wait (Retry-After)
  *   P:flood:<sender>      hash tokens at episode: the sender's flood-limit bucket
@@ -87,6 +89,14 @@ local function settle(lane, now)
   redis.call('HSET', ls, 'owner', '', 'running', '')
   place(lane, ls, redis.call('HGET', ls, 'target'), tonumber(redis.call('HGET', jobkey(head), 'runAt')) or now, now)
   return 1
+end
+
+-- A queued job of class cls (10 + provisional: not classified) joins (+1) or leaves (-1) the stats' counts.
+local function tally(cls, delta)
+  if cls >= 10 then return end
+  local k = P .. ':classified'
+  -- Jobs classified before the counts existed (an upgrade) leave without taking them below 0.
+  if redis.call('HINCRBY', k, 'c' .. cls, delta) < 0 then redis.call('HSET', k, 'c' .. cls, 0) end
 end
 
 local function wake()
@@ -165,6 +175,7 @@ local function leave(lane, id)
   redis.call('ZREM', P .. ':unclassified', id)
   local cls = tonumber(redis.call('HGET', jobkey(id), 'cls'))
   if cls then redis.call('HINCRBY', lskey(lane), 'c' .. (cls % 10), -1) end
+  if cls then tally(cls, -1) end
 end
 
 -- A job as the worker gets it: the fields TAKEN_FIELDS counts, its conversation's link last
@@ -254,6 +265,7 @@ for _ = 1, nClassified do
   if cur and cur >= 10 and f[3] == 'queued' then
     redis.call('HSET', jobkey(id), 'cls', cls)
     recount(f[2], cur - 10, cls)
+    tally(cls, 1)
   end
 end
 
@@ -446,6 +458,7 @@ for _, id in ipairs(ids) do
       redis.call('RPUSH', lanekey(f[1]), id)
       redis.call('ZADD', P .. ':pending', tonumber(f[2]) or now, id)
       local cls = (tonumber(f[3]) or 12) % 10
+      tally(tonumber(f[3]) or 12, 1)
       local ls = lskey(f[1])
       if redis.call('EXISTS', ls) == 0 then
         redis.call('HSET', ls, 'c0', 0, 'c1', 0, 'c2', 0, 'c3', 0, 'c' .. cls, 1, 'target', f[4])

@@ -7,6 +7,7 @@ import type { AttemptRecord } from '../failure.ts';
 import type { FloodLimit } from '../flood.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import type { Retention } from '../../core/retention.ts';
+import { CLASS_NAMES, queuedByClass } from '../classes.ts';
 import { redisKv } from './kv.ts';
 import { scripts, TAKEN_FIELDS } from './scripts.ts';
 
@@ -205,14 +206,28 @@ export class RedisStore {
     drop: async (id) => Number(await scripts.drop.run(this.redis, [this.p, this.opts.retentionMs, id])),
   };
 
+  /** One round trip, each read O(1) or O(log n): the queue's sets and the class counters the scripts keep. */
   async stats(inFlight: number): Promise<RuntimeStats> {
-    const [queued, dead, oldest] = await Promise.all([
-      this.redis.zcard(`${this.p}:pending`),
-      this.redis.zcard(`${this.p}:dead`),
-      this.redis.zrange(`${this.p}:pending`, '0', '0', 'WITHSCORES'),
-    ]);
+    const replies = await this.redis
+      .multi()
+      .zcard(`${this.p}:pending`)
+      .zcard(`${this.p}:dead`)
+      .zrange(`${this.p}:pending`, '0', '0', 'WITHSCORES')
+      .hmget(`${this.p}:classified`, ...CLASS_NAMES.map((_, c) => `c${c}`))
+      .exec();
+    if (!replies) throw new Error('the stats transaction was aborted');
+    const [queued, dead, oldest, classified] = replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [number, number, string[], (string | null)[]];
     const oldestAt = oldest.length === 2 ? Number(oldest[1]) : undefined;
-    return { queued, dead, inFlight, oldestQueuedMs: oldestAt === undefined ? 0 : Math.max(0, Date.now() - oldestAt) };
+    return {
+      queued,
+      dead,
+      inFlight,
+      oldestQueuedMs: oldestAt === undefined ? 0 : Math.max(0, Date.now() - oldestAt),
+      queuedByClass: queuedByClass(classified.map(Number), queued),
+    };
   }
 }
 
