@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { startRedis } from '../test/fakes/redis-server.ts';
 import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, round, sleep, spawnServer, startGateway, tempDir, update, webhookHeaders, type Child, type Store } from './lib.ts';
 
@@ -20,6 +21,11 @@ export interface DrainRun {
   /** CPU time of the gateway processes (and Redis) per delivered message: what the rate costs, whatever else runs. */
   gatewayCpuUs: number;
   redisCpuUs?: number;
+  /**
+   * Requests Redis read from its clients per delivered message (INFO stats total_reads_processed):
+   * the round trips, however many commands each carried (a pipeline is one).
+   */
+  redisRoundTrips?: number;
   load: string;
 }
 
@@ -36,6 +42,17 @@ async function fill(url: string, messages: number, chats: number): Promise<void>
   if (sent.non2xx + sent.errors > 0) throw new Error(`filling the backlog: ${sent.non2xx} non-2xx, ${sent.errors} errors`);
 }
 
+/** Reads Redis has processed so far (each one a client's request: a command or a pipeline of them). */
+async function redisReads(url: string): Promise<number> {
+  const r = new Redis(url, { lazyConnect: true });
+  try {
+    await r.connect();
+    return Number(/total_reads_processed:(\d+)/.exec(await r.info('stats'))?.[1] ?? NaN);
+  } finally {
+    r.disconnect();
+  }
+}
+
 async function one(setup: string, store: Store, roles: ('all' | 'ingress' | 'worker')[], messages: number, chats: number, redisPid?: number): Promise<DrainRun> {
   const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
@@ -49,6 +66,7 @@ async function one(setup: string, store: Store, roles: ('all' | 'ingress' | 'wor
     const load = loadAverage();
     const gatewayCpu = cpuMeter(procs.map((p) => p.pid));
     const redisCpu = redisPid === undefined ? undefined : cpuMeter([redisPid]);
+    const readsBefore = store.kind === 'redis' ? await redisReads(store.url) : undefined;
     const t0 = Date.now();
     await fetch(`${hd.url}/bench/release`, { method: 'POST' });
     const deadline = t0 + 600_000;
@@ -59,6 +77,8 @@ async function one(setup: string, store: Store, roles: ('all' | 'ingress' | 'wor
       await sleep(50);
     }
     const seconds = (Date.now() - t0) / 1000;
+    // The two INFO calls of this count are its only reads that are not the gateway's.
+    const reads = readsBefore === undefined || store.kind !== 'redis' ? undefined : (await redisReads(store.url)) - readsBefore - 2;
     return {
       setup,
       workers: roles.filter((r) => r !== 'ingress').length,
@@ -67,6 +87,7 @@ async function one(setup: string, store: Store, roles: ('all' | 'ingress' | 'wor
       perSecond: round(messages / seconds),
       gatewayCpuUs: round((gatewayCpu() * 1000) / messages),
       redisCpuUs: redisCpu && round((redisCpu() * 1000) / messages),
+      redisRoundTrips: reads === undefined ? undefined : round(reads / messages, 1),
       load,
     };
   } finally {

@@ -234,7 +234,7 @@ export function markdown(r: Results): string {
   if (r.drain?.length) {
     out.push('', '## Drain', '');
     out.push(`A backlog of ${fmt(r.drain[0]!.messages)} messages (2,000 conversations) taken in while the helpdesk held every request, then delivered to a helpdesk that answers at once; \`delivery.concurrency: 32\` per process. CPU: the gateway processes' (and Redis') CPU time per delivered message.`, '');
-    out.push(table(['setup', 'seconds', 'messages/s', 'gateway CPU µs/msg', 'Redis CPU µs/msg', 'load'], r.drain.map((d) => [d.setup, fmt(d.seconds, 1), fmt(d.perSecond), fmt(d.gatewayCpuUs), d.redisCpuUs === undefined ? '–' : fmt(d.redisCpuUs), d.load])));
+    out.push(table(['setup', 'seconds', 'messages/s', 'gateway CPU µs/msg', 'Redis CPU µs/msg', 'Redis round trips/msg', 'load'], r.drain.map((d) => [d.setup, fmt(d.seconds, 1), fmt(d.perSecond), fmt(d.gatewayCpuUs), d.redisCpuUs === undefined ? '–' : fmt(d.redisCpuUs), d.redisRoundTrips === undefined ? '–' : fmt(d.redisRoundTrips, 1), d.load])));
   }
   if (r.fairness?.length) {
     const f0 = r.fairness[0]!;

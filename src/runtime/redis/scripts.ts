@@ -338,8 +338,10 @@ while took < free do
   local batch = nil
   local running = {}
   for n, id in ipairs(ids) do
+    -- a job behind the head goes along only in the head's batch: look at that before reading it all
+    if n > 1 and (batch == '' or redis.call('HGET', jobkey(id), 'batch') ~= batch) then break end
     local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
-    if n == 1 then batch = f[4] elseif batch == '' or f[4] ~= batch then break end
+    if n == 1 then batch = f[4] end
     if not f[1] then break end
     redis.call('HINCRBY', jobkey(id), 'attempts', 1)
     redis.call('HSET', jobkey(id), 'ambiguous', 1)

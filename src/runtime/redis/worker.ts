@@ -41,7 +41,10 @@ export class RedisWorker {
   private again = false;
   private stopping = false;
   private dueTimer: NodeJS.Timeout | undefined;
-  private slotFreed: (() => void) | undefined;
+  /** Resolves the idle loop's wait after a step or a failed delivery (see waitForWork). */
+  private stepped: (() => void) | undefined;
+  /** The last step left ready lanes this worker could not take: its own completions step it, no wake-up needed. */
+  private moreLeft = false;
   private renewTimer: NodeJS.Timeout | undefined;
   private idleLoop: Promise<void> | undefined;
   private drained: (() => void) | undefined;
@@ -101,12 +104,14 @@ export class RedisWorker {
     const classified = this.classified;
     this.done = [];
     this.classified = [];
-    const free = this.stopping ? 0 : this.opts.concurrency - this.lanes.size;
+    // The lanes finished here still count in `lanes` until the step records them, but the script
+    // settles them before it takes: their slots are free for this very step.
+    const free = this.stopping ? 0 : this.opts.concurrency - this.lanes.size + done.length;
     const classifyMax = this.classifying || this.stopping || !this.pipeline.classify ? 0 : CLASSIFY_BATCH;
     try {
       const r = await this.store.step({ worker: this.id, done, classified, free, classifyMax });
       for (const d of done) this.finished(d.lane);
-      if (done.length > 0) this.slotFreed?.();
+      this.moreLeft = r.more;
       this.wakeAt(r.nextDue);
       for (const lane of r.taken) this.launch(lane);
       // Lanes are left and slots too: step again, unless jobs are out for classification (their
@@ -128,15 +133,21 @@ export class RedisWorker {
         this.kick();
       }
       if (this.stopping && this.running === 0) this.drained?.();
+      this.stepped?.();
     }
   }
 
-  /** Waits on the wake list while there is room for more work; wakes up for due lanes too. */
+  /**
+   * Waits on the wake list while the worker has room and nothing left to take. A worker that is
+   * full, or whose last step left ready lanes, is stepped by its own completions (each step
+   * finishes and takes in one round trip): blocking on the list then would only add a round trip
+   * and an empty step per message, as every step that takes pushes a wake-up for idle workers.
+   */
   private async waitForWork(): Promise<void> {
     while (!this.stopping) {
-      if (this.lanes.size >= this.opts.concurrency) {
-        await new Promise<void>((r) => (this.slotFreed = r));
-        this.slotFreed = undefined;
+      if (this.lanes.size >= this.opts.concurrency || this.moreLeft) {
+        await new Promise<void>((r) => (this.stepped = r));
+        this.stepped = undefined;
         continue;
       }
       try {
@@ -197,7 +208,7 @@ export class RedisWorker {
       } catch (thrown) {
         await this.fail(jobs, thrown);
         this.lanes.delete(head.lane);
-        this.slotFreed?.();
+        this.stepped?.();
       } finally {
         this.running--;
         this.movedAt = Date.now();
@@ -245,7 +256,7 @@ export class RedisWorker {
     this.stopping = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.slotFreed?.();
+    this.stepped?.();
     this.blocking.disconnect();
     await this.idleLoop;
     if (this.running > 0) {
