@@ -177,19 +177,22 @@ function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): voi
       const refused = r.guard?.head?.(head.value);
       if (refused) return refuse(req, reply, refused, hasBody(req));
     },
-    // Its turn with the deliveries of this process (see IngressShare): up to the answer written.
-    handler: (req, reply) =>
-      deps.runtime.admit(async () => {
-        const head = req.head!;
-        // Under /admin the scope's hook already parsed the body and kept the bytes in rawBody.
-        const raw = req.rawBody ?? (Buffer.isBuffer(req.body) ? req.body : EMPTY);
-        const refused = r.guard?.body?.(head, raw);
-        if (refused) return refuse(req, reply, refused, false);
+    handler: async (req, reply) => {
+      const head = req.head!;
+      // Under /admin the scope's hook already parsed the body and kept the bytes in rawBody.
+      const raw = req.rawBody ?? (Buffer.isBuffer(req.body) ? req.body : EMPTY);
+      // A body that fails its signature is refused before it takes a turn: an attacker's requests
+      // never queue ahead of the vendor's while deliveries run.
+      const refused = r.guard?.body?.(head, raw);
+      if (refused) return refuse(req, reply, refused, false);
+      // Its turn with the deliveries of this process (see IngressShare): up to the answer written.
+      return deps.runtime.admit(async () => {
         const parsed = await parseBody(head, raw);
         if (!parsed.ok) return refuse(req, reply, badInput(parsed.field, parsed.error), false);
         const res = await r.handle({ ...head, rawBody: raw, body: parsed.value.body, files: parsed.value.files });
         return res.status >= 400 ? refuse(req, reply, res, false) : send(reply, res);
-      }),
+      });
+    },
   });
 }
 

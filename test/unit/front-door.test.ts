@@ -18,6 +18,8 @@ const LIMIT = 64 * 1024;
 
 const calls = { handled: [] as InboundRequest[], bodyGuard: [] as Buffer[] };
 let app: FastifyInstance;
+/** The ingress share's turn (see IngressShare): resolved unless a test holds it, as a busy worker would. */
+let turn: Promise<void> = Promise.resolve();
 let port: number;
 
 const route = (path: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({
@@ -33,7 +35,7 @@ const route = (path: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({
 beforeAll(async () => {
   const helpdesk = { kind: 'stub', agentEventGuard: { head: () => ({ status: 401, body: { error: 'no agents here' } }) } } as unknown as HelpdeskInstance;
   app = await buildApp({
-    runtime: { ping: async () => {}, enqueue: async () => [], admit: (handle: () => Promise<unknown>) => handle() } as unknown as Runtime,
+    runtime: { ping: async () => {}, enqueue: async () => [], admit: async (handle: () => Promise<unknown>) => { await turn; return handle(); } } as unknown as Runtime,
     helpdesk,
     channels: [{
       id: 'door',
@@ -119,6 +121,21 @@ describe('front door: the sender is checked before the body costs anything', () 
     expect(ok.status).toBe(200);
     expect(calls.bodyGuard.map((b) => b.toString())).toEqual(['{"signed":false,"__proto__":{"x":1}}', '{"signed":true}']);
     expect(calls.handled[0]!.body).toEqual({ signed: true });
+  });
+
+  it('a body that fails its signature is refused without waiting for a turn with the deliveries', async () => {
+    let release!: () => void;
+    turn = new Promise((r) => (release = r));
+    try {
+      const waiting = post('/signed', '{"signed":true}', { 'content-type': 'application/json' });
+      expect((await post('/signed', '{"signed":false}', { 'content-type': 'application/json' })).status).toBe(401);
+      expect(calls.handled).toEqual([]);
+      release();
+      expect((await waiting).status).toBe(200);
+    } finally {
+      release();
+      turn = Promise.resolve();
+    }
   });
 
   it('an empty body still goes through the body guard', async () => {
