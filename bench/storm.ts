@@ -47,14 +47,14 @@ function webhooks(url: string, o: { connections: number; amount?: number; durati
 
 type Roles = ['all'] | ['ingress', 'worker'];
 
-async function one(setup: string, roundNo: number, store: Store, roles: Roles, seconds: number, backlog: number, redisPid?: number): Promise<StormRun> {
+async function one(setup: string, roundNo: number, store: Store, roles: Roles, seconds: number, backlog: number, redisPid?: number, repo?: string): Promise<StormRun> {
   const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
   try {
     const yaml = gatewayYaml({ store, helpdeskUrl: hd.url, concurrency: 8, timeoutMs: 600_000 });
     const procs: Child[] = [];
     try {
-      for (const role of roles) procs.push(await startGateway({ dir: dir.path, yaml, role, name: role }));
+      for (const role of roles) procs.push(await startGateway({ dir: dir.path, yaml, role, name: role, repo }));
       // Webhooks go to the first process (the one with the ingress role).
       const gw = procs[0]!;
       // Unloaded: a backlog delivered with nothing else going on (the first messages of each
@@ -110,29 +110,37 @@ const SETUPS: { setup: string; store: 'embedded' | 'redis'; roles: Roles }[] = [
   { setup: 'Redis, ingress + worker processes', store: 'redis', roles: ['ingress', 'worker'] },
 ];
 
-/** Each setup `rounds` times, the setups taking turns (so a busy spell of the machine hits all of them). */
-export async function stormBench(o: { seconds: number; backlog: number; rounds: number; only?: string }): Promise<StormRun[]> {
+/**
+ * Each setup `rounds` times, the setups taking turns (so a busy spell of the machine hits all of
+ * them); `only`: one store, or `one` for the one-process setups. With `base` (another checkout of
+ * Switchboard) each setup also runs on it, right before, for a before/after in the same run.
+ */
+export async function stormBench(o: { seconds: number; backlog: number; rounds: number; only?: string; base?: string }): Promise<StormRun[]> {
   const runs: StormRun[] = [];
+  const picked = SETUPS.filter((x) => o.only === undefined || x.store === o.only || (o.only === 'one' && x.roles[0] === 'all'));
+  const versions = o.base ? [{ label: 'before: ', repo: o.base }, { label: '' }] : [{ label: '' }];
   for (let n = 1; n <= o.rounds; n++) {
-    for (const s of SETUPS.filter((x) => o.only === undefined || x.store === o.only)) {
-      const dir = await tempDir();
-      const redis = s.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
-      try {
-        const store: Store = redis ? { kind: 'redis', url: redis.url } : { kind: 'embedded', path: `${dir.path}/data` };
-        const run = await one(s.setup, n, store, s.roles, o.seconds, o.backlog, redis?.pid);
-        console.error(`[storm] ${JSON.stringify(run)}`);
-        runs.push(run);
-      } finally {
-        await redis?.close();
-        await dir.remove();
+    for (const s of picked) {
+      for (const v of versions) {
+        const dir = await tempDir();
+        const redis = s.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
+        try {
+          const store: Store = redis ? { kind: 'redis', url: redis.url } : { kind: 'embedded', path: `${dir.path}/data` };
+          const run = await one(v.label + s.setup, n, store, s.roles, o.seconds, o.backlog, redis?.pid, v.repo);
+          console.error(`[storm] ${JSON.stringify(run)}`);
+          runs.push(run);
+        } finally {
+          await redis?.close();
+          await dir.remove();
+        }
       }
     }
   }
   return runs;
 }
 
-// node bench/storm.ts [seconds] [backlog] [rounds] [embedded|redis]
+// node bench/storm.ts [seconds] [backlog] [rounds] [embedded|redis|one] [base checkout]
 if (import.meta.main) {
-  const [seconds, backlog, rounds, only] = process.argv.slice(2);
-  await stormBench({ seconds: Number(seconds ?? 10), backlog: Number(backlog ?? 10_000), rounds: Number(rounds ?? 1), only });
+  const [seconds, backlog, rounds, only, base] = process.argv.slice(2);
+  await stormBench({ seconds: Number(seconds ?? 10), backlog: Number(backlog ?? 10_000), rounds: Number(rounds ?? 1), only: only === 'all' ? undefined : only, base });
 }

@@ -373,6 +373,7 @@ export function roleProblem(role: Role, cfg: Config): string | undefined {
 export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
   const retry = { maxAttempts: cfg.delivery.maxAttempts, baseDelayMs: cfg.delivery.baseDelayMs, maxDelayMs: cfg.delivery.maxDelayMs };
   const floodLimit = cfg.delivery.floodLimit || undefined;
+  const share = { deliveryShare: cfg.delivery.stormShare, maxWaiting: cfg.delivery.maxWaitingWebhooks };
   const store = cfg.store;
   if (store.kind === 'redis') {
     // Loaded only when used: ioredis costs a one-process deployment memory for nothing.
@@ -381,7 +382,7 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       url: store.url,
       prefix: store.prefix,
       concurrency: cfg.delivery.concurrency,
-      webhooksAtOnce: cfg.delivery.webhooksAtOnce,
+      share,
       retry,
       lockDurationMs: store.takeoverAfterMs,
       floodLimit,
@@ -389,7 +390,7 @@ export async function openRuntime(cfg: Config, log: Logger): Promise<Runtime> {
       log: log.child({ part: 'store' }),
     });
   }
-  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, webhooksAtOnce: cfg.delivery.webhooksAtOnce, retry, floodLimit, retention: cfg.retention, log: log.child({ part: 'store' }) });
+  return createEmbeddedRuntime({ path: dataDirOf(cfg), concurrency: cfg.delivery.concurrency, share, retry, floodLimit, retention: cfg.retention, log: log.child({ part: 'store' }) });
 }
 
 export async function createHelpdesk(

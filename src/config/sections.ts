@@ -77,8 +77,10 @@ export const DeliverySection = z.strictObject({
   baseDelayMs: z.number().int().positive().default(1000).describe('first retry delay; doubles with each attempt'),
   maxDelayMs: z.number().int().positive().default(600_000).describe('longest wait between attempts'),
   concurrency: z.number().int().min(1).max(1000).default(8).describe('conversations delivered in parallel per worker'),
-  webhooksAtOnce: z.number().int().min(1).max(1000).optional()
-    .describe('while deliveries run in the same process, at most this many webhooks are handled at once and the rest wait their turn, so deliveries keep their share during a storm (default: a quarter of concurrency, an eighth on Redis, at least 1)'),
+  stormShare: z.number().min(0).max(0.9).default(0.5)
+    .describe('while webhooks pour in and deliveries run in the same process, the part of the time the deliveries have the process to themselves (webhooks wait meanwhile, at most that part of 100 ms); 0: webhooks never wait'),
+  maxWaitingWebhooks: z.number().int().min(0).max(10_000).default(100)
+    .describe('webhooks of one route that may wait for their turn during a storm; the next is answered 503 with Retry-After (the channel sends it again)'),
   floodLimit: z.union([z.literal(false), FloodLimitSection]).prefault({})
     .describe('per-sender flood limit, or false for none'),
 }).refine((d) => d.maxDelayMs >= d.baseDelayMs, { path: ['maxDelayMs'], message: 'must be at least baseDelayMs' })

@@ -186,17 +186,29 @@ function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): voi
       const refused = r.guard?.body?.(head, raw);
       if (refused) return refuse(req, reply, refused, false);
       // Its turn with the deliveries of this process (see IngressShare): up to the answer written.
-      return deps.runtime.admit(async () => {
-        const parsed = await parseBody(head, raw);
-        if (!parsed.ok) return refuse(req, reply, badInput(parsed.field, parsed.error), false);
-        const res = await r.handle({ ...head, rawBody: raw, body: parsed.value.body, files: parsed.value.files });
-        return res.status >= 400 ? refuse(req, reply, res, false) : send(reply, res);
-      });
+      // Too many of this route waiting already: 503, the channel sends it again later.
+      return deps.runtime.admit(
+        r.label,
+        async () => {
+          const parsed = await parseBody(head, raw);
+          if (!parsed.ok) return refuse(req, reply, badInput(parsed.field, parsed.error), false);
+          const res = await r.handle({ ...head, rawBody: raw, body: parsed.value.body, files: parsed.value.files });
+          return res.status >= 400 ? refuse(req, reply, res, false) : send(reply, res);
+        },
+        () => refuse(req, reply, WAIT_FULL, false),
+      );
     },
   });
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A webhook that found its route's waiting line full (delivery.maxWaitingWebhooks). */
+const WAIT_FULL: HttpResponse = {
+  status: 503,
+  headers: { 'retry-after': '1' },
+  body: { error: 'busy', message: 'too many webhooks of this route are waiting for their turn; send it again later' },
+};
 
 /** A body is on its way (and would be read if the connection stayed open). */
 function hasBody(req: FastifyRequest): boolean {

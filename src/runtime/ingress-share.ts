@@ -1,92 +1,123 @@
-/**
- * Webhooks handled at once while deliveries run, unless configured: a quarter of the deliveries'
- * concurrency, an eighth on Redis (there each webhook's write is also a script on the one Redis
- * server that the worker's scripts queue behind), at least 1.
- */
-export const defaultWebhooksAtOnce = (concurrency: number, store: 'embedded' | 'redis'): number =>
-  Math.max(1, Math.floor(concurrency / (store === 'redis' ? 8 : 4)));
+/** How a process shares itself between webhooks and deliveries during a storm (`delivery:` settings). */
+export interface ShareSettings {
+  /** Part of each cycle that moving deliveries have the process to themselves (0: webhooks never wait). */
+  deliveryShare: number;
+  /** Webhooks of one route that may wait for their turn; the next one is refused (503, the channel retries). */
+  maxWaiting: number;
+}
 
-export interface IngressShareOptions {
+export const DEFAULT_SHARE: ShareSettings = { deliveryShare: 0.5, maxWaiting: 100 };
+
+export interface IngressShareOptions extends Partial<ShareSettings> {
   /** Deliveries in this process are moving (they need turns of the event loop too). */
   busy(): boolean;
-  /** While they are, at most this many webhooks are handled at once (the rest wait, in order). */
-  atOnce: number;
+  /** Length of one cycle (webhooks' part, then the deliveries' own part). */
+  cycleMs?: number;
 }
 
 /**
  * Deliveries in flight that have neither started nor finished anything for this long are waiting
  * on the remote side (a helpdesk that hangs), not on this process: they need no share of it.
- * Webhook handlers that all held their turn this long are waiting on something else too.
  */
 export const IDLE_DELIVERIES_AFTER_MS = 250;
 
+/** Long next to a delivery's step (a few ms), short next to a channel's patience (seconds). */
+export const CYCLE_MS = 100;
+
 /**
- * Shares the event loop between taking webhooks in and delivering them, by taking turns: while
- * deliveries are moving, at most `atOnce` webhooks are handled at once (from admission to the
- * answer written), the rest wait in the order they came. Without it every request that arrived
- * is handled in the same turn of the loop (50 connections: 50 handlers, their store writes and
- * their answers), while a delivery needs several turns (store, helpdesk, store), so deliveries
- * crawled while a storm lasted (4–15% of their unloaded rate, measured). With it each turn of
- * the loop moves at most `atOnce` webhooks one step on, next to the deliveries in flight, so
- * each side keeps a share that follows from its own concurrency. A channel's connection that
- * waits sends its next webhook later: acks slow down, deliveries carry on. Counting whole
- * handlers (not CPU time of part of one) puts everything a webhook costs on its side: its
- * body's parsing, the store write and its commit, the answer. With no delivery moving nothing waits; handlers that
- * all wait on something else (none finished for a while) do not hold the others back.
+ * Shares the process between taking webhooks in and delivering them by time: while deliveries
+ * are moving, each cycle of `cycleMs` opens with the webhooks' part (they are handled as they
+ * come, next to the deliveries), then the deliveries have the rest, `deliveryShare` of the cycle,
+ * to themselves: webhooks that come meanwhile wait, one line per route, and all go in when the
+ * cycle ends. Deliveries so keep at least `deliveryShare` of their unloaded rate during a storm,
+ * plus what they get in the webhooks' part, whatever a webhook or a delivery step costs.
+ * A channel's connection that waits sends its next webhook later: acks slow down, deliveries
+ * carry on.
+ *
+ * Why time and not counts: a cap on handlers at once (and a ratio of webhooks per delivery step)
+ * gives each side a share that depends on what its steps cost, so it moved with every change to
+ * either path and with what the machine was doing (0.34–0.68× of the unloaded rate measured with
+ * a cap); and CPU time cannot be told apart per side in one event loop (a handler's store write
+ * and answer run in later turns, among the deliveries'). A part of the clock in which only
+ * deliveries run needs no measuring.
+ *
+ * Nothing waits when no delivery is moving (none in flight, or all waiting on a helpdesk that has
+ * not answered for 250 ms): waiting webhooks go in as soon as that is so, and none waits longer
+ * than the deliveries' part of a cycle whatever the deliveries do. A route whose line is full is
+ * refused at once: an unsigned route's flood fills its own line, never a vendor's.
  */
 export class IngressShare {
-  private readonly waiting: (() => void)[] = [];
-  private readonly atOnce: number;
+  private readonly lines = new Map<string, (() => void)[]>();
   private readonly busy: () => boolean;
-  private handling = 0;
-  private finished = 0;
-  private stallTimer: NodeJS.Timeout | undefined;
+  private readonly openMs: number;
+  private readonly closedMs: number;
+  private readonly maxWaiting: number;
+  /** The current cycle: webhooks go in until `openUntil`, then wait until `closedUntil`. */
+  private openUntil = 0;
+  private closedUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(opts: IngressShareOptions) {
     this.busy = opts.busy;
-    this.atOnce = Math.max(1, opts.atOnce);
+    const cycle = opts.cycleMs ?? CYCLE_MS;
+    const share = Math.min(Math.max(opts.deliveryShare ?? DEFAULT_SHARE.deliveryShare, 0), 0.9);
+    this.closedMs = Math.round(cycle * share);
+    this.openMs = cycle - this.closedMs;
+    this.maxWaiting = Math.max(0, opts.maxWaiting ?? DEFAULT_SHARE.maxWaiting);
   }
 
-  /** Runs `handle` (a webhook's handling, up to its answer) when it is its turn. */
-  async run<T>(handle: () => Promise<T>): Promise<T> {
-    if (this.waiting.length > 0 || !this.free()) {
-      const turn = new Promise<void>((resolve) => this.waiting.push(resolve));
-      this.watchForStall();
-      await turn;
-    } else this.handling++;
-    try {
-      return await handle();
-    } finally {
-      this.handling--;
-      this.finished++;
-      this.next();
-    }
+  /**
+   * Runs `handle` (a webhook's handling, up to its answer) when it is its turn; when the route's
+   * (`line`) waiting line is full, runs `full` instead at once.
+   */
+  async run<T>(line: string, handle: () => Promise<T>, full: () => T): Promise<T> {
+    if (!this.mustWait()) return handle();
+    let waiting = this.lines.get(line);
+    if (!waiting) this.lines.set(line, (waiting = []));
+    if (waiting.length >= this.maxWaiting) return full();
+    await new Promise<void>((resolve) => waiting.push(resolve));
+    return handle();
   }
 
-  private free(): boolean {
-    return this.handling < this.atOnce || !this.busy();
-  }
-
-  /** Lets the next waiting handlers in (the slot is taken for them before they resume). */
-  private next(): void {
-    while (this.waiting.length > 0 && this.free()) {
-      this.handling++;
-      this.waiting.shift()!();
-    }
-  }
-
-  /** While handlers wait: if none of those let in finishes for a while, the waiting ones go ahead. */
-  private watchForStall(): void {
-    if (this.stallTimer || this.waiting.length === 0) return;
-    const seen = this.finished;
-    this.stallTimer = setTimeout(() => {
-      this.stallTimer = undefined;
-      if (this.finished === seen) {
-        this.handling += this.waiting.length;
-        for (const resolve of this.waiting.splice(0)) resolve();
+  private mustWait(): boolean {
+    if (this.closedMs === 0) return false;
+    const now = Date.now();
+    if (now < this.openUntil) return false;
+    if (now < this.closedUntil) {
+      if (this.busy()) {
+        if (!this.timer) {
+          this.timer = setTimeout(() => this.release(), this.closedUntil - now);
+          this.timer.unref();
+        }
+        return true;
       }
-      this.watchForStall();
-    }, IDLE_DELIVERIES_AFTER_MS);
-    this.stallTimer.unref();
+      // The deliveries stopped moving: nobody waits for the rest of their part.
+      this.release();
+      return false;
+    }
+    // A webhook after the cycle: a new one starts (with the webhooks' part) if deliveries move.
+    if (this.busy()) {
+      this.openUntil = now + this.openMs;
+      this.closedUntil = this.openUntil + this.closedMs;
+    }
+    return false;
+  }
+
+  /** Lets every waiting webhook in, the routes' lines taking turns. */
+  private release(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.closedUntil = 0;
+    const lines = [...this.lines.values()];
+    this.lines.clear();
+    for (let i = 0, left = true; left; i++) {
+      left = false;
+      for (const line of lines) {
+        const resolve = line[i];
+        if (!resolve) continue;
+        left = true;
+        resolve();
+      }
+    }
   }
 }

@@ -34,9 +34,10 @@ export interface Runtime {
   lease?(name: string): Lease;
   /**
    * Handles a webhook (`handle`, up to its answer) when it is its turn, so that deliveries
-   * running in this process keep their share of the event loop during a storm (see IngressShare).
+   * running in this process keep their share of it during a storm (see IngressShare); when too
+   * many of its route (`line`) wait already, answers with `full` instead.
    */
-  admit<T>(handle: () => Promise<T>): Promise<T>;
+  admit<T>(line: string, handle: () => Promise<T>, full: () => T): Promise<T>;
 }
 
 /** Each process's latest report (JSON), so a console on any process can show all of them. */

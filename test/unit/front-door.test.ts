@@ -20,6 +20,8 @@ const calls = { handled: [] as InboundRequest[], bodyGuard: [] as Buffer[] };
 let app: FastifyInstance;
 /** The ingress share's turn (see IngressShare): resolved unless a test holds it, as a busy worker would. */
 let turn: Promise<void> = Promise.resolve();
+/** The routes' waiting lines webhooks asked for a turn in, and whether those lines are full. */
+const lines = { asked: [] as string[], full: false };
 let port: number;
 
 const route = (path: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({
@@ -35,7 +37,12 @@ const route = (path: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({
 beforeAll(async () => {
   const helpdesk = { kind: 'stub', agentEventGuard: { head: () => ({ status: 401, body: { error: 'no agents here' } }) } } as unknown as HelpdeskInstance;
   app = await buildApp({
-    runtime: { ping: async () => {}, enqueue: async () => [], admit: async (handle: () => Promise<unknown>) => { await turn; return handle(); } } as unknown as Runtime,
+    runtime: { ping: async () => {}, enqueue: async () => [], admit: async (line: string, handle: () => Promise<unknown>, full: () => unknown) => {
+      lines.asked.push(line);
+      if (lines.full) return full();
+      await turn;
+      return handle();
+    } } as unknown as Runtime,
     helpdesk,
     channels: [{
       id: 'door',
@@ -68,6 +75,7 @@ afterAll(() => app.close());
 beforeEach(() => {
   calls.handled.length = 0;
   calls.bodyGuard.length = 0;
+  lines.asked.length = 0;
 });
 
 const url = (path: string) => `http://127.0.0.1:${port}/webhooks/door${path}`;
@@ -136,6 +144,22 @@ describe('front door: the sender is checked before the body costs anything', () 
       release();
       turn = Promise.resolve();
     }
+  });
+
+  it('a webhook whose route has too many waiting for a turn is answered 503 with Retry-After, unhandled (the channel sends it again)', async () => {
+    lines.full = true;
+    try {
+      const res = await fetch(url('/signed'), { method: 'POST', body: '{"signed":true}', headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await res.json()).toMatchObject({ error: 'busy' });
+      expect(calls.handled).toEqual([]);
+      // Each route waits in its own line (an unsigned route's flood cannot fill a vendor's).
+      expect(lines.asked).toEqual(['door']);
+    } finally {
+      lines.full = false;
+    }
+    expect((await post('/signed', '{"signed":true}', { 'content-type': 'application/json' })).status).toBe(200);
   });
 
   it('an empty body still goes through the body guard', async () => {

@@ -1,105 +1,142 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defaultWebhooksAtOnce, IDLE_DELIVERIES_AFTER_MS, IngressShare } from '../../src/runtime/ingress-share.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IngressShare } from '../../src/runtime/ingress-share.ts';
 
-/** A webhook handler the test finishes by hand; it records how many ran at once when it started. */
+/** Webhook handlers that record when they started (they finish at once). */
 function handlers() {
-  let running = 0;
-  let most = 0;
-  const started: number[] = [];
-  const finish = new Map<number, () => void>();
-  const handle = (i: number) => () =>
-    new Promise<number>((resolve) => {
-      running++;
-      most = Math.max(most, running);
-      started.push(i);
-      finish.set(i, () => {
-        running--;
-        resolve(i);
-      });
-    });
-  return { handle, started, finish: (i: number) => finish.get(i)!(), most: () => most };
+  const started: string[] = [];
+  const handle = (name: string) => async () => {
+    started.push(name);
+    return name;
+  };
+  return { handle, started };
 }
 
-const turn = () => new Promise((r) => setImmediate(r));
+const FULL = 'full (503)';
+const full = () => FULL;
+/** Lets resolved turns run. */
+const settle = () => vi.advanceTimersByTimeAsync(0);
 
-/** The gate in front of webhook handlers while deliveries run in the same process. */
+/**
+ * The turns webhooks take with the deliveries of their process: a cycle of 100 ms, the first
+ * half for webhooks (next to the deliveries), the second half for the deliveries alone.
+ */
 describe('ingress taking turns with deliveries', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
   afterEach(() => vi.useRealTimers());
 
   it('handles every webhook at once when no delivery is moving', async () => {
-    const share = new IngressShare({ busy: () => false, atOnce: 2 });
+    const share = new IngressShare({ busy: () => false, deliveryShare: 0.5, cycleMs: 100, maxWaiting: 1 });
     const h = handlers();
-    const all = Array.from({ length: 10 }, (_, i) => share.run(h.handle(i)));
-    await turn();
-    expect(h.started).toHaveLength(10);
-    for (let i = 0; i < 10; i++) h.finish(i);
-    expect(await Promise.all(all)).toEqual(Array.from({ length: 10 }, (_, i) => i));
-  });
-
-  it('while deliveries move, handles at most `atOnce` webhooks at once, each in its turn, in the order they came', async () => {
-    const share = new IngressShare({ busy: () => true, atOnce: 2 });
-    const h = handlers();
-    const all = Array.from({ length: 7 }, (_, i) => share.run(h.handle(i)));
-    await turn();
-    expect(h.started).toEqual([0, 1]);
-    // Each answer lets the next waiting webhook in.
-    for (let i = 0; i < 7; i++) {
-      h.finish(i);
-      await turn();
+    for (let t = 0; t < 300; t += 10) {
+      void share.run('telegram', h.handle(`t${t}`), full);
+      await vi.advanceTimersByTimeAsync(10);
     }
-    expect(await Promise.all(all)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(h.started).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(h.most()).toBe(2);
+    expect(h.started).toHaveLength(30);
   });
 
-  it('once the deliveries are done, the waiting webhooks all go ahead, and a new one does not wait', async () => {
+  it('while deliveries move, webhooks go in during their part of the cycle and wait through the deliveries\' part, then all go in, in the order they came', async () => {
+    const share = new IngressShare({ busy: () => true, deliveryShare: 0.5, cycleMs: 100 });
+    const h = handlers();
+    // The first webhook opens a cycle: 50 ms for webhooks.
+    const first = share.run('telegram', h.handle('a'), full);
+    await vi.advanceTimersByTimeAsync(49);
+    const second = share.run('telegram', h.handle('b'), full);
+    await settle();
+    expect(h.started).toEqual(['a', 'b']);
+    // The deliveries' 50 ms: webhooks wait.
+    await vi.advanceTimersByTimeAsync(1);
+    const waiting = ['c', 'd', 'e'].map((n) => share.run('telegram', h.handle(n), full));
+    await vi.advanceTimersByTimeAsync(48);
+    expect(h.started).toEqual(['a', 'b']);
+    // The cycle ends: the waiting ones go in, and the next cycle starts with the webhooks' part.
+    await vi.advanceTimersByTimeAsync(2);
+    expect(h.started).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const next = share.run('telegram', h.handle('f'), full);
+    await settle();
+    expect(h.started).toContain('f');
+    expect(await Promise.all([first, second, ...waiting, next])).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
+  it('gives the deliveries the configured part of each cycle', async () => {
+    const share = new IngressShare({ busy: () => true, deliveryShare: 0.8, cycleMs: 100 });
+    const h = handlers();
+    void share.run('telegram', h.handle('opens'), full);
+    await vi.advanceTimersByTimeAsync(20);
+    void share.run('telegram', h.handle('waits'), full);
+    await vi.advanceTimersByTimeAsync(79);
+    expect(h.started).toEqual(['opens']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.started).toEqual(['opens', 'waits']);
+  });
+
+  it('with a share of 0 webhooks never wait', async () => {
+    const share = new IngressShare({ busy: () => true, deliveryShare: 0, cycleMs: 100 });
+    const h = handlers();
+    for (let t = 0; t < 200; t += 10) {
+      void share.run('telegram', h.handle(`t${t}`), full);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(h.started).toHaveLength(20);
+  });
+
+  it('when the deliveries stop moving (done, or a helpdesk that hangs), the waiting webhooks go in at once and new ones do not wait', async () => {
     let busy = true;
-    const share = new IngressShare({ busy: () => busy, atOnce: 1 });
+    const share = new IngressShare({ busy: () => busy, deliveryShare: 0.5, cycleMs: 100 });
     const h = handlers();
-    const waiting = Array.from({ length: 5 }, (_, i) => share.run(h.handle(i)));
-    await turn();
-    expect(h.started).toEqual([0]);
+    void share.run('telegram', h.handle('opens'), full);
+    await vi.advanceTimersByTimeAsync(60);
+    void share.run('telegram', h.handle('waits'), full);
+    await settle();
+    expect(h.started).toEqual(['opens']);
     busy = false;
-    h.finish(0);
-    await turn();
-    expect(h.started).toEqual([0, 1, 2, 3, 4]);
-    const late = share.run(h.handle(5));
-    await turn();
-    expect(h.started).toContain(5);
-    for (let i = 1; i < 6; i++) h.finish(i);
-    await Promise.all([...waiting, late]);
+    void share.run('telegram', h.handle('after'), full);
+    await settle();
+    expect(h.started.toSorted()).toEqual(['after', 'opens', 'waits']);
   });
 
-  it('a webhook that fails frees its turn for the next one and its caller hears the error', async () => {
-    const share = new IngressShare({ busy: () => true, atOnce: 1 });
+  it('a webhook never waits longer than the deliveries\' part, whatever the deliveries do', async () => {
+    const share = new IngressShare({ busy: () => true, deliveryShare: 0.9, cycleMs: 100 });
     const h = handlers();
-    const failed = share.run(() => Promise.reject(new Error('bad update')));
-    const next = share.run(h.handle(1));
-    await expect(failed).rejects.toThrow('bad update');
-    await turn();
-    expect(h.started).toEqual([1]);
-    h.finish(1);
-    expect(await next).toBe(1);
+    void share.run('telegram', h.handle('opens'), full);
+    await vi.advanceTimersByTimeAsync(10);
+    void share.run('telegram', h.handle('waits'), full);
+    await vi.advanceTimersByTimeAsync(89);
+    expect(h.started).toEqual(['opens']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.started).toEqual(['opens', 'waits']);
   });
 
-  it('by default lets in a quarter of the deliveries\' concurrency, an eighth on Redis, and never none', () => {
-    expect(defaultWebhooksAtOnce(8, 'embedded')).toBe(2);
-    expect(defaultWebhooksAtOnce(8, 'redis')).toBe(1);
-    expect(defaultWebhooksAtOnce(64, 'redis')).toBe(8);
-    expect(defaultWebhooksAtOnce(1, 'embedded')).toBe(1);
-  });
-
-  it('handlers that all wait on something else (none finishes for a while) do not hold the waiting ones back', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const share = new IngressShare({ busy: () => true, atOnce: 2 });
+  it('refuses a webhook whose route has a full waiting line, without handling it; other routes\' lines are their own', async () => {
+    const share = new IngressShare({ busy: () => true, deliveryShare: 0.5, cycleMs: 100, maxWaiting: 2 });
     const h = handlers();
-    const all = Array.from({ length: 6 }, (_, i) => share.run(h.handle(i)));
-    await turn();
-    expect(h.started).toEqual([0, 1]);
-    await vi.advanceTimersByTimeAsync(IDLE_DELIVERIES_AFTER_MS + 1);
-    await turn();
-    expect(h.started).toEqual([0, 1, 2, 3, 4, 5]);
-    for (let i = 0; i < 6; i++) h.finish(i);
-    await Promise.all(all);
+    void share.run('webform', h.handle('opens'), full);
+    await vi.advanceTimersByTimeAsync(50);
+    // An unsigned route's flood fills its own line…
+    const flood = ['f1', 'f2', 'f3', 'f4'].map((n) => share.run('webform', h.handle(n), full));
+    // …while the vendor's webhooks still get a place in theirs.
+    const vendor = ['v1', 'v2'].map((n) => share.run('telegram', h.handle(n), full));
+    const vendorOver = share.run('telegram', h.handle('v3'), full);
+    expect(await flood[2]).toBe(FULL);
+    expect(await flood[3]).toBe(FULL);
+    expect(await vendorOver).toBe(FULL);
+    await vi.advanceTimersByTimeAsync(50);
+    // The lines take turns as they go in; the refused ones were never handled.
+    expect(h.started).toEqual(['opens', 'f1', 'v1', 'f2', 'v2']);
+    expect(await Promise.all([flood[0], flood[1], ...vendor])).toEqual(['f1', 'f2', 'v1', 'v2']);
+  });
+
+  it('a webhook that fails lets the others through and its caller hears the error', async () => {
+    const share = new IngressShare({ busy: () => true, deliveryShare: 0.5, cycleMs: 100 });
+    const h = handlers();
+    void share.run('telegram', h.handle('opens'), full);
+    await vi.advanceTimersByTimeAsync(50);
+    const failed = share.run('telegram', () => Promise.reject(new Error('bad update')), full);
+    const next = share.run('telegram', h.handle('next'), full);
+    const heard = expect(failed).rejects.toThrow('bad update');
+    await vi.advanceTimersByTimeAsync(50);
+    await heard;
+    expect(await next).toBe('next');
   });
 });

@@ -2,7 +2,7 @@ import type { Logger } from '../../core/connector.ts';
 import type { Retention } from '../../core/retention.ts';
 import type { Pipeline } from '../../core/pipeline.ts';
 import { FloodMeter, type FloodLimit } from '../flood.ts';
-import { defaultWebhooksAtOnce, IngressShare } from '../ingress-share.ts';
+import { IngressShare, type ShareSettings } from '../ingress-share.ts';
 import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { createEmbeddedConversationLog } from './conversations.ts';
@@ -17,8 +17,8 @@ export interface EmbeddedOptions {
   path: string;
   sync?: 'normal' | 'full';
   concurrency: number;
-  /** Webhooks handled at once while deliveries run (see IngressShare); default from `concurrency`. */
-  webhooksAtOnce?: number;
+  /** How this process shares itself between webhooks and deliveries during a storm (see IngressShare). */
+  share?: Partial<ShareSettings>;
   retry: RetryPolicy;
   batchSettleMs?: number;
   /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
@@ -45,7 +45,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
   const conversations = createEmbeddedConversationLog(db, opts.log);
   let worker: EmbeddedWorker | undefined;
-  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency, 'embedded') });
+  const share = new IngressShare({ ...opts.share, busy: () => worker?.busy ?? false });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
   const prune = setInterval(() => {
     try {
@@ -84,6 +84,6 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     async ping() {
       db.prepare('SELECT 1').get();
     },
-    admit: (handle) => share.run(handle),
+    admit: (line, handle, full) => share.run(line, handle, full),
   };
 }

@@ -7,7 +7,7 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisConversationLog } from './conversations.ts';
 import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
-import { defaultWebhooksAtOnce, IngressShare } from '../ingress-share.ts';
+import { IngressShare, type ShareSettings } from '../ingress-share.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
@@ -19,8 +19,8 @@ export interface RedisRuntimeOptions {
   /** Key prefix, so several deployments can share one Redis. */
   prefix: string;
   concurrency: number;
-  /** Webhooks handled at once while deliveries run (see IngressShare); default from `concurrency`. */
-  webhooksAtOnce?: number;
+  /** How this process shares itself between webhooks and deliveries during a storm (see IngressShare). */
+  share?: Partial<ShareSettings>;
   retry: RetryPolicy;
   batchSettleMs?: number;
   /** How long dedupe keys of finished work are kept (channels redeliver for at most days). */
@@ -74,7 +74,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
-  const share = new IngressShare({ busy: () => worker?.busy ?? false, atOnce: opts.webhooksAtOnce ?? defaultWebhooksAtOnce(opts.concurrency, 'redis') });
+  const share = new IngressShare({ ...opts.share, busy: () => worker?.busy ?? false });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),
@@ -109,7 +109,7 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
     async ping() {
       await commands.ping();
     },
-    admit: (handle) => share.run(handle),
+    admit: (line, handle, full) => share.run(line, handle, full),
     // On the patient connection: a request waiting for its turn waits out a Redis restart too.
     sharedRateLimiter: (name, limiterOpts) => createSharedRateLimiter(workerConnection(), `${opts.prefix}:rl:${name}`, limiterOpts),
     // Lapses as fast as a dead worker's jobs are taken over.
