@@ -49,8 +49,8 @@ export const CYCLE_MS = 250;
  * deliveries run needs no measuring.
  *
  * Nothing waits when no delivery is moving (none in flight, or all waiting on a helpdesk that has
- * not answered for 250 ms): waiting webhooks go in as soon as that is so, and none waits longer
- * than the deliveries' part of a cycle whatever the deliveries do. A route whose line is full is
+ * not answered for 250 ms): the next webhook to come then goes in with all those waiting, and
+ * none waits longer than the deliveries' part of a cycle whatever the deliveries do. A route whose line is full is
  * refused at once: an unsigned route's flood fills its own line, never a vendor's.
  */
 export class IngressShare {
