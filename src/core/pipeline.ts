@@ -402,7 +402,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (fresh.length === 0) return;
     const route = await routeReply({ links, identity: deps.identity, channels: channelRefs }, ticketId, link, [...(fresh.at(-1)!.ticketTags ?? []), ...(tags ?? [])]);
     const chosen = route.link.conversationKey !== link.conversationKey;
-    return { enqueue: fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes })) };
+    const enqueue = fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes }));
+    // A thread opened for these replies is stored with them, in the completion's one write: it
+    // exists only once the replies that go to it are queued, and an attempt not recorded leaves none.
+    return route.opened ? { link: route.link, enqueue } : { enqueue };
   }
 
   async function reply({ reply: r, to, notes: routeNotes }: Extract<JobPayload, { kind: 'reply' }>, ctx: AttemptContext): Promise<RunOutcome | void> {
