@@ -9,7 +9,8 @@ import { DeliveryError } from '../../src/core/errors.ts';
 import { createIdentityService } from '../../src/core/identity/service.ts';
 import { IdentityOptions } from '../../src/core/identity/options.ts';
 import { NormalizedMessage } from '../../src/core/message.ts';
-import { createPipeline, inboundJob, syncJob, type Pipeline } from '../../src/core/pipeline.ts';
+import type { Job } from '../../src/core/jobs.ts';
+import { createPipeline, inboundJob, syncJob, type RunOutcome } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
 import { newId } from '../../src/core/ids.ts';
 import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
@@ -36,6 +37,20 @@ const redisAvailable = redisAvailableOrExplain('the reply-via thread test on Red
 const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-reply-via-0123';
 
+/** The conversation a delivery's first follow-up reply goes to, when it names one. */
+function replyTo(out: RunOutcome | void): string | undefined {
+  const reply = out?.enqueue?.[0]?.payload;
+  return reply?.kind === 'reply' ? reply.to : undefined;
+}
+
+function message(channel: 'site' | 'support', id: string, conversation: string, sender: NormalizedMessage['sender'], text: string): NormalizedMessage {
+  const now = new Date().toISOString();
+  return NormalizedMessage.parse({
+    id: newId(), channel: { id: channel, kind: channel === 'site' ? 'webform' : 'email' }, kind: 'message', externalId: id, dedupeKey: id,
+    conversation: { externalId: conversation, subject: 'Вывод' }, sender, text, attachments: [], occurredAt: now, receivedAt: now, meta: {},
+  });
+}
+
 describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] : [])])('a reply-via mail thread is written with its delivery ($store)', ({ store }) => {
   let zd: FakeZendesk;
   let redis: RedisServer | undefined;
@@ -54,12 +69,20 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // Each test on a fresh store and a fresh Zendesk.
+  let opened = 0;
   function openRuntime(): Runtime {
+    zd.reset();
+    const name = `replyvia${++opened}`;
     const common = { concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 40, maxDelayMs: 200 }, batchSettleMs: 0, log: pino({ level: 'silent' }) };
-    return store === 'redis' ? createRedisRuntime({ url: redis!.url, prefix: 'replyvia', lockDurationMs: 5000, ...common }) : createEmbeddedRuntime({ path: join(dir, 'db'), ...common });
+    return store === 'redis' ? createRedisRuntime({ url: redis!.url, prefix: name, lockDurationMs: 5000, ...common }) : createEmbeddedRuntime({ path: join(dir, name), ...common });
   }
 
-  it('an attempt whose completion is not recorded leaves no thread; the one recorded stores it with the reply', async () => {
+  /**
+   * The real pipeline on `rt`, a web form and a support mailbox (mails land in `mails`). `afterRun`
+   * sees each delivery's outcome before the runtime records it: a test holds or fails it there.
+   */
+  async function gateway(afterRun: (jobs: Job[], out: RunOutcome | void) => Promise<void>) {
     rt = openRuntime();
     const mails: Conversation[] = [];
     const support: ChannelInstance = { ...quietChannel, send: async (to) => (mails.push(to), { externalIds: [`<m${mails.length}@acme.test>`] }) };
@@ -76,36 +99,43 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
       log: silent,
       identity: createIdentityService({ store: rt.identities, options: IdentityOptions.parse({}), helpdesk, helpdeskFields: [], log: silent, newId }),
     });
-
-    // The routing delivery's first attempt does all its work, then is not recorded (as when its
-    // process dies before the completion). What the store holds at that moment is kept to check.
-    let unrecorded: { thread: unknown; latest: string | undefined } | undefined;
-    const flaky: Pipeline = {
+    rt.startWorker({
       ...pipeline,
       async run(jobs, ctx) {
         const out = await pipeline.run(jobs, ctx);
-        if (jobs[0]!.payload.kind !== 'sync' || unrecorded) return out;
-        const reply = out?.enqueue?.[0]?.payload;
-        const to = reply?.kind === 'reply' ? reply.to : undefined;
-        unrecorded = { thread: to && (await rt.links.get(to)), latest: (await rt.links.byTicket(jobs[0]!.payload.ticketId))?.conversationKey };
-        throw new DeliveryError('the completion was not recorded', { kind: 'retry' });
+        await afterRun(jobs, out);
+        return out;
       },
-    };
-    rt.startWorker(flaky);
+    });
 
     // Dilnoza writes through the site's form, with her address typed in.
-    const now = new Date().toISOString();
-    await rt.enqueue([inboundJob(NormalizedMessage.parse({
-      id: newId(), channel: { id: 'site', kind: 'webform' }, kind: 'message', externalId: 'sub-1', dedupeKey: 'sub-1',
-      conversation: { externalId: 'sub-1', subject: 'Вывод' }, sender: { externalId: 'sub-1', email: 'Dilnoza@customer.test', displayName: 'Dilnoza' },
-      text: 'Не могу вывести выигрыш', attachments: [], occurredAt: now, receivedAt: now, meta: {},
-    }))]);
-    const ticket = await waitFor('the form ticket', () => zd.tickets[0]);
+    await rt.enqueue([inboundJob(message('site', 'sub-1', 'sub-1', { externalId: 'sub-1', email: 'Dilnoza@customer.test', displayName: 'Dilnoza' }, 'Не могу вывести выигрыш'))]);
+    const ticket = await waitFor('the form ticket', () => zd.tickets.at(-1));
     await waitFor('the form conversation linked', async () => (await rt.links.byTicket(String(ticket.id)))?.conversationKey === 'site:sub-1');
+    let synced = 0;
+    return {
+      ticket,
+      mails,
+      /** An agent's answer with the ticket tagged reply_via_support (the event carries the tags). */
+      agentAnswers: async (text: string) => {
+        zd.addAgentComment(ticket.id, text);
+        await rt.enqueue([syncJob(String(ticket.id), `sync:${ticket.id}:${++synced}`, ['reply_via_support'])]);
+      },
+    };
+  }
 
-    // The agent answers with the ticket tagged reply_via_support (the event carries the tags).
-    zd.addAgentComment(ticket.id, 'Выписку отправили на почту.');
-    await rt.enqueue([syncJob(String(ticket.id), `sync:${ticket.id}:1`, ['reply_via_support'])]);
+  it('an attempt whose completion is not recorded leaves no thread; the one recorded stores it with the reply', async () => {
+    // The routing delivery's first attempt does all its work, then is not recorded (as when its
+    // process dies before the completion). What the store holds at that moment is kept to check.
+    let unrecorded: { thread: unknown; latest: string | undefined } | undefined;
+    const { ticket, mails, agentAnswers } = await gateway(async (jobs, out) => {
+      if (jobs[0]!.payload.kind !== 'sync' || unrecorded) return;
+      const to = replyTo(out);
+      unrecorded = { thread: to && (await rt.links.get(to)), latest: (await rt.links.byTicket(jobs[0]!.payload.ticketId))?.conversationKey };
+      throw new DeliveryError('the completion was not recorded', { kind: 'retry' });
+    });
+
+    await agentAnswers('Выписку отправили на почту.');
     await waitFor('the reply by email', () => mails.length > 0);
 
     // The attempt that was not recorded left nothing: no thread, and the ticket's latest conversation is still the form.
@@ -117,5 +147,53 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
     expect(thread).toMatchObject({ ticketId: String(ticket.id), conversation: { meta: { openedTo: 'dilnoza@customer.test' } } });
     expect((await rt.links.byTicket(String(ticket.id)))?.conversationKey).toBe(thread!.conversationKey);
     await waitFor('the note on the ticket', () => ticket.comments.some((c) => !c.public && c.body.includes('sent by email to Dilnoza@customer.test (the address the customer gave')));
-  }, 60_000);
+  }, 120_000);
+
+  it('her answers on the thread, delivered while the next replies are routed, are never lost or written over', async () => {
+    // A routing delivery (the next one after `holdRouting` is set) can be held after it has read the
+    // thread and before it is recorded.
+    let holdRouting: { routed(): void; until: Promise<void> } | undefined;
+    const { mails, agentAnswers } = await gateway(async (jobs) => {
+      const hold = jobs[0]!.payload.kind === 'sync' ? holdRouting : undefined;
+      if (!hold) return;
+      holdRouting = undefined;
+      hold.routed();
+      await hold.until;
+    });
+    await agentAnswers('Выписку отправили на почту.');
+    const thread = await waitFor('the first mail', () => mails[0]);
+    const key = `support:${thread.externalId}`;
+    const answer = (n: number, text: string) =>
+      rt.enqueue([inboundJob(message('support', `<answer${n}@customer.test>`, thread.externalId, { externalId: 'dilnoza@customer.test', email: 'dilnoza@customer.test', addressVerified: true }, text))]);
+    const answered = (n: number) => waitFor(`answer ${n} recorded on the thread`, async () => (await rt.links.get(key))?.conversation.meta?.['lastMessageId'] === `<answer${n}@customer.test>`);
+
+    // 1. The next reply has read the thread and waits to be recorded while her answer is delivered and recorded.
+    let routed!: () => void;
+    const wasRouted = new Promise<void>((resolve) => (routed = resolve));
+    let release!: () => void;
+    holdRouting = { routed, until: new Promise<void>((resolve) => (release = resolve)) };
+    await agentAnswers('Деньги придут сегодня.');
+    await wasRouted;
+    await answer(1, 'Получила, спасибо!');
+    await answered(1);
+    release();
+    const second = await waitFor('the second mail', () => mails[1]);
+    // It went into her thread, answering her answer: the routing wrote nothing over what her answer left.
+    expect(second).toMatchObject({ externalId: thread.externalId, meta: { openedTo: 'dilnoza@customer.test', lastMessageId: '<answer1@customer.test>' } });
+
+    // 2. Her next answer is held in the helpdesk while the next reply is routed and recorded; it finishes last.
+    const held = zd.holdWrites();
+    await answer(2, 'А когда именно?');
+    await waitFor('her answer waiting on the helpdesk', () => held.held() > 0);
+    await agentAnswers('До конца дня.');
+    const third = await waitFor('the third mail', () => mails[2]);
+    expect(third).toMatchObject({ externalId: thread.externalId, meta: { lastMessageId: '<answer1@customer.test>' } });
+    held.release();
+    await answered(2);
+    expect((await rt.links.get(key))?.conversation.meta).toMatchObject({ openedTo: 'dilnoza@customer.test', lastMessageId: '<answer2@customer.test>' });
+    await agentAnswers('Проверили, всё в порядке.');
+    const fourth = await waitFor('the fourth mail', () => mails[3]);
+    expect(fourth).toMatchObject({ externalId: thread.externalId, meta: { openedTo: 'dilnoza@customer.test', lastMessageId: '<answer2@customer.test>' } });
+    expect(new Set(mails.map((m) => m.externalId)).size).toBe(1);
+  }, 120_000);
 });
