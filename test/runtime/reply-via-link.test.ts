@@ -29,8 +29,10 @@ import { waitFor } from '../fixtures/wait.ts';
  * a SQLite transaction, one Lua script on Redis). A delivery whose completion is not recorded (the
  * process died, another Redis worker took its lane back) leaves no thread behind: until the reply
  * is queued, the ticket's latest conversation stays the one the customer wrote on, which is where
- * untagged replies, the rating question and `[#id]` mails go. The real pipeline, Zendesk connector
- * (against the fake Zendesk) and identity service, on each runtime.
+ * untagged replies, the rating question and `[#id]` mails go. Once it exists, routing never writes
+ * it again, so the customer's answers on it, delivered while the next replies are routed (either
+ * side held at a point), are never written over with an older copy. The real pipeline, Zendesk
+ * connector (against the fake Zendesk) and identity service, on each runtime.
  */
 
 const redisAvailable = redisAvailableOrExplain('the reply-via thread test on Redis');
