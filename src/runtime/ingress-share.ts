@@ -88,7 +88,8 @@ export class IngressShare {
 
   private mustWait(): boolean {
     if (this.closedMs === 0) return false;
-    const now = Date.now();
+    // The monotonic clock: a change of the wall clock neither stretches nor skips a part.
+    const now = performance.now();
     if (now < this.openUntil) return false;
     if (now < this.closedUntil) {
       if (this.busy()) {

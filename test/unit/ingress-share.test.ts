@@ -22,7 +22,7 @@ const settle = () => vi.advanceTimersByTimeAsync(0);
  */
 describe('ingress taking turns with deliveries', () => {
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
   });
   afterEach(() => vi.useRealTimers());
 
