@@ -124,13 +124,14 @@ export class RoutingLog {
   /** The records in order at the head, then expired ones dropped from the old end, then the pointer. */
   async #write(values: string[]): Promise<void> {
     const p = await this.#pointer();
-    await Promise.all(values.map((v, i) => this.#kv.set(this.#slot(p.head + i), v)));
     const head = p.head + values.length;
     let tail = Math.max(p.tail, head - this.#keep);
+    // The oldest record before them is read while the new ones are written (its slot is not one of theirs).
+    const [oldest] = await Promise.all([tail < p.head ? this.#read(tail) : undefined, ...values.map((v, i) => this.#kv.set(this.#slot(p.head + i), v))]);
     // Drop expired records from the old end, never the ones just written; a few per record keeps up with any rate.
-    for (let i = 0; i < 4 * values.length && tail < head - 1; i++) {
-      const oldest = await this.#read(tail);
-      if (oldest && oldest.at >= this.#now() - this.#maxAgeMs) break;
+    for (let i = 0; i < 4 * values.length && tail < p.head; i++) {
+      const record = i === 0 ? oldest : await this.#read(tail);
+      if (record && record.at >= this.#now() - this.#maxAgeMs) break;
       await this.#kv.delete(this.#slot(tail));
       tail++;
     }
