@@ -145,7 +145,34 @@ describe.runIf(available)('the helpdesk rate limiter shared through Redis (two p
       withClass(URGENT, () => limiter.acquire().then(() => order.push('urgent'))),
     ];
     await Promise.all(asks);
-    expect(order.slice(2)).toEqual(['urgent', 'normal 2']);
+    // The burst of two goes to the most urgent of those waiting together, then the rest in order.
+    expect(order).toEqual(['urgent', 'first', 'normal 1', 'normal 2']);
+  });
+
+  it('at a high rate, each process keeps a few slots ahead, and both together still keep to the rate', async () => {
+    const [a, b] = pair('rl:ahead', { requestsPerMinute: 60_000, burst: 2 }); // one per ms between them
+    const reader = connect();
+    const before = Number(/calls=(\d+)/.exec((await reader.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha')) ?? '')?.[1] ?? 0);
+    const start = Date.now();
+    // Requests come a few at a time, as deliveries finish.
+    await Promise.all([a, b].map(async (limiter) => {
+      for (let i = 0; i < 50; i++) await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire(), limiter.acquire()]);
+    }));
+    const took = Date.now() - start;
+    const after = Number(/calls=(\d+)/.exec((await reader.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha')) ?? '')?.[1] ?? 0);
+    // 400 requests: never faster than the rate allows, less the burst and what each process may keep ahead.
+    expect(took).toBeGreaterThanOrEqual(400 - 2 - 2 * 16 - 10);
+    expect(after - before).toBeLessThan(200);
+  });
+
+  it('a Retry-After gives up the slots a process kept ahead', async () => {
+    const [a] = pair('rl:ahead-retry', { requestsPerMinute: 60_000 });
+    await a.acquire();
+    a.observe({ limited: true, retryAfterMs: 600 });
+    await recorded('rl:ahead-retry', 'blocked');
+    const start = Date.now();
+    await a.acquire();
+    expect(Date.now() - start).toBeGreaterThanOrEqual(450);
   });
 
   it('a Retry-After one process got stops the other one too', async () => {
