@@ -192,16 +192,17 @@ class Stream {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const now = Date.now();
+    while (this.slots.length > 0 && this.slots[0]! <= now && this.waiters.length > 0) {
+      this.slots.shift();
+      this.waiters.shift()!.resolve();
+    }
+    // Slots nobody came for in time lapse (a request that waited for one may go late, never early).
     let lapsed = 0;
     while (this.slots.length > 0 && this.slots[0]! < now - RESERVE_MS) {
       this.slots.shift();
       lapsed++;
     }
     if (lapsed > 0) this.unused(lapsed);
-    while (this.slots.length > 0 && this.slots[0]! <= now && this.waiters.length > 0) {
-      this.slots.shift();
-      this.waiters.shift()!.resolve();
-    }
     if (this.waiters.length === 0) return;
     const short = this.waiters.length - this.slots.length;
     if (short > 0 && !this.asking && now >= this.askAt) {
