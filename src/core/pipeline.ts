@@ -287,8 +287,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // What the delivery writes once the ticket has it goes at once, not one store round trip after
     // another (on Redis each is one). What never fails it and is harmless to repeat when the
     // delivery is retried starts first: the routing decision (rules eval samples them) and the
-    // conversation's timing (a message id it has seen changes nothing).
-    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
+    // conversation's timing (a message id it has seen changes nothing). The customer waits for an
+    // answer from when they wrote (the channel's time), not from when we delivered it.
     const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
     const kept = Promise.all([
       deps.routingLog?.append({
