@@ -283,10 +283,39 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     // What the ticket now carries at least; a ticket the message had to move to starts afresh.
     const nowSet = afterWrite(ref.ticketId === (link?.ticketId ?? joined?.ticketId) ? lastSet : undefined, input.decision);
-    await deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet }, { channelId: first.channel.id, key });
     const language = detectLanguage(combined.text, first.sender.locale);
-    // Before the link: once linked, a ticket solved at once is asked in this language.
-    await deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language });
+    // What the delivery writes once the ticket has it goes at once, not one store round trip after
+    // another (on Redis each is one). What never fails it and is harmless to repeat when the
+    // delivery is retried starts first: the routing decision (rules eval samples them) and the
+    // conversation's timing (a message id it has seen changes nothing). The customer waits for an
+    // answer from when they wrote (the channel's time), not from when we delivered it.
+    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
+    const kept = Promise.all([
+      deps.routingLog?.append({
+        at: routedAt.getTime(),
+        ticketId: ref.ticketId,
+        created: !link || link.ticketId !== ref.ticketId,
+        isFirst: !link,
+        message: combined,
+        decision,
+      }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff')),
+      deps.timing && waiting.length > 0
+        ? deps.timing.customerMessage({
+          ticketId: ref.ticketId,
+          ...(ref.url ? { ticketUrl: ref.url } : {}),
+          messageId: first.id,
+          channel: first.channel.id,
+          at: Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now()),
+          decision,
+        })
+        : undefined,
+    ]);
+    // Then what may fail the delivery, then what must not be done twice.
+    await Promise.all([
+      deps.identity?.remember(who?.customer, { ticketId: ref.ticketId, requesterId: ref.requesterId, topic, lastSet: nowSet }, { channelId: first.channel.id, key }),
+      // Before the link: once linked, a ticket solved at once is asked in this language.
+      deps.csat?.remember(ref.ticketId, { channelId: first.channel.id, conversationKey: key, decision, language }),
+    ]);
     const conversation = {
       channelId: first.channel.id,
       externalId: first.conversation.externalId,
@@ -306,28 +335,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       lastSet: nowSet,
     };
     rememberLinked(key);
-    await deps.routingLog?.append({
-      at: routedAt.getTime(),
-      ticketId: ref.ticketId,
-      created: !link || link.ticketId !== ref.ticketId,
-      isFirst: !link,
-      message: combined,
-      decision,
-    }).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not keep the routing decision for rules eval / rules diff'));
-    // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
-    for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
     if (link && link.ticketId !== ref.ticketId) {
       log.info({ conversation: key, from: link.ticketId, to: ref.ticketId }, 'conversation moved to a follow-up ticket');
     }
-    // The customer waits for an answer from when they wrote (the channel's time), not from when we delivered it.
-    const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
-    if (deps.timing && waiting.length > 0) {
-      const at = Math.min(...waiting.map((m) => Date.parse(m.occurredAt)).filter(Number.isFinite), Date.now());
-      await deps.timing.customerMessage({ ticketId: ref.ticketId, ...(ref.url ? { ticketUrl: ref.url } : {}), messageId: first.id, channel: first.channel.id, at, decision });
-    }
     const what = !link ? 'a new ticket' : link.ticketId !== ref.ticketId ? `a follow-up of ticket ${link.ticketId}` : 'added to the ticket';
     const fired = decision.firedRules.length > 0 ? `; rules: ${decision.firedRules.join(', ')}` : '';
-    await record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]);
+    await Promise.all([
+      kept,
+      // The helpdesk has the files now; the channel may free what it kept for us (uploaded form files).
+      (async () => {
+        for (const a of combined.attachments) await channel.instance.releaseAttachment?.(a).catch((err: unknown) => log.warn({ err, attachment: a.name }, 'could not release an attachment'));
+      })(),
+      record(key, { kind: 'ticket', ticketId: ref.ticketId, ticketUrl: ref.url, text: `${what}${fired}` }, [ref.ticketId]),
+    ]);
 
     // Side effects are jobs of their own, keyed so a retried delivery does not repeat them.
     const followUps: NewJob[] = [];

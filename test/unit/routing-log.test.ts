@@ -47,6 +47,28 @@ describe('routing log', () => {
     expect((await all(log)).sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
   });
 
+  it('writes the appends that wait for one another as a group, in order, over a store with round trips', async () => {
+    const kv = memoryKv();
+    let pointerReads = 0;
+    const slow = {
+      ...kv,
+      get: async (key: string) => {
+        if (key === 'routing-log:pointer') pointerReads++;
+        await new Promise((r) => setTimeout(r, 2));
+        return kv.get(key);
+      },
+      set: async (key: string, value: string) => {
+        await new Promise((r) => setTimeout(r, 2));
+        return kv.set(key, value);
+      },
+    };
+    const log = new RoutingLog(slow, { keep: 5, days: 30 });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => log.append({ at: Date.now(), ticketId: String(i), created: true, isFirst: true, message: playerMessage('x'), decision })));
+    expect(await all(log)).toEqual(['11', '10', '9', '8', '7']);
+    expect(pointerReads).toBeLessThan(12);
+    expect(kv.size()).toBe(6);
+  });
+
   it('keeps the message masked: card numbers, emails and phones, no raw payload', async () => {
     const kv = memoryKv();
     const log = new RoutingLog(kv, { keep: 10, days: 30 });

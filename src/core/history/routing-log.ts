@@ -11,9 +11,12 @@ import { Decision } from '../rules/schema.ts';
  * key-value store: `rules eval` compares the decisions of created tickets with the tags agents
  * left, `rules diff` replays the messages through edited rules.
  *
- * Appends from one process are serialized. Several worker processes on one Redis can, rarely,
- * claim the same slot at the same moment: one of the two records is then lost, which skews no
- * figure (both readers work on samples).
+ * Appends from one process are serialized and written in groups: the records that arrive while
+ * one group is being written go together in the next (one pointer read, their slots, one pointer
+ * write), so a store reached over the network (Redis) costs a few round trips per group, not per
+ * record, and the appends of many deliveries in flight do not queue up behind each other's round
+ * trips. Several worker processes on one Redis can, rarely, claim the same slot at the same
+ * moment: one of the two records is then lost, which skews no figure (both readers work on samples).
  */
 
 export const RoutedRecord = z.object({
@@ -61,7 +64,9 @@ export class RoutingLog {
   readonly #keep: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
-  #chain: Promise<unknown> = Promise.resolve();
+  /** Records waiting for the group being written now. */
+  #waiting: { value: string; done: (err?: unknown) => void }[] = [];
+  #writing = false;
 
   constructor(kv: KeyValueStore, options: RoutingLogOptions) {
     this.#kv = kv;
@@ -94,21 +99,43 @@ export class RoutingLog {
   /** Keeps one more record; the oldest goes when the ring is full, and any older than `days`. */
   append(record: Omit<RoutedRecord, 'message'> & { message: NormalizedMessage }): Promise<void> {
     if (this.#keep === 0) return Promise.resolve();
-    const next = this.#chain.then(async () => {
-      const p = await this.#pointer();
-      await this.#kv.set(this.#slot(p.head), JSON.stringify({ ...record, message: keptMessage(record.message) }));
-      let tail = Math.max(p.tail, p.head + 1 - this.#keep);
-      // Drop expired records from the old end; a few per append keeps up with any rate.
-      for (let i = 0; i < 4 && tail < p.head; i++) {
-        const oldest = await this.#read(tail);
-        if (oldest && oldest.at >= this.#now() - this.#maxAgeMs) break;
-        await this.#kv.delete(this.#slot(tail));
-        tail++;
-      }
-      await this.#kv.set(`${KEY}:pointer`, JSON.stringify({ head: p.head + 1, tail }));
+    const value = JSON.stringify({ ...record, message: keptMessage(record.message) });
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ value, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (!this.#writing) void this.#writeGroups();
     });
-    this.#chain = next.catch(() => undefined);
-    return next;
+  }
+
+  async #writeGroups(): Promise<void> {
+    this.#writing = true;
+    while (this.#waiting.length > 0) {
+      // No more than the ring holds: a group never writes one slot twice.
+      const group = this.#waiting.splice(0, this.#keep);
+      try {
+        await this.#write(group.map((g) => g.value));
+        for (const g of group) g.done();
+      } catch (err) {
+        for (const g of group) g.done(err ?? new Error('routing log write failed'));
+      }
+    }
+    this.#writing = false;
+  }
+
+  /** The records in order at the head, then expired ones dropped from the old end, then the pointer. */
+  async #write(values: string[]): Promise<void> {
+    const p = await this.#pointer();
+    const head = p.head + values.length;
+    let tail = Math.max(p.tail, head - this.#keep);
+    // The oldest record before them is read while the new ones are written (its slot is not one of theirs).
+    const [oldest] = await Promise.all([tail < p.head ? this.#read(tail) : undefined, ...values.map((v, i) => this.#kv.set(this.#slot(p.head + i), v))]);
+    // Drop expired records from the old end, never the ones just written; a few per record keeps up with any rate.
+    for (let i = 0; i < 4 * values.length && tail < p.head; i++) {
+      const record = i === 0 ? oldest : await this.#read(tail);
+      if (record && record.at >= this.#now() - this.#maxAgeMs) break;
+      await this.#kv.delete(this.#slot(tail));
+      tail++;
+    }
+    await this.#kv.set(`${KEY}:pointer`, JSON.stringify({ head, tail }));
   }
 
   /** Newest first: at most `limit` records, none older than `since` (ms) or than `days`. */

@@ -9,6 +9,7 @@ import {
   ticketToJoin,
   viewOf,
   type Customer,
+  type CustomerChange,
   type CustomerTicket,
   type IdentityStore,
   type LinkPlan,
@@ -98,12 +99,29 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
   const now = deps.now ?? Date.now;
   const region = options.defaultRegion ?? 'ZZ';
 
+  /**
+   * Customers as this process last read or committed them. A change planned on one is committed
+   * without reading it first: the commit checks its version, so one written elsewhere meanwhile
+   * is read afresh and planned again. A delivery's writes (the claim to open a ticket, the ticket it
+   * went to) then cost one round trip each on Redis instead of a read and a write.
+   */
+  const latest = new Map<string, Customer>();
+  function committed(change: CustomerChange, customer: Customer): void {
+    if (latest.size >= 10_000) latest.clear();
+    for (const id of change.remove) latest.delete(id);
+    for (const c of change.put) latest.set(c.id, c);
+    if (!customer.sharedBy) latest.set(customer.id, customer);
+  }
+  const writes = (plan: LinkPlan) => plan.change.put.length > 0 || plan.change.remove.length > 0;
+
   /** Reads, changes and commits one customer; redone from a fresh read when another process wrote first. */
   async function update(ids: string[], change: (found: Customer[]) => LinkPlan): Promise<LinkPlan> {
     for (let tries = 1; ; tries++) {
       const plan = change(await store.find(ids));
-      if (plan.change.put.length === 0 && plan.change.remove.length === 0) return plan;
-      if (await store.commit(plan.change)) return plan;
+      if (!writes(plan) || (await store.commit(plan.change))) {
+        committed(plan.change, plan.customer);
+        return plan;
+      }
       if (tries >= MAX_TRIES) throw new Error(`customer ${ids[0]} kept changing under us (${tries} tries)`);
     }
   }
@@ -124,6 +142,10 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
    * committed only if nobody wrote in between, else planned again.
    */
   async function amend(customer: Customer, plan: (current: Customer) => LinkPlan): Promise<void> {
+    // First on the customer as last seen here. A plan that writes nothing is not checked by a
+    // commit, so it is made again on a fresh read.
+    const guess = plan(latest.get(customer.id) ?? customer);
+    if (writes(guess) && (await store.commit(guess.change))) return committed(guess.change, guess.customer);
     await update(customer.identifiers, (found) => {
       const current = found.find((c) => c.id === customer.id) ?? found.find((c) => !c.sharedBy);
       return current ? plan(current) : unchanged(customer);
