@@ -337,6 +337,13 @@ export class EmbeddedStore {
     return out;
   }
 
+  /** Whether a round could take a lane now: one is ready or due (the table read again if another connection wrote). */
+  hasDue(now: number): boolean {
+    this.rebuildIfStale();
+    const due = this.book.nextDue();
+    return this.book.readyCount > 0 || (due !== undefined && due <= now);
+  }
+
   /** When the next delayed lane is due. */
   nextDue(): number | undefined {
     return this.book.nextDue();
