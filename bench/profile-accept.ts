@@ -14,11 +14,14 @@ import { gatewayYaml, loadAverage, startGateway, tempDir, update, webhookHeaders
  * while under load (startup and idle left out), and where the .cpuprofile is (open it in Chrome
  * DevTools).
  *
- *   node bench/profile-accept.ts [--store embedded|redis] [--seconds 8] [--top 40]
+ *   node bench/profile-accept.ts [--store embedded|redis] [--seconds 8] [--top 40] [--repo <checkout>]
+ *
+ * `--repo` profiles another checkout's gateway (a before/after pair, as in compare-accept.ts).
+ * The table of parts sums each sample under the innermost frame that names a part (PARTS).
  */
 
 const { values } = parseArgs({
-  options: { store: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '40' } },
+  options: { store: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '40' }, repo: { type: 'string' } },
 });
 const out = await mkdtemp(join(tmpdir(), 'switchboard-profile-'));
 const hole = await blackHole();
@@ -28,6 +31,7 @@ const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embe
 const gw = await startGateway({
   dir: dir.path,
   role: redis ? 'ingress' : 'all',
+  ...(values.repo ? { repo: values.repo } : {}),
   nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${out}`],
   yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }),
 });
