@@ -212,7 +212,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const messages = jobs.map((j) => (j.payload as Extract<JobPayload, { kind: 'inbound' }>).message);
     const first = messages[0]!;
     const key = conversationKey(first.channel.id, first.conversation.externalId);
-    // The runtime may have read the link with the job (the lane is ours: nobody else writes it meanwhile).
+    // The runtime may have read the link with the job (the lane is ours: nobody else writes it meanwhile;
+    // a reply-via thread is written before its first mail goes out, so before any message on it).
     const link = jobs[0]!.link !== undefined ? (jobs[0]!.link ?? undefined) : await links.get(key);
     // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
     // the customer did write, though (WhatsApp's 24-hour window opens again).
@@ -402,7 +403,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (fresh.length === 0) return;
     const route = await routeReply({ links, identity: deps.identity, channels: channelRefs }, ticketId, link, [...(fresh.at(-1)!.ticketTags ?? []), ...(tags ?? [])]);
     const chosen = route.link.conversationKey !== link.conversationKey;
-    return { enqueue: fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes })) };
+    const enqueue = fresh.map(({ ticketTags: _, ...reply }) => replyJob(route.link, reply, { chosen, notes: route.notes }));
+    // A thread opened for these replies is stored with them, in the completion's one write: it
+    // exists only once the replies that go to it are queued, and an attempt not recorded leaves none.
+    return route.opened ? { link: route.link, enqueue } : { enqueue };
   }
 
   async function reply({ reply: r, to, notes: routeNotes }: Extract<JobPayload, { kind: 'reply' }>, ctx: AttemptContext): Promise<RunOutcome | void> {

@@ -19,7 +19,7 @@ function deps(links: Link[], customer?: Customer): ReplyRouteDeps & { stored: Ma
   const stored = new Map(links.map((l) => [l.conversationKey, l]));
   return {
     stored,
-    links: { get: async (k) => stored.get(k), put: async (l) => void stored.set(l.conversationKey, l) },
+    links: { get: async (k) => stored.get(k) },
     identity: { customerOf: async (id) => (customer?.identifiers.includes(id) ? customer : undefined), selfOf: (sender) => `user:telegram:${sender.externalId}` },
     channels: CHANNELS,
     now: () => 1000,
@@ -75,8 +75,12 @@ describe('the reply channel a ticket chooses', () => {
     });
     expect(opened.link).toMatchObject({ ticketId: '55', requesterId: '900', firedRules: ['withdrawal'] });
     expect(opened.notes).toEqual(['sent by email to dilnoza@customer.test, as the ticket asks (tag reply_via_support_mail)']);
-    // The next reply goes into the same thread.
-    expect((await routeReply(proven, '55', telegramLink, ['reply_via_support-mail'])).link.conversationKey).toBe(opened.link.conversationKey);
+    // Routing stores nothing: the thread is the delivery's outcome, written with its completion.
+    expect(opened.opened).toBe(true);
+    expect(proven.stored.has(opened.link.conversationKey)).toBe(false);
+    // Once stored, the next reply goes into the same thread, which is not opened again.
+    proven.stored.set(opened.link.conversationKey, opened.link);
+    expect(await routeReply(proven, '55', telegramLink, ['reply_via_support-mail'])).toEqual({ link: opened.link, notes: opened.notes });
 
     const form = link('site', 'sub-1', { externalId: 'sub-1', email: 'Typed@Customer.test' });
     const given = deps([telegramLink, form], { ...newCustomer('c2', ['user:telegram:801']), conversations: { site: form.conversationKey } });

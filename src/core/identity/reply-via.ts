@@ -35,10 +35,15 @@ export interface ReplyRoute {
   link: Link;
   /** For the agents (a private note): where it went instead of where the ticket asked, and why. */
   notes: string[];
+  /**
+   * `link` is a mail thread opened for this reply and not stored yet: the delivery leaves it as its
+   * outcome, so the runtime writes it with the reply jobs that go to it (RunOutcome), never before.
+   */
+  opened?: true;
 }
 
 export interface ReplyRouteDeps {
-  links: Pick<LinkStore, 'get' | 'put'>;
+  links: Pick<LinkStore, 'get'>;
   identity?: Pick<IdentityService, 'customerOf' | 'selfOf'>;
   /** The configured channels. */
   channels: ReadonlyMap<string, ChannelRef>;
@@ -87,10 +92,13 @@ async function openEmail(deps: ReplyRouteDeps, ticketId: string, last: Link, cus
   const to = address.toLowerCase();
   const externalId = `ticket-${ticketId}-to-${createHash('sha256').update(to).digest('hex').slice(0, 24)}`;
   const key = conversationKey(channelId, externalId);
-  let link = await deps.links.get(key);
-  if (!link) {
-    const name = last.conversation.sender.displayName;
-    link = {
+  const unverified = proven.includes(to) ? '' : ' (the address the customer gave; not verified yet: their answer from it links it to them)';
+  const notes = [`sent by email to ${address}${unverified}, as the ticket asks (tag ${replyViaTag(channelId)})`];
+  const known = await deps.links.get(key);
+  if (known) return { link: known, notes };
+  const name = last.conversation.sender.displayName;
+  return {
+    link: {
       conversationKey: key,
       channelId,
       ticketId,
@@ -104,11 +112,10 @@ async function openEmail(deps: ReplyRouteDeps, ticketId: string, last: Link, cus
       },
       createdAt: (deps.now ?? Date.now)(),
       firedRules: last.firedRules,
-    };
-    await deps.links.put(link);
-  }
-  const unverified = proven.includes(to) ? '' : ' (the address the customer gave; not verified yet: their answer from it links it to them)';
-  return { link, notes: [`sent by email to ${address}${unverified}, as the ticket asks (tag ${replyViaTag(channelId)})`] };
+    },
+    notes,
+    opened: true,
+  };
 }
 
 /**
