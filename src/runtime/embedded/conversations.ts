@@ -5,12 +5,11 @@ import { ConversationWrites } from '../conversation-writes.ts';
 
 /**
  * Records wait up to this long (or until there are this many) and go in one transaction: every
- * accepted message is recorded, and a conversation's records of a second then share the pages
- * they write (one index leaf per conversation) instead of each writing its own. A read writes
- * what waits first, so the console never sees less; a crash loses at most this much of the log.
+ * accepted message is recorded, and a conversation's records of a quarter second then share the
+ * pages they write (one index leaf per conversation) instead of each writing its own.
  */
-const FLUSH_EVERY_MS = 1000;
-const FLUSH_AT = 20_000;
+const FLUSH_EVERY_MS = 250;
+const FLUSH_AT = 5000;
 
 interface Pending {
   key: string;
