@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { blackHole, measure, type IngressRun } from './ingress.ts';
+import { backlogBench, blackHole, measure, type IngressRun } from './ingress.ts';
 import { gatewayYaml, REPO, spawnServer, spread, startGateway, tempDir } from './lib.ts';
 
 /**
@@ -12,10 +12,22 @@ import { gatewayYaml, REPO, spawnServer, spread, startGateway, tempDir } from '.
  *
  *   git worktree add --detach /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
  *   node bench/compare-accept.ts --before /tmp/before [--rounds 4] [--seconds 6]
+ *
+ * `--backlog 300000` instead compares the embedded store's ingress with that many messages
+ * queued against a fresh empty store (the backlog benchmark, bench/ingress.ts), before then after.
  */
 
-const { values } = parseArgs({ options: { before: { type: 'string' }, rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' } } });
+const { values } = parseArgs({
+  options: { before: { type: 'string' }, rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, backlog: { type: 'string' } },
+});
 if (!values.before) throw new Error('--before <checkout> is required');
+if (values.backlog) {
+  for (const [name, repo] of [['before', values.before], ['after', undefined]] as const) {
+    const [run] = await backlogBench([Number(values.backlog)], Number(values.seconds), Number(values.rounds), { stores: ['embedded'], ...(repo ? { repo } : {}) });
+    console.log(`${name}: ${JSON.stringify(run)}`);
+  }
+  process.exit(0);
+}
 const repos: Record<string, string> = { before: values.before, after: REPO };
 const o = { rounds: Number(values.rounds), seconds: Number(values.seconds), rate: 1000 };
 const hole = await blackHole();

@@ -171,11 +171,12 @@ export interface BacklogRun {
 }
 
 /** A gateway on a store of its own (embedded: a fresh directory; Redis: a fresh server), its helpdesk a black hole. */
-async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string }) {
+async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string }, repo?: string) {
   const dir = await tempDir();
   const redis = kind === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
   const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
-  const gw = await startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }) });
+  const yaml = gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 });
+  const gw = await startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml, ...(repo ? { repo } : {}) });
   const client = redis && new Redis(redis.url);
   return {
     gw,
@@ -197,12 +198,17 @@ async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string })
  * measured right before it, in rounds: on a shared machine one pair of runs minutes apart says
  * little, rounds of pairs say how far apart the two are.
  */
-export async function backlogBench(sizes: number[], seconds: number, rounds = 3): Promise<BacklogRun[]> {
+export async function backlogBench(
+  sizes: number[],
+  seconds: number,
+  rounds = 3,
+  o: { stores?: readonly ('embedded' | 'redis')[]; repo?: string } = {},
+): Promise<BacklogRun[]> {
   const hole = await blackHole();
   const runs: BacklogRun[] = [];
   try {
-    for (const kind of ['embedded', 'redis'] as const) {
-      const full = await backlogGateway(kind, hole);
+    for (const kind of o.stores ?? (['embedded', 'redis'] as const)) {
+      const full = await backlogGateway(kind, hole, o.repo);
       try {
         const memoryAtStart = await full.usedMemory();
         for (const size of sizes) {
@@ -221,7 +227,7 @@ export async function backlogBench(sizes: number[], seconds: number, rounds = 3)
           const empties: number[] = [];
           const fulls: number[] = [];
           for (let r = 0; r < rounds; r++) {
-            const empty = await backlogGateway(kind, hole);
+            const empty = await backlogGateway(kind, hole, o.repo);
             try {
               // A fresh process warms up longer: the filled one has been busy since it started.
               await saturate(empty.gw.url, 3);

@@ -170,12 +170,15 @@ function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): voi
     method: r.method,
     url: r.url,
     bodyLimit: r.bodyLimit,
-    onRequest: async (req, reply) => {
+    // Callback style: a hook that is not async costs every request no promise. A refusal answers
+    // here and never calls done, so nothing after it runs.
+    onRequest: (req, reply, done) => {
       const head = headOf(req);
-      if (!head.ok) return refuse(req, reply, badInput(head.field, head.error), hasBody(req));
+      if (!head.ok) return void refuse(req, reply, badInput(head.field, head.error), hasBody(req));
       req.head = head.value;
       const refused = r.guard?.head?.(head.value);
-      if (refused) return refuse(req, reply, refused, hasBody(req));
+      if (refused) return void refuse(req, reply, refused, hasBody(req));
+      done();
     },
     handler: async (req, reply) => {
       const head = req.head!;

@@ -12,8 +12,19 @@ import type { Runtime, WorkerEvents } from './runtime.ts';
 export function createMetrics(helpdeskKind: string) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const accepted = new client.Counter({ name: 'switchboard_accepted_total', help: 'Inbound events durably accepted', labelNames: ['channel'], registers: [registry] });
-  const duplicates = new client.Counter({ name: 'switchboard_duplicates_total', help: 'Inbound events ignored as redeliveries', labelNames: ['channel'], registers: [registry] });
+  // Every ack is counted: in plain numbers on the accept path, handed to prom-client when a
+  // scrape (or anything else) reads these metrics, so an ack never hashes label objects.
+  const acceptCounts = new Map<string, { accepted: number; duplicates: number; lastAt: number }>();
+  const collectAccepts = () => {
+    for (const [channel, c] of acceptCounts) {
+      if (c.accepted > 0) accepted.inc({ channel }, c.accepted);
+      if (c.duplicates > 0) duplicates.inc({ channel }, c.duplicates);
+      if (c.lastAt > 0) lastInbound.set({ channel }, c.lastAt / 1000);
+      acceptCounts.delete(channel);
+    }
+  };
+  const accepted = new client.Counter({ name: 'switchboard_accepted_total', help: 'Inbound events durably accepted', labelNames: ['channel'], registers: [registry], collect: collectAccepts });
+  const duplicates = new client.Counter({ name: 'switchboard_duplicates_total', help: 'Inbound events ignored as redeliveries', labelNames: ['channel'], registers: [registry], collect: collectAccepts });
   const rejected = new client.Counter({ name: 'switchboard_rejected_total', help: 'Inbound requests refused (auth, validation)', labelNames: ['route', 'status'], registers: [registry] });
   const delivered = new client.Counter({ name: 'switchboard_delivered_total', help: 'Jobs completed', labelNames: ['kind', 'channel', 'helpdesk'], registers: [registry] });
   const retried = new client.Counter({ name: 'switchboard_retried_total', help: 'Job attempts that failed and were rescheduled', labelNames: ['kind', 'target', 'reason'], registers: [registry] });
@@ -24,7 +35,7 @@ export function createMetrics(helpdeskKind: string) {
     labelNames: ['target', 'status'],
     registers: [registry],
   });
-  const lastInbound = new client.Gauge({ name: 'switchboard_channel_last_inbound_timestamp_seconds', help: 'When this process last accepted a message on the channel (Unix time)', labelNames: ['channel'], registers: [registry] });
+  const lastInbound = new client.Gauge({ name: 'switchboard_channel_last_inbound_timestamp_seconds', help: 'When this process last accepted a message on the channel (Unix time)', labelNames: ['channel'], registers: [registry], collect: collectAccepts });
   const lastOutbound = new client.Gauge({ name: 'switchboard_channel_last_outbound_timestamp_seconds', help: 'When this process last delivered a reply to the channel (Unix time)', labelNames: ['channel'], registers: [registry] });
   const lag = new client.Histogram({
     name: 'switchboard_lane_lag_seconds',
@@ -139,8 +150,13 @@ export function createMetrics(helpdeskKind: string) {
     csat,
     /** A message was accepted on the channel (duplicates are counted apart). */
     accept(channel: string, duplicate: boolean): void {
-      (duplicate ? duplicates : accepted).inc({ channel });
-      if (!duplicate) lastInbound.set({ channel }, Date.now() / 1000);
+      let c = acceptCounts.get(channel);
+      if (!c) acceptCounts.set(channel, (c = { accepted: 0, duplicates: 0, lastAt: 0 }));
+      if (duplicate) c.duplicates++;
+      else {
+        c.accepted++;
+        c.lastAt = Date.now();
+      }
     },
     /** The same limiter, with each wait recorded in switchboard_rate_limiter_wait_seconds. */
     timedLimiter(limiter: RateLimiter): RateLimiter {

@@ -10,6 +10,7 @@ import { DEFAULT_RETENTION } from '../../src/core/retention.ts';
 import { createEmbeddedRuntime, type EmbeddedOptions } from '../../src/runtime/embedded/index.ts';
 import { openDatabase } from '../../src/runtime/embedded/database.ts';
 import { EmbeddedStore } from '../../src/runtime/embedded/store.ts';
+import { HIGH, provisionalClass } from '../../src/runtime/classes.ts';
 import { waitFor } from '../fixtures/wait.ts';
 import { note, runtimeConformance } from './conformance.ts';
 
@@ -93,6 +94,31 @@ describe('embedded store, one file', () => {
       // A cutoff after every key: everything whose job is gone goes.
       finish('old-done');
       expect(store.pruneLedger(-1000)).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('classifies every queued job when more wait than it keeps in memory: the rest are read back from the table', async () => {
+    const db = openDatabase(fresh());
+    const store = new EmbeddedStore(db, { keepUnclassified: 3 });
+    try {
+      const first = Array.from({ length: 8 }, (_, i) => `message ${i}`);
+      await store.enqueue(first.map((text, i) => note(`lane-${i % 3}`, text)));
+      const seen: string[] = [];
+      // As the worker does: take a batch, classify it, book the classes.
+      const take = () => {
+        const batch = store.takeUnclassified(2);
+        for (const u of batch) seen.push(u.job.payload.kind === 'note' ? u.job.payload.text : u.job.payload.kind);
+        store.setClasses(batch.map((u) => ({ seq: u.seq, lane: u.lane, from: provisionalClass(false), cls: HIGH })));
+      };
+      take();
+      // More arrive while the table is being read back, in a lane the read has passed.
+      const later = Array.from({ length: 4 }, (_, i) => `later ${i}`);
+      take();
+      await store.enqueue(later.map((text) => note('lane-0', text)));
+      for (let i = 0; i < 20; i++) take();
+      expect(seen.sort()).toEqual([...first, ...later].sort());
     } finally {
       db.close();
     }

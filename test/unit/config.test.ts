@@ -89,7 +89,7 @@ replies:
     expect(c.store).toEqual({ kind: 'embedded', path: './data' });
     expect(c.timezone).toBe('UTC');
     expect(c.defaultLanguage).toBe('en');
-    expect(c.delivery).toEqual({ maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 600000, concurrency: 8, floodLimit: { messages: 30, perSeconds: 60 } });
+    expect(c.delivery).toEqual({ maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 600000, concurrency: 8, floodLimit: { messages: 30, perSeconds: 60 }, stormShare: 0.7, maxWaitingWebhooks: 100 });
     expect(c.replies.hello).toEqual({ en: 'Hi ${name}' });
   });
 

@@ -283,6 +283,12 @@ function joinName(first: string | undefined, last: string | undefined): string |
   return name === '' ? undefined : name;
 }
 
+/** The sender without its undefined fields (every message: a loop, not entries/filter/fromEntries). */
 function compact(sender: Sender): Sender {
-  return Object.fromEntries(Object.entries(sender).filter(([, v]) => v !== undefined)) as Sender;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(sender)) {
+    const value = sender[key as keyof Sender];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as Sender;
 }

@@ -62,8 +62,12 @@ export interface TakenLane {
   cls: number;
 }
 
-/** Payloads kept in memory for classification; beyond this the worker reads them back. */
-const KEEP_UNCLASSIFIED_PAYLOADS = 10_000;
+/**
+ * Queued jobs not classified yet that are kept in memory, with their payloads, for the worker to
+ * classify; beyond this the table holds them alone and the worker reads them back in chunks, as
+ * after a restart. A backlog of 500,000 then costs the heap (and every major GC) 10,000 entries.
+ */
+const KEEP_UNCLASSIFIED = 10_000;
 /** Queued jobs looked at per read of the table's unclassified ones (after a restart). */
 const UNCLASSIFIED_CHUNK = 5000;
 
@@ -96,14 +100,23 @@ export class EmbeddedStore {
    * (not on the way to being ready): where the next chunk starts, in lane order; undefined: all read.
    */
   private unclassifiedFrom: { lane: string; seq: number } | undefined;
+  /** Jobs were queued and not kept while a read was under way: read once more after it. */
+  private readAgain = false;
   /** Queued jobs classified into each class, kept with the book (stats: the rest are not classified yet). */
   private classified = countsOf();
   private readonly flood: FloodMeter | undefined;
 
   readonly kv: EmbeddedKv;
 
-  constructor(db: DatabaseSync, opts: { batchSettleMs?: number; flood?: FloodMeter; retention?: Readonly<Retention>; kvClock?: () => number } = {}) {
+  /** How many queued, unclassified jobs are kept in memory (KEEP_UNCLASSIFIED; tests make it small). */
+  private readonly keepUnclassified: number;
+
+  constructor(
+    db: DatabaseSync,
+    opts: { batchSettleMs?: number; flood?: FloodMeter; retention?: Readonly<Retention>; kvClock?: () => number; keepUnclassified?: number } = {},
+  ) {
     this.db = db;
+    this.keepUnclassified = opts.keepUnclassified ?? KEEP_UNCLASSIFIED;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
     this.flood = opts.flood;
     this.kv = createEmbeddedKv(db, (op) => this.write(op), { retention: opts.retention, now: opts.kvClock });
@@ -170,12 +183,10 @@ export class EmbeddedStore {
       // A new job heads its lane only if the lane had nothing queued.
       if (this.book.has(job.lane)) this.book.count(job.lane, cls, +1, now);
       else this.book.add(job.lane, { seq, runAt, target: job.target }, countsOf(cls), now);
-      const keep = this.unclassified.size < KEEP_UNCLASSIFIED_PAYLOADS;
-      this.unclassified.set(seq, {
-        seq,
-        lane: job.lane,
-        job: keep ? { ...job, id, attempts: 0, createdAt: now, ambiguous: false, ...(throttled ? { throttled } : {}) } : undefined,
-      });
+      if (this.unclassified.size < this.keepUnclassified) {
+        const kept: Job = { ...job, id, attempts: 0, createdAt: now, ambiguous: false, ...(throttled ? { throttled } : {}) };
+        this.unclassified.set(seq, { seq, lane: job.lane, job: kept });
+      } else this.readUnclassifiedAgain();
       this.newWork = true;
       return { id, dedupeKey: job.dedupeKey, duplicate: false };
     }
@@ -288,6 +299,7 @@ export class EmbeddedStore {
     }
     this.unclassified = new Map();
     this.unclassifiedFrom = { lane: '', seq: 0 };
+    this.readAgain = false;
     this.classified = classified;
     this.bookStale = false;
     this.bookVersion = version;
@@ -337,6 +349,13 @@ export class EmbeddedStore {
     return out;
   }
 
+  /** Whether a round could take a lane now: one is ready or due (the table read again if another connection wrote). */
+  hasDue(now: number): boolean {
+    this.rebuildIfStale();
+    const due = this.book.nextDue();
+    return this.book.readyCount > 0 || (due !== undefined && due <= now);
+  }
+
   /** When the next delayed lane is due. */
   nextDue(): number | undefined {
     return this.book.nextDue();
@@ -370,7 +389,7 @@ export class EmbeddedStore {
     return (this.unclassified.size > 0 || this.unclassifiedFrom !== undefined) && this.book.readyCount > free;
   }
 
-  /** The next chunk of the table's unclassified jobs (after a rebuild). */
+  /** The next chunk of the table's unclassified jobs (after a rebuild, or once more were queued than are kept). */
   private readUnclassified(): void {
     const from = this.unclassifiedFrom;
     if (!from) return;
@@ -378,6 +397,19 @@ export class EmbeddedStore {
     for (const r of rows) if (!this.unclassified.has(r.seq)) this.unclassified.set(r.seq, { seq: r.seq, lane: r.lane });
     const last = rows[rows.length - 1];
     this.unclassifiedFrom = rows.length < UNCLASSIFIED_CHUNK || !last ? undefined : { lane: last.lane, seq: last.seq };
+    if (this.unclassifiedFrom === undefined && this.readAgain) {
+      this.readAgain = false;
+      this.unclassifiedFrom = { lane: '', seq: 0 };
+    }
+  }
+
+  /**
+   * A job was queued and not kept: the table is read (again) from its start. One queued behind
+   * a read under way (in a lane it has passed) is found by the next read, which follows it.
+   */
+  private readUnclassifiedAgain(): void {
+    if (this.unclassifiedFrom === undefined) this.unclassifiedFrom = { lane: '', seq: 0 };
+    else this.readAgain = true;
   }
 
   /**

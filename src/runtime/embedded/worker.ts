@@ -79,6 +79,11 @@ export class EmbeddedWorker {
     // pick never passes over an urgent job it could have looked at; the pick follows the round.
     const free = this.opts.concurrency - this.running;
     if (this.pipeline.classify && !this.classifying && this.store.classifyingMatters(free)) return this.classify(this.pipeline.classify);
+    // Every slot busy: the next delivery to end takes the next lane (launch picks). Nothing due:
+    // the timer comes back when something is. Either way a round now would only be an empty
+    // transaction after every group commit of an ingress storm.
+    if (free <= 0) return;
+    if (!this.picking && !this.store.hasDue(Date.now())) return this.scheduleNext();
     this.pick();
   }
 
@@ -99,7 +104,7 @@ export class EmbeddedWorker {
       .then(
         (taken) => {
           for (const lane of taken) this.launch(lane);
-          this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), Date.now() + IDLE_RECHECK_MS));
+          this.scheduleNext();
         },
         (err: unknown) => {
           this.picking = false;
@@ -149,6 +154,11 @@ export class EmbeddedWorker {
       },
       () => undefined, // each classification catches its own error
     );
+  }
+
+  /** The timer for the next lane that becomes due, a pause that ends, or the idle recheck. */
+  private scheduleNext(): void {
+    this.schedule(Math.min(this.store.nextDue() ?? Infinity, ...this.pausedUntil.values(), Date.now() + IDLE_RECHECK_MS));
   }
 
   private schedule(at: number): void {
