@@ -1,3 +1,5 @@
+import { performance as perfHooks } from 'node:perf_hooks';
+
 /** How a process shares itself between webhooks and deliveries during a storm (`delivery:` settings). */
 export interface ShareSettings {
   /** Part of each cycle that moving deliveries have the process to themselves (0: webhooks never wait). */
@@ -17,6 +19,27 @@ export interface IngressShareOptions extends Partial<ShareSettings> {
   busy(): boolean;
   /** Length of one cycle (webhooks' part, then the deliveries' own part). */
   cycleMs?: number;
+  /** The process had no time to spare since the last call (default: the event loop's utilization since then). */
+  underPressure?: () => boolean;
+}
+
+/**
+ * The event loop was busy at least this part of the time since the last cycle: a storm (the
+ * measured storms run at 0.95-1). Below it, webhooks and deliveries both get what they need and
+ * holding a webhook back would only delay its answer (a helpdesk's pace of deliveries, ~1 %).
+ */
+export const PRESSURE_UTILIZATION = 0.75;
+
+/** Whether the event loop was busy for at least PRESSURE_UTILIZATION of the time since the last call. */
+export function loopPressure(): () => boolean {
+  // Taken now: a test's fake timers replace the global `performance`, not this one's methods.
+  const utilization = perfHooks.eventLoopUtilization.bind(perfHooks);
+  let last = utilization();
+  return () => {
+    const since = utilization(last);
+    last = utilization();
+    return since.utilization >= PRESSURE_UTILIZATION;
+  };
 }
 
 /**
@@ -48,7 +71,10 @@ export const CYCLE_MS = 250;
  * and answer run in later turns, among the deliveries'). A part of the clock in which only
  * deliveries run needs no measuring.
  *
- * Nothing waits when no delivery is moving (none in flight, or all waiting on a helpdesk that has
+ * Nothing waits unless the process is short of time: a cycle with a deliveries' part starts
+ * only when the event loop was busy for PRESSURE_UTILIZATION of the time since the previous
+ * cycle; otherwise the cycle is all webhooks' (deliveries at a helpdesk's pace do not delay an
+ * answer). Nothing waits when no delivery is moving (none in flight, or all waiting on a helpdesk that has
  * not answered for 250 ms): the next webhook to come then goes in with all those waiting, and
  * none waits longer than the deliveries' part of a cycle whatever the deliveries do. A route whose line is full is
  * refused at once: an unsigned route's flood fills its own line, never a vendor's.
@@ -56,6 +82,7 @@ export const CYCLE_MS = 250;
 export class IngressShare {
   private readonly lines = new Map<string, (() => void)[]>();
   private readonly busy: () => boolean;
+  private readonly underPressure: () => boolean;
   private readonly openMs: number;
   private readonly closedMs: number;
   private readonly maxWaiting: number;
@@ -66,6 +93,7 @@ export class IngressShare {
 
   constructor(opts: IngressShareOptions) {
     this.busy = opts.busy;
+    this.underPressure = opts.underPressure ?? loopPressure();
     const cycle = opts.cycleMs ?? CYCLE_MS;
     const share = Math.min(Math.max(opts.deliveryShare ?? DEFAULT_SHARE.deliveryShare, 0), 0.9);
     this.closedMs = Math.round(cycle * share);
@@ -103,10 +131,12 @@ export class IngressShare {
       this.release();
       return false;
     }
-    // A webhook after the cycle: a new one starts (with the webhooks' part) if deliveries move.
+    // A webhook after the cycle: a new one starts (with the webhooks' part) if deliveries move;
+    // it has a deliveries' part only if the process is short of time.
     if (this.busy()) {
-      this.openUntil = now + this.openMs;
-      this.closedUntil = this.openUntil + this.closedMs;
+      const closed = this.underPressure() ? this.closedMs : 0;
+      this.openUntil = now + this.openMs + this.closedMs - closed;
+      this.closedUntil = this.openUntil + closed;
     }
     return false;
   }
