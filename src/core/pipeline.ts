@@ -18,7 +18,7 @@ import type { Decision, Priority, Replies } from './rules/schema.ts';
 import type { CompiledRules, TopicScorer } from './rules/engine.ts';
 import type { RoutingLog } from './history/routing-log.ts';
 import { detectLanguage, evaluate, pickReply, renderTemplate } from './rules/engine.ts';
-import { DeliveryError, NotYet, asDeliveryError } from './errors.ts';
+import { DeliveryError, asDeliveryError } from './errors.ts';
 import {
   HELPDESK_TARGET,
   channelTarget,
@@ -38,7 +38,7 @@ import { joinedNote, playerField } from './identity/deliver.ts';
 import { routeReply } from './identity/reply-via.ts';
 import { topicOf } from './rules/topic.ts';
 import { afterWrite } from './last-set.ts';
-import { LINK_GRACE_MS, type Csat } from './csat/csat.ts';
+import type { Csat } from './csat/csat.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -411,12 +411,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
   }
 
-  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>, eventAt: number): Promise<RunOutcome | void> {
+  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>): Promise<RunOutcome | void> {
     const link = await links.byTicket(ticketId);
     if (!link) {
-      // An agent (or a trigger) answering a ticket the moment it was created: its conversation is
-      // linked once the delivery that created it is recorded. Looked for again for a while.
-      if (Date.now() - eventAt < LINK_GRACE_MS) throw new NotYet(Date.now() + 1000, "waiting for the ticket's conversation");
       log.debug({ ticketId }, 'agent event for a ticket no conversation is linked to; ignored');
       return;
     }
@@ -528,7 +525,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'inbound':
           return inbound(jobs, ctx);
         case 'sync':
-          return sync(p, head.createdAt);
+          return sync(p);
         case 'reply':
           // The agent answered when the helpdesk says, else when the gateway saw the answer.
           await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });

@@ -65,11 +65,8 @@ export const FEEDBACK_LIMIT = 2000;
 
 export const csatLane = (ticketId: string) => `csat:${ticketId}`;
 
-/**
- * How long an event on a ticket no conversation is linked to yet is looked for again: the link is
- * written when the delivery that created the ticket is recorded, a moment after the helpdesk has it.
- */
-export const LINK_GRACE_MS = 30_000;
+/** How long a solved ticket no conversation is linked to yet is looked for again. */
+const LINK_GRACE_MS = 30_000;
 
 export type Csat = ReturnType<typeof createCsat>;
 
