@@ -239,6 +239,8 @@ export function cpuMeter(pids: number[]): () => number {
 export interface PacedResult {
   /** Latency of each request from its scheduled start, ms, sorted. */
   latencies: number[];
+  /** Each request in the order sent: when it was due (wall clock, ms since the epoch) and its latency, ms. */
+  timeline: { at: number; ms: number }[];
   non2xx: number;
   errors: number;
 }
@@ -254,6 +256,7 @@ export async function paced(url: string, o: { rate: number; seconds: number; bod
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const total = Math.round(o.rate * o.seconds);
   const latencies: number[] = [];
+  const timeline: { at: number; ms: number }[] = [];
   let non2xx = 0;
   let errors = 0;
   const inflight: Promise<void>[] = [];
@@ -261,11 +264,14 @@ export async function paced(url: string, o: { rate: number; seconds: number; bod
     new Promise<void>((resolve) => {
       // From when it was due, or from when it went if that was earlier (a timer may wake a little early).
       const from = Math.min(due, performance.now());
+      const entry = { at: performance.timeOrigin + from, ms: NaN };
+      timeline.push(entry);
       const body = o.body(i);
       const req = request(target, { method: 'POST', agent, headers: { ...o.headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
         res.resume();
         res.on('end', () => {
-          latencies.push(performance.now() - from);
+          entry.ms = performance.now() - from;
+          latencies.push(entry.ms);
           if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
           resolve();
         });
@@ -286,7 +292,7 @@ export async function paced(url: string, o: { rate: number; seconds: number; bod
   await Promise.all(inflight);
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { latencies, non2xx, errors };
+  return { latencies, timeline, non2xx, errors };
 }
 
 /** Median and range of repeated measurements. */

@@ -162,4 +162,19 @@ describe('embedded store, one file', () => {
     // 4,000 jobs of ~2 KB: about 8 MB went to the WAL; the checkpoint thread moves them into the file.
     await waitFor('the checkpoint to grow the file', () => statSync(join(dir, 'switchboard.db')).size > before + 4_000_000);
   });
+
+  // The checkpoint thread asks for a moment without writes to start the WAL over (checkpointer.ts).
+  it('holds a group commit while the checkpoint thread asks, and commits it after', async () => {
+    const db = openDatabase(fresh());
+    let hold = true;
+    const store = new EmbeddedStore(db, { writesHeld: () => hold });
+    let done = false;
+    const accepted = store.enqueue([note('lane', 'held')]).then((r) => ((done = true), r));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(done).toBe(false);
+    hold = false;
+    expect((await accepted)[0]!.duplicate).toBe(false);
+    expect(store.stats(0).queued).toBe(1);
+    db.close();
+  });
 });

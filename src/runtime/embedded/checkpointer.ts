@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from '../../core/connector.ts';
@@ -5,13 +6,23 @@ import type { Logger } from '../../core/connector.ts';
 export interface CheckpointerOptions {
   /** How often the thread copies the WAL into the database file. */
   everyMs?: number;
-  /** A WAL longer than this (pages) is checkpointed with RESTART, which briefly holds writers back. */
+  /** A WAL longer than this (pages) is started over: the gateway's writes wait while the thread copies the last frames. */
+  startOverAbovePages?: number;
+  /** A WAL that still grows past this (pages) is checkpointed with RESTART, which holds writers back longer. */
   restartAbovePages?: number;
 }
 
 // Plain JavaScript run with eval, so the thread needs neither TypeScript stripping nor our
-// modules: a second V8 isolate of a few MB. PASSIVE never blocks the gateway's writes; a WAL
-// that keeps growing under sustained load is restarted once it passes the threshold.
+// modules: a second V8 isolate of a few MB. PASSIVE never blocks the gateway's writes, but under
+// steady writes it never catches up either: a WAL starts over from its beginning only when a
+// write begins with every frame copied, and one commits every millisecond at 1,000 acks a
+// second. So once the WAL is long, the thread raises `hold` (the gateway's group commit waits on
+// a timer, see holding()), copies the few frames written during its last PASSIVE with one more,
+// and lowers it: the gateway's next write starts the WAL over itself. That holds acks back for
+// the copy of a few dozen frames; RESTART (the first version) held every writer for 15-35 ms
+// while it synced the whole WAL, slept the gateway in SQLite's busy handler, and made the
+// gateway's connection drop its page cache. It stays as the fallback for a WAL that would not
+// start over (another process writing, or a hold the gateway stopped waiting for).
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
@@ -19,10 +30,26 @@ const db = new DatabaseSync(workerData.file);
 db.exec('PRAGMA busy_timeout = 5000');
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const restart = db.prepare('PRAGMA wal_checkpoint(RESTART)');
+const hold = new Int32Array(workerData.hold);
+const held = (checkpoint) => {
+  Atomics.store(hold, 0, 1);
+  try {
+    checkpoint.get();
+  } finally {
+    Atomics.store(hold, 0, 0);
+  }
+};
+const { fdatasyncSync } = require('node:fs');
 const timer = setInterval(() => {
   try {
     const r = passive.get();
-    if (r.log > workerData.restartAbovePages) restart.get();
+    if (r.log > workerData.restartAbovePages) held(restart);
+    else if (r.log > workerData.startOverAbovePages) {
+      // The checkpoint that copies the last frame syncs the database file, with every page copied
+      // since the last one that did (about 50 MB: 17 ms measured). Synced first, outside the hold.
+      fdatasyncSync(workerData.fd);
+      held(passive);
+    }
   } catch (err) {
     parentPort.postMessage(String((err && err.message) || err));
   }
@@ -34,16 +61,42 @@ parentPort.on('message', () => {
 });
 `;
 
+export interface Checkpointer {
+  /**
+   * The thread asks the gateway not to write for a moment (2–7 ms measured): it is copying the
+   * WAL's last frames so that the next write starts it over (or, the fallback, restarting it,
+   * when a write begun now would sleep on the event loop in SQLite's busy handler). A writer that
+   * can wait on a timer (the group commit, the conversation log) waits for this to turn false.
+   */
+  holding(): boolean;
+  /** Stops the thread. */
+  close(): Promise<void>;
+  /** Once the database is closed: the descriptor the thread synced the database file with. */
+  closeFile(): void;
+}
+
 /**
  * Moves WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside the
  * commit that crosses 1,000 pages and stalls it for 6–50 ms (copy plus fsync), which is most
  * of the ack latency's tail; here a thread with its own connection does it instead. If the
  * thread dies, the connection goes back to automatic checkpoints.
  */
-export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, opts: CheckpointerOptions = {}): { close(): Promise<void> } {
+export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, opts: CheckpointerOptions = {}): Checkpointer {
+  const hold = new Int32Array(new SharedArrayBuffer(4));
+  // Closed only after the database (closeFile): closing a descriptor drops every POSIX lock the
+  // process holds on the file, SQLite's included.
+  const fd = openSync(file, 'r');
   const worker = new Worker(THREAD, {
     eval: true,
-    workerData: { file, everyMs: opts.everyMs ?? 200, restartAbovePages: opts.restartAbovePages ?? 16_384 },
+    workerData: {
+      file,
+      fd,
+      everyMs: opts.everyMs ?? 200,
+      // Under journal_size_limit (64 MB, database.ts), so the WAL file is reused as it is, never truncated.
+      startOverAbovePages: opts.startOverAbovePages ?? 12_000,
+      restartAbovePages: opts.restartAbovePages ?? 65_536,
+      hold: hold.buffer,
+    },
     resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
   });
   worker.unref();
@@ -51,6 +104,7 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
   let closing = false;
   let exited = false;
   const fallBack = (why: string) => {
+    Atomics.store(hold, 0, 0);
     if (closing) return;
     log.error({ error: why }, 'WAL checkpoint thread stopped; checkpoints run in the gateway again');
     try {
@@ -66,6 +120,7 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
     fallBack(`exit code ${code}`);
   });
   return {
+    holding: () => Atomics.load(hold, 0) === 1,
     close: () => {
       closing = true;
       if (exited) return Promise.resolve();
@@ -76,5 +131,6 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
         worker.postMessage('close');
       });
     },
+    closeFile: () => closeSync(fd),
   };
 }

@@ -25,7 +25,12 @@ interface Pending {
  * ConversationWrites). Events are pruned in rowid order, the order they were written in, so their
  * time needs no index.
  */
-export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): ConversationLog & { flush(): void; prune(): void } {
+export function createEmbeddedConversationLog(
+  db: DatabaseSync,
+  log: Logger,
+  /** Another connection holds writes back for a moment (the WAL restart): the timed write waits. */
+  writesHeld: () => boolean = () => false,
+): ConversationLog & { flush(): void; prune(): void } {
   db.exec(`
     CREATE TABLE IF NOT EXISTS conversation_events (
       conversation_key TEXT NOT NULL,
@@ -85,11 +90,18 @@ export function createEmbeddedConversationLog(db: DatabaseSync, log: Logger): Co
     }
   };
 
+  // The timed write waits (on a timer, a few ms) while the WAL restarts; a read flushes at once.
+  const flushWhenFree = () => {
+    if (!writesHeld()) return flush();
+    clearTimeout(timer);
+    timer = setTimeout(flushWhenFree, 2).unref();
+  };
+
   return {
     async record(key, event, terms = []) {
       pending.push({ key, event, ...writes.plan(key, terms, Date.now()) });
-      if (pending.length === FLUSH_AT) setImmediate(flush);
-      else if (!timer) timer = setTimeout(flush, FLUSH_EVERY_MS).unref();
+      if (pending.length === FLUSH_AT) setImmediate(flushWhenFree);
+      else if (!timer) timer = setTimeout(flushWhenFree, FLUSH_EVERY_MS).unref();
     },
     async events(key) {
       flush();

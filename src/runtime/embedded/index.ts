@@ -41,9 +41,15 @@ const KV_SWEEP = { everyMs: 60_000, batch: 1000, maxBatches: 50 };
 export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
   const db = openDatabase(opts.path, { sync: opts.sync });
   const checkpointer = startCheckpointer(db, databaseFile(opts.path), opts.log);
-  const store = new EmbeddedStore(db, { batchSettleMs: opts.batchSettleMs, flood: opts.floodLimit && new FloodMeter(opts.floodLimit), retention: opts.retention, kvClock: opts.kvClock });
+  const store = new EmbeddedStore(db, {
+    batchSettleMs: opts.batchSettleMs,
+    flood: opts.floodLimit && new FloodMeter(opts.floodLimit),
+    retention: opts.retention,
+    kvClock: opts.kvClock,
+    writesHeld: checkpointer.holding,
+  });
   const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
-  const conversations = createEmbeddedConversationLog(db, opts.log);
+  const conversations = createEmbeddedConversationLog(db, opts.log, checkpointer.holding);
   let worker: EmbeddedWorker | undefined;
   const share = new IngressShare({ ...opts.share, busy: () => worker?.busy ?? false });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;
@@ -77,6 +83,7 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
       conversations.flush();
       await checkpointer.close();
       db.close();
+      checkpointer.closeFile();
     },
     async stats() {
       return store.stats(worker?.inFlight ?? 0);

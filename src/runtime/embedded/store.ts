@@ -70,6 +70,12 @@ export interface TakenLane {
 const KEEP_UNCLASSIFIED = 10_000;
 /** Queued jobs looked at per read of the table's unclassified ones (after a restart). */
 const UNCLASSIFIED_CHUNK = 5000;
+/**
+ * A group commit waits at most this long for a WAL restart (writesHeld); after that it goes
+ * ahead and waits in SQLite's busy handler, as every write did before (a restart takes 10–20 ms;
+ * one that waits for a long read from a shell could take seconds).
+ */
+const MAX_HOLD_MS = 500;
 
 /**
  * The embedded store's tables behind small methods. Writes arriving in the same
@@ -110,12 +116,24 @@ export class EmbeddedStore {
 
   /** How many queued, unclassified jobs are kept in memory (KEEP_UNCLASSIFIED; tests make it small). */
   private readonly keepUnclassified: number;
+  /** Another connection holds writes back for a moment (the checkpoint thread's WAL restart). */
+  private readonly writesHeld: () => boolean;
+  /** When the group commit started waiting for writesHeld to clear. */
+  private heldSince: number | undefined;
 
   constructor(
     db: DatabaseSync,
-    opts: { batchSettleMs?: number; flood?: FloodMeter; retention?: Readonly<Retention>; kvClock?: () => number; keepUnclassified?: number } = {},
+    opts: {
+      batchSettleMs?: number;
+      flood?: FloodMeter;
+      retention?: Readonly<Retention>;
+      kvClock?: () => number;
+      keepUnclassified?: number;
+      writesHeld?: () => boolean;
+    } = {},
   ) {
     this.db = db;
+    this.writesHeld = opts.writesHeld ?? (() => false);
     this.keepUnclassified = opts.keepUnclassified ?? KEEP_UNCLASSIFIED;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
     this.flood = opts.flood;
@@ -214,6 +232,12 @@ export class EmbeddedStore {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.mustHold()) {
+      // Wait on a timer: the event loop keeps reading and answering meanwhile.
+      this.flushScheduled = true;
+      setTimeout(() => this.flush(), 1);
+      return;
+    }
     const batch = [...this.pending, ...this.pendingLast];
     this.pending = [];
     this.pendingLast = [];
@@ -232,6 +256,16 @@ export class EmbeddedStore {
     }
     batch.forEach((w, i) => w.resolve(results[i]));
     this.wakeIfNewWork();
+  }
+
+  private mustHold(): boolean {
+    if (!this.writesHeld()) {
+      this.heldSince = undefined;
+      return false;
+    }
+    const now = Date.now();
+    this.heldSince ??= now;
+    return now - this.heldSince < MAX_HOLD_MS;
   }
 
   private writeAlone(w: PendingWrite): void {
