@@ -2,7 +2,8 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
 import { startRedis, type RedisServer } from '../test/fakes/redis-server.ts';
-import { cpuMeter, gatewayYaml, loadAverage, paced, percentile, round, spawnServer, spread, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
+import { performance } from 'node:perf_hooks';
+import { cpuMeter, gatewayYaml, loadAverage, paced, percentile, round, rssMb, spawnServer, spread, startGateway, tempDir, update, webhookHeaders, type Child } from './lib.ts';
 
 /**
  * Ingress: acknowledged webhooks per second (saturated: 50 connections) and latency paced at
@@ -167,6 +168,8 @@ export interface BacklogRun {
   rounds: number;
   /** Redis: memory per queued message (used_memory growth since empty / queued), bytes. */
   bytesPerMessage?: number;
+  /** Embedded, the largest backlog: the filled gateway SIGKILLed and started again on its store. */
+  restart?: { readyMs: number; queuedBefore: number; queuedAfter: number; rssMb: number };
   load: string;
 }
 
@@ -176,11 +179,28 @@ async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string },
   const redis = kind === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
   const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
   const yaml = gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 });
-  const gw = await startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml, ...(repo ? { repo } : {}) });
+  const start = () => startGateway({ dir: dir.path, role: redis ? 'ingress' : 'all', yaml, ...(repo ? { repo } : {}) });
+  let gw = await start();
   const client = redis && new Redis(redis.url);
+  const queued = async () =>
+    client ? client.zcard('bench:pending') : Number(/switchboard_queue_depth (\d+)/.exec(await fetch(`${gw.url}/metrics`).then((r) => r.text()))?.[1] ?? 0);
   return {
-    gw,
-    queued: async () => (client ? client.zcard('bench:pending') : Number(/switchboard_queue_depth (\d+)/.exec(await fetch(`${gw.url}/metrics`).then((r) => r.text()))?.[1] ?? 0)),
+    get gw() {
+      return gw;
+    },
+    queued,
+    /** SIGKILL (nothing flushed, no goodbye), then the same command again: how long until it answers /healthz (polled every 100 ms). */
+    async killAndRestart() {
+      const before = await queued();
+      await new Promise<void>((resolve) => {
+        gw.proc.once('exit', () => resolve());
+        gw.proc.kill('SIGKILL');
+      });
+      const t0 = performance.now();
+      gw = await start();
+      const readyMs = round(performance.now() - t0);
+      return { readyMs, queuedBefore: before, queuedAfter: await queued(), rssMb: rssMb(gw.pid) };
+    },
     usedMemory: async () => (client ? Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]) : 0),
     async stop() {
       client?.disconnect();
@@ -253,6 +273,9 @@ export async function backlogBench(
             load,
           });
         }
+        // Restart after a crash with the largest backlog queued: ready how soon, with nothing lost.
+        const last = runs[runs.length - 1];
+        if (kind === 'embedded' && last) last.restart = await full.killAndRestart();
       } finally {
         await full.stop();
       }

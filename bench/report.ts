@@ -267,6 +267,14 @@ export function markdown(r: Results): string {
         r.backlog.map((b) => [b.store, fmt(b.backlog), fmt(b.acks), fmt(b.emptyAcks), `${fmt(b.ratio, 2)}× (${fmt(b.ratioMin, 2)}–${fmt(b.ratioMax, 2)})`, b.bytesPerMessage === undefined ? '–' : `${fmt(b.bytesPerMessage)} B`, b.load]),
       ),
     );
+    for (const b of r.backlog.filter((x) => x.restart)) {
+      const k = b.restart!;
+      out.push(
+        '',
+        `Restart after SIGKILL with ${fmt(k.queuedBefore)} queued (${b.store} store): ready (answering /healthz, polled every 100 ms) ${fmt(k.readyMs / 1000, 2)} s after the same command ran again, ` +
+          `${fmt(k.queuedAfter)} queued after it (${k.queuedAfter >= k.queuedBefore ? 'nothing lost' : `${fmt(k.queuedBefore - k.queuedAfter)} LOST`}), ${fmt(k.rssMb)} MB resident once ready.`,
+      );
+    }
   }
   if (r.e2e?.length) {
     out.push('', '## End to end', '');
