@@ -167,7 +167,7 @@ describe('embedded store, one file', () => {
   it('holds a group commit while the checkpoint thread asks, and commits it after', async () => {
     const db = openDatabase(fresh());
     let hold = true;
-    const store = new EmbeddedStore(db, { writesHeld: () => hold });
+    const store = new EmbeddedStore(db, { gate: { enter: (force) => force === true || !hold, leave: () => {} } });
     let done = false;
     const accepted = store.enqueue([note('lane', 'held')]).then((r) => ((done = true), r));
     await new Promise((r) => setTimeout(r, 30));

@@ -16,9 +16,9 @@ export interface CheckpointerOptions {
 // modules: a second V8 isolate of a few MB. PASSIVE never blocks the gateway's writes, but under
 // steady writes it never catches up either: a WAL starts over from its beginning only when a
 // write begins with every frame copied, and one commits every millisecond at 1,000 acks a
-// second. So once the WAL is long, the thread raises `hold` (the gateway's group commit waits on
-// a timer, see holding()), copies the few frames written during its last PASSIVE with one more,
-// and lowers it: the gateway's next write starts the WAL over itself. That holds acks back for
+// second. So once the WAL is long, the thread holds the gateway's writes back (they wait on a
+// timer, see WriteGate), copies the few frames written during its last PASSIVE with one more,
+// and lets them go: the gateway's next write starts the WAL over itself. That holds acks back for
 // the copy of a few dozen frames; RESTART (the first version) held every writer for 15-35 ms
 // while it synced the whole WAL, slept the gateway in SQLite's busy handler, and made the
 // gateway's connection drop its page cache. It stays as the fallback for a WAL that would not
@@ -30,13 +30,16 @@ const db = new DatabaseSync(workerData.file);
 db.exec('PRAGMA busy_timeout = 5000');
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const restart = db.prepare('PRAGMA wal_checkpoint(RESTART)');
-const hold = new Int32Array(workerData.hold);
+// [0]: the thread holds writes back; [1]: the gateway is in a write (see WriteGate).
+const gate = new Int32Array(workerData.gate);
 const held = (checkpoint) => {
-  Atomics.store(hold, 0, 1);
+  Atomics.store(gate, 0, 1);
   try {
+    // A write the gateway began before the hold commits first, or its frames would come after the copy.
+    Atomics.wait(gate, 1, 1, 100);
     checkpoint.get();
   } finally {
-    Atomics.store(hold, 0, 0);
+    Atomics.store(gate, 0, 0);
   }
 };
 const { fdatasyncSync } = require('node:fs');
@@ -61,14 +64,25 @@ parentPort.on('message', () => {
 });
 `;
 
-export interface Checkpointer {
-  /**
-   * The thread asks the gateway not to write for a moment (2–7 ms measured): it is copying the
-   * WAL's last frames so that the next write starts it over (or, the fallback, restarting it,
-   * when a write begun now would sleep on the event loop in SQLite's busy handler). A writer that
-   * can wait on a timer (the group commit, the conversation log) waits for this to turn false.
-   */
-  holding(): boolean;
+/**
+ * How the gateway's writers and the checkpoint thread take turns. The thread asks for a moment
+ * without writes (2–7 ms measured) to copy the WAL's last frames, so that the next write starts
+ * it over (or, the fallback, to restart it: a write begun then would sleep on the event loop in
+ * SQLite's busy handler). A writer that can wait on a timer (the group commit, the conversation
+ * log) enters before its transaction and leaves after it; when the thread holds, enter() says so
+ * and the writer tries again on a timer.
+ */
+export interface WriteGate {
+  /** Begins a write unless the thread holds writes back (`force`: begin anyway). */
+  enter(force?: boolean): boolean;
+  /** The write has committed or rolled back. */
+  leave(): void;
+}
+
+/** No checkpoint thread to take turns with. */
+export const OPEN_GATE: WriteGate = { enter: () => true, leave: () => {} };
+
+export interface Checkpointer extends WriteGate {
   /** Stops the thread. */
   close(): Promise<void>;
   /** Once the database is closed: the descriptor the thread synced the database file with. */
@@ -82,7 +96,7 @@ export interface Checkpointer {
  * thread dies, the connection goes back to automatic checkpoints.
  */
 export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, opts: CheckpointerOptions = {}): Checkpointer {
-  const hold = new Int32Array(new SharedArrayBuffer(4));
+  const gate = new Int32Array(new SharedArrayBuffer(8));
   // Closed only after the database (closeFile): closing a descriptor drops every POSIX lock the
   // process holds on the file, SQLite's included.
   const fd = openSync(file, 'r');
@@ -95,7 +109,7 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
       // Under journal_size_limit (64 MB, database.ts), so the WAL file is reused as it is, never truncated.
       startOverAbovePages: opts.startOverAbovePages ?? 12_000,
       restartAbovePages: opts.restartAbovePages ?? 65_536,
-      hold: hold.buffer,
+      gate: gate.buffer,
     },
     resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
   });
@@ -104,7 +118,7 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
   let closing = false;
   let exited = false;
   const fallBack = (why: string) => {
-    Atomics.store(hold, 0, 0);
+    Atomics.store(gate, 0, 0);
     if (closing) return;
     log.error({ error: why }, 'WAL checkpoint thread stopped; checkpoints run in the gateway again');
     try {
@@ -120,7 +134,18 @@ export function startCheckpointer(db: DatabaseSync, file: string, log: Logger, o
     fallBack(`exit code ${code}`);
   });
   return {
-    holding: () => Atomics.load(hold, 0) === 1,
+    // Announced first, then the hold read: with the thread doing the reverse, one of the two sees the other.
+    enter: (force = false) => {
+      Atomics.store(gate, 1, 1);
+      if (force || Atomics.load(gate, 0) === 0) return true;
+      Atomics.store(gate, 1, 0);
+      Atomics.notify(gate, 1);
+      return false;
+    },
+    leave: () => {
+      Atomics.store(gate, 1, 0);
+      Atomics.notify(gate, 1);
+    },
     close: () => {
       closing = true;
       if (exited) return Promise.resolve();

@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from '../../core/connector.ts';
 import { CONVERSATION_LOG_LIMITS as LIMITS, searchTerm, type ConversationEvent, type ConversationLog } from '../../core/jobs.ts';
 import { ConversationWrites } from '../conversation-writes.ts';
+import { OPEN_GATE, type WriteGate } from './checkpointer.ts';
 
 /**
  * Records wait up to this long (or until there are this many) and go in one transaction: every
@@ -28,8 +29,8 @@ interface Pending {
 export function createEmbeddedConversationLog(
   db: DatabaseSync,
   log: Logger,
-  /** Another connection holds writes back for a moment (the WAL restart): the timed write waits. */
-  writesHeld: () => boolean = () => false,
+  /** Taking turns with the checkpoint thread: the timed write waits while it holds writes back. */
+  gate: WriteGate = OPEN_GATE,
 ): ConversationLog & { flush(): void; prune(): void } {
   db.exec(`
     CREATE TABLE IF NOT EXISTS conversation_events (
@@ -92,9 +93,16 @@ export function createEmbeddedConversationLog(
 
   // The timed write waits (on a timer, a few ms) while the WAL restarts; a read flushes at once.
   const flushWhenFree = () => {
-    if (!writesHeld()) return flush();
-    clearTimeout(timer);
-    timer = setTimeout(flushWhenFree, 2).unref();
+    if (!gate.enter()) {
+      clearTimeout(timer);
+      timer = setTimeout(flushWhenFree, 2).unref();
+      return;
+    }
+    try {
+      flush();
+    } finally {
+      gate.leave();
+    }
   };
 
   return {

@@ -46,10 +46,10 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
     flood: opts.floodLimit && new FloodMeter(opts.floodLimit),
     retention: opts.retention,
     kvClock: opts.kvClock,
-    writesHeld: checkpointer.holding,
+    gate: checkpointer,
   });
   const sweep = startKvSweep(store.kv, { ...KV_SWEEP, everyMs: opts.kvSweepEveryMs ?? KV_SWEEP.everyMs, onError: (err) => opts.log.warn({ err }, 'deleting expired records failed') });
-  const conversations = createEmbeddedConversationLog(db, opts.log, checkpointer.holding);
+  const conversations = createEmbeddedConversationLog(db, opts.log, checkpointer);
   let worker: EmbeddedWorker | undefined;
   const share = new IngressShare({ ...opts.share, busy: () => worker?.busy ?? false });
   const retention = opts.ledgerRetentionMs ?? 14 * 24 * 3600_000;

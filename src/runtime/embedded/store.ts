@@ -11,6 +11,7 @@ import { createEmbeddedKv, type EmbeddedKv } from './kv.ts';
 import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { UNCLASSIFIED } from './database.ts';
 import { LaneBook, type Head } from './lane-book.ts';
+import { OPEN_GATE, type WriteGate } from './checkpointer.ts';
 
 interface PendingWrite {
   run(): unknown;
@@ -71,9 +72,10 @@ const KEEP_UNCLASSIFIED = 10_000;
 /** Queued jobs looked at per read of the table's unclassified ones (after a restart). */
 const UNCLASSIFIED_CHUNK = 5000;
 /**
- * A group commit waits at most this long for a WAL restart (writesHeld); after that it goes
- * ahead and waits in SQLite's busy handler, as every write did before (a restart takes 10–20 ms;
- * one that waits for a long read from a shell could take seconds).
+ * A group commit waits at most this long for the checkpoint thread (WriteGate); after that it
+ * goes ahead and, if the thread is restarting the WAL, waits in SQLite's busy handler as every
+ * write did before (a hold takes 2–7 ms; a restart that waits for a long read from a shell could
+ * take seconds).
  */
 const MAX_HOLD_MS = 500;
 
@@ -116,9 +118,9 @@ export class EmbeddedStore {
 
   /** How many queued, unclassified jobs are kept in memory (KEEP_UNCLASSIFIED; tests make it small). */
   private readonly keepUnclassified: number;
-  /** Another connection holds writes back for a moment (the checkpoint thread's WAL restart). */
-  private readonly writesHeld: () => boolean;
-  /** When the group commit started waiting for writesHeld to clear. */
+  /** Taking turns with the checkpoint thread, which holds writes back for a moment now and then. */
+  private readonly gate: WriteGate;
+  /** When the group commit started waiting for the gate. */
   private heldSince: number | undefined;
 
   constructor(
@@ -129,11 +131,11 @@ export class EmbeddedStore {
       retention?: Readonly<Retention>;
       kvClock?: () => number;
       keepUnclassified?: number;
-      writesHeld?: () => boolean;
+      gate?: WriteGate;
     } = {},
   ) {
     this.db = db;
-    this.writesHeld = opts.writesHeld ?? (() => false);
+    this.gate = opts.gate ?? OPEN_GATE;
     this.keepUnclassified = opts.keepUnclassified ?? KEEP_UNCLASSIFIED;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
     this.flood = opts.flood;
@@ -232,16 +234,24 @@ export class EmbeddedStore {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.mustHold()) {
+    if (this.pending.length + this.pendingLast.length === 0) return;
+    if (!this.enterGate()) {
       // Wait on a timer: the event loop keeps reading and answering meanwhile.
       this.flushScheduled = true;
       setTimeout(() => this.flush(), 1);
       return;
     }
+    try {
+      this.commitPending();
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  private commitPending(): void {
     const batch = [...this.pending, ...this.pendingLast];
     this.pending = [];
     this.pendingLast = [];
-    if (batch.length === 0) return;
     let results: unknown[];
     try {
       this.db.exec('BEGIN IMMEDIATE');
@@ -258,14 +268,14 @@ export class EmbeddedStore {
     this.wakeIfNewWork();
   }
 
-  private mustHold(): boolean {
-    if (!this.writesHeld()) {
-      this.heldSince = undefined;
-      return false;
-    }
+  private enterGate(): boolean {
     const now = Date.now();
+    if (this.gate.enter(this.heldSince !== undefined && now - this.heldSince >= MAX_HOLD_MS)) {
+      this.heldSince = undefined;
+      return true;
+    }
     this.heldSince ??= now;
-    return now - this.heldSince < MAX_HOLD_MS;
+    return false;
   }
 
   private writeAlone(w: PendingWrite): void {
