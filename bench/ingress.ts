@@ -105,6 +105,35 @@ export async function blackHole(): Promise<{ url: string; close(): void }> {
   return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
+/**
+ * The gateway as the ingress runs start it, alone, for the profiling scripts: a fresh store
+ * (embedded: a temp directory, `--role all`, a delivery slot per conversation; Redis: its own
+ * server with AOF everysec, `--role ingress`), its helpdesk a black hole.
+ */
+export async function profiledGateway(o: { store: string; repo?: string; nodeFlags: string[] }): Promise<{ gw: Child; dir: string; stop(): Promise<void> }> {
+  const hole = await blackHole();
+  const dir = await tempDir();
+  const redis = o.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
+  const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
+  const gw = await startGateway({
+    dir: dir.path,
+    role: redis ? 'ingress' : 'all',
+    ...(o.repo ? { repo: o.repo } : {}),
+    nodeFlags: o.nodeFlags,
+    yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: redis ? 8 : 1000, timeoutMs: 600_000 }),
+  });
+  return {
+    gw,
+    dir: dir.path,
+    async stop() {
+      await gw.stop();
+      await redis?.close();
+      await dir.remove();
+      hole.close();
+    },
+  };
+}
+
 /** One run of one target on a fresh server (and a fresh store). */
 async function runTarget(target: Target, roundNo: number, o: IngressOptions, hole: { url: string }): Promise<IngressRun> {
   if (target === 'bare' || target === 'sqlite' || target === 'sqlite-group') {

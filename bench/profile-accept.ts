@@ -3,9 +3,8 @@ import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startRedis } from '../test/fakes/redis-server.ts';
-import { blackHole } from './ingress.ts';
-import { gatewayYaml, loadAverage, startGateway, tempDir, update, webhookHeaders } from './lib.ts';
+import { profiledGateway } from './ingress.ts';
+import { loadAverage, update, webhookHeaders } from './lib.ts';
 
 /**
  * Where the accept path spends its CPU: the real gateway process (`switchboard start`, as in the
@@ -24,16 +23,10 @@ const { values } = parseArgs({
   options: { store: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '40' }, repo: { type: 'string' } },
 });
 const out = await mkdtemp(join(tmpdir(), 'switchboard-profile-'));
-const hole = await blackHole();
-const dir = await tempDir();
-const redis = values.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
-const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
-const gw = await startGateway({
-  dir: dir.path,
-  role: redis ? 'ingress' : 'all',
+const { gw, stop } = await profiledGateway({
+  store: values.store,
   ...(values.repo ? { repo: values.repo } : {}),
   nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${out}`],
-  yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: 1000, timeoutMs: 600_000 }),
 });
 let n = 0;
 let acked = 0;
@@ -56,10 +49,7 @@ try {
   acked = r['2xx'];
   console.log(`acks/s ${Math.round(r.requests.average)}, non-2xx ${r.non2xx}, load average after ${loadAverage()}`);
 } finally {
-  await gw.stop();
-  await redis?.close();
-  await dir.remove();
-  hole.close();
+  await stop();
 }
 
 interface Profile {

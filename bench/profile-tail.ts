@@ -1,11 +1,11 @@
 import autocannon from 'autocannon';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startRedis } from '../test/fakes/redis-server.ts';
-import { blackHole } from './ingress.ts';
-import { gatewayYaml, loadAverage, paced, percentile, round, startGateway, tempDir, update, webhookHeaders } from './lib.ts';
+import { profiledGateway } from './ingress.ts';
+import { loadAverage, paced, percentile, round, update, webhookHeaders } from './lib.ts';
 
 /**
  * What the paced tail is made of: the ingress benchmark's run (1 s warm-up, saturated for
@@ -29,18 +29,13 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-const hole = await blackHole();
-const dir = await tempDir();
-const probeOut = join(dir.path, 'probe.jsonl');
+// The probe (a module the gateway imports first) writes where this says; the gateway inherits the environment.
+const probeOut = join(await mkdtemp(join(tmpdir(), 'switchboard-tail-')), 'probe.jsonl');
 process.env.PROBE_OUT = probeOut;
-const redis = values.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
-const store = redis ? { kind: 'redis' as const, url: redis.url } : { kind: 'embedded' as const, path: `${dir.path}/data` };
-const gw = await startGateway({
-  dir: dir.path,
-  role: redis ? 'ingress' : 'all',
+const { gw, stop } = await profiledGateway({
+  store: values.store,
   ...(values.repo ? { repo: values.repo } : {}),
   nodeFlags: ['--import', new URL('./tail-probe.ts', import.meta.url).pathname, ...values.flags.split(' ').filter(Boolean)],
-  yaml: gatewayYaml({ store, helpdeskUrl: hole.url, concurrency: redis ? 8 : 1000, timeoutMs: 600_000 }),
 });
 
 interface ProbeEvent {
@@ -111,8 +106,6 @@ try {
     await writeFile(process.env.TAIL_DUMP, JSON.stringify({ from, to, timeline: p.timeline, events }));
   }
 } finally {
-  await gw.stop();
-  await redis?.close();
-  await dir.remove();
-  hole.close();
+  await stop();
+  await rm(dirname(probeOut), { recursive: true, force: true });
 }
