@@ -1,0 +1,72 @@
+import { cpuWaitMeter } from './cpu-wait.ts';
+import { CYCLE_MS } from './ingress-share.ts';
+
+/**
+ * Where worker processes say they are short of CPU and where ingress processes read it (on
+ * Redis: one key that expires). Shared by every process of a deployment.
+ */
+export interface ShortBoard {
+  /** Says "short" for `ttlMs` (said again every cycle while it lasts). */
+  raise(ttlMs: number): Promise<unknown>;
+  raised(): Promise<boolean>;
+}
+
+/** What a worker process knows about its deliveries. */
+export interface WorkerLoad {
+  /** Deliveries are moving. */
+  busy: boolean;
+  /** Work is waiting that this worker cannot take yet: every slot is taken, or ready lanes are left. */
+  behind: boolean;
+}
+
+/**
+ * A worker is short of CPU when its event loop waited for one at least this part of a cycle
+ * (measured: 0.06–0.27 delivering a backlog next to an idle ingress on two shared cores,
+ * 0.32–0.70 next to a webhook storm).
+ */
+export const SHORT_WAIT = 0.3;
+
+/**
+ * Run by a process with a worker: every cycle, while its deliveries move, work is waiting for it
+ * and its event loop waited for a CPU for at least SHORT_WAIT of the cycle, it says so on the
+ * board (one write per cycle, none otherwise). The CPU went to its neighbours: an ingress
+ * process on the same cores that holds webhooks back for a part of each cycle gives it back.
+ * A worker waiting on the helpdesk, or one with nothing waiting, says nothing.
+ */
+export function reportWorkersShort(board: ShortBoard, load: () => WorkerLoad | undefined, o: { cycleMs?: number; waited?: () => number | undefined } = {}): { stop(): void } {
+  const cycleMs = o.cycleMs ?? CYCLE_MS;
+  const waited = o.waited ?? cpuWaitMeter();
+  const timer = setInterval(() => {
+    const share = waited();
+    const l = load();
+    if (!l?.busy || !l.behind || share === undefined || share < SHORT_WAIT) return;
+    // Lasts three cycles: a late timer under load does not drop it between two reports.
+    board.raise(cycleMs * 3).catch(() => undefined);
+  }, cycleMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * Read by a process that takes webhooks: whether a worker process said it was short of CPU, as
+ * last read from the board. Reads at most once a cycle, only when asked (webhooks coming in), never
+ * on a webhook's path: the answer is the one read before, the next read is on its way.
+ */
+export function workersShort(board: ShortBoard, o: { cycleMs?: number; now?: () => number } = {}): () => boolean {
+  const cycleMs = o.cycleMs ?? CYCLE_MS;
+  const now = o.now ?? (() => performance.now());
+  let short = false;
+  let readAt = -Infinity;
+  return () => {
+    const t = now();
+    if (t - readAt >= cycleMs) {
+      readAt = t;
+      board.raised().then(
+        (raised) => (short = raised),
+        // Redis away: nothing to yield to (the webhooks get their 503 from the store).
+        () => (short = false),
+      );
+    }
+    return short;
+  };
+}
