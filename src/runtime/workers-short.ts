@@ -70,3 +70,21 @@ export function workersShort(board: ShortBoard, o: { cycleMs?: number; now?: () 
     return short;
   };
 }
+
+/**
+ * An ingress process's own part: it starts holding webhooks back for short workers only when it
+ * waited for a CPU itself (OWN_WAIT of the time since the last cycle): it shares cores with
+ * someone, and what it leaves can reach the workers. An ingress on cores of its own never
+ * waits for workers elsewhere, which it could not help. Once it yields it goes on while the
+ * workers stay short (yielding, it waits for a CPU less).
+ */
+export const OWN_WAIT = 0.1;
+
+export function yieldToShortWorkers(short: () => boolean, waited: () => number | undefined = cpuWaitMeter()): () => boolean {
+  let yielding = false;
+  return () => {
+    const own = waited();
+    yielding = short() && (yielding || (own !== undefined && own >= OWN_WAIT));
+    return yielding;
+  };
+}

@@ -1,3 +1,4 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -8,14 +9,14 @@ import { GatewayProcess, tempDir, waitFor } from '../e2e/harness.ts';
 import { closeFakes, CREDENTIALS, fakeEnv, startFakes, yaml, type Started } from '../fixtures/gateway.ts';
 
 /**
- * An ingress process that yields to worker processes short of CPU (docs/scaling.md, "Delivery
- * keeps its share"): while the workers' flag is up, webhooks that come in the deliveries' part
- * of a cycle wait (at most `maxWaitingWebhooks` of a route; the next is answered 503 with
- * Retry-After), and every one is still acknowledged, stored and delivered once, by the worker
- * process. The flag is raised here as a worker short of CPU raises it (the same key, every
- * cycle): how a worker decides it is short is in test/unit/workers-short.test.ts, and a
- * starved CPU cannot be made on demand.
- */
+ * An ingress process that yields to worker processes short of CPU (docs/scaling.md, "Separate
+ * ingress and worker processes"): while the workers' flag is up and the ingress shares its core
+ * with others, webhooks that come in the deliveries' part of a cycle wait (at most
+ * `maxWaitingWebhooks` of a route; the next is answered 503 with Retry-After), and every one is
+ * still acknowledged, stored and delivered once, by the worker process. The flag is raised here
+ * as a worker short of CPU raises it (the same key, every cycle), and the ingress is pinned to
+ * one core with a busy neighbour: how a worker decides it is short is in
+ * test/unit/workers-short.test.ts, and a starved worker cannot be made on demand. */
 
 const PREFIX = 'stormroles';
 const MAX_WAITING = 3;
@@ -40,6 +41,7 @@ describe.runIf(available)('an ingress process yielding to short worker processes
   let dir: { path: string; remove(): Promise<void> };
   let redis: Redis;
   let flag: NodeJS.Timeout | undefined;
+  let neighbour: ChildProcess | undefined;
   const procs: GatewayProcess[] = [];
   let ingress: GatewayProcess;
   let update = 1;
@@ -60,6 +62,7 @@ describe.runIf(available)('an ingress process yielding to short worker processes
   });
   afterAll(async () => {
     clearInterval(flag);
+    neighbour?.kill('SIGKILL');
     redis?.disconnect();
     await Promise.all(procs.map((p) => p.stop()));
     await closeFakes(fakes);
@@ -102,7 +105,10 @@ describe.runIf(available)('an ingress process yielding to short worker processes
     await waitFor('every calm message delivered', () => delivered('calm').length === 36);
   });
 
-  it('while a worker is short, webhooks beyond the cap are refused with 503 and Retry-After; sent again, every one is acknowledged and delivered once', async () => {
+  it('while a worker is short and the ingress shares its core, webhooks beyond the cap are refused with 503 and Retry-After; sent again, every one is acknowledged and delivered once', async () => {
+    // The ingress shares core 0 with a process that never sleeps, as it would with busy workers.
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(ingress.pid)], { stdio: 'ignore' });
+    neighbour = spawn('taskset', ['-c', '0', process.execPath, '-e', 'for (;;);'], { stdio: 'ignore' });
     const raise = () => void redis.set(`${PREFIX}:workers-short`, '1', 'PX', 750);
     raise();
     flag = setInterval(raise, 250);
@@ -127,6 +133,7 @@ describe.runIf(available)('an ingress process yielding to short worker processes
     }
     clearInterval(flag);
     flag = undefined;
+    neighbour.kill('SIGKILL');
     // Every message sent reached the helpdesk, once.
     await waitFor('every stormed message delivered', () => delivered('storm').length >= sent.length);
     const comments = delivered('storm');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cpuWaitMeter } from '../../src/runtime/cpu-wait.ts';
 import { IngressShare } from '../../src/runtime/ingress-share.ts';
-import { reportWorkersShort, SHORT_WAIT, workersShort, type ShortBoard, type WorkerLoad } from '../../src/runtime/workers-short.ts';
+import { OWN_WAIT, reportWorkersShort, SHORT_WAIT, workersShort, yieldToShortWorkers, type ShortBoard, type WorkerLoad } from '../../src/runtime/workers-short.ts';
 
 /** The board as Redis keeps it: a flag that expires; counts the reads and writes. */
 function board() {
@@ -95,10 +95,34 @@ describe('an ingress process reads whether workers are short', () => {
     expect(short()).toBe(false);
   });
 
-  /** An ingress-only process as the Redis runtime sets it up: no deliveries of its own. */
+  it('yields only once it waited for a CPU itself (it shares cores with the workers), and then while they stay short', () => {
+    let short = true;
+    let own: number | undefined = 0;
+    const yielding = yieldToShortWorkers(() => short, () => own);
+    // On cores of its own (or no counters): nothing it leaves would reach the workers.
+    expect(yielding()).toBe(false);
+    own = undefined;
+    expect(yielding()).toBe(false);
+    own = OWN_WAIT;
+    expect(yielding()).toBe(true);
+    // Yielding, it waits for a CPU less: it goes on while the workers are short.
+    own = 0;
+    expect(yielding()).toBe(true);
+    short = false;
+    expect(yielding()).toBe(false);
+    // The next time the workers are short it needs to have waited again.
+    short = true;
+    expect(yielding()).toBe(false);
+    // Workers not short: it does not yield however long it waited.
+    short = false;
+    own = 0.9;
+    expect(yielding()).toBe(false);
+  });
+
+  /** An ingress-only process as the Redis runtime sets it up (no deliveries of its own), on cores it shares. */
   const ingressOnly = (b: ShortBoard, maxWaiting = 100) => {
     const short = workersShort(b, { cycleMs: 100 });
-    return new IngressShare({ busy: short, underPressure: short, deliveryShare: 0.5, cycleMs: 100, maxWaiting });
+    return new IngressShare({ busy: short, underPressure: yieldToShortWorkers(short, () => OWN_WAIT), deliveryShare: 0.5, cycleMs: 100, maxWaiting });
   };
 
   /** Webhooks every 10 ms for a second: how many were held back (started after they came), answered, refused. */

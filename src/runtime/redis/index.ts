@@ -8,7 +8,7 @@ import { redisConversationLog } from './conversations.ts';
 import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
 import { IngressShare, loopPressure, type ShareSettings } from '../ingress-share.ts';
-import { reportWorkersShort, workersShort, type ShortBoard } from '../workers-short.ts';
+import { reportWorkersShort, workersShort, yieldToShortWorkers, type ShortBoard } from '../workers-short.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
@@ -85,10 +85,16 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   let shortReport: { stop(): void } | undefined;
   const othersShort = workersShort(shortBoard);
   const pressure = loopPressure();
+  const yieldToOthers = yieldToShortWorkers(othersShort);
   const share = new IngressShare({
     ...opts.share,
     busy: () => (worker?.busy ?? false) || othersShort(),
-    underPressure: () => pressure() || othersShort(),
+    underPressure: () => {
+      // Both measured at every cycle's start, each over the time since the last.
+      const busyLoop = pressure();
+      const yielding = yieldToOthers();
+      return busyLoop || yielding;
+    },
   });
 
   return {
