@@ -1,9 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { ChannelInstance, Conversation, ReplyToSend } from '../../src/core/connector.ts';
 import { NotYet } from '../../src/core/errors.ts';
 import { newId } from '../../src/core/ids.ts';
@@ -11,15 +6,12 @@ import type { Job } from '../../src/core/jobs.ts';
 import { ticketsBeingLinked } from '../../src/core/linking.ts';
 import { createPipeline, inboundJob, syncJob } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
-import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
-import { memoryKv } from '../../src/runtime/memory-kv.ts';
-import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
-import type { Runtime } from '../../src/runtime/runtime.ts';
-import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { redisAvailableOrExplain } from '../fakes/redis-server.ts';
 import { silent } from '../fixtures/log.ts';
 import { quietChannel, telegramText } from '../fixtures/pipeline.ts';
+import { withRuntime } from '../fixtures/runtime.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { withFakeZendesk } from '../fixtures/zendesk.ts';
 
 /**
  * A customer's first message makes a ticket; the conversation's link is written when that delivery
@@ -34,41 +26,21 @@ import { waitFor } from '../fixtures/wait.ts';
  */
 
 const redisAvailable = redisAvailableOrExplain('the link race test on Redis');
-const EMAIL = 'agent@example.com';
-const TOKEN = 'zd-token-link-race-0123';
 
-describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] : [])])('an agent event while the ticket is being linked ($store)', ({ store }) => {
-  let zd: FakeZendesk;
-  let redis: RedisServer | undefined;
-  let rt: Runtime;
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-linkrace-'));
-  beforeAll(async () => {
-    zd = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN });
-    if (store === 'redis') redis = await startRedis();
-  });
-  afterEach(async () => {
-    await rt?.close(1000);
-  });
-  afterAll(async () => {
-    await zd.close();
-    await redis?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+describe.each([{ store: 'embedded' as const }, ...(redisAvailable ? [{ store: 'redis' as const }] : [])])('an agent event while the ticket is being linked ($store)', ({ store }) => {
+  const zendesk = withFakeZendesk('zd-token-link-race-0123');
+  const runtime = withRuntime(store, 'linkrace');
 
-  let opened = 0;
   /**
    * The real pipeline on a fresh runtime, a Telegram-like channel (what it sends lands in `sent`).
    * The next inbound delivery after `hold()` is held after it has run and before the runtime
    * records it; every sync attempt is counted as it ends: `waited` (NotYet) or `done`.
    */
   async function gateway() {
-    zd.reset();
-    const name = `linkrace${++opened}`;
-    const common = { concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 40, maxDelayMs: 200 }, batchSettleMs: 0, log: pino({ level: 'silent' }) };
-    rt = store === 'redis' ? createRedisRuntime({ url: redis!.url, prefix: name, lockDurationMs: 5000, ...common }) : createEmbeddedRuntime({ path: join(dir, name), ...common });
+    const rt = runtime.open();
     const sent: { to: Conversation; reply: ReplyToSend }[] = [];
     const telegram: ChannelInstance = { ...quietChannel, send: async (to, reply) => (sent.push({ to, reply }), { externalIds: [String(sent.length)] }) };
-    const helpdesk = await zendesk.create(ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN }), { log: silent, kv: memoryKv(), dataDir: dir });
+    const helpdesk = await zendesk.connector();
     const pipeline = createPipeline({
       helpdesk,
       channels: new Map([['telegram', { kind: 'telegram', medium: 'messenger' as const, instance: telegram }]]),
@@ -104,6 +76,8 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
       },
     });
     return {
+      rt,
+      zd: zendesk.zd,
       sent,
       syncs,
       /** Holds the next inbound delivery once it has run; resolves `ran` then, and records it on `release()`. */
@@ -126,6 +100,7 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
 
   it("an agent's reply between the helpdesk making the ticket and the delivery being recorded reaches the customer", async () => {
     const gw = await gateway();
+    const { rt, zd } = gw;
     const delivery = gw.hold();
     await rt.enqueue([inboundJob(telegramText('01LINKRACE', 1, 'Вывод не пришёл уже 3 дня'))]);
     await delivery.ran;
@@ -153,6 +128,7 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
 
   it('an event on a ticket the gateway never made is ignored at once, also while another ticket is being linked', async () => {
     const gw = await gateway();
+    const { rt, zd } = gw;
     // A ticket from another source (an email to the helpdesk, a ticket an agent opened), answered by an agent.
     const foreign = zd.seedTicket({ description: 'Письмо напрямую в поддержку', tags: [] });
     zd.addAgentComment(foreign.id, 'Ответили по почте.');

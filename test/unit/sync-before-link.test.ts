@@ -1,14 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { NotYet } from '../../src/core/errors.ts';
 import type { Job } from '../../src/core/jobs.ts';
 import { LINKING_MS, ticketsBeingLinked } from '../../src/core/linking.ts';
 import { createPipeline, syncJob, type Pipeline } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import type { FakeZendesk } from '../fakes/zendesk-server.ts';
 import { silent } from '../fixtures/log.ts';
 import { memoryLinks, quietChannel, telegramText } from '../fixtures/pipeline.ts';
+import { withFakeZendesk } from '../fixtures/zendesk.ts';
 
 /**
  * The delivery that makes a ticket marks it as being linked as soon as the helpdesk answers (the
@@ -18,10 +18,8 @@ import { memoryLinks, quietChannel, telegramText } from '../fixtures/pipeline.ts
  * linked ticket writes no mark. (Both runtimes, with a real hold: test/runtime/link-race.test.ts.)
  */
 
-const EMAIL = 'agent@example.com';
-const TOKEN = 'zd-token-sync-0123';
-
 describe('an agent event on a ticket no conversation is linked to yet', () => {
+  const zendesk = withFakeZendesk('zd-token-sync-0123');
   let zd: FakeZendesk;
   let pipeline: Pipeline;
   let links: ReturnType<typeof memoryLinks>;
@@ -35,21 +33,16 @@ describe('an agent event on a ticket no conversation is linked to yet', () => {
     return { id: `j-in-${i}`, dedupeKey: m.dedupeKey, lane: 'l', target: 'helpdesk', payload: { kind: 'inbound', message: m }, attempts: 0, createdAt: clock, ambiguous: false };
   };
 
-  beforeAll(async () => {
-    zd = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN });
-  });
-  afterAll(() => zd.close());
   beforeEach(async () => {
-    zd.reset();
+    zd = zendesk.zd;
     links = memoryLinks();
     clock = Date.now();
     marks = [];
     const kv = memoryKv({ now: () => clock });
     // Which kv writes are marks: a follow-up must not pay one.
     const counted = { ...kv, set: async (k: string, v: string, o?: Parameters<typeof kv.set>[2]) => (k.startsWith('linking:') && marks.push(k), kv.set(k, v, o)) };
-    const helpdesk = await zendesk.create(ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN }), { log: silent, kv: memoryKv(), dataDir: '/nonexistent' });
     pipeline = createPipeline({
-      helpdesk,
+      helpdesk: await zendesk.connector(),
       channels: new Map([['telegram', { kind: 'telegram', medium: 'messenger' as const, instance: quietChannel }]]),
       links,
       rules: () => ({ compiled: compileRules([]), replies: {} }),
