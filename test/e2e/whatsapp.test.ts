@@ -162,14 +162,16 @@ ${yaml.whatsapp('wa-plain', OTHER_NUMBER_ID)}
     expect(graph().sent.filter((m) => m.to === waId)).toHaveLength(0);
   });
 
+  /** Replies the gateway has recorded as sent on the WhatsApp channel (Meta reports a status only after its answer to the send). */
+  const repliesDone = async () => {
+    const text = await (await fetch(`${t.gw.url}/metrics`)).text();
+    return text.split('\n').filter((l) => l.startsWith('switchboard_delivered_total{kind="reply",channel="whatsapp"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  };
+
   it('a failed status callback for a reply becomes a private note with Meta\'s error code and title', async () => {
     const waId = '998901110008';
     await deliver(waPayload([[waChange({ contacts: [{ waId }], messages: [waMessage.text(waId, 'ставка не рассчитана', 'wamid.ST-1')] })]]));
     const ticket = await waitFor('the ticket', () => ticketOf('whatsapp', waId));
-    const repliesDone = async () => {
-      const text = await (await fetch(`${t.gw.url}/metrics`)).text();
-      return text.split('\n').filter((l) => l.startsWith('switchboard_delivered_total{kind="reply",channel="whatsapp"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-    };
     const before = await repliesDone();
     await agentReply(ticket, 'Ставка будет рассчитана после окончания матча.');
     const sent = await waitFor('the reply in WhatsApp', () => graph().sent.find((m) => m.to === waId));
@@ -190,9 +192,11 @@ ${yaml.whatsapp('wa-plain', OTHER_NUMBER_ID)}
     const waId = '998901110009';
     await deliver(waPayload([[waChange({ contacts: [{ waId }], messages: [waMessage.text(waId, 'бонус не начислен', 'wamid.RE-1')] })]]));
     const ticket = await waitFor('the ticket', () => ticketOf('whatsapp', waId));
+    const before = await repliesDone();
     await agentReply(ticket, 'Бонус начислен.\nПроверьте баланс.');
     const freeForm = await waitFor('the free-form reply in WhatsApp', () => graph().sent.find((m) => m.to === waId));
     expect(freeForm.type).toBe('text');
+    await waitFor('the reply job to finish', async () => (await repliesDone()) > before);
     // Meta accepted the send, and then reports that the window was closed after all.
     const status = failedStatus(freeForm.wamid, waId, { code: 131047, title: 'Re-engagement message', details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' });
     for (let i = 0; i < 2; i++) expect((await deliver(waPayload([[waChange({ statuses: [status] })]]))).status).toBe(200);
