@@ -113,8 +113,8 @@ const SETUPS: { setup: string; store: 'embedded' | 'redis'; roles: Roles }[] = [
 /**
  * Each setup `rounds` times, the setups taking turns (so a busy spell of the machine hits all of
  * them); `only`: one store (`embedded`, `redis`), `one` for the one-process setups,
- * `redis-one`, or `split` for the ingress + worker processes. With `base` (another checkout of Switchboard) each setup also runs on it, right
- * before, for a before/after in the same run.
+ * `redis-one`, or `split` for the ingress + worker processes. With `base` (another checkout of
+ * Switchboard) each setup also runs on it, right before, for a before/after in the same run.
  */
 export async function stormBench(o: { seconds: number; backlog: number; rounds: number; only?: string; base?: string }): Promise<StormRun[]> {
   const runs: StormRun[] = [];

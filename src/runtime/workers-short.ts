@@ -71,15 +71,16 @@ export function workersShort(board: ShortBoard, o: { cycleMs?: number; now?: () 
   };
 }
 
-/**
- * An ingress process's own part: it starts holding webhooks back for short workers only when it
- * waited for a CPU itself (OWN_WAIT of the time since the last cycle): it shares cores with
- * someone, and what it leaves can reach the workers. An ingress on cores of its own never
- * waits for workers elsewhere, which it could not help. Once it yields it goes on while the
- * workers stay short (yielding, it waits for a CPU less).
- */
+/** An ingress yields to short workers only once it waited for a CPU itself this part of the time since the last cycle. */
 export const OWN_WAIT = 0.1;
 
+/**
+ * An ingress process's own part: it starts holding webhooks back for short workers only when it
+ * waited for a CPU itself (OWN_WAIT): it shares cores with someone, and what it leaves can reach
+ * the workers. An ingress on cores of its own never waits for workers elsewhere, which it could
+ * not help. Once it yields it goes on while the workers stay short (yielding, it waits for a CPU
+ * less). Called at the start of each cycle, measuring its own wait since the previous one.
+ */
 export function yieldToShortWorkers(short: () => boolean, waited: () => number | undefined = cpuWaitMeter()): () => boolean {
   let yielding = false;
   return () => {
