@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cpuWaitMeter } from '../../src/runtime/cpu-wait.ts';
 import { IngressShare } from '../../src/runtime/ingress-share.ts';
-import { OWN_WAIT, reportWorkersShort, SHORT_WAIT, workersShort, yieldToShortWorkers, type ShortBoard, type WorkerLoad } from '../../src/runtime/workers-short.ts';
+import { KEEP_WAIT, OWN_WAIT, reportWorkersShort, SHORT_WAIT, workersShort, yieldToShortWorkers, type ShortBoard, type WorkerLoad } from '../../src/runtime/workers-short.ts';
 
 /** The board as Redis keeps it: a flag that expires; counts the reads and writes. */
 function board() {
@@ -53,11 +53,20 @@ describe('a worker process says it is short of CPU', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(b.raises).toBe(10);
     expect(await b.raised()).toBe(true);
-    // The ingress backed off: the worker has its CPU back and says nothing more.
-    waited = 0.1;
+    // The ingress backed off and the worker waits less, but still some: it stays short (else the
+    // ingress would stop yielding and the worker would be short again a moment later).
+    waited = KEEP_WAIT;
     await vi.advanceTimersByTimeAsync(1000);
-    expect(b.raises).toBe(10);
+    expect(b.raises).toBe(20);
+    // It has its CPU back: it says nothing more, and the flag lapses.
+    waited = KEEP_WAIT - 0.05;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(b.raises).toBe(20);
     expect(await b.raised()).toBe(false);
+    // Short again takes SHORT_WAIT, not KEEP_WAIT.
+    waited = KEEP_WAIT;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(b.raises).toBe(20);
     report.stop();
   });
 });
