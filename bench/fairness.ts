@@ -12,7 +12,8 @@ import { gatewayYaml, helpdeskStats, loadAverage, sleep, spawnServer, startGatew
  *   - a responsible-gaming plea in a conversation that still has messages queued.
  * Counted for each: the helpdesk requests and the messages delivered between its ack and its
  * arrival, against what round-robin promises (the conversations ahead of it in its class, plus
- * the deliveries already in flight) and what a queue in arrival order would make it wait.
+ * the deliveries already in flight, plus for the ordinary one the urgent messages that come while
+ * it waits) and what a queue in arrival order would make it wait.
  */
 
 export interface ProbeResult {
@@ -21,7 +22,7 @@ export interface ProbeResult {
   requests: number;
   /** Other messages delivered meanwhile. */
   messagesBefore: number;
-  /** Its fair share: conversations ahead of it in its class when it arrived, plus deliveries in flight. */
+  /** Its fair share: conversations ahead of it in its class when it arrived, plus deliveries in flight, plus urgent messages that come while an ordinary one waits. */
   fairShare: number;
   /** Messages queued ahead of it in arrival order (what a single queue would make it wait). */
   fifo: number;
@@ -119,7 +120,15 @@ async function one(setup: string, store: Store, o: { perMinute: number; conversa
         const own = i === 2 ? waiting.filter((s) => s.chat === p.chat).length : 0;
         // A conversation's messages go one at a time, in order: while the probe's own queued ones
         // go (each taking a slot without pause), the other slots keep delivering, one message each.
-        const fairShare = i === 2 ? (own + 1) * CONCURRENCY - 1 : ahead + CONCURRENCY;
+        // An ordinary message also waits, by design, for the urgent ones acknowledged while it
+        // waits (urgent first): the other probes, with the queued messages of a conversation an
+        // urgent message lifts (that conversation is already one of the lanes `ahead`).
+        const urgentFirst = urgent ? 0 : probes.reduce((sum, q, j) => {
+          if (j === i) return sum;
+          const queued = waiting.filter((s) => s.chat === q.chat);
+          return sum + 1 + queued.length - (queued.some((s) => s.normalClass) ? 1 : 0);
+        }, 0);
+        const fairShare = i === 2 ? (own + 1) * CONCURRENCY - 1 : ahead + CONCURRENCY + urgentFirst;
         return {
           probe: p.name,
           requests: arrivedAt - p.requests,

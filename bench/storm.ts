@@ -112,13 +112,15 @@ const SETUPS: { setup: string; store: 'embedded' | 'redis'; roles: Roles }[] = [
 
 /**
  * Each setup `rounds` times, the setups taking turns (so a busy spell of the machine hits all of
- * them); `only`: one store (`embedded`, `redis`), `one` for the one-process setups, or
- * `redis-one`. With `base` (another checkout of Switchboard) each setup also runs on it, right
- * before, for a before/after in the same run.
+ * them); `only`: one store (`embedded`, `redis`), `one` for the one-process setups,
+ * `redis-one`, or `split` for the ingress + worker processes. With `base` (another checkout of
+ * Switchboard) each setup also runs on it, right before, for a before/after in the same run.
  */
 export async function stormBench(o: { seconds: number; backlog: number; rounds: number; only?: string; base?: string }): Promise<StormRun[]> {
   const runs: StormRun[] = [];
-  const picked = SETUPS.filter((x) => o.only === undefined || x.store === o.only || ((o.only === 'one' || o.only === `${x.store}-one`) && x.roles[0] === 'all'));
+  const picked = SETUPS.filter(
+    (x) => o.only === undefined || x.store === o.only || ((o.only === 'one' || o.only === `${x.store}-one`) && x.roles[0] === 'all') || (o.only === 'split' && x.roles[0] === 'ingress'),
+  );
   const versions: { label: string; repo?: string }[] = o.base ? [{ label: 'before: ', repo: o.base }, { label: '' }] : [{ label: '' }];
   for (let n = 1; n <= o.rounds; n++) {
     for (const s of picked) {
@@ -140,7 +142,7 @@ export async function stormBench(o: { seconds: number; backlog: number; rounds: 
   return runs;
 }
 
-// node bench/storm.ts [seconds] [backlog] [rounds] [all|embedded|redis|one|redis-one] [base checkout]
+// node bench/storm.ts [seconds] [backlog] [rounds] [all|embedded|redis|one|redis-one|split] [base checkout]
 if (import.meta.main) {
   const [seconds, backlog, rounds, only, base] = process.argv.slice(2);
   await stormBench({ seconds: Number(seconds ?? 10), backlog: Number(backlog ?? 10_000), rounds: Number(rounds ?? 1), only: only === 'all' ? undefined : only, base });

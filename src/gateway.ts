@@ -9,6 +9,7 @@ import { createIdentityService } from './core/identity/service.ts';
 import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { createCsat } from './core/csat/csat.ts';
+import { ticketsBeingLinked } from './core/linking.ts';
 import { compileRules, explain } from './core/rules/engine.ts';
 import { calendarOf } from './core/kpi/config.ts';
 import { createConversationTiming } from './core/kpi/timing.ts';
@@ -164,6 +165,8 @@ export async function startGateway(opts: {
   }
 
   const calendar = calendarOf(cfg.sla, cfg.timezone);
+  // In the runtime's kv, so an event handled by another process sees a ticket this one is creating.
+  const linking = ticketsBeingLinked(runtime.kv);
   const timing = createConversationTiming({
     store: runtime.timing,
     kpi: cfg.kpi,
@@ -186,6 +189,7 @@ export async function startGateway(opts: {
     events: metrics.csat,
     history: runtime.conversations,
     log: log.child({ part: 'csat' }),
+    linking,
   });
   const routingLog = new RoutingLog(runtime.kv, cfg.history);
   const pipeline = createPipeline({
@@ -210,6 +214,7 @@ export async function startGateway(opts: {
     }),
     csat,
     routingLog,
+    linking,
   });
 
   // Production accuracy (`rules eval`) as gauges, where deliveries run and the helpdesk can list tickets.

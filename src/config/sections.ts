@@ -78,7 +78,7 @@ export const DeliverySection = z.strictObject({
   maxDelayMs: z.number().int().positive().default(600_000).describe('longest wait between attempts'),
   concurrency: z.number().int().min(1).max(1000).default(8).describe('conversations delivered in parallel per worker'),
   stormShare: z.number().min(0).max(0.9).default(0.7)
-    .describe('while webhooks pour in and deliveries run in the same process, the part of the time the deliveries have the process to themselves (webhooks wait meanwhile, at most that part of 250 ms); 0: webhooks never wait'),
+    .describe('while webhooks pour in and deliveries run in the same process (or worker processes on Redis are short of CPU), the part of the time the deliveries have the process to themselves (webhooks wait meanwhile, at most that part of 250 ms); 0: webhooks never wait'),
   maxWaitingWebhooks: z.number().int().min(0).max(10_000).default(100)
     .describe('webhooks of one route that may wait for their turn during a storm; the next is answered 503 with Retry-After (the channel sends it again)'),
   floodLimit: z.union([z.literal(false), FloodLimitSection]).prefault({})

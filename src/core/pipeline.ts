@@ -39,6 +39,7 @@ import { routeReply } from './identity/reply-via.ts';
 import { topicOf } from './rules/topic.ts';
 import { afterWrite } from './last-set.ts';
 import type { Csat } from './csat/csat.ts';
+import type { TicketsBeingLinked } from './linking.ts';
 
 /**
  * What happens to each job: route and deliver customer messages, fan agent replies
@@ -93,6 +94,8 @@ export interface PipelineDeps {
   csat?: Csat;
   /** Where each routed message and its decision are kept for `rules eval` and `rules diff`. */
   routingLog?: RoutingLog;
+  /** Tickets created but not linked yet, so an agent's event in that moment waits for the link (absent: it is ignored). */
+  linking?: TicketsBeingLinked;
 }
 
 /**
@@ -291,6 +294,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // answer from when they wrote (the channel's time), not from when we delivered it.
     const waiting = input.private ? [] : messages.filter((m) => m.kind !== 'edit' && !m.private);
     const kept = Promise.all([
+      // A new ticket is not linked until this delivery is recorded: an agent's event on it waits till then.
+      ref.ticketId !== (link?.ticketId ?? joined?.ticketId)
+        ? deps.linking?.mark(ref.ticketId).catch((err: unknown) => log.warn({ err, ticketId: ref.ticketId }, 'could not mark the new ticket as being linked'))
+        : undefined,
       deps.routingLog?.append({
         at: routedAt.getTime(),
         ticketId: ref.ticketId,
@@ -411,9 +418,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
   }
 
-  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>): Promise<RunOutcome | void> {
+  async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>, eventAt: number): Promise<RunOutcome | void> {
     const link = await links.byTicket(ticketId);
     if (!link) {
+      // A ticket the gateway is creating right now: its link comes with the delivery's record.
+      const wait = await deps.linking?.untilLinked(ticketId, eventAt);
+      if (wait) throw wait;
       log.debug({ ticketId }, 'agent event for a ticket no conversation is linked to; ignored');
       return;
     }
@@ -525,7 +535,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'inbound':
           return inbound(jobs, ctx);
         case 'sync':
-          return sync(p);
+          return sync(p, head.createdAt);
         case 'reply':
           // The agent answered when the helpdesk says, else when the gateway saw the answer.
           await deps.timing?.agentReply({ ticketId: p.reply.ticketId, commentId: p.reply.commentId, at: (p.reply.createdAt ? Date.parse(p.reply.createdAt) : NaN) || head.createdAt });

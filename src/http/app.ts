@@ -139,7 +139,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 function mountRoute(app: FastifyInstance, deps: AppDeps, channel: MountedChannel, spec: RouteSpec): void {
   const url = spec.prefix === 'admin' ? `/admin/channels/${channel.id}${spec.path}` : `/${spec.prefix ?? 'webhooks'}/${channel.id}${spec.path}`;
-  guardedRoute(app, deps, { method: spec.method, url, label: channel.id, bodyLimit: spec.bodyLimit ?? deps.bodyLimit, guard: spec.guard, handle: spec.handler });
+  // An admin route (a QR code to link an account) is an engineer at work, not a webhook: it
+  // never waits in the channel's line, so a storm does not lock the on-call out of the channel.
+  const turn = spec.prefix !== 'admin';
+  guardedRoute(app, deps, { method: spec.method, url, label: channel.id, turn, bodyLimit: spec.bodyLimit ?? deps.bodyLimit, guard: spec.guard, handle: spec.handler });
 }
 
 interface GuardedRoute {
@@ -147,6 +150,8 @@ interface GuardedRoute {
   url: string;
   /** The route's name in metrics and logs (never the request's own URL). */
   label: string;
+  /** Takes its turn with the deliveries (IngressShare) in the line named by `label`. Default: yes. */
+  turn?: boolean;
   bodyLimit: number;
   guard?: RouteGuard;
   handle(req: InboundRequest): Promise<HttpResponse>;
@@ -188,18 +193,16 @@ function guardedRoute(app: FastifyInstance, deps: AppDeps, r: GuardedRoute): voi
       // never queue ahead of the vendor's while deliveries run.
       const refused = r.guard?.body?.(head, raw);
       if (refused) return refuse(req, reply, refused, false);
+      const handle = async () => {
+        const parsed = await parseBody(head, raw);
+        if (!parsed.ok) return refuse(req, reply, badInput(parsed.field, parsed.error), false);
+        const res = await r.handle({ ...head, rawBody: raw, body: parsed.value.body, files: parsed.value.files });
+        return res.status >= 400 ? refuse(req, reply, res, false) : send(reply, res);
+      };
+      if (r.turn === false) return handle();
       // Its turn with the deliveries of this process (see IngressShare): up to the answer written.
       // Too many of this route waiting already: 503, the channel sends it again later.
-      return deps.runtime.admit(
-        r.label,
-        async () => {
-          const parsed = await parseBody(head, raw);
-          if (!parsed.ok) return refuse(req, reply, badInput(parsed.field, parsed.error), false);
-          const res = await r.handle({ ...head, rawBody: raw, body: parsed.value.body, files: parsed.value.files });
-          return res.status >= 400 ? refuse(req, reply, res, false) : send(reply, res);
-        },
-        () => refuse(req, reply, WAIT_FULL, false),
-      );
+      return deps.runtime.admit(r.label, handle, () => refuse(req, reply, WAIT_FULL, false));
     },
   });
 }

@@ -15,7 +15,7 @@ export interface ShareSettings {
 export const DEFAULT_SHARE: ShareSettings = { deliveryShare: 0.7, maxWaiting: 100 };
 
 export interface IngressShareOptions extends Partial<ShareSettings> {
-  /** Deliveries in this process are moving (they need turns of the event loop too). */
+  /** Deliveries are moving that need this process's time: its own, or (Redis) worker processes short of the CPU it takes. */
   busy(): boolean;
   /** Length of one cycle (webhooks' part, then the deliveries' own part). */
   cycleMs?: number;

@@ -58,6 +58,11 @@ export class GatewayProcess {
     return new GatewayProcess(configFile, await freePort(), env, role);
   }
 
+  /** The process id once started. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Started and not ended. */
   get alive(): boolean {
     return this.child !== undefined && !this.exited;

@@ -1,9 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { ChannelInstance, Conversation } from '../../src/core/connector.ts';
 import { DeliveryError } from '../../src/core/errors.ts';
 import { createIdentityService } from '../../src/core/identity/service.ts';
@@ -13,15 +8,13 @@ import type { Job } from '../../src/core/jobs.ts';
 import { createPipeline, inboundJob, syncJob, type RunOutcome } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
 import { newId } from '../../src/core/ids.ts';
-import { createEmbeddedRuntime } from '../../src/runtime/embedded/index.ts';
-import { createRedisRuntime } from '../../src/runtime/redis/index.ts';
-import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
-import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
+import { redisAvailableOrExplain } from '../fakes/redis-server.ts';
 import { silent } from '../fixtures/log.ts';
 import { quietChannel } from '../fixtures/pipeline.ts';
+import { withRuntime } from '../fixtures/runtime.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { withFakeZendesk } from '../fixtures/zendesk.ts';
 
 /**
  * The mail thread an agent's `reply_via_<email channel>` tag opens is stored by the runtime in the
@@ -36,7 +29,6 @@ import { waitFor } from '../fixtures/wait.ts';
  */
 
 const redisAvailable = redisAvailableOrExplain('the reply-via thread test on Redis');
-const EMAIL = 'agent@example.com';
 const TOKEN = 'zd-token-reply-via-0123';
 
 /** The conversation a delivery's first follow-up reply goes to, when it names one. */
@@ -53,42 +45,20 @@ function message(channel: 'site' | 'support', id: string, conversation: string, 
   });
 }
 
-describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] : [])])('a reply-via mail thread is written with its delivery ($store)', ({ store }) => {
-  let zd: FakeZendesk;
-  let redis: RedisServer | undefined;
+describe.each([{ store: 'embedded' as const }, ...(redisAvailable ? [{ store: 'redis' as const }] : [])])('a reply-via mail thread is written with its delivery ($store)', ({ store }) => {
+  const fake = withFakeZendesk(TOKEN);
+  const runtime = withRuntime(store, 'replyvia');
   let rt: Runtime;
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-replyvia-'));
-  beforeAll(async () => {
-    zd = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN });
-    if (store === 'redis') redis = await startRedis();
-  });
-  afterEach(async () => {
-    await rt?.close(1000);
-  });
-  afterAll(async () => {
-    await zd.close();
-    await redis?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  // Each test on a fresh store and a fresh Zendesk.
-  let opened = 0;
-  function openRuntime(): Runtime {
-    zd.reset();
-    const name = `replyvia${++opened}`;
-    const common = { concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 40, maxDelayMs: 200 }, batchSettleMs: 0, log: pino({ level: 'silent' }) };
-    return store === 'redis' ? createRedisRuntime({ url: redis!.url, prefix: name, lockDurationMs: 5000, ...common }) : createEmbeddedRuntime({ path: join(dir, name), ...common });
-  }
 
   /**
    * The real pipeline on `rt`, a web form and a support mailbox (mails land in `mails`). `afterRun`
    * sees each delivery's outcome before the runtime records it: a test holds or fails it there.
    */
   async function gateway(afterRun: (jobs: Job[], out: RunOutcome | void) => Promise<void>) {
-    rt = openRuntime();
+    rt = runtime.open();
     const mails: Conversation[] = [];
     const support: ChannelInstance = { ...quietChannel, send: async (to) => (mails.push(to), { externalIds: [`<m${mails.length}@acme.test>`] }) };
-    const helpdesk = await zendesk.create(ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN }), { log: silent, kv: memoryKv(), dataDir: dir });
+    const helpdesk = await fake.connector();
     const pipeline = createPipeline({
       helpdesk,
       channels: new Map([
@@ -112,7 +82,7 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
 
     // Dilnoza writes through the site's form, with her address typed in.
     await rt.enqueue([inboundJob(message('site', 'sub-1', 'sub-1', { externalId: 'sub-1', email: 'Dilnoza@customer.test', displayName: 'Dilnoza' }, 'Не могу вывести выигрыш'))]);
-    const ticket = await waitFor('the form ticket', () => zd.tickets.at(-1));
+    const ticket = await waitFor('the form ticket', () => fake.zd.tickets.at(-1));
     await waitFor('the form conversation linked', async () => (await rt.links.byTicket(String(ticket.id)))?.conversationKey === 'site:sub-1');
     let synced = 0;
     return {
@@ -120,7 +90,7 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
       mails,
       /** An agent's answer with the ticket tagged reply_via_support (the event carries the tags). */
       agentAnswers: async (text: string) => {
-        zd.addAgentComment(ticket.id, text);
+        fake.zd.addAgentComment(ticket.id, text);
         await rt.enqueue([syncJob(String(ticket.id), `sync:${ticket.id}:${++synced}`, ['reply_via_support'])]);
       },
     };
@@ -184,7 +154,7 @@ describe.each([{ store: 'embedded' }, ...(redisAvailable ? [{ store: 'redis' }] 
     expect(second).toMatchObject({ externalId: thread.externalId, meta: { openedTo: 'dilnoza@customer.test', lastMessageId: '<answer1@customer.test>' } });
 
     // 2. Her next answer is held in the helpdesk while the next reply is routed and recorded; it finishes last.
-    const held = zd.holdWrites();
+    const held = fake.zd.holdWrites();
     await answer(2, 'А когда именно?');
     await waitFor('her answer waiting on the helpdesk', () => held.held() > 0);
     await agentAnswers('До конца дня.');

@@ -12,6 +12,7 @@ import type { ConversationEvent, Link, NewJob } from '../../src/core/jobs.ts';
 import type { NormalizedMessage } from '../../src/core/message.ts';
 import type { ChannelEntry } from '../../src/core/pipeline.ts';
 import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import { ticketsBeingLinked } from '../../src/core/linking.ts';
 import { silent } from '../fixtures/log.ts';
 
 const QID = '01JCSAT0000000000000000000';
@@ -109,7 +110,9 @@ interface Sent {
 
 function world(opts: Record<string, unknown> = {}, channelSpec: Record<string, { medium: Medium; sends: Capability[] }> = {}) {
   let clock = Date.UTC(2025, 0, 10, 10, 0); // 15:00 in Tashkent
-  const kv = memoryKv();
+  const kv = memoryKv({ now: () => clock });
+  const linking = ticketsBeingLinked(kv, () => clock);
+  const skipped: { channel: string; reason: string }[] = [];
   const links = new Map<string, Link>();
   const ledger = new Set<string>();
   const queue: NewJob[] = [];
@@ -164,6 +167,8 @@ function world(opts: Record<string, unknown> = {}, channelSpec: Record<string, {
     history: { record: async (key, event) => void path.push({ key, event }) },
     log: silent,
     now: () => new Date(clock),
+    linking,
+    events: { skipped: (channel, reason) => void skipped.push({ channel, reason }) },
   });
   const ctx: AttemptContext = { attempt: 1, reconcile: false, idempotencyKey: 'k' };
   /** Runs queued csat jobs and notes until none are left (a NotYet one is returned). */
@@ -197,7 +202,7 @@ function world(opts: Record<string, unknown> = {}, channelSpec: Record<string, {
       receivedAt: new Date(clock).toISOString(), meta: {}, ...extra,
     };
   }
-  return { csat, kv, sent, ratings, notes, path, queue, drain, link, message, tick: (ms: number) => (clock += ms), now: () => clock };
+  return { csat, kv, linking, skipped, sent, ratings, notes, path, queue, drain, link, message, tick: (ms: number) => (clock += ms), now: () => clock };
 }
 
 const decision = (tags: string[] = [], group?: string) => ({ tags, fields: {}, replies: [], notify: [], firedRules: [], ...(group ? { group } : {}) });
@@ -269,15 +274,34 @@ describe('the rating flow', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
-  it('a ticket solved before its conversation is linked is looked for again for a while, then left alone', async () => {
+  it('a ticket solved while the gateway is creating it waits for its link; one the gateway never made is left alone at once', async () => {
     const w = world();
-    await w.csat.solved([{ ticketId: 'T11' }, { ticketId: 'T12' }]);
-    expect(await w.drain()).toBeInstanceOf(NotYet);
+    // T11's delivery has the ticket and is not recorded yet; T12 is not a gateway ticket.
+    await w.linking.mark('T11');
+    await w.csat.solved([{ ticketId: 'T12' }, { ticketId: 'T11' }]);
+    const wait = await w.drain();
+    expect(wait).toBeInstanceOf(NotYet);
+    expect(w.skipped).toEqual([{ channel: 'unknown', reason: 'no_conversation' }]);
     w.link('T11', '51');
-    w.tick(5000);
-    // T11 is asked now; T12 (not a gateway ticket) is given up after the grace period.
-    while (await w.drain()) w.tick(5000);
+    w.tick(wait!.until - w.now());
+    expect(await w.drain()).toBeUndefined();
     expect(w.sent.map((s) => s.to.externalId)).toEqual(['51']);
+  });
+
+  it('a ticket whose delivery died before it was recorded is left alone once its mark expires', async () => {
+    const w = world();
+    await w.linking.mark('T14');
+    await w.csat.solved([{ ticketId: 'T14' }]);
+    let waits = 0;
+    for (let wait = await w.drain(); wait; wait = await w.drain()) {
+      waits++;
+      w.tick(wait.until - w.now());
+    }
+    // A few looks, further apart each time, then skipped.
+    expect(waits).toBeGreaterThan(0);
+    expect(waits).toBeLessThan(40);
+    expect(w.skipped).toEqual([{ channel: 'unknown', reason: 'no_conversation' }]);
+    expect(w.sent).toEqual([]);
   });
 
   it('with no channel opted in, nothing is asked and a stray button press is dropped, not turned into a ticket', async () => {

@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { NewJob } from '../../src/core/jobs.ts';
 import { NormalizedMessage, type NormalizedMessageInput } from '../../src/core/message.ts';
 import { createPipeline, type Pipeline } from '../../src/core/pipeline.ts';
 import { compileRules } from '../../src/core/rules/engine.ts';
-import { definition as zendesk, ZendeskOptions } from '../../connectors/helpdesks/zendesk/index.ts';
-import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { memoryKv } from '../../src/runtime/memory-kv.ts';
+import type { FakeZendesk } from '../fakes/zendesk-server.ts';
 import { silent } from '../fixtures/log.ts';
 import { deliverInbound, memoryLinks, quietChannel } from '../fixtures/pipeline.ts';
+import { withFakeZendesk } from '../fixtures/zendesk.ts';
 
 /**
  * Call logs are private messages: the pipeline writes them as internal notes (TicketInput.private)
  * and never answers them; the Zendesk connector makes them private comments by the API user.
  */
-
-const EMAIL = 'agent@example.com';
-const TOKEN = 'zd-token-private-0123';
 
 
 let n = 0;
@@ -37,6 +33,7 @@ function callMessage(over: Partial<NormalizedMessageInput>): NormalizedMessage {
 }
 
 describe('private messages (call logs) through the pipeline into Zendesk', () => {
+  const zendesk = withFakeZendesk('zd-token-private-0123');
   let zd: FakeZendesk;
   let pipeline: Pipeline;
   let links: ReturnType<typeof memoryLinks>;
@@ -44,15 +41,11 @@ describe('private messages (call logs) through the pipeline into Zendesk', () =>
   let job = 0;
   const ctx = () => ({ attempt: 1, reconcile: false, idempotencyKey: `job-${++job}` });
 
-  beforeAll(async () => {
-    zd = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN });
-  });
-  afterAll(() => zd.close());
   beforeEach(async () => {
-    zd.reset();
+    zd = zendesk.zd;
     links = memoryLinks();
     enqueued = [];
-    const helpdesk = await zendesk.create(ZendeskOptions.parse({ baseUrl: zd.url, email: EMAIL, apiToken: TOKEN }), { log: silent, kv: memoryKv(), dataDir: '/nonexistent' });
+    const helpdesk = await zendesk.connector();
     const compiled = compileRules([{ name: 'calls', when: { kind: 'call' }, set: { tags: ['phone'] }, reply: 'thanks' }]);
     pipeline = createPipeline({
       helpdesk,

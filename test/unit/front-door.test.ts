@@ -268,3 +268,44 @@ describe('safe parsers', () => {
     expect(parseJson('{"ok":[1,2,{"x":"y"}]}')).toEqual({ ok: true, value: { ok: [1, 2, { x: 'y' }] } });
   });
 });
+
+describe('front door: a channel admin route during a storm', () => {
+  const ADMIN = 'admin-token-for-the-front-door-test';
+  let admin: FastifyInstance;
+  let adminPort: number;
+  const asked: string[] = [];
+  beforeAll(async () => {
+    admin = await buildApp({
+      // Every line is full, as in a storm that has filled the channel's waiting line.
+      runtime: { ping: async () => {}, enqueue: async () => [], admit: async (line: string, _handle: () => Promise<unknown>, full: () => unknown) => {
+        asked.push(line);
+        return full();
+      } } as unknown as Runtime,
+      helpdesk: { kind: 'stub' } as unknown as HelpdeskInstance,
+      channels: [{
+        id: 'wa',
+        kind: 'test',
+        status: () => ({ ready: true }),
+        routes: [route('/qr', { method: 'GET', prefix: 'admin' }), route('')],
+      }],
+      metrics: createMetrics('stub'),
+      log: silent,
+      bodyLimit: LIMIT,
+      admin: { tokens: { admin: ADMIN } } as AppDeps['admin'],
+    });
+    await admin.listen({ port: 0, host: '127.0.0.1' });
+    adminPort = (admin.server.address() as { port: number }).port;
+  });
+  afterAll(() => admin.close());
+
+  it("is answered while the channel's webhooks get 503: the on-call can still link the account", async () => {
+    const webhook = await fetch(`http://127.0.0.1:${adminPort}/webhooks/wa`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(webhook.status).toBe(503);
+    expect(asked).toEqual(['wa']);
+    const qr = await fetch(`http://127.0.0.1:${adminPort}/admin/channels/wa/qr`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(qr.status).toBe(200);
+    expect(asked).toEqual(['wa']);
+    // Still behind the admin's access rules.
+    expect((await fetch(`http://127.0.0.1:${adminPort}/admin/channels/wa/qr`)).status).toBe(401);
+  });
+});

@@ -255,6 +255,14 @@ describe('whatsapp-cloud: 131047 in a failed status', () => {
     await recordSent(kv, 'wamid.C', { conversation: '998900000001', replyId: 'again:42:900', excerpt: '[template support_reply] hi', template: true });
     expect((await outcomeOfStatus(kv, failed('wamid.C'), TEMPLATE))?.again).toBeUndefined();
   });
+
+  it('for a message the gateway has no record of, the note says so, not that no template is configured', async () => {
+    const outcome = await outcomeOfStatus(memoryKv(), failed('wamid.UNKNOWN'), TEMPLATE);
+    expect(outcome?.again).toBeUndefined();
+    expect(outcome?.conversation).toBe('998900000001');
+    expect(outcome?.note.text).toContain('no record of sending it');
+    expect(outcome?.note.text).not.toContain('No template is configured');
+  });
 });
 
 describe('whatsapp-cloud: sending through the Graph API', () => {

@@ -44,7 +44,9 @@ export async function outcomeOfStatus(kv: KeyValueStore, status: WaStatus, templ
   await recordMetaClosed(kv, conversation, when ?? new Date());
   const resend = sent && sent.text !== undefined && !sent.template && template;
   if (!resend) {
-    const next = sent?.template ? '' : ' No template is configured for this channel (template: in its config), so nothing more can be sent until the customer writes again.';
+    const next = !sent
+      ? ' The gateway has no record of sending it (another tool on this number, or sent before an upgrade), so it is not sent again; nothing more can be sent until the customer writes again.'
+      : sent.template ? '' : ' No template is configured for this channel (template: in its config), so nothing more can be sent until the customer writes again.';
     return { conversation, note: { text: `${said}${next}`, key } };
   }
   return {

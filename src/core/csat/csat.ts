@@ -1,5 +1,6 @@
 import type { AcceptOutcome, AttemptContext, Conversation, HelpdeskInstance, KeyValueStore, Logger, ReplyToSend, SolvedTicket } from '../connector.ts';
 import { DeliveryError, NotYet } from '../errors.ts';
+import type { TicketsBeingLinked } from '../linking.ts';
 import { escapeHtml } from '../html.ts';
 import { newId } from '../ids.ts';
 import { channelTarget, conversationKey, HELPDESK_TARGET, type ConversationEvent, type ConversationLog, type LinkStore, type NewJob } from '../jobs.ts';
@@ -53,6 +54,8 @@ export interface CsatDeps {
   history?: Pick<ConversationLog, 'record'>;
   log: Logger;
   now?: () => Date;
+  /** Tickets created but not linked yet: one solved that moment waits for its link (absent: it is skipped). */
+  linking?: TicketsBeingLinked;
 }
 
 /** What the email link page shows. */
@@ -64,9 +67,6 @@ export type LinkView =
 export const FEEDBACK_LIMIT = 2000;
 
 export const csatLane = (ticketId: string) => `csat:${ticketId}`;
-
-/** How long a solved ticket no conversation is linked to yet is looked for again. */
-const LINK_GRACE_MS = 30_000;
 
 export type Csat = ReturnType<typeof createCsat>;
 
@@ -150,8 +150,9 @@ export function createCsat(deps: CsatDeps) {
   async function ask(p: Extract<CsatStep, { step: 'ask' }>): Promise<void> {
     const link = await deps.links.byTicket(p.ticketId);
     if (!link) {
-      // Solved the moment it was created: the conversation's link is written right after the ticket.
-      if (now().getTime() - p.solvedAt < LINK_GRACE_MS) throw new NotYet(now().getTime() + 5000, "waiting for the ticket's conversation");
+      // Solved the moment it was created: the ticket's link comes with the record of the delivery that made it.
+      const wait = await deps.linking?.untilLinked(p.ticketId, p.solvedAt);
+      if (wait) throw wait;
       return skip('unknown', p.ticketId, 'no_conversation');
     }
     if (!optedIn(link.channelId)) return skip(link.channelId, p.ticketId, 'not_opted_in');

@@ -7,7 +7,8 @@ import type { RetryPolicy, Runtime, WorkerEvents } from '../runtime.ts';
 import { redisConversationLog } from './conversations.ts';
 import { createRedisIdentities } from './identities.ts';
 import { redisLease } from './lease.ts';
-import { IngressShare, type ShareSettings } from '../ingress-share.ts';
+import { IngressShare, loopPressure, type ShareSettings } from '../ingress-share.ts';
+import { reportWorkersShort, workersShort, yieldToShortWorkers, type ShortBoard } from '../workers-short.ts';
 import { redisProcessBoard } from './processes.ts';
 import { createSharedRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
@@ -74,7 +75,27 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
   const store = storeOn(commands);
   void warnWithoutAof(commands, log);
   let worker: RedisWorker | undefined;
-  const share = new IngressShare({ ...opts.share, busy: () => worker?.busy ?? false });
+  // Worker processes short of CPU say so here; a process taking webhooks on the same cores then
+  // holds them back for the deliveries' part of each cycle, as it does for its own deliveries.
+  const shortKey = `${opts.prefix}:workers-short`;
+  const shortBoard: ShortBoard = {
+    raise: (ttlMs) => commands.set(shortKey, '1', 'PX', ttlMs),
+    raised: async () => (await commands.exists(shortKey)) === 1,
+  };
+  let shortReport: { stop(): void } | undefined;
+  const othersShort = workersShort(shortBoard);
+  const pressure = loopPressure();
+  const yieldToOthers = yieldToShortWorkers(othersShort);
+  const share = new IngressShare({
+    ...opts.share,
+    busy: () => (worker?.busy ?? false) || othersShort(),
+    underPressure: () => {
+      // Both measured at every cycle's start, each over the time since the last.
+      const busyLoop = pressure();
+      const yielding = yieldToOthers();
+      return busyLoop || yielding;
+    },
+  });
 
   return {
     enqueue: (jobs) => store.enqueue(jobs),
@@ -97,8 +118,10 @@ export function createRedisRuntime(opts: RedisRuntimeOptions): Runtime {
         events,
       );
       worker.start();
+      shortReport = reportWorkersShort(shortBoard, () => worker);
     },
     async close(graceMs) {
+      shortReport?.stop();
       await worker?.stop(graceMs);
       await Promise.allSettled(connections.map((c) => c.quit()));
       for (const conn of connections) conn.disconnect();

@@ -79,6 +79,11 @@ export class RedisWorker {
     return this.lanes.size > 0 && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
   }
 
+  /** Work waits that this worker cannot take yet: every slot is taken, or its last step left ready lanes. */
+  get behind(): boolean {
+    return this.lanes.size >= this.opts.concurrency || this.moreLeft;
+  }
+
   start(): void {
     this.renewTimer = setInterval(() => {
       this.store.renew(this.id, [...this.lanes.keys()]).catch((err: unknown) => this.warn('could not renew lane locks', err));
