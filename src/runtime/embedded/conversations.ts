@@ -91,7 +91,7 @@ export function createEmbeddedConversationLog(
     }
   };
 
-  // The timed write waits (on a timer, a few ms) while the WAL restarts; a read flushes at once.
+  // The timed write waits (on a timer, a few ms) while the checkpoint thread holds writes back; a read flushes at once.
   const flushWhenFree = () => {
     if (!gate.enter()) {
       clearTimeout(timer);
