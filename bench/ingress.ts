@@ -197,6 +197,8 @@ export interface BacklogRun {
   rounds: number;
   /** Redis: memory per queued message (used_memory growth since empty / queued), bytes. */
   bytesPerMessage?: number;
+  /** Redis: append-only-file rewrites (a forked child writing the whole dataset) that ran during the filled store's rounds. */
+  aofRewrites?: number;
   /** Embedded, the largest backlog: the filled gateway SIGKILLed and started again on its store. */
   restart?: { readyMs: number; queuedBefore: number; queuedAfter: number; rssMb: number };
   load: string;
@@ -231,6 +233,12 @@ async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string },
       return { readyMs, queuedBefore: before, queuedAfter: await queued(), rssMb: rssMb(gw.pid) };
     },
     usedMemory: async () => (client ? Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]) : 0),
+    /** AOF rewrites finished, plus one if one is running now. */
+    aofRewrites: async () => {
+      if (!client) return 0;
+      const info = await client.info('persistence');
+      return Number(/aof_rewrites:(\d+)/.exec(info)?.[1] ?? 0) + Number(/aof_rewrite_in_progress:(\d+)/.exec(info)?.[1] ?? 0);
+    },
     async stop() {
       client?.disconnect();
       await gw.stop();
@@ -275,6 +283,7 @@ export async function backlogBench(
           const bytesPerMessage = kind === 'redis' ? round(((await full.usedMemory()) - memoryAtStart) / (await full.queued())) : undefined;
           const empties: number[] = [];
           const fulls: number[] = [];
+          let aofRewrites = 0;
           for (let r = 0; r < rounds; r++) {
             const empty = await backlogGateway(kind, hole, o.repo);
             try {
@@ -285,7 +294,9 @@ export async function backlogBench(
               await empty.stop();
             }
             await saturate(full.gw.url, 1);
+            const rewritesBefore = await full.aofRewrites();
             fulls.push((await saturate(full.gw.url, seconds)).requests.average);
+            aofRewrites += (await full.aofRewrites()) - rewritesBefore;
           }
           const ratios = fulls.map((f, i) => f / empties[i]!);
           const r = spread(ratios);
@@ -299,6 +310,7 @@ export async function backlogBench(
             ratioMax: round(r.max, 2),
             rounds,
             bytesPerMessage,
+            ...(kind === 'redis' ? { aofRewrites } : {}),
             load,
           });
         }

@@ -267,6 +267,9 @@ export function markdown(r: Results): string {
         r.backlog.map((b) => [b.store, fmt(b.backlog), fmt(b.acks), fmt(b.emptyAcks), `${fmt(b.ratio, 2)}× (${fmt(b.ratioMin, 2)}–${fmt(b.ratioMax, 2)})`, b.bytesPerMessage === undefined ? '–' : `${fmt(b.bytesPerMessage)} B`, b.load]),
       ),
     );
+    for (const b of r.backlog.filter((x) => x.aofRewrites !== undefined)) {
+      out.push('', `Redis at ${fmt(b.backlog)} queued: ${b.aofRewrites} append-only-file rewrite(s) (a forked child writing the dataset) ran into the filled store's measured rounds.`);
+    }
     for (const b of r.backlog.filter((x) => x.restart)) {
       const k = b.restart!;
       out.push(
