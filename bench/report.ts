@@ -243,7 +243,7 @@ export function markdown(r: Results): string {
       `The shipped iGaming rules, the default flood limit, a helpdesk limited to ${fmt(f0.perMinute)} requests a minute, \`delivery.concurrency: 8\`. ` +
         `Queued: ${fmt(f0.backlog)} messages (ordinary conversations with 5 each, and senders flooding far over the limit). ` +
         'Then three probes; for each, the helpdesk requests and the other messages delivered between its ack and its arrival. ' +
-        'Fair share: the conversations ahead of it in its class (round-robin gives each one turn first) plus the deliveries already in flight; arrival order: what a single queue would make it wait.',
+        'Fair share: the conversations ahead of it in its class (round-robin gives each one turn first) plus the deliveries already in flight, plus (for the ordinary message) the urgent ones that come while it waits and go first by design (the two pleas, and the queued messages of the conversation the second one lifts); arrival order: what a single queue would make it wait.',
       '',
     );
     out.push(
