@@ -110,7 +110,7 @@ export async function blackHole(): Promise<{ url: string; close(): void }> {
  * (embedded: a temp directory, `--role all`, a delivery slot per conversation; Redis: its own
  * server with AOF everysec, `--role ingress`), its helpdesk a black hole.
  */
-export async function profiledGateway(o: { store: string; repo?: string; nodeFlags: string[] }): Promise<{ gw: Child; dir: string; stop(): Promise<void> }> {
+export async function profiledGateway(o: { store: string; repo?: string; nodeFlags: string[] }): Promise<{ gw: Child; dir: string; redisUrl?: string; stop(): Promise<void> }> {
   const hole = await blackHole();
   const dir = await tempDir();
   const redis = o.store === 'redis' ? await startRedis({ appendfsync: 'everysec' }) : undefined;
@@ -125,6 +125,7 @@ export async function profiledGateway(o: { store: string; repo?: string; nodeFla
   return {
     gw,
     dir: dir.path,
+    ...(redis ? { redisUrl: redis.url } : {}),
     async stop() {
       await gw.stop();
       await redis?.close();

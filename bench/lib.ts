@@ -110,13 +110,24 @@ export function helpdeskStats(hd: Child): Promise<HelpdeskStats> {
   return fetch(`${hd.url}/bench/stats`).then((r) => r.json() as Promise<HelpdeskStats>);
 }
 
-/** `switchboard start` as a user runs it, with a generated config. */
+/**
+ * The V8 flags the gateway ships with (`npm start`, the Dockerfile, docker-compose.yml): a 4 MB
+ * young generation. Without it V8's default young generation makes each scavenge 10–25 ms on a
+ * busy machine, the longest pause in the paced tail (docs/scaling.md, "The paced tail on Redis").
+ * BENCH_SHIPPED_FLAGS=0 leaves them out, to measure what they change.
+ */
+export const SHIPPED_NODE_FLAGS = process.env.BENCH_SHIPPED_FLAGS === '0' ? [] : ['--max-semi-space-size=4'];
+
+/** `switchboard start` as a user runs it (with the shipped V8 flags), with a generated config. */
 export async function startGateway(o: {
   yaml: string;
   role?: 'all' | 'ingress' | 'worker';
   dir: string;
   name?: string;
+  /** Node flags after the shipped ones. */
   nodeFlags?: string[];
+  /** Start with SHIPPED_NODE_FLAGS (default true; the memory benchmark measures without them too). */
+  shippedFlags?: boolean;
   /** Another checkout of Switchboard to run (bench/compare-accept.ts); default: this one. */
   repo?: string;
 }): Promise<Child> {
@@ -124,7 +135,7 @@ export async function startGateway(o: {
   await writeFile(file, o.yaml);
   const port = await freePort();
   const bin = o.repo ? join(o.repo, 'bin/switchboard.js') : BIN;
-  const proc = spawn(process.execPath, [...(o.nodeFlags ?? []), bin, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
+  const proc = spawn(process.execPath, [...(o.shippedFlags === false ? [] : SHIPPED_NODE_FLAGS), ...(o.nodeFlags ?? []), bin, 'start', '--config', file, '--port', String(port), '--role', o.role ?? 'all'], {
     cwd: o.repo ?? REPO,
     env: { ...process.env, SWITCHBOARD_CONFIG: '', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

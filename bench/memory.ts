@@ -24,7 +24,7 @@ async function one(setup: string, store: Store, flags: string[]): Promise<Memory
   const hd = await spawnServer('fake-helpdesk.ts');
   const dir = await tempDir();
   try {
-    const gw = await startGateway({ dir: dir.path, yaml: gatewayYaml({ store, helpdeskUrl: hd.url, concurrency: 8 }), nodeFlags: flags });
+    const gw = await startGateway({ dir: dir.path, yaml: gatewayYaml({ store, helpdeskUrl: hd.url, concurrency: 8 }), nodeFlags: flags, shippedFlags: false });
     try {
       await sleep(5000);
       const idleMb = rssMb(gw.pid);

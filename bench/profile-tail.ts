@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,14 +33,14 @@ const seconds = Number(values.seconds);
 // The probe (a module the gateway imports first) writes where this says; the gateway inherits the environment.
 const probeOut = join(await mkdtemp(join(tmpdir(), 'switchboard-tail-')), 'probe.jsonl');
 process.env.PROBE_OUT = probeOut;
-const { gw, stop } = await profiledGateway({
+const { gw, redisUrl, stop } = await profiledGateway({
   store: values.store,
   ...(values.repo ? { repo: values.repo } : {}),
   nodeFlags: ['--import', new URL('./tail-probe.ts', import.meta.url).pathname, ...values.flags.split(' ').filter(Boolean)],
 });
 
 interface ProbeEvent {
-  k: 'stall' | 'gc' | 'tx' | 'exec' | 'client' | 'client-gc';
+  k: 'stall' | 'gc' | 'tx' | 'exec' | 'redis' | 'client' | 'client-gc';
   at: number;
   ms: number;
   [more: string]: unknown;
@@ -65,6 +66,13 @@ try {
     for (const e of list.getEntries()) if (e.duration > 1) mine.push({ k: 'client-gc', at: performance.timeOrigin + e.startTime, ms: e.duration });
   });
   gcs.observe({ entryTypes: ['gc'] });
+  // Redis' own view of the paced part: its latency monitor (fsync, commands, forks), its per-command times, its slow log.
+  const server = redisUrl ? new Redis(redisUrl) : undefined;
+  await server?.config('SET', 'latency-monitor-threshold', '1');
+  await server?.config('RESETSTAT');
+  await server?.slowlog('RESET');
+  await server?.config('SET', 'slowlog-log-slower-than', '1000');
+  await server?.latency('RESET');
   const from = Date.now();
   const p = await paced(gw.url, { rate: Number(values.rate), seconds, body, headers: webhookHeaders });
   const to = Date.now();
@@ -81,7 +89,7 @@ try {
   console.log(`paced: p50 ${round(percentile(p.latencies, 50), 1)} ms, p99 ${round(percentile(p.latencies, 99), 1)} ms, p99.9 ${round(percentile(p.latencies, 99.9), 1)} ms, max ${round(p.latencies.at(-1) ?? NaN, 1)} ms, non-2xx ${p.non2xx}, errors ${p.errors}`);
   const kinds = new Map<string, number[]>();
   for (const e of events) {
-    const name = e.k === 'exec' ? `exec ${String(e.sql)}` : e.k === 'gc' ? `gc kind ${String(e.kind)}` : e.k;
+    const name = e.k === 'exec' ? `exec ${String(e.sql)}` : e.k === 'redis' ? `redis ${String(e.cmd)}` : e.k === 'gc' ? `gc kind ${String(e.kind)}` : e.k;
     kinds.set(name, [...(kinds.get(name) ?? []), e.ms]);
   }
   console.log('during the paced part (gateway): kind, count, total ms, longest ms');
@@ -101,6 +109,16 @@ try {
   const buckets = new Map<number, number>();
   for (const r of slow) buckets.set(Math.floor((r.at - from) / 100), (buckets.get(Math.floor((r.at - from) / 100)) ?? 0) + 1);
   console.log(`slow requests by 100 ms bucket: ${[...buckets].sort((a, b) => a[0] - b[0]).map(([b, c]) => `${b}:${c}`).join(' ')}`);
+  if (server) {
+    const stats = (await server.info('commandstats')).split('\n').filter((l) => /cmdstat_(evalsha|exec|rpush|zadd)\b/.test(l));
+    console.log(`Redis during the paced part: ${stats.map((l) => l.trim().replace(/,rejected_calls.*$/, '')).join('; ')}`);
+    const persistence = (await server.info('persistence')).split('\n').filter((l) => /aof_delayed_fsync|aof_rewrites|rdb_bgsave_in_progress|aof_last_write_status/.test(l));
+    console.log(`  ${persistence.map((l) => l.trim()).join(', ')}`);
+    console.log(`  latency monitor (event, latest ms, max ms): ${JSON.stringify(((await server.latency('LATEST')) as [string, number, number, number][]).map((e) => [e[0], e[2], e[3]]))}`);
+    const slow = (await server.slowlog('GET', 20)) as [number, number, number, string[]][];
+    console.log(`  slow log (≥ 1 ms): ${slow.length} commands, longest ${Math.max(0, ...slow.map((e) => e[2])) / 1000} ms: ${slow.slice(0, 5).map((e) => `${e[3][0]} ${e[2]} µs`).join(', ')}`);
+    server.disconnect();
+  }
   if (process.env.TAIL_DUMP) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(process.env.TAIL_DUMP, JSON.stringify({ from, to, timeline: p.timeline, events }));
