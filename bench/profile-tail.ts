@@ -12,7 +12,8 @@ import { loadAverage, paced, percentile, round, update, webhookHeaders } from '.
  * What the paced tail is made of: the ingress benchmark's run (1 s warm-up, saturated for
  * `--seconds`, then paced at 1,000 requests a second, open loop, for `--seconds`) against the
  * real gateway with a probe preloaded (bench/tail-probe.ts: event-loop stalls, GC pauses, the
- * SQLite transactions and statements that held the loop). Prints the paced percentiles, what
+ * SQLite transactions and statements that held the loop, Redis replies that came late; on Redis
+ * also Redis' own per-command times, slow log and latency monitor). Prints the paced percentiles, what
  * happened in the gateway during the paced part (by kind: count, total and longest), and for the
  * slowest 1 % of requests what each overlapped.
  *
