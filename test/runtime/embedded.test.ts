@@ -167,10 +167,12 @@ describe('embedded store, one file', () => {
   it('holds a group commit while the checkpoint thread asks, and commits it after', async () => {
     const db = openDatabase(fresh());
     let hold = true;
-    const store = new EmbeddedStore(db, { gate: { enter: (force) => force === true || !hold, leave: () => {} } });
+    let asked = 0;
+    // The thread never lets go here (a forced entry after MAX_HOLD_MS is refused too), so nothing depends on timing.
+    const store = new EmbeddedStore(db, { gate: { enter: () => (asked++, !hold), leave: () => {} } });
     let done = false;
     const accepted = store.enqueue([note('lane', 'held')]).then((r) => ((done = true), r));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor('the group commit to ask again', () => asked >= 3);
     expect(done).toBe(false);
     hold = false;
     expect((await accepted)[0]!.duplicate).toBe(false);
