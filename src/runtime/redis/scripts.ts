@@ -52,11 +52,17 @@ local function lane_class(ls)
   return class_of(redis.call('HMGET', ls, 'c0', 'c1', 'c2', 'c3'))
 end
 
+-- Targets this script call has already added to P:targets.
+local listed = {}
+
 -- The lane goes to the back of its class's ready lanes; 'fields' are written to its state with it.
 local function ready_in(lane, ls, target, cls, fields)
   local turn = redis.call('INCR', P .. ':turn')
   redis.call('ZADD', P .. ':ready:' .. target, cls * TURN_SPAN + turn, lane)
-  redis.call('SADD', P .. ':targets', target)
+  if not listed[target] then
+    redis.call('SADD', P .. ':targets', target)
+    listed[target] = true
+  end
   fields[#fields + 1] = 'where'
   fields[#fields + 1] = 'ready'
   redis.call('HSET', ls, unpack(fields))
@@ -137,8 +143,10 @@ local function finish(worker, lane, from, n, now, retention)
     local f = redis.call('HMGET', k, 'dk', 'cls')
     redis.call('LREM', lanekey(lane), 1, id)
     redis.call('ZREM', P .. ':pending', id)
-    redis.call('ZREM', P .. ':unclassified', id)
     local cls = tonumber(f[2])
+    -- a classified job left P:unclassified when it was handed out (if it is back there, its lock
+    -- lapsed: it is skipped when handed out again, as a job that is gone)
+    if not cls or cls >= 10 then redis.call('ZREM', P .. ':unclassified', id) end
     if cls then
       c[cls % 10 + 1] = c[cls % 10 + 1] - 1
       tally(cls, -1)
@@ -350,6 +358,7 @@ for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
   local n = redis.call('ZCARD', rk)
   if n == 0 then
     redis.call('SREM', P .. ':targets', t)
+    listed[t] = nil
   else
     readyTotal = readyTotal + n
     local pause = tonumber(redis.call('GET', P .. ':pause:' .. t) or '0')
@@ -383,13 +392,20 @@ local taken = {}
 local took = 0
 local classes = {}
 while took < free do
-  local bestKey, bestScore = nil, nil
-  for _, rk in ipairs(open) do
-    local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
-    if first[1] and (not bestScore or tonumber(first[2]) < bestScore) then bestKey, bestScore = rk, tonumber(first[2]) end
+  local lane, bestScore = nil, nil
+  if #open == 1 then
+    -- one target open (the usual case): its first lane, in one command
+    local first = redis.call('ZPOPMIN', open[1])
+    lane, bestScore = first[1], tonumber(first[2])
+  else
+    local bestKey = nil
+    for _, rk in ipairs(open) do
+      local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+      if first[1] and (not bestScore or tonumber(first[2]) < bestScore) then bestKey, bestScore = rk, tonumber(first[2]) end
+    end
+    if bestKey then lane = redis.call('ZPOPMIN', bestKey)[1] end
   end
-  if not bestKey then break end
-  local lane = redis.call('ZPOPMIN', bestKey)[1]
+  if not lane then break end
   local cls = math.floor(bestScore / TURN_SPAN)
   -- the head alone, unless it is part of a batch: then the jobs behind it that are too
   local ids = redis.call('LRANGE', lanekey(lane), 0, 0)
