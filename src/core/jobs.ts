@@ -124,11 +124,18 @@ export interface Link {
   firedRules: string[];
   /** What the gateway last set on the ticket: a follow-up reads the ticket only to go beyond it. */
   lastSet?: LastSet;
+  /**
+   * When this conversation became its ticket's latest (gateway clock, ms): the customer's newest
+   * message on it was received, or an agent's reply was routed to it. The runtime makes the ticket's
+   * latest conversation (`byTicket`) the one with the newest, whatever order the writes come in
+   * (absent: 0, the oldest).
+   */
+  latestAt?: number;
 }
 
 export interface LinkStore {
   get(conversationKey: string): Promise<Link | undefined>;
-  /** Finds the conversation for a ticket, including tickets it was linked to before. */
+  /** Finds the ticket's latest conversation (`Link.latestAt`), including tickets it was linked to before. */
   byTicket(ticketId: string): Promise<Link | undefined>;
   put(link: Link): Promise<void>;
 }

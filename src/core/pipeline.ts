@@ -220,7 +220,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const link = jobs[0]!.link !== undefined ? (jobs[0]!.link ?? undefined) : await links.get(key);
     // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
     // the customer did write, though (WhatsApp's 24-hour window opens again).
-    if (await deps.csat?.intercept(messages)) return touch(link, first);
+    if (await deps.csat?.intercept(messages)) return touch(link, messages);
     const channel = channelOf(first.channel.id);
     const throttled = jobs.some((j) => j.throttled === 'first');
     const channelRef = channelRefs.get(first.channel.id)!;
@@ -340,6 +340,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
       lastSet: nowSet,
+      latestAt: receivedLast(messages),
     };
     rememberLinked(key);
     if (link && link.ticketId !== ref.ticketId) {
@@ -413,9 +414,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /** The customer wrote (a rating answer): the link remembers when, for channels with a reply window. */
-  function touch(link: Link | undefined, m: NormalizedMessage): RunOutcome | void {
+  function touch(link: Link | undefined, messages: NormalizedMessage[]): RunOutcome | void {
     if (!link) return;
-    return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
+    const meta = { ...link.conversation.meta, lastInboundAt: messages[0]!.occurredAt };
+    return { link: { ...link, conversation: { ...link.conversation, meta }, latestAt: receivedLast(messages) } };
   }
 
   async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>, eventAt: number): Promise<RunOutcome | void> {
@@ -564,6 +566,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return [noteJob(ticketId, `Switchboard: ${what}.\n${reason}`, `note:giveup:${job.dedupeKey}`)];
     },
   };
+}
+
+/**
+ * When the newest of these messages reached the gateway: the order the customer wrote in, across
+ * channels and whatever order the deliveries finish in (`Link.latestAt`).
+ */
+function receivedLast(messages: NormalizedMessage[]): number {
+  const at = Math.max(...messages.map((m) => Date.parse(m.receivedAt)));
+  return Number.isFinite(at) ? at : Date.now();
 }
 
 /** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
