@@ -63,6 +63,8 @@ export const JobPayload = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('notice'), target: z.string(), notice: ReadyNotice }),
   /** A step of the rating question after a ticket was solved (docs/csat.md). */
   z.object({ kind: z.literal('csat'), csat: CsatStep }),
+  /** Work a channel put off until the conversation's sends are done (ChannelContext.afterSends). */
+  z.object({ kind: z.literal('channel'), channelId: z.string(), conversation: z.string(), work: z.json() }),
 ]);
 export type JobPayload = z.infer<typeof JobPayload>;
 export type JobKind = JobPayload['kind'];

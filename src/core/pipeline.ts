@@ -6,6 +6,7 @@ import type {
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  JsonValue,
   Medium,
   Logger,
   Notice,
@@ -524,6 +525,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       case 'note':
       case 'tag':
       case 'csat':
+      case 'channel':
         return undefined;
     }
   }
@@ -555,6 +557,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'csat':
           if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
           return deps.csat.run(p.csat, ctx);
+        case 'channel': {
+          const channel = channelOf(p.channelId);
+          if (!channel.instance.afterSends) throw new DeliveryError(`channel ${p.channelId} has no work put off after its sends`, { kind: 'permanent' });
+          return channel.instance.afterSends(p.conversation, p.work);
+        }
       }
     },
     onGiveUp(job, err) {
@@ -580,6 +587,11 @@ function receivedLast(messages: NormalizedMessage[]): number {
 /** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
 export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
   return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }, { chosen: true }), dedupeKey };
+}
+
+/** Work a channel put off (ChannelContext.afterSends): behind the sends queued for the conversation, in its outbound lane. */
+export function afterSendsJob(channelId: string, conversation: string, work: JsonValue, dedupeKey: string): NewJob {
+  return { dedupeKey, lane: lanes.outbound(conversationKey(channelId, conversation)), target: channelTarget(channelId), payload: { kind: 'channel', channelId, conversation, work } };
 }
 
 /**
