@@ -1,6 +1,7 @@
 import { createHmac, createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Hold } from './hold.ts';
 
 /**
  * A fake Meta Graph API (WhatsApp Cloud API) on 127.0.0.1: bearer auth, `/{version}/{phone-number-id}/messages`,
@@ -71,7 +72,7 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
   let url = '';
   let seq = 1;
   /** Answers to sends wait on this while held (holdSends). */
-  let gate: { held: number; opened: Promise<void>; release(): void } | undefined;
+  const gate = new Hold();
 
   const metaError = (status: number, code: number, message: string, details?: string, headers?: Record<string, string>): Answer => ({
     status,
@@ -135,11 +136,7 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
     }
     if (req.method === 'POST' && edge === 'messages' && phoneKnown) {
       const answer = sendMessage(raw);
-      const g = gate;
-      if (g && answer.status === 200) {
-        g.held++;
-        await g.opened;
-      }
+      if (answer.status === 200) await gate.pass();
       return answer;
     }
     return metaError(400, 100, `Unsupported ${req.method} request`);
@@ -230,22 +227,9 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
     failNext(n, failure, o) {
       if (n > 0) failures.push({ skip: o?.after ?? 0, left: n, failure });
     },
-    holdSends() {
-      let open!: () => void;
-      const g = {
-        held: 0,
-        opened: new Promise<void>((r) => (open = r)),
-        release: () => {
-          if (gate === g) gate = undefined;
-          open();
-        },
-      };
-      gate?.release();
-      gate = g;
-      return { held: () => g.held, release: g.release };
-    },
+    holdSends: () => gate.start(),
     reset() {
-      gate?.release();
+      gate.release();
       for (const list of [sent, uploads, requests, failures]) list.length = 0;
       media.clear();
       closed.clear();
