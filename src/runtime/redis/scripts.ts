@@ -204,8 +204,7 @@ const SET_LATEST = `
 local function set_latest(P, ticket, conv, at)
   local atKey = P .. ':ticket-at:' .. ticket
   if at < (tonumber(redis.call('GET', atKey)) or 0) then return end
-  redis.call('SET', P .. ':ticket:' .. ticket, conv)
-  redis.call('SET', atKey, at)
+  redis.call('MSET', P .. ':ticket:' .. ticket, conv, atKey, at)
 end
 `;
 
