@@ -198,7 +198,6 @@ local function owns(worker, lane)
 end
 `;
 
-/** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender conversation) → {new, id}… */
 /** The ticket's latest conversation becomes `conv` unless one that is newer (`at`, Link.latestAt) is there. */
 const SET_LATEST = `
 local function set_latest(P, ticket, conv, at)
@@ -208,6 +207,7 @@ local function set_latest(P, ticket, conv, at)
 end
 `;
 
+/** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender conversation) → {new, id}… */
 const ENQUEUE = `${LIB}
 return add_jobs(7, tonumber(ARGV[6]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
 `;
