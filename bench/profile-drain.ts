@@ -13,7 +13,8 @@ import { cpuMeter, gatewayYaml, helpdeskStats, loadAverage, sleep, spawnServer, 
  * --prof) drains it to a helpdesk that answers at once. Prints per delivered message: Redis round
  * trips (reads Redis processed: a command or a pipeline of them), commands, bytes in and out, and
  * every command and script by the Redis time it took (SLOWLOG with a threshold of 0; a script is
- * named by its sha and first argument), with the gateway's and Redis' CPU.
+ * named by its sha and first argument, with the commands it ran inside), with the gateway's and
+ * Redis' CPU. The slow log's own cost raises Redis' CPU here; bench/drain.ts measures it without.
  *
  *   node bench/profile-drain.ts [--messages 5000] [--prof]
  */
@@ -56,12 +57,20 @@ try {
   const stat = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(stats)?.[1] ?? NaN);
   let commands = 0;
   for (const m of (await r.info('commandstats')).matchAll(/cmdstat_\S+?:calls=(\d+)/g)) commands += Number(m[1]);
-  const by = new Map<string, { calls: number; us: number }>();
-  for (const [, , us, args] of (await r.slowlog('GET', -1)) as [number, number, number, string[]][]) {
+  const by = new Map<string, { calls: number; us: number; inner: Map<string, number> }>();
+  // Oldest first: the commands a script ran (client '?:0') come just before the script itself.
+  let inner: string[] = [];
+  for (const [, , us, args, client] of ((await r.slowlog('GET', -1)) as [number, number, number, string[], string][]).reverse()) {
+    if (client === '?:0') {
+      inner.push(args[0]!.toLowerCase());
+      continue;
+    }
     const name = args[0]!.toLowerCase() === 'evalsha' ? `evalsha ${args[1]!.slice(0, 8)} ${args[3] ?? ''}` : args[0]!.toLowerCase();
-    const e = by.get(name) ?? { calls: 0, us: 0 };
+    const e = by.get(name) ?? { calls: 0, us: 0, inner: new Map<string, number>() };
     e.calls++;
     e.us += us;
+    for (const c of inner) e.inner.set(c, (e.inner.get(c) ?? 0) + 1);
+    inner = [];
     by.set(name, e);
   }
   console.log(JSON.stringify({
@@ -76,7 +85,11 @@ try {
     bytesOut: per(stat('total_net_output_bytes'), 0),
   }));
   console.log('per delivered message: calls, Redis µs');
-  for (const [name, e] of [...by].sort((a, b) => b[1].us - a[1].us).slice(0, 30)) console.log(`${per(e.calls, 2).toString().padStart(6)} ${per(e.us).toString().padStart(7)}  ${name}`);
+  for (const [name, e] of [...by].sort((a, b) => b[1].us - a[1].us).slice(0, 30)) {
+    const commands = [...e.inner].sort((a, b) => b[1] - a[1]);
+    const total = commands.reduce((sum, [, n]) => sum + n, 0);
+    console.log(`${per(e.calls, 2).toString().padStart(6)} ${per(e.us).toString().padStart(7)}  ${name}${total > 0 ? `  (${per(total, 1)} commands: ${commands.map(([c, n]) => `${c} ${per(n, 2)}`).join(', ')})` : ''}`);
+  }
   if (profDir) console.log(`CPU profile of the draining process: ${profDir} (open it in Chrome DevTools)`);
 } finally {
   r.disconnect();

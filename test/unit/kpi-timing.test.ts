@@ -149,6 +149,28 @@ describe('recording timings through the store', () => {
     expect((await store.get('2'))!.record.targetMs).toBeUndefined();
   });
 
+  it("a customer's follow-ups are one write each, not a read and a write; a record another process wrote meanwhile is read afresh and kept", async () => {
+    const real = freshStore();
+    let reads = 0;
+    const store: TimingStore = { ...real, get: (id) => (reads++, real.get(id)) };
+    const timing = createConversationTiming({ store, kpi, sla, calendar: ROUND_THE_CLOCK, groups: ['payments'], log: silent });
+    const message = (id: string, at: number) => timing.customerMessage({ messageId: id, ticketId: '5', channel: 'telegram', at, decision: decision({ priority: 'high' }) });
+    await message('f1', T0);
+    await message('f2', T0 + MIN);
+    await message('f3', T0 + 2 * MIN);
+    expect(reads).toBe(1);
+    // Another process (an agent's reply through another worker) writes in between.
+    const other = createConversationTiming({ store: real, kpi, sla, calendar: ROUND_THE_CLOCK, groups: ['payments'], log: silent });
+    await other.agentReply({ ticketId: '5', commentId: 'c1', at: T0 + 3 * MIN });
+    await message('f4', T0 + 4 * MIN);
+    // A retried delivery of a message already recorded changes nothing, on what is stored.
+    await message('f4', T0 + 4 * MIN);
+    const stored = (await real.get('5'))!;
+    expect(stored.record.messages).toEqual(['f1', 'f2', 'f3', 'f4']);
+    expect(stored.record.replies).toHaveLength(1);
+    expect(stored.record.unanswered).toEqual([T0 + 4 * MIN]);
+  });
+
   it('a reply or a solve of a ticket from before anything was measured records nothing', async () => {
     const store = freshStore();
     const timing = createConversationTiming({ store, kpi, sla, calendar: ROUND_THE_CLOCK, groups: [], log: silent });

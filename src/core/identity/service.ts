@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { AttemptContext, ChannelRef, Conversation, HelpdeskInstance, Logger, RequesterRef } from '../connector.ts';
 import { DeliveryError } from '../errors.ts';
 import type { NormalizedMessage, Sender } from '../message.ts';
@@ -83,6 +84,27 @@ export interface IdentityDeps {
 const MAX_TRIES = 8;
 /** How long a new conversation waits in place for the ticket another one of the customer is opening. */
 const OPENING_WAIT_MS = 5_000;
+/**
+ * A message to the ticket the customer's record already names first, as it names it, writes the
+ * record again only once its time is this old: the time only measures the join window, which is
+ * hours long, and a chat's follow-ups would otherwise each cost a write of the whole record.
+ */
+export const REMEMBER_AGAIN_MS = 60_000;
+
+/** The customer's newest ticket is this one, with this requester, topic and lastSet, for this conversation, remembered lately. */
+function remembered(c: Customer, ticket: Omit<CustomerTicket, 'at'>, conversation: { channelId: string; key: string }, at: number): boolean {
+  const newest = c.tickets[0];
+  return (
+    newest !== undefined &&
+    newest.ticketId === ticket.ticketId &&
+    newest.requesterId === ticket.requesterId &&
+    newest.topic === ticket.topic &&
+    isDeepStrictEqual(newest.lastSet, ticket.lastSet) &&
+    at - newest.at < REMEMBER_AGAIN_MS &&
+    c.conversations?.[conversation.channelId] === conversation.key &&
+    !c.opening?.some((o) => o.conversationKey === conversation.key)
+  );
+}
 
 const unchanged = (customer: Customer): LinkPlan => ({ change: { expected: [], put: [], remove: [] }, customer, refused: [] });
 
@@ -227,7 +249,7 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
     },
 
     async remember(customer, ticket, conversation) {
-      if (!customer) return;
+      if (!customer || remembered(latest.get(customer.id) ?? customer, ticket, conversation, now())) return;
       await amend(customer, (current) => edited(current, (c) => {
         c.tickets = rememberTicket(c, { ...ticket, at: now() });
         (c.conversations ??= {})[conversation.channelId] = conversation.key;

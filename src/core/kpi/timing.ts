@@ -34,18 +34,47 @@ export interface TimingDeps {
 const MAX_ROUNDS = 30;
 const jitter = (round: number) => new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(round, 6)));
 
-/** Reads, changes and compare-and-sets one record until the write lands. */
+/**
+ * Records as this process last read or wrote them, by ticket: a change is planned on one without
+ * reading it first (a customer's follow-ups then cost one store round trip each, not two). The
+ * write is a compare-and-set, so one written elsewhere meanwhile is read afresh. Bounded.
+ */
+export class KnownRecords {
+  readonly #records = new Map<string, Versioned>();
+  get(ticketId: string): Versioned | undefined {
+    return this.#records.get(ticketId);
+  }
+  set(ticketId: string, v: Versioned): void {
+    if (this.#records.size >= 10_000) this.#records.clear();
+    this.#records.set(ticketId, v);
+  }
+  delete(ticketId: string): void {
+    this.#records.delete(ticketId);
+  }
+}
+
+/** Reads, changes and compare-and-sets one record until the write lands (first on the record as `known` has it). */
 export async function updateRecord(
   store: TimingStore,
   ticketId: string,
   change: (current: Versioned | undefined) => TimingRecord | undefined,
+  known?: KnownRecords,
 ): Promise<TimingRecord | undefined> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const current = await store.get(ticketId);
+    const cached = round === 0 ? known?.get(ticketId) : undefined;
+    const current = cached ?? (await store.get(ticketId));
+    if (current && !cached) known?.set(ticketId, current);
     const next = change(current);
+    // Nothing to change on what this process last saw: what is stored decides.
+    if (!next && cached) continue;
     if (!next) return undefined;
-    if (await store.put(next, current?.version ?? 0)) return next;
-    await jitter(round);
+    const version = current?.version ?? 0;
+    if (await store.put(next, version)) {
+      known?.set(ticketId, { record: next, version: version + 1 });
+      return next;
+    }
+    known?.delete(ticketId);
+    if (!cached) await jitter(round);
   }
   throw new Error(`timing of ticket ${ticketId} kept changing under us (${MAX_ROUNDS} rounds)`);
 }
@@ -57,6 +86,7 @@ export function labelsOf(decision: Decision, channel: string, kpi: KpiSection, g
 
 export function createConversationTiming(deps: TimingDeps): ConversationTiming {
   const { store, log } = deps;
+  const known = new KnownRecords();
   return {
     async customerMessage(m) {
       const labels = labelsOf(m.decision, m.channel, deps.kpi, deps.groups);
@@ -72,7 +102,7 @@ export function createConversationTiming(deps: TimingDeps): ConversationTiming {
         await updateRecord(store, m.ticketId, (current) => {
           const next = onCustomerMessage(current?.record, message);
           return next === current?.record ? undefined : next;
-        });
+        }, known);
       } catch (err) {
         log.warn({ err, ticketId: m.ticketId }, 'could not record the customer message for response times');
       }
@@ -90,6 +120,7 @@ export function createConversationTiming(deps: TimingDeps): ConversationTiming {
           labels = current.record;
           return outcome?.record;
         });
+        known.delete(r.ticketId);
       } catch (err) {
         log.warn({ err, ticketId: r.ticketId }, 'could not record the agent reply for response times');
         return;
@@ -102,6 +133,7 @@ export function createConversationTiming(deps: TimingDeps): ConversationTiming {
         try {
           // A ticket the gateway never timed, or with nothing waiting: nothing to stop.
           await updateRecord(store, ticketId, (current) => current && onSolved(current.record, at));
+          known.delete(ticketId);
         } catch (err) {
           log.warn({ err, ticketId }, 'could not record the solved ticket for response times');
         }

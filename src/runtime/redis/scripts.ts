@@ -44,17 +44,34 @@ local function jobkey(id) return P .. ':job:' .. id end
 local function lanekey(lane) return P .. ':lane:' .. lane end
 local function lskey(lane) return P .. ':ls:' .. lane end
 
-local function lane_class(ls)
-  local c = redis.call('HMGET', ls, 'c0', 'c1', 'c2', 'c3')
+-- The most urgent class with queued jobs, from the counts c0 … c3 (c[1] … c[4]).
+local function class_of(c)
   for i = 1, 4 do if (tonumber(c[i]) or 0) > 0 then return i - 1 end end
   return 2
 end
 
-local function to_ready(lane, ls, target)
+local function lane_class(ls)
+  return class_of(redis.call('HMGET', ls, 'c0', 'c1', 'c2', 'c3'))
+end
+
+-- Targets this script call has already added to P:targets.
+local listed = {}
+
+-- The lane goes to the back of its class's ready lanes; 'fields' are written to its state with it.
+local function ready_in(lane, ls, target, cls, fields)
   local turn = redis.call('INCR', P .. ':turn')
-  redis.call('ZADD', P .. ':ready:' .. target, lane_class(ls) * TURN_SPAN + turn, lane)
-  redis.call('SADD', P .. ':targets', target)
-  redis.call('HSET', ls, 'where', 'ready')
+  redis.call('ZADD', P .. ':ready:' .. target, cls * TURN_SPAN + turn, lane)
+  if not listed[target] then
+    redis.call('SADD', P .. ':targets', target)
+    listed[target] = true
+  end
+  fields[#fields + 1] = 'where'
+  fields[#fields + 1] = 'ready'
+  redis.call('HSET', ls, unpack(fields))
+end
+
+local function to_ready(lane, ls, target)
+  ready_in(lane, ls, target, lane_class(ls), {})
 end
 
 local function place(lane, ls, target, runAt, now)
@@ -67,15 +84,29 @@ local function place(lane, ls, target, runAt, now)
 end
 
 -- One job of the lane moves from class 'from' to class 'to' (-1: none); a ready lane whose class rose moves up.
+-- The lane's state is read once; a job classified as it was provisionally changes nothing.
 local function recount(lane, from, to)
+  if from == to then return end
   local ls = lskey(lane)
-  local before = lane_class(ls)
-  if from >= 0 then redis.call('HINCRBY', ls, 'c' .. from, -1) end
-  if to >= 0 then redis.call('HINCRBY', ls, 'c' .. to, 1) end
-  if lane_class(ls) ~= before and redis.call('HGET', ls, 'where') == 'ready' then
-    local target = redis.call('HGET', ls, 'target')
-    redis.call('ZREM', P .. ':ready:' .. target, lane)
-    to_ready(lane, ls, target)
+  local s = redis.call('HMGET', ls, 'c0', 'c1', 'c2', 'c3', 'where', 'target')
+  local before = class_of(s)
+  local fields = {}
+  if from >= 0 then
+    s[from + 1] = (tonumber(s[from + 1]) or 0) - 1
+    fields[#fields + 1] = 'c' .. from
+    fields[#fields + 1] = s[from + 1]
+  end
+  if to >= 0 then
+    s[to + 1] = (tonumber(s[to + 1]) or 0) + 1
+    fields[#fields + 1] = 'c' .. to
+    fields[#fields + 1] = s[to + 1]
+  end
+  local after = class_of(s)
+  if after ~= before and s[5] == 'ready' then
+    redis.call('ZREM', P .. ':ready:' .. s[6], lane)
+    ready_in(lane, ls, s[6], after, fields)
+  else
+    redis.call('HSET', ls, unpack(fields))
   end
 end
 
@@ -99,6 +130,49 @@ local function tally(cls, delta)
   local k = P .. ':classified'
   -- Jobs classified before the counts existed (an upgrade) leave without taking them below 0.
   if redis.call('HINCRBY', k, 'c' .. cls, delta) < 0 then redis.call('HSET', k, 'c' .. cls, 0) end
+end
+
+-- A worker's finished jobs (ARGV[from] … ARGV[from + n - 1]) leave their lane and the lane settles, as
+-- leave() and settle() do, with the lane's state read once and written once. False: not its lane.
+local function finish(worker, lane, from, n, now, retention)
+  local ls = lskey(lane)
+  local s = redis.call('HMGET', ls, 'owner', 'target', 'c0', 'c1', 'c2', 'c3')
+  if s[1] ~= worker then return false end
+  local c = {tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0}
+  for j = from, from + n - 1 do
+    local id = ARGV[j]
+    local k = jobkey(id)
+    local f = redis.call('HMGET', k, 'dk', 'cls')
+    redis.call('LREM', lanekey(lane), 1, id)
+    redis.call('ZREM', P .. ':pending', id)
+    local cls = tonumber(f[2])
+    -- a classified job left P:unclassified when it was handed out (if it is back there, its lock
+    -- lapsed: it is skipped when handed out again, as a job that is gone)
+    if not cls or cls >= 10 then redis.call('ZREM', P .. ':unclassified', id) end
+    if cls then
+      c[cls % 10 + 1] = c[cls % 10 + 1] - 1
+      tally(cls, -1)
+    end
+    redis.call('DEL', k)
+    if f[1] then redis.call('PEXPIRE', P .. ':ledger:' .. f[1], retention) end
+  end
+  redis.call('ZREM', P .. ':running', lane)
+  local head = redis.call('LINDEX', lanekey(lane), 0)
+  if not head then
+    redis.call('DEL', ls)
+    return true
+  end
+  local fields = {'c0', c[1], 'c1', c[2], 'c2', c[3], 'c3', c[4], 'owner', '', 'running', ''}
+  local runAt = tonumber(redis.call('HGET', jobkey(head), 'runAt')) or now
+  if runAt > now then
+    fields[#fields + 1] = 'where'
+    fields[#fields + 1] = 'delayed'
+    redis.call('HSET', ls, unpack(fields))
+    redis.call('ZADD', P .. ':delayed', runAt, lane)
+  else
+    ready_in(lane, ls, s[2], class_of(c), fields)
+  end
+  return true
 end
 
 local function wake()
@@ -182,7 +256,8 @@ end
 
 -- A job as the worker gets it: the fields TAKEN_FIELDS counts, its conversation's link last
 -- ('-' not read: the job names no conversation; '' none yet).
-local JOB_FIELDS = {'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled', 'conv'}
+-- ('state' last: read with them, not handed out.)
+local JOB_FIELDS = {'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled', 'conv', 'state'}
 local function hand_out(out, id, f)
   out[#out + 1] = id
   for k = 1, 11 do out[#out + 1] = f[k] or '' end
@@ -242,16 +317,8 @@ local i = 12
 local nDone = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nDone do
   local lane, n = ARGV[i], tonumber(ARGV[i + 1])
-  local mine = owns(worker, lane)
-  for j = i + 2, i + 1 + n do
-    local id = ARGV[j]
-    if mine then
-      local dk = redis.call('HGET', jobkey(id), 'dk')
-      leave(lane, id)
-      redis.call('DEL', jobkey(id))
-      if dk then redis.call('PEXPIRE', P .. ':ledger:' .. dk, retention) end
-    end
-  end
+  -- settled before its follow-ups are added: one of them may join this very lane
+  local mine = finish(worker, lane, i + 2, n, now, retention)
   i = i + 2 + n
   local conv, ticket, latestAt, link, nFollow = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], tonumber(ARGV[i + 4])
   if mine then
@@ -260,7 +327,6 @@ for _ = 1, nDone do
       set_latest(P, ticket, conv, latestAt)
     end
     add_jobs(i + 5, nFollow, now, settle_ms, cap, perMs)
-    settle(lane, now)
   end
   i = i + 5 + nFollow * 8
 end
@@ -303,6 +369,7 @@ for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
   local n = redis.call('ZCARD', rk)
   if n == 0 then
     redis.call('SREM', P .. ':targets', t)
+    listed[t] = nil
   else
     readyTotal = readyTotal + n
     local pause = tonumber(redis.call('GET', P .. ':pause:' .. t) or '0')
@@ -323,8 +390,7 @@ if classifyMax > 0 and contended then
   for k = 1, #popped, 2 do
     local id = popped[k]
     local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
-    local state = redis.call('HGET', jobkey(id), 'state')
-    if state == 'queued' and (tonumber(f[10]) or 0) >= 10 then
+    if f[13] == 'queued' and (tonumber(f[10]) or 0) >= 10 then
       redis.call('ZADD', P .. ':classifying', now + lockMs, id)
       hand_out(toClassify, id, f)
     end
@@ -337,25 +403,37 @@ local taken = {}
 local took = 0
 local classes = {}
 while took < free do
-  local bestKey, bestScore = nil, nil
-  for _, rk in ipairs(open) do
-    local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
-    if first[1] and (not bestScore or tonumber(first[2]) < bestScore) then bestKey, bestScore = rk, tonumber(first[2]) end
+  local lane, bestScore = nil, nil
+  if #open == 1 then
+    -- one target open (the usual case): its first lane, in one command
+    local first = redis.call('ZPOPMIN', open[1])
+    lane, bestScore = first[1], tonumber(first[2])
+  else
+    local bestKey = nil
+    for _, rk in ipairs(open) do
+      local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+      if first[1] and (not bestScore or tonumber(first[2]) < bestScore) then bestKey, bestScore = rk, tonumber(first[2]) end
+    end
+    if bestKey then lane = redis.call('ZPOPMIN', bestKey)[1] end
   end
-  if not bestKey then break end
-  local lane = redis.call('ZPOPMIN', bestKey)[1]
+  if not lane then break end
   local cls = math.floor(bestScore / TURN_SPAN)
-  local ids = redis.call('LRANGE', lanekey(lane), 0, maxBatch - 1)
+  -- the head alone, unless it is part of a batch: then the jobs behind it that are too
+  local ids = redis.call('LRANGE', lanekey(lane), 0, 0)
   local batch = nil
   local running = {}
-  for n, id in ipairs(ids) do
+  for n = 1, maxBatch do
+    local id = ids[n]
+    if not id then break end
     -- a job behind the head goes along only in the head's batch: look at that before reading it all
-    if n > 1 and (batch == '' or redis.call('HGET', jobkey(id), 'batch') ~= batch) then break end
+    if n > 1 and redis.call('HGET', jobkey(id), 'batch') ~= batch then break end
     local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
-    if n == 1 then batch = f[4] end
+    if n == 1 then
+      batch = f[4]
+      if batch and batch ~= '' then ids = redis.call('LRANGE', lanekey(lane), 0, maxBatch - 1) end
+    end
     if not f[1] then break end
-    redis.call('HINCRBY', jobkey(id), 'attempts', 1)
-    redis.call('HSET', jobkey(id), 'ambiguous', 1)
+    redis.call('HSET', jobkey(id), 'attempts', (tonumber(f[6]) or 0) + 1, 'ambiguous', 1)
     running[#running + 1] = id
     hand_out(taken, id, f)
   end
