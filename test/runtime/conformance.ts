@@ -735,8 +735,9 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       await rt.kv.set('threads:<m1@x.test>', 'c1', { keep: 'threads' });
       expect(await rt.kv.get('telegram:sent:r-1')).toBe('[101,102]');
       expect(await rt.kv.get('zendesk:requester:abc')).toBe('9001@0');
+      // Each goes its retention after its own write: the second was written a moment later.
       await until(async () => (await rt.kv.get('telegram:sent:r-1')) === undefined);
-      expect(await rt.kv.get('zendesk:requester:abc')).toBeUndefined();
+      await until(async () => (await rt.kv.get('zendesk:requester:abc')) === undefined);
       expect(await rt.kv.get('email:cursor')).toBe('{"lastUid":7}');
       expect(await rt.kv.get('rewritten')).toBe('kept now');
       expect(await rt.kv.get('threads:<m1@x.test>')).toBe('c1');
