@@ -48,5 +48,25 @@ describe('routing log in both runtimes', () => {
       const open = async () => createRedisRuntime({ url: server.url, prefix: 'routing-log', concurrency: 1, retry, log: pino({ level: 'silent' }) });
       expect(await roundTrip(open)).toEqual(['3:документы 3:kyc', '2:документы 2:kyc']);
     });
+
+    it('two processes appending at once lose no record (each append is one atomic step), and expired ones go from the old end', async () => {
+      const open = () => createRedisRuntime({ url: server.url, prefix: 'routing-shared', concurrency: 1, retry, log: pino({ level: 'silent' }) });
+      const [a, b] = [open(), open()];
+      try {
+        let now = Date.parse('2026-03-01T00:00:00Z');
+        const logs = [a, b].map((rt) => new RoutingLog(rt.kv, { keep: 50, days: 2, now: () => now }));
+        await logs[0]!.append({ at: now, ticketId: 'old', created: true, isFirst: true, message: playerMessage('x'), decision });
+        now += 3 * 86_400_000;
+        await Promise.all(Array.from({ length: 20 }, (_, i) => logs[i % 2]!.append({ at: now, ticketId: String(i), created: true, isFirst: true, message: playerMessage('x'), decision })));
+        const got: string[] = [];
+        for await (const r of logs[1]!.newest()) got.push(r.ticketId);
+        expect(got.sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+        // The expired record's slot is gone, not only skipped by readers.
+        expect(await a.kv.get('routing-log:0')).toBeUndefined();
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
   });
 });

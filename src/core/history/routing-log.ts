@@ -15,8 +15,9 @@ import { Decision } from '../rules/schema.ts';
  * one group is being written go together in the next (one pointer read, their slots, one pointer
  * write), so a store reached over the network (Redis) costs a few round trips per group, not per
  * record, and the appends of many deliveries in flight do not queue up behind each other's round
- * trips. Several worker processes on one Redis can, rarely, claim the same slot at the same
- * moment: one of the two records is then lost, which skews no figure (both readers work on samples).
+ * trips. A store that appends to the ring in one atomic step of its own (Redis,
+ * KeyValueStore.appendToRing) takes each append as it comes: one round trip, and worker processes
+ * on one Redis never claim the same slot.
  */
 
 export const RoutedRecord = z.object({
@@ -100,6 +101,8 @@ export class RoutingLog {
   append(record: Omit<RoutedRecord, 'message'> & { message: NormalizedMessage }): Promise<void> {
     if (this.#keep === 0) return Promise.resolve();
     const value = JSON.stringify({ ...record, message: keptMessage(record.message) });
+    // One atomic step of the store's own (Redis: one script, one round trip): no append waits for another's.
+    if (this.#kv.appendToRing) return this.#kv.appendToRing(KEY, [value], this.#keep, this.#now() - this.#maxAgeMs);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ value, done: (err) => (err === undefined ? resolve() : reject(err)) });
       if (!this.#writing) void this.#writeGroups();

@@ -18,6 +18,41 @@ if ARGV[5] == '' then redis.call('SET', ARGV[1], ARGV[4]) else redis.call('SET',
 redis.call('HDEL', ARGV[2], ARGV[3])
 return 1
 `);
+/**
+ * RoutingLog's ring (see KeyValueStore.appendToRing), keys as redisKv writes them.
+ * ARGV: keyPrefix hash name keep oldestAllowed values…
+ */
+const APPEND_TO_RING = new LuaScript(`
+local kp, hash, name, keep, oldest = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local function read(k)
+  local v = redis.call('GET', kp .. k)
+  if v then return v end
+  return redis.call('HGET', hash, k)
+end
+local head, tail = 0, 0
+local ok, p = pcall(cjson.decode, read(name .. ':pointer') or '')
+if ok and type(p) == 'table' then head, tail = tonumber(p.head) or 0, tonumber(p.tail) or 0 end
+local slot = function(seq) return name .. ':' .. string.format('%d', seq % keep) end
+local n = #ARGV - 5
+for i = 1, n do
+  redis.call('SET', kp .. slot(head + i - 1), ARGV[5 + i])
+  redis.call('HDEL', hash, slot(head + i - 1))
+end
+local last = head
+head = head + n
+tail = math.max(tail, head - keep)
+for _ = 1, 4 * n do
+  if tail >= last then break end
+  local okr, r = pcall(cjson.decode, read(slot(tail)) or '')
+  if okr and type(r) == 'table' and (tonumber(r.at) or 0) >= oldest then break end
+  redis.call('DEL', kp .. slot(tail))
+  redis.call('HDEL', hash, slot(tail))
+  tail = tail + 1
+end
+redis.call('SET', kp .. name .. ':pointer', string.format('{"head":%d,"tail":%d}', head, tail))
+redis.call('HDEL', hash, name .. ':pointer')
+return 1
+`);
 const DELETE = new LuaScript(`
 redis.call('DEL', ARGV[1])
 redis.call('HDEL', ARGV[2], ARGV[3])
@@ -43,6 +78,9 @@ export function redisKv(redis: Redis, prefix: string, retention: Readonly<Retent
     },
     async delete(key) {
       await DELETE.run(redis, [keyOf(key), hash, key]);
+    },
+    async appendToRing(name, values, keep, oldestAllowed) {
+      if (values.length > 0) await APPEND_TO_RING.run(redis, [`${prefix}:kv:`, hash, name, keep, oldestAllowed, ...values]);
     },
     claimInWindow: async (key, id, limit, windowMs) =>
       (await scripts.claimInWindow.run(redis, [`${prefix}:window:${key}`, id, limit, windowMs, Date.now()])) === 1,
