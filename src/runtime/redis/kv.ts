@@ -43,8 +43,14 @@ head = head + n
 tail = math.max(tail, head - keep)
 for _ = 1, 4 * n do
   if tail >= last then break end
-  local okr, r = pcall(cjson.decode, read(slot(tail)) or '')
-  if okr and type(r) == 'table' and (tonumber(r.at) or 0) >= oldest then break end
+  -- RoutingLog writes 'at' first: read it without decoding the whole record
+  local v = read(slot(tail)) or ''
+  local at = tonumber(string.match(v, '^{"at":(%d+)[,}]'))
+  if not at then
+    local okr, r = pcall(cjson.decode, v)
+    at = okr and type(r) == 'table' and tonumber(r.at) or 0
+  end
+  if at >= oldest then break end
   redis.call('DEL', kp .. slot(tail))
   redis.call('HDEL', hash, slot(tail))
   tail = tail + 1
