@@ -67,11 +67,17 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, created_at INTEGER NOT NULL);
   `);
   migrate(db);
-  // The lane index covers the class too: rebuilding the scheduler's counts reads only the index.
+  // The queue index is in seq order, so an accept appends to it; each lane's order is kept in
+  // memory (LaneSeqs) and read back from this index, which covers lane and class, when the store
+  // rebuilds. The index by lane it replaces (jobs_lane_class, created by earlier versions) took
+  // every accept at its lane's place in the tree: with a large backlog, one page written into the
+  // WAL per accept. Dropping it is the whole migration; an earlier version opening the file
+  // creates it again.
   db.exec(`
     DROP INDEX IF EXISTS jobs_lane;
     DROP INDEX IF EXISTS jobs_run_at;
-    CREATE INDEX IF NOT EXISTS jobs_lane_class ON jobs (state, lane, seq, class);
+    DROP INDEX IF EXISTS jobs_lane_class;
+    CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, seq, lane, class);
   `);
   return db;
 }
