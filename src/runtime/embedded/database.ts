@@ -17,9 +17,9 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     PRAGMA busy_timeout = 5000;
     PRAGMA journal_size_limit = 67108864;
     -- Up to 32 MB of pages in memory (SQLite's default is 2 MB). Every accept inserts into the
-    -- ledger's and the lane index's b-trees at one place per conversation; with a backlog of
-    -- hundreds of thousands those pages outgrow 2 MB, each insert read them back, and ingress
-    -- slowed as the queue grew. The cache fills only as pages are used.
+    -- ledger's key index at one place per conversation; with a backlog of hundreds of thousands
+    -- those pages outgrow 2 MB, each insert read them back, and ingress slowed as the queue
+    -- grew. The cache fills only as pages are used.
     PRAGMA cache_size = -32768;
     PRAGMA foreign_keys = ON;
 

@@ -148,9 +148,8 @@ export class EmbeddedStore {
         'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at, class, throttled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       // Every queued job by lane, in one pass over the queue index (a rebuild: restart, another process wrote).
-      queuedLanes: db.prepare(`
-        SELECT lane, group_concat(seq, ',' ORDER BY seq) AS seqs, group_concat(class, ',' ORDER BY seq) AS classes
-        FROM jobs WHERE state = 'queued' GROUP BY lane`),
+      // (No ORDER BY in the aggregate: it costs a third more, and the seqs are put in order if they come out of it.)
+      queuedLanes: db.prepare(`SELECT lane, group_concat(seq) AS seqs, group_concat(class) AS classes FROM jobs WHERE state = 'queued' GROUP BY lane`),
       unclassified: db.prepare(`
         SELECT seq, lane FROM jobs WHERE state = 'queued' AND seq > ? AND class >= ${UNCLASSIFIED}
         ORDER BY seq LIMIT ${UNCLASSIFIED_CHUNK}`),
@@ -175,7 +174,7 @@ export class EmbeddedStore {
       deadIds: db.prepare(`SELECT id FROM jobs WHERE state = 'dead' ORDER BY seq`),
       dropOne: db.prepare(`DELETE FROM jobs WHERE state = 'dead' AND id = ?`),
       dropAll: db.prepare(`DELETE FROM jobs WHERE state = 'dead'`),
-      // Counted on the lane index, and the oldest found in seq order: a scrape never reads the payloads.
+      // Counted on the queue index, and the oldest found in seq order: a scrape never reads the payloads.
       countQueued: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`),
       countDead: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'dead'`),
       oldestQueued: db.prepare(`SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1`),
@@ -331,17 +330,23 @@ export class EmbeddedStore {
     const running = new Map(this.book.runningLanes().map((l) => [l.name, l.runningSeqs]));
     this.book.clear();
     this.seqs.clear();
+    let changed = false;
     const lanes = this.stmt.queuedLanes!.all() as { lane: string; seqs: string; classes: string }[];
     // Lanes join the book in the order their heads were queued, as they became ready.
-    const heads = lanes.map((r) => ({ lane: r.lane, seqs: r.seqs.split(',').map(Number), classes: r.classes })).sort((a, b) => a.seqs[0]! - b.seqs[0]!);
+    const heads = lanes.map((r) => ({ lane: r.lane, seqs: ascending(r.seqs.split(',').map(Number)), classes: r.classes })).sort((a, b) => a.seqs[0]! - b.seqs[0]!);
     for (const r of heads) {
+      const row = this.stmt.headBySeq!.get(r.seqs[0]!) as { seq: number; run_at: number; target: string } | undefined;
+      // Another process took it between the two reads: the lane waits for the next rebuild.
+      if (!row) {
+        changed = true;
+        continue;
+      }
       const counts = countsOf();
       for (const c of r.classes.split(',')) {
         const cls = Number(c);
         counts[cls % UNCLASSIFIED]!++;
         if (cls < UNCLASSIFIED) classified[cls]!++;
       }
-      const row = this.stmt.headBySeq!.get(r.seqs[0]!) as { seq: number; run_at: number; target: string };
       const head: Head = { seq: row.seq, runAt: row.run_at, target: row.target };
       this.seqs.set(r.lane, r.seqs);
       const runningSeqs = running.get(r.lane);
@@ -352,7 +357,7 @@ export class EmbeddedStore {
     this.unclassified = new Map();
     this.unclassifiedFrom = 0;
     this.classified = classified;
-    this.bookStale = false;
+    this.bookStale = changed;
     this.bookVersion = version;
   }
 
@@ -622,6 +627,11 @@ function toJob(r: JobRow): StoredJob {
     classified: r.class < UNCLASSIFIED,
     ...(r.throttled === 'first' || r.throttled === 'more' ? { throttled: r.throttled } : {}),
   };
+}
+
+function ascending(seqs: number[]): number[] {
+  for (let i = 1; i < seqs.length; i++) if (seqs[i]! < seqs[i - 1]!) return seqs.sort((a, b) => a - b);
+  return seqs;
 }
 
 function countsOf(cls?: number): number[] {
