@@ -26,7 +26,10 @@ if (values.backlog) {
   const sides = await backlogPairs(Number(values.backlog), Number(values.seconds), Number(values.rounds), { before: values.before, after: undefined });
   for (const s of sides) {
     const r = spread(s.ratios);
-    console.log(`${s.name}: ${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)}) over ${s.ratios.length} rounds; restart ${JSON.stringify(s.restart)}`);
+    const c = spread(s.cpuRatios);
+    console.log(
+      `${s.name}: acks filled/empty ${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)}), CPU per ack filled/empty ${c.median.toFixed(2)}x (${c.min.toFixed(2)}-${c.max.toFixed(2)}) over ${s.ratios.length} rounds; restart ${JSON.stringify(s.restart)}`,
+    );
   }
   process.exit(0);
 }

@@ -273,9 +273,9 @@ export async function backlogPairs(
   seconds: number,
   rounds: number,
   repos: Record<string, string | undefined>,
-): Promise<{ name: string; ratios: number[]; empties: number[]; fulls: number[]; loads: string[]; restart: BacklogRun['restart'] }[]> {
+): Promise<{ name: string; ratios: number[]; cpuRatios: number[]; empties: number[]; fulls: number[]; loads: string[]; restart: BacklogRun['restart'] }[]> {
   const hole = await blackHole();
-  const sides = Object.entries(repos).map(([name, repo]) => ({ name, repo, ratios: [] as number[], empties: [] as number[], fulls: [] as number[], loads: [] as string[] }));
+  const sides = Object.entries(repos).map(([name, repo]) => ({ name, repo, ratios: [] as number[], cpuRatios: [] as number[], empties: [] as number[], fulls: [] as number[], loads: [] as string[] }));
   const fulls: Awaited<ReturnType<typeof backlogGateway>>[] = [];
   try {
     for (const side of sides) {
@@ -288,20 +288,29 @@ export async function backlogPairs(
         const side = sides[i]!;
         const load = loadAverage();
         const empty = await backlogGateway('embedded', hole, side.repo);
-        let e: number;
+        // Acks a second, and the gateway process's CPU per ack (all its threads), µs: steadier than acks on a shared machine.
+        const run = async (gw: Child) => {
+          const cpu = cpuMeter([gw.pid]);
+          const r = await saturate(gw.url, seconds);
+          return { acks: r.requests.average, cpuUs: (cpu() * 1000) / Math.max(1, r['2xx']) };
+        };
+        let e: { acks: number; cpuUs: number };
         try {
           await saturate(empty.gw.url, 3);
-          e = (await saturate(empty.gw.url, seconds)).requests.average;
+          e = await run(empty.gw);
         } finally {
           await empty.stop();
         }
         await saturate(fulls[i]!.gw.url, 1);
-        const f = (await saturate(fulls[i]!.gw.url, seconds)).requests.average;
-        side.empties.push(round(e));
-        side.fulls.push(round(f));
-        side.ratios.push(round(f / e, 2));
+        const f = await run(fulls[i]!.gw);
+        side.empties.push(round(e.acks));
+        side.fulls.push(round(f.acks));
+        side.ratios.push(round(f.acks / e.acks, 2));
+        side.cpuRatios.push(round(f.cpuUs / e.cpuUs, 2));
         side.loads.push(load);
-        console.log(`round ${r + 1}, ${side.name}: empty ${round(e)}/s, filled ${round(f)}/s, ${round(f / e, 2)}x, load ${load}`);
+        console.log(
+          `round ${r + 1}, ${side.name}: empty ${round(e.acks)}/s (${round(e.cpuUs)} µs CPU per ack), filled ${round(f.acks)}/s (${round(f.cpuUs)} µs), ${round(f.acks / e.acks, 2)}x the acks, ${round(f.cpuUs / e.cpuUs, 2)}x the CPU per ack, load ${load}`,
+        );
       }
     }
     const out = [];
