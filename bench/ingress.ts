@@ -283,6 +283,8 @@ export async function backlogPairs(
       fulls.push(full);
       await fillTo(full, size);
     }
+    // Unmeasured: the side filled last would otherwise meet the kernel still writing its fill back in round 1.
+    for (const full of fulls) await saturate(full.gw.url, 5);
     for (let r = 0; r < rounds; r++) {
       for (const i of r % 2 === 0 ? sides.keys() : [...sides.keys()].reverse()) {
         const side = sides[i]!;
