@@ -6,7 +6,7 @@ import { HelpdeskCommonOptions, type HistoryReader, type ChannelDefinition, type
 import { NormalizedMessage, NormalizedMessageParser, type InboundDraft } from './core/message.ts';
 import { maskMessage } from './core/privacy.ts';
 import { createIdentityService } from './core/identity/service.ts';
-import { againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
+import { afterSendsJob, againJob, createPipeline, excerpt, inboundJob, lanes, noteJob, type ChannelEntry, type RuleSet } from './core/pipeline.ts';
 import { conversationKey } from './core/jobs.ts';
 import { createCsat } from './core/csat/csat.ts';
 import { ticketsBeingLinked } from './core/linking.ts';
@@ -130,6 +130,9 @@ export async function startGateway(opts: {
         const link = await runtime.links.get(conversationKey(id, externalId));
         if (!link) return clog.warn({ conversation: externalId }, 'nothing to reply to: no ticket is linked to this conversation');
         await runtime.enqueue([againJob(link, reply, `again:${id}:${dedupeKey}`)]);
+      },
+      afterSends: async (externalId, work, dedupeKey) => {
+        await runtime.enqueue([afterSendsJob(id, externalId, work, `later:${id}:${dedupeKey}`)]);
       },
       conversationForTicket: async (ticketId) => {
         const link = await runtime.links.byTicket(ticketId);

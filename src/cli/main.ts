@@ -146,6 +146,7 @@ export function buildProgram(): Command {
           accept: async () => [],
           noteToAgents: async () => undefined,
           replyAgain: async () => undefined,
+          afterSends: async () => undefined,
           conversationForTicket: async () => undefined,
         });
         await report(`channel ${id}`, instance.check?.bind(instance));

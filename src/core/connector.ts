@@ -154,6 +154,13 @@ export interface ChannelContext {
    * in a `failed` status → the template). Keyed like `noteToAgents`. No-op when no ticket is linked.
    */
   replyAgain(conversationExternalId: string, reply: { text: string; replyId: string }, dedupeKey: string): Promise<void>;
+  /**
+   * Hands `work` (JSON) back to this channel's `afterSends` once the sends to the conversation that
+   * are under way or queued have finished: a job in the conversation's outbound lane, behind them.
+   * For an event about a send that may not be recorded yet (a WhatsApp `failed` status that
+   * arrives before the gateway has indexed the send's message id). Keyed like `noteToAgents`.
+   */
+  afterSends(conversationExternalId: string, work: JsonValue, dedupeKey: string): Promise<void>;
   /** The conversation (of this channel) a ticket belongs to, e.g. for a `[#1234]` subject tag. */
   conversationForTicket(ticketId: string): Promise<string | undefined>;
   /**
@@ -261,7 +268,12 @@ export interface ChannelInstance {
   actions?: ChannelAction[];
   /** `switchboard check --online`: prove the credentials work. */
   check?(): Promise<string>;
+  /** Does what the channel put off with `ChannelContext.afterSends` (`work` as it gave it, unchecked). */
+  afterSends?(conversationExternalId: string, work: unknown): Promise<void>;
 }
+
+/** What a job can carry for a channel: it is stored as JSON. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * What kind of conversation a channel carries. Helpdesks map their own notions (a ticket's

@@ -63,6 +63,8 @@ export const JobPayload = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('notice'), target: z.string(), notice: ReadyNotice }),
   /** A step of the rating question after a ticket was solved (docs/csat.md). */
   z.object({ kind: z.literal('csat'), csat: CsatStep }),
+  /** Work a channel put off until the conversation's sends are done (ChannelContext.afterSends). */
+  z.object({ kind: z.literal('channel'), channelId: z.string(), conversation: z.string(), work: z.json() }),
 ]);
 export type JobPayload = z.infer<typeof JobPayload>;
 export type JobKind = JobPayload['kind'];
@@ -124,11 +126,18 @@ export interface Link {
   firedRules: string[];
   /** What the gateway last set on the ticket: a follow-up reads the ticket only to go beyond it. */
   lastSet?: LastSet;
+  /**
+   * When this conversation became its ticket's latest (gateway clock, ms): the customer's newest
+   * message on it was received, or an agent's reply was routed to it. The runtime makes the ticket's
+   * latest conversation (`byTicket`) the one with the newest, whatever order the writes come in
+   * (absent: 0, the oldest).
+   */
+  latestAt?: number;
 }
 
 export interface LinkStore {
   get(conversationKey: string): Promise<Link | undefined>;
-  /** Finds the conversation for a ticket, including tickets it was linked to before. */
+  /** Finds the ticket's latest conversation (`Link.latestAt`), including tickets it was linked to before. */
   byTicket(ticketId: string): Promise<Link | undefined>;
   put(link: Link): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type {
   ChannelInstance,
   FetchedFile,
   HelpdeskInstance,
+  JsonValue,
   Medium,
   Logger,
   Notice,
@@ -220,7 +221,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const link = jobs[0]!.link !== undefined ? (jobs[0]!.link ?? undefined) : await links.get(key);
     // An answer to the rating question (a button, "5", the follow-up text) is not a new request;
     // the customer did write, though (WhatsApp's 24-hour window opens again).
-    if (await deps.csat?.intercept(messages)) return touch(link, first);
+    if (await deps.csat?.intercept(messages)) return touch(link, messages);
     const channel = channelOf(first.channel.id);
     const throttled = jobs.some((j) => j.throttled === 'first');
     const channelRef = channelRefs.get(first.channel.id)!;
@@ -340,6 +341,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       createdAt: link && link.ticketId === ref.ticketId ? link.createdAt : Date.now(),
       firedRules: [...(link?.firedRules ?? []), ...newRules],
       lastSet: nowSet,
+      latestAt: receivedLast(messages),
     };
     rememberLinked(key);
     if (link && link.ticketId !== ref.ticketId) {
@@ -413,9 +415,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /** The customer wrote (a rating answer): the link remembers when, for channels with a reply window. */
-  function touch(link: Link | undefined, m: NormalizedMessage): RunOutcome | void {
+  function touch(link: Link | undefined, messages: NormalizedMessage[]): RunOutcome | void {
     if (!link) return;
-    return { link: { ...link, conversation: { ...link.conversation, meta: { ...link.conversation.meta, lastInboundAt: m.occurredAt } } } };
+    const meta = { ...link.conversation.meta, lastInboundAt: messages[0]!.occurredAt };
+    return { link: { ...link, conversation: { ...link.conversation, meta }, latestAt: receivedLast(messages) } };
   }
 
   async function sync({ ticketId, tags }: Extract<JobPayload, { kind: 'sync' }>, eventAt: number): Promise<RunOutcome | void> {
@@ -522,6 +525,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       case 'note':
       case 'tag':
       case 'csat':
+      case 'channel':
         return undefined;
     }
   }
@@ -553,6 +557,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         case 'csat':
           if (!deps.csat) throw new DeliveryError('a rating job, but the csat section is not configured any more', { kind: 'permanent' });
           return deps.csat.run(p.csat, ctx);
+        case 'channel': {
+          const channel = channelOf(p.channelId);
+          if (!channel.instance.afterSends) throw new DeliveryError(`channel ${p.channelId} has no work put off after its sends`, { kind: 'permanent' });
+          return channel.instance.afterSends(p.conversation, p.work);
+        }
       }
     },
     onGiveUp(job, err) {
@@ -566,9 +575,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
+/**
+ * When the newest of these messages reached the gateway: the order the customer wrote in, across
+ * channels and whatever order the deliveries finish in (`Link.latestAt`).
+ */
+function receivedLast(messages: NormalizedMessage[]): number {
+  const at = Math.max(...messages.map((m) => Date.parse(m.receivedAt)));
+  return Number.isFinite(at) ? at : Date.now();
+}
+
 /** A reply the channel sends again in a form of its own choosing (ChannelContext.replyAgain): a reply job of its own. */
 export function againJob(link: Link, reply: { text: string; replyId: string }, dedupeKey: string): NewJob {
   return { ...replyJob(link, { ticketId: link.ticketId, commentId: reply.replyId, text: reply.text, attachments: [] }, { chosen: true }), dedupeKey };
+}
+
+/** Work a channel put off (ChannelContext.afterSends): behind the sends queued for the conversation, in its outbound lane. */
+export function afterSendsJob(channelId: string, conversation: string, work: JsonValue, dedupeKey: string): NewJob {
+  return { dedupeKey, lane: lanes.outbound(conversationKey(channelId, conversation)), target: channelTarget(channelId), payload: { kind: 'channel', channelId, conversation, work } };
 }
 
 /**

@@ -1,12 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/slack-server.ts';
-import { startFakeTelegram, tgUpdate, type FakeTelegram } from '../fakes/telegram-server.ts';
-import { startFakeZendesk, type FakeTicket, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { redisAvailableOrExplain, startRedis, type RedisServer } from '../fakes/redis-server.ts';
-import { freePort, GatewayProcess, REPO, runCli, settled, tempDir, waitFor } from './harness.ts';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { FakeSlackMessage } from '../fakes/slack-server.ts';
+import { tgUpdate } from '../fakes/telegram-server.ts';
+import type { FakeTicket } from '../fakes/zendesk-server.ts';
+import { redisAvailableOrExplain } from '../fakes/redis-server.ts';
+import { CREDENTIALS, withGateway, yaml } from '../fixtures/gateway.ts';
+import { GatewayProcess, runCli, waitFor } from './harness.ts';
 import { sample } from '../fixtures/metrics.ts';
 
 /**
@@ -23,42 +24,24 @@ const PATIENCE = 120_000;
 const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>) => waitFor(what, probe, PATIENCE);
 const LONG_TEST = { timeout: 6 * 60_000 };
 
-const TG_TOKEN = '123456:KPI-token-abcdefghijklmnopqrstu';
-const TG_SECRET = 'tg-secret-kpi_0123456789';
-const ZD_TOKEN = 'zd-api-token-kpi-0123';
-const ZD_SECRET = 'zendesk-signing-secret-kpi-0123';
-const SLACK_TOKEN = 'xoxb-1111-2222-kpiTEST';
+const TG_SECRET = CREDENTIALS.telegram.secret;
+const ZD_SECRET = CREDENTIALS.zendesk.webhookSecret;
 const LEADS = 'C0LEADS';
 const ZONE = 'Asia/Tashkent';
+/** The fakes each block runs on; the SLA watch logs its rounds at debug. */
+const FAKES = { telegram: true as const, zendesk: true as const, slack: { channels: [LEADS] } };
+const ENV = { LOG_LEVEL: 'debug' };
 
-function configYaml(store: string, sla: string): string {
+function configYaml(o: { dataDir: string; store?: string }, sla: string): string {
   return `
-server: { port: 8080, host: 127.0.0.1 }
-store: ${store}
+${yaml.base(o)}
 timezone: ${ZONE}
-log:
-  level: \${LOG_LEVEL:-warn}
-delivery: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 1500, concurrency: 4 }
-helpdesk:
-  kind: zendesk
-  baseUrl: \${ZENDESK_URL}
-  email: agent@example.com
-  apiToken: \${ZENDESK_API_TOKEN}
-  webhookSecret: \${ZENDESK_WEBHOOK_SECRET}
-  groups: { payments: 101, compliance: 102, responsible_gaming: 103, bonuses: 104, betting: 105, general: 106 }
+${yaml.zendesk(`  groups: ${yaml.groups}`)}
 channels:
-  telegram:
-    kind: telegram
-    token: \${TELEGRAM_BOT_TOKEN}
-    secretToken: \${TELEGRAM_WEBHOOK_SECRET}
-    apiRoot: \${TELEGRAM_API_ROOT}
+${yaml.telegram()}
 notifiers:
-  slack:
-    kind: slack
-    token: \${SLACK_BOT_TOKEN}
-    apiUrl: \${SLACK_API_URL}
-    channels: { leads: ${LEADS} }
-include: [${REPO}config/rules/igaming.yaml]
+${yaml.slack({ leads: LEADS })}
+${yaml.igaming}
 ${sla}`;
 }
 
@@ -79,98 +62,51 @@ function secondsOf(duration: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2]!]!, 0);
 }
 
-interface World {
-  tg: FakeTelegram;
-  zd: FakeZendesk;
-  slack: FakeSlack;
-  env: Record<string, string>;
-}
-
-async function startWorld(): Promise<World> {
-  const tg = await startFakeTelegram({ token: TG_TOKEN });
-  const zd = await startFakeZendesk({ email: 'agent@example.com', apiToken: ZD_TOKEN });
-  const slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [LEADS] });
-  const env = {
-    LOG_LEVEL: 'debug',
-    ZENDESK_URL: zd.url,
-    ZENDESK_API_TOKEN: ZD_TOKEN,
-    ZENDESK_WEBHOOK_SECRET: ZD_SECRET,
-    TELEGRAM_BOT_TOKEN: TG_TOKEN,
-    TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-    TELEGRAM_API_ROOT: tg.apiRoot,
-    SLACK_BOT_TOKEN: SLACK_TOKEN,
-    SLACK_API_URL: slack.apiUrl,
-  };
-  return { tg, zd, slack, env };
-}
-
 const nowSec = () => Math.floor(Date.now() / 1000);
 /** A Telegram `date`: `sec` seconds ago. */
 const ago = (sec: number) => nowSec() - sec;
 
 describe('response times and SLA from the real gateway process', LONG_TEST, () => {
-  let w: World;
-  let dir: { path: string; remove(): Promise<void> };
-  let gw: GatewayProcess | undefined;
+  // A gateway and store for each test, started with the test's `sla` section.
+  const gateway = withGateway({ fakes: FAKES, env: ENV, per: 'test', start: 'manual', config: ({ dataDir }, sla: string) => configYaml({ dataDir }, sla) });
+  const zd = () => gateway.fakes.zendesk;
+  const tg = () => gateway.fakes.telegram;
+  const slack = () => gateway.fakes.slack;
   let update = 5000;
-
-  beforeAll(async () => {
-    w = await startWorld();
-  });
-  afterAll(async () => {
-    await Promise.all([w?.tg.close(), w?.zd.close(), w?.slack.close()]);
-  });
-  afterEach(async (ctx) => {
-    await gw?.stop();
-    if (ctx.task.result?.state === 'fail') console.error(gw?.output.slice(-8000));
-    await dir?.remove();
-    w.zd.tickets.length = 0;
-    w.zd.requests.length = 0;
-    w.slack.messages.length = 0;
-    w.tg.sent.length = 0;
-  });
-
-  const embedded = () => `{ kind: embedded, path: ${dir.path}/data }`;
-  async function start(sla: string): Promise<GatewayProcess> {
-    dir = await tempDir();
-    gw = await GatewayProcess.create(dir.path, configYaml(embedded(), sla), w.env);
-    await gw.start(PATIENCE);
-    return gw;
-  }
 
   /** The same gateway and store, restarted with another `sla` section (it is read at start). */
   async function restartWith(sla: string): Promise<void> {
-    await gw!.stop();
-    await writeFile(join(dir.path, 'switchboard.yaml'), configYaml(embedded(), sla));
-    await gw!.start(PATIENCE);
+    await gateway.gw.stop();
+    await writeFile(gateway.configFile, configYaml({ dataDir: join(gateway.dir, 'data') }, sla));
+    await gateway.gw.start(PATIENCE);
   }
 
   /** A customer message that Telegram stamped `date` (Unix seconds); resolves with its ticket. */
   async function customerWrites(chatId: number, text: string, date: number, opts: { newTicket?: boolean } = {}) {
-    const res = await gw!.post('/webhooks/telegram', tgUpdate.text(chatId, text, { updateId: ++update, messageId: update, date, firstName: 'Dilnoza' }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
+    const res = await gateway.gw.post('/webhooks/telegram', tgUpdate.text(chatId, text, { updateId: ++update, messageId: update, date, firstName: 'Dilnoza' }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
     expect(res.status).toBe(200);
     if (opts.newTicket === false) return undefined;
-    return until(`the ticket for "${text}"`, () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
+    return until(`the ticket for "${text}"`, () => zd().tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
   }
 
   /** An agent's public reply, carried to Telegram; resolves with the comment's time in Zendesk (Unix seconds). */
   async function agentAnswers(ticketId: number, text: string, chatId: number): Promise<number> {
-    const { commentId } = w.zd.addAgentComment(ticketId, text);
+    const { commentId } = zd().addAgentComment(ticketId, text);
     const body = JSON.stringify({ ticket_id: String(ticketId) });
-    expect((await gw!.post('/helpdesk/events', body, w.zd.signWebhook(body, ZD_SECRET))).status).toBe(200);
-    await until(`the reply "${text}" in Telegram`, () => w.tg.sent.find((m) => m.chat_id === String(chatId) && m.text?.includes(text)));
-    const comment = w.zd.tickets.find((t) => t.id === ticketId)!.comments.find((c) => c.id === commentId)!;
+    expect((await gateway.gw.post('/helpdesk/events', body, zd().signWebhook(body, ZD_SECRET))).status).toBe(200);
+    await until(`the reply "${text}" in Telegram`, () => tg().sent.find((m) => m.chat_id === String(chatId) && m.text?.includes(text)));
+    const comment = zd().tickets.find((t) => t.id === ticketId)!.comments.find((c) => c.id === commentId)!;
     return Date.parse(comment.created_at) / 1000;
   }
 
   /** What the Zendesk trigger "Status category changed to Solved" posts (docs/zendesk.md), after the agent solves the ticket. */
   async function agentSolves(ticket: FakeTicket) {
-    w.zd.solveTicket(ticket.id);
+    zd().solveTicket(ticket.id);
     const body = JSON.stringify({ ticket_id: String(ticket.id), event: 'solved', tags: ticket.tags.join(' ') });
-    expect((await gw!.post('/helpdesk/events', body, w.zd.signWebhook(body, ZD_SECRET))).status).toBe(200);
+    expect((await gateway.gw.post('/helpdesk/events', body, zd().signWebhook(body, ZD_SECRET))).status).toBe(200);
   }
 
-  const rounds = () => (gw?.output.match(/"msg":"SLA watch round"/g) ?? []).length;
+  const rounds = () => (gateway.gw.output.match(/"msg":"SLA watch round"/g) ?? []).length;
   /** Waits until the SLA watch has run `n` more rounds: whatever they would do, they have done. */
   async function moreRounds(n: number) {
     const target = rounds() + n;
@@ -180,12 +116,12 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
   const waitedIn = (notice: FakeSlackMessage) => secondsOf(/has waited (.+?) in business hours/.exec(notice.text)?.[1] ?? '');
 
   const slaNotices = (ticketId: number, kind: 'breached' | 'warning'): FakeSlackMessage[] =>
-    w.slack.messages.filter((m) => m.text.includes(`Ticket #${ticketId}: SLA ${kind}`));
+    slack().messages.filter((m) => m.text.includes(`Ticket #${ticketId}: SLA ${kind}`));
   const tagWrites = (ticketId: number) =>
-    w.zd.requests.filter((r) => r.method === 'PUT' && new RegExp(`^/api/v2/tickets/${ticketId}(\\.json)?$`).test(r.path) && JSON.stringify(r.body).includes('"additional_tags":["sla_breached"]'));
+    zd().requests.filter((r) => r.method === 'PUT' && new RegExp(`^/api/v2/tickets/${ticketId}(\\.json)?$`).test(r.path) && JSON.stringify(r.body).includes('"additional_tags":["sla_breached"]'));
 
   it('a message answered after a delay: the right histogram counts, reply time, and report line (text and CSV)', async () => {
-    await start('sla: { targets: { channels: { telegram: 30m } } }');
+    await gateway.start('sla: { targets: { channels: { telegram: 30m } } }');
     // Telegram delivered it 200 s late (an outage): the customer has waited since they wrote.
     const wrote = ago(200);
     const ticket = (await customerWrites(771001, 'Вывод не пришёл уже 3 дня', wrote))!;
@@ -194,7 +130,7 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
 
     const labels = { channel: 'telegram', topic: 'payments', priority: 'high', group: 'payments' };
     const metrics = await until('the first response in /metrics', async () => {
-      const text = await (await fetch(`${gw!.url}/metrics`)).text();
+      const text = await (await fetch(`${gateway.gw.url}/metrics`)).text();
       return sample(text, 'switchboard_first_response_seconds_count', labels) === 1 ? text : undefined;
     });
     // From Telegram's date to the Zendesk comment's time, to the second (both clocks count whole seconds).
@@ -210,14 +146,14 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
     await until('the follow-up on the ticket', () => ticket.comments.some((c) => c.body.includes('ID 5512345')));
     const replySeconds = (await agentAnswers(ticket.id, 'Нашли, отправили повторно', 771001)) - wroteAgain;
     await until('the reply time in /metrics', async () =>
-      sample(await (await fetch(`${gw!.url}/metrics`)).text(), 'switchboard_reply_seconds_count', labels) === 1);
-    const after = await (await fetch(`${gw!.url}/metrics`)).text();
+      sample(await (await fetch(`${gateway.gw.url}/metrics`)).text(), 'switchboard_reply_seconds_count', labels) === 1);
+    const after = await (await fetch(`${gateway.gw.url}/metrics`)).text();
     expect(sample(after, 'switchboard_first_response_seconds_count', labels)).toBe(1);
     expect(sample(after, 'switchboard_reply_seconds_sum', labels)).toBe(replySeconds);
     expectOneIn(after, 'switchboard_reply_seconds', labels, replySeconds);
 
-    const config = join(dir.path, 'switchboard.yaml');
-    const text = await runCli(['report', '--since', '7d', '--config', config], w.env);
+    const config = gateway.configFile;
+    const text = await runCli(['report', '--since', '7d', '--config', config], gateway.env);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
     const row = text.stdout.split('\n').find((l) => /^telegram\s+payments\s/.test(l))?.split(/\s{2,}/);
@@ -228,14 +164,14 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
     expect(secondsOf(row![7]!)).toBe(replySeconds); // median reply
     expect(text.stdout).toMatch(/^all\s+all\s+1\s+1\s/m);
     expect(text.stdout).toMatch(/^payments\s+1\s+0\s+new$/m);
-    const csv = await runCli(['report', '--since', '7d', '--csv', '--config', config], w.env);
+    const csv = await runCli(['report', '--since', '7d', '--csv', '--config', config], gateway.env);
     const rows = csv.stdout.trim().split('\n');
     expect(rows[0]).toBe('channel,topic,volume,previous_volume,change,answered,median_first_response_seconds,p90_first_response_seconds,within_sla,breached_sla,median_reply_seconds');
     expect(rows.find((r) => r.startsWith('telegram,payments,'))!.split(',')).toEqual(
       ['telegram', 'payments', '1', '0', 'new', '1', String(firstSeconds), String(firstSeconds), '1', '0', String(replySeconds)],
     );
 
-    const bad = await runCli(['report', '--since', 'a week', '--config', config], w.env);
+    const bad = await runCli(['report', '--since', 'a week', '--config', config], gateway.env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--since: expected a duration like 24h, 7d or 30d, got 'a week'");
   });
@@ -243,7 +179,7 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
   it('left unanswered past its target: one tag and one Slack notice per breach, also across a kill -9 and a restart; a warning first, and no breach once answered', async () => {
     // A warning at 20% of 5 minutes: a wait that began 70 s ago is warned about at once and breaches
     // only 230 s later, time enough for the agent's answer on a loaded machine.
-    await start(`sla:
+    await gateway.start(`sla:
   targets: { channels: { telegram: 5m } }
   warnAt: 0.2
   notify: [slack:leads]
@@ -261,10 +197,10 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
     // As long as the customer had waited when the notice went out: at least the 400 s, at most until now.
     expect(waitedIn(notice!)).toBeGreaterThanOrEqual(400);
     expect(waitedIn(notice!)).toBeLessThanOrEqual(nowSec() - wroteLate);
-    expect(JSON.stringify(notice!.blocks)).toContain(`${w.zd.url}/agent/tickets/${late.id}|Ticket #${late.id}`);
+    expect(JSON.stringify(notice!.blocks)).toContain(`${zd().url}/agent/tickets/${late.id}|Ticket #${late.id}`);
     await until('the tag on the ticket', () => late.tags.includes('sla_breached'));
     // Counted by the process that declared it.
-    const declared = await (await fetch(`${gw!.url}/metrics`)).text();
+    const declared = await (await fetch(`${gateway.gw.url}/metrics`)).text();
     expect(sample(declared, 'switchboard_sla_breaches_total', { channel: 'telegram', topic: 'bonus', priority: 'normal', group: 'bonuses' })).toBe(1);
 
     // Waited 70 s: past 20% of the target, a warning; the agent answers, so it never breaches.
@@ -278,9 +214,9 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
 
     // Another late conversation, and the process killed right after Telegram got its 200.
     await customerWrites(772003, 'фриспины пропали', ago(400), { newTicket: false });
-    await gw!.kill('SIGKILL');
-    await gw!.start(PATIENCE);
-    const afterRestart = await until('the ticket written after the restart', () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes('фриспины'))));
+    await gateway.gw.kill('SIGKILL');
+    await gateway.gw.start(PATIENCE);
+    const afterRestart = await until('the ticket written after the restart', () => zd().tickets.find((t) => t.comments.some((c) => c.body.includes('фриспины'))));
     await until('its breach notice', () => slaNotices(afterRestart.id, 'breached').length === 1);
     await until('its tag', () => afterRestart.tags.includes('sla_breached'));
     await moreRounds(3);
@@ -303,12 +239,12 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
   checkEvery: ${checkEvery}
 `;
     // While the tickets are made and one is solved, the watch does not run (its first round is an hour away)…
-    await start(sla('1h'));
+    await gateway.start(sla('1h'));
     const solved = (await customerWrites(775001, 'депозит не зачислен', ago(3000)))!;
     await agentSolves(solved); // settled by phone, say: no public comment
     const waiting = (await customerWrites(775002, 'бонус не начислили', ago(3000)))!;
     // The solved event is done with before the restart: left queued, it could come after the watch's first round.
-    await settled(gw!);
+    await gateway.settled();
     // …then it runs every second, and both waits are far past their 5-minute target.
     await restartWith(sla('1s'));
     await until('the breach of the ticket left waiting', () => slaNotices(waiting.id, 'breached').length === 1);
@@ -318,7 +254,7 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
     expect(slaNotices(solved.id, 'warning')).toHaveLength(0);
     expect(tagWrites(solved.id)).toHaveLength(0);
     expect(solved.tags).not.toContain('sla_breached');
-    expect(w.tg.sent.filter((m) => m.chat_id === '775001')).toHaveLength(0); // nobody answered in the chat
+    expect(tg().sent.filter((m) => m.chat_id === '775001')).toHaveLength(0); // nobody answered in the chat
 
     // The customer writes again (Zendesk reopens the ticket): a new wait, timed from this message.
     const wroteAgain = ago(400);
@@ -338,7 +274,7 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
   it('outside business hours the clock stands still: no tag, no notice', async () => {
     const today = DateTime.now().setZone(ZONE);
     const days = [-1, 0, 1].map((d) => `"${today.plus({ days: d }).toISODate()}"`).join(', ');
-    await start(`sla:
+    await gateway.start(`sla:
   hours: { mon-sun: "09:00-18:00" }
   holidays: [${days}]
   targets: { channels: { telegram: 5m } }
@@ -348,43 +284,36 @@ describe('response times and SLA from the real gateway process', LONG_TEST, () =
 `);
     const ticket = (await customerWrites(773001, 'бонус не начислили', ago(3600)))!;
     // The watch looks at it round after round (it waits, with a target) and finds no business time passed.
-    await until('rounds that see it waiting', () => (gw!.output.match(/"waiting":1,"declared":0,"msg":"SLA watch round"/g) ?? []).length >= 3);
-    expect(w.slack.messages).toHaveLength(0);
+    await until('rounds that see it waiting', () => (gateway.gw.output.match(/"waiting":1,"declared":0,"msg":"SLA watch round"/g) ?? []).length >= 3);
+    expect(slack().messages).toHaveLength(0);
     expect(ticket.tags).not.toContain('sla_breached');
     expect(tagWrites(ticket.id)).toHaveLength(0);
   });
 });
 
 describe.runIf(redisAvailableOrExplain('the SLA watch on several processes'))('the SLA watch on Redis: several processes, one watcher', LONG_TEST, () => {
-  let w: World;
-  let redis: RedisServer;
-  let dir: { path: string; remove(): Promise<void> };
-  const gws: GatewayProcess[] = [];
-
-  beforeAll(async () => {
-    w = await startWorld();
-    redis = await startRedis();
-    dir = await tempDir();
-  });
-  afterAll(async () => {
-    await Promise.all(gws.map((g) => g.stop()));
-    await Promise.all([w?.tg.close(), w?.zd.close(), w?.slack.close(), redis?.close()]);
-    await dir?.remove();
-  });
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') for (const g of gws) console.error(g.output.slice(-4000));
-  });
-
-  it('two processes: the breach is declared once, by the lease holder; when it dies the other takes over the watch', async () => {
-    const env = w.env;
-    const first = await GatewayProcess.create(dir.path, configYaml(`{ kind: redis, url: "${redis.url}", prefix: kpi-e2e, takeoverAfterMs: 5000 }`, `sla:
+  const gateway = withGateway({
+    fakes: { ...FAKES, redis: true },
+    env: ENV,
+    config: ({ dataDir }) => configYaml({ dataDir, store: '{ kind: redis, url: "${REDIS_URL}", prefix: kpi-e2e, takeoverAfterMs: 5000 }' }, `sla:
   targets: { channels: { telegram: 5m } }
   notify: [slack:leads]
   checkEvery: 1s
-`), env);
-    const second = new GatewayProcess(`${dir.path}/switchboard.yaml`, await freePort(), env);
-    gws.push(first, second);
-    await Promise.all([first.start(PATIENCE), second.start(PATIENCE)]);
+`),
+  });
+  const zd = () => gateway.fakes.zendesk;
+  const slack = () => gateway.fakes.slack;
+  // The second process on the same config and Redis (the fixture runs and logs the first).
+  let second: GatewayProcess | undefined;
+  afterAll(async () => second?.stop());
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') console.error(second?.output.slice(-4000));
+  });
+
+  it('two processes: the breach is declared once, by the lease holder; when it dies the other takes over the watch', async () => {
+    second = await GatewayProcess.sibling(gateway.configFile, gateway.env);
+    await second.start(PATIENCE);
+    const gws = [gateway.gw, second];
     // The process that holds the lease now (on a loaded machine it may pass to the other; either way one runs the watch).
     const watching = (g: GatewayProcess) => g.output.lastIndexOf('this process runs the SLA watch (lease taken)') > Math.max(-1, g.output.lastIndexOf('stopping the SLA watch here'));
     await until('a process that runs the SLA watch', () => gws.some(watching));
@@ -392,12 +321,12 @@ describe.runIf(redisAvailableOrExplain('the SLA watch on several processes'))('t
     const breachOf = async (via: GatewayProcess, chatId: number, text: string) => {
       const res = await via.post('/webhooks/telegram', tgUpdate.text(chatId, text, { updateId: chatId, messageId: 1, date: nowSec() - 400 }), { 'x-telegram-bot-api-secret-token': TG_SECRET });
       expect(res.status).toBe(200);
-      const ticket = await until(`the ticket for "${text}"`, () => w.zd.tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
-      await until('its breach notice', () => w.slack.messages.some((m) => m.text.includes(`Ticket #${ticket.id}: SLA breached`)));
+      const ticket = await until(`the ticket for "${text}"`, () => zd().tickets.find((t) => t.comments.some((c) => c.body.includes(text))));
+      await until('its breach notice', () => slack().messages.some((m) => m.text.includes(`Ticket #${ticket.id}: SLA breached`)));
       return ticket;
     };
     const rounds = () => gws.reduce((n, g) => n + (g.output.match(/"msg":"SLA watch round"/g) ?? []).length, 0);
-    const notices = (id: number) => w.slack.messages.filter((m) => m.text.includes(`Ticket #${id}: SLA breached`));
+    const notices = (id: number) => slack().messages.filter((m) => m.text.includes(`Ticket #${id}: SLA breached`));
 
     // Written through the process that does not watch: the watch sees it all the same (the store is shared).
     const a = await breachOf(gws.find((g) => !watching(g)) ?? second, 774001, 'вывод завис');

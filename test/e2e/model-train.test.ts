@@ -11,8 +11,8 @@ import { memoryKv } from '../../src/runtime/memory-kv.ts';
 import { startFakeFreshdesk, type FakeFreshdesk } from '../fakes/freshdesk-server.ts';
 import { startFakeUsedesk, type FakeUsedesk } from '../fakes/usedesk-server.ts';
 import { startFakeZendesk, type FakeZendesk } from '../fakes/zendesk-server.ts';
-import { GatewayProcess, REPO, runCli, tempDir, waitFor } from './harness.ts';
-import { yaml } from '../fixtures/gateway.ts';
+import { REPO, runCli, tempDir, waitFor } from './harness.ts';
+import { withGateway, yaml } from '../fixtures/gateway.ts';
 
 /**
  * `switchboard model train` end to end: from labeled files, and from a local fake helpdesk
@@ -35,13 +35,14 @@ rules:
     stop: true
 `;
 
-function jsonlConfig(dir: string): string {
+/** The store and the dry-run helpdesk's journal in `dir`; the model file `model` (relative to the config file, or absolute). */
+function jsonlConfig(dir: string, model = 'model.json'): string {
   return `
 ${yaml.base({ dataDir: `${dir}/data`, log: 'warn' })}
 helpdesk: { kind: jsonl, path: ${dir}/tickets.jsonl }
 channels:
 ${yaml.contact()}
-model: { path: model.json }
+model: { path: ${model} }
 ${RULES}`;
 }
 
@@ -54,6 +55,7 @@ async function tickets(file: string): Promise<JsonlTicket[]> {
 }
 
 describe('model train from labeled files', () => {
+  // The CLI's config and the model it trains live in `dir`; the gateway (last test) reads that model.
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let config: string;
   beforeAll(async () => {
@@ -62,6 +64,7 @@ describe('model train from labeled files', () => {
     await writeFile(config, jsonlConfig(dir.path));
   });
   afterAll(async () => dir.remove());
+  const gateway = withGateway({ fakes: {}, start: 'manual', config: (c) => jsonlConfig(c.dir, join(dir.path, 'model.json')) });
 
   it('prints held-out precision and recall per topic, then writes the model file next to the config', async () => {
     const r = await runCli(['model', 'train', '--config', config, '--from', SMALL_YAML, SMALL_JSONL, '--held-out', '0.25']);
@@ -103,37 +106,32 @@ describe('model train from labeled files', () => {
   });
 
   it('a running gateway routes with the model, notes the scores on the ticket, and reloads a retrained model', async () => {
-    const gw = await GatewayProcess.create(dir.path, jsonlConfig(dir.path));
-    const ticketsFile = join(dir.path, 'tickets.jsonl');
-    try {
-      await gw.start();
-      const sent = await gw.post('/forms/contact', { email: 'p1@example.com', message: 'не могу остановиться играть, закройте доступ' });
-      expect(sent.status).toBe(200);
-      const first = await waitFor('the first ticket', async () => (await tickets(ticketsFile))[0]);
-      expect(first.tags).toEqual(['responsible_gaming', 'rule_rg-by-model']);
-      expect(first.priority).toBe('urgent');
-      expect(first.notes.join('\n')).toMatch(/Text model: responsible_gaming 0\.\d\d.*\(used by rule rg-by-model\)/);
+    const gw = await gateway.start(undefined);
+    const ticketsFile = join(gateway.dir, 'tickets.jsonl');
+    const sent = await gw.post('/forms/contact', { email: 'p1@example.com', message: 'не могу остановиться играть, закройте доступ' });
+    expect(sent.status).toBe(200);
+    const first = await waitFor('the first ticket', async () => (await tickets(ticketsFile))[0]);
+    expect(first.tags).toEqual(['responsible_gaming', 'rule_rg-by-model']);
+    expect(first.priority).toBe('urgent');
+    expect(first.notes.join('\n')).toMatch(/Text model: responsible_gaming 0\.\d\d.*\(used by rule rg-by-model\)/);
 
-      // A new training run where the same words mean payments replaces the file; the gateway reloads it.
-      const swapped = join(dir.path, 'swapped.yaml');
-      const text = await readFile(SMALL_YAML, 'utf8');
-      await writeFile(swapped, text.replace(/topic: responsible_gaming/g, 'topic: TMP').replace(/topic: payments/g, 'topic: responsible_gaming').replace(/topic: TMP/g, 'topic: payments'));
-      const r = await runCli(['model', 'train', '--config', config, '--from', swapped, SMALL_JSONL]);
-      expect(r.code).toBe(0);
-      let n = 0;
-      const retrained = await waitFor('a ticket routed by the reloaded model', async () => {
-        n++;
-        await gw.post('/forms/contact', { email: `p${n + 1}@example.com`, message: 'не могу остановиться играть, закройте доступ' });
-        const all = await waitFor('its ticket', async () => {
-          const list = await tickets(ticketsFile);
-          return list.length >= n + 1 ? list : undefined;
-        });
-        return all.at(-1)!.tags.includes('payments') ? all.at(-1) : undefined;
+    // A new training run where the same words mean payments replaces the file; the gateway reloads it.
+    const swapped = join(dir.path, 'swapped.yaml');
+    const text = await readFile(SMALL_YAML, 'utf8');
+    await writeFile(swapped, text.replace(/topic: responsible_gaming/g, 'topic: TMP').replace(/topic: payments/g, 'topic: responsible_gaming').replace(/topic: TMP/g, 'topic: payments'));
+    const r = await runCli(['model', 'train', '--config', config, '--from', swapped, SMALL_JSONL]);
+    expect(r.code).toBe(0);
+    let n = 0;
+    const retrained = await waitFor('a ticket routed by the reloaded model', async () => {
+      n++;
+      await gw.post('/forms/contact', { email: `p${n + 1}@example.com`, message: 'не могу остановиться играть, закройте доступ' });
+      const all = await waitFor('its ticket', async () => {
+        const list = await tickets(ticketsFile);
+        return list.length >= n + 1 ? list : undefined;
       });
-      expect(retrained.tags).toEqual(['payments', 'rule_payments-by-model']);
-    } finally {
-      await gw.stop();
-    }
+      return all.at(-1)!.tags.includes('payments') ? all.at(-1) : undefined;
+    });
+    expect(retrained.tags).toEqual(['payments', 'rule_payments-by-model']);
   });
 });
 

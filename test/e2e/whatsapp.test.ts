@@ -224,4 +224,27 @@ ${yaml.whatsapp('wa-plain', OTHER_NUMBER_ID)}
     const last = await waitFor('the free-form reply', () => graph().sent.find((m) => m.to === waId && m.text === 'Рады помочь!'));
     expect(last.type).toBe('text');
   });
+
+  it('131047 reported while the send is still on its way (its wamid not indexed yet): the template still goes instead, once', async () => {
+    const waId = '998901110010';
+    await deliver(waPayload([[waChange({ contacts: [{ waId }], messages: [waMessage.text(waId, 'где мой кешбэк?', 'wamid.RACE-1')] })]]));
+    const ticket = await waitFor('the ticket', () => ticketOf('whatsapp', waId));
+    // Meta has the reply but its answer (the wamid) has not reached the gateway yet when the status comes.
+    const held = graph().holdSends();
+    await agentReply(ticket, 'Кешбэк начислен.');
+    const freeForm = await waitFor('the free-form reply at Meta', () => graph().sent.find((m) => m.to === waId));
+    await waitFor('its answer held', () => held.held() > 0);
+    const status = failedStatus(freeForm.wamid, waId, { code: 131047, title: 'Re-engagement message', details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' });
+    for (let i = 0; i < 2; i++) expect((await deliver(waPayload([[waChange({ statuses: [status] })]]))).status).toBe(200);
+    held.release();
+
+    const template = await waitFor('the template in WhatsApp', () => graph().sent.find((m) => m.to === waId && m.type === 'template'));
+    expect(template.template).toEqual({ name: 'support_reply', language: 'ru', parameters: ['Кешбэк начислен.'] });
+    const failed = await waitFor('the failure note', () => ticket.comments.find((c) => !c.public && c.body.includes('131047')));
+    expect(failed.body).toContain('the message "Кешбэк начислен." was NOT delivered');
+    expect(failed.body).toContain('goes again as the approved template "support_reply"');
+    await t.settled();
+    expect(graph().sent.filter((m) => m.to === waId && m.type === 'template')).toHaveLength(1);
+    expect(ticket.comments.filter((c) => !c.public && c.body.includes('NOT delivered'))).toHaveLength(1);
+  });
 });

@@ -1,6 +1,7 @@
 import { createHmac, createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Hold } from './hold.ts';
 
 /**
  * A fake Meta Graph API (WhatsApp Cloud API) on 127.0.0.1: bearer auth, `/{version}/{phone-number-id}/messages`,
@@ -53,6 +54,8 @@ export interface FakeGraph {
   openWindow(waId: string): void;
   /** The next `n` sends (POST …/messages) fail with Meta's error; `after` lets that many succeed first. */
   failNext(n: number, failure: MetaFailure, opts?: { after?: number }): void;
+  /** Sends from now on are made (in `sent`, with their wamid) but answered only on `release()`: Meta's answer on its way. */
+  holdSends(): { held(): number; release(): void };
   /** Forgets what the last test left: sends, uploads, requests, media, closed windows, failures. */
   reset(): void;
   close(): Promise<void>;
@@ -68,6 +71,8 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
   const requests: FakeGraph['requests'] = [];
   let url = '';
   let seq = 1;
+  /** Answers to sends wait on this while held (holdSends). */
+  const gate = new Hold();
 
   const metaError = (status: number, code: number, message: string, details?: string, headers?: Record<string, string>): Answer => ({
     status,
@@ -129,7 +134,11 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
       media.set(uploaded.id, uploaded);
       return { status: 200, body: { id: uploaded.id } };
     }
-    if (req.method === 'POST' && edge === 'messages' && phoneKnown) return sendMessage(raw);
+    if (req.method === 'POST' && edge === 'messages' && phoneKnown) {
+      const answer = sendMessage(raw);
+      if (answer.status === 200) await gate.pass();
+      return answer;
+    }
     return metaError(400, 100, `Unsupported ${req.method} request`);
   }
 
@@ -218,7 +227,9 @@ export async function startFakeGraph(opts: { accessToken: string; apiVersion?: s
     failNext(n, failure, o) {
       if (n > 0) failures.push({ skip: o?.after ?? 0, left: n, failure });
     },
+    holdSends: () => gate.start(),
     reset() {
+      gate.release();
       for (const list of [sent, uploads, requests, failures]) list.length = 0;
       media.clear();
       closed.clear();

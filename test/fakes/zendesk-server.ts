@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Hold } from './hold.ts';
 
 /**
  * A fake Zendesk Support API on 127.0.0.1, answering in Zendesk's documented shapes: Basic (or
@@ -711,7 +712,7 @@ export async function startFakeZendesk(
   });
 
   /** Writes wait on this while held (holdWrites). */
-  let gate: { held: number; opened: Promise<void>; release(): void } | undefined;
+  const gate = new Hold();
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const method = req.method ?? 'GET';
@@ -744,12 +745,7 @@ export async function startFakeZendesk(
       return;
     }
 
-    if ((method === 'POST' || method === 'PUT') && gate) {
-      const g = gate;
-      g.held++;
-      await g.opened;
-      g.held--;
-    }
+    if (method === 'POST' || method === 'PUT') await gate.pass();
 
     const compute = (): Answer => {
       try {
@@ -799,20 +795,7 @@ export async function startFakeZendesk(
     failNext(n, response) {
       if (n > 0) failures.push({ left: n, response });
     },
-    holdWrites() {
-      let open!: () => void;
-      const g = {
-        held: 0,
-        opened: new Promise<void>((r) => (open = r)),
-        release: () => {
-          if (gate === g) gate = undefined;
-          open();
-        },
-      };
-      gate?.release();
-      gate = g;
-      return { held: () => g.held, release: g.release };
-    },
+    holdWrites: () => gate.start(),
     addAgentComment(ticketId, body, o = {}) {
       const ticket = ticketById(ticketId);
       const author = agent();
@@ -860,7 +843,7 @@ export async function startFakeZendesk(
       return { 'x-zendesk-webhook-signature': signature, 'x-zendesk-webhook-signature-timestamp': timestamp };
     },
     reset() {
-      gate?.release();
+      gate.release();
       for (const list of [tickets, users, audits, requests, failures]) list.length = 0;
       for (const map of [deleted, uploads, attachments, commentAttachmentIds, commentAudit, idempotency]) map.clear();
       fake.exportPageSize = 1000;

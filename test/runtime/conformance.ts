@@ -302,6 +302,18 @@ export function runtimeConformance(label: string, factory: RuntimeFactory): void
       expect(await rt.links.get('telegram:2')).toBeUndefined();
     });
 
+    it("makes a ticket's latest conversation the one the customer wrote on last, whatever order the writes come in", async () => {
+      const rt = await start('latest');
+      await rt.links.put({ ...aLink('1', '20'), latestAt: 1000 });
+      await rt.links.put({ ...aLink('2', '20'), latestAt: 3000 });
+      // Written last, but received before chat 2's message: the ticket stays with chat 2.
+      await rt.links.put({ ...aLink('1', '20'), latestAt: 2000 });
+      expect((await rt.links.byTicket('20'))?.conversationKey).toBe('telegram:2');
+      expect((await rt.links.get('telegram:1'))?.latestAt).toBe(2000);
+      await rt.links.put({ ...aLink('1', '20'), latestAt: 4000 });
+      expect((await rt.links.byTicket('20'))?.conversationKey).toBe('telegram:1');
+    });
+
     it('keeps a bounded path per conversation, found by customer, chat or ticket id, and across a restart', async () => {
       let rt = await start('conversations');
       const at = Date.now();

@@ -186,6 +186,20 @@ describe('embedded store, one file', () => {
     }
   });
 
+  it("opens a store written before tickets kept their latest conversation's time: the next message moves it", async () => {
+    const dir = fresh();
+    const old = new DatabaseSync(join(dir, 'switchboard.db'));
+    const link = { conversationKey: 'telegram:1', channelId: 'telegram', ticketId: '7', requesterId: '5', conversation: { channelId: 'telegram', externalId: '1', sender: { externalId: '1' } }, createdAt: 1, firedRules: [] };
+    old.exec('CREATE TABLE links (conversation_key TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, data TEXT NOT NULL); CREATE TABLE ticket_links (ticket_id TEXT PRIMARY KEY, conversation_key TEXT NOT NULL)');
+    old.prepare('INSERT INTO links VALUES (?, ?, ?)').run('telegram:1', '7', JSON.stringify(link));
+    old.exec("INSERT INTO ticket_links VALUES ('7', 'telegram:1')");
+    old.close();
+    const rt = open(dir);
+    expect((await rt.links.byTicket('7'))?.conversationKey).toBe('telegram:1');
+    await rt.links.put({ ...link, conversationKey: 'whatsapp:1', channelId: 'whatsapp', latestAt: Date.now() });
+    expect((await rt.links.byTicket('7'))?.conversationKey).toBe('whatsapp:1');
+  });
+
   it('copies the write-ahead log into the database file without the gateway stopping to do it', async () => {
     const dir = fresh();
     const rt = open(dir);

@@ -35,7 +35,7 @@ function setup(overrides: Record<string, unknown> = {}) {
   });
   const channel: ChannelInstance = createWhatsAppCloudChannel(options, rec.ctx, { now: () => NOW });
   const route = (method: 'GET' | 'POST') => channel.routes!.find((r) => r.method === method) as RouteSpec;
-  return { channel, kv: rec.ctx.kv, kvData: rec.kv, acceptCalls: rec.acceptCalls, notes: rec.notes, route };
+  return { channel, kv: rec.ctx.kv, kvData: rec.kv, acceptCalls: rec.acceptCalls, notes: rec.notes, again: rec.again, putOff: rec.putOff, route };
 }
 
 function post(body: string, headers: Record<string, string>): InboundRequest {
@@ -150,7 +150,7 @@ describe('whatsapp-cloud: webhook verification', () => {
   });
 
   it('a failed status becomes a note on the conversation the wamid was sent to, with Meta\'s code and title; other statuses are silent', async () => {
-    const { route, kv, notes } = setup();
+    const { channel, route, kv, notes, putOff } = setup();
     await kv.set('wamid:wamid.SENT1', JSON.stringify({ conversation: '998900000009', replyId: '12:34', excerpt: 'Ваш вывод обработан' }));
     const payload = waPayload([[waChange({
       statuses: [
@@ -161,12 +161,31 @@ describe('whatsapp-cloud: webhook verification', () => {
     })]]);
     const { body, headers } = signedWebhook(payload, APP_SECRET);
     expect((await callRoute(route('POST'), post(body, headers))).status).toBe(200);
-    expect(notes).toHaveLength(2);
+    expect(notes).toHaveLength(1);
     expect(notes[0]).toMatchObject({ conversation: '998900000009', dedupeKey: 'status:wamid.SENT1:failed' });
     expect(notes[0]!.text).toContain('"Ваш вывод обработан" was NOT delivered');
     expect(notes[0]!.text).toContain('error 131049: This message was not delivered');
-    expect(notes[1]).toMatchObject({ conversation: '998900000010' });
+    // A wamid the gateway has not indexed waits for the sends to its recipient; still unknown then, it is noted there.
+    expect(putOff).toEqual([{ conversation: '998900000010', work: expect.objectContaining({ id: 'wamid.UNKNOWN' }), dedupeKey: 'status:wamid.UNKNOWN:failed' }]);
+    await channel.afterSends!(putOff[0]!.conversation, putOff[0]!.work);
+    expect(notes[1]).toMatchObject({ conversation: '998900000010', dedupeKey: 'status:wamid.UNKNOWN:failed' });
     expect(notes[1]!.text).toContain('error 131026: Message undeliverable');
+  });
+
+  it('131047 for a send whose wamid is not indexed yet: put off, then sent again as the template once the send has recorded it', async () => {
+    const { channel, route, kv, notes, again, putOff } = setup({ template: { name: 'support_reply', language: 'ru' } });
+    const status = failedStatus('wamid.INFLIGHT', '998900000011', { code: 131047, title: 'Re-engagement message' });
+    const { body, headers } = signedWebhook(waPayload([[waChange({ statuses: [status] })]]), APP_SECRET);
+    expect((await callRoute(route('POST'), post(body, headers))).status).toBe(200);
+    expect(notes).toEqual([]);
+    expect(putOff).toHaveLength(1);
+    // The send finishes: its wamid is indexed; then the put-off status is decided.
+    await recordSent(kv, 'wamid.INFLIGHT', { conversation: '998900000011', replyId: '12:35', excerpt: 'Бонус начислен.', text: 'Бонус начислен.' });
+    await channel.afterSends!(putOff[0]!.conversation, putOff[0]!.work);
+    expect(again).toEqual([{ conversation: '998900000011', reply: { text: 'Бонус начислен.', replyId: 'again:12:35' }, dedupeKey: '131047:12:35' }]);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.text).toContain('the message "Бонус начислен." was NOT delivered');
+    expect(notes[0]!.text).toContain('goes again as the approved template "support_reply"');
   });
 
   it('a reaction to one of our replies quotes the reply in the note', async () => {

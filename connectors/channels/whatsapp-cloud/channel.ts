@@ -4,6 +4,7 @@ import { GraphApi } from './graph.ts';
 import { downloadMedia } from './media.ts';
 import type { WhatsAppCloudOptions } from './options.ts';
 import { sendReply } from './send.ts';
+import { reportPutOffStatus } from './statuses.ts';
 import { webhookRoutes } from './webhook.ts';
 
 const PhoneNumberInfo = z.looseObject({ display_phone_number: z.string().optional(), verified_name: z.string().optional() });
@@ -16,6 +17,7 @@ export interface CloudTuning {
 export function createWhatsAppCloudChannel(options: WhatsAppCloudOptions, ctx: ChannelContext, tuning: CloudTuning = {}): ChannelInstance {
   const api = new GraphApi(options);
   const log = ctx.log.child({ kind: 'whatsapp-cloud' });
+  const statusDeps = { kv: ctx.kv, template: options.template, ctx };
   return {
     routes: webhookRoutes({
       phoneNumberId: options.phoneNumberId,
@@ -35,6 +37,9 @@ export function createWhatsAppCloudChannel(options: WhatsAppCloudOptions, ctx: C
     },
     fetchAttachment(ref) {
       return downloadMedia(api, ref, options.maxFileBytes);
+    },
+    afterSends(_conversation, work) {
+      return reportPutOffStatus(statusDeps, work);
     },
     async check() {
       const info = PhoneNumberInfo.parse(await api.getJson('phone number lookup', `${options.phoneNumberId}?fields=display_phone_number,verified_name`));

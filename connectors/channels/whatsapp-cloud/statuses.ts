@@ -1,7 +1,7 @@
-import type { KeyValueStore } from '../../../src/core/connector.ts';
+import type { ChannelContext, JsonValue, KeyValueStore } from '../../../src/core/connector.ts';
 import { META } from './errors.ts';
 import type { TemplateOptions } from './options.ts';
-import type { WaStatus } from './payload.ts';
+import { WaStatus } from './payload.ts';
 import { lookupSent, recordMetaClosed } from './sent-index.ts';
 
 export interface StatusOutcome {
@@ -10,6 +10,38 @@ export interface StatusOutcome {
   note: { text: string; key: string };
   /** Send this again, as the template (Meta accepted a free-form reply, then reported 131047). */
   again?: { text: string; replyId: string; key: string };
+}
+
+export interface StatusDeps {
+  kv: KeyValueStore;
+  template?: TemplateOptions;
+  ctx: Pick<ChannelContext, 'noteToAgents' | 'replyAgain' | 'afterSends'>;
+}
+
+/**
+ * Tells the agents about our sends that failed and sends again where Meta's 131047 asks for the
+ * template. A status for a message id the gateway has not indexed may be about a send still under
+ * way (Meta can report before the send's record is written): it is put off until the sends to its
+ * recipient are done (`ChannelContext.afterSends`, the job behind them in the conversation's lane)
+ * and decided then, `final`: by then an id the gateway sent is indexed.
+ */
+export async function reportStatuses(deps: StatusDeps, statuses: WaStatus[], final = false): Promise<void> {
+  for (const status of statuses) {
+    if (!final && status.status === 'failed' && status.recipient_id && !(await lookupSent(deps.kv, status.id))) {
+      // Parsed from Meta's JSON body: JSON.
+      await deps.ctx.afterSends(status.recipient_id, status as JsonValue, `status:${status.id}:failed`);
+      continue;
+    }
+    const outcome = await outcomeOfStatus(deps.kv, status, deps.template);
+    if (!outcome) continue;
+    await deps.ctx.noteToAgents(outcome.conversation, outcome.note.text, outcome.note.key);
+    if (outcome.again) await deps.ctx.replyAgain(outcome.conversation, { text: outcome.again.text, replyId: outcome.again.replyId }, outcome.again.key);
+  }
+}
+
+/** A status put off by `reportStatuses`, decided now that the sends to its recipient are done. */
+export function reportPutOffStatus(deps: StatusDeps, work: unknown): Promise<void> {
+  return reportStatuses(deps, [WaStatus.parse(work)], true);
 }
 
 /**

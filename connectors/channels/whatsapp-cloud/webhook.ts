@@ -7,7 +7,7 @@ import { reactionText, readChange, type NormalizeOptions } from './normalize.ts'
 import { ChangeValue, WebhookPayload } from './payload.ts';
 import { lookupSent } from './sent-index.ts';
 import { SIGNATURE_HEADER, signatureMatches } from './signature.ts';
-import { outcomeOfStatus } from './statuses.ts';
+import { reportStatuses } from './statuses.ts';
 import type { TemplateOptions } from './options.ts';
 
 export interface WebhookDeps {
@@ -16,7 +16,7 @@ export interface WebhookDeps {
   verifyToken: string;
   normalize: NormalizeOptions;
   template?: TemplateOptions;
-  ctx: Pick<ChannelContext, 'accept' | 'noteToAgents' | 'replyAgain'>;
+  ctx: Pick<ChannelContext, 'accept' | 'noteToAgents' | 'replyAgain' | 'afterSends'>;
   kv: KeyValueStore;
   log: Logger;
 }
@@ -98,19 +98,12 @@ async function receive(deps: WebhookDeps, req: InboundRequest): Promise<HttpResp
 
   try {
     if (drafts.length > 0) await deps.ctx.accept(drafts);
-    const again: { conversation: string; text: string; replyId: string; key: string }[] = [];
-    for (const s of statuses) {
-      const outcome = await outcomeOfStatus(deps.kv, s, deps.template);
-      if (!outcome) continue;
-      notes.push({ conversation: outcome.conversation, ...outcome.note });
-      if (outcome.again) again.push({ conversation: outcome.conversation, ...outcome.again });
-    }
+    await reportStatuses(deps, statuses);
     for (const r of reactions) {
       const sent = await lookupSent(deps.kv, r.messageId);
       notes.push({ conversation: r.conversation, text: reactionText(r.emoji, r.messageId, sent?.excerpt), key: r.key });
     }
     for (const n of notes) await deps.ctx.noteToAgents(n.conversation, n.text, n.key);
-    for (const a of again) await deps.ctx.replyAgain(a.conversation, { text: a.text, replyId: a.replyId }, a.key);
   } catch (err) {
     const refused = refusedInput(err);
     if (refused) return refused;

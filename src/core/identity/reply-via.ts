@@ -97,6 +97,8 @@ async function openEmail(deps: ReplyRouteDeps, ticketId: string, last: Link, cus
   const known = await deps.links.get(key);
   if (known) return { link: known, notes };
   const name = last.conversation.sender.displayName;
+  // The agent's choice is newer than anything the customer wrote before it: the ticket's latest conversation.
+  const at = (deps.now ?? Date.now)();
   return {
     link: {
       conversationKey: key,
@@ -110,8 +112,9 @@ async function openEmail(deps: ReplyRouteDeps, ticketId: string, last: Link, cus
         sender: { externalId: to, email: address, ...(name ? { displayName: name } : {}) },
         meta: { openedFor, openedTo: to },
       },
-      createdAt: (deps.now ?? Date.now)(),
+      createdAt: at,
       firedRules: last.firedRules,
+      latestAt: at,
     },
     notes,
     opened: true,

@@ -64,6 +64,8 @@ export function messageText(d: DeadLetter): string {
       return p.notice.headline ?? p.notice.text;
     case 'csat':
       return p.csat.step === 'ask' ? `ask for a rating of ticket ${p.csat.ticketId}` : p.csat.step === 'rate' ? `write the rating ${p.csat.score}/5` : `say "${p.csat.what}" after the rating`;
+    case 'channel':
+      return `${p.channelId}: work put off until the sends to conversation ${p.conversation} were done`;
   }
 }
 

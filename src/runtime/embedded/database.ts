@@ -60,7 +60,8 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     );
     CREATE TABLE IF NOT EXISTS ticket_links (
       ticket_id TEXT PRIMARY KEY,
-      conversation_key TEXT NOT NULL
+      conversation_key TEXT NOT NULL,
+      latest_at INTEGER NOT NULL DEFAULT 0
     );
 
     CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,11 +83,16 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
   return db;
 }
 
-/** Columns added since the first release; a job queued before them counts as not classified yet. */
+/**
+ * Columns added since the first release; a job queued before them counts as not classified yet, a
+ * ticket's latest conversation written before them as the oldest.
+ */
 function migrate(db: DatabaseSync): void {
-  const columns = new Set((db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name));
-  if (!columns.has('class')) db.exec(`ALTER TABLE jobs ADD COLUMN class INTEGER NOT NULL DEFAULT ${UNCLASSIFIED + NORMAL}`);
-  if (!columns.has('throttled')) db.exec('ALTER TABLE jobs ADD COLUMN throttled TEXT');
+  const columns = (table: string) => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  const jobs = columns('jobs');
+  if (!jobs.has('class')) db.exec(`ALTER TABLE jobs ADD COLUMN class INTEGER NOT NULL DEFAULT ${UNCLASSIFIED + NORMAL}`);
+  if (!jobs.has('throttled')) db.exec('ALTER TABLE jobs ADD COLUMN throttled TEXT');
+  if (!columns('ticket_links').has('latest_at')) db.exec('ALTER TABLE ticket_links ADD COLUMN latest_at INTEGER NOT NULL DEFAULT 0');
 }
 
 /**

@@ -164,7 +164,9 @@ export class EmbeddedStore {
       linkGet: db.prepare('SELECT data FROM links WHERE conversation_key = ?'),
       linkByTicket: db.prepare('SELECT l.data FROM ticket_links t JOIN links l ON l.conversation_key = t.conversation_key WHERE t.ticket_id = ?'),
       linkPut: db.prepare('INSERT INTO links (conversation_key, ticket_id, data) VALUES (?, ?, ?) ON CONFLICT (conversation_key) DO UPDATE SET ticket_id = excluded.ticket_id, data = excluded.data'),
-      ticketLinkPut: db.prepare('INSERT INTO ticket_links (ticket_id, conversation_key) VALUES (?, ?) ON CONFLICT (ticket_id) DO UPDATE SET conversation_key = excluded.conversation_key'),
+      // A ticket's latest conversation: an older write (a delivery that finished late) does not take it back.
+      ticketLinkPut: db.prepare(`INSERT INTO ticket_links (ticket_id, conversation_key, latest_at) VALUES (?, ?, ?)
+        ON CONFLICT (ticket_id) DO UPDATE SET conversation_key = excluded.conversation_key, latest_at = excluded.latest_at WHERE excluded.latest_at >= ticket_links.latest_at`),
       blobPut: db.prepare('INSERT INTO blobs (key, data, created_at) VALUES (?, ?, ?)'),
       blobGet: db.prepare('SELECT data FROM blobs WHERE key = ?'),
       blobDelete: db.prepare('DELETE FROM blobs WHERE key = ?'),
@@ -546,7 +548,7 @@ export class EmbeddedStore {
 
   private putLink(link: Link): void {
     this.stmt.linkPut!.run(link.conversationKey, link.ticketId, JSON.stringify(link));
-    this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey);
+    this.stmt.ticketLinkPut!.run(link.ticketId, link.conversationKey, link.latestAt ?? 0);
   }
 
   readonly links: LinkStore = {

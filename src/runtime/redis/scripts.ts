@@ -33,6 +33,8 @@ import type { Redis } from 'ioredis';
  *   P:pause:<target>      ms timestamp until which the target asked us to wait (Retry-After)
  *   P:flood:<sender>      hash tokens at episode: the sender's flood-limit bucket
  *   P:link:<conversation> the conversation's link (LinkStore); handed out with its jobs
+ *   P:ticket:<ticket>     the ticket's latest conversation (LinkStore.byTicket)
+ *   P:ticket-at:<ticket>  its Link.latestAt: an older write does not take the ticket back
  */
 
 const LIB = `
@@ -196,6 +198,15 @@ local function owns(worker, lane)
 end
 `;
 
+/** The ticket's latest conversation becomes `conv` unless one that is newer (`at`, Link.latestAt) is there. */
+const SET_LATEST = `
+local function set_latest(P, ticket, conv, at)
+  local atKey = P .. ':ticket-at:' .. ticket
+  if at < (tonumber(redis.call('GET', atKey)) or 0) then return end
+  redis.call('MSET', P .. ':ticket:' .. ticket, conv, atKey, at)
+end
+`;
+
 /** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender conversation) → {new, id}… */
 const ENQUEUE = `${LIB}
 return add_jobs(7, tonumber(ARGV[6]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
@@ -217,11 +228,11 @@ export const TAKEN_FIELDS = 13;
  *      classify, step 4 is skipped: it classifies first, then takes.
  *
  * ARGV: P worker now lockMs retentionMs free maxBatch classifyMax settleMs floodCap floodPerMs
- *       nDone (lane nIds ids… conversation ticketId linkJson nFollow follow-ups…)…  nClassified (id cls)…
+ *       nDone (lane nIds ids… conversation ticketId latestAt linkJson nFollow follow-ups…)…  nClassified (id cls)…
  *       (linkJson '' when the delivery left no link; follow-ups packed as for ENQUEUE)
  * → {taken fields…, toClassify fields…, more (1: ready lanes are left), nextDue ('' none), the class of each taken lane}
  */
-const STEP = `${LIB}
+const STEP = `${LIB}${SET_LATEST}
 local worker, now, lockMs, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local free, maxBatch, classifyMax = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local settle_ms, cap, perMs = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -242,16 +253,16 @@ for _ = 1, nDone do
     end
   end
   i = i + 2 + n
-  local conv, ticket, link, nFollow = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local conv, ticket, latestAt, link, nFollow = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], tonumber(ARGV[i + 4])
   if mine then
     if link ~= '' then
       redis.call('SET', P .. ':link:' .. conv, link)
-      redis.call('SET', P .. ':ticket:' .. ticket, conv)
+      set_latest(P, ticket, conv, latestAt)
     end
-    add_jobs(i + 4, nFollow, now, settle_ms, cap, perMs)
+    add_jobs(i + 5, nFollow, now, settle_ms, cap, perMs)
     settle(lane, now)
   end
-  i = i + 4 + nFollow * 8
+  i = i + 5 + nFollow * 8
 end
 
 -- 2. classified
@@ -490,10 +501,10 @@ end
 return count
 `;
 
-/** ARGV: P conversationKey ticketId json. A conversation's link, findable by every ticket it had. */
-const LINK_PUT = `
+/** ARGV: P conversationKey ticketId json latestAt. A conversation's link, findable by every ticket it had. */
+const LINK_PUT = `${SET_LATEST}
 redis.call('SET', ARGV[1] .. ':link:' .. ARGV[2], ARGV[4])
-redis.call('SET', ARGV[1] .. ':ticket:' .. ARGV[3], ARGV[2])
+set_latest(ARGV[1], ARGV[3], ARGV[2], tonumber(ARGV[5]))
 return 1
 `;
 

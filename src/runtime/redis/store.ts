@@ -130,7 +130,7 @@ export class RedisStore {
     for (const d of input.done) {
       const link = d.outcome?.link;
       const follow = d.outcome?.enqueue ?? [];
-      args.push(d.lane, d.ids.length, ...d.ids, link?.conversationKey ?? '', link?.ticketId ?? '', link ? JSON.stringify(link) : '', follow.length, ...follow.flatMap(packJob));
+      args.push(d.lane, d.ids.length, ...d.ids, link?.conversationKey ?? '', link?.ticketId ?? '', link?.latestAt ?? 0, link ? JSON.stringify(link) : '', follow.length, ...follow.flatMap(packJob));
     }
     args.push(input.classified.length);
     for (const c of input.classified) args.push(c.id, c.cls);
@@ -176,7 +176,7 @@ export class RedisStore {
     get: async (key) => parseLink(await this.redis.get(`${this.p}:link:${key}`)),
     byTicket: async (ticketId) => parseLink((await scripts.linkByTicket.run(this.redis, [this.p, ticketId])) as string | null),
     put: async (link: Link) => {
-      await scripts.linkPut.run(this.redis, [this.p, link.conversationKey, link.ticketId, JSON.stringify(link)]);
+      await scripts.linkPut.run(this.redis, [this.p, link.conversationKey, link.ticketId, JSON.stringify(link), link.latestAt ?? 0]);
     },
   };
 
