@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startRedis } from '../test/fakes/redis-server.ts';
-import { backlogBench, blackHole, measure, type IngressRun } from './ingress.ts';
+import { backlogPairs, blackHole, measure, type IngressRun } from './ingress.ts';
 import { gatewayYaml, REPO, spawnServer, spread, startGateway, tempDir } from './lib.ts';
 
 /**
@@ -14,7 +14,8 @@ import { gatewayYaml, REPO, spawnServer, spread, startGateway, tempDir } from '.
  *   node bench/compare-accept.ts --before /tmp/before [--rounds 4] [--seconds 6]
  *
  * `--backlog 300000` instead compares the embedded store's ingress with that many messages
- * queued against a fresh empty store (the backlog benchmark, bench/ingress.ts), before then after.
+ * queued against a fresh empty store (the backlog benchmark, bench/ingress.ts), before and after
+ * in the same rounds (backlogPairs).
  */
 
 const { values } = parseArgs({
@@ -22,9 +23,13 @@ const { values } = parseArgs({
 });
 if (!values.before) throw new Error('--before <checkout> is required');
 if (values.backlog) {
-  for (const [name, repo] of [['before', values.before], ['after', undefined]] as const) {
-    const [run] = await backlogBench([Number(values.backlog)], Number(values.seconds), Number(values.rounds), { stores: ['embedded'], ...(repo ? { repo } : {}) });
-    console.log(`${name}: ${JSON.stringify(run)}`);
+  const sides = await backlogPairs(Number(values.backlog), Number(values.seconds), Number(values.rounds), { before: values.before, after: undefined });
+  for (const s of sides) {
+    const r = spread(s.ratios);
+    const c = spread(s.cpuRatios);
+    console.log(
+      `${s.name}: acks filled/empty ${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)}), CPU per ack filled/empty ${c.median.toFixed(2)}x (${c.min.toFixed(2)}-${c.max.toFixed(2)}) over ${s.ratios.length} rounds; restart ${JSON.stringify(s.restart)}`,
+    );
   }
   process.exit(0);
 }

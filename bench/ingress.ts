@@ -249,6 +249,82 @@ async function backlogGateway(kind: 'embedded' | 'redis', hole: { url: string },
   };
 }
 
+/** Fills a gateway's queue to `size` with new messages (nothing is delivered: its helpdesk never answers). */
+async function fillTo(full: { gw: Child; queued(): Promise<number> }, size: number): Promise<void> {
+  const missing = size - (await full.queued());
+  if (missing <= 0) return;
+  const fill = await autocannon({
+    url: full.gw.url,
+    connections: 32,
+    amount: missing,
+    requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: body() }) }],
+  });
+  if (fill.non2xx + fill.errors > 0) throw new Error(`filling to ${size}: ${fill.non2xx} non-2xx, ${fill.errors} errors`);
+}
+
+/**
+ * The embedded backlog benchmark for two checkouts in the same rounds: both filled to `size`,
+ * then each round measures, for each checkout in turn (the order alternating), a fresh empty
+ * store and the filled one, so every pair of ratios shares a round and its load. Ends with a
+ * restart after SIGKILL of each filled gateway.
+ */
+export async function backlogPairs(
+  size: number,
+  seconds: number,
+  rounds: number,
+  repos: Record<string, string | undefined>,
+): Promise<{ name: string; ratios: number[]; cpuRatios: number[]; empties: number[]; fulls: number[]; loads: string[]; restart: BacklogRun['restart'] }[]> {
+  const hole = await blackHole();
+  const sides = Object.entries(repos).map(([name, repo]) => ({ name, repo, ratios: [] as number[], cpuRatios: [] as number[], empties: [] as number[], fulls: [] as number[], loads: [] as string[] }));
+  const fulls: Awaited<ReturnType<typeof backlogGateway>>[] = [];
+  try {
+    for (const side of sides) {
+      const full = await backlogGateway('embedded', hole, side.repo);
+      fulls.push(full);
+      await fillTo(full, size);
+    }
+    // Unmeasured: the side filled last would otherwise meet the kernel still writing its fill back in round 1.
+    for (const full of fulls) await saturate(full.gw.url, 5);
+    for (let r = 0; r < rounds; r++) {
+      for (const i of r % 2 === 0 ? sides.keys() : [...sides.keys()].reverse()) {
+        const side = sides[i]!;
+        const load = loadAverage();
+        const empty = await backlogGateway('embedded', hole, side.repo);
+        // Acks a second, and the gateway process's CPU per ack (all its threads), µs: steadier than acks on a shared machine.
+        const run = async (gw: Child) => {
+          const cpu = cpuMeter([gw.pid]);
+          const r = await saturate(gw.url, seconds);
+          return { acks: r.requests.average, cpuUs: (cpu() * 1000) / Math.max(1, r['2xx']) };
+        };
+        let e: { acks: number; cpuUs: number };
+        try {
+          await saturate(empty.gw.url, 3);
+          e = await run(empty.gw);
+        } finally {
+          await empty.stop();
+        }
+        await saturate(fulls[i]!.gw.url, 1);
+        const f = await run(fulls[i]!.gw);
+        side.empties.push(round(e.acks));
+        side.fulls.push(round(f.acks));
+        side.ratios.push(round(f.acks / e.acks, 2));
+        side.cpuRatios.push(round(f.cpuUs / e.cpuUs, 2));
+        side.loads.push(load);
+        console.log(
+          `round ${r + 1}, ${side.name}: empty ${round(e.acks)}/s (${round(e.cpuUs)} µs CPU per ack), filled ${round(f.acks)}/s (${round(f.cpuUs)} µs), ${round(f.acks / e.acks, 2)}x the acks, ${round(f.cpuUs / e.cpuUs, 2)}x the CPU per ack, load ${load}`,
+        );
+      }
+    }
+    const out = [];
+    // One after the other: a restart is a burst of CPU, two at once would share the cores.
+    for (const [i, side] of sides.entries()) out.push({ ...side, restart: await fulls[i]!.killAndRestart() });
+    return out;
+  } finally {
+    for (const full of fulls) await full.stop();
+    hole.close();
+  }
+}
+
 /**
  * Ingress as the backlog grows: saturated acks with the queue filled to each size (nothing is
  * delivered: the helpdesk never answers; as in the ingress runs, a delivery slot per
@@ -270,16 +346,7 @@ export async function backlogBench(
       try {
         const memoryAtStart = await full.usedMemory();
         for (const size of sizes) {
-          const missing = size - (await full.queued());
-          if (missing > 0) {
-            const fill = await autocannon({
-              url: full.gw.url,
-              connections: 32,
-              amount: missing,
-              requests: [{ method: 'POST', path: '/webhooks/telegram', headers: webhookHeaders, setupRequest: (req) => ({ ...req, body: body() }) }],
-            });
-            if (fill.non2xx + fill.errors > 0) throw new Error(`filling to ${size}: ${fill.non2xx} non-2xx, ${fill.errors} errors`);
-          }
+          await fillTo(full, size);
           const load = loadAverage();
           const bytesPerMessage = kind === 'redis' ? round(((await full.usedMemory()) - memoryAtStart) / (await full.queued())) : undefined;
           const empties: number[] = [];

@@ -153,6 +153,39 @@ describe('embedded store, one file', () => {
     expect(await rt.kv.get('sent:r-1')).toBe('[1]');
   });
 
+  it('opens a store an earlier version left with jobs queued (its index by lane), delivers each lane once and in order, and still knows the keys', async () => {
+    const dir = fresh();
+    // The file as the previous version left it: the same tables, its index by lane instead of the queue index.
+    const old = openDatabase(dir);
+    const before = new EmbeddedStore(old);
+    await before.enqueue(['a', 'b', 'c'].flatMap((lane) => [1, 2, 3].map((i) => note(lane, `${lane}${i}`))));
+    await before.enqueue([note('d', 'd1', undefined, 'helpdesk', 'album'), note('d', 'd2', undefined, 'helpdesk', 'album'), note('d', 'd3')]);
+    old.exec('DROP INDEX jobs_queue; CREATE INDEX jobs_lane_class ON jobs (state, lane, seq, class)');
+    old.close();
+
+    const rt = open(dir);
+    const runs: string[][] = [];
+    rt.startWorker({
+      async run(jobs) {
+        runs.push(jobs.map((j) => (j.payload.kind === 'note' ? j.payload.text : j.payload.kind)));
+      },
+      onGiveUp: () => [],
+    });
+    await waitFor('every queued job delivered', () => runs.flat().length === 12);
+    for (const lane of ['a', 'b', 'c']) expect(runs.flat().filter((t) => t.startsWith(lane))).toEqual([1, 2, 3].map((i) => `${lane}${i}`));
+    // The album goes as one delivery, then the lane's next job.
+    expect(runs.filter((r) => r[0]!.startsWith('d'))).toEqual([['d1', 'd2'], ['d3']]);
+    expect((await rt.enqueue([note('a', 'a1')]))[0]!.duplicate).toBe(true);
+    const check = new DatabaseSync(join(dir, 'switchboard.db'), { readOnly: true });
+    try {
+      const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'").all() as { name: string }[]).map((r) => r.name);
+      expect(indexes).toContain('jobs_queue');
+      expect(indexes).not.toContain('jobs_lane_class');
+    } finally {
+      check.close();
+    }
+  });
+
   it("opens a store written before tickets kept their latest conversation's time: the next message moves it", async () => {
     const dir = fresh();
     const old = new DatabaseSync(join(dir, 'switchboard.db'));

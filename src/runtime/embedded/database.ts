@@ -17,9 +17,9 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     PRAGMA busy_timeout = 5000;
     PRAGMA journal_size_limit = 67108864;
     -- Up to 32 MB of pages in memory (SQLite's default is 2 MB). Every accept inserts into the
-    -- ledger's and the lane index's b-trees at one place per conversation; with a backlog of
-    -- hundreds of thousands those pages outgrow 2 MB, each insert read them back, and ingress
-    -- slowed as the queue grew. The cache fills only as pages are used.
+    -- ledger's key index at one place per conversation; with a backlog of hundreds of thousands
+    -- those pages outgrow 2 MB, each insert read them back, and ingress slowed as the queue
+    -- grew. The cache fills only as pages are used.
     PRAGMA cache_size = -32768;
     PRAGMA foreign_keys = ON;
 
@@ -68,11 +68,17 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, created_at INTEGER NOT NULL);
   `);
   migrate(db);
-  // The lane index covers the class too: rebuilding the scheduler's counts reads only the index.
+  // The queue index is in seq order, so an accept appends to it; each lane's order is kept in
+  // memory (LaneSeqs) and read back from this index, which covers lane and class, when the store
+  // rebuilds. The index by lane it replaces (jobs_lane_class, created by earlier versions) took
+  // every accept at its lane's place in the tree: with a large backlog, one page written into the
+  // WAL per accept. Dropping it is the whole migration; an earlier version opening the file
+  // creates it again.
   db.exec(`
     DROP INDEX IF EXISTS jobs_lane;
     DROP INDEX IF EXISTS jobs_run_at;
-    CREATE INDEX IF NOT EXISTS jobs_lane_class ON jobs (state, lane, seq, class);
+    DROP INDEX IF EXISTS jobs_lane_class;
+    CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, seq, lane, class);
   `);
   return db;
 }
