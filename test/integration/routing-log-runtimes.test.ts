@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoutingLog } from '../../src/core/history/routing-log.ts';
@@ -66,6 +67,24 @@ describe('routing log in both runtimes', () => {
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+
+    it('an append continues a ring an older version kept in the key-value hash, and moves the pointer out of it', async () => {
+      const redis = new Redis(server.url);
+      const rt = createRedisRuntime({ url: server.url, prefix: 'routing-legacy', concurrency: 1, retry, log: pino({ level: 'silent' }) });
+      try {
+        const old = JSON.stringify({ at: Date.now(), ticketId: 'before', created: true, isFirst: true, message: playerMessage('x'), decision });
+        await redis.hset('routing-legacy:kv', 'routing-log:pointer', JSON.stringify({ head: 1, tail: 0 }), 'routing-log:0', old);
+        const log = new RoutingLog(rt.kv, { keep: 10, days: 30 });
+        await log.append({ at: Date.now(), ticketId: 'after', created: true, isFirst: true, message: playerMessage('y'), decision });
+        const got: string[] = [];
+        for await (const r of log.newest()) got.push(r.ticketId);
+        expect(got).toEqual(['after', 'before']);
+        expect(await redis.hget('routing-legacy:kv', 'routing-log:pointer')).toBeNull();
+      } finally {
+        await rt.close();
+        redis.disconnect();
       }
     });
   });

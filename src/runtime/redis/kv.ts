@@ -24,39 +24,44 @@ return 1
  */
 const APPEND_TO_RING = new LuaScript(`
 local kp, hash, name, keep, oldest = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- records from before expiry live in the hash (see redisKv): read there too, and moved out when written
+local legacy = redis.call('EXISTS', hash) == 1
 local function read(k)
   local v = redis.call('GET', kp .. k)
-  if v then return v end
+  if v or not legacy then return v end
   return redis.call('HGET', hash, k)
 end
-local head, tail = 0, 0
-local ok, p = pcall(cjson.decode, read(name .. ':pointer') or '')
-if ok and type(p) == 'table' then head, tail = tonumber(p.head) or 0, tonumber(p.tail) or 0 end
+local function write(k, v)
+  if v then redis.call('SET', kp .. k, v) else redis.call('DEL', kp .. k) end
+  if legacy then redis.call('HDEL', hash, k) end
+end
+local ptr = read(name .. ':pointer') or ''
+local head = tonumber(string.match(ptr, '"head":(%d+)')) or 0
+local tail = tonumber(string.match(ptr, '"tail":(%d+)')) or 0
 local slot = function(seq) return name .. ':' .. string.format('%d', seq % keep) end
 local n = #ARGV - 5
-for i = 1, n do
-  redis.call('SET', kp .. slot(head + i - 1), ARGV[5 + i])
-  redis.call('HDEL', hash, slot(head + i - 1))
-end
+for i = 1, n do write(slot(head + i - 1), ARGV[5 + i]) end
 local last = head
 head = head + n
 tail = math.max(tail, head - keep)
-for _ = 1, 4 * n do
-  if tail >= last then break end
-  -- RoutingLog writes 'at' first: read it without decoding the whole record
-  local v = read(slot(tail)) or ''
-  local at = tonumber(string.match(v, '^{"at":(%d+)[,}]'))
-  if not at then
-    local okr, r = pcall(cjson.decode, v)
-    at = okr and type(r) == 'table' and tonumber(r.at) or 0
+-- Expired records go from the old end every 8th record, up to 4 per record since the last look
+-- (never the ones just written): reading the oldest on every append would cost more than the append.
+if math.floor(head / 8) > math.floor(last / 8) then
+  for _ = 1, 32 + 4 * n do
+    if tail >= last then break end
+    -- RoutingLog writes 'at' first: read it without decoding the whole record
+    local v = read(slot(tail)) or ''
+    local at = tonumber(string.match(v, '^{"at":(%d+)[,}]'))
+    if not at then
+      local ok, r = pcall(cjson.decode, v)
+      at = ok and type(r) == 'table' and tonumber(r.at) or 0
+    end
+    if at >= oldest then break end
+    write(slot(tail), nil)
+    tail = tail + 1
   end
-  if at >= oldest then break end
-  redis.call('DEL', kp .. slot(tail))
-  redis.call('HDEL', hash, slot(tail))
-  tail = tail + 1
 end
-redis.call('SET', kp .. name .. ':pointer', string.format('{"head":%d,"tail":%d}', head, tail))
-redis.call('HDEL', hash, name .. ':pointer')
+write(name .. ':pointer', string.format('{"head":%d,"tail":%d}', head, tail))
 return 1
 `);
 const DELETE = new LuaScript(`
