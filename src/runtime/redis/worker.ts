@@ -27,7 +27,7 @@ const IDLE_POLL_MS = 1000;
  * queued meanwhile waits behind at most this many lanes; below 8 slots nothing is taken ahead
  * (strict order where a worker runs one or a few jobs at a time).
  */
-export const AHEAD_PER_SLOT = 1 / 4;
+const AHEAD_PER_SLOT = 1 / 4;
 
 /**
  * Runs lanes from Redis, scheduled like the embedded store: most urgent class first,
@@ -92,7 +92,7 @@ export class RedisWorker {
     return this.lanes.size > 0 && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
   }
 
-  /** Work waits that this worker cannot take yet: every slot is taken, or its last step left ready lanes. */
+  /** Work waits that this worker cannot take yet: every slot is taken (and the lanes taken ahead), or its last step left ready lanes. */
   get behind(): boolean {
     return this.lanes.size >= this.capacity || this.moreLeft;
   }
