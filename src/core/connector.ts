@@ -108,6 +108,14 @@ export interface KeyValueStore {
    * record is forgotten `windowMs` after the last id it recorded.
    */
   claimInWindow(key: string, id: string, limit: number, windowMs: number): Promise<boolean>;
+  /**
+   * Optional, for a store reached over the network: appends `values` to the ring `name` as
+   * RoutingLog keeps it (records `name:<seq % keep>`, the pointer `name:pointer` {head, tail}), in
+   * one atomic step; records from the old end whose JSON `at` is before `oldestAllowed` go too,
+   * at least 4 per value appended over time (never the ones just written). Without it RoutingLog
+   * does the same in its own steps, its appends serialized per process.
+   */
+  appendToRing?(name: string, values: string[], keep: number, oldestAllowed: number): Promise<void>;
 }
 
 /** Bytes that must outlive the request until delivery (uploaded form files). */

@@ -98,6 +98,8 @@ export interface Job extends NewJob {
   throttled?: Throttled;
   /** The conversation's link as the runtime read it when it handed the job out (null: none yet; absent: not read). */
   link?: Link | null;
+  /** The conversation has a link, which the runtime did not read (a job handed out to be classified needs no more). */
+  linked?: true;
 }
 
 export interface DeadLetter {

@@ -510,7 +510,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     switch (p.kind) {
       case 'inbound': {
         const key = conversationKey(p.message.channel.id, p.message.conversation.externalId);
-        if (job.link) rememberLinked(key);
+        if (job.link || job.linked) rememberLinked(key);
         const isFirst = job.link === null || !(await hasTicket(key));
         const { compiled, model } = deps.rules();
         return evaluate(compiled, { message: p.message, isFirst, now: now(), timezone: deps.timezone, model }).priority;

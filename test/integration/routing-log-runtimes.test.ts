@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoutingLog } from '../../src/core/history/routing-log.ts';
@@ -47,6 +48,44 @@ describe('routing log in both runtimes', () => {
     it('keeps the newest `keep` across a restart', async () => {
       const open = async () => createRedisRuntime({ url: server.url, prefix: 'routing-log', concurrency: 1, retry, log: pino({ level: 'silent' }) });
       expect(await roundTrip(open)).toEqual(['3:документы 3:kyc', '2:документы 2:kyc']);
+    });
+
+    it('two processes appending at once lose no record (each append is one atomic step), and expired ones go from the old end', async () => {
+      const open = () => createRedisRuntime({ url: server.url, prefix: 'routing-shared', concurrency: 1, retry, log: pino({ level: 'silent' }) });
+      const [a, b] = [open(), open()];
+      try {
+        let now = Date.parse('2026-03-01T00:00:00Z');
+        const logs = [a, b].map((rt) => new RoutingLog(rt.kv, { keep: 50, days: 2, now: () => now }));
+        await logs[0]!.append({ at: now, ticketId: 'old', created: true, isFirst: true, message: playerMessage('x'), decision });
+        now += 3 * 86_400_000;
+        await Promise.all(Array.from({ length: 20 }, (_, i) => logs[i % 2]!.append({ at: now, ticketId: String(i), created: true, isFirst: true, message: playerMessage('x'), decision })));
+        const got: string[] = [];
+        for await (const r of logs[1]!.newest()) got.push(r.ticketId);
+        expect(got.sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+        // The expired record's slot is gone, not only skipped by readers.
+        expect(await a.kv.get('routing-log:0')).toBeUndefined();
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('an append continues a ring an older version kept in the key-value hash, and moves the pointer out of it', async () => {
+      const redis = new Redis(server.url);
+      const rt = createRedisRuntime({ url: server.url, prefix: 'routing-legacy', concurrency: 1, retry, log: pino({ level: 'silent' }) });
+      try {
+        const old = JSON.stringify({ at: Date.now(), ticketId: 'before', created: true, isFirst: true, message: playerMessage('x'), decision });
+        await redis.hset('routing-legacy:kv', 'routing-log:pointer', JSON.stringify({ head: 1, tail: 0 }), 'routing-log:0', old);
+        const log = new RoutingLog(rt.kv, { keep: 10, days: 30 });
+        await log.append({ at: Date.now(), ticketId: 'after', created: true, isFirst: true, message: playerMessage('y'), decision });
+        const got: string[] = [];
+        for await (const r of log.newest()) got.push(r.ticketId);
+        expect(got).toEqual(['after', 'before']);
+        expect(await redis.hget('routing-legacy:kv', 'routing-log:pointer')).toBeNull();
+      } finally {
+        await rt.close();
+        redis.disconnect();
+      }
     });
   });
 });

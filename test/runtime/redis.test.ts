@@ -67,6 +67,71 @@ describe.runIf(available)('Redis runtime', () => {
       redis.disconnect();
     }
   });
+
+  it('a job handed out to be classified says whether its conversation has a link without carrying it; a job taken carries the link', async () => {
+    const rt = createRedisRuntime({
+      url: server.url, prefix: 'linked', concurrency: 1, retry: { maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200 },
+      batchSettleMs: 150, lockDurationMs: 2000, log: pino({ level: 'silent' }),
+    });
+    try {
+      const link = { conversationKey: 'telegram:known', channelId: 'telegram', ticketId: '7', requesterId: '5', conversation: { channelId: 'telegram', externalId: 'known', sender: { externalId: 'known' } }, createdAt: 1, firedRules: [] };
+      await rt.links.put(link);
+      // Three lanes for one slot: a queue to order, so they are classified first.
+      await rt.enqueue([
+        { ...note('known', 'follow-up'), conversation: 'telegram:known' },
+        { ...note('new', 'first'), conversation: 'telegram:new' },
+        note('other', 'no conversation'),
+      ]);
+      const classified = new Map<string, unknown>();
+      const taken = new Map<string, unknown>();
+      rt.startWorker({
+        classify: async (job) => void classified.set(job.lane, { link: job.link, linked: job.linked }),
+        run: async (jobs) => void taken.set(jobs[0]!.lane, jobs[0]!.link),
+        onGiveUp: () => [],
+      });
+      await waitFor('every job delivered', () => taken.size === 3);
+      expect(Object.fromEntries(classified)).toEqual({
+        known: { link: undefined, linked: true },
+        new: { link: null, linked: undefined },
+        other: { link: undefined, linked: undefined },
+      });
+      expect(taken.get('known')).toEqual(link);
+      expect(taken.get('new')).toBeNull();
+    } finally {
+      await rt.close(1000);
+    }
+  });
+
+  it('a worker with many slots takes a few lanes ahead; stopping, it hands them back as never started: another delivers every job once', async () => {
+    const redis = new Redis(server.url);
+    const open = (concurrency: number) => createRedisRuntime({
+      url: server.url, prefix: 'ahead', concurrency, retry: { maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200 },
+      batchSettleMs: 150, lockDurationMs: 2000, log: pino({ level: 'silent' }),
+    });
+    const a = open(8);
+    const b = open(8);
+    try {
+      await a.enqueue(Array.from({ length: 12 }, (_, i) => note(`l${i}`, `m${i}`)));
+      const startedByA: string[] = [];
+      a.startWorker({ run: async (jobs) => { startedByA.push(jobs[0]!.lane); await new Promise<void>(() => {}); }, onGiveUp: () => [] });
+      await waitFor('8 deliveries under way', () => startedByA.length === 8);
+      // 8 slots delivering and 2 lanes (8 / 4) locked to the worker, waiting for a slot.
+      await waitFor('the lanes taken ahead', async () => (await redis.zcard('ahead:running')) === 10);
+      expect(startedByA.length).toBe(8);
+
+      const runs: { lane: string; reconcile: boolean }[] = [];
+      b.startWorker({ run: async (jobs, ctx) => void runs.push({ lane: jobs[0]!.lane, reconcile: ctx.reconcile }), onGiveUp: () => [] });
+      await a.close(50);
+      await waitFor('every job delivered', () => runs.length === 12);
+      expect(new Set(runs.map((r) => r.lane)).size).toBe(12);
+      // Only what the stopped worker had started may have reached the helpdesk: only that is reconciled.
+      expect(runs.filter((r) => r.reconcile).map((r) => r.lane).sort()).toEqual([...startedByA].sort());
+    } finally {
+      await a.close(50);
+      await b.close(1000);
+      redis.disconnect();
+    }
+  });
 });
 
 describe.runIf(available)('key-value records in Redis', () => {

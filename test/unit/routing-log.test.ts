@@ -69,6 +69,32 @@ describe('routing log', () => {
     expect(kv.size()).toBe(6);
   });
 
+  it('a group is two round trips: the pointer read, then its records and the pointer sent together (records first)', async () => {
+    const kv = memoryKv();
+    const sent: string[][] = [];
+    let batch: string[] | undefined;
+    // A store whose calls of one turn share a round trip (as ioredis auto-pipelines them), in the order they were sent.
+    const trip = (what: string) => {
+      if (!batch) {
+        const b = (batch = []);
+        sent.push(b);
+        queueMicrotask(() => (batch = undefined));
+      }
+      batch.push(what);
+      return new Promise((r) => setTimeout(r, 1));
+    };
+    const counted = {
+      ...kv,
+      get: async (key: string) => (await trip(`get ${key}`), kv.get(key)),
+      set: async (key: string, value: string) => (await trip(`set ${key}`), kv.set(key, value)),
+      delete: async (key: string) => (await trip(`delete ${key}`), kv.delete(key)),
+    };
+    const log = new RoutingLog(counted, { keep: 10, days: 30 });
+    await log.append({ at: Date.now(), ticketId: '1', created: true, isFirst: true, message: playerMessage('x'), decision });
+    expect(sent).toEqual([['get routing-log:pointer'], ['set routing-log:0', 'set routing-log:pointer']]);
+    expect(await all(log)).toEqual(['1']);
+  });
+
   it('keeps the message masked: card numbers, emails and phones, no raw payload', async () => {
     const kv = memoryKv();
     const log = new RoutingLog(kv, { keep: 10, days: 30 });

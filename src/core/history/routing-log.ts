@@ -15,8 +15,9 @@ import { Decision } from '../rules/schema.ts';
  * one group is being written go together in the next (one pointer read, their slots, one pointer
  * write), so a store reached over the network (Redis) costs a few round trips per group, not per
  * record, and the appends of many deliveries in flight do not queue up behind each other's round
- * trips. Several worker processes on one Redis can, rarely, claim the same slot at the same
- * moment: one of the two records is then lost, which skews no figure (both readers work on samples).
+ * trips. A store that appends to the ring in one atomic step of its own (Redis,
+ * KeyValueStore.appendToRing) takes each append as it comes: one round trip, and worker processes
+ * on one Redis never claim the same slot.
  */
 
 export const RoutedRecord = z.object({
@@ -100,6 +101,8 @@ export class RoutingLog {
   append(record: Omit<RoutedRecord, 'message'> & { message: NormalizedMessage }): Promise<void> {
     if (this.#keep === 0) return Promise.resolve();
     const value = JSON.stringify({ ...record, message: keptMessage(record.message) });
+    // One atomic step of the store's own (Redis: one script, one round trip): no append waits for another's.
+    if (this.#kv.appendToRing) return this.#kv.appendToRing(KEY, [value], this.#keep, this.#now() - this.#maxAgeMs);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ value, done: (err) => (err === undefined ? resolve() : reject(err)) });
       if (!this.#writing) void this.#writeGroups();
@@ -121,21 +124,31 @@ export class RoutingLog {
     this.#writing = false;
   }
 
-  /** The records in order at the head, then expired ones dropped from the old end, then the pointer. */
+  /**
+   * The records in order at the head and the pointer after them, in one round trip after the
+   * pointer's read (sent in that order: a reader never finds the pointer ahead of its records);
+   * then expired ones dropped from the old end, and the pointer again if any were. Each group is
+   * two round trips, and every delivery in flight waits for a group or two.
+   */
   async #write(values: string[]): Promise<void> {
     const p = await this.#pointer();
     const head = p.head + values.length;
-    let tail = Math.max(p.tail, head - this.#keep);
+    const kept = Math.max(p.tail, head - this.#keep);
     // The oldest record before them is read while the new ones are written (its slot is not one of theirs).
-    const [oldest] = await Promise.all([tail < p.head ? this.#read(tail) : undefined, ...values.map((v, i) => this.#kv.set(this.#slot(p.head + i), v))]);
+    const [oldest] = await Promise.all([
+      kept < p.head ? this.#read(kept) : undefined,
+      ...values.map((v, i) => this.#kv.set(this.#slot(p.head + i), v)),
+      this.#kv.set(`${KEY}:pointer`, JSON.stringify({ head, tail: kept })),
+    ]);
     // Drop expired records from the old end, never the ones just written; a few per record keeps up with any rate.
+    let tail = kept;
     for (let i = 0; i < 4 * values.length && tail < p.head; i++) {
       const record = i === 0 ? oldest : await this.#read(tail);
       if (record && record.at >= this.#now() - this.#maxAgeMs) break;
       await this.#kv.delete(this.#slot(tail));
       tail++;
     }
-    await this.#kv.set(`${KEY}:pointer`, JSON.stringify({ head, tail }));
+    if (tail !== kept) await this.#kv.set(`${KEY}:pointer`, JSON.stringify({ head, tail }));
   }
 
   /** Newest first: at most `limit` records, none older than `since` (ms) or than `days`. */

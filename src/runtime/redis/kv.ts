@@ -18,6 +18,52 @@ if ARGV[5] == '' then redis.call('SET', ARGV[1], ARGV[4]) else redis.call('SET',
 redis.call('HDEL', ARGV[2], ARGV[3])
 return 1
 `);
+/**
+ * RoutingLog's ring (see KeyValueStore.appendToRing), keys as redisKv writes them.
+ * ARGV: keyPrefix hash name keep oldestAllowed values…
+ */
+const APPEND_TO_RING = new LuaScript(`
+local kp, hash, name, keep, oldest = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- records from before expiry live in the hash (see redisKv): read there too, and moved out when written
+local legacy = redis.call('EXISTS', hash) == 1
+local function read(k)
+  local v = redis.call('GET', kp .. k)
+  if v or not legacy then return v end
+  return redis.call('HGET', hash, k)
+end
+local function write(k, v)
+  if v then redis.call('SET', kp .. k, v) else redis.call('DEL', kp .. k) end
+  if legacy then redis.call('HDEL', hash, k) end
+end
+local ptr = read(name .. ':pointer') or ''
+local head = tonumber(string.match(ptr, '"head":(%d+)')) or 0
+local tail = tonumber(string.match(ptr, '"tail":(%d+)')) or 0
+local slot = function(seq) return name .. ':' .. string.format('%d', seq % keep) end
+local n = #ARGV - 5
+for i = 1, n do write(slot(head + i - 1), ARGV[5 + i]) end
+local last = head
+head = head + n
+tail = math.max(tail, head - keep)
+-- Expired records go from the old end every 8th record, up to 4 per record since the last look
+-- (never the ones just written): reading the oldest on every append would cost more than the append.
+if math.floor(head / 8) > math.floor(last / 8) then
+  for _ = 1, 32 + 4 * n do
+    if tail >= last then break end
+    -- RoutingLog writes 'at' first: read it without decoding the whole record
+    local v = read(slot(tail)) or ''
+    local at = tonumber(string.match(v, '^{"at":(%d+)[,}]'))
+    if not at then
+      local ok, r = pcall(cjson.decode, v)
+      at = ok and type(r) == 'table' and tonumber(r.at) or 0
+    end
+    if at >= oldest then break end
+    write(slot(tail), nil)
+    tail = tail + 1
+  end
+end
+write(name .. ':pointer', string.format('{"head":%d,"tail":%d}', head, tail))
+return 1
+`);
 const DELETE = new LuaScript(`
 redis.call('DEL', ARGV[1])
 redis.call('HDEL', ARGV[2], ARGV[3])
@@ -43,6 +89,9 @@ export function redisKv(redis: Redis, prefix: string, retention: Readonly<Retent
     },
     async delete(key) {
       await DELETE.run(redis, [keyOf(key), hash, key]);
+    },
+    async appendToRing(name, values, keep, oldestAllowed) {
+      if (values.length > 0) await APPEND_TO_RING.run(redis, [`${prefix}:kv:`, hash, name, keep, oldestAllowed, ...values]);
     },
     claimInWindow: async (key, id, limit, windowMs) =>
       (await scripts.claimInWindow.run(redis, [`${prefix}:window:${key}`, id, limit, windowMs, Date.now()])) === 1,

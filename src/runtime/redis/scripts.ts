@@ -255,16 +255,19 @@ local function leave(lane, id)
 end
 
 -- A job as the worker gets it: the fields TAKEN_FIELDS counts, its conversation's link last
--- ('-' not read: the job names no conversation; '' none yet).
+-- ('-' not read: the job names no conversation; '' none yet; '+' there, not read: a job to
+-- classify only needs to know whether its conversation has a ticket).
 -- ('state' last: read with them, not handed out.)
 local JOB_FIELDS = {'dk', 'lane', 'target', 'batch', 'payload', 'attempts', 'failures', 'ambiguous', 'createdAt', 'cls', 'throttled', 'conv', 'state'}
-local function hand_out(out, id, f)
+local function hand_out(out, id, f, whole)
   out[#out + 1] = id
   for k = 1, 11 do out[#out + 1] = f[k] or '' end
   if not f[12] or f[12] == '' then
     out[#out + 1] = '-'
-  else
+  elseif whole then
     out[#out + 1] = redis.call('GET', P .. ':link:' .. f[12]) or ''
+  else
+    out[#out + 1] = redis.call('EXISTS', P .. ':link:' .. f[12]) == 1 and '+' or ''
   end
 end
 
@@ -392,7 +395,7 @@ if classifyMax > 0 and contended then
     local f = redis.call('HMGET', jobkey(id), unpack(JOB_FIELDS))
     if f[13] == 'queued' and (tonumber(f[10]) or 0) >= 10 then
       redis.call('ZADD', P .. ':classifying', now + lockMs, id)
-      hand_out(toClassify, id, f)
+      hand_out(toClassify, id, f, false)
     end
   end
 end
@@ -435,7 +438,7 @@ while took < free do
     if not f[1] then break end
     redis.call('HSET', jobkey(id), 'attempts', (tonumber(f[6]) or 0) + 1, 'ambiguous', 1)
     running[#running + 1] = id
-    hand_out(taken, id, f)
+    hand_out(taken, id, f, true)
   end
   local ls = lskey(lane)
   if #running == 0 then
@@ -516,11 +519,21 @@ end
 return 1
 `;
 
-/** ARGV: P worker now lanes… A stopping worker hands its lanes back; their jobs were marked ambiguous when taken. */
+/**
+ * ARGV: P worker now nUnstarted (id attempts ambiguous)… lanes… A stopping worker hands its lanes
+ * back; their jobs were marked ambiguous when taken. Jobs of lanes it took ahead and never started
+ * get back the attempts and ambiguity they had: the next worker runs them as if never taken.
+ */
 const RELEASE = `${LIB}
 local worker, now = ARGV[2], tonumber(ARGV[3])
+local nUnstarted = tonumber(ARGV[4])
+local first = 5 + nUnstarted * 3
+for j = 5, first - 1, 3 do
+  local lane = redis.call('HGET', jobkey(ARGV[j]), 'lane')
+  if lane and owns(worker, lane) then redis.call('HSET', jobkey(ARGV[j]), 'attempts', ARGV[j + 1], 'ambiguous', ARGV[j + 2]) end
+end
 local n = 0
-for i = 4, #ARGV do
+for i = first, #ARGV do
   if owns(worker, ARGV[i]) then
     settle(ARGV[i], now)
     n = n + 1

@@ -167,9 +167,14 @@ export class RedisStore {
     if (lanes.length > 0) await scripts.renew.run(this.redis, [this.p, worker, Date.now(), this.opts.lockMs, ...lanes]);
   }
 
-  /** Hands lanes back (a stopping worker): another worker takes them at once and reconciles. */
-  async release(worker: string, lanes: string[]): Promise<void> {
-    if (lanes.length > 0) await scripts.release.run(this.redis, [this.p, worker, Date.now(), ...lanes]);
+  /**
+   * Hands lanes back (a stopping worker): another worker takes them at once and reconciles. The
+   * jobs of lanes it never started (`unstarted`, as they were handed out) are not reconciled.
+   */
+  async release(worker: string, lanes: string[], unstarted: TakenJob[] = []): Promise<void> {
+    if (lanes.length === 0) return;
+    const restore = unstarted.flatMap((j) => [j.id, j.attempts, j.ambiguous ? 1 : 0]);
+    await scripts.release.run(this.redis, [this.p, worker, Date.now(), unstarted.length, ...restore, ...lanes]);
   }
 
   readonly links: LinkStore = {
@@ -236,7 +241,10 @@ function packJob(job: NewJob): string[] {
   return [job.dedupeKey, newId(), job.lane, job.target, job.batchKey ?? '', JSON.stringify(job.payload), job.sender ?? '', job.conversation ?? ''];
 }
 
-/** Jobs as the step script returns them: id dk lane target batch payload attempts failures ambiguous createdAt cls throttled link. */
+/**
+ * Jobs as the step script returns them: id dk lane target batch payload attempts failures ambiguous createdAt cls throttled link
+ * (link: its JSON, '' none, '-' not read, '+' there but not read).
+ */
 function unpackJobs(flat: string[]): TakenJob[] {
   const jobs: TakenJob[] = [];
   for (let i = 0; i < flat.length; i += TAKEN_FIELDS) {
@@ -253,7 +261,7 @@ function unpackJobs(flat: string[]): TakenJob[] {
       ambiguous: ambiguous === '1',
       createdAt: Number(createdAt),
       ...(throttled === 'first' || throttled === 'more' ? { throttled } : {}),
-      ...(link === '-' ? {} : { link: parseLink(link) ?? null }),
+      ...(link === '-' ? {} : link === '+' ? { linked: true } : { link: parseLink(link) ?? null }),
     });
   }
   return jobs;

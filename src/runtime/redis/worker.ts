@@ -20,6 +20,14 @@ export interface RedisWorkerOptions extends RetryPolicy {
 const CLASSIFY_BATCH = 64;
 /** Longest an idle worker waits for a wake-up before it looks again (dead workers' lanes, lost wake-ups). */
 const IDLE_POLL_MS = 1000;
+/**
+ * Lanes a worker takes ahead of its free slots, per slot: a delivery that ends starts the next
+ * taken lane at once instead of waiting for a step's round trip (one in flight, then its own:
+ * ~3 ms of every ~24 a slot spends per message in a drain). Bounded so that a more urgent job
+ * queued meanwhile waits behind at most this many lanes; below 8 slots nothing is taken ahead
+ * (strict order where a worker runs one or a few jobs at a time).
+ */
+const AHEAD_PER_SLOT = 1 / 4;
 
 /**
  * Runs lanes from Redis, scheduled like the embedded store: most urgent class first,
@@ -34,6 +42,10 @@ export class RedisWorker {
   readonly id = newId();
   /** Lanes this worker took and has not given back yet (delivering, or finished and not yet stepped). */
   private readonly lanes = new Map<string, TakenJob[]>();
+  /** Lanes taken ahead (in `lanes` too, locked and marked started): they start as slots free up. */
+  private readonly ahead: TakenLane[] = [];
+  /** Lanes this worker holds at most: its slots and the lanes taken ahead of them. */
+  private readonly capacity: number;
   private done: StepInput['done'] = [];
   private classified: StepInput['classified'] = [];
   private classifying = false;
@@ -65,6 +77,7 @@ export class RedisWorker {
     this.opts = opts;
     this.log = log;
     this.events = events;
+    this.capacity = opts.concurrency + (opts.concurrency >= 8 ? Math.floor(opts.concurrency * AHEAD_PER_SLOT) : 0);
   }
 
   get inFlight(): number {
@@ -79,9 +92,9 @@ export class RedisWorker {
     return this.lanes.size > 0 && Date.now() - this.movedAt < IDLE_DELIVERIES_AFTER_MS;
   }
 
-  /** Work waits that this worker cannot take yet: every slot is taken, or its last step left ready lanes. */
+  /** Work waits that this worker cannot take yet: every slot is taken (and the lanes taken ahead), or its last step left ready lanes. */
   get behind(): boolean {
-    return this.lanes.size >= this.opts.concurrency || this.moreLeft;
+    return this.lanes.size >= this.capacity || this.moreLeft;
   }
 
   start(): void {
@@ -111,18 +124,18 @@ export class RedisWorker {
     this.classified = [];
     // The lanes finished here still count in `lanes` until the step records them, but the script
     // settles them before it takes: their slots are free for this very step.
-    const free = this.stopping ? 0 : this.opts.concurrency - this.lanes.size + done.length;
+    const free = this.stopping ? 0 : this.capacity - this.lanes.size + done.length;
     const classifyMax = this.classifying || this.stopping || !this.pipeline.classify ? 0 : CLASSIFY_BATCH;
     try {
       const r = await this.store.step({ worker: this.id, done, classified, free, classifyMax });
       for (const d of done) this.finished(d.lane);
       this.moreLeft = r.more;
       this.wakeAt(r.nextDue);
-      for (const lane of r.taken) this.launch(lane);
+      for (const lane of r.taken) this.hold(lane);
       // Lanes are left and slots too: step again, unless jobs are out for classification (their
       // results come with the next step, and the lanes are taken after them).
       if (r.toClassify.length > 0) this.classify(r.toClassify);
-      else if (r.more && this.lanes.size < this.opts.concurrency) this.again = true;
+      else if (r.more && this.lanes.size < this.capacity) this.again = true;
     } catch (err) {
       // Sent again with the next step; what the lost step may have applied is not applied twice
       // (the lane is no longer this worker's, a follow-up's key is taken, a classified job stays).
@@ -150,7 +163,7 @@ export class RedisWorker {
    */
   private async waitForWork(): Promise<void> {
     while (!this.stopping) {
-      if (this.lanes.size >= this.opts.concurrency || this.moreLeft) {
+      if (this.lanes.size >= this.capacity || this.moreLeft) {
         await new Promise<void>((r) => (this.stepped = r));
         this.stepped = undefined;
         continue;
@@ -196,9 +209,15 @@ export class RedisWorker {
     }, () => undefined);
   }
 
+  /** A taken lane starts now if a slot is free, else when one is. */
+  private hold(lane: TakenLane): void {
+    this.lanes.set(lane.jobs[0]!.lane, lane.jobs);
+    if (this.running < this.opts.concurrency) this.launch(lane);
+    else this.ahead.push(lane);
+  }
+
   private launch({ jobs, cls }: TakenLane): void {
     const head = jobs[0]!;
-    this.lanes.set(head.lane, jobs);
     this.running++;
     this.movedAt = Date.now();
     const ctx: AttemptContext = {
@@ -217,6 +236,9 @@ export class RedisWorker {
       } finally {
         this.running--;
         this.movedAt = Date.now();
+        // A stopping worker hands the lanes taken ahead back instead (see stop).
+        const next = this.stopping ? undefined : this.ahead.shift();
+        if (next) this.launch(next);
         if (this.stopping && this.running === 0) this.drained?.();
         this.kick();
       }
@@ -279,7 +301,7 @@ export class RedisWorker {
         await this.store.step({ worker: this.id, done, classified, free: 0, classifyMax: 0 });
         for (const d of done) this.finished(d.lane);
       }
-      await this.store.release(this.id, [...this.lanes.keys()]);
+      await this.store.release(this.id, [...this.lanes.keys()], this.ahead.flatMap((l) => l.jobs));
     } catch (err) {
       this.warn('could not hand lanes back; they are taken back when their locks lapse', err);
     }
