@@ -28,8 +28,18 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
       job_id TEXT NOT NULL,
       accepted_at INTEGER NOT NULL
     );
-    -- Pruned in rowid order (the order keys were claimed), so accepted_at needs no index of its own.
+    -- Pruned in rowid order (about the order keys were claimed), so accepted_at needs no index of its own.
     DROP INDEX IF EXISTS ledger_accepted;
+    -- The keys claimed last, in claim order, before they move into the ledger together (see
+    -- ledger.ts). A file written before it has every key in the ledger: the log starts empty.
+    -- AUTOINCREMENT: seqs never come back once the log is emptied (another connection reads on
+    -- from the last seq it saw).
+    CREATE TABLE IF NOT EXISTS ledger_recent (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      dedupe_key TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      accepted_at INTEGER NOT NULL
+    );
 
     CREATE TABLE IF NOT EXISTS jobs (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
