@@ -122,6 +122,22 @@ describe('embedded store, one file', () => {
     again.db.close();
   });
 
+  it('moves every recent key into the ledger index on a graceful stop, where an earlier version looks for them', async () => {
+    const dir = fresh();
+    const rt = open(dir);
+    const out = await rt.enqueue([note('a', 'one'), note('b', 'two')]);
+    runtimes.splice(runtimes.indexOf(rt), 1);
+    await rt.close(1000);
+    const check = new DatabaseSync(join(dir, 'switchboard.db'), { readOnly: true });
+    try {
+      expect(check.prepare('SELECT COUNT(*) AS n FROM ledger_recent').get()).toEqual({ n: 0 });
+      expect(check.prepare('SELECT dedupe_key, job_id FROM ledger ORDER BY dedupe_key').all()).toEqual(out.map((o) => ({ dedupe_key: o.dedupeKey, job_id: o.id })));
+    } finally {
+      check.close();
+    }
+    expect((await open(dir).enqueue([note('a', 'one')]))[0]).toEqual({ ...out[0], duplicate: true });
+  });
+
   it('sees the keys another process claimed (the CLI and the gateway on one file)', async () => {
     const dir = fresh();
     const gateway = new EmbeddedStore(openDatabase(dir));

@@ -25,7 +25,7 @@ const MOVE_PER_COMMIT = 100;
  */
 export class Ledger {
   private readonly stmt: Record<
-    'claim' | 'jobOfLogged' | 'jobOfMain' | 'logFrom' | 'dataVersion' | 'moveSome' | 'dropMoved' | 'pruneMain' | 'pruneLog',
+    'claim' | 'jobOfLogged' | 'jobOfMain' | 'logFrom' | 'dataVersion' | 'moveSome' | 'moveAll' | 'dropMoved' | 'pruneMain' | 'pruneLog',
     StatementSync
   >;
   /** The log's keys with their seqs: what a claim checks before the index. */
@@ -53,6 +53,7 @@ export class Ledger {
       // The log rows of a JSON array of seqs, inserted in the array's order (key order).
       moveSome: db.prepare(`INSERT OR IGNORE INTO ledger (dedupe_key, job_id, accepted_at)
         SELECT r.dedupe_key, r.job_id, r.accepted_at FROM json_each(?) AS j CROSS JOIN ledger_recent AS r ON r.seq = j.value`),
+      moveAll: db.prepare('INSERT OR IGNORE INTO ledger (dedupe_key, job_id, accepted_at) SELECT dedupe_key, job_id, accepted_at FROM ledger_recent ORDER BY dedupe_key'),
       dropMoved: db.prepare('DELETE FROM ledger_recent WHERE seq <= ?'),
       // Keys claimed before the first one newer than the cutoff (rowids grow as keys move in, in
       // batches in about the order they were claimed), unless their job is still there.
@@ -128,6 +129,17 @@ export class Ledger {
     if (m.at < m.keys.length) return;
     this.stmt.dropMoved.run(m.upTo);
     for (const key of m.keys) if ((this.logged.get(key) ?? Infinity) <= m.upTo) this.logged.delete(key);
+    this.move = undefined;
+  }
+
+  /**
+   * Every key of the log into the index, in the caller's transaction (a graceful stop): the next
+   * start reads no log, and an earlier version opening the file finds every key where it looks.
+   */
+  moveAll(): void {
+    this.stmt.moveAll.run();
+    this.stmt.dropMoved.run(Number.MAX_SAFE_INTEGER);
+    this.logged.clear();
     this.move = undefined;
   }
 

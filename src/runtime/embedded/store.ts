@@ -611,6 +611,11 @@ export class EmbeddedStore {
     };
   }
 
+  /** On a graceful stop: every recent dedupe key into the ledger's index (see Ledger.moveAll). */
+  settleLedger(): void {
+    this.tx(() => this.ledger.moveAll());
+  }
+
   /** Forget dedupe keys of finished jobs older than the retention (channels stop redelivering long before). */
   pruneLedger(retentionMs: number, now = Date.now()): number {
     return this.ledger.prune(now - retentionMs);
