@@ -6,8 +6,12 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
  * side there). Also what a restart reads back, up to twice this (bench/profile-store.ts --frames).
  */
 const LOG_KEYS = 20_000;
-/** Keys moved per group commit while a move is under way: a little ahead of what a commit claims. */
-const MOVE_PER_COMMIT = 100;
+/**
+ * Keys moved per group commit while a move is under way: twice what the commit claimed, so the log
+ * cannot outgrow the moves, and at least this many (a commit of one ack, or of none, moves a few:
+ * each commit's extra work stays small, so the paced tail does not feel it).
+ */
+const MOVE_AT_LEAST = 16;
 
 /**
  * The embedded store's idempotency ledger: every dedupe key claimed, with its job, for the
@@ -107,9 +111,8 @@ export class Ledger {
   }
 
   /**
-   * Once the log holds LOG_KEYS, its keys move into the index in key order, MOVE_PER_COMMIT (or
-   * twice what the commit claimed) per group commit, in the caller's transaction, and when all
-   * have moved their rows leave the log.
+   * Once the log holds LOG_KEYS, its keys move into the index in key order, a few per group commit
+   * (MOVE_AT_LEAST), in the caller's transaction, and when all have moved their rows leave the log.
    */
   moveOn(): void {
     if (!this.move) {
@@ -118,8 +121,7 @@ export class Ledger {
       this.move = { keys, at: 0, upTo: this.lastSeq };
     }
     const m = this.move;
-    // Never fewer than the commit claimed: the log cannot outgrow the moves.
-    const end = Math.min(m.keys.length, m.at + Math.max(MOVE_PER_COMMIT, 2 * this.claimed));
+    const end = Math.min(m.keys.length, m.at + Math.max(MOVE_AT_LEAST, 2 * this.claimed));
     const seqs: number[] = [];
     for (; m.at < end; m.at++) {
       const seq = this.logged.get(m.keys[m.at]!);
