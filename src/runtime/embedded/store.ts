@@ -293,7 +293,12 @@ export class EmbeddedStore {
   /** Every write transaction starts here: the ledger reads what other connections claimed meanwhile. */
   private begin(): void {
     this.db.exec('BEGIN IMMEDIATE');
-    this.ledger.sync();
+    try {
+      this.ledger.sync();
+    } catch (err) {
+      this.rollback();
+      throw err;
+    }
   }
 
   private rollback(): void {
