@@ -75,9 +75,10 @@ describe('embedded store, one file', () => {
     expect(delivered.sort()).toEqual(['queued by the other process', 'refused once']);
   });
 
-  it('forgets the dedupe keys of finished work older than the retention, and keeps the rest', async () => {
+  // logKeys 1: every key moves from the ledger's log into its key index in the commit that claims it.
+  it.each([['in the log', undefined], ['moved into the index', 1]])('forgets the dedupe keys of finished work older than the retention, and keeps the rest (keys %s)', async (_, logKeys) => {
     const db = openDatabase(fresh());
-    const store = new EmbeddedStore(db);
+    const store = new EmbeddedStore(db, { logKeys });
     try {
       const finish = (key: string) => db.prepare('DELETE FROM jobs WHERE dedupe_key = ?').run(key);
       await store.enqueue([note('a', 'old, done', 'old-done'), note('a', 'old, queued', 'old-queued')]);
@@ -94,6 +95,90 @@ describe('embedded store, one file', () => {
       // A cutoff after every key: everything whose job is gone goes.
       finish('old-done');
       expect(store.pruneLedger(-1000)).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses every key claimed before a crash as a duplicate of its job, whether it was still in the log or had moved into the index', async () => {
+    const dir = fresh();
+    const db = openDatabase(dir);
+    // A log of 5 keys: the keys move on into the index while more are claimed.
+    const store = new EmbeddedStore(db, { logKeys: 5 });
+    const first: { key: string; id: string }[] = [];
+    for (let g = 0; g < 8; g++) {
+      const out = await store.enqueue(Array.from({ length: 7 }, (_, i) => note(`lane-${i}`, `m${g}-${i}`)));
+      for (const o of out) first.push({ key: o.dedupeKey, id: o.id });
+    }
+    const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect(count('ledger') + count('ledger_recent')).toBe(56);
+    expect(count('ledger')).toBeGreaterThan(40);
+    // The gateway is gone without closing anything; a new process opens the file.
+    const again = new EmbeddedStore(openDatabase(dir), { logKeys: 5 });
+    const resent = await again.enqueue(first.map((f) => note('lane-0', 'resent', f.key)));
+    expect(resent.map((o) => [o.dedupeKey, o.duplicate, o.id])).toEqual(first.map((f) => [f.key, true, f.id]));
+    expect((await again.enqueue([note('lane-0', 'new')]))[0]!.duplicate).toBe(false);
+    db.close();
+    again.db.close();
+  });
+
+  it('moves every recent key into the ledger index on a graceful stop, where an earlier version looks for them', async () => {
+    const dir = fresh();
+    const rt = open(dir);
+    const out = await rt.enqueue([note('a', 'one'), note('b', 'two')]);
+    runtimes.splice(runtimes.indexOf(rt), 1);
+    await rt.close(1000);
+    const check = new DatabaseSync(join(dir, 'switchboard.db'), { readOnly: true });
+    try {
+      expect(check.prepare('SELECT COUNT(*) AS n FROM ledger_recent').get()).toEqual({ n: 0 });
+      expect(check.prepare('SELECT dedupe_key, job_id FROM ledger ORDER BY dedupe_key').all()).toEqual(out.map((o) => ({ dedupe_key: o.dedupeKey, job_id: o.id })));
+    } finally {
+      check.close();
+    }
+    expect((await open(dir).enqueue([note('a', 'one')]))[0]).toEqual({ ...out[0], duplicate: true });
+  });
+
+  it('sees the keys another process claimed (the CLI and the gateway on one file)', async () => {
+    const dir = fresh();
+    const gateway = new EmbeddedStore(openDatabase(dir));
+    const cli = new EmbeddedStore(openDatabase(dir));
+    try {
+      await gateway.enqueue([note('a', 'from the gateway', 'g-1')]);
+      const [fromCli] = await cli.enqueue([note('a', 'from the CLI', 'c-1')]);
+      expect((await cli.enqueue([note('a', 'again', 'g-1')]))[0]!.duplicate).toBe(true);
+      expect(await gateway.enqueue([note('a', 'again', 'c-1'), note('a', 'new', 'g-2')])).toEqual([
+        { id: fromCli!.id, dedupeKey: 'c-1', duplicate: true },
+        expect.objectContaining({ dedupeKey: 'g-2', duplicate: false }),
+      ]);
+      expect((await cli.enqueue([note('a', 'again', 'g-2')]))[0]!.duplicate).toBe(true);
+    } finally {
+      gateway.db.close();
+      cli.db.close();
+    }
+  });
+
+  it('opens a store written before the ledger had its log: every key it holds is still a duplicate, and pruning still forgets them', async () => {
+    const dir = fresh();
+    // The ledger as earlier versions wrote it: one table, every key in its key index.
+    const old = new DatabaseSync(join(dir, 'switchboard.db'));
+    old.exec('CREATE TABLE ledger (dedupe_key TEXT PRIMARY KEY, job_id TEXT NOT NULL, accepted_at INTEGER NOT NULL)');
+    const put = old.prepare('INSERT INTO ledger VALUES (?, ?, ?)');
+    for (let i = 0; i < 30; i++) put.run(`in:telegram:7:${i}`, `job-${i}`, 1000 + i);
+    old.close();
+    const db = openDatabase(dir);
+    const store = new EmbeddedStore(db, { logKeys: 3 });
+    try {
+      const out = await store.enqueue([note('a', 'resent', 'in:telegram:7:4'), note('a', 'new', 'in:telegram:7:30'), note('a', 'resent', 'in:telegram:7:29')]);
+      expect(out.map((o) => [o.dedupeKey, o.duplicate, o.duplicate ? o.id : ''])).toEqual([
+        ['in:telegram:7:4', true, 'job-4'],
+        ['in:telegram:7:30', false, ''],
+        ['in:telegram:7:29', true, 'job-29'],
+      ]);
+      // The old keys were claimed at 1000–1029: a cutoff at 1010 forgets the first ten.
+      const now = Date.now();
+      expect(store.pruneLedger(now - 1010, now)).toBe(10);
+      const again = await store.enqueue([note('a', 'resent', 'in:telegram:7:9'), note('a', 'resent', 'in:telegram:7:10')]);
+      expect(again.map((o) => o.duplicate)).toEqual([false, true]);
     } finally {
       db.close();
     }

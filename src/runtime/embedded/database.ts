@@ -16,9 +16,9 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
     PRAGMA synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'};
     PRAGMA busy_timeout = 5000;
     PRAGMA journal_size_limit = 67108864;
-    -- Up to 32 MB of pages in memory (SQLite's default is 2 MB). Every accept inserts into the
-    -- ledger's key index at one place per conversation; with a backlog of hundreds of thousands
-    -- those pages outgrow 2 MB, each insert read them back, and ingress slowed as the queue
+    -- Up to 32 MB of pages in memory (SQLite's default is 2 MB). The ledger's key index takes keys
+    -- at one place per conversation (a batch at a time, see ledger.ts); with hundreds of thousands
+    -- of keys its pages outgrow 2 MB, each insert read them back, and ingress slowed as the queue
     -- grew. The cache fills only as pages are used.
     PRAGMA cache_size = -32768;
     PRAGMA foreign_keys = ON;
@@ -28,8 +28,18 @@ export function openDatabase(dir: string, opts: { sync?: 'normal' | 'full' } = {
       job_id TEXT NOT NULL,
       accepted_at INTEGER NOT NULL
     );
-    -- Pruned in rowid order (the order keys were claimed), so accepted_at needs no index of its own.
+    -- Pruned in rowid order (about the order keys were claimed), so accepted_at needs no index of its own.
     DROP INDEX IF EXISTS ledger_accepted;
+    -- The keys claimed last, in claim order, before they move into the ledger together (see
+    -- ledger.ts). A file written before it has every key in the ledger: the log starts empty.
+    -- AUTOINCREMENT: seqs never come back once the log is emptied (another connection reads on
+    -- from the last seq it saw).
+    CREATE TABLE IF NOT EXISTS ledger_recent (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      dedupe_key TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      accepted_at INTEGER NOT NULL
+    );
 
     CREATE TABLE IF NOT EXISTS jobs (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -81,6 +81,12 @@ export function createEmbeddedRuntime(opts: EmbeddedOptions): Runtime {
       sweep.stop();
       await worker?.stop(graceMs);
       conversations.flush();
+      try {
+        store.settleLedger();
+      } catch (err) {
+        // The keys stay in the log, where the next start reads them.
+        opts.log.warn({ err }, 'moving the ledger log into its index failed');
+      }
       await checkpointer.close();
       db.close();
       checkpointer.closeFile();

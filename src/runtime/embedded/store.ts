@@ -12,6 +12,7 @@ import type { DeadLetterQueue, RuntimeStats } from '../runtime.ts';
 import { UNCLASSIFIED } from './database.ts';
 import { LaneBook, type Head } from './lane-book.ts';
 import { LaneSeqs } from './lane-seqs.ts';
+import { Ledger } from './ledger.ts';
 import { OPEN_GATE, type WriteGate } from './checkpointer.ts';
 
 interface PendingWrite {
@@ -116,6 +117,7 @@ export class EmbeddedStore {
   private readonly flood: FloodMeter | undefined;
 
   readonly kv: EmbeddedKv;
+  private readonly ledger: Ledger;
 
   /** How many queued, unclassified jobs are kept in memory (KEEP_UNCLASSIFIED; tests make it small). */
   private readonly keepUnclassified: number;
@@ -133,6 +135,8 @@ export class EmbeddedStore {
       kvClock?: () => number;
       keepUnclassified?: number;
       gate?: WriteGate;
+      /** Keys the ledger's log collects before they move into its index (see Ledger; tests make it small). */
+      logKeys?: number;
     } = {},
   ) {
     this.db = db;
@@ -140,10 +144,9 @@ export class EmbeddedStore {
     this.keepUnclassified = opts.keepUnclassified ?? KEEP_UNCLASSIFIED;
     this.batchSettleMs = opts.batchSettleMs ?? 1500;
     this.flood = opts.flood;
+    this.ledger = new Ledger(db, opts.logKeys);
     this.kv = createEmbeddedKv(db, (op) => this.write(op), { retention: opts.retention, now: opts.kvClock });
     this.stmt = {
-      claimKey: db.prepare('INSERT OR IGNORE INTO ledger (dedupe_key, job_id, accepted_at) VALUES (?, ?, ?)'),
-      lookupKey: db.prepare('SELECT job_id FROM ledger WHERE dedupe_key = ?'),
       insertJob: db.prepare(
         'INSERT INTO jobs (id, dedupe_key, lane, target, batch_key, payload, run_at, created_at, class, throttled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -180,10 +183,6 @@ export class EmbeddedStore {
       countQueued: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`),
       countDead: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'dead'`),
       oldestQueued: db.prepare(`SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1`),
-      // Keys claimed before the first one newer than the cutoff (rowids grow as keys are claimed), unless their job is still there.
-      pruneLedger: db.prepare(`DELETE FROM ledger WHERE rowid < coalesce(
-        (SELECT rowid FROM ledger WHERE accepted_at >= ? ORDER BY rowid LIMIT 1), (SELECT max(rowid) + 1 FROM ledger))
-        AND job_id NOT IN (SELECT id FROM jobs)`),
     };
   }
 
@@ -195,7 +194,7 @@ export class EmbeddedStore {
 
   private insertIfAbsent(job: NewJob, now: number, settleMs: number): AcceptOutcome {
     const id = newId();
-    if (this.stmt.claimKey!.run(job.dedupeKey, id, now).changes === 1) {
+    if (this.ledger.claim(job.dedupeKey, id, now)) {
       const runAt = job.batchKey ? now + settleMs : now;
       const throttled = job.sender === undefined ? undefined : this.flood?.mark(job.sender, now);
       const cls = provisionalClass(throttled !== undefined);
@@ -211,8 +210,7 @@ export class EmbeddedStore {
       this.newWork = true;
       return { id, dedupeKey: job.dedupeKey, duplicate: false };
     }
-    const row = this.stmt.lookupKey!.get(job.dedupeKey) as { job_id: string } | undefined;
-    return { id: row?.job_id ?? id, dedupeKey: job.dedupeKey, duplicate: true };
+    return { id: this.ledger.jobOf(job.dedupeKey) ?? id, dedupeKey: job.dedupeKey, duplicate: true };
   }
 
   /**
@@ -255,8 +253,9 @@ export class EmbeddedStore {
     this.pendingLast = [];
     let results: unknown[];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.begin();
       results = batch.map((w) => w.run());
+      this.ledger.moveOn();
       this.db.exec('COMMIT');
     } catch (err) {
       this.rollback();
@@ -281,13 +280,24 @@ export class EmbeddedStore {
 
   private writeAlone(w: PendingWrite): void {
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.begin();
       const value = w.run();
       this.db.exec('COMMIT');
       w.resolve(value);
     } catch (err) {
       this.rollback();
       w.reject(err);
+    }
+  }
+
+  /** Every write transaction starts here: the ledger reads what other connections claimed meanwhile. */
+  private begin(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.ledger.sync();
+    } catch (err) {
+      this.rollback();
+      throw err;
     }
   }
 
@@ -299,6 +309,7 @@ export class EmbeddedStore {
     }
     // The book may hold heads of rolled-back inserts: rebuild it from the table.
     this.bookStale = true;
+    this.ledger.rolledBack();
   }
 
   private wakeIfNewWork(): void {
@@ -536,7 +547,7 @@ export class EmbeddedStore {
   }
 
   private tx(fn: () => void): void {
-    this.db.exec('BEGIN IMMEDIATE');
+    this.begin();
     try {
       fn();
       this.db.exec('COMMIT');
@@ -605,9 +616,14 @@ export class EmbeddedStore {
     };
   }
 
+  /** On a graceful stop: every recent dedupe key into the ledger's index (see Ledger.moveAll). */
+  settleLedger(): void {
+    this.tx(() => this.ledger.moveAll());
+  }
+
   /** Forget dedupe keys of finished jobs older than the retention (channels stop redelivering long before). */
   pruneLedger(retentionMs: number, now = Date.now()): number {
-    return Number(this.stmt.pruneLedger!.run(now - retentionMs).changes);
+    return this.ledger.prune(now - retentionMs);
   }
 }
 
