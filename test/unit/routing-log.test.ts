@@ -95,6 +95,29 @@ describe('routing log', () => {
     expect(await all(log)).toEqual(['1']);
   });
 
+  it('over a store that appends in one atomic step (Redis), the appends of one event-loop turn are one step, none larger than the ring', async () => {
+    const kv = memoryKv();
+    const steps: string[][] = [];
+    // As the Redis script does it, atomically: the values at the head, the pointer after them.
+    let last: Promise<void> = Promise.resolve();
+    const step = async (name: string, values: string[], keep: number) => {
+      steps.push(values.map((v) => (JSON.parse(v) as { ticketId: string }).ticketId));
+      const p = JSON.parse((await kv.get(`${name}:pointer`)) ?? '{"head":0,"tail":0}') as { head: number; tail: number };
+      for (const v of values) await kv.set(`${name}:${p.head++ % keep}`, v);
+      await kv.set(`${name}:pointer`, JSON.stringify({ head: p.head, tail: Math.max(p.tail, p.head - keep) }));
+    };
+    const ring = Object.assign(kv, {
+      appendToRing: (name: string, values: string[], keep: number) => (last = last.then(() => step(name, values, keep))),
+    });
+    const log = new RoutingLog(ring, { keep: 4, days: 30 });
+    const append = (id: string) => log.append({ at: Date.now(), ticketId: id, created: true, isFirst: true, message: playerMessage(id), decision });
+    await Promise.all(['1', '2', '3', '4', '5', '6'].map(append));
+    expect(steps).toEqual([['1', '2', '3', '4'], ['5', '6']]);
+    await append('7');
+    expect(steps).toHaveLength(3);
+    expect(await all(log)).toEqual(['7', '6', '5', '4']);
+  });
+
   it('keeps the message masked: card numbers, emails and phones, no raw payload', async () => {
     const kv = memoryKv();
     const log = new RoutingLog(kv, { keep: 10, days: 30 });

@@ -16,8 +16,8 @@ import { Decision } from '../rules/schema.ts';
  * write), so a store reached over the network (Redis) costs a few round trips per group, not per
  * record, and the appends of many deliveries in flight do not queue up behind each other's round
  * trips. A store that appends to the ring in one atomic step of its own (Redis,
- * KeyValueStore.appendToRing) takes each append as it comes: one round trip, and worker processes
- * on one Redis never claim the same slot.
+ * KeyValueStore.appendToRing) takes the appends of one event-loop turn together, without waiting
+ * for any other: one round trip, and worker processes on one Redis never claim the same slot.
  */
 
 export const RoutedRecord = z.object({
@@ -101,12 +101,31 @@ export class RoutingLog {
   append(record: Omit<RoutedRecord, 'message'> & { message: NormalizedMessage }): Promise<void> {
     if (this.#keep === 0) return Promise.resolve();
     const value = JSON.stringify({ ...record, message: keptMessage(record.message) });
-    // One atomic step of the store's own (Redis: one script, one round trip): no append waits for another's.
-    if (this.#kv.appendToRing) return this.#kv.appendToRing(KEY, [value], this.#keep, this.#now() - this.#maxAgeMs);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ value, done: (err) => (err === undefined ? resolve() : reject(err)) });
-      if (!this.#writing) void this.#writeGroups();
+      if (!this.#kv.appendToRing) {
+        if (!this.#writing) void this.#writeGroups();
+      } else if (this.#waiting.length === 1) {
+        setImmediate(() => this.#appendTurn(this.#kv.appendToRing!.bind(this.#kv)));
+      }
     });
+  }
+
+  /**
+   * The records of one event-loop turn in one atomic step of the store's own (Redis: one script):
+   * no append waits for another's, and the pointer and the step's fixed cost are paid once per
+   * turn, not once per record.
+   */
+  #appendTurn(appendToRing: NonNullable<KeyValueStore['appendToRing']>): void {
+    const waiting = this.#waiting.splice(0);
+    // No more than the ring holds: a step never writes one slot twice.
+    for (let i = 0; i < waiting.length; i += this.#keep) {
+      const group = waiting.slice(i, i + this.#keep);
+      appendToRing(KEY, group.map((g) => g.value), this.#keep, this.#now() - this.#maxAgeMs).then(
+        () => group.forEach((g) => g.done()),
+        (err: unknown) => group.forEach((g) => g.done(err ?? new Error('routing log write failed'))),
+      );
+    }
   }
 
   async #writeGroups(): Promise<void> {

@@ -14,12 +14,13 @@ import type { Redis } from 'ioredis';
  *                         cls: 0 urgent … 3 throttled once classified, 10 + the provisional class before
  *   P:lane:<lane>         list of job ids, in order (the conversation's queue)
  *   P:ls:<lane>           hash: the lane's state: c0 … c3 (queued jobs per class), target,
- *                         where (ready | delayed | running), owner and running (the worker and
- *                         the job ids it took). Exists exactly while the lane has queued jobs.
+ *                         where (ready | delayed | running), owner (the worker that took it).
+ *                         Exists exactly while the lane has queued jobs. (Builds before wrote
+ *                         the taken job ids in a field 'running' too, which nothing read.)
  *   P:ready:<target>      zset lane -> class * 2^44 + turn: ready lanes, most urgent class first,
  *                         then in the order they became ready (round-robin)
  *   P:targets             set of targets that may have ready lanes
- *   P:turn                counter for the round-robin
+ *   P:turn                counter for the round-robin (a script call reads it once and writes it back once)
  *   P:delayed             zset lane -> due time (backoff, an album settling, a paused target)
  *   P:running             zset lane -> lock expiry; a lane whose worker died is taken back
  *   P:unclassified        zset job id -> P:queued (a counter): jobs the workers have yet to classify,
@@ -28,7 +29,8 @@ import type { Redis } from 'ioredis';
  *   P:wake                list: a token here wakes one idle worker (BLPOP)
  *   P:pending             zset id -> createdAt (queue depth, oldest waiting job)
  *   P:classified          hash c0 … c3: jobs in P:pending classified into each class (the rest
- *                         are not classified yet); read by stats, never by the scheduler
+ *                         are not classified yet); read by stats, never by the scheduler; a script
+ *                         call adds up its changes and writes each count once
  *   P:dead                zset id -> failedAt (the dead-letter queue)
  *   P:pause:<target>      ms timestamp until which the target asked us to wait (Retry-After)
  *   P:flood:<sender>      hash tokens at episode: the sender's flood-limit bucket
@@ -57,10 +59,37 @@ end
 -- Targets this script call has already added to P:targets.
 local listed = {}
 
+-- P:turn as this call advanced it, and its changes to the stats' counts (P:classified): written
+-- once, by commit(), not once per lane and job (each write is a command and bytes in the AOF).
+local turn = nil
+local tallied = {0, 0, 0, 0}
+local function next_turn()
+  turn = (turn or tonumber(redis.call('GET', P .. ':turn') or '0')) + 1
+  return turn
+end
+
+-- A queued job of class cls (10 + provisional: not classified) joins (+1) or leaves (-1) the stats' counts.
+local function tally(cls, delta)
+  if cls >= 10 then return end
+  tallied[cls + 1] = tallied[cls + 1] + delta
+end
+
+-- Every script that changes lanes or jobs returns through this: the writes kept back are made.
+local function commit(result)
+  if turn then redis.call('SET', P .. ':turn', string.format('%d', turn)) end
+  local k = P .. ':classified'
+  for c = 1, 4 do
+    -- Jobs classified before the counts existed (an upgrade) leave without taking them below 0.
+    if tallied[c] ~= 0 and redis.call('HINCRBY', k, 'c' .. (c - 1), tallied[c]) < 0 then redis.call('HSET', k, 'c' .. (c - 1), 0) end
+  end
+  turn = nil
+  tallied = {0, 0, 0, 0}
+  return result
+end
+
 -- The lane goes to the back of its class's ready lanes; 'fields' are written to its state with it.
 local function ready_in(lane, ls, target, cls, fields)
-  local turn = redis.call('INCR', P .. ':turn')
-  redis.call('ZADD', P .. ':ready:' .. target, cls * TURN_SPAN + turn, lane)
+  redis.call('ZADD', P .. ':ready:' .. target, cls * TURN_SPAN + next_turn(), lane)
   if not listed[target] then
     redis.call('SADD', P .. ':targets', target)
     listed[target] = true
@@ -119,17 +148,9 @@ local function settle(lane, now)
     redis.call('DEL', ls)
     return 0
   end
-  redis.call('HSET', ls, 'owner', '', 'running', '')
+  redis.call('HSET', ls, 'owner', '')
   place(lane, ls, redis.call('HGET', ls, 'target'), tonumber(redis.call('HGET', jobkey(head), 'runAt')) or now, now)
   return 1
-end
-
--- A queued job of class cls (10 + provisional: not classified) joins (+1) or leaves (-1) the stats' counts.
-local function tally(cls, delta)
-  if cls >= 10 then return end
-  local k = P .. ':classified'
-  -- Jobs classified before the counts existed (an upgrade) leave without taking them below 0.
-  if redis.call('HINCRBY', k, 'c' .. cls, delta) < 0 then redis.call('HSET', k, 'c' .. cls, 0) end
 end
 
 -- A worker's finished jobs (ARGV[from] … ARGV[from + n - 1]) leave their lane and the lane settles, as
@@ -139,6 +160,7 @@ local function finish(worker, lane, from, n, now, retention)
   local s = redis.call('HMGET', ls, 'owner', 'target', 'c0', 'c1', 'c2', 'c3')
   if s[1] ~= worker then return false end
   local c = {tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0}
+  local changed = {}
   for j = from, from + n - 1 do
     local id = ARGV[j]
     local k = jobkey(id)
@@ -151,6 +173,7 @@ local function finish(worker, lane, from, n, now, retention)
     if not cls or cls >= 10 then redis.call('ZREM', P .. ':unclassified', id) end
     if cls then
       c[cls % 10 + 1] = c[cls % 10 + 1] - 1
+      changed[cls % 10 + 1] = true
       tally(cls, -1)
     end
     redis.call('DEL', k)
@@ -162,7 +185,14 @@ local function finish(worker, lane, from, n, now, retention)
     redis.call('DEL', ls)
     return true
   end
-  local fields = {'c0', c[1], 'c1', c[2], 'c2', c[3], 'c3', c[4], 'owner', '', 'running', ''}
+  -- the counts of the classes its jobs left, and no owner
+  local fields = {'owner', ''}
+  for k = 1, 4 do
+    if changed[k] then
+      fields[#fields + 1] = 'c' .. (k - 1)
+      fields[#fields + 1] = c[k]
+    end
+  end
   local runAt = tonumber(redis.call('HGET', jobkey(head), 'runAt')) or now
   if runAt > now then
     fields[#fields + 1] = 'where'
@@ -287,7 +317,7 @@ end
 
 /** ARGV: P now settleMs floodCap floodPerMs count, then count × (dk id lane target batch payload sender conversation) → {new, id}… */
 const ENQUEUE = `${LIB}
-return add_jobs(7, tonumber(ARGV[6]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+return commit(add_jobs(7, tonumber(ARGV[6]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])))
 `;
 
 /** Fields returned per taken job, and per job to classify (scripts.ts, hand_out). */
@@ -447,7 +477,7 @@ while took < free do
     if head then redis.call('LPOP', lanekey(lane)) end
     settle(lane, now)
   else
-    redis.call('HSET', ls, 'where', 'running', 'owner', worker, 'running', table.concat(running, ' '))
+    redis.call('HSET', ls, 'where', 'running', 'owner', worker)
     redis.call('ZADD', P .. ':running', now + lockMs, lane)
     took = took + 1
     classes[#classes + 1] = cls
@@ -462,7 +492,7 @@ if more == 1 and took > 0 then wake() end
 if classifyMax > 0 and contended and redis.call('ZCARD', P .. ':unclassified') > 0 then wake() end
 local firstDelayed = redis.call('ZRANGE', P .. ':delayed', 0, 0, 'WITHSCORES')
 if firstDelayed[2] and (not nextDue or tonumber(firstDelayed[2]) < nextDue) then nextDue = tonumber(firstDelayed[2]) end
-return {taken, toClassify, more, nextDue and tostring(nextDue) or '', classes}
+return commit({taken, toClassify, more, nextDue and tostring(nextDue) or '', classes})
 `;
 
 /**
@@ -484,7 +514,7 @@ if ARGV[12] ~= '' then
   end
 end
 settle(lane, now)
-return 1
+return commit(1)
 `;
 
 /**
@@ -507,7 +537,7 @@ for i = 13, 12 + n do
 end
 add_jobs(14 + n, tonumber(ARGV[13 + n]), now, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
 settle(lane, now)
-return 1
+return commit(1)
 `;
 
 /** ARGV: P worker now lockMs lanes… Extends this worker's locks on the lanes it is delivering. */
@@ -540,7 +570,7 @@ for i = first, #ARGV do
   end
 end
 if n > 0 then wake() end
-return n
+return commit(n)
 `;
 
 /** ARGV: P now ('all' | ids…) → count. Back at the end of the lane, fresh attempts, the class they had. */
@@ -572,7 +602,7 @@ for _, id in ipairs(ids) do
   end
 end
 if count > 0 then wake() end
-return count
+return commit(count)
 `;
 
 /** ARGV: P retentionMs ('all' | ids…) → count. The ledger keys expire like those of finished work. */
