@@ -111,8 +111,11 @@ describe('embedded store, one file', () => {
       for (const o of out) first.push({ key: o.dedupeKey, id: o.id });
     }
     const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-    expect(count('ledger') + count('ledger_recent')).toBe(56);
+    // Fewer keys than the log collects before a move: these are still in the log at the crash.
+    for (const o of await store.enqueue(Array.from({ length: 3 }, (_, i) => note(`lane-${i}`, `last-${i}`)))) first.push({ key: o.dedupeKey, id: o.id });
+    expect(count('ledger') + count('ledger_recent')).toBe(59);
     expect(count('ledger')).toBeGreaterThan(40);
+    expect(count('ledger_recent')).toBeGreaterThan(0);
     // The gateway is gone without closing anything; a new process opens the file.
     const again = new EmbeddedStore(openDatabase(dir), { logKeys: 5 });
     const resent = await again.enqueue(first.map((f) => note('lane-0', 'resent', f.key)));
